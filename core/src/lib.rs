@@ -1,0 +1,20 @@
+//! # relay-core
+//!
+//! The gateway side of the Hermes relay protocol as a pure, synchronous,
+//! sans-IO library: no sockets, no clocks, no threads, no global randomness.
+//! Drivers feed it WebSocket events and the current time, and drain what it
+//! wants done (dials, frames to send, closes, timers and application events).
+//!
+//! Start with [`connection::Connection`].
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod auth;
+pub mod config;
+pub mod descriptor;
+pub mod rng;
+pub mod source;
+pub mod time;
+pub mod wire;
+
+pub use time::{Instant, UnixTime};
