@@ -18,3 +18,12 @@ pub mod time;
 pub mod wire;
 
 pub use time::{Instant, UnixTime};
+
+mod backoff;
+pub mod connection;
+mod dedupe;
+pub mod requests;
+mod scope;
+pub mod timer;
+
+pub use connection::{Connection, Event, Input, Output, State};

@@ -1,0 +1,609 @@
+//! What every state shares: configuration, timers, the request table, the
+//! memories (scope, dedupe), the line buffer and the output queue. The state
+//! types decide *when* things happen; the link knows *how*.
+
+use std::collections::VecDeque;
+
+use core::time::Duration;
+
+use super::types::{DeliveryHandle, Event, Output, RequestError, SendError, State, Stats};
+use crate::auth::mint_token;
+use crate::backoff::Backoff;
+use crate::config::{PlatformIdentity, RelayConfig};
+use crate::dedupe::{DedupeWindow, DeliveryState};
+use crate::descriptor::CapabilityDescriptor;
+use crate::requests::{RequestId, Requests};
+use crate::rng::Rng;
+use crate::scope::ScopeMemory;
+use crate::source::ChatType;
+use crate::time::{Instant, UnixTime};
+use crate::timer::{Timer, TimerTable};
+use crate::wire::{
+    Action, BufferId, ConnectorFrame, DecodeError, GatewayFrame, Hello, LineBuffer, Outbound,
+    decode_connector_frame, encode_gateway_frame,
+};
+
+/// Close code for a normal, deliberate close.
+pub const CLOSE_NORMAL: u16 = 1000;
+/// Close code meaning "abort the transport" (never sent on the wire).
+pub const CLOSE_ABNORMAL: u16 = 1006;
+/// Close code for a frame over the size limit.
+pub const CLOSE_TOO_BIG: u16 = 1009;
+
+/// What draining the line buffer found that the state must act on.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ReadSignals {
+    /// The first descriptor of this connection was processed (reading stopped
+    /// right after it so the state can move to `Serving` first).
+    pub(crate) first_descriptor: bool,
+    /// A `going_idle_ack` was processed.
+    pub(crate) idle_ack: bool,
+    /// A line exceeded the size limit: the connection must be closed (1009).
+    pub(crate) too_large: bool,
+}
+
+/// The shared part of every state.
+#[derive(Debug)]
+pub(crate) struct Link {
+    config: RelayConfig,
+    dial_url: String,
+    identities: Vec<PlatformIdentity>,
+    multi_platform: bool,
+    rng: Rng,
+    wall_anchor: (Instant, UnixTime),
+    now: Instant,
+    outputs: VecDeque<Output>,
+    pub(crate) timers: TimerTable,
+    backoff: Backoff,
+    requests: Requests,
+    scope: ScopeMemory,
+    dedupe: DedupeWindow,
+    descriptors: Vec<CapabilityDescriptor>,
+    descriptor_seen_this_connection: bool,
+    lines: LineBuffer,
+    /// Some connection of this link received a descriptor.
+    pub(crate) ever_served: bool,
+    /// When the current connection received its first descriptor.
+    served_since: Option<Instant>,
+    /// A socket is open (between `Opened` and its loss or our `Close`).
+    socket_live: bool,
+    encode_buf: Vec<u8>,
+    pub(crate) stats: Stats,
+}
+
+impl Link {
+    pub(crate) fn new(config: RelayConfig, seed: u64, now: Instant, wall: UnixTime) -> Self {
+        let identities = config.hello_identities();
+        Link {
+            dial_url: config.dial_url(),
+            multi_platform: identities.len() > 1,
+            identities,
+            rng: Rng::new(seed),
+            wall_anchor: (now, wall),
+            now,
+            outputs: VecDeque::new(),
+            timers: TimerTable::default(),
+            backoff: Backoff::new(config.timeouts.backoff_initial, config.timeouts.backoff_max),
+            requests: Requests::default(),
+            scope: ScopeMemory::new(config.limits.scope_memory),
+            dedupe: DedupeWindow::new(config.limits.dedupe_window),
+            descriptors: Vec::new(),
+            descriptor_seen_this_connection: false,
+            lines: LineBuffer::new(config.limits.max_frame_bytes),
+            ever_served: false,
+            served_since: None,
+            socket_live: false,
+            encode_buf: Vec::with_capacity(256),
+            stats: Stats::default(),
+            config,
+        }
+    }
+
+    // ----- time -----------------------------------------------------------
+
+    /// Clamps `now` so time never goes backwards, and returns it.
+    pub(crate) fn tick(&mut self, now: Instant) -> Instant {
+        if now > self.now {
+            self.now = now;
+        }
+        self.now
+    }
+
+    pub(crate) fn now(&self) -> Instant {
+        self.now
+    }
+
+    pub(crate) fn set_wall_clock(&mut self, now: Instant, wall: UnixTime) {
+        let now = self.tick(now);
+        self.wall_anchor = (now, wall);
+    }
+
+    fn wall_now(&self) -> UnixTime {
+        let (at, wall) = self.wall_anchor;
+        wall.saturating_add_secs(self.now.saturating_duration_since(at).as_secs())
+    }
+
+    pub(crate) fn config(&self) -> &RelayConfig {
+        &self.config
+    }
+
+    // ----- outputs --------------------------------------------------------
+
+    pub(crate) fn emit(&mut self, out: Output) {
+        self.outputs.push_back(out);
+    }
+
+    pub(crate) fn event(&mut self, ev: Event) {
+        self.outputs.push_back(Output::Event(ev));
+    }
+
+    pub(crate) fn state_changed(&mut self, from: State, to: State) {
+        if from != to {
+            self.event(Event::StateChanged { from, to });
+        }
+    }
+
+    pub(crate) fn pop_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// The earliest deadline of any timer or request.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        match (self.timers.next(), self.requests.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn transmit(&mut self, frame: &GatewayFrame) {
+        self.encode_buf.clear();
+        encode_gateway_frame(frame, &mut self.encode_buf);
+        let text = String::from_utf8_lossy(&self.encode_buf).into_owned();
+        self.stats.frames_out += 1;
+        self.emit(Output::Transmit(text));
+    }
+
+    // ----- dialing --------------------------------------------------------
+
+    /// Emits a dial with a freshly minted token.
+    pub(crate) fn dial(&mut self) {
+        self.timers.stop(Timer::Dial);
+        let mut headers = Vec::new();
+        if let Some((id, secret)) = self.config.credentials() {
+            let token = mint_token(
+                id,
+                secret,
+                self.config.timeouts.token_ttl_secs,
+                self.wall_now(),
+            );
+            headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
+        }
+        self.stats.dials += 1;
+        let url = self.dial_url.clone();
+        self.emit(Output::Dial { url, headers });
+    }
+
+    /// Schedules the next dial after a failure, on the backoff ladder.
+    pub(crate) fn schedule_backoff(&mut self) {
+        let delay = self.backoff.next_delay(&mut self.rng);
+        self.schedule_dial_in(delay);
+        let attempt = self.backoff.failures();
+        let at = self.timers.get(Timer::Dial).unwrap_or(self.now);
+        self.event(Event::DialScheduled { attempt, at });
+    }
+
+    pub(crate) fn schedule_dial_in(&mut self, delay: Duration) {
+        let at = self.now.saturating_add(delay);
+        self.timers.set(Timer::Dial, at);
+    }
+
+    /// Whether the dial timer has fired.
+    pub(crate) fn dial_due(&mut self) -> bool {
+        self.timers.expire(Timer::Dial, self.now)
+    }
+
+    // ----- socket lifecycle ------------------------------------------------
+
+    /// The upgrade succeeded: arm the handshake and keepalive timers and say hello.
+    pub(crate) fn on_socket_opened(&mut self) {
+        self.socket_live = true;
+        self.lines.clear();
+        self.descriptor_seen_this_connection = false;
+        self.served_since = None;
+        let t = &self.config.timeouts;
+        let (handshake, keepalive) = (t.handshake, t.keepalive_interval);
+        self.timers
+            .set(Timer::Handshake, self.now.saturating_add(handshake));
+        self.timers
+            .set(Timer::Keepalive, self.now.saturating_add(keepalive));
+        self.timers.stop(Timer::PongDeadline);
+        for i in 0..self.identities.len() {
+            let Some(id) = self.identities.get(i) else {
+                break;
+            };
+            let frame = GatewayFrame::Hello(Hello {
+                platform: id.platform.clone(),
+                bot_id: id.bot_id.clone(),
+                command_manifest: None,
+            });
+            self.transmit(&frame);
+        }
+    }
+
+    /// The connection reached `Serving`.
+    pub(crate) fn on_served(&mut self) {
+        self.ever_served = true;
+        self.served_since = Some(self.now);
+        self.timers.stop(Timer::Handshake);
+    }
+
+    /// The socket is gone (peer close, abort, or our own close): fail what
+    /// was in flight and forget per-socket state. `our_close` emits the
+    /// `Close` output first, so a socket is never left behind.
+    pub(crate) fn lose_socket(&mut self, code: Option<u16>, reason: &str, our_close: bool) {
+        if self.socket_live && our_close {
+            let code = code.unwrap_or(CLOSE_NORMAL);
+            self.emit(Output::Close {
+                code,
+                reason: reason.to_owned(),
+            });
+        }
+        let was_live = self.socket_live;
+        self.socket_live = false;
+        for t in [
+            Timer::Handshake,
+            Timer::IdleAck,
+            Timer::Keepalive,
+            Timer::PongDeadline,
+        ] {
+            self.timers.stop(t);
+        }
+        self.lines.clear();
+        self.fail_all(RequestError::ConnectionLost);
+        if was_live {
+            self.event(Event::Disconnected {
+                code,
+                reason: reason.to_owned(),
+            });
+        }
+        // A connection that served for `stable_after` resets the ladder;
+        // shorter ones count as failures (the caller schedules the backoff).
+        if let Some(since) = self.served_since.take() {
+            if self.now.saturating_duration_since(since) >= self.config.timeouts.stable_after {
+                self.backoff.reset();
+            }
+        }
+    }
+
+    /// Fails every pending request with `error`.
+    pub(crate) fn fail_all(&mut self, error: RequestError) {
+        for request_id in self.requests.drain_all() {
+            self.event(Event::RequestFailed {
+                request_id,
+                error: error.clone(),
+            });
+        }
+    }
+
+    /// Terminal: no timer may ever fire again.
+    pub(crate) fn stop_everything(&mut self) {
+        self.timers.clear();
+    }
+
+    // ----- timers while a socket is open -------------------------------------
+
+    /// Runs request deadlines and keepalive. `true` when the pong deadline
+    /// passed (the caller abandons the socket).
+    pub(crate) fn run_socket_timers(&mut self) -> bool {
+        let now = self.now;
+        for request_id in self.requests.expire(now) {
+            self.event(Event::RequestFailed {
+                request_id,
+                error: RequestError::Timeout,
+            });
+        }
+        if self.timers.expire(Timer::PongDeadline, now) {
+            return true;
+        }
+        if self.timers.expire(Timer::Keepalive, now) {
+            self.emit(Output::Ping);
+            let t = &self.config.timeouts;
+            let (interval, pong) = (t.keepalive_interval, t.pong_timeout);
+            self.timers
+                .set(Timer::Keepalive, now.saturating_add(interval));
+            if !self.timers.is_armed(Timer::PongDeadline) {
+                self.timers
+                    .set(Timer::PongDeadline, now.saturating_add(pong));
+            }
+        }
+        false
+    }
+
+    pub(crate) fn on_pong(&mut self) {
+        self.timers.stop(Timer::PongDeadline);
+    }
+
+    // ----- reading -----------------------------------------------------------
+
+    pub(crate) fn buffer_message(&mut self, bytes: &[u8]) {
+        if self.socket_live {
+            self.lines.extend(bytes);
+        }
+    }
+
+    /// Decodes and handles complete lines. Stops right after the first
+    /// descriptor of a connection so the state can change before the frames
+    /// behind it are handled.
+    pub(crate) fn read_lines(&mut self) -> ReadSignals {
+        let mut signals = ReadSignals::default();
+        loop {
+            let decoded = match self.lines.next_line() {
+                None => break,
+                Some(Err(e)) => Err(e),
+                Some(Ok(line)) => decode_connector_frame(line),
+            };
+            match decoded {
+                Err(DecodeError::TooLarge { len, max }) => {
+                    self.stats.frames_rejected += 1;
+                    self.event(Event::FrameRejected {
+                        error: DecodeError::TooLarge { len, max },
+                    });
+                    signals.too_large = true;
+                    break;
+                }
+                Err(error) => {
+                    self.stats.frames_rejected += 1;
+                    self.event(Event::FrameRejected { error });
+                }
+                Ok(frame) => {
+                    self.stats.frames_in += 1;
+                    if self.handle_frame(frame, &mut signals) {
+                        break;
+                    }
+                }
+            }
+        }
+        signals
+    }
+
+    /// Handles one decoded frame; `true` asks the reader to pause.
+    fn handle_frame(&mut self, frame: ConnectorFrame, signals: &mut ReadSignals) -> bool {
+        match frame {
+            ConnectorFrame::Descriptor(d) => {
+                let first = !self.descriptor_seen_this_connection;
+                self.store_descriptor(&d, first);
+                self.event(Event::Descriptor(d));
+                if first {
+                    signals.first_descriptor = true;
+                    return true;
+                }
+            }
+            ConnectorFrame::Inbound { event, buffer_id } => {
+                let src = &event.source;
+                let is_dm = src.chat_type == ChatType::Dm;
+                let platform =
+                    Some(src.platform.as_str()).filter(|p| *p != "relay" && !p.is_empty());
+                self.scope.learn(
+                    &src.chat_id,
+                    src.scope_id.as_deref(),
+                    platform,
+                    src.user_id.as_deref(),
+                    is_dm,
+                );
+                if let Some(delivery) = self.admit(buffer_id) {
+                    self.event(Event::Inbound { event, delivery });
+                }
+            }
+            ConnectorFrame::PassthroughForward { forward, buffer_id } => {
+                if let Some(delivery) = self.admit(buffer_id) {
+                    self.event(Event::Passthrough { forward, delivery });
+                }
+            }
+            ConnectorFrame::OutboundResult { request_id, result } => {
+                if self.requests.resolve(&request_id) {
+                    let request_id = RequestId(request_id);
+                    self.event(match result {
+                        Some(result) => Event::Response { request_id, result },
+                        None => Event::RequestFailed {
+                            request_id,
+                            error: RequestError::MalformedResult,
+                        },
+                    });
+                } else {
+                    self.stats.unknown_results += 1;
+                }
+            }
+            ConnectorFrame::InterruptInbound {
+                session_key,
+                chat_id,
+            } => {
+                self.event(Event::Interrupt {
+                    session_key,
+                    chat_id,
+                });
+            }
+            ConnectorFrame::GoingIdleAck => signals.idle_ack = true,
+        }
+        false
+    }
+
+    /// Per platform, the first descriptor wins; the first of a connection
+    /// replaces the previous connection's set and is the default.
+    fn store_descriptor(&mut self, d: &CapabilityDescriptor, first_of_connection: bool) {
+        if first_of_connection {
+            self.descriptors.clear();
+            self.descriptor_seen_this_connection = true;
+        }
+        if !self.descriptors.iter().any(|x| x.platform == d.platform) {
+            self.descriptors.push(d.clone());
+        }
+    }
+
+    /// Decides whether a delivery goes to the application. Live deliveries
+    /// always do. A buffered one does the first time; seen again, it is
+    /// re-acked if the application already acked it, and otherwise waits
+    /// for that ack. `Some(handle)` = hand it over.
+    fn admit(&mut self, buffer_id: Option<BufferId>) -> Option<Option<DeliveryHandle>> {
+        let Some(buffer_id) = buffer_id else {
+            return Some(None);
+        };
+        match self.dedupe.get(buffer_id.as_str()) {
+            None => {
+                self.dedupe.handed(buffer_id.as_str());
+                Some(Some(DeliveryHandle { buffer_id }))
+            }
+            Some(DeliveryState::Handed) => {
+                self.stats.duplicate_deliveries += 1;
+                None
+            }
+            Some(DeliveryState::Acked) => {
+                self.stats.duplicate_deliveries += 1;
+                self.send_ack(buffer_id);
+                None
+            }
+        }
+    }
+
+    fn send_ack(&mut self, buffer_id: BufferId) {
+        if self.socket_live {
+            self.stats.acks_sent += 1;
+            self.transmit(&GatewayFrame::InboundAck { buffer_id });
+        }
+    }
+
+    /// The application acked a delivery: `inbound_ack` now if a socket is
+    /// open, else on its redelivery.
+    pub(crate) fn ack(&mut self, handle: DeliveryHandle) -> Result<(), super::CommandError> {
+        let id = handle.buffer_id;
+        match self.dedupe.acked(id.as_str()) {
+            None => Err(super::CommandError::UnknownDelivery { buffer_id: id.0 }),
+            Some(DeliveryState::Acked) => {
+                Err(super::CommandError::AlreadyAcked { buffer_id: id.0 })
+            }
+            Some(DeliveryState::Handed) => {
+                self.send_ack(id);
+                Ok(())
+            }
+        }
+    }
+
+    // ----- descriptors ----------------------------------------------------
+
+    pub(crate) fn descriptor(&self, platform: Option<&str>) -> Option<&CapabilityDescriptor> {
+        match platform {
+            None => self.descriptors.first(),
+            Some(p) => self.descriptors.iter().find(|d| d.platform == p),
+        }
+    }
+
+    // ----- sending --------------------------------------------------------
+
+    /// Sends `going_idle` and arms the ack deadline.
+    pub(crate) fn send_going_idle(&mut self) {
+        self.transmit(&GatewayFrame::GoingIdle);
+        let at = self.now.saturating_add(self.config.timeouts.idle_ack);
+        self.timers.set(Timer::IdleAck, at);
+    }
+
+    pub(crate) fn send_interrupt(&mut self, session_key: String, reason: Option<String>) {
+        self.transmit(&GatewayFrame::Interrupt {
+            session_key,
+            reason,
+        });
+    }
+
+    /// Tags, enriches, checks and sends one request.
+    pub(crate) fn send_request(&mut self, mut action: Action) -> Result<RequestId, SendError> {
+        let limit = self.config.limits.max_pending_requests;
+        if self.requests.len() >= limit {
+            return Err(SendError::TooManyPending { limit });
+        }
+        let platform = self.frame_platform(&action);
+        let descriptor = self
+            .descriptor(platform.as_deref())
+            .or_else(|| self.descriptor(None));
+        if let Some(d) = descriptor {
+            if !d.supports_op(action.op()) {
+                return Err(SendError::OpNotSupported {
+                    op: action.op().to_owned(),
+                    platform: d.platform.clone(),
+                });
+            }
+        }
+        self.enrich_metadata(&mut action);
+        let bot_id = platform.as_deref().and_then(|p| {
+            self.identities
+                .iter()
+                .find(|i| i.platform == p && !i.bot_id.is_empty())
+                .map(|i| i.bot_id.clone())
+        });
+        let id = self.rng.request_id();
+        let frame = GatewayFrame::Outbound(Box::new(Outbound {
+            request_id: id.clone(),
+            action,
+            platform,
+            bot_id,
+        }));
+        self.transmit(&frame);
+        let deadline = self.now.saturating_add(self.config.timeouts.request);
+        self.requests.insert(id.clone(), deadline);
+        self.stats.requests_sent += 1;
+        Ok(RequestId(id))
+    }
+
+    /// The per-frame `platform` tag (multi-platform gateways only): the chat's
+    /// learned platform for chat ops, the `kind` prefix for a `follow_up` of a
+    /// fronted platform; `get_chat_info` is never tagged.
+    fn frame_platform(&self, action: &Action) -> Option<String> {
+        if !self.multi_platform {
+            return None;
+        }
+        match action {
+            Action::GetChatInfo(_) => None,
+            Action::FollowUp(f) => {
+                let prefix = f.kind.split('.').next().unwrap_or_default();
+                self.identities
+                    .iter()
+                    .any(|i| i.platform == prefix)
+                    .then(|| prefix.to_owned())
+            }
+            other => other
+                .chat_id()
+                .and_then(|c| self.scope.get(c))
+                .and_then(|m| m.platform.clone()),
+        }
+    }
+
+    /// Re-attaches the learned scope (as `scope_id`, and `guild_id` when
+    /// configured) and author (`user_id`) to a chat op's metadata, never
+    /// overwriting what the caller set.
+    fn enrich_metadata(&self, action: &mut Action) {
+        if matches!(action, Action::FollowUp(_) | Action::GetChatInfo(_)) {
+            return;
+        }
+        let Some(memory) = action.chat_id().and_then(|c| self.scope.get(c)).cloned() else {
+            return;
+        };
+        let write_guild_id = self.config.write_guild_id;
+        let Some(meta) = action.metadata_mut() else {
+            return;
+        };
+        if let Some(scope) = &memory.scope {
+            if !meta.contains_key("scope_id") {
+                meta.insert("scope_id".into(), scope.clone().into());
+            }
+            if write_guild_id && !meta.contains_key("guild_id") {
+                meta.insert("guild_id".into(), scope.clone().into());
+            }
+        }
+        if let Some(user) = &memory.user_id {
+            if (memory.is_dm || memory.scope.is_some()) && !meta.contains_key("user_id") {
+                meta.insert("user_id".into(), user.clone().into());
+            }
+        }
+    }
+
+    pub(crate) fn pending_requests(&self) -> usize {
+        self.requests.len()
+    }
+}

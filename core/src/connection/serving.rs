@@ -1,0 +1,97 @@
+//! `Serving`: the descriptor arrived; frames flow both ways.
+
+use super::link::CLOSE_ABNORMAL;
+use super::revocation::{self, Verdict};
+use super::{
+    CommandError, Confirming, Dialing, GoingIdle, Ordinary, RelayConnection, Revoked, SendError,
+    State,
+};
+use crate::requests::RequestId;
+use crate::wire::Action;
+
+/// Serving: requests, interrupts and deliveries flow.
+#[derive(Debug)]
+pub struct Serving {
+    _private: (),
+}
+
+impl Serving {
+    pub(crate) fn new() -> Self {
+        Serving { _private: () }
+    }
+}
+
+/// Where a close of a serving connection leads (shared with `GoingIdle`).
+#[derive(Debug)]
+pub enum AfterServingClose {
+    /// Retry on the backoff ladder.
+    Dialing(RelayConnection<Dialing<Ordinary>>),
+    /// A 4401: confirm at once with a fresh token.
+    Confirming(RelayConnection<Dialing<Confirming>>),
+    /// A 4401 under `RevocationPolicy::Immediate`.
+    Revoked(RelayConnection<Revoked>),
+}
+
+impl RelayConnection<Serving> {
+    /// Sends an action; its result arrives as an event.
+    pub fn send(&mut self, action: Action) -> Result<RequestId, SendError> {
+        self.link.send_request(action)
+    }
+
+    /// Sends a fire-and-forget interrupt.
+    pub fn interrupt(&mut self, session_key: String, reason: Option<String>) {
+        self.link.send_interrupt(session_key, reason);
+    }
+
+    /// Asks the connector to buffer for us; keeps serving until the ack.
+    pub fn go_idle(mut self) -> RelayConnection<GoingIdle> {
+        self.link.send_going_idle();
+        self.into_state(GoingIdle::new())
+    }
+
+    /// The socket closed.
+    pub fn on_closed(self, code: Option<u16>, reason: &str) -> AfterServingClose {
+        after_serving_close(self, code, reason)
+    }
+
+    /// Gives up on this socket (keepalive timeout, oversized frame).
+    pub fn abandon(mut self, code: u16, reason: &str) -> RelayConnection<Dialing<Ordinary>> {
+        self.link.lose_socket(Some(code), reason, true);
+        self.link.schedule_backoff();
+        self.into_state(Dialing::new())
+    }
+
+    /// The pong deadline passed: abort the transport.
+    pub fn on_keepalive_timeout(self) -> RelayConnection<Dialing<Ordinary>> {
+        self.abandon(CLOSE_ABNORMAL, "keepalive timeout")
+    }
+}
+
+/// The close rules of a connection that reached its descriptor.
+pub(crate) fn after_serving_close<S: super::TypedState>(
+    mut conn: RelayConnection<S>,
+    code: Option<u16>,
+    reason: &str,
+) -> AfterServingClose {
+    conn.link.lose_socket(code, reason, false);
+    let policy = conn.link.config().revocation_policy;
+    match revocation::judge_close_after_descriptor(code, reason, policy) {
+        Verdict::Revoke => AfterServingClose::Revoked(conn.into_revoked()),
+        Verdict::Confirm => {
+            let d: RelayConnection<Dialing<Ordinary>> = conn.into_state(Dialing::new());
+            AfterServingClose::Confirming(d.into_confirming().dial_now())
+        }
+        Verdict::Retry => {
+            conn.link.schedule_backoff();
+            AfterServingClose::Dialing(conn.into_state(Dialing::new()))
+        }
+    }
+}
+
+/// `go_idle` is only possible from `Serving`.
+pub(crate) fn go_idle_refused(state: State) -> CommandError {
+    CommandError::InvalidState {
+        command: "go_idle",
+        state,
+    }
+}

@@ -1,0 +1,336 @@
+//! The connection's public vocabulary: inputs, outputs, events and errors.
+
+use crate::descriptor::CapabilityDescriptor;
+use crate::requests::RequestId;
+use crate::source::MessageEvent;
+use crate::time::Instant;
+use crate::wire::{ActionResult, BufferId, DecodeError, PassthroughForward};
+
+/// Something that happened to the socket, reported by the driver.
+///
+/// Inputs always refer to the socket of the most recent [`Output::Dial`].
+/// Once the core has emitted [`Output::Close`] (or a new `Dial`), the driver
+/// drops the old socket and reports nothing more about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input<'a> {
+    /// The WebSocket upgrade succeeded.
+    Opened,
+    /// The upgrade failed (connect error, or an HTTP status instead of 101).
+    DialFailed {
+        /// The HTTP status, when the server answered one.
+        http_status: Option<u16>,
+        /// What went wrong, for logs.
+        reason: String,
+    },
+    /// The payload of one text or binary WebSocket message.
+    Message(&'a [u8]),
+    /// The socket closed. `code` is the peer's close code, `None` for an
+    /// abnormal end (EOF, reset, no close frame).
+    Closed {
+        /// Close code.
+        code: Option<u16>,
+        /// Close reason.
+        reason: String,
+    },
+    /// A pong arrived.
+    Pong,
+    /// The deadline of the last [`Output::Wait`] has passed.
+    Timeout,
+}
+
+/// Something the core wants done. Drain with `poll_output` until `Wait`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Output {
+    /// Open a WebSocket to `url` with these extra request headers.
+    Dial {
+        /// The dial URL (`ws://…/relay` or `wss://…/relay`).
+        url: String,
+        /// Extra headers (a freshly minted `Authorization: Bearer` when credentials exist).
+        headers: Vec<(String, String)>,
+    },
+    /// Send this text as one WebSocket text message.
+    Transmit(String),
+    /// Send a WebSocket ping.
+    Ping,
+    /// Close the socket with this code and reason. Code 1006 means: abort the
+    /// transport without a close frame (1006 may not be sent on the wire).
+    Close {
+        /// Close code.
+        code: u16,
+        /// Close reason.
+        reason: String,
+    },
+    /// Tell the application.
+    Event(Event),
+    /// Nothing more to do until `deadline` (then send [`Input::Timeout`]) or
+    /// the next input or command, whichever comes first.
+    Wait(Option<Instant>),
+}
+
+/// The state of the link, as the runtime wrapper reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Waiting to dial, or dialing.
+    Dialing,
+    /// Socket open, hellos sent, waiting for the first descriptor.
+    Handshaking,
+    /// Descriptor received; frames flow both ways.
+    Serving,
+    /// `going_idle` sent; still serving until the ack.
+    GoingIdle,
+    /// The connector buffers for us; no socket.
+    Buffered,
+    /// The credential was revoked. Terminal.
+    Revoked,
+    /// Shut down by the application. Terminal.
+    Closed,
+}
+
+impl State {
+    /// Whether no transition can leave this state.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, State::Revoked | State::Closed)
+    }
+
+    /// Lowercase name, for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Dialing => "dialing",
+            State::Handshaking => "handshaking",
+            State::Serving => "serving",
+            State::GoingIdle => "going_idle",
+            State::Buffered => "buffered",
+            State::Revoked => "revoked",
+            State::Closed => "closed",
+        }
+    }
+}
+
+impl core::fmt::Display for State {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Proof that a buffered delivery was handed to the application; pass it to
+/// `ack` once the item is durably handed off, and only then is `inbound_ack`
+/// sent.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DeliveryHandle {
+    pub(crate) buffer_id: BufferId,
+}
+
+impl DeliveryHandle {
+    /// The connector's `bufferId` of the delivery.
+    pub fn buffer_id(&self) -> &BufferId {
+        &self.buffer_id
+    }
+
+    /// A handle for `buffer_id` (for applications that persist handles).
+    pub fn from_buffer_id(buffer_id: BufferId) -> Self {
+        DeliveryHandle { buffer_id }
+    }
+}
+
+/// Why a request ended without a result.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// No `outbound_result` arrived within the request timeout.
+    #[error("relay outbound timed out")]
+    Timeout,
+    /// The socket dropped after the frame was written.
+    #[error("relay transport connection lost")]
+    ConnectionLost,
+    /// The application shut the connection down.
+    #[error("relay transport closed")]
+    Shutdown,
+    /// The connector's `result` was `null` or not an object.
+    #[error("malformed result")]
+    MalformedResult,
+}
+
+impl RequestError {
+    /// Whether the action may still have taken effect.
+    pub fn is_ambiguous(&self) -> bool {
+        matches!(
+            self,
+            RequestError::Timeout | RequestError::ConnectionLost | RequestError::Shutdown
+        )
+    }
+
+    /// The failure as the reference's result object (`success: false`,
+    /// `error`, `ambiguous`).
+    pub fn to_result(&self) -> ActionResult {
+        ActionResult::failure(self.to_string(), self.is_ambiguous())
+    }
+}
+
+/// Why a `going_idle` did not lead to `Buffered`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdleRefusal {
+    /// No `going_idle_ack` within the idle-ack timeout; still serving.
+    AckTimeout,
+    /// The socket dropped before the ack.
+    ConnectionLost,
+}
+
+/// Something the application should know.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The link moved between states.
+    StateChanged {
+        /// Previous state.
+        from: State,
+        /// New state.
+        to: State,
+    },
+    /// A dial is scheduled after a backoff.
+    DialScheduled {
+        /// Consecutive failed attempts so far.
+        attempt: u32,
+        /// When the dial happens.
+        at: Instant,
+    },
+    /// The socket went away (peer close, abort, or our own close).
+    Disconnected {
+        /// Close code (`None`: abnormal end).
+        code: Option<u16>,
+        /// Close reason.
+        reason: String,
+    },
+    /// A capability descriptor arrived.
+    Descriptor(Box<CapabilityDescriptor>),
+    /// An inbound message. With a delivery handle, the connector buffered it:
+    /// ack the handle after durable handoff.
+    Inbound {
+        /// The message.
+        event: Box<MessageEvent>,
+        /// Present for buffered deliveries.
+        delivery: Option<DeliveryHandle>,
+    },
+    /// A passthrough forward (body already base64-decoded).
+    Passthrough {
+        /// The forward.
+        forward: Box<PassthroughForward>,
+        /// Present for buffered deliveries.
+        delivery: Option<DeliveryHandle>,
+    },
+    /// The connector asks to interrupt a session's turn.
+    Interrupt {
+        /// Session to interrupt.
+        session_key: String,
+        /// Its chat.
+        chat_id: String,
+    },
+    /// A request's result arrived.
+    Response {
+        /// The request.
+        request_id: RequestId,
+        /// The connector's result.
+        result: ActionResult,
+    },
+    /// A request ended without a result.
+    RequestFailed {
+        /// The request.
+        request_id: RequestId,
+        /// Why.
+        error: RequestError,
+    },
+    /// A frame could not be decoded and was skipped (the connection lives on).
+    FrameRejected {
+        /// Why.
+        error: DecodeError,
+    },
+    /// `go_idle` did not complete.
+    IdleRefused {
+        /// Why.
+        reason: IdleRefusal,
+    },
+    /// The credential was revoked; the link will never dial again.
+    Revoked,
+}
+
+/// Why `send` refused an action (nothing was sent).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// No serving connection right now.
+    #[error("relay transport not connected (state: {state})")]
+    NotConnected {
+        /// The current state.
+        state: State,
+    },
+    /// The connector did not advertise this op.
+    #[error("op {op:?} is not supported by the connector for platform {platform:?}")]
+    OpNotSupported {
+        /// The op.
+        op: String,
+        /// The platform whose descriptor was consulted.
+        platform: String,
+    },
+    /// Too many requests in flight.
+    #[error("too many requests in flight (limit {limit})")]
+    TooManyPending {
+        /// The limit.
+        limit: usize,
+    },
+}
+
+impl SendError {
+    /// The refusal as the reference's result object.
+    pub fn to_result(&self) -> ActionResult {
+        match self {
+            SendError::OpNotSupported { .. } => ActionResult::failure("Not supported", false),
+            other => ActionResult::failure(other.to_string(), false),
+        }
+    }
+}
+
+/// Why an application command was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// The command is not legal in the current state.
+    #[error("{command} is not possible while {state}")]
+    InvalidState {
+        /// The command.
+        command: &'static str,
+        /// The current state.
+        state: State,
+    },
+    /// `ack` of a delivery this link never handed out (or long forgotten).
+    #[error("unknown delivery {buffer_id}")]
+    UnknownDelivery {
+        /// The delivery's `bufferId`.
+        buffer_id: String,
+    },
+    /// `ack` of a delivery that was already acked.
+    #[error("delivery {buffer_id} was already acked")]
+    AlreadyAcked {
+        /// The delivery's `bufferId`.
+        buffer_id: String,
+    },
+}
+
+/// Counters, for observability and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Dials emitted.
+    pub dials: u64,
+    /// Frames decoded from the connector.
+    pub frames_in: u64,
+    /// Frames sent to the connector.
+    pub frames_out: u64,
+    /// Lines that failed to decode.
+    pub frames_rejected: u64,
+    /// Requests sent.
+    pub requests_sent: u64,
+    /// Results for unknown or already-finished requests (ignored).
+    pub unknown_results: u64,
+    /// Buffered deliveries seen again and not handed to the application.
+    pub duplicate_deliveries: u64,
+    /// `inbound_ack` frames sent.
+    pub acks_sent: u64,
+}

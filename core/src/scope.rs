@@ -1,0 +1,126 @@
+//! Per-chat memory learned from inbound traffic: the chat's tenant scope, its
+//! platform and its last author, re-attached to outbound actions. Bounded:
+//! when full, the least recently used tenth is forgotten at once (so the
+//! steady state does no allocation on a hit).
+
+use std::collections::BTreeMap;
+
+/// What the gateway remembers about one chat.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ChatMemory {
+    pub(crate) scope: Option<String>,
+    pub(crate) platform: Option<String>,
+    pub(crate) user_id: Option<String>,
+    pub(crate) is_dm: bool,
+    last_used: u64,
+}
+
+/// A bounded chat → memory map with approximate LRU eviction.
+#[derive(Clone, Debug)]
+pub(crate) struct ScopeMemory {
+    chats: BTreeMap<String, ChatMemory>,
+    capacity: usize,
+    clock: u64,
+}
+
+fn set_if_changed(slot: &mut Option<String>, value: Option<&str>) {
+    if let Some(v) = value {
+        if slot.as_deref() != Some(v) {
+            *slot = Some(v.to_owned());
+        }
+    }
+}
+
+impl ScopeMemory {
+    pub(crate) fn new(capacity: usize) -> Self {
+        ScopeMemory {
+            chats: BTreeMap::new(),
+            capacity,
+            clock: 0,
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.chats.len()
+    }
+
+    /// Records what an inbound message tells about `chat_id`.
+    pub(crate) fn learn(
+        &mut self,
+        chat_id: &str,
+        scope: Option<&str>,
+        platform: Option<&str>,
+        user_id: Option<&str>,
+        is_dm: bool,
+    ) {
+        if chat_id.is_empty() || self.capacity == 0 {
+            return;
+        }
+        self.clock += 1;
+        let stamp = self.clock;
+        if !self.chats.contains_key(chat_id) {
+            if self.chats.len() >= self.capacity {
+                self.evict();
+            }
+            self.chats.insert(chat_id.to_owned(), ChatMemory::default());
+        }
+        if let Some(m) = self.chats.get_mut(chat_id) {
+            set_if_changed(&mut m.scope, scope);
+            set_if_changed(&mut m.platform, platform);
+            set_if_changed(&mut m.user_id, user_id);
+            m.is_dm = is_dm;
+            m.last_used = stamp;
+        }
+    }
+
+    pub(crate) fn get(&self, chat_id: &str) -> Option<&ChatMemory> {
+        self.chats.get(chat_id)
+    }
+
+    /// Forgets the least recently used tenth (at least one entry).
+    fn evict(&mut self) {
+        let drop = (self.capacity / 10).max(1);
+        let mut stamps: Vec<u64> = self.chats.values().map(|m| m.last_used).collect();
+        stamps.sort_unstable();
+        let cutoff = stamps.get(drop - 1).copied().unwrap_or(u64::MAX);
+        self.chats.retain(|_, m| m.last_used > cutoff);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learns_and_keeps_values_until_replaced() {
+        let mut s = ScopeMemory::new(10);
+        s.learn("c1", Some("g1"), Some("discord"), Some("u1"), false);
+        s.learn("c1", None, None, None, false);
+        let m = s.get("c1").unwrap();
+        assert_eq!(m.scope.as_deref(), Some("g1"));
+        assert_eq!(m.platform.as_deref(), Some("discord"));
+        s.learn("c1", Some("g2"), None, None, false);
+        assert_eq!(s.get("c1").unwrap().scope.as_deref(), Some("g2"));
+        s.learn("", Some("x"), None, None, false);
+        assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn bounded_with_lru_eviction() {
+        let mut s = ScopeMemory::new(20);
+        for i in 0..20 {
+            s.learn(&format!("c{i}"), Some("g"), None, None, false);
+        }
+        s.learn("c0", Some("g"), None, None, false); // c0 is now fresh
+        s.learn("new", Some("g"), None, None, false);
+        assert!(s.len() <= 20);
+        assert!(s.get("c0").is_some());
+        assert!(s.get("c1").is_none());
+        assert!(s.get("new").is_some());
+        for i in 0..1000 {
+            s.learn(&format!("x{i}"), None, None, None, false);
+        }
+        assert!(s.len() <= 20);
+    }
+}
