@@ -302,6 +302,8 @@ fn not_json(r: Result<ConnectorFrame, DecodeError>) -> bool {
     matches!(r, Err(DecodeError::NotJson { .. }))
 }
 
+type Check = fn(&Result<ConnectorFrame, DecodeError>) -> bool;
+
 #[test]
 fn malformed_inputs_give_exact_errors() {
     use DecodeError::*;
@@ -320,11 +322,7 @@ fn malformed_inputs_give_exact_errors() {
         r#"{"a":"#.repeat(10_000),
         "}".repeat(10_000)
     );
-    let table: Vec<(
-        &str,
-        Vec<u8>,
-        fn(&Result<ConnectorFrame, DecodeError>) -> bool,
-    )> = vec![
+    let table: Vec<(&str, Vec<u8>, Check)> = vec![
         (
             "truncated",
             br#"{"type":"inbound","event":{"te"#.to_vec(),
