@@ -1,11 +1,15 @@
 //! Frame types in both directions, with encode and decode.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde::de::{IgnoredAny, MapAccess};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::Value;
 
+use super::action::ActionWire;
+use super::lax::{self, Lax, Many, Shape, WireObject};
 use super::{Action, ActionResult, DecodeError};
-use crate::descriptor::CapabilityDescriptor;
-use crate::source::MessageEvent;
+use crate::descriptor::{CapabilityDescriptor, DescriptorWire};
+use crate::source::{EventWire, MessageEvent};
 
 /// The id of a buffered delivery, always a string on the wire we send
 /// (numbers received are normalized to their decimal string).
@@ -26,7 +30,7 @@ impl core::fmt::Display for BufferId {
 }
 
 /// One entry of a Discord hello's `command_manifest`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ManifestCommand {
     /// Command name.
     pub name: String,
@@ -107,6 +111,9 @@ pub struct PassthroughForward {
 }
 
 /// A frame the connector sends to the gateway.
+// `OutboundResult` carries its result inline (the common case on the hot
+// path); the rarer large payloads are boxed.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum ConnectorFrame {
@@ -174,364 +181,571 @@ impl GatewayFrame {
 // ---------------------------------------------------------------------------
 // Encoding
 
-fn obj(ty: &str) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("type".into(), Value::String(ty.into()));
-    m
+struct Base64Body<'a>(&'a [u8], bool);
+
+impl Serialize for Base64Body<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.1 {
+            // An undecodable body stays undecodable: one dangling base64
+            // character is rejected by every decoder.
+            return s.serialize_str("A");
+        }
+        s.collect_str(&base64::display::Base64Display::new(
+            self.0,
+            &base64::engine::general_purpose::STANDARD,
+        ))
+    }
 }
 
-fn push_line(v: &Value, out: &mut Vec<u8>) {
-    // Serializing a `Value` into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, v);
+struct Headers<'a>(&'a [(String, String)]);
+
+impl Serialize for Headers<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|(k, v)| [k, v]))
+    }
+}
+
+impl Serialize for PassthroughForward {
+    /// Keys: `platform, botId, method, path, headers, bodyB64`, then
+    /// `profile` when set.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("platform", &self.platform)?;
+        m.serialize_entry("botId", &self.bot_id)?;
+        m.serialize_entry("method", &self.method)?;
+        m.serialize_entry("path", &self.path)?;
+        m.serialize_entry("headers", &Headers(&self.headers))?;
+        m.serialize_entry("bodyB64", &Base64Body(&self.body, self.body_undecodable))?;
+        if let Some(p) = &self.profile {
+            m.serialize_entry("profile", p)?;
+        }
+        m.end()
+    }
+}
+
+impl Serialize for GatewayFrame {
+    /// The reference's key order (PROTOCOL.md part 2 §2.1).
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("type", self.type_name())?;
+        match self {
+            GatewayFrame::Hello(h) => {
+                m.serialize_entry("platform", &h.platform)?;
+                m.serialize_entry("botId", &h.bot_id)?;
+                if let Some(cm) = &h.command_manifest {
+                    m.serialize_entry("command_manifest", cm)?;
+                }
+            }
+            GatewayFrame::Outbound(o) => {
+                m.serialize_entry("requestId", &o.request_id)?;
+                m.serialize_entry("action", &o.action)?;
+                if let Some(p) = &o.platform {
+                    m.serialize_entry("platform", p)?;
+                }
+                if let Some(b) = &o.bot_id {
+                    m.serialize_entry("botId", b)?;
+                }
+            }
+            GatewayFrame::Interrupt {
+                session_key,
+                reason,
+            } => {
+                m.serialize_entry("session_key", session_key)?;
+                m.serialize_entry("reason", reason)?;
+            }
+            GatewayFrame::GoingIdle => {}
+            GatewayFrame::InboundAck { buffer_id } => {
+                m.serialize_entry("bufferId", buffer_id.as_str())?;
+            }
+        }
+        m.end()
+    }
+}
+
+impl Serialize for ConnectorFrame {
+    /// The reference's key order (PROTOCOL.md part 2 §2.2).
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("type", self.type_name())?;
+        match self {
+            ConnectorFrame::Descriptor(d) => m.serialize_entry("descriptor", d)?,
+            ConnectorFrame::Inbound { event, buffer_id } => {
+                m.serialize_entry("event", event)?;
+                if let Some(b) = buffer_id {
+                    m.serialize_entry("bufferId", b.as_str())?;
+                }
+            }
+            ConnectorFrame::OutboundResult { request_id, result } => {
+                m.serialize_entry("requestId", request_id)?;
+                m.serialize_entry("result", result)?;
+            }
+            ConnectorFrame::InterruptInbound {
+                session_key,
+                chat_id,
+            } => {
+                m.serialize_entry("session_key", session_key)?;
+                m.serialize_entry("chat_id", chat_id)?;
+            }
+            ConnectorFrame::GoingIdleAck => {}
+            ConnectorFrame::PassthroughForward { forward, buffer_id } => {
+                m.serialize_entry("forward", forward)?;
+                if let Some(b) = buffer_id {
+                    m.serialize_entry("bufferId", b.as_str())?;
+                }
+            }
+        }
+        m.end()
+    }
+}
+
+fn push_line<T: Serialize>(v: &T, out: &mut Vec<u8>) {
+    let start = out.len();
+    // Serializing these types into a Vec cannot fail (no map keys other than
+    // strings, no I/O); should it ever, the partial output is removed.
+    if serde_json::to_writer(&mut *out, v).is_err() {
+        out.truncate(start);
+        return;
+    }
     out.push(b'\n');
 }
 
 /// Appends `frame` as one compact JSON line (with `\n`) to `out`.
 pub fn encode_gateway_frame(frame: &GatewayFrame, out: &mut Vec<u8>) {
-    let mut m;
-    match frame {
-        GatewayFrame::Hello(h) => {
-            m = obj("hello");
-            m.insert("platform".into(), Value::String(h.platform.clone()));
-            m.insert("botId".into(), Value::String(h.bot_id.clone()));
-            if let Some(cm) = &h.command_manifest {
-                m.insert(
-                    "command_manifest".into(),
-                    serde_json::to_value(cm).unwrap_or(Value::Null),
-                );
-            }
-        }
-        GatewayFrame::Outbound(o) => {
-            m = obj("outbound");
-            m.insert("requestId".into(), Value::String(o.request_id.clone()));
-            m.insert(
-                "action".into(),
-                serde_json::to_value(&o.action).unwrap_or(Value::Null),
-            );
-            if let Some(p) = &o.platform {
-                m.insert("platform".into(), Value::String(p.clone()));
-            }
-            if let Some(b) = &o.bot_id {
-                m.insert("botId".into(), Value::String(b.clone()));
-            }
-        }
-        GatewayFrame::Interrupt {
-            session_key,
-            reason,
-        } => {
-            m = obj("interrupt");
-            m.insert("session_key".into(), Value::String(session_key.clone()));
-            m.insert(
-                "reason".into(),
-                reason.clone().map_or(Value::Null, Value::String),
-            );
-        }
-        GatewayFrame::GoingIdle => m = obj("going_idle"),
-        GatewayFrame::InboundAck { buffer_id } => {
-            m = obj("inbound_ack");
-            m.insert("bufferId".into(), Value::String(buffer_id.0.clone()));
-        }
-    }
-    push_line(&Value::Object(m), out);
+    push_line(frame, out);
 }
 
 /// Appends `frame` as one compact JSON line (with `\n`) to `out`.
 pub fn encode_connector_frame(frame: &ConnectorFrame, out: &mut Vec<u8>) {
-    let mut m;
-    match frame {
-        ConnectorFrame::Descriptor(d) => {
-            m = obj("descriptor");
-            m.insert(
-                "descriptor".into(),
-                serde_json::to_value(d).unwrap_or(Value::Null),
-            );
-        }
-        ConnectorFrame::Inbound { event, buffer_id } => {
-            m = obj("inbound");
-            m.insert(
-                "event".into(),
-                serde_json::to_value(event).unwrap_or(Value::Null),
-            );
-            if let Some(b) = buffer_id {
-                m.insert("bufferId".into(), Value::String(b.0.clone()));
-            }
-        }
-        ConnectorFrame::OutboundResult { request_id, result } => {
-            m = obj("outbound_result");
-            m.insert("requestId".into(), Value::String(request_id.clone()));
-            m.insert(
-                "result".into(),
-                result.as_ref().map_or(Value::Null, |r| {
-                    serde_json::to_value(r).unwrap_or(Value::Null)
-                }),
-            );
-        }
-        ConnectorFrame::InterruptInbound {
-            session_key,
-            chat_id,
-        } => {
-            m = obj("interrupt_inbound");
-            m.insert("session_key".into(), Value::String(session_key.clone()));
-            m.insert("chat_id".into(), Value::String(chat_id.clone()));
-        }
-        ConnectorFrame::GoingIdleAck => m = obj("going_idle_ack"),
-        ConnectorFrame::PassthroughForward { forward, buffer_id } => {
-            use base64::Engine as _;
-            m = obj("passthrough_forward");
-            let mut f = Map::new();
-            f.insert("platform".into(), Value::String(forward.platform.clone()));
-            f.insert("botId".into(), Value::String(forward.bot_id.clone()));
-            f.insert("method".into(), Value::String(forward.method.clone()));
-            f.insert("path".into(), Value::String(forward.path.clone()));
-            f.insert(
-                "headers".into(),
-                Value::Array(
-                    forward
-                        .headers
-                        .iter()
-                        .map(|(k, v)| {
-                            Value::Array(vec![Value::String(k.clone()), Value::String(v.clone())])
-                        })
-                        .collect(),
-                ),
-            );
-            f.insert(
-                "bodyB64".into(),
-                Value::String(base64::engine::general_purpose::STANDARD.encode(&forward.body)),
-            );
-            if let Some(p) = &forward.profile {
-                f.insert("profile".into(), Value::String(p.clone()));
-            }
-            m.insert("forward".into(), Value::Object(f));
-            if let Some(b) = buffer_id {
-                m.insert("bufferId".into(), Value::String(b.0.clone()));
-            }
-        }
-    }
-    push_line(&Value::Object(m), out);
+    push_line(frame, out);
 }
 
 impl GatewayFrame {
     /// The frame as one line of text, `\n` included.
     pub fn to_line(&self) -> String {
-        let mut out = Vec::with_capacity(128);
-        encode_gateway_frame(self, &mut out);
-        String::from_utf8(out).unwrap_or_default()
+        serde_json::to_string(self)
+            .map(|mut s| {
+                s.push('\n');
+                s
+            })
+            .unwrap_or_default()
     }
 }
 
 impl ConnectorFrame {
     /// The frame as one line of text, `\n` included.
     pub fn to_line(&self) -> String {
-        let mut out = Vec::with_capacity(256);
-        encode_connector_frame(self, &mut out);
-        String::from_utf8(out).unwrap_or_default()
+        serde_json::to_string(self)
+            .map(|mut s| {
+                s.push('\n');
+                s
+            })
+            .unwrap_or_default()
     }
 }
 
 // ---------------------------------------------------------------------------
 // Decoding
+//
+// One flat envelope per direction holds every top-level key any frame type
+// may carry, each read leniently; the frame is built after the whole object
+// was read, by matching on `type`.
 
-fn parse_object(line: &[u8]) -> Result<(String, Map<String, Value>), DecodeError> {
-    let text = core::str::from_utf8(line).map_err(|_| DecodeError::NotUtf8)?;
-    let v: Value = serde_json::from_str(text).map_err(|e| DecodeError::NotJson {
-        detail: e.to_string(),
-    })?;
-    let Value::Object(m) = v else {
-        return Err(DecodeError::NotAnObject);
-    };
-    let ty = match m.get("type") {
-        Some(Value::String(s)) => s.clone(),
-        _ => return Err(DecodeError::MissingType),
-    };
-    Ok((ty, m))
+/// `bufferId` as the reference reads it: a truthy string or number (numbers
+/// normalized to their decimal text); `""`, `0`, `false` and `null` mean
+/// "live, not buffered".
+fn buffer_id(v: Option<Lax<'_>>, frame: &'static str) -> Result<Option<BufferId>, DecodeError> {
+    match v {
+        None => Ok(None),
+        Some(l) if !l.truthy() => Ok(None),
+        Some(l @ (Lax::Str(_) | Lax::Int(_) | Lax::UInt(_) | Lax::Float(_))) => {
+            Ok(l.into_text().map(BufferId))
+        }
+        Some(other) => Err(DecodeError::InvalidField {
+            frame,
+            field: "bufferId",
+            detail: format!("expected a string or number, got {}", other.kind()),
+        }),
+    }
 }
 
-fn field_str(
-    m: &Map<String, Value>,
+fn required_text(
+    v: Option<Lax<'_>>,
     frame: &'static str,
     field: &'static str,
 ) -> Result<String, DecodeError> {
-    match m.get(field) {
-        Some(Value::String(s)) => Ok(s.clone()),
-        None => Err(DecodeError::MissingField { frame, field }),
-        Some(_) => Err(DecodeError::InvalidField {
-            frame,
-            field,
-            detail: "expected a string".into(),
-        }),
+    match v {
+        None | Some(Lax::Null) => Err(DecodeError::MissingField { frame, field }),
+        Some(l) => {
+            let kind = l.kind();
+            l.into_text().ok_or_else(|| DecodeError::InvalidField {
+                frame,
+                field,
+                detail: format!("expected a string, got {kind}"),
+            })
+        }
     }
 }
 
-fn opt_str_default(m: &Map<String, Value>, field: &str) -> String {
-    match m.get(field) {
-        Some(Value::String(s)) => s.clone(),
-        _ => String::new(),
+fn frame_type(ty: Option<Lax<'_>>) -> Result<std::borrow::Cow<'_, str>, DecodeError> {
+    match ty {
+        Some(Lax::Str(s)) => Ok(s),
+        _ => Err(DecodeError::MissingType),
     }
 }
 
-fn buffer_id(m: &Map<String, Value>, frame: &'static str) -> Result<Option<BufferId>, DecodeError> {
-    match m.get("bufferId") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(BufferId(s.clone()))),
-        Some(Value::Number(n)) => Ok(Some(BufferId(n.to_string()))),
-        Some(_) => Err(DecodeError::InvalidField {
-            frame,
-            field: "bufferId",
-            detail: "expected a string or number".into(),
-        }),
+/// How the `result` key of an `outbound_result` was given.
+enum ResultField {
+    NotObject,
+    Object(Box<ActionResult>),
+}
+
+#[derive(Default)]
+struct ForwardWire<'de> {
+    platform: Option<Lax<'de>>,
+    bot_id: Option<Lax<'de>>,
+    method: Option<Lax<'de>>,
+    path: Option<Lax<'de>>,
+    headers: Vec<(String, String)>,
+    body_b64: Option<Lax<'de>>,
+    profile: Option<Lax<'de>>,
+}
+
+/// One `[name, value]` header pair; anything else is dropped.
+struct HeaderPair(Option<(String, String)>);
+
+impl<'de> Deserialize<'de> for HeaderPair {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(HeaderPair(match Many::<Lax<'de>>::deserialize(d)? {
+            Many::Items(items) => match <[Lax<'de>; 2]>::try_from(items) {
+                Ok([Lax::Str(k), Lax::Str(v)]) => Some((k.into_owned(), v.into_owned())),
+                _ => None,
+            },
+            _ => None,
+        }))
     }
 }
 
-fn typed<T: serde::de::DeserializeOwned>(
-    v: Value,
-    frame: &'static str,
-    field: &'static str,
-) -> Result<T, DecodeError> {
-    serde_json::from_value(v).map_err(|e| DecodeError::InvalidField {
-        frame,
-        field,
-        detail: e.to_string(),
-    })
+impl<'de> WireObject<'de> for ForwardWire<'de> {
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "platform" => self.platform = Some(lax::lax(map)?),
+            "botId" => self.bot_id = Some(lax::lax(map)?),
+            "method" => self.method = Some(lax::lax(map)?),
+            "path" => self.path = Some(lax::lax(map)?),
+            "headers" => {
+                self.headers = map
+                    .next_value::<Many<HeaderPair>>()?
+                    .items()
+                    .into_iter()
+                    .filter_map(|h| h.0)
+                    .collect()
+            }
+            "bodyB64" => self.body_b64 = Some(lax::lax(map)?),
+            "profile" => self.profile = Some(lax::lax(map)?),
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ForwardWire<'_> {
+    fn finish(self) -> PassthroughForward {
+        let text = |v: Option<Lax<'_>>| v.and_then(Lax::into_text).unwrap_or_default();
+        let (body, body_undecodable) = match self.body_b64 {
+            None | Some(Lax::Null) => (Vec::new(), false),
+            Some(Lax::Str(s)) => match lax::b64decode_lenient(&s) {
+                Some(b) => (b, false),
+                None => (Vec::new(), true),
+            },
+            // Python's b64decode raises on anything but text: empty body.
+            Some(other) => (Vec::new(), other.truthy()),
+        };
+        PassthroughForward {
+            platform: text(self.platform),
+            bot_id: text(self.bot_id),
+            method: text(self.method),
+            path: text(self.path),
+            headers: self.headers,
+            body,
+            body_undecodable,
+            profile: self.profile.and_then(Lax::into_text),
+        }
+    }
+}
+
+/// Every top-level key a connector frame may carry.
+#[derive(Default)]
+struct ConnectorEnvelope<'de> {
+    ty: Option<Lax<'de>>,
+    descriptor: Option<Shape<DescriptorWire<'de>>>,
+    event: Option<Shape<EventWire>>,
+    buffer_id: Option<Lax<'de>>,
+    request_id: Option<Lax<'de>>,
+    result: Option<ResultField>,
+    session_key: Option<Lax<'de>>,
+    chat_id: Option<Lax<'de>>,
+    forward: Option<Shape<ForwardWire<'de>>>,
+}
+
+impl<'de> WireObject<'de> for ConnectorEnvelope<'de> {
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "type" => self.ty = Some(lax::lax(map)?),
+            "descriptor" => self.descriptor = Some(map.next_value()?),
+            "event" => self.event = Some(map.next_value()?),
+            "bufferId" => self.buffer_id = Some(lax::lax(map)?),
+            "requestId" => self.request_id = Some(lax::lax(map)?),
+            "result" => {
+                self.result = Some(match map.next_value::<Shape<ActionResult>>()? {
+                    Shape::Obj(r) => ResultField::Object(Box::new(r)),
+                    _ => ResultField::NotObject,
+                })
+            }
+            "session_key" => self.session_key = Some(lax::lax(map)?),
+            "chat_id" => self.chat_id = Some(lax::lax(map)?),
+            "forward" => self.forward = Some(map.next_value()?),
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Decodes one line (without its `\n`) sent by a connector.
+///
+/// Unknown keys are ignored. Gateway frame types echoed back are
+/// [`DecodeError::UnknownType`], as is any other unknown type.
 pub fn decode_connector_frame(line: &[u8]) -> Result<ConnectorFrame, DecodeError> {
-    let (ty, mut m) = parse_object(line)?;
-    match ty.as_str() {
+    let env = lax::parse_line::<ConnectorEnvelope<'_>>(line)?;
+    let ty = frame_type(env.ty)?;
+    match ty.as_ref() {
         "descriptor" => {
-            let d = m.remove("descriptor").unwrap_or(Value::Object(Map::new()));
-            Ok(ConnectorFrame::Descriptor(Box::new(typed(
-                d,
-                "descriptor",
-                "descriptor",
-            )?)))
+            let wire = match env.descriptor {
+                None | Some(Shape::Null) => DescriptorWire::default(),
+                Some(Shape::Obj(w)) => w,
+                Some(Shape::Other(kind)) => {
+                    return Err(DecodeError::InvalidField {
+                        frame: "descriptor",
+                        field: "descriptor",
+                        detail: format!("expected an object, got {kind}"),
+                    });
+                }
+            };
+            Ok(ConnectorFrame::Descriptor(Box::new(wire.finish()?)))
         }
         "inbound" => {
-            let buffer_id = buffer_id(&m, "inbound")?;
-            let e = m.remove("event").ok_or(DecodeError::MissingField {
-                frame: "inbound",
-                field: "event",
-            })?;
+            let event = match env.event {
+                None | Some(Shape::Null) => {
+                    return Err(DecodeError::MissingField {
+                        frame: "inbound",
+                        field: "event",
+                    });
+                }
+                Some(Shape::Obj(e)) => e.finish()?,
+                Some(Shape::Other(kind)) => {
+                    return Err(DecodeError::InvalidField {
+                        frame: "inbound",
+                        field: "event",
+                        detail: format!("expected an object, got {kind}"),
+                    });
+                }
+            };
             Ok(ConnectorFrame::Inbound {
-                event: Box::new(typed(e, "inbound", "event")?),
-                buffer_id,
+                event: Box::new(event),
+                buffer_id: buffer_id(env.buffer_id, "inbound")?,
             })
         }
-        "outbound_result" => {
-            let request_id = field_str(&m, "outbound_result", "requestId")?;
-            let result = match m.remove("result") {
+        "outbound_result" => Ok(ConnectorFrame::OutboundResult {
+            request_id: required_text(env.request_id, "outbound_result", "requestId")?,
+            result: match env.result {
                 None => Some(ActionResult::default()),
-                Some(v @ Value::Object(_)) => Some(typed(v, "outbound_result", "result")?),
-                Some(_) => None,
-            };
-            Ok(ConnectorFrame::OutboundResult { request_id, result })
-        }
+                Some(ResultField::NotObject) => None,
+                Some(ResultField::Object(r)) => Some(*r),
+            },
+        }),
         "interrupt_inbound" => Ok(ConnectorFrame::InterruptInbound {
-            session_key: opt_str_default(&m, "session_key"),
-            chat_id: opt_str_default(&m, "chat_id"),
+            session_key: env.session_key.and_then(Lax::into_text).unwrap_or_default(),
+            chat_id: env.chat_id.and_then(Lax::into_text).unwrap_or_default(),
         }),
         "going_idle_ack" => Ok(ConnectorFrame::GoingIdleAck),
         "passthrough_forward" => {
-            use base64::Engine as _;
-            let buffer_id = buffer_id(&m, "passthrough_forward")?;
-            let Some(Value::Object(f)) = m.remove("forward") else {
-                return Err(DecodeError::MissingField {
-                    frame: "passthrough_forward",
-                    field: "forward",
-                });
-            };
-            let headers = match f.get("headers") {
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .filter_map(|h| match h.as_array().map(Vec::as_slice) {
-                        Some([Value::String(k), Value::String(v)]) => Some((k.clone(), v.clone())),
-                        _ => None,
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            };
-            let b64 = opt_str_default(&f, "bodyB64");
-            let (body, body_undecodable) =
-                match base64::engine::general_purpose::STANDARD.decode(b64.as_bytes()) {
-                    Ok(b) => (b, false),
-                    Err(_) => (Vec::new(), true),
-                };
-            let profile = match f.get("profile") {
-                Some(Value::String(s)) => Some(s.clone()),
-                _ => None,
+            let forward = match env.forward {
+                None | Some(Shape::Null) => {
+                    return Err(DecodeError::MissingField {
+                        frame: "passthrough_forward",
+                        field: "forward",
+                    });
+                }
+                Some(Shape::Obj(f)) => f.finish(),
+                Some(Shape::Other(kind)) => {
+                    return Err(DecodeError::InvalidField {
+                        frame: "passthrough_forward",
+                        field: "forward",
+                        detail: format!("expected an object, got {kind}"),
+                    });
+                }
             };
             Ok(ConnectorFrame::PassthroughForward {
-                forward: Box::new(PassthroughForward {
-                    platform: opt_str_default(&f, "platform"),
-                    bot_id: opt_str_default(&f, "botId"),
-                    method: opt_str_default(&f, "method"),
-                    path: opt_str_default(&f, "path"),
-                    headers,
-                    body,
-                    body_undecodable,
-                    profile,
-                }),
-                buffer_id,
+                forward: Box::new(forward),
+                buffer_id: buffer_id(env.buffer_id, "passthrough_forward")?,
             })
         }
-        _ => Err(DecodeError::UnknownType { type_name: ty }),
+        other => Err(DecodeError::UnknownType {
+            type_name: other.to_owned(),
+        }),
+    }
+}
+
+#[derive(Default)]
+struct ManifestWire<'de> {
+    name: Option<Lax<'de>>,
+    description: Option<Lax<'de>>,
+    options: Option<Value>,
+}
+
+impl<'de> WireObject<'de> for ManifestWire<'de> {
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "name" => self.name = Some(lax::lax(map)?),
+            "description" => self.description = Some(lax::lax(map)?),
+            "options" => {
+                self.options = match lax::value(map)? {
+                    Value::Null => None,
+                    v => Some(v),
+                }
+            }
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every top-level key a gateway frame may carry.
+#[derive(Default)]
+struct GatewayEnvelope<'de> {
+    ty: Option<Lax<'de>>,
+    platform: Option<Lax<'de>>,
+    bot_id: Option<Lax<'de>>,
+    command_manifest: Option<Many<Shape<ManifestWire<'de>>>>,
+    request_id: Option<Lax<'de>>,
+    action: Option<Shape<ActionWire<'de>>>,
+    session_key: Option<Lax<'de>>,
+    reason: Option<Lax<'de>>,
+    buffer_id: Option<Lax<'de>>,
+}
+
+impl<'de> WireObject<'de> for GatewayEnvelope<'de> {
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "type" => self.ty = Some(lax::lax(map)?),
+            "platform" => self.platform = Some(lax::lax(map)?),
+            "botId" => self.bot_id = Some(lax::lax(map)?),
+            "command_manifest" => self.command_manifest = Some(map.next_value()?),
+            "requestId" => self.request_id = Some(lax::lax(map)?),
+            "action" => self.action = Some(map.next_value()?),
+            "session_key" => self.session_key = Some(lax::lax(map)?),
+            "reason" => self.reason = Some(lax::lax(map)?),
+            "bufferId" => self.buffer_id = Some(lax::lax(map)?),
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 
 /// Decodes one line (without its `\n`) sent by a gateway.
+///
+/// Used by the connector side. Unknown keys are ignored; connector frame
+/// types echoed back are [`DecodeError::UnknownType`].
 pub fn decode_gateway_frame(line: &[u8]) -> Result<GatewayFrame, DecodeError> {
-    let (ty, mut m) = parse_object(line)?;
-    match ty.as_str() {
+    let env = lax::parse_line::<GatewayEnvelope<'_>>(line)?;
+    let ty = frame_type(env.ty)?;
+    match ty.as_ref() {
         "hello" => {
-            let command_manifest = match m.remove("command_manifest") {
-                None | Some(Value::Null) => None,
-                Some(v) => Some(typed(v, "hello", "command_manifest")?),
+            let command_manifest = match env.command_manifest {
+                None | Some(Many::Null) => None,
+                Some(Many::Other(kind)) => {
+                    return Err(DecodeError::InvalidField {
+                        frame: "hello",
+                        field: "command_manifest",
+                        detail: format!("expected an array, got {kind}"),
+                    });
+                }
+                Some(Many::Items(items)) => Some(
+                    items
+                        .into_iter()
+                        .filter_map(Shape::obj)
+                        .map(|m| ManifestCommand {
+                            name: m.name.and_then(Lax::into_text).unwrap_or_default(),
+                            description: m.description.and_then(Lax::into_text).unwrap_or_default(),
+                            options: m.options,
+                        })
+                        .collect(),
+                ),
             };
             Ok(GatewayFrame::Hello(Hello {
-                platform: field_str(&m, "hello", "platform")?,
-                bot_id: opt_str_default(&m, "botId"),
+                platform: required_text(env.platform, "hello", "platform")?,
+                bot_id: env.bot_id.and_then(Lax::into_text).unwrap_or_default(),
                 command_manifest,
             }))
         }
         "outbound" => {
-            let request_id = field_str(&m, "outbound", "requestId")?;
-            let a = m.remove("action").ok_or(DecodeError::MissingField {
-                frame: "outbound",
-                field: "action",
-            })?;
-            let action = typed(a, "outbound", "action")?;
-            let platform = match m.get("platform") {
-                Some(Value::String(s)) => Some(s.clone()),
-                _ => None,
-            };
-            let bot_id = match m.get("botId") {
-                Some(Value::String(s)) => Some(s.clone()),
-                _ => None,
+            let request_id = required_text(env.request_id, "outbound", "requestId")?;
+            let action = match env.action {
+                None | Some(Shape::Null) => {
+                    return Err(DecodeError::MissingField {
+                        frame: "outbound",
+                        field: "action",
+                    });
+                }
+                Some(Shape::Other(kind)) => {
+                    return Err(DecodeError::InvalidField {
+                        frame: "outbound",
+                        field: "action",
+                        detail: format!("expected an object, got {kind}"),
+                    });
+                }
+                Some(Shape::Obj(a)) => a.finish()?,
             };
             Ok(GatewayFrame::Outbound(Box::new(Outbound {
                 request_id,
                 action,
-                platform,
-                bot_id,
+                platform: env.platform.and_then(Lax::into_str),
+                bot_id: env.bot_id.and_then(Lax::into_str),
             })))
         }
         "interrupt" => Ok(GatewayFrame::Interrupt {
-            session_key: field_str(&m, "interrupt", "session_key")?,
-            reason: match m.get("reason") {
-                Some(Value::String(s)) => Some(s.clone()),
-                _ => None,
-            },
+            session_key: required_text(env.session_key, "interrupt", "session_key")?,
+            reason: env.reason.and_then(Lax::into_text),
         }),
         "going_idle" => Ok(GatewayFrame::GoingIdle),
-        "inbound_ack" => match buffer_id(&m, "inbound_ack")? {
+        "inbound_ack" => match buffer_id(env.buffer_id, "inbound_ack")? {
             Some(buffer_id) => Ok(GatewayFrame::InboundAck { buffer_id }),
             None => Err(DecodeError::MissingField {
                 frame: "inbound_ack",
                 field: "bufferId",
             }),
         },
-        _ => Err(DecodeError::UnknownType { type_name: ty }),
+        other => Err(DecodeError::UnknownType {
+            type_name: other.to_owned(),
+        }),
     }
 }

@@ -4,14 +4,31 @@ use super::DecodeError;
 
 /// Accumulates message payloads and yields complete, non-blank lines.
 ///
-/// A pending line longer than `max_frame_bytes` is reported as
-/// [`DecodeError::TooLarge`] and discarded, so memory stays bounded by the
-/// limit plus one message.
+/// * Several frames in one message and one frame across several messages
+///   are both fine; a trailing partial line waits for its `\n`.
+/// * Blank and whitespace-only lines are skipped.
+/// * A `\r` before the `\n` is dropped, so CRLF-terminated lines decode as
+///   if they ended in `\n` alone.
+/// * A line longer than `max_frame_bytes` (complete, or still pending) is
+///   reported once as [`DecodeError::TooLarge`]; its bytes are released at
+///   once and the rest of that line, up to its `\n`, is discarded as it
+///   arrives. Memory therefore stays bounded by the limit plus one message.
 #[derive(Debug, Clone)]
 pub struct LineBuffer {
     buf: Vec<u8>,
+    /// Start of the first unreturned byte.
     start: usize,
+    /// Bytes after `start` already known to hold no `\n`.
+    scanned: usize,
+    /// Dropping the tail of an over-long line until its `\n`.
+    discarding: bool,
     max_frame_bytes: usize,
+}
+
+impl Default for LineBuffer {
+    fn default() -> Self {
+        LineBuffer::new(super::DEFAULT_MAX_FRAME_BYTES)
+    }
 }
 
 impl LineBuffer {
@@ -20,6 +37,8 @@ impl LineBuffer {
         LineBuffer {
             buf: Vec::new(),
             start: 0,
+            scanned: 0,
+            discarding: false,
             max_frame_bytes,
         }
     }
@@ -30,10 +49,20 @@ impl LineBuffer {
     }
 
     /// Appends one message payload.
-    pub fn extend(&mut self, bytes: &[u8]) {
-        if self.start > 0 && self.start == self.buf.len() {
+    pub fn extend(&mut self, mut bytes: &[u8]) {
+        if self.discarding {
+            match bytes.iter().position(|&b| b == b'\n') {
+                None => return,
+                Some(i) => {
+                    self.discarding = false;
+                    bytes = bytes.get(i + 1..).unwrap_or_default();
+                }
+            }
+        }
+        if self.start == self.buf.len() {
             self.buf.clear();
             self.start = 0;
+            self.scanned = 0;
         }
         self.buf.extend_from_slice(bytes);
     }
@@ -43,45 +72,74 @@ impl LineBuffer {
         self.buf.len() - self.start
     }
 
+    /// Bytes of memory held (capacity), for tests and metrics.
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// Drops everything buffered (on a new connection).
     pub fn clear(&mut self) {
         self.buf.clear();
         self.start = 0;
+        self.scanned = 0;
+        self.discarding = false;
+    }
+
+    fn release(&mut self) {
+        self.buf = Vec::new();
+        self.start = 0;
+        self.scanned = 0;
     }
 
     /// The next complete non-blank line (without its `\n`), `Err(TooLarge)`
     /// for an over-long line, or `None` when no complete line is buffered.
     pub fn next_line(&mut self) -> Option<Result<&[u8], DecodeError>> {
+        match self.next_range()? {
+            Ok((from, to)) => Some(Ok(self.buf.get(from..to).unwrap_or_default())),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    fn next_range(&mut self) -> Option<Result<(usize, usize), DecodeError>> {
         loop {
-            let rest = &self.buf[self.start..];
-            let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
-                if rest.len() > self.max_frame_bytes {
-                    let len = rest.len();
-                    self.clear();
+            let rest = self.buf.get(self.start..).unwrap_or_default();
+            let unscanned = rest.get(self.scanned..).unwrap_or_default();
+            let Some(i) = unscanned.iter().position(|&b| b == b'\n') else {
+                let len = rest.len();
+                if len > self.max_frame_bytes {
+                    self.release();
+                    self.discarding = true;
                     return Some(Err(DecodeError::TooLarge {
                         len,
                         max: self.max_frame_bytes,
                     }));
                 }
+                self.scanned = len;
                 if self.start > 0 {
                     self.buf.drain(..self.start);
                     self.start = 0;
                 }
                 return None;
             };
+            let nl = self.scanned + i;
             let line_start = self.start;
             self.start += nl + 1;
+            self.scanned = 0;
             if nl > self.max_frame_bytes {
                 return Some(Err(DecodeError::TooLarge {
                     len: nl,
                     max: self.max_frame_bytes,
                 }));
             }
-            let line = &self.buf[line_start..line_start + nl];
+            let mut end = line_start + nl;
+            if end > line_start && self.buf.get(end - 1) == Some(&b'\r') {
+                end -= 1;
+            }
+            let line = self.buf.get(line_start..end).unwrap_or_default();
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            return Some(Ok(&self.buf[line_start..line_start + nl]));
+            return Some(Ok((line_start, end)));
         }
     }
 }

@@ -1,12 +1,19 @@
 //! The wire codec: typed frames in both directions, NDJSON line reassembly,
 //! and typed decode errors.
 //!
-//! Every frame is one compact JSON object followed by `\n`. Decoding never
-//! panics: a bad line is a [`DecodeError`], and the caller decides what that
-//! means (the gateway reports it and keeps going).
+//! Every frame is one compact JSON object followed by `\n`, keys in the
+//! reference's order, encoded through typed `Serialize` impls straight into
+//! the caller's buffer. Decoding reads each line in one pass into a flat
+//! envelope (every key any frame type may carry, each optional, strings
+//! borrowed where they have no escapes) and builds the frame by matching on
+//! `type` afterwards. It never panics: a bad line is a [`DecodeError`], and
+//! the caller decides what that means (the gateway reports it and keeps
+//! going). Nesting deeper than serde_json's recursion limit (128) is
+//! [`DecodeError::NotJson`].
 
 mod action;
 mod frames;
+pub(crate) mod lax;
 mod line_buffer;
 
 pub use action::*;

@@ -1,0 +1,102 @@
+//! SessionSource / MessageEvent decoding and encoding.
+
+use relay_core::source::*;
+use serde_json::json;
+
+fn event(v: serde_json::Value) -> MessageEvent {
+    MessageEvent::from_json(v.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn defaults() {
+    let e = event(json!({}));
+    assert_eq!(e.text, "");
+    assert_eq!(e.message_type, MessageType::Text);
+    assert_eq!(e.source.platform, "relay");
+    assert_eq!(e.source.chat_type, ChatType::Dm);
+    assert_eq!(e.source, SessionSource::default());
+    let e = event(json!({"source": null, "media_urls": null}));
+    assert_eq!(e.source.platform, "relay");
+    assert!(e.media_urls.is_empty());
+    let e = event(json!({"source": {"platform": null}}));
+    assert_eq!(e.source.platform, "relay");
+}
+
+#[test]
+fn message_types() {
+    for (w, t) in [
+        ("command", MessageType::Command),
+        ("voice", MessageType::Voice),
+        ("image", MessageType::Text),
+        ("", MessageType::Text),
+    ] {
+        assert_eq!(event(json!({"message_type": w})).message_type, t);
+    }
+    assert_eq!(
+        event(json!({"message_type": 3})).message_type,
+        MessageType::Text
+    );
+}
+
+#[test]
+fn scope_preference() {
+    let s = |v| event(json!({"source": v})).source.scope_id;
+    assert_eq!(s(json!({"guild_id": "g"})), Some("g".into()));
+    assert_eq!(s(json!({"scope_id": "s"})), Some("s".into()));
+    assert_eq!(
+        s(json!({"guild_id": "g", "scope_id": "s"})),
+        Some("s".into())
+    );
+    assert_eq!(
+        s(json!({"scope_id": "s", "guild_id": "g"})),
+        Some("s".into())
+    );
+    assert_eq!(
+        s(json!({"scope_id": null, "guild_id": "g"})),
+        Some("g".into())
+    );
+}
+
+#[test]
+fn later_keys() {
+    let e = event(json!({
+        "text": "hi", "message_id": 99,
+        "source": {"platform": "discord", "chat_id": "c", "chat_type": "channel",
+                   "user_display_name": "Ann", "user_handle": "ann", "profile": "coder",
+                   "auto_thread_created": true, "auto_thread_initial_name": "t",
+                   "prospective_thread_id": "p", "message_is_edit": true, "one_to_one_verified": 1},
+        "media_urls": ["u1", "u2", 3],
+        "media": [{"url": "u2", "mime": "audio/ogg", "kind": "voice"}],
+        "context_error": "forbidden"
+    }));
+    assert_eq!(e.message_id.as_deref(), Some("99"));
+    assert_eq!(e.media_urls, vec!["u1".to_string(), "u2".to_string()]);
+    assert_eq!(
+        e.media_types(),
+        vec![String::new(), "audio/ogg".to_string()]
+    );
+    assert_eq!(e.context_error.as_deref(), Some("forbidden"));
+    let s = &e.source;
+    assert_eq!(s.display_name(), Some("Ann"));
+    assert!(s.auto_thread_created && s.message_is_edit && s.one_to_one_verified && !s.is_bot);
+    assert_eq!(s.prospective_thread_id.as_deref(), Some("p"));
+    assert_eq!(s.profile.as_deref(), Some("coder"));
+}
+
+#[test]
+fn encode_writes_scope_under_both_names_and_round_trips() {
+    let e = event(
+        json!({"text": "x", "source": {"platform": "discord", "chat_id": "c", "guild_id": "g", "x-extra": [1]}, "unknown": true}),
+    );
+    let v = serde_json::to_value(&e).unwrap_or_default();
+    assert_eq!(v["source"]["scope_id"], json!("g"));
+    assert_eq!(v["source"]["guild_id"], json!("g"));
+    assert_eq!(v["source"]["chat_name"], json!(null));
+    assert_eq!(v["unknown"], json!(true));
+    assert_eq!(v["source"]["x-extra"], json!([1]));
+    let back = event(v);
+    assert_eq!(back, e);
+    let via_serde: MessageEvent =
+        serde_json::from_value(serde_json::to_value(&e).unwrap_or_default()).unwrap_or_default();
+    assert_eq!(via_serde, e);
+}
