@@ -1,6 +1,54 @@
 //! Gateway configuration: identities, credentials, URLs and timeouts.
+//!
+//! A [`RelayConfig`] is built in code with [`RelayConfig::builder`], or read
+//! from the environment with [`RelayConfig::from_env`] (and the testable
+//! [`RelayConfig::from_env_map`] / [`RelayConfig::from_vars`]), or, with the
+//! `yaml` cargo feature, from the `gateway.*` keys of a `config.yaml`
+//! (environment values win over the file).
+//!
+//! # Environment variables
+//!
+//! The reference's variables (PROTOCOL.md part 2 §3 and §8.1):
+//!
+//! | variable | meaning |
+//! | --- | --- |
+//! | `GATEWAY_RELAY_URL` | base connector URL (required); trimmed, one trailing `/` removed |
+//! | `GATEWAY_RELAY_ID` | gateway id |
+//! | `GATEWAY_RELAY_SECRET` | per-gateway secret |
+//! | `GATEWAY_RELAY_DELIVERY_KEY` | delivery key |
+//! | `GATEWAY_RELAY_ENDPOINT` | legacy inbound endpoint, trailing `/` removed |
+//! | `GATEWAY_RELAY_ROUTE_KEYS` | comma list, items trimmed, empty items dropped |
+//! | `GATEWAY_RELAY_INSTANCE_ID` | instance id, trimmed |
+//! | `GATEWAY_RELAY_WAKE_URL` | wake URL, trailing `/` removed |
+//! | `GATEWAY_RELAY_PLATFORMS` | comma list of fronted platforms, in hello order |
+//! | `GATEWAY_RELAY_BOT_IDS` | JSON map `{"<platform>": {"botId": "..."}}`; malformed gives empty bot ids and a [`ConfigWarning`] |
+//! | `GATEWAY_RELAY_IDP_TOKEN_URL`, `_IDP_CLIENT_ID`, `_IDP_CLIENT_SECRET`, `_IDP_SCOPE` | OAuth2 client-credentials identity provider |
+//! | `GATEWAY_RELAY_ENROLL_TOKEN` | enrollment token for `POST /relay/enroll` |
+//!
+//! relay-rs knobs (all optional; durations are decimal seconds such as `30`
+//! or `0.5`, millisecond precision):
+//!
+//! | variable | field | default |
+//! | --- | --- | --- |
+//! | `GATEWAY_RELAY_RS_HANDSHAKE_TIMEOUT_SECS` | [`Timeouts::handshake`] | 30 |
+//! | `GATEWAY_RELAY_RS_REQUEST_TIMEOUT_SECS` | [`Timeouts::request`] | 30 |
+//! | `GATEWAY_RELAY_RS_IDLE_ACK_TIMEOUT_SECS` | [`Timeouts::idle_ack`] | 10 |
+//! | `GATEWAY_RELAY_RS_KEEPALIVE_INTERVAL_SECS` | [`Timeouts::keepalive_interval`] | 30 |
+//! | `GATEWAY_RELAY_RS_PONG_TIMEOUT_SECS` | [`Timeouts::pong_timeout`] | 60 |
+//! | `GATEWAY_RELAY_RS_STABLE_AFTER_SECS` | [`Timeouts::stable_after`] | 60 |
+//! | `GATEWAY_RELAY_RS_BACKOFF_INITIAL_SECS` | [`Timeouts::backoff_initial`] | 1 |
+//! | `GATEWAY_RELAY_RS_BACKOFF_MAX_SECS` | [`Timeouts::backoff_max`] | 30 |
+//! | `GATEWAY_RELAY_RS_DORMANT_REDIAL_SECS` | [`Timeouts::dormant_redial`] (`0` = off) | off |
+//! | `GATEWAY_RELAY_RS_TOKEN_TTL_SECS` | [`Timeouts::token_ttl_secs`] (whole seconds, at least 1) | 300 |
+//! | `GATEWAY_RELAY_RS_REVOCATION` | [`RelayConfig::revocation_policy`]: `confirm-once` or `immediate` | `confirm-once` |
+//! | `GATEWAY_RELAY_RS_MAX_FRAME_BYTES` | [`Limits::max_frame_bytes`] | 1048576 |
+//! | `GATEWAY_RELAY_RS_WRITE_GUILD_ID` | [`RelayConfig::write_guild_id`]: `true`/`false` | `true` |
+//!
+//! A variable set to an empty or all-whitespace value counts as unset.
 
+use core::fmt;
 use core::time::Duration;
+use std::collections::HashMap;
 
 /// One platform identity the gateway fronts (one `hello` each).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,7 +146,10 @@ impl Default for Limits {
 }
 
 /// Everything a gateway needs to run a relay link.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Its `Debug` output redacts the secret, the delivery key, the enrollment
+/// token and the identity provider's client secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct RelayConfig {
     /// Base relay URL as configured (`GATEWAY_RELAY_URL`).
     pub relay_url: String,
@@ -126,6 +177,64 @@ pub struct RelayConfig {
     pub revocation_policy: RevocationPolicy,
     /// Also write the learned scope as `metadata.guild_id` (for old connectors).
     pub write_guild_id: bool,
+    /// OAuth2 client-credentials identity provider for provision / enroll
+    /// (`GATEWAY_RELAY_IDP_*`); `None` means the caller supplies the
+    /// identity token some other way.
+    pub idp: Option<IdpConfig>,
+    /// Enrollment token (`GATEWAY_RELAY_ENROLL_TOKEN`).
+    pub enroll_token: Option<String>,
+}
+
+/// `"<redacted>"` for a set secret, `None` for an unset one.
+fn redacted(v: &Option<String>) -> Option<&'static str> {
+    v.as_ref().map(|_| "<redacted>")
+}
+
+impl fmt::Debug for RelayConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RelayConfig")
+            .field("relay_url", &self.relay_url)
+            .field("identities", &self.identities)
+            .field("gateway_id", &self.gateway_id)
+            .field("secret", &redacted(&self.secret))
+            .field("delivery_key", &redacted(&self.delivery_key))
+            .field("endpoint", &self.endpoint)
+            .field("route_keys", &self.route_keys)
+            .field("instance_id", &self.instance_id)
+            .field("wake_url", &self.wake_url)
+            .field("timeouts", &self.timeouts)
+            .field("limits", &self.limits)
+            .field("revocation_policy", &self.revocation_policy)
+            .field("write_guild_id", &self.write_guild_id)
+            .field("idp", &self.idp)
+            .field("enroll_token", &redacted(&self.enroll_token))
+            .finish()
+    }
+}
+
+/// An OAuth2 `client_credentials` identity provider (PROTOCOL.md part 2
+/// §8.1). Its `Debug` output redacts the client secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IdpConfig {
+    /// Token endpoint (`GATEWAY_RELAY_IDP_TOKEN_URL`).
+    pub token_url: String,
+    /// Client id (`GATEWAY_RELAY_IDP_CLIENT_ID`).
+    pub client_id: String,
+    /// Client secret (`GATEWAY_RELAY_IDP_CLIENT_SECRET`).
+    pub client_secret: String,
+    /// Optional scope (`GATEWAY_RELAY_IDP_SCOPE`).
+    pub scope: Option<String>,
+}
+
+impl fmt::Debug for IdpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdpConfig")
+            .field("token_url", &self.token_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("scope", &self.scope)
+            .finish()
+    }
 }
 
 impl Default for RelayConfig {
@@ -144,6 +253,8 @@ impl Default for RelayConfig {
             limits: Limits::default(),
             revocation_policy: RevocationPolicy::default(),
             write_guild_id: true,
+            idp: None,
+            enroll_token: None,
         }
     }
 }
@@ -198,4 +309,1019 @@ pub fn dial_url(base: &str) -> String {
     } else {
         format!("{s}/relay")
     }
+}
+
+/// The HTTP(S) base of the connector: `ws://` → `http://`, `wss://` →
+/// `https://`, surrounding whitespace and trailing `/` removed, then one
+/// trailing `/relay` removed (PROTOCOL.md part 2 §8).
+pub fn http_base_url(base: &str) -> String {
+    let s = base.trim();
+    let s = if let Some(rest) = s.strip_prefix("wss://") {
+        format!("https://{rest}")
+    } else if let Some(rest) = s.strip_prefix("ws://") {
+        format!("http://{rest}")
+    } else {
+        s.to_owned()
+    };
+    let s = s.trim_end_matches('/');
+    s.strip_suffix("/relay").unwrap_or(s).to_owned()
+}
+
+/// `POST` target of self-provisioning: `<http base>/relay/provision`.
+pub fn provision_url(base: &str) -> String {
+    format!("{}/relay/provision", http_base_url(base))
+}
+
+/// `POST` target of the relevance policy: `<http base>/relay/policy`.
+pub fn policy_url(base: &str) -> String {
+    format!("{}/relay/policy", http_base_url(base))
+}
+
+/// `POST` target of enrollment: `<http base>/relay/enroll`.
+pub fn enroll_url(base: &str) -> String {
+    format!("{}/relay/enroll", http_base_url(base))
+}
+
+/// Why a configuration was refused.
+///
+/// `setting` names where the value came from: the environment variable
+/// (`GATEWAY_RELAY_URL`), the config-file key (`gateway.relay_url in the
+/// config file`) or the builder method (`RelayConfigBuilder::wake_url`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required setting is absent.
+    #[error("{setting} is not set: {hint}")]
+    Missing {
+        /// The missing setting.
+        setting: String,
+        /// What to set it to.
+        hint: &'static str,
+    },
+    /// A setting has a value that cannot be used.
+    #[error("{setting} has an invalid value {value:?}: {reason}")]
+    Invalid {
+        /// The setting.
+        setting: String,
+        /// The value as given (never a secret).
+        value: String,
+        /// What is wrong and what is expected instead.
+        reason: String,
+    },
+    /// The config file could not be parsed.
+    #[error("the config file is not valid YAML: {detail}")]
+    File {
+        /// What the YAML parser reported.
+        detail: String,
+    },
+}
+
+/// A configuration problem that does not stop the gateway, for the caller to
+/// log.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigWarning {
+    /// `GATEWAY_RELAY_BOT_IDS` is not a JSON object: every bot id is empty.
+    #[error(
+        "GATEWAY_RELAY_BOT_IDS is not a JSON object of {{\"<platform>\": {{\"botId\": \"...\"}}}} ({detail}); every bot id is empty"
+    )]
+    MalformedBotIds {
+        /// What was wrong with it.
+        detail: String,
+    },
+    /// One platform's entry in `GATEWAY_RELAY_BOT_IDS` has no usable
+    /// `botId`: that platform's bot id is empty.
+    #[error(
+        "GATEWAY_RELAY_BOT_IDS entry for {platform:?} is not {{\"botId\": \"<string>\"}}; its bot id is empty"
+    )]
+    MalformedBotIdEntry {
+        /// The platform concerned.
+        platform: String,
+    },
+    /// `GATEWAY_RELAY_BOT_IDS` is set but `GATEWAY_RELAY_PLATFORMS` is not.
+    #[error(
+        "GATEWAY_RELAY_BOT_IDS is set but GATEWAY_RELAY_PLATFORMS is not, so it is ignored; list the platforms to front"
+    )]
+    BotIdsWithoutPlatforms,
+}
+
+/// Builds a [`RelayConfig`] and checks it ([`RelayConfig::builder`]).
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct RelayConfigBuilder {
+    config: RelayConfig,
+}
+
+impl RelayConfigBuilder {
+    /// Appends one fronted identity (hello order is call order).
+    pub fn identity(mut self, platform: impl Into<String>, bot_id: impl Into<String>) -> Self {
+        self.config
+            .identities
+            .push(PlatformIdentity::new(platform, bot_id));
+        self
+    }
+
+    /// Replaces the fronted identities.
+    pub fn identities(mut self, identities: impl IntoIterator<Item = PlatformIdentity>) -> Self {
+        self.config.identities = identities.into_iter().collect();
+        self
+    }
+
+    /// Sets the gateway id.
+    pub fn gateway_id(mut self, id: impl Into<String>) -> Self {
+        self.config.gateway_id = Some(id.into());
+        self
+    }
+
+    /// Sets the per-gateway secret.
+    pub fn secret(mut self, secret: impl Into<String>) -> Self {
+        self.config.secret = Some(secret.into());
+        self
+    }
+
+    /// Sets the delivery key.
+    pub fn delivery_key(mut self, key: impl Into<String>) -> Self {
+        self.config.delivery_key = Some(key.into());
+        self
+    }
+
+    /// Sets the legacy inbound endpoint (trailing `/` removed on build).
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.config.endpoint = Some(url.into());
+        self
+    }
+
+    /// Sets the route keys (items trimmed, empty ones dropped on build).
+    pub fn route_keys<S: Into<String>>(mut self, keys: impl IntoIterator<Item = S>) -> Self {
+        self.config.route_keys = keys.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the instance id.
+    pub fn instance_id(mut self, id: impl Into<String>) -> Self {
+        self.config.instance_id = Some(id.into());
+        self
+    }
+
+    /// Sets the wake URL (trailing `/` removed on build).
+    pub fn wake_url(mut self, url: impl Into<String>) -> Self {
+        self.config.wake_url = Some(url.into());
+        self
+    }
+
+    /// Sets the identity provider.
+    pub fn idp(mut self, idp: IdpConfig) -> Self {
+        self.config.idp = Some(idp);
+        self
+    }
+
+    /// Sets the enrollment token.
+    pub fn enroll_token(mut self, token: impl Into<String>) -> Self {
+        self.config.enroll_token = Some(token.into());
+        self
+    }
+
+    /// Replaces the timers.
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.config.timeouts = timeouts;
+        self
+    }
+
+    /// Replaces the memory bounds.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.config.limits = limits;
+        self
+    }
+
+    /// Sets what a 4401 after a handshake means.
+    pub fn revocation_policy(mut self, policy: RevocationPolicy) -> Self {
+        self.config.revocation_policy = policy;
+        self
+    }
+
+    /// Sets whether the learned scope is also written as `metadata.guild_id`.
+    pub fn write_guild_id(mut self, on: bool) -> Self {
+        self.config.write_guild_id = on;
+        self
+    }
+
+    /// Normalizes and checks the configuration.
+    ///
+    /// The relay URL must be an `http`, `https`, `ws` or `wss` URL; the
+    /// endpoint, wake URL and identity provider URL must be `http(s)`;
+    /// platforms must be non-empty and distinct; timers must be positive and
+    /// `backoff_initial <= backoff_max`; limits must be positive. Empty
+    /// optional strings count as unset.
+    pub fn build(self) -> Result<RelayConfig, ConfigError> {
+        let names = Names::Builder;
+        let mut c = self.config;
+        c.relay_url = normalize_relay_url(&c.relay_url);
+        check_relay_url(&c.relay_url).map_err(|r| names.invalid(Var::Url, &c.relay_url, r))?;
+        for opt in [
+            &mut c.gateway_id,
+            &mut c.secret,
+            &mut c.delivery_key,
+            &mut c.instance_id,
+            &mut c.enroll_token,
+        ] {
+            *opt = opt
+                .take()
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty());
+        }
+        c.endpoint = normalize_opt_http_url(c.endpoint.take(), Var::Endpoint, names)?;
+        c.wake_url = normalize_opt_http_url(c.wake_url.take(), Var::WakeUrl, names)?;
+        c.route_keys = c
+            .route_keys
+            .iter()
+            .map(|k| k.trim())
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned)
+            .collect();
+        for id in &mut c.identities {
+            id.platform = id.platform.trim().to_owned();
+            id.bot_id = id.bot_id.trim().to_owned();
+        }
+        check_identities(&c.identities, names)?;
+        if let Some(idp) = &c.idp {
+            check_http_url(&idp.token_url)
+                .map_err(|r| names.invalid(Var::IdpTokenUrl, &idp.token_url, r))?;
+            if idp.client_id.trim().is_empty() {
+                return Err(names.missing(Var::IdpClientId));
+            }
+            if idp.client_secret.is_empty() {
+                return Err(names.missing(Var::IdpClientSecret));
+            }
+        }
+        check_timeouts(&c.timeouts, names)?;
+        check_limits(&c.limits, names)?;
+        Ok(c)
+    }
+}
+
+impl RelayConfig {
+    /// Starts a [`RelayConfigBuilder`] for the connector at `relay_url`.
+    pub fn builder(relay_url: impl Into<String>) -> RelayConfigBuilder {
+        RelayConfigBuilder {
+            config: RelayConfig::new(relay_url),
+        }
+    }
+
+    /// `POST /relay/provision` URL (PROTOCOL.md part 2 §8).
+    pub fn provision_url(&self) -> String {
+        provision_url(&self.relay_url)
+    }
+
+    /// `POST /relay/policy` URL.
+    pub fn policy_url(&self) -> String {
+        policy_url(&self.relay_url)
+    }
+
+    /// `POST /relay/enroll` URL.
+    pub fn enroll_url(&self) -> String {
+        enroll_url(&self.relay_url)
+    }
+
+    /// Reads the configuration from the process environment (see the module
+    /// documentation for the variables). Returns warnings for the caller to
+    /// log alongside the config.
+    pub fn from_env() -> Result<(RelayConfig, Vec<ConfigWarning>), ConfigError> {
+        RelayConfig::from_env_map(process_env)
+    }
+
+    /// Reads the configuration through `get` (a variable's value, or `None`
+    /// when unset), exactly as [`RelayConfig::from_env`] reads the process
+    /// environment.
+    pub fn from_env_map(
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<(RelayConfig, Vec<ConfigWarning>), ConfigError> {
+        load(&|key: Var| {
+            get(key.env()).map(|v| Found {
+                value: Raw::Text(v),
+                names: Names::Env,
+            })
+        })
+    }
+
+    /// Reads the configuration from `(name, value)` pairs, as
+    /// [`RelayConfig::from_env`] reads the process environment. A later pair
+    /// wins over an earlier one with the same name.
+    pub fn from_vars<K, V>(
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<(RelayConfig, Vec<ConfigWarning>), ConfigError>
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let map: HashMap<String, String> = vars
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        RelayConfig::from_env_map(|name| map.get(name).cloned())
+    }
+}
+
+/// A variable of the process environment; non-UTF-8 bytes are replaced (and
+/// then fail validation where the value is checked).
+fn process_env(name: &str) -> Option<String> {
+    std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+}
+
+/// Every setting the loader reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Var {
+    Url,
+    Id,
+    Secret,
+    DeliveryKey,
+    Endpoint,
+    RouteKeys,
+    InstanceId,
+    WakeUrl,
+    Platforms,
+    BotIds,
+    IdpTokenUrl,
+    IdpClientId,
+    IdpClientSecret,
+    IdpScope,
+    EnrollToken,
+    HandshakeTimeout,
+    RequestTimeout,
+    IdleAckTimeout,
+    KeepaliveInterval,
+    PongTimeout,
+    StableAfter,
+    BackoffInitial,
+    BackoffMax,
+    DormantRedial,
+    TokenTtl,
+    Revocation,
+    MaxFrameBytes,
+    WriteGuildId,
+}
+
+impl Var {
+    /// The environment variable.
+    fn env(self) -> &'static str {
+        match self {
+            Var::Url => "GATEWAY_RELAY_URL",
+            Var::Id => "GATEWAY_RELAY_ID",
+            Var::Secret => "GATEWAY_RELAY_SECRET",
+            Var::DeliveryKey => "GATEWAY_RELAY_DELIVERY_KEY",
+            Var::Endpoint => "GATEWAY_RELAY_ENDPOINT",
+            Var::RouteKeys => "GATEWAY_RELAY_ROUTE_KEYS",
+            Var::InstanceId => "GATEWAY_RELAY_INSTANCE_ID",
+            Var::WakeUrl => "GATEWAY_RELAY_WAKE_URL",
+            Var::Platforms => "GATEWAY_RELAY_PLATFORMS",
+            Var::BotIds => "GATEWAY_RELAY_BOT_IDS",
+            Var::IdpTokenUrl => "GATEWAY_RELAY_IDP_TOKEN_URL",
+            Var::IdpClientId => "GATEWAY_RELAY_IDP_CLIENT_ID",
+            Var::IdpClientSecret => "GATEWAY_RELAY_IDP_CLIENT_SECRET",
+            Var::IdpScope => "GATEWAY_RELAY_IDP_SCOPE",
+            Var::EnrollToken => "GATEWAY_RELAY_ENROLL_TOKEN",
+            Var::HandshakeTimeout => "GATEWAY_RELAY_RS_HANDSHAKE_TIMEOUT_SECS",
+            Var::RequestTimeout => "GATEWAY_RELAY_RS_REQUEST_TIMEOUT_SECS",
+            Var::IdleAckTimeout => "GATEWAY_RELAY_RS_IDLE_ACK_TIMEOUT_SECS",
+            Var::KeepaliveInterval => "GATEWAY_RELAY_RS_KEEPALIVE_INTERVAL_SECS",
+            Var::PongTimeout => "GATEWAY_RELAY_RS_PONG_TIMEOUT_SECS",
+            Var::StableAfter => "GATEWAY_RELAY_RS_STABLE_AFTER_SECS",
+            Var::BackoffInitial => "GATEWAY_RELAY_RS_BACKOFF_INITIAL_SECS",
+            Var::BackoffMax => "GATEWAY_RELAY_RS_BACKOFF_MAX_SECS",
+            Var::DormantRedial => "GATEWAY_RELAY_RS_DORMANT_REDIAL_SECS",
+            Var::TokenTtl => "GATEWAY_RELAY_RS_TOKEN_TTL_SECS",
+            Var::Revocation => "GATEWAY_RELAY_RS_REVOCATION",
+            Var::MaxFrameBytes => "GATEWAY_RELAY_RS_MAX_FRAME_BYTES",
+            Var::WriteGuildId => "GATEWAY_RELAY_RS_WRITE_GUILD_ID",
+        }
+    }
+
+    /// The builder method or field that sets it.
+    fn builder(self) -> &'static str {
+        match self {
+            Var::Url => "RelayConfig::builder(relay_url)",
+            Var::Id => "RelayConfigBuilder::gateway_id",
+            Var::Secret => "RelayConfigBuilder::secret",
+            Var::DeliveryKey => "RelayConfigBuilder::delivery_key",
+            Var::Endpoint => "RelayConfigBuilder::endpoint",
+            Var::RouteKeys => "RelayConfigBuilder::route_keys",
+            Var::InstanceId => "RelayConfigBuilder::instance_id",
+            Var::WakeUrl => "RelayConfigBuilder::wake_url",
+            Var::Platforms | Var::BotIds => "RelayConfigBuilder::identities",
+            Var::IdpTokenUrl => "IdpConfig::token_url",
+            Var::IdpClientId => "IdpConfig::client_id",
+            Var::IdpClientSecret => "IdpConfig::client_secret",
+            Var::IdpScope => "IdpConfig::scope",
+            Var::EnrollToken => "RelayConfigBuilder::enroll_token",
+            Var::HandshakeTimeout => "Timeouts::handshake",
+            Var::RequestTimeout => "Timeouts::request",
+            Var::IdleAckTimeout => "Timeouts::idle_ack",
+            Var::KeepaliveInterval => "Timeouts::keepalive_interval",
+            Var::PongTimeout => "Timeouts::pong_timeout",
+            Var::StableAfter => "Timeouts::stable_after",
+            Var::BackoffInitial => "Timeouts::backoff_initial",
+            Var::BackoffMax => "Timeouts::backoff_max",
+            Var::DormantRedial => "Timeouts::dormant_redial",
+            Var::TokenTtl => "Timeouts::token_ttl_secs",
+            Var::Revocation => "RelayConfigBuilder::revocation_policy",
+            Var::MaxFrameBytes => "Limits::max_frame_bytes",
+            Var::WriteGuildId => "RelayConfigBuilder::write_guild_id",
+        }
+    }
+
+    /// The `config.yaml` twin under `gateway.`, if there is one.
+    #[cfg_attr(not(feature = "yaml"), allow(dead_code))]
+    fn yaml_path(self) -> Option<&'static [&'static str]> {
+        Some(match self {
+            Var::Url => &["relay_url"],
+            Var::Id => &["relay_id"],
+            Var::Secret => &["relay_secret"],
+            Var::Endpoint => &["relay_endpoint"],
+            Var::RouteKeys => &["relay_route_keys"],
+            Var::InstanceId => &["relay_instance_id"],
+            Var::WakeUrl => &["relay_wake_url"],
+            Var::IdpTokenUrl => &["idp", "token_url"],
+            Var::IdpClientId => &["idp", "client_id"],
+            Var::IdpClientSecret => &["idp", "client_secret"],
+            Var::IdpScope => &["idp", "scope"],
+            _ => return None,
+        })
+    }
+}
+
+/// How settings are named in errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Names {
+    Env,
+    #[cfg_attr(not(feature = "yaml"), allow(dead_code))]
+    File,
+    Builder,
+}
+
+impl Names {
+    fn name(self, key: Var) -> String {
+        match self {
+            Names::Env => key.env().to_owned(),
+            Names::File => match key.yaml_path() {
+                Some(path) => format!("gateway.{} in the config file", path.join(".")),
+                None => key.env().to_owned(),
+            },
+            Names::Builder => key.builder().to_owned(),
+        }
+    }
+
+    fn invalid(self, key: Var, value: &str, reason: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            setting: self.name(key),
+            value: value.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    fn missing(self, key: Var) -> ConfigError {
+        let hint = match key {
+            Var::Url => "set it to the connector's base URL, e.g. https://connector.example",
+            Var::IdpClientId | Var::IdpClientSecret => {
+                "the identity provider token URL is set, so its client id and client secret are required too"
+            }
+            _ => "set it or remove the settings that depend on it",
+        };
+        ConfigError::Missing {
+            setting: self.name(key),
+            hint,
+        }
+    }
+}
+
+/// A raw setting value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Raw {
+    Text(String),
+    #[cfg_attr(not(feature = "yaml"), allow(dead_code))]
+    List(Vec<String>),
+}
+
+/// A setting found in some source.
+#[derive(Clone, Debug)]
+struct Found {
+    value: Raw,
+    names: Names,
+}
+
+/// Looks a setting up in the sources, most important first.
+type Lookup<'a> = dyn Fn(Var) -> Option<Found> + 'a;
+
+/// The trimmed text of a setting; empty counts as unset. A list where text is
+/// expected is an error.
+fn text(lookup: &Lookup<'_>, key: Var) -> Result<Option<(String, Names)>, ConfigError> {
+    let Some(found) = lookup(key) else {
+        return Ok(None);
+    };
+    match found.value {
+        Raw::Text(t) => {
+            let t = t.trim();
+            Ok((!t.is_empty()).then(|| (t.to_owned(), found.names)))
+        }
+        Raw::List(items) => Err(found.names.invalid(
+            key,
+            &items.join(","),
+            "expected a single string, not a list",
+        )),
+    }
+}
+
+/// A comma list (or a list from the config file): items trimmed, empty items
+/// dropped.
+fn list(lookup: &Lookup<'_>, key: Var) -> Vec<String> {
+    let items: Vec<String> = match lookup(key).map(|f| f.value) {
+        None => return Vec::new(),
+        Some(Raw::Text(t)) => t.split(',').map(str::to_owned).collect(),
+        Some(Raw::List(items)) => items,
+    };
+    items
+        .iter()
+        .map(|i| i.trim())
+        .filter(|i| !i.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Trims and removes one trailing `/` from a relay URL.
+fn normalize_relay_url(url: &str) -> String {
+    let t = url.trim();
+    t.strip_suffix('/').unwrap_or(t).to_owned()
+}
+
+/// Checks a relay base URL: lowercase `http`, `https`, `ws` or `wss` scheme,
+/// a host, no whitespace or control characters.
+fn check_relay_url(url: &str) -> Result<(), String> {
+    check_url(url, &["https://", "http://", "wss://", "ws://"])
+}
+
+/// Checks an `http(s)` URL.
+fn check_http_url(url: &str) -> Result<(), String> {
+    check_url(url, &["https://", "http://"])
+}
+
+fn check_url(url: &str, schemes: &[&str]) -> Result<(), String> {
+    let expected = || {
+        schemes
+            .iter()
+            .map(|s| s.trim_end_matches("://"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let Some(rest) = schemes.iter().find_map(|s| url.strip_prefix(s)) else {
+        return Err(format!(
+            "expected a URL starting with one of {} (lowercase), e.g. https://connector.example",
+            expected()
+        ));
+    };
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("a URL cannot contain whitespace or control characters".to_owned());
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() {
+        return Err("the URL has no host".to_owned());
+    }
+    Ok(())
+}
+
+/// Trims, drops empty, removes every trailing `/`, and checks an optional
+/// `http(s)` URL.
+fn normalize_opt_http_url(
+    value: Option<String>,
+    key: Var,
+    names: Names,
+) -> Result<Option<String>, ConfigError> {
+    let Some(v) = value else {
+        return Ok(None);
+    };
+    let v = v.trim().trim_end_matches('/');
+    if v.is_empty() {
+        return Ok(None);
+    }
+    check_http_url(v).map_err(|r| names.invalid(key, v, r))?;
+    Ok(Some(v.to_owned()))
+}
+
+fn check_identities(identities: &[PlatformIdentity], names: Names) -> Result<(), ConfigError> {
+    let joined = || {
+        identities
+            .iter()
+            .map(|i| i.platform.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    for (i, id) in identities.iter().enumerate() {
+        if id.platform.is_empty() {
+            return Err(names.invalid(
+                Var::Platforms,
+                &joined(),
+                "a platform name is empty; give each fronted platform a name such as discord",
+            ));
+        }
+        if identities
+            .get(..i)
+            .unwrap_or_default()
+            .iter()
+            .any(|p| p.platform == id.platform)
+        {
+            return Err(names.invalid(
+                Var::Platforms,
+                &joined(),
+                format!("{:?} is listed twice; list each platform once", id.platform),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_timeouts(t: &Timeouts, names: Names) -> Result<(), ConfigError> {
+    let positive = [
+        (Var::HandshakeTimeout, t.handshake),
+        (Var::RequestTimeout, t.request),
+        (Var::IdleAckTimeout, t.idle_ack),
+        (Var::KeepaliveInterval, t.keepalive_interval),
+        (Var::PongTimeout, t.pong_timeout),
+        (Var::StableAfter, t.stable_after),
+        (Var::BackoffInitial, t.backoff_initial),
+        (Var::BackoffMax, t.backoff_max),
+    ];
+    for (key, d) in positive {
+        if d.is_zero() {
+            return Err(names.invalid(key, "0", "must be greater than zero"));
+        }
+    }
+    if t.dormant_redial.is_some_and(|d| d.is_zero()) {
+        return Err(names.invalid(
+            Var::DormantRedial,
+            "0",
+            "must be greater than zero (leave it unset to re-dial only on wake)",
+        ));
+    }
+    if t.token_ttl_secs == 0 {
+        return Err(names.invalid(
+            Var::TokenTtl,
+            "0",
+            "must be at least 1 second (a zero TTL would mint never-expiring tokens)",
+        ));
+    }
+    if t.backoff_initial > t.backoff_max {
+        return Err(names.invalid(
+            Var::BackoffInitial,
+            &format_secs(t.backoff_initial),
+            format!(
+                "must not exceed the backoff cap ({} s)",
+                format_secs(t.backoff_max)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_limits(l: &Limits, names: Names) -> Result<(), ConfigError> {
+    if l.max_frame_bytes == 0 {
+        return Err(names.invalid(Var::MaxFrameBytes, "0", "must be greater than zero"));
+    }
+    Ok(())
+}
+
+fn format_secs(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms.is_multiple_of(1000) {
+        format!("{}", ms / 1000)
+    } else {
+        format!("{}.{:03}", ms / 1000, ms % 1000)
+    }
+}
+
+/// Parses decimal seconds (`30`, `0.5`, at most 3 decimals).
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    const EXPECTED: &str = "expected a number of seconds such as 30 or 0.5";
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(frac) || (s.contains('.') && frac.is_empty()) {
+        return Err(EXPECTED.to_owned());
+    }
+    if frac.len() > 3 {
+        return Err("at most millisecond precision (3 decimals)".to_owned());
+    }
+    let whole: u64 = whole
+        .parse()
+        .map_err(|_| format!("{EXPECTED}; this one is too large"))?;
+    let frac_ms: u64 = format!("{frac:0<3}").parse().unwrap_or(0);
+    whole
+        .checked_mul(1000)
+        .and_then(|ms| ms.checked_add(frac_ms))
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("{EXPECTED}; this one is too large"))
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// Applies `GATEWAY_RELAY_BOT_IDS` to the platform list.
+fn identities_from(
+    platforms: &[String],
+    bot_ids: Option<&str>,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Vec<PlatformIdentity> {
+    let map = match bot_ids.map(serde_json::from_str::<serde_json::Value>) {
+        None => None,
+        Some(Ok(serde_json::Value::Object(map))) => Some(map),
+        Some(Ok(other)) => {
+            let kind = match other {
+                serde_json::Value::Array(_) => "an array",
+                serde_json::Value::String(_) => "a string",
+                serde_json::Value::Number(_) => "a number",
+                serde_json::Value::Bool(_) => "a boolean",
+                _ => "null",
+            };
+            warnings.push(ConfigWarning::MalformedBotIds {
+                detail: format!("it is {kind}"),
+            });
+            None
+        }
+        Some(Err(e)) => {
+            warnings.push(ConfigWarning::MalformedBotIds {
+                detail: format!("not JSON: {e}"),
+            });
+            None
+        }
+    };
+    platforms
+        .iter()
+        .map(|platform| {
+            let bot_id = match map.as_ref().and_then(|m| m.get(platform)) {
+                None => String::new(),
+                Some(serde_json::Value::Object(entry)) => match entry.get("botId") {
+                    None | Some(serde_json::Value::Null) => String::new(),
+                    Some(serde_json::Value::String(s)) => s.trim().to_owned(),
+                    Some(serde_json::Value::Number(n)) => n.to_string(),
+                    Some(_) => {
+                        warnings.push(ConfigWarning::MalformedBotIdEntry {
+                            platform: platform.clone(),
+                        });
+                        String::new()
+                    }
+                },
+                Some(_) => {
+                    warnings.push(ConfigWarning::MalformedBotIdEntry {
+                        platform: platform.clone(),
+                    });
+                    String::new()
+                }
+            };
+            PlatformIdentity::new(platform.clone(), bot_id)
+        })
+        .collect()
+}
+
+/// Reads every setting through `lookup`.
+fn load(lookup: &Lookup<'_>) -> Result<(RelayConfig, Vec<ConfigWarning>), ConfigError> {
+    let mut warnings = Vec::new();
+    let mut c = RelayConfig::default();
+
+    let (url, url_names) = text(lookup, Var::Url)?.ok_or_else(|| {
+        let names = if lookup(Var::Url).is_some_and(|f| f.names == Names::File) {
+            Names::File
+        } else {
+            Names::Env
+        };
+        names.missing(Var::Url)
+    })?;
+    c.relay_url = normalize_relay_url(&url);
+    check_relay_url(&c.relay_url).map_err(|r| url_names.invalid(Var::Url, &c.relay_url, r))?;
+
+    c.gateway_id = text(lookup, Var::Id)?.map(|(v, _)| v);
+    c.secret = text(lookup, Var::Secret)?.map(|(v, _)| v);
+    c.delivery_key = text(lookup, Var::DeliveryKey)?.map(|(v, _)| v);
+    c.instance_id = text(lookup, Var::InstanceId)?.map(|(v, _)| v);
+    c.enroll_token = text(lookup, Var::EnrollToken)?.map(|(v, _)| v);
+    for (key, slot) in [
+        (Var::Endpoint, &mut c.endpoint),
+        (Var::WakeUrl, &mut c.wake_url),
+    ] {
+        if let Some((v, names)) = text(lookup, key)? {
+            *slot = normalize_opt_http_url(Some(v), key, names)?;
+        }
+    }
+    c.route_keys = list(lookup, Var::RouteKeys);
+
+    let platforms = list(lookup, Var::Platforms);
+    let bot_ids = text(lookup, Var::BotIds)?.map(|(v, _)| v);
+    if platforms.is_empty() {
+        if bot_ids.is_some() {
+            warnings.push(ConfigWarning::BotIdsWithoutPlatforms);
+        }
+    } else {
+        c.identities = identities_from(&platforms, bot_ids.as_deref(), &mut warnings);
+        check_identities(&c.identities, Names::Env)?;
+    }
+
+    if let Some((token_url, names)) = text(lookup, Var::IdpTokenUrl)? {
+        let token_url = token_url.trim_end_matches('/').to_owned();
+        check_http_url(&token_url).map_err(|r| names.invalid(Var::IdpTokenUrl, &token_url, r))?;
+        let client_id = text(lookup, Var::IdpClientId)?
+            .map(|(v, _)| v)
+            .ok_or_else(|| names.missing(Var::IdpClientId))?;
+        let client_secret = text(lookup, Var::IdpClientSecret)?
+            .map(|(v, _)| v)
+            .ok_or_else(|| names.missing(Var::IdpClientSecret))?;
+        c.idp = Some(IdpConfig {
+            token_url,
+            client_id,
+            client_secret,
+            scope: text(lookup, Var::IdpScope)?.map(|(v, _)| v),
+        });
+    }
+
+    let t = &mut c.timeouts;
+    for (key, slot) in [
+        (Var::HandshakeTimeout, &mut t.handshake),
+        (Var::RequestTimeout, &mut t.request),
+        (Var::IdleAckTimeout, &mut t.idle_ack),
+        (Var::KeepaliveInterval, &mut t.keepalive_interval),
+        (Var::PongTimeout, &mut t.pong_timeout),
+        (Var::StableAfter, &mut t.stable_after),
+        (Var::BackoffInitial, &mut t.backoff_initial),
+        (Var::BackoffMax, &mut t.backoff_max),
+    ] {
+        if let Some((v, names)) = text(lookup, key)? {
+            *slot = parse_secs(&v).map_err(|r| names.invalid(key, &v, r))?;
+            if slot.is_zero() {
+                return Err(names.invalid(key, &v, "must be greater than zero"));
+            }
+        }
+    }
+    if let Some((v, names)) = text(lookup, Var::DormantRedial)? {
+        let d = parse_secs(&v).map_err(|r| names.invalid(Var::DormantRedial, &v, r))?;
+        t.dormant_redial = (!d.is_zero()).then_some(d);
+    }
+    if let Some((v, names)) = text(lookup, Var::TokenTtl)? {
+        t.token_ttl_secs = v.parse().ok().filter(|&n: &u64| n > 0).ok_or_else(|| {
+            names.invalid(
+                Var::TokenTtl,
+                &v,
+                "expected a whole number of seconds, at least 1",
+            )
+        })?;
+    }
+    if let Some((v, names)) = text(lookup, Var::Revocation)? {
+        c.revocation_policy = match v.to_ascii_lowercase().as_str() {
+            "confirm-once" | "confirm_once" => RevocationPolicy::ConfirmOnce,
+            "immediate" => RevocationPolicy::Immediate,
+            _ => {
+                return Err(names.invalid(
+                    Var::Revocation,
+                    &v,
+                    "expected confirm-once or immediate",
+                ));
+            }
+        };
+    }
+    if let Some((v, names)) = text(lookup, Var::MaxFrameBytes)? {
+        c.limits.max_frame_bytes = v.parse().ok().filter(|&n: &usize| n > 0).ok_or_else(|| {
+            names.invalid(
+                Var::MaxFrameBytes,
+                &v,
+                "expected a whole number of bytes, at least 1",
+            )
+        })?;
+    }
+    if let Some((v, names)) = text(lookup, Var::WriteGuildId)? {
+        c.write_guild_id = parse_bool(&v)
+            .ok_or_else(|| names.invalid(Var::WriteGuildId, &v, "expected true or false"))?;
+    }
+    check_timeouts(&c.timeouts, Names::Env)?;
+    Ok((c, warnings))
+}
+
+#[cfg(feature = "yaml")]
+impl Var {
+    /// Every key that has a `config.yaml` twin.
+    const WITH_YAML_TWIN: [Var; 11] = [
+        Var::Url,
+        Var::Id,
+        Var::Secret,
+        Var::Endpoint,
+        Var::RouteKeys,
+        Var::InstanceId,
+        Var::WakeUrl,
+        Var::IdpTokenUrl,
+        Var::IdpClientId,
+        Var::IdpClientSecret,
+        Var::IdpScope,
+    ];
+}
+
+/// Reading the `gateway.*` keys of a `config.yaml` (cargo feature `yaml`).
+///
+/// The file's twins of the environment variables are `gateway.relay_url`,
+/// `relay_id`, `relay_secret`, `relay_endpoint`, `relay_route_keys` (a list,
+/// or a comma string), `relay_instance_id`, `relay_wake_url` and
+/// `gateway.idp.{token_url, client_id, client_secret, scope}`. Every other key
+/// of the file is ignored. A variable set in the environment wins over its
+/// twin in the file; variables without a twin come from the environment only.
+#[cfg(feature = "yaml")]
+impl RelayConfig {
+    /// Reads the configuration from a `config.yaml` text alone (no
+    /// environment).
+    pub fn from_yaml_str(yaml: &str) -> Result<(RelayConfig, Vec<ConfigWarning>), ConfigError> {
+        RelayConfig::from_env_map_and_yaml(yaml, |_| None)
+    }
+
+    /// Reads the configuration from the process environment over a
+    /// `config.yaml` text.
+    pub fn from_env_and_yaml(yaml: &str) -> Result<(RelayConfig, Vec<ConfigWarning>), ConfigError> {
+        RelayConfig::from_env_map_and_yaml(yaml, process_env)
+    }
+
+    /// Reads the configuration through `get` (as
+    /// [`RelayConfig::from_env_map`]) over a `config.yaml` text.
+    pub fn from_env_map_and_yaml(
+        yaml: &str,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<(RelayConfig, Vec<ConfigWarning>), ConfigError> {
+        let file = yaml_settings(yaml)?;
+        load(&|key: Var| {
+            let from_env = get(key.env()).filter(|v| !v.trim().is_empty());
+            match from_env {
+                Some(v) => Some(Found {
+                    value: Raw::Text(v),
+                    names: Names::Env,
+                }),
+                None => file.get(&key).map(|raw| Found {
+                    value: raw.clone(),
+                    names: Names::File,
+                }),
+            }
+        })
+    }
+}
+
+/// The `gateway.*` settings of a YAML document.
+#[cfg(feature = "yaml")]
+fn yaml_settings(yaml: &str) -> Result<HashMap<Var, Raw>, ConfigError> {
+    use serde_norway::Value;
+
+    fn scalar(v: &Value) -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+
+    let doc: Value = serde_norway::from_str(yaml).map_err(|e| ConfigError::File {
+        detail: e.to_string(),
+    })?;
+    let mut out = HashMap::new();
+    let gateway = match &doc {
+        Value::Null => return Ok(out),
+        Value::Mapping(m) => match m.get("gateway") {
+            None | Some(Value::Null) => return Ok(out),
+            Some(g @ Value::Mapping(_)) => g,
+            Some(_) => {
+                return Err(ConfigError::File {
+                    detail: "`gateway` must be a mapping of relay settings".to_owned(),
+                });
+            }
+        },
+        _ => {
+            return Err(ConfigError::File {
+                detail: "the document must be a mapping with a `gateway` section".to_owned(),
+            });
+        }
+    };
+    for key in Var::WITH_YAML_TWIN {
+        let Some(path) = key.yaml_path() else {
+            continue;
+        };
+        let mut node = Some(gateway);
+        for part in path {
+            node = node.and_then(|n| n.get(part));
+        }
+        let raw =
+            match node {
+                None | Some(Value::Null) => continue,
+                Some(Value::Sequence(items)) if key == Var::RouteKeys => {
+                    let items: Option<Vec<String>> = items.iter().map(scalar).collect();
+                    Raw::List(items.ok_or_else(|| {
+                        Names::File.invalid(key, "[...]", "expected a list of strings")
+                    })?)
+                }
+                Some(v) => Raw::Text(scalar(v).ok_or_else(|| {
+                    Names::File.invalid(key, "<not a scalar>", "expected a string")
+                })?),
+            };
+        out.insert(key, raw);
+    }
+    Ok(out)
 }

@@ -12,6 +12,7 @@
 pub mod auth;
 pub mod config;
 pub mod descriptor;
+pub mod http;
 pub mod rng;
 pub mod source;
 pub mod time;
