@@ -1069,19 +1069,22 @@ impl Connector {
         }
     }
 
-    /// Sends buffered items to the instance's draining session while the
-    /// window allows, drops acked items from the front, and clears the flip
-    /// once the buffer is empty.
+    /// Drops acked items from the front of the buffer, sends buffered items
+    /// to the instance's draining session while the window allows, and
+    /// clears the flip once a draining session has emptied the buffer.
     fn pump(&mut self, instance: &str, now: Instant) {
         let Some(inst) = self.instances.get_mut(instance) else {
             return;
         };
-        let Some(sid) = inst.current else {
+        while inst.buffer.front().is_some_and(|it| it.acked) {
+            inst.buffer.pop_front();
+        }
+        let Some(sid) = inst
+            .current
+            .filter(|sid| self.sessions.get(sid).is_some_and(|s| s.draining))
+        else {
             return;
         };
-        if !self.sessions.get(&sid).is_some_and(|s| s.draining) {
-            return;
-        }
         let window = self.config.drain_window.max(1);
         let mut in_flight = 0usize;
         let mut frames = Vec::new();
