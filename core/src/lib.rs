@@ -11,6 +11,8 @@
 
 pub mod auth;
 pub mod config;
+#[cfg(feature = "connector")]
+pub mod connector;
 pub mod descriptor;
 pub mod http;
 pub mod rng;
