@@ -48,12 +48,11 @@ mod config;
 mod http;
 mod observe;
 mod responder;
-mod token_shim;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 // The upgrade-token functions; swap for `crate::auth` once it offers them.
-use token_shim as auth;
+use crate::auth;
 
 pub use config::{ConnectorConfig, RejectMode};
 pub use http::{DEFAULT_TENANT, HttpResponse, PolicyRecord, ProvisionRecord};
