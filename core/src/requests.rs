@@ -75,13 +75,12 @@ impl Requests {
             if *at > now {
                 break;
             }
-            if let Some((_, id)) = self.order.pop_front() {
-                if let Some(p) = self.pending.get(&id) {
-                    if p.deadline <= now {
-                        self.pending.remove(&id);
-                        expired.push(RequestId(id));
-                    }
-                }
+            if let Some((_, id)) = self.order.pop_front()
+                && let Some(p) = self.pending.get(&id)
+                && p.deadline <= now
+            {
+                self.pending.remove(&id);
+                expired.push(RequestId(id));
             }
         }
         expired

@@ -24,10 +24,10 @@ pub(crate) struct ScopeMemory {
 }
 
 fn set_if_changed(slot: &mut Option<String>, value: Option<&str>) {
-    if let Some(v) = value {
-        if slot.as_deref() != Some(v) {
-            *slot = Some(v.to_owned());
-        }
+    if let Some(v) = value
+        && slot.as_deref() != Some(v)
+    {
+        *slot = Some(v.to_owned());
     }
 }
 

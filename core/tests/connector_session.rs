@@ -91,6 +91,8 @@ fn an_over_long_line_is_refused_without_growing() {
     });
     let sid = open(&mut c, "gw-a", "sa", ms(0));
     c.handle_message(sid, &[b'x'; 200], ms(1));
+    // The rest of the over-long line (up to its newline) is discarded too.
+    c.handle_message(sid, b"xx\n", ms(1));
     send(&mut c, sid, &hello("discord", "x"), ms(2));
     assert_eq!(c.stats().bad_frames, 1);
     assert_eq!(drain(&mut c).types(), ["descriptor"]);

@@ -268,10 +268,10 @@ impl Link {
         }
         // A connection that served for `stable_after` resets the ladder;
         // shorter ones count as failures (the caller schedules the backoff).
-        if let Some(since) = self.served_since.take() {
-            if self.now.saturating_duration_since(since) >= self.config.timeouts.stable_after {
-                self.backoff.reset();
-            }
+        if let Some(since) = self.served_since.take()
+            && self.now.saturating_duration_since(since) >= self.config.timeouts.stable_after
+        {
+            self.backoff.reset();
         }
     }
 
@@ -403,7 +403,10 @@ impl Link {
                 if self.requests.resolve(&request_id) {
                     let request_id = RequestId(request_id);
                     self.event(match result {
-                        Some(result) => Event::Response { request_id, result },
+                        Some(result) => Event::Response {
+                            request_id,
+                            result: Box::new(result),
+                        },
                         None => Event::RequestFailed {
                             request_id,
                             error: RequestError::MalformedResult,
@@ -522,13 +525,13 @@ impl Link {
         let descriptor = self
             .descriptor(platform.as_deref())
             .or_else(|| self.descriptor(None));
-        if let Some(d) = descriptor {
-            if !d.supports_op(action.op()) {
-                return Err(SendError::OpNotSupported {
-                    op: action.op().to_owned(),
-                    platform: d.platform.clone(),
-                });
-            }
+        if let Some(d) = descriptor
+            && !d.supports_op(action.op())
+        {
+            return Err(SendError::OpNotSupported {
+                op: action.op().to_owned(),
+                platform: d.platform.clone(),
+            });
         }
         self.enrich_metadata(&mut action);
         let bot_id = platform.as_deref().and_then(|p| {
@@ -596,10 +599,11 @@ impl Link {
                 meta.insert("guild_id".into(), scope.clone().into());
             }
         }
-        if let Some(user) = &memory.user_id {
-            if (memory.is_dm || memory.scope.is_some()) && !meta.contains_key("user_id") {
-                meta.insert("user_id".into(), user.clone().into());
-            }
+        if let Some(user) = &memory.user_id
+            && (memory.is_dm || memory.scope.is_some())
+            && !meta.contains_key("user_id")
+        {
+            meta.insert("user_id".into(), user.clone().into());
         }
     }
 

@@ -229,7 +229,7 @@ pub enum Event {
         /// The request.
         request_id: RequestId,
         /// The connector's result.
-        result: ActionResult,
+        result: Box<ActionResult>,
     },
     /// A request ended without a result.
     RequestFailed {
