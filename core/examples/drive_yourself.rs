@@ -40,7 +40,10 @@ fn main() {
                             gateway.handle_input(Input::Opened, now);
                         }
                         Accept::RejectHttp { status } => gateway.handle_input(
-                            Input::DialFailed { http_status: Some(status), reason: "refused".into() },
+                            Input::DialFailed {
+                                http_status: Some(status),
+                                reason: "refused".into(),
+                            },
                             now,
                         ),
                     }
@@ -60,13 +63,19 @@ fn main() {
                 }
                 Output::Event(Event::Inbound { event, .. }) => {
                     println!("{now} inbound: {:?}", event.text);
-                    let reply = Action::send(event.source.chat_id.clone(), format!("echo: {}", event.text));
+                    let reply = Action::send(
+                        event.source.chat_id.clone(),
+                        format!("echo: {}", event.text),
+                    );
                     if let Err(e) = gateway.send(reply, now) {
                         println!("{now} send refused: {e}");
                     }
                 }
                 Output::Event(Event::Response { result, .. }) => {
-                    println!("{now} result: success={} id={:?}", result.success, result.message_id);
+                    println!(
+                        "{now} result: success={} id={:?}",
+                        result.success, result.message_id
+                    );
                     answered += 1;
                 }
                 Output::Event(e) => println!("{now} event {e:?}"),

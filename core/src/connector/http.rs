@@ -8,7 +8,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+// Request bodies are the client's own types: one definition of the wire shape.
+use crate::http::{
+    EnrollRequestBody as EnrollBody, PolicyBody, ProvisionRequestBody as ProvisionBody,
+};
 
 use super::{Connector, Refusal, bearer_token, bump};
 use crate::rng::Rng;
@@ -92,23 +97,6 @@ struct ErrorBody<'a> {
     error: &'a str,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ProvisionBody {
-    gateway_id: String,
-    platform: String,
-    #[serde(default)]
-    bot_id: String,
-    #[serde(default)]
-    gateway_endpoint: String,
-    #[serde(default)]
-    route_keys: Vec<String>,
-    #[serde(default)]
-    instance_id: Option<String>,
-    #[serde(default)]
-    wake_url: Option<String>,
-}
-
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ProvisionReply<'a> {
@@ -119,13 +107,6 @@ struct ProvisionReply<'a> {
     route_keys: &'a [String],
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct EnrollBody {
-    enrollment_token: String,
-    gateway_id: String,
-}
-
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct EnrollReply<'a> {
@@ -133,18 +114,6 @@ struct EnrollReply<'a> {
     delivery_key: &'a str,
     tenant: &'a str,
     gateway_id: &'a str,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PolicyBody {
-    platform: String,
-    #[serde(default)]
-    require_address: bool,
-    #[serde(default)]
-    free_response_scopes: Vec<String>,
-    #[serde(default)]
-    allow_other_bots: bool,
 }
 
 #[derive(Serialize)]
