@@ -8,7 +8,7 @@ use core::time::Duration;
 use relay_core::config::RelayConfig;
 use relay_core::connection::{Connection, Event, Input, Output};
 use relay_core::connector::{Accept, Connector, ConnectorConfig, ConnectorOutput, SessionId};
-use relay_core::source::MessageEvent;
+use relay_core::source::{MessageEvent, SessionSource};
 use relay_core::wire::Action;
 use relay_core::{Instant, UnixTime};
 
@@ -101,9 +101,15 @@ fn main() {
         // 3. Nothing to do: a platform message arrives now and then; otherwise
         //    "sleep" until the deadline and report the timeout.
         if step == 5 {
-            let mut event = MessageEvent::default();
-            event.text = "hello relay".into();
-            event.source.chat_id = "chan-1".into();
+            let source = SessionSource {
+                chat_id: "chan-1".into(),
+                ..SessionSource::default()
+            };
+            let event = MessageEvent {
+                text: "hello relay".into(),
+                source,
+                ..MessageEvent::default()
+            };
             connector.deliver("gw-demo", event, now);
             continue;
         }
