@@ -14,6 +14,8 @@ pub mod config;
 #[cfg(feature = "connector")]
 pub mod connector;
 pub mod descriptor;
+#[cfg(feature = "arbitrary")]
+pub mod fuzzing;
 pub mod http;
 pub mod rng;
 pub mod source;

@@ -1,0 +1,456 @@
+//! Fuzz-target bodies (feature `arbitrary`).
+//!
+//! Each cargo-fuzz target in `fuzz/` is a one-line call into this module, and
+//! an ordinary test replays every committed seed and regression file through
+//! the same functions, so a crash once found stays fixed in the normal test
+//! run. A body panics only when an invariant is broken: that is the finding.
+
+use core::time::Duration;
+
+use arbitrary::{Arbitrary, Unstructured};
+
+use crate::auth::{mint_token, verify_token};
+use crate::config::{PlatformIdentity, RelayConfig};
+use crate::connection::{Connection, Event, Input, Output, State};
+use crate::connector::{Accept, Connector, ConnectorConfig, ConnectorOutput, SessionId};
+use crate::source::MessageEvent;
+use crate::time::{Instant, UnixTime};
+use crate::wire::{
+    Action, LineBuffer, decode_connector_frame, decode_gateway_frame, encode_connector_frame,
+    encode_gateway_frame,
+};
+
+/// Arbitrary bytes through the line buffer (split into WS messages at
+/// positions the input chooses) and both decoders. Never panics; memory stays
+/// bounded by the line limit; every frame that decodes re-encodes to a line
+/// that decodes to the same frame.
+pub fn frame_decode(data: &[u8]) {
+    let Some((&split, rest)) = data.split_first() else {
+        return;
+    };
+    let chunk = usize::from(split % 64) + 1;
+    let mut lines = LineBuffer::new(4096);
+    for piece in rest.chunks(chunk) {
+        lines.extend(piece);
+        while let Some(line) = lines.next_line() {
+            let Ok(line) = line else { continue };
+            if let Ok(frame) = decode_connector_frame(line) {
+                let mut out = Vec::new();
+                encode_connector_frame(&frame, &mut out);
+                let again = out.strip_suffix(b"\n").map(decode_connector_frame);
+                assert_eq!(
+                    again,
+                    Some(Ok(frame)),
+                    "connector frame must survive re-encoding"
+                );
+            }
+            if let Ok(frame) = decode_gateway_frame(line) {
+                let mut out = Vec::new();
+                encode_gateway_frame(&frame, &mut out);
+                let again = out.strip_suffix(b"\n").map(decode_gateway_frame);
+                assert_eq!(
+                    again,
+                    Some(Ok(frame)),
+                    "gateway frame must survive re-encoding"
+                );
+            }
+        }
+        assert!(
+            lines.pending_len() <= 4096 + chunk,
+            "line buffer must stay bounded"
+        );
+    }
+}
+
+/// Token verification never panics on any input; a minted token verifies to
+/// its payload; a token altered in any one byte never verifies.
+pub fn token_verify(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let (Ok(payload), Ok(secret), Ok(ttl), Ok(now), Ok(pos), Ok(byte)) = (
+        String::arbitrary(&mut u),
+        String::arbitrary(&mut u),
+        u16::arbitrary(&mut u),
+        u32::arbitrary(&mut u),
+        usize::arbitrary(&mut u),
+        u8::arbitrary(&mut u),
+    ) else {
+        return;
+    };
+    let now = UnixTime::from_secs(u64::from(now));
+    let raw = String::from_utf8_lossy(u.take_rest()).into_owned();
+    let _ = verify_token(&raw, &[secret.as_str(), "other"], now);
+
+    let token = mint_token(&payload, &secret, u64::from(ttl), now);
+    if !secret.is_empty() {
+        assert_eq!(
+            verify_token(&token, &[secret.as_str()], now).ok(),
+            Some(payload.clone())
+        );
+    }
+    let mut bytes = token.into_bytes();
+    if bytes.is_empty() {
+        return;
+    }
+    let i = pos % bytes.len();
+    let Some(b) = bytes.get_mut(i) else { return };
+    if *b == byte {
+        return;
+    }
+    *b = byte;
+    let altered = String::from_utf8_lossy(&bytes);
+    assert!(
+        verify_token(&altered, &[secret.as_str()], now).is_err(),
+        "a token altered at byte {i} must not verify"
+    );
+}
+
+/// Close codes worth trying, plus anything else.
+#[derive(Arbitrary, Clone, Copy, Debug)]
+pub enum CloseCode {
+    /// 1000.
+    Normal,
+    /// 1001.
+    GoingAway,
+    /// No close frame.
+    Abnormal,
+    /// 1009.
+    TooBig,
+    /// 1011.
+    ServerError,
+    /// 4401.
+    Unauthorized,
+    /// Any code.
+    Other(u16),
+}
+
+impl CloseCode {
+    fn code(self) -> Option<u16> {
+        match self {
+            CloseCode::Normal => Some(1000),
+            CloseCode::GoingAway => Some(1001),
+            CloseCode::Abnormal => None,
+            CloseCode::TooBig => Some(1009),
+            CloseCode::ServerError => Some(1011),
+            CloseCode::Unauthorized => Some(4401),
+            CloseCode::Other(c) => Some(c),
+        }
+    }
+}
+
+/// Connector lines the gateway may receive.
+const LINES: [&str; 12] = [
+    "{\"type\":\"descriptor\",\"descriptor\":{\"contract_version\":1,\"platform\":\"discord\",\"label\":\"D\",\"max_message_length\":2000,\"supports_draft_streaming\":false,\"supports_edit\":true,\"supports_threads\":false,\"markdown_dialect\":\"discord\",\"len_unit\":\"chars\"}}\n",
+    "{\"type\":\"inbound\",\"event\":{\"text\":\"hi\",\"source\":{\"platform\":\"discord\",\"chat_id\":\"c1\",\"chat_type\":\"group\",\"scope_id\":\"g1\"}},\"bufferId\":\"buf-1\"}\n",
+    "{\"type\":\"inbound\",\"event\":{\"text\":\"yo\",\"source\":{\"chat_id\":\"c2\"}},\"bufferId\":2}\n",
+    "{\"type\":\"inbound\",\"event\":{\"text\":\"live\",\"source\":{\"chat_id\":\"c1\"}}}\n",
+    "{\"type\":\"going_idle_ack\"}\n",
+    "{\"type\":\"interrupt_inbound\",\"session_key\":\"k\",\"chat_id\":\"c1\"}\n",
+    "{\"type\":\"passthrough_forward\",\"forward\":{\"platform\":\"discord\",\"botId\":\"b\",\"method\":\"POST\",\"path\":\"/x\",\"headers\":[[\"a\",\"b\"]],\"bodyB64\":\"eyJ0eXBlIjogMn0=\"},\"bufferId\":\"p-1\"}\n",
+    "{\"type\":\"outbound_result\",\"requestId\":\"nope\",\"result\":{\"success\":true}}\n",
+    "{\"type\":\"outbound_result\",\"requestId\":\"x\",\"result\":null}\n",
+    "not json\n",
+    "{\"type\":\"hello\"}\n",
+    "{\"type\":\"inbound\",\"event\":{\"text\":\"sp",
+];
+
+/// One step of the `connection_ops` target.
+#[derive(Arbitrary, Clone, Debug)]
+pub enum ConnOp {
+    /// The upgrade succeeded.
+    Opened,
+    /// The upgrade failed with an optional HTTP status.
+    DialFailed(Option<u16>),
+    /// A line from the pool, possibly cut short.
+    Line(u8, u8),
+    /// Raw bytes.
+    Raw(Vec<u8>),
+    /// The result of the n-th request sent so far.
+    Result(u8, bool),
+    /// The socket closed.
+    Closed(CloseCode, bool),
+    /// A pong.
+    Pong,
+    /// Time passes (milliseconds, scaled) and the deadline is reported.
+    Advance(u16),
+    /// Time goes backwards.
+    Rewind(u16),
+    /// The application sends.
+    Send,
+    /// The application goes idle.
+    GoIdle,
+    /// The application wakes the link.
+    Wake,
+    /// The application acks the n-th delivery it holds (maybe twice).
+    Ack(u8),
+    /// The application shuts down.
+    Shutdown,
+}
+
+/// Replays `ops` against a `Connection`, checking the invariants of
+/// docs/architecture.md after every step.
+pub fn connection_ops(ops: &[ConnOp]) {
+    let config = RelayConfig {
+        relay_url: "ws://fuzz".into(),
+        identities: vec![
+            PlatformIdentity::new("discord", "b1"),
+            PlatformIdentity::new("telegram", "b2"),
+        ],
+        gateway_id: Some("gw".into()),
+        secret: Some("s".into()),
+        ..RelayConfig::default()
+    };
+    let mut now = Instant::from_millis(1_000_000);
+    let mut c = Connection::new(config, 1, now, UnixTime::from_secs(1_700_000_000));
+    let mut check = Invariants::default();
+    check.drain(&mut c);
+    for op in ops {
+        match op {
+            ConnOp::Opened => c.handle_input(Input::Opened, now),
+            ConnOp::DialFailed(s) => c.handle_input(
+                Input::DialFailed {
+                    http_status: *s,
+                    reason: String::new(),
+                },
+                now,
+            ),
+            ConnOp::Line(i, cut) => {
+                let line = LINES[usize::from(*i) % LINES.len()].as_bytes();
+                let end = line.len().saturating_sub(usize::from(*cut % 4));
+                c.handle_input(Input::Message(line.get(..end).unwrap_or(line)), now);
+            }
+            ConnOp::Raw(bytes) => c.handle_input(Input::Message(bytes), now),
+            ConnOp::Result(n, null) => {
+                if let Some(id) = check.sent.get(usize::from(*n) % check.sent.len().max(1)) {
+                    let result = if *null { "null" } else { "{\"success\":true}" };
+                    let line = format!(
+                        "{{\"type\":\"outbound_result\",\"requestId\":\"{id}\",\"result\":{result}}}\n"
+                    );
+                    c.handle_input(Input::Message(line.as_bytes()), now);
+                }
+            }
+            ConnOp::Closed(code, expired) => {
+                let reason = if *expired { "expired" } else { "unauthorized" };
+                check.closed_with(code.code(), reason, c.state());
+                c.handle_input(
+                    Input::Closed {
+                        code: code.code(),
+                        reason: reason.into(),
+                    },
+                    now,
+                );
+            }
+            ConnOp::Pong => c.handle_input(Input::Pong, now),
+            ConnOp::Advance(ms) => {
+                now = now.saturating_add(Duration::from_millis(u64::from(*ms) * 10));
+                c.handle_input(Input::Timeout, now);
+            }
+            ConnOp::Rewind(ms) => c.handle_input(
+                Input::Timeout,
+                now.saturating_sub(Duration::from_millis(u64::from(*ms))),
+            ),
+            ConnOp::Send => {
+                if let Ok(id) = c.send(Action::send("c1", "x"), now) {
+                    assert!(
+                        check.open.insert(id.to_string()),
+                        "request ids must be unique"
+                    );
+                    check.sent.push(id.to_string());
+                }
+            }
+            ConnOp::GoIdle => {
+                let _ = c.go_idle(now);
+            }
+            ConnOp::Wake => {
+                let _ = c.wake(now);
+            }
+            ConnOp::Ack(n) => {
+                if !check.held.is_empty() {
+                    let h = check.held[usize::from(*n) % check.held.len()].clone();
+                    let _ = c.ack(h, now);
+                }
+            }
+            ConnOp::Shutdown => c.shutdown(now),
+        }
+        check.drain(&mut c);
+    }
+}
+
+#[derive(Default)]
+struct Invariants {
+    terminal: bool,
+    ever_served: bool,
+    /// A 4401 on a link that never reached Serving was just reported.
+    cold_4401: bool,
+    handed: std::collections::BTreeSet<String>,
+    held: Vec<crate::connection::DeliveryHandle>,
+    open: std::collections::BTreeSet<String>,
+    sent: Vec<String>,
+}
+
+impl Invariants {
+    fn closed_with(&mut self, code: Option<u16>, _reason: &str, state: State) {
+        self.cold_4401 = code == Some(4401) && !self.ever_served && state != State::Revoked;
+    }
+
+    fn drain(&mut self, c: &mut Connection) {
+        for _ in 0..100_000 {
+            match c.poll_output() {
+                Output::Wait(_) => break,
+                Output::Dial { .. } => assert!(!self.terminal, "no dial after a terminal state"),
+                Output::Event(Event::StateChanged { to, .. }) => {
+                    if to == State::Serving {
+                        self.ever_served = true;
+                    }
+                    if to == State::Revoked {
+                        assert!(
+                            !self.cold_4401,
+                            "a 4401 before any descriptor must not revoke"
+                        );
+                    }
+                    self.terminal |= to.is_terminal();
+                }
+                Output::Event(
+                    Event::Inbound {
+                        delivery: Some(d), ..
+                    }
+                    | Event::Passthrough {
+                        delivery: Some(d), ..
+                    },
+                ) => {
+                    assert!(
+                        self.handed.insert(d.buffer_id().to_string()),
+                        "a buffered item was handed twice"
+                    );
+                    self.held.push(d);
+                }
+                Output::Event(
+                    Event::Response { request_id, .. } | Event::RequestFailed { request_id, .. },
+                ) => {
+                    assert!(
+                        self.open.remove(request_id.as_str()),
+                        "a request ended twice (or was never sent)"
+                    );
+                }
+                _ => {}
+            }
+        }
+        self.cold_4401 = false;
+    }
+}
+
+/// One step of the `connector_ops` target.
+#[derive(Arbitrary, Clone, Debug)]
+pub enum ConnectorOp {
+    /// An upgrade with a valid, expired, foreign or missing token.
+    Accept(u8),
+    /// A gateway line into the n-th session.
+    Message(u8, u8),
+    /// Raw bytes into the n-th session.
+    Raw(u8, Vec<u8>),
+    /// The n-th session closed.
+    Closed(u8),
+    /// Time passes.
+    Advance(u16),
+    /// A platform event for the gateway.
+    Deliver,
+    /// Revoke the gateway.
+    Revoke,
+    /// Restart the connector.
+    Restart,
+    /// An HTTP management call with arbitrary body.
+    Http(u8, Vec<u8>),
+}
+
+const GATEWAY_LINES: [&str; 8] = [
+    "{\"type\":\"hello\",\"platform\":\"discord\",\"botId\":\"b\"}\n",
+    "{\"type\":\"going_idle\"}\n",
+    "{\"type\":\"inbound_ack\",\"bufferId\":\"buf-1\"}\n",
+    "{\"type\":\"inbound_ack\",\"bufferId\":\"buf-2\"}\n",
+    "{\"type\":\"outbound\",\"requestId\":\"0123456789abcdef0123456789abcdef\",\"action\":{\"op\":\"send\",\"chat_id\":\"c\",\"content\":\"x\",\"reply_to\":null,\"metadata\":{}}}\n",
+    "{\"type\":\"interrupt\",\"session_key\":\"agent:main:discord:group:c:u\",\"reason\":null}\n",
+    "{\"type\":\"outbound\",\"requestId\":\"a\",\"action\":{\"op\":\"follow_up\",\"session_key\":\"k\",\"kind\":\"discord.x\",\"content\":\"y\",\"metadata\":{}}}\n",
+    "{\"type\":\"bogus\"}\n",
+];
+
+/// Replays `ops` against the connector model: never panics, never hands out
+/// the same `bufferId` for two items.
+pub fn connector_ops(ops: &[ConnectorOp]) {
+    let mut conn = Connector::new(ConnectorConfig::default(), 3);
+    conn.add_gateway("gw", &["s"]);
+    conn.set_wake_url("gw", "http://wake");
+    let wall = UnixTime::from_secs(1_700_000_000);
+    let mut now = Instant::ZERO;
+    let mut sessions: Vec<SessionId> = Vec::new();
+    let mut ids = std::collections::BTreeSet::new();
+    let pick = |s: &[SessionId], n: u8| s.get(usize::from(n) % s.len().max(1)).copied();
+    for op in ops {
+        match op {
+            ConnectorOp::Accept(kind) => {
+                let token = match kind % 4 {
+                    0 => Some(mint_token("gw", "s", 300, wall)),
+                    1 => Some(mint_token("gw", "s", 1, UnixTime::from_secs(1))),
+                    2 => Some(mint_token("gw", "wrong", 300, wall)),
+                    _ => None,
+                };
+                let headers: Vec<(String, String)> = token
+                    .into_iter()
+                    .map(|t| ("Authorization".to_owned(), format!("Bearer {t}")))
+                    .collect();
+                if let Accept::Accepted(s) = conn.accept(&headers, now, wall) {
+                    sessions.push(s);
+                }
+            }
+            ConnectorOp::Message(n, line) => {
+                if let Some(s) = pick(&sessions, *n) {
+                    let line = GATEWAY_LINES[usize::from(*line) % GATEWAY_LINES.len()];
+                    conn.handle_message(s, line.as_bytes(), now);
+                }
+            }
+            ConnectorOp::Raw(n, bytes) => {
+                if let Some(s) = pick(&sessions, *n) {
+                    conn.handle_message(s, bytes, now);
+                }
+            }
+            ConnectorOp::Closed(n) => {
+                if let Some(s) = pick(&sessions, *n) {
+                    conn.handle_closed(s, now);
+                }
+            }
+            ConnectorOp::Advance(ms) => {
+                now = now.saturating_add(Duration::from_millis(u64::from(*ms) * 10));
+                conn.handle_timeout(now);
+            }
+            ConnectorOp::Deliver => {
+                let ev = MessageEvent {
+                    text: "x".into(),
+                    ..MessageEvent::default()
+                };
+                if let crate::connector::Delivery::Buffered(id) = conn.deliver("gw", ev, now) {
+                    assert!(ids.insert(id.to_string()), "bufferId reused");
+                }
+            }
+            ConnectorOp::Revoke => conn.revoke("gw", now),
+            ConnectorOp::Restart => conn.restart(now),
+            ConnectorOp::Http(route, body) => {
+                let path = [
+                    "/relay/provision",
+                    "/relay/enroll",
+                    "/relay/policy",
+                    "/nope",
+                ][usize::from(*route % 4)];
+                let _ = conn.handle_http("POST", path, Some("Bearer x"), body, wall);
+            }
+        }
+        for _ in 0..100_000 {
+            if let ConnectorOutput::Wait(_) = conn.poll_output() {
+                break;
+            }
+        }
+    }
+}
+
+/// Decodes structured input for a target from raw fuzzer bytes (used by the
+/// seed replay test).
+pub fn ops_from_bytes<'a, T: Arbitrary<'a>>(data: &'a [u8]) -> Vec<T> {
+    Vec::<T>::arbitrary_take_rest(Unstructured::new(data)).unwrap_or_default()
+}
