@@ -137,6 +137,10 @@ impl CapabilityDescriptor {
         if op == "get_chat_info" {
             return true;
         }
+        // `supports_edit: false` vetoes `edit` even where the op list allows it.
+        if op == "edit" && !self.supports_edit {
+            return false;
+        }
         match &self.supported_ops {
             Some(ops) if !ops.is_empty() => ops.iter().any(|o| o == op),
             _ => LEGACY_OPS.contains(&op),

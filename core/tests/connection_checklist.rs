@@ -192,7 +192,6 @@ fn checklist_adapter_10_edit_frame_with_finalize() {
 }
 
 #[test]
-#[ignore = "bug: edit is sent although the descriptor says supports_edit=false"]
 fn checklist_adapter_10_edit_refused_when_supports_edit_false() {
     let (mut h, _) = H::new(cfg(), 1);
     h.open();

@@ -178,7 +178,6 @@ fn checklist_ws_7_second_4401_before_descriptor_revokes() {
 }
 
 #[test]
-#[ignore = "bug: a 4401 after the confirming connection's descriptor re-confirms (immediate re-dial) instead of revoking"]
 fn checklist_ws_12_second_4401_after_new_descriptor_revokes() {
     let mut h = H::serving();
     revocation_signal(&mut h);
@@ -190,7 +189,6 @@ fn checklist_ws_12_second_4401_after_new_descriptor_revokes() {
 }
 
 #[test]
-#[ignore = "bug: a connector that serves then closes 4401 each time gets immediate re-dials forever, no backoff"]
 fn repeated_4401_after_descriptor_never_hot_loops() {
     let mut h = H::serving();
     let mut immediate = 0;

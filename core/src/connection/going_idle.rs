@@ -13,12 +13,12 @@ use crate::wire::Action;
 /// Waiting for `going_idle_ack`, still serving.
 #[derive(Debug)]
 pub struct GoingIdle {
-    _private: (),
+    confirming: bool,
 }
 
 impl GoingIdle {
-    pub(crate) fn new() -> Self {
-        GoingIdle { _private: () }
+    pub(crate) fn new(confirming: bool) -> Self {
+        GoingIdle { confirming }
     }
 }
 
@@ -54,7 +54,7 @@ impl RelayConnection<GoingIdle> {
         self.link.event(Event::IdleRefused {
             reason: IdleRefusal::AckTimeout,
         });
-        self.into_state(Serving::new())
+        self.into_serving()
     }
 
     /// The socket closed before the ack.
@@ -62,11 +62,13 @@ impl RelayConnection<GoingIdle> {
         self.link.event(Event::IdleRefused {
             reason: IdleRefusal::ConnectionLost,
         });
-        after_serving_close(self, code, reason)
+        let confirming = self.state.confirming;
+        after_serving_close(self, code, reason, confirming)
     }
 
     /// Back to plain serving (used when the socket must be abandoned).
     pub(crate) fn into_serving(self) -> RelayConnection<Serving> {
-        self.into_state(Serving::new())
+        let confirming = self.state.confirming;
+        self.into_state(Serving { confirming })
     }
 }

@@ -46,7 +46,12 @@ impl<P: Phase> RelayConnection<Handshaking<P>> {
     /// The first descriptor arrived.
     pub fn on_descriptor(mut self) -> RelayConnection<Serving> {
         self.link.on_served();
-        self.into_state(Serving::new())
+        let serving = if P::CONFIRMING {
+            Serving::confirming()
+        } else {
+            Serving::new()
+        };
+        self.into_state(serving)
     }
 
     /// Whether the handshake deadline passed.

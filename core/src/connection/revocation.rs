@@ -17,9 +17,12 @@
 //!    [`RevocationPolicy::Immediate`], a 4401 on a connection that itself
 //!    reached `Serving` revokes without confirmation.
 //! 5. **In the confirming phase**, a second 4401 (at the upgrade, before its
-//!    descriptor, or after it) makes the link `Revoked`. Other failures (a
-//!    dropped socket, a 5xx) keep the phase and retry on the backoff ladder;
-//!    reaching `Serving` ends the suspicion.
+//!    descriptor, or after it) makes the link `Revoked`. Other failures before
+//!    the descriptor (a dropped socket, a 5xx) keep the phase and retry on the
+//!    backoff ladder. The confirming connection keeps its mark while it
+//!    serves (`Serving::confirming`); it ends the suspicion only by ending
+//!    without a 4401. So a connector that sends a descriptor and then 4401
+//!    every time is revoked on the second round, never re-dialed hot forever.
 //! 6. `Revoked` is terminal: every timer is cancelled, so no dial is ever
 //!    emitted again.
 //!
@@ -70,14 +73,19 @@ pub(crate) fn judge_close_before_descriptor(
     }
 }
 
-/// A close on a connection that reached `Serving`.
+/// A close on a connection that reached `Serving`. `confirming`: this
+/// connection is the confirming re-dial (its 4401 is the second one).
 pub(crate) fn judge_close_after_descriptor(
     code: Option<u16>,
     reason: &str,
     policy: RevocationPolicy,
+    confirming: bool,
 ) -> Verdict {
     if !is_revocation_close(code, reason) {
         return Verdict::Retry;
+    }
+    if confirming {
+        return Verdict::Revoke;
     }
     match policy {
         RevocationPolicy::ConfirmOnce => Verdict::Confirm,
@@ -135,7 +143,7 @@ mod tests {
             );
         }
         assert_eq!(
-            judge_close_after_descriptor(Some(4401), "expired", RevocationPolicy::Immediate),
+            judge_close_after_descriptor(Some(4401), "expired", RevocationPolicy::Immediate, true),
             Verdict::Retry
         );
     }
@@ -143,16 +151,35 @@ mod tests {
     #[test]
     fn after_descriptor_follows_policy() {
         assert_eq!(
-            judge_close_after_descriptor(Some(4401), "unauthorized", RevocationPolicy::ConfirmOnce),
+            judge_close_after_descriptor(
+                Some(4401),
+                "unauthorized",
+                RevocationPolicy::ConfirmOnce,
+                false
+            ),
             Verdict::Confirm
         );
         assert_eq!(
-            judge_close_after_descriptor(Some(4401), "unauthorized", RevocationPolicy::Immediate),
+            judge_close_after_descriptor(
+                Some(4401),
+                "unauthorized",
+                RevocationPolicy::ConfirmOnce,
+                true
+            ),
+            Verdict::Revoke
+        );
+        assert_eq!(
+            judge_close_after_descriptor(
+                Some(4401),
+                "unauthorized",
+                RevocationPolicy::Immediate,
+                false
+            ),
             Verdict::Revoke
         );
         for code in [None, Some(1000), Some(1006), Some(1011), Some(4400)] {
             assert_eq!(
-                judge_close_after_descriptor(code, "", RevocationPolicy::Immediate),
+                judge_close_after_descriptor(code, "", RevocationPolicy::Immediate, true),
                 Verdict::Retry
             );
         }

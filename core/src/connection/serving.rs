@@ -12,12 +12,18 @@ use crate::wire::Action;
 /// Serving: requests, interrupts and deliveries flow.
 #[derive(Debug)]
 pub struct Serving {
-    _private: (),
+    /// This connection is the confirming re-dial after a 4401: a 4401 on it
+    /// revokes (see `revocation`).
+    pub(crate) confirming: bool,
 }
 
 impl Serving {
     pub(crate) fn new() -> Self {
-        Serving { _private: () }
+        Serving { confirming: false }
+    }
+
+    pub(crate) fn confirming() -> Self {
+        Serving { confirming: true }
     }
 }
 
@@ -46,12 +52,14 @@ impl RelayConnection<Serving> {
     /// Asks the connector to buffer for us; keeps serving until the ack.
     pub fn go_idle(mut self) -> RelayConnection<GoingIdle> {
         self.link.send_going_idle();
-        self.into_state(GoingIdle::new())
+        let confirming = self.state.confirming;
+        self.into_state(GoingIdle::new(confirming))
     }
 
     /// The socket closed.
     pub fn on_closed(self, code: Option<u16>, reason: &str) -> AfterServingClose {
-        after_serving_close(self, code, reason)
+        let confirming = self.state.confirming;
+        after_serving_close(self, code, reason, confirming)
     }
 
     /// Gives up on this socket (keepalive timeout, oversized frame).
@@ -72,10 +80,11 @@ pub(crate) fn after_serving_close<S: super::TypedState>(
     mut conn: RelayConnection<S>,
     code: Option<u16>,
     reason: &str,
+    confirming: bool,
 ) -> AfterServingClose {
     conn.link.lose_socket(code, reason, false);
     let policy = conn.link.config().revocation_policy;
-    match revocation::judge_close_after_descriptor(code, reason, policy) {
+    match revocation::judge_close_after_descriptor(code, reason, policy, confirming) {
         Verdict::Revoke => AfterServingClose::Revoked(conn.into_revoked()),
         Verdict::Confirm => {
             let d: RelayConnection<Dialing<Ordinary>> = conn.into_state(Dialing::new());
