@@ -138,16 +138,17 @@ fn main() -> ExitCode {
                         break;
                     }
                     let r = run_seed(seed, &args.cfg);
-                    if args.check && run_seed(seed, &args.cfg).trace_hash != r.trace_hash {
-                        if let Ok(mut m) = mismatched.lock() {
-                            m.push(seed);
-                        }
+                    if args.check
+                        && run_seed(seed, &args.cfg).trace_hash != r.trace_hash
+                        && let Ok(mut m) = mismatched.lock()
+                    {
+                        m.push(seed);
                     }
                     steps.fetch_add(r.steps, Ordering::Relaxed);
-                    if r.violation.is_some() {
-                        if let Ok(mut f) = failures.lock() {
-                            f.push(r);
-                        }
+                    if r.violation.is_some()
+                        && let Ok(mut f) = failures.lock()
+                    {
+                        f.push(r);
                     }
                 }
             });
