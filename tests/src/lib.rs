@@ -292,6 +292,7 @@ struct Gw {
     ever_served: bool,
     got_410: bool,
     handed: BTreeSet<String>,
+    buffered: BTreeSet<String>,
     requests: BTreeMap<String, u64>,
     ended: BTreeSet<String>,
 }
@@ -425,6 +426,7 @@ impl World {
                 ever_served: false,
                 got_410: false,
                 handed: BTreeSet::new(),
+                buffered: BTreeSet::new(),
                 requests: BTreeMap::new(),
                 ended: BTreeSet::new(),
             });
@@ -570,6 +572,9 @@ impl World {
             }
             if self.healing && self.converged() {
                 self.trace("converged".to_owned());
+                if let Err(f) = self.check_nothing_lost() {
+                    return self.fail(seed, f);
+                }
                 return self.report(seed, None);
             }
         }
@@ -618,6 +623,26 @@ impl World {
                 || (self.gws[gi].conn.state() == State::Serving
                     && self.connector.buffer_len(&self.gws[gi].id) == 0)
         })
+    }
+
+    /// Every item the connector buffered for a gateway that is still in
+    /// play reached its application.
+    fn check_nothing_lost(&self) -> Result<(), Fail> {
+        for (gi, g) in self.gws.iter().enumerate() {
+            if self.is_out(gi) {
+                continue;
+            }
+            if let Some(bid) = g.buffered.difference(&g.handed).next() {
+                return Err(Fail(
+                    "no-lost-buffered-item",
+                    format!(
+                        "{} never handed {bid} to the app, yet the buffer is empty",
+                        g.id
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn liveness_detail(&self) -> String {
@@ -714,6 +739,9 @@ impl World {
                         .connector
                         .deliver(&id, e, Instant::from_millis(self.now));
                     self.stats.deliveries += 1;
+                    if let relay_core::connector::Delivery::Buffered(bid) = &d {
+                        self.gws[gi].buffered.insert(bid.as_str().to_owned());
+                    }
                     self.trace(format!("deliver m-{} to {id}: {d:?}", self.msg_counter));
                     self.drain_conn()?;
                     let t = self.now + self.rng.range_inclusive(100, 5_000);
