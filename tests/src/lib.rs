@@ -29,6 +29,8 @@ pub const WALL_BASE: u64 = 1_700_000_000;
 pub const TRACE_TAIL: usize = 200;
 /// How late a request may end after its deadline (ms).
 pub const REQUEST_TOLERANCE_MS: u64 = 1_000;
+/// The gateways' idle-ack timeout (ms), the core's default.
+pub const IDLE_ACK_MS: u64 = 10_000;
 /// Upgrade token lifetime the gateways use (seconds).
 pub const TOKEN_TTL_SECS: u64 = 300;
 
@@ -234,7 +236,7 @@ enum ToGw {
     Msg(Vec<u8>),
     Closed(Option<u16>, String),
     Pong,
-    DialFailed(u16),
+    DialFailed(Option<u16>),
 }
 
 #[derive(Clone, Debug)]
@@ -292,6 +294,8 @@ struct Gw {
     ever_served: bool,
     got_410: bool,
     handed: BTreeSet<String>,
+    /// When the current socket carried `going_idle` (cleared on leaving GoingIdle).
+    going_idle_at: Option<u64>,
     buffered: BTreeSet<String>,
     requests: BTreeMap<String, u64>,
     ended: BTreeSet<String>,
@@ -426,6 +430,7 @@ impl World {
                 ever_served: false,
                 got_410: false,
                 handed: BTreeSet::new(),
+                going_idle_at: None,
                 buffered: BTreeSet::new(),
                 requests: BTreeMap::new(),
                 ended: BTreeSet::new(),
@@ -904,12 +909,13 @@ impl World {
             && self.rng.chance(self.swarm.http_refusal_pct, 100)
         {
             let status = match self.rng.range_inclusive(0, 19) {
-                0 => 410,
-                1..=9 => 401,
-                _ => 503,
+                0 => Some(410),
+                1..=8 => Some(401),
+                9 => None,
+                _ => Some(503),
             };
             self.trace(format!(
-                "FAULT gw{gi} sock{sock} upgrade refused HTTP {status}"
+                "FAULT gw{gi} sock{sock} upgrade refused {status:?}"
             ));
             self.send_link(gi, sock, true, Ev::ToGw(gi, sock, ToGw::DialFailed(status)));
             return Ok(());
@@ -924,7 +930,8 @@ impl World {
             }
             Accept::RejectHttp { status } => {
                 self.trace(format!("gw{gi} sock{sock} refused HTTP {status}"));
-                self.send_link(gi, sock, true, Ev::ToGw(gi, sock, ToGw::DialFailed(status)));
+                let ev = Ev::ToGw(gi, sock, ToGw::DialFailed(Some(status)));
+                self.send_link(gi, sock, true, ev);
             }
         }
         self.drain_conn()
@@ -947,6 +954,7 @@ impl World {
             }
             ToGw::Closed(code, reason) => {
                 self.gws[gi].sock = None;
+                self.gws[gi].going_idle_at = None;
                 self.gws[gi].conn.handle_input(
                     Input::Closed {
                         code,
@@ -962,17 +970,21 @@ impl World {
             }
             ToGw::DialFailed(status) => {
                 self.gws[gi].sock = None;
-                if status == 410 {
+                if status == Some(410) {
                     self.gws[gi].got_410 = true;
                 }
+                let reason = match status {
+                    Some(s) => format!("HTTP {s}"),
+                    None => "connection refused".to_owned(),
+                };
                 self.gws[gi].conn.handle_input(
                     Input::DialFailed {
-                        http_status: Some(status),
-                        reason: format!("HTTP {status}"),
+                        http_status: status,
+                        reason: reason.clone(),
                     },
                     now,
                 );
-                format!("dial failed HTTP {status}")
+                format!("dial failed: {reason}")
             }
         };
         self.trace(format!("gw{gi} sock{sock} {line}"));
@@ -980,6 +992,11 @@ impl World {
     }
 
     fn drain_gw(&mut self, gi: usize) -> Result<(), Fail> {
+        // The ack arrived (Buffered) or its deadline passed (Serving again):
+        // the window in which the gateway must keep the socket is over.
+        if matches!(self.gws[gi].conn.state(), State::Buffered | State::Serving) {
+            self.gws[gi].going_idle_at = None;
+        }
         for _ in 0..100_000 {
             let out = self.gws[gi].conn.poll_output();
             match out {
@@ -1007,6 +1024,9 @@ impl World {
                         continue;
                     };
                     self.trace(format!("gw{gi} -> {}", short(text.as_bytes())));
+                    if text.contains("\"going_idle\"") {
+                        self.gws[gi].going_idle_at = Some(self.now);
+                    }
                     if let Some(&sid) = self.socks.get(&(gi, sock)) {
                         for chunk in self.chunks(text.into_bytes()) {
                             self.send_link(gi, sock, false, Ev::ToConnMsg(sid, chunk));
@@ -1026,6 +1046,17 @@ impl World {
                 Output::Close { code, reason } => {
                     let sock = self.gws[gi].sock.take();
                     self.trace(format!("gw{gi} close {sock:?} {code} {reason}"));
+                    if let Some(at) = self.gws[gi].going_idle_at.take()
+                        && self.now < at + IDLE_ACK_MS
+                    {
+                        return Err(Fail(
+                            "no-close-while-awaiting-idle-ack",
+                            format!(
+                                "gw{gi} closed ({code} {reason}) {}ms after going_idle",
+                                self.now - at
+                            ),
+                        ));
+                    }
                     if let Some(sock) = sock
                         && let Some(sid) = self.socks.remove(&(gi, sock))
                     {
@@ -1057,6 +1088,9 @@ impl World {
                 self.trace(format!("gw{gi} state {from} -> {to}"));
                 if to == State::Serving {
                     self.gws[gi].ever_served = true;
+                }
+                if from == State::GoingIdle {
+                    self.gws[gi].going_idle_at = None;
                 }
                 if to == State::Revoked {
                     self.on_revoked(gi)?;
