@@ -63,6 +63,10 @@ pub struct Swarm {
     pub reject_http: bool,
     /// Largest one-way base latency (ms).
     pub latency_max_ms: u64,
+    /// Mean time between link stalls (ms), `None`: off. A stall holds
+    /// everything on one open link, both ways, for up to 30 s without
+    /// closing it (a partition that TCP does not notice).
+    pub stall_mean_ms: Option<u64>,
 }
 
 impl Swarm {
@@ -108,6 +112,7 @@ impl Swarm {
             split: on(rng),
             reject_http: rng.chance(1, 4),
             latency_max_ms: rng.range_inclusive(1, 200),
+            stall_mean_ms: rng.chance(1, 3).then(|| rng.range_inclusive(5_000, 30_000)),
         }
     }
 }
@@ -118,7 +123,7 @@ impl std::fmt::Display for Swarm {
             f,
             "drop_mean={:?} http_refusal={}% restart_mean={:?} revocations={} skew_max={}s \
              ack_delay_max={}ms ack_dup={}% garbage={}% silence={}% idle_wake={} split={} \
-             reject_http={} latency_max={}ms",
+             reject_http={} latency_max={}ms stall_mean={:?}",
             self.drop_mean_ms,
             self.http_refusal_pct,
             self.restart_mean_ms,
@@ -131,7 +136,8 @@ impl std::fmt::Display for Swarm {
             self.idle_wake,
             self.split,
             self.reject_http,
-            self.latency_max_ms
+            self.latency_max_ms,
+            self.stall_mean_ms
         )
     }
 }
@@ -147,6 +153,13 @@ pub struct SimConfig {
     pub heal_bound_ms: u64,
     /// Print every trace line to stdout as it happens.
     pub print_trace: bool,
+    /// Known issue, see `docs/simulation.md`: a `going_idle_ack` that arrives
+    /// after the gateway's idle-ack timeout leaves the connector flipped while
+    /// the gateway keeps serving on the same socket, so that instance's buffer
+    /// never drains. When set, such gateways are left out of the liveness
+    /// check (and counted in [`SimStats::stuck_late_idle_ack`]); when clear
+    /// (the default) they fail it.
+    pub tolerate_late_idle_ack: bool,
 }
 
 impl Default for SimConfig {
@@ -156,6 +169,7 @@ impl Default for SimConfig {
             fault_window_ms: 60_000,
             heal_bound_ms: 120_000,
             print_trace: false,
+            tolerate_late_idle_ack: false,
         }
     }
 }
@@ -227,6 +241,9 @@ pub struct SimStats {
     /// Gateways revoked although the connector never revoked them (410 or
     /// two injected 4401s).
     pub revoked_by_fault: u64,
+    /// Gateways stuck by the late `going_idle_ack` issue (only counted with
+    /// [`SimConfig::tolerate_late_idle_ack`]).
+    pub stuck_late_idle_ack: u64,
 }
 
 /// Something that happens to the gateway's socket.
@@ -255,6 +272,7 @@ enum Ev {
     Restart,
     Revoke,
     Skew,
+    Stall,
     Heal,
 }
 
@@ -296,6 +314,8 @@ struct Gw {
     handed: BTreeSet<String>,
     /// When the current socket carried `going_idle` (cleared on leaving GoingIdle).
     going_idle_at: Option<u64>,
+    /// The socket on which the last `go_idle` was refused for a missing ack.
+    idle_refused_sock: Option<u64>,
     buffered: BTreeSet<String>,
     requests: BTreeMap<String, u64>,
     ended: BTreeSet<String>,
@@ -339,6 +359,8 @@ pub struct World {
     socks: BTreeMap<(usize, u64), SessionId>,
     /// FIFO per link direction: (gateway, socket, to_gateway) -> last arrival.
     link_last: BTreeMap<(usize, u64, bool), u64>,
+    /// Stalled links: (gateway, socket) -> nothing arrives before this time.
+    stalls: BTreeMap<(usize, u64), u64>,
     healing: bool,
     heal_at: u64,
     revocations_left: u64,
@@ -431,6 +453,7 @@ impl World {
                 got_410: false,
                 handed: BTreeSet::new(),
                 going_idle_at: None,
+                idle_refused_sock: None,
                 buffered: BTreeSet::new(),
                 requests: BTreeMap::new(),
                 ended: BTreeSet::new(),
@@ -452,6 +475,7 @@ impl World {
             sessions: BTreeMap::new(),
             socks: BTreeMap::new(),
             link_last: BTreeMap::new(),
+            stalls: BTreeMap::new(),
             healing: false,
             revocations_left,
             msg_counter: 0,
@@ -497,7 +521,10 @@ impl World {
 
     /// Schedules `ev` on a FIFO link direction.
     fn send_link(&mut self, gi: usize, sock: u64, to_gw: bool, ev: Ev) {
-        let at = self.now + self.one_way(gi);
+        let mut at = self.now + self.one_way(gi);
+        if let Some(&until) = self.stalls.get(&(gi, sock)) {
+            at = at.max(until);
+        }
         let last = self.link_last.entry((gi, sock, to_gw)).or_insert(0);
         let at = at.max(*last);
         *last = at;
@@ -550,6 +577,10 @@ impl World {
             let t = self.rng.range_inclusive(0, self.cfg.fault_window_ms);
             self.schedule(t, Ev::Revoke);
         }
+        if let Some(m) = self.swarm.stall_mean_ms {
+            let t = self.rng.range_inclusive(0, 2 * m);
+            self.schedule(t, Ev::Stall);
+        }
         if self.swarm.skew_max_secs > 0 {
             let t = self.rng.range_inclusive(0, 10_000);
             self.schedule(t, Ev::Skew);
@@ -577,6 +608,11 @@ impl World {
             }
             if self.healing && self.converged() {
                 self.trace("converged".to_owned());
+                if self.cfg.tolerate_late_idle_ack {
+                    self.stats.stuck_late_idle_ack = (0..self.gws.len())
+                        .filter(|&gi| !self.is_out(gi) && self.stuck_late_idle_ack(gi))
+                        .count() as u64;
+                }
                 if let Err(f) = self.check_nothing_lost() {
                     return self.fail(seed, f);
                 }
@@ -622,9 +658,18 @@ impl World {
         g.revoked || self.connector.is_revoked(&g.id)
     }
 
+    /// Whether `gi` is stuck by the known late-`going_idle_ack` issue: still
+    /// on the socket whose `go_idle` timed out, while the connector is
+    /// flipped for it.
+    fn stuck_late_idle_ack(&self, gi: usize) -> bool {
+        let g = &self.gws[gi];
+        g.sock.is_some() && g.idle_refused_sock == g.sock && self.connector.is_flipped(&g.id)
+    }
+
     fn converged(&self) -> bool {
         (0..self.gws.len()).all(|gi| {
             self.is_out(gi)
+                || (self.cfg.tolerate_late_idle_ack && self.stuck_late_idle_ack(gi))
                 || (self.gws[gi].conn.state() == State::Serving
                     && self.connector.buffer_len(&self.gws[gi].id) == 0)
         })
@@ -634,7 +679,8 @@ impl World {
     /// play reached its application.
     fn check_nothing_lost(&self) -> Result<(), Fail> {
         for (gi, g) in self.gws.iter().enumerate() {
-            if self.is_out(gi) {
+            if self.is_out(gi) || (self.cfg.tolerate_late_idle_ack && self.stuck_late_idle_ack(gi))
+            {
                 continue;
             }
             if let Some(bid) = g.buffered.difference(&g.handed).next() {
@@ -658,10 +704,15 @@ impl World {
             }
             let _ = write!(
                 s,
-                " {}={}/buf{}",
+                " {}={}/buf{}{}",
                 g.id,
                 g.conn.state(),
-                self.connector.buffer_len(&g.id)
+                self.connector.buffer_len(&g.id),
+                if self.stuck_late_idle_ack(gi) {
+                    "(late-idle-ack)"
+                } else {
+                    ""
+                }
             );
         }
         s
@@ -786,7 +837,24 @@ impl World {
                     self.schedule(t, Ev::Skew);
                 }
             }
+            Ev::Stall => {
+                if !self.healing {
+                    if let Some(m) = self.swarm.stall_mean_ms {
+                        let t = self.now + self.rng.range_inclusive(1, 2 * m);
+                        self.schedule(t, Ev::Stall);
+                    }
+                    let open: Vec<(usize, u64)> = self.socks.keys().copied().collect();
+                    if !open.is_empty() {
+                        let pick = self.rng.range_inclusive(0, open.len() as u64 - 1) as usize;
+                        let (gi, sock) = open[pick];
+                        let until = self.now + self.rng.range_inclusive(1_000, 30_000);
+                        self.trace(format!("FAULT stall gw{gi} sock{sock} until {until}"));
+                        self.stalls.insert((gi, sock), until);
+                    }
+                }
+            }
             Ev::Heal => {
+                self.stalls.clear();
                 self.healing = true;
                 self.trace("HEAL: faults off".to_owned());
                 self.connector
@@ -1036,7 +1104,10 @@ impl World {
                 Output::Ping => {
                     if let Some(sock) = self.gws[gi].sock {
                         let back = self.one_way(gi);
-                        let at = self.now + back;
+                        let mut at = self.now + back;
+                        if let Some(&until) = self.stalls.get(&(gi, sock)) {
+                            at = at.max(until);
+                        }
                         let last = self.link_last.entry((gi, sock, true)).or_insert(0);
                         let at = (at + back).max(*last);
                         *last = at;
@@ -1118,6 +1189,12 @@ impl World {
             Event::RequestFailed { request_id, error } => {
                 let how = format!("failed: {error}");
                 self.end_request(gi, request_id.as_str(), &how)?;
+            }
+            Event::IdleRefused {
+                reason: relay_core::connection::IdleRefusal::AckTimeout,
+            } => {
+                self.trace(format!("gw{gi} idle refused: ack timeout"));
+                self.gws[gi].idle_refused_sock = self.gws[gi].sock;
             }
             other => {
                 let s = format!("{other:?}");
