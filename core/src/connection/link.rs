@@ -67,6 +67,8 @@ pub(crate) struct Link {
     served_since: Option<Instant>,
     /// A socket is open (between `Opened` and its loss or our `Close`).
     socket_live: bool,
+    /// `going_idle` was sent on this socket and its ack has not arrived.
+    pub(crate) idle_unacked: bool,
     encode_buf: Vec<u8>,
     pub(crate) stats: Stats,
 }
@@ -93,6 +95,7 @@ impl Link {
             ever_served: false,
             served_since: None,
             socket_live: false,
+            idle_unacked: false,
             encode_buf: Vec::with_capacity(256),
             stats: Stats::default(),
             config,
@@ -207,6 +210,7 @@ impl Link {
     /// The upgrade succeeded: arm the handshake and keepalive timers and say hello.
     pub(crate) fn on_socket_opened(&mut self) {
         self.socket_live = true;
+        self.idle_unacked = false;
         self.lines.clear();
         self.descriptor_seen_this_connection = false;
         self.served_since = None;
@@ -425,7 +429,11 @@ impl Link {
                     chat_id,
                 });
             }
-            ConnectorFrame::GoingIdleAck => signals.idle_ack = true,
+            // An unsolicited ack (no `going_idle` on this socket) is ignored.
+            ConnectorFrame::GoingIdleAck => {
+                signals.idle_ack = self.idle_unacked;
+                self.idle_unacked = false;
+            }
         }
         false
     }
@@ -504,6 +512,7 @@ impl Link {
     /// Sends `going_idle` and arms the ack deadline.
     pub(crate) fn send_going_idle(&mut self) {
         self.transmit(&GatewayFrame::GoingIdle);
+        self.idle_unacked = true;
         let at = self.now.saturating_add(self.config.timeouts.idle_ack);
         self.timers.set(Timer::IdleAck, at);
     }

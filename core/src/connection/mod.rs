@@ -367,6 +367,9 @@ impl Inner {
                     if s.too_large {
                         return Inner::Dialing(c.abandon(CLOSE_TOO_BIG, "frame too large"));
                     }
+                    if s.idle_ack {
+                        return Inner::Dialing(c.on_late_idle_ack());
+                    }
                     if s.first_descriptor {
                         Inner::Serving(c)
                     } else {

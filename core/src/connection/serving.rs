@@ -69,6 +69,18 @@ impl RelayConnection<Serving> {
         self.into_state(Dialing::new())
     }
 
+    /// A `going_idle_ack` arrived after its deadline (we already reported
+    /// `IdleRefused` and kept serving). The connector has flipped us to
+    /// buffered and will push nothing more on this socket, so close it and
+    /// re-dial at once: the new handshake drains the buffer and clears the
+    /// flip. Not a failure, so no backoff.
+    pub fn on_late_idle_ack(mut self) -> RelayConnection<Dialing<Ordinary>> {
+        self.link
+            .lose_socket(Some(super::CLOSE_NORMAL), "late idle ack", true);
+        let d: RelayConnection<Dialing<Ordinary>> = self.into_state(Dialing::new());
+        d.dial_now()
+    }
+
     /// The pong deadline passed: abort the transport.
     pub fn on_keepalive_timeout(self) -> RelayConnection<Dialing<Ordinary>> {
         self.abandon(CLOSE_ABNORMAL, "keepalive timeout")
