@@ -39,8 +39,6 @@ mod revoked;
 mod serving;
 mod types;
 
-use core::marker::PhantomData;
-
 pub use buffered::Buffered;
 pub use dialing::{AfterRefusedUpgrade, Dialing};
 pub use going_idle::GoingIdle;
@@ -370,11 +368,9 @@ impl Inner {
                     if s.idle_ack {
                         return Inner::Dialing(c.on_late_idle_ack());
                     }
-                    if s.first_descriptor {
-                        Inner::Serving(c)
-                    } else {
-                        return Inner::Serving(c);
-                    }
+                    // Only a connection's first descriptor pauses the reader,
+                    // and that one moved us here: everything is read.
+                    return Inner::Serving(c);
                 }
                 Inner::GoingIdle(mut c) => {
                     let s = c.link.read_lines();
@@ -389,11 +385,7 @@ impl Inner {
                     if s.idle_ack {
                         return Inner::Buffered(c.on_idle_ack());
                     }
-                    if s.first_descriptor {
-                        Inner::GoingIdle(c)
-                    } else {
-                        return Inner::GoingIdle(c);
-                    }
+                    return Inner::GoingIdle(c);
                 }
                 other => return other,
             };
@@ -661,7 +653,3 @@ impl Connection {
         self.inner.as_ref().map(|i| i.link().config())
     }
 }
-
-// Silence "unused" for the phase marker's data in builds without tests.
-#[allow(dead_code)]
-fn _phase_is_zero_sized(_: PhantomData<Ordinary>) {}
