@@ -153,13 +153,6 @@ pub struct SimConfig {
     pub heal_bound_ms: u64,
     /// Print every trace line to stdout as it happens.
     pub print_trace: bool,
-    /// Known issue, see `docs/simulation.md`: a `going_idle_ack` that arrives
-    /// after the gateway's idle-ack timeout leaves the connector flipped while
-    /// the gateway keeps serving on the same socket, so that instance's buffer
-    /// never drains. When set, such gateways are left out of the liveness
-    /// check (and counted in [`SimStats::stuck_late_idle_ack`]); when clear
-    /// (the default) they fail it.
-    pub tolerate_late_idle_ack: bool,
 }
 
 impl Default for SimConfig {
@@ -169,7 +162,6 @@ impl Default for SimConfig {
             fault_window_ms: 60_000,
             heal_bound_ms: 120_000,
             print_trace: false,
-            tolerate_late_idle_ack: false,
         }
     }
 }
@@ -241,9 +233,6 @@ pub struct SimStats {
     /// Gateways revoked although the connector never revoked them (410 or
     /// two injected 4401s).
     pub revoked_by_fault: u64,
-    /// Gateways stuck by the late `going_idle_ack` issue (only counted with
-    /// [`SimConfig::tolerate_late_idle_ack`]).
-    pub stuck_late_idle_ack: u64,
 }
 
 /// Something that happens to the gateway's socket.
@@ -608,11 +597,6 @@ impl World {
             }
             if self.healing && self.converged() {
                 self.trace("converged".to_owned());
-                if self.cfg.tolerate_late_idle_ack {
-                    self.stats.stuck_late_idle_ack = (0..self.gws.len())
-                        .filter(|&gi| !self.is_out(gi) && self.stuck_late_idle_ack(gi))
-                        .count() as u64;
-                }
                 if let Err(f) = self.check_nothing_lost() {
                     return self.fail(seed, f);
                 }
@@ -658,9 +642,9 @@ impl World {
         g.revoked || self.connector.is_revoked(&g.id)
     }
 
-    /// Whether `gi` is stuck by the known late-`going_idle_ack` issue: still
-    /// on the socket whose `go_idle` timed out, while the connector is
-    /// flipped for it.
+    /// Whether `gi` shows the (fixed) late-`going_idle_ack` fault: still on
+    /// the socket whose `go_idle` timed out while the connector is flipped for
+    /// it. Only labels a liveness failure, to make a regression easy to spot.
     fn stuck_late_idle_ack(&self, gi: usize) -> bool {
         let g = &self.gws[gi];
         g.sock.is_some() && g.idle_refused_sock == g.sock && self.connector.is_flipped(&g.id)
@@ -669,7 +653,6 @@ impl World {
     fn converged(&self) -> bool {
         (0..self.gws.len()).all(|gi| {
             self.is_out(gi)
-                || (self.cfg.tolerate_late_idle_ack && self.stuck_late_idle_ack(gi))
                 || (self.gws[gi].conn.state() == State::Serving
                     && self.connector.buffer_len(&self.gws[gi].id) == 0)
         })
@@ -679,8 +662,7 @@ impl World {
     /// play reached its application.
     fn check_nothing_lost(&self) -> Result<(), Fail> {
         for (gi, g) in self.gws.iter().enumerate() {
-            if self.is_out(gi) || (self.cfg.tolerate_late_idle_ack && self.stuck_late_idle_ack(gi))
-            {
+            if self.is_out(gi) {
                 continue;
             }
             if let Some(bid) = g.buffered.difference(&g.handed).next() {

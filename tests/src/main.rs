@@ -5,8 +5,6 @@
 //! relay-sim --seeds 0..2000          sweep, one thread per core
 //! relay-sim --check-determinism --seed 42
 //! options: --gateways N  --threads N
-//!          --tolerate-late-idle-ack   leave gateways stuck by the known
-//!          late going_idle_ack issue out of the liveness check
 //! ```
 
 use std::process::ExitCode;
@@ -46,7 +44,6 @@ fn parse() -> Result<Args, String> {
                 a.seeds = Some((lo, hi));
             }
             "--trace" => a.trace = true,
-            "--tolerate-late-idle-ack" => a.cfg.tolerate_late_idle_ack = true,
             "--check-determinism" => a.check = true,
             "--gateways" => {
                 a.cfg.gateways = val("--gateways")?
@@ -62,7 +59,7 @@ fn parse() -> Result<Args, String> {
             }
             "-h" | "--help" => {
                 return Err("usage: relay-sim (--seed N [--trace] | --seeds A..B) \
-                            [--check-determinism] [--gateways N] [--threads N] [--tolerate-late-idle-ack]"
+                            [--check-determinism] [--gateways N] [--threads N]"
                     .to_owned());
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -73,7 +70,7 @@ fn parse() -> Result<Args, String> {
 
 fn one_line(r: &Report) -> String {
     format!(
-        "seed {} steps {} end {}ms hash {:016x} deliveries {} handed {} requests {} drops {} restarts {} revoked {} (by fault {}) stuck-late-idle-ack {}",
+        "seed {} steps {} end {}ms hash {:016x} deliveries {} handed {} requests {} drops {} restarts {} revoked {} (by fault {})",
         r.seed,
         r.steps,
         r.end_ms,
@@ -84,8 +81,7 @@ fn one_line(r: &Report) -> String {
         r.stats.drops,
         r.stats.restarts,
         r.stats.revoked,
-        r.stats.revoked_by_fault,
-        r.stats.stuck_late_idle_ack
+        r.stats.revoked_by_fault
     )
 }
 

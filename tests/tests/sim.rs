@@ -25,10 +25,7 @@ fn same_seed_same_trace() {
 fn fixed_sweep_is_clean() {
     // Strict: a going_idle_ack arriving after its deadline once stranded the
     // buffer (seeds 48, 1797, …); the core now closes and re-dials on it.
-    let cfg = SimConfig {
-        tolerate_late_idle_ack: false,
-        ..SimConfig::default()
-    };
+    let cfg = SimConfig::default();
     let next = AtomicU64::new(0);
     let failures = Mutex::new(Vec::new());
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
