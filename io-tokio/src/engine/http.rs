@@ -1,0 +1,1 @@
+//! The HTTP calls (provision, policy, enroll), runtime-neutral.

@@ -1,0 +1,112 @@
+//! The tokio glue: the four things the engine needs from a runtime.
+
+use std::io;
+use std::sync::Arc;
+
+use async_tungstenite::tokio::TokioAdapter;
+use relay_core::config::RelayConfig;
+
+use crate::engine::{self, BoxFuture, ClientOptions, Events, IoStream, RelayHandle, Runtime};
+
+/// The engine's [`Runtime`] on a tokio runtime.
+#[derive(Clone, Debug)]
+pub struct TokioRuntime {
+    handle: tokio::runtime::Handle,
+}
+
+impl TokioRuntime {
+    /// The runtime the caller runs on, if any.
+    pub fn try_current() -> Option<Self> {
+        tokio::runtime::Handle::try_current()
+            .ok()
+            .map(Self::from_handle)
+    }
+
+    /// A specific runtime.
+    pub fn from_handle(handle: tokio::runtime::Handle) -> Self {
+        TokioRuntime { handle }
+    }
+}
+
+impl Runtime for TokioRuntime {
+    fn spawn(&self, task: BoxFuture<()>) {
+        self.handle.spawn(task);
+    }
+
+    fn sleep_until(&self, deadline: std::time::Instant) -> BoxFuture<()> {
+        // Timers must be created inside the runtime's context.
+        let _guard = self.handle.enter();
+        Box::pin(tokio::time::sleep_until(deadline.into()))
+    }
+
+    fn connect_tcp(&self, host: String, port: u16) -> BoxFuture<io::Result<Box<dyn IoStream>>> {
+        Box::pin(async move {
+            let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
+            // Frames are small and latency matters more than packet count.
+            stream.set_nodelay(true)?;
+            Ok(Box::new(TokioAdapter::new(stream)) as Box<dyn IoStream>)
+        })
+    }
+
+    fn unblock(&self, work: Box<dyn FnOnce() + Send + 'static>) -> BoxFuture<()> {
+        let task = self.handle.spawn_blocking(work);
+        Box::pin(async move {
+            let _ = task.await;
+        })
+    }
+}
+
+/// A relay gateway client on tokio.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use relay_core::config::RelayConfig;
+/// use relay_core::Event;
+///
+/// let config = RelayConfig::builder("ws://127.0.0.1:8080")
+///     .identity("telegram", "bot-1")
+///     .build()?;
+/// let (handle, mut events) = relay_tokio::RelayClient::start(config);
+/// while let Some(event) = events.next_event().await {
+///     if let Event::Inbound { event, delivery } = event {
+///         handle.send_text(event.source.chat_id.clone(), "got it").await?;
+///         if let Some(delivery) = delivery {
+///             handle.ack(delivery).await?;
+///         }
+///     }
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct RelayClient;
+
+impl RelayClient {
+    /// Starts a client with default options on the current tokio runtime.
+    ///
+    /// # Panics
+    ///
+    /// When called outside a tokio runtime (as `tokio::spawn` does).
+    pub fn start(config: RelayConfig) -> (RelayHandle, Events) {
+        Self::start_with(config, ClientOptions::default())
+    }
+
+    /// Starts a client with `options` on the current tokio runtime.
+    ///
+    /// # Panics
+    ///
+    /// When called outside a tokio runtime (as `tokio::spawn` does).
+    pub fn start_with(config: RelayConfig, options: ClientOptions) -> (RelayHandle, Events) {
+        let handle = tokio::runtime::Handle::current();
+        Self::start_on(TokioRuntime::from_handle(handle), config, options)
+    }
+
+    /// Starts a client on a given runtime.
+    pub fn start_on(
+        runtime: TokioRuntime,
+        config: RelayConfig,
+        options: ClientOptions,
+    ) -> (RelayHandle, Events) {
+        engine::start(Arc::new(runtime), config, options)
+    }
+}
