@@ -10,6 +10,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "tokio-runtime")]
+pub mod dev;
 pub mod engine;
 #[cfg(feature = "tokio-runtime")]
 mod runtime;

@@ -1,0 +1,75 @@
+//! Wake pokes: a payload-free, unsigned HTTP/1.1 GET to an instance's wake
+//! URL (`http://` only).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::Empty;
+use hyper::body::Bytes;
+use hyper::{Request, Uri};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use super::model::Counters;
+
+/// Longest a poke may take, connect included.
+const POKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Sends the poke and counts the outcome. Only the host and path are
+/// logged: a wake URL's query may carry a credential.
+pub(crate) async fn send(instance: String, url: String, counters: Arc<Counters>) {
+    let outcome = tokio::time::timeout(POKE_TIMEOUT, get(&url)).await;
+    match outcome {
+        Ok(Ok((status, target))) => {
+            Counters::bump(&counters.wake_pokes_sent);
+            tracing::info!(%instance, %target, status, "wake poke answered");
+        }
+        Ok(Err(error)) => {
+            Counters::bump(&counters.wake_pokes_failed);
+            tracing::warn!(%instance, %error, "wake poke failed");
+        }
+        Err(_) => {
+            Counters::bump(&counters.wake_pokes_failed);
+            tracing::warn!(%instance, "wake poke timed out");
+        }
+    }
+}
+
+/// GETs `url`; returns the status and `host/path` for the log.
+async fn get(url: &str) -> Result<(u16, String), String> {
+    let uri: Uri = url.parse().map_err(|_| "unparsable wake URL".to_owned())?;
+    if uri.scheme_str() != Some("http") {
+        return Err("only http:// wake URLs are supported".to_owned());
+    }
+    let authority = uri
+        .authority()
+        .ok_or_else(|| "wake URL has no host".to_owned())?
+        .clone();
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let port = authority.port_u16().unwrap_or(80);
+    let path = uri.path().to_owned();
+    let target = format!("{}{}", authority.host(), path);
+    let stream = TcpStream::connect((host, port))
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let path_and_query = uri.path_and_query().map_or("/", |p| p.as_str());
+    let request = Request::get(path_and_query)
+        .header(hyper::header::HOST, authority.as_str())
+        .header(hyper::header::CONNECTION, "close")
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| format!("request: {e}"))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| format!("request: {e}"))?;
+    Ok((response.status().as_u16(), target))
+}

@@ -1,0 +1,137 @@
+//! One accepted WebSocket: reads go to the model task, the model task's
+//! commands go to the wire.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use async_tungstenite::WebSocketStream;
+use async_tungstenite::tokio::TokioAdapter;
+use async_tungstenite::tungstenite::Message;
+use async_tungstenite::tungstenite::protocol::frame::CloseFrame;
+use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use async_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use futures_util::StreamExt;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use relay_core::connector::SessionId;
+use tokio::sync::mpsc;
+
+use super::model::{Cmd, Counters, SocketCmd};
+
+/// How long a closing socket waits for the peer's close frame.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Decrements the open-socket count when the socket task ends.
+struct OpenGuard(Arc<Counters>);
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        self.0.sockets_open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The WebSocket settings of an accepted socket: messages bounded by a
+/// multiple of the model's frame limit (the model rejects long lines itself).
+pub(crate) fn ws_config(max_frame_bytes: usize) -> WebSocketConfig {
+    let max_message = max_frame_bytes.saturating_mul(4).max(64 * 1024);
+    WebSocketConfig::default()
+        .max_message_size(Some(max_message))
+        .max_frame_size(Some(max_message))
+}
+
+/// Completes the upgrade of `session` and serves it until either side ends
+/// it; the model task always hears of the end through [`Cmd::Closed`].
+pub(crate) async fn serve(
+    session: SessionId,
+    upgrade: OnUpgrade,
+    config: WebSocketConfig,
+    rx: mpsc::UnboundedReceiver<SocketCmd>,
+    cmds: mpsc::UnboundedSender<Cmd>,
+    counters: Arc<Counters>,
+) {
+    match upgrade.await {
+        Ok(upgraded) => {
+            let io = TokioAdapter::new(TokioIo::new(upgraded));
+            let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+            Counters::bump(&counters.sockets_open);
+            let _guard = OpenGuard(counters);
+            run(session, ws, rx, &cmds).await;
+        }
+        Err(e) => tracing::warn!(%session, error = %e, "upgrade failed"),
+    }
+    let _ = cmds.send(Cmd::Closed(session));
+}
+
+async fn run<S>(
+    session: SessionId,
+    mut ws: WebSocketStream<S>,
+    mut rx: mpsc::UnboundedReceiver<SocketCmd>,
+    cmds: &mpsc::UnboundedSender<Cmd>,
+) where
+    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
+{
+    loop {
+        tokio::select! {
+            msg = ws.next() => match msg {
+                Some(Ok(Message::Text(text))) => {
+                    let _ = cmds.send(Cmd::Message(session, text.as_bytes().to_vec()));
+                }
+                Some(Ok(Message::Binary(bytes))) => {
+                    let _ = cmds.send(Cmd::Message(session, bytes.to_vec()));
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    let code = frame.as_ref().map(|f| u16::from(f.code));
+                    tracing::info!(%session, ?code, "peer closed");
+                    // The reply close frame goes out while the stream drains.
+                    drain(&mut ws).await;
+                    return;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    tracing::info!(%session, error = %e, "socket failed");
+                    return;
+                }
+                None => {
+                    tracing::info!(%session, "socket ended without a close frame");
+                    return;
+                }
+            },
+            cmd = rx.recv() => match cmd {
+                Some(SocketCmd::Text(text)) => {
+                    if let Err(e) = ws.send(Message::text(text)).await {
+                        tracing::info!(%session, error = %e, "send failed");
+                        return;
+                    }
+                }
+                Some(SocketCmd::Close(code, reason)) => {
+                    tracing::info!(%session, code, %reason, "sending close frame");
+                    let frame = CloseFrame {
+                        code: CloseCode::from(code),
+                        reason: reason.into(),
+                    };
+                    if ws.close(Some(frame)).await.is_ok() {
+                        drain(&mut ws).await;
+                    }
+                    return;
+                }
+                // Dropping the stream cuts the link without a close frame.
+                Some(SocketCmd::Drop) | None => {
+                    tracing::info!(%session, "cutting the link");
+                    return;
+                }
+            },
+        }
+    }
+}
+
+/// Reads until the peer finishes the closing handshake (bounded).
+async fn drain<S>(ws: &mut WebSocketStream<S>)
+where
+    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
+{
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await;
+}
