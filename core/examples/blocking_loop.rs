@@ -114,16 +114,19 @@ fn main() -> ExitCode {
         }
 
         // 2. Block until the next socket message or the core's deadline.
-        let timeout = deadline.map(|d| Duration::from_millis(d.saturating_duration_since(now()).as_millis() as u64));
+        let timeout = deadline
+            .map(|d| Duration::from_millis(d.saturating_duration_since(now()).as_millis() as u64));
         let Some(ws) = socket.as_mut() else {
             std::thread::sleep(timeout.unwrap_or(Duration::from_millis(100)));
             conn.handle_input(Input::Timeout, now());
             continue;
         };
         // A zero timeout means "block forever" to std: use 1 ms instead.
-        let _ = ws
-            .get_mut()
-            .set_read_timeout(Some(timeout.unwrap_or(Duration::from_secs(1)).max(Duration::from_millis(1))));
+        let _ = ws.get_mut().set_read_timeout(Some(
+            timeout
+                .unwrap_or(Duration::from_secs(1))
+                .max(Duration::from_millis(1)),
+        ));
         match ws.read() {
             Ok(Message::Text(text)) => conn.handle_input(Input::Message(text.as_bytes()), now()),
             Ok(Message::Binary(bytes)) => conn.handle_input(Input::Message(&bytes), now()),
@@ -162,8 +165,16 @@ fn main() -> ExitCode {
 fn play(conn: &mut Connection, step: Step, event: Event, now: Instant) -> Step {
     println!("event: {event:?}");
     match (step, event) {
-        (Step::WaitServing, Event::StateChanged { to: State::Serving, .. }) => {
-            match conn.send(Action::send("blocking-chat", "hello from a blocking loop"), now) {
+        (
+            Step::WaitServing,
+            Event::StateChanged {
+                to: State::Serving, ..
+            },
+        ) => {
+            match conn.send(
+                Action::send("blocking-chat", "hello from a blocking loop"),
+                now,
+            ) {
                 Ok(_) => Step::WaitResult,
                 Err(e) => {
                     eprintln!("send refused: {e}");
@@ -180,11 +191,22 @@ fn play(conn: &mut Connection, step: Step, event: Event, now: Instant) -> Step {
                 }
             }
         }
-        (Step::WaitBuffered, Event::StateChanged { to: State::Buffered, .. }) => {
+        (
+            Step::WaitBuffered,
+            Event::StateChanged {
+                to: State::Buffered,
+                ..
+            },
+        ) => {
             let _ = conn.wake(now);
             Step::WaitServingAgain
         }
-        (Step::WaitServingAgain, Event::StateChanged { to: State::Serving, .. }) => {
+        (
+            Step::WaitServingAgain,
+            Event::StateChanged {
+                to: State::Serving, ..
+            },
+        ) => {
             conn.shutdown(now);
             Step::Done
         }

@@ -27,11 +27,11 @@
 use std::io;
 use std::sync::Arc;
 
+/// The core crate, re-exported so that one dependency is enough.
+pub use relay_core;
 use relay_core::config::RelayConfig;
 use relay_tokio::engine::{self, BoxFuture, IoStream, Runtime};
 pub use relay_tokio::engine::{ClientError, ClientOptions, Events, RelayHandle};
-/// The core crate, re-exported so that one dependency is enough.
-pub use relay_core;
 
 /// The engine's [`Runtime`] on smol's global executor and async-io reactor.
 #[derive(Clone, Copy, Debug, Default)]

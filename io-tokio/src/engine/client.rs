@@ -156,7 +156,6 @@ impl RelayHandle {
     pub async fn chat_info(&self, chat_id: impl Into<String>) -> Result<ActionResult, ClientError> {
         let action = GetChatInfoAction {
             chat_id: chat_id.into(),
-            ..Default::default()
         };
         self.send(Action::GetChatInfo(action)).await
     }

@@ -102,12 +102,15 @@ impl Driver {
             self.handle(wake);
         }
         tracing::debug!(state = %self.conn.state(), "relay driver stopped");
+        // Close first, so that no command can slip in unanswered: queued
+        // ones are dropped here (their callers see `Stopped`), later ones
+        // are refused by the closed channel.
+        self.commands.close();
+        while self.commands.try_recv().is_ok() {}
         for waiter in self.shutdown_waiters.drain(..) {
             let _ = waiter.send(());
         }
-        // Commands sent from now on fail with `Stopped`; events still queued
-        // are handed over before the stream ends.
-        self.commands.close();
+        // Events still queued are handed over before the stream ends.
         while let Some(event) = self.backlog.pop_front() {
             if futures_util::SinkExt::send(&mut self.events, event)
                 .await
@@ -135,27 +138,26 @@ impl Driver {
                 let sleep = self.rt.sleep_until(self.clock.to_std(deadline));
                 self.timer = Some((deadline, sleep));
             }
-            if let Some((_, sleep)) = self.timer.as_mut() {
-                if sleep.as_mut().poll(cx).is_ready() {
-                    self.timer = None;
-                    return Poll::Ready(Wake::Timer);
-                }
+            if let Some((_, sleep)) = self.timer.as_mut()
+                && sleep.as_mut().poll(cx).is_ready()
+            {
+                self.timer = None;
+                return Poll::Ready(Wake::Timer);
             }
         }
-        if let Some(dialing) = self.dialing.as_mut() {
-            if let Poll::Ready(result) = dialing.as_mut().poll(cx) {
-                self.dialing = None;
-                return Poll::Ready(Wake::Dialed(result));
-            }
+        if let Some(dialing) = self.dialing.as_mut()
+            && let Poll::Ready(result) = dialing.as_mut().poll(cx)
+        {
+            self.dialing = None;
+            return Poll::Ready(Wake::Dialed(result));
         }
         // Backpressure: while the application has events to take, leave the
         // socket unread.
-        if self.backlog.is_empty() {
-            if let Some(reader) = self.reader.as_mut() {
-                if let Poll::Ready(item) = reader.poll_next_unpin(cx) {
-                    return Poll::Ready(Wake::Read(Read::from_item(item)));
-                }
-            }
+        if self.backlog.is_empty()
+            && let Some(reader) = self.reader.as_mut()
+            && let Poll::Ready(item) = reader.poll_next_unpin(cx)
+        {
+            return Poll::Ready(Wake::Read(Read::from_item(item)));
         }
         Poll::Pending
     }
@@ -164,10 +166,10 @@ impl Driver {
         while !self.backlog.is_empty() {
             match Pin::new(&mut self.events).poll_ready(cx) {
                 Poll::Ready(Ok(())) => {
-                    if let Some(event) = self.backlog.pop_front() {
-                        if Pin::new(&mut self.events).start_send(event).is_err() {
-                            self.backlog.clear();
-                        }
+                    if let Some(event) = self.backlog.pop_front()
+                        && Pin::new(&mut self.events).start_send(event).is_err()
+                    {
+                        self.backlog.clear();
                     }
                 }
                 // The application dropped its `Events`: nobody will read.

@@ -1,0 +1,539 @@
+//! The driver conformance suite, written once against the driver API
+//! (`RelayHandle` + `Events` from the shared engine) and run against every
+//! driver: `conformance_tokio.rs` and `conformance_smol.rs` each supply a
+//! [`Harness`] and call every scenario.
+//!
+//! Each scenario runs a real client over real sockets on 127.0.0.1 against
+//! the dev connector server (always on tokio), with short protocol timers,
+//! and bounds every wait.
+
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use relay_core::State;
+use relay_core::config::{RelayConfig, Timeouts};
+use relay_core::connection::RequestError;
+use relay_core::connector::{ConnectorConfig, ScriptedResponder};
+use relay_core::source::{MessageEvent, SessionSource};
+use relay_core::wire::PassthroughForward;
+use relay_core::{Event, connection::DeliveryHandle};
+use relay_tokio::dev::ConnectorServer;
+use relay_tokio::engine::{self, ClientError, ClientOptions, Events, RelayHandle, Runtime};
+
+pub const GATEWAY: &str = "gw-conformance";
+pub const SECRET: &str = "conformance-secret";
+
+/// What a driver under test provides.
+pub struct Harness {
+    /// The runtime the client runs on.
+    pub runtime: Arc<dyn Runtime>,
+    /// A tokio runtime for the dev connector server.
+    pub server_runtime: tokio::runtime::Handle,
+}
+
+impl Harness {
+    /// Starts a dev connector on the server runtime.
+    pub async fn server(
+        &self,
+        setup: impl FnOnce(&mut ConnectorConfig) + Send + 'static,
+    ) -> ConnectorServer {
+        let task = self.server_runtime.spawn(async move {
+            let mut config = ConnectorConfig::default();
+            setup(&mut config);
+            ConnectorServer::builder()
+                .connector_config(config)
+                .gateway(GATEWAY, &[SECRET])
+                .start()
+                .await
+        });
+        task.await.expect("server task").expect("server starts")
+    }
+
+    /// Starts the client under test.
+    pub fn client(&self, config: RelayConfig) -> (RelayHandle, Events) {
+        let options = ClientOptions {
+            dial_timeout: Duration::from_secs(5),
+            seed: Some(7),
+            ..ClientOptions::default()
+        };
+        engine::start(self.runtime.clone(), config, options)
+    }
+
+    /// `fut`, or a panic naming `what` after `secs`.
+    pub async fn within<T>(&self, secs: u64, what: &str, fut: impl Future<Output = T>) -> T {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        let sleep = self.runtime.sleep_until(deadline);
+        futures_util::pin_mut!(fut);
+        match futures_util::future::select(fut, sleep).await {
+            futures_util::future::Either::Left((value, _)) => value,
+            futures_util::future::Either::Right(_) => panic!("timed out after {secs} s: {what}"),
+        }
+    }
+
+    /// Sleeps for `millis` on the client's runtime.
+    pub async fn pause(&self, millis: u64) {
+        let at = std::time::Instant::now() + Duration::from_millis(millis);
+        self.runtime.sleep_until(at).await;
+    }
+
+    /// The next event matching `pred` (others are skipped).
+    pub async fn expect(
+        &self,
+        events: &mut Events,
+        what: &str,
+        mut pred: impl FnMut(&Event) -> bool,
+    ) -> Event {
+        self.within(10, what, async {
+            loop {
+                match events.next_event().await {
+                    Some(event) if pred(&event) => return event,
+                    Some(_) => {}
+                    None => panic!("event stream ended while waiting for {what}"),
+                }
+            }
+        })
+        .await
+    }
+
+    /// Waits for the client to reach `state`.
+    pub async fn expect_state(&self, events: &mut Events, state: State) {
+        self.expect(
+            events,
+            &format!("state {state}"),
+            |e| matches!(e, Event::StateChanged { to, .. } if *to == state),
+        )
+        .await;
+    }
+}
+
+/// A gateway config against `server` with short timers, fronting `platforms`.
+pub fn gateway_config(server: &ConnectorServer, platforms: &[&str], secret: &str) -> RelayConfig {
+    let mut builder = RelayConfig::builder(server.url())
+        .gateway_id(GATEWAY)
+        .secret(secret)
+        .timeouts(Timeouts {
+            handshake: Duration::from_secs(3),
+            request: Duration::from_secs(5),
+            idle_ack: Duration::from_secs(3),
+            backoff_initial: Duration::from_millis(50),
+            backoff_max: Duration::from_millis(200),
+            ..Timeouts::default()
+        });
+    for platform in platforms {
+        builder = builder.identity(*platform, format!("{platform}-bot"));
+    }
+    builder.build().expect("valid config")
+}
+
+fn message(chat: &str, text: &str) -> MessageEvent {
+    MessageEvent {
+        text: text.to_owned(),
+        source: SessionSource {
+            platform: "telegram".to_owned(),
+            chat_id: chat.to_owned(),
+            ..SessionSource::default()
+        },
+        ..MessageEvent::default()
+    }
+}
+
+/// Connects a default client and waits until it serves.
+async fn serving(h: &Harness, server: &ConnectorServer) -> (RelayHandle, Events) {
+    let (handle, mut events) = h.client(gateway_config(server, &["telegram"], SECRET));
+    h.expect_state(&mut events, State::Serving).await;
+    (handle, events)
+}
+
+// ---------------------------------------------------------------------------
+// Scenarios
+
+/// Handshake with two platforms: one hello each, a descriptor each, Serving.
+pub async fn handshake_two_platforms(h: &Harness) {
+    let server = h.server(|_| {}).await;
+    let (handle, mut events) = h.client(gateway_config(&server, &["telegram", "discord"], SECRET));
+    let mut descriptors = Vec::new();
+    let mut serving = false;
+    h.within(10, "two descriptors and serving", async {
+        while descriptors.len() < 2 || !serving {
+            match events.next_event().await {
+                Some(Event::Descriptor(d)) => descriptors.push(d.platform.clone()),
+                Some(Event::StateChanged {
+                    to: State::Serving, ..
+                }) => serving = true,
+                Some(_) => {}
+                None => panic!("stream ended"),
+            }
+        }
+    })
+    .await;
+    descriptors.sort();
+    assert_eq!(descriptors, ["discord", "telegram"]);
+    assert_eq!(handle.state().await, Ok(State::Serving));
+    let sessions = server.sessions().await.expect("server up");
+    assert_eq!(sessions.len(), 1);
+    let hellos = server
+        .with_model(move |c, _| {
+            c.hellos(sessions[0])
+                .iter()
+                .map(|h| h.platform.clone())
+                .collect::<Vec<_>>()
+        })
+        .await
+        .expect("server up");
+    assert_eq!(hellos, ["telegram", "discord"]);
+    handle.shutdown().await;
+}
+
+/// A request is answered with its own result.
+pub async fn request_result(h: &Harness) {
+    let server = h.server(|_| {}).await;
+    let (handle, _events) = serving(h, &server).await;
+    let result = h
+        .within(10, "send result", handle.send_text("chat-1", "hello"))
+        .await;
+    let result = result.expect("request succeeds");
+    assert!(result.success, "{result:?}");
+    assert!(result.message_id.is_some(), "{result:?}");
+    let info = h.within(10, "chat info", handle.chat_info("chat-1")).await;
+    assert!(info.expect("chat info").success);
+    let stats = server.stats().await.expect("server up");
+    assert!(
+        stats.to_json()["model"].to_string().contains("outbound"),
+        "{:?}",
+        stats.to_json()
+    );
+    handle.shutdown().await;
+}
+
+/// Inbound live, and an interrupt each way: the gateway's interrupt is routed
+/// by the connector back to the session's owner (this gateway).
+pub async fn inbound_and_interrupts(h: &Harness) {
+    let server = h.server(|_| {}).await;
+    let (handle, mut events) = serving(h, &server).await;
+    server
+        .deliver(GATEWAY, message("chat-9", "ping"))
+        .await
+        .expect("server up");
+    let inbound = h
+        .expect(&mut events, "inbound", |e| {
+            matches!(e, Event::Inbound { .. })
+        })
+        .await;
+    let Event::Inbound { event, delivery } = inbound else {
+        unreachable!()
+    };
+    assert_eq!(event.text, "ping");
+    assert!(delivery.is_none(), "a live delivery has no ack handle");
+
+    let key = "agent:main:telegram:dm:chat-9";
+    server
+        .with_model(move |c, _| {
+            // A gateway registered without a tenant is its own tenant.
+            let tenant = c.gateway_tenant(GATEWAY).unwrap_or_default().to_owned();
+            c.bind_session(key, GATEWAY, &tenant)
+        })
+        .await
+        .expect("server up");
+    h.within(5, "interrupt", handle.interrupt(key, Some("stop".into())))
+        .await
+        .expect("interrupt sent");
+    let got = h
+        .expect(&mut events, "interrupt inbound", |e| {
+            matches!(e, Event::Interrupt { .. })
+        })
+        .await;
+    assert_eq!(
+        got,
+        Event::Interrupt {
+            session_key: key.to_owned(),
+            chat_id: "chat-9".to_owned()
+        }
+    );
+    handle.shutdown().await;
+}
+
+/// Passthrough bodies arrive byte for byte.
+pub async fn passthrough_bytes(h: &Harness) {
+    let server = h.server(|_| {}).await;
+    let (handle, mut events) = serving(h, &server).await;
+    let body: Vec<u8> = (0..=255u8).collect();
+    let forward = PassthroughForward {
+        platform: "telegram".into(),
+        bot_id: "telegram-bot".into(),
+        method: "POST".into(),
+        path: "/webhook".into(),
+        headers: vec![("x-test".into(), "1".into())],
+        body: body.clone(),
+        ..PassthroughForward::default()
+    };
+    server
+        .deliver_passthrough(GATEWAY, forward)
+        .await
+        .expect("server up");
+    let got = h
+        .expect(&mut events, "passthrough", |e| {
+            matches!(e, Event::Passthrough { .. })
+        })
+        .await;
+    let Event::Passthrough { forward, .. } = got else {
+        unreachable!()
+    };
+    assert_eq!(forward.body, body);
+    assert_eq!(forward.path, "/webhook");
+    handle.shutdown().await;
+}
+
+/// Go idle, three items buffered, wake, drain: each handed over once and
+/// acked once, and the buffer ends empty.
+pub async fn idle_buffer_wake_drain(h: &Harness) {
+    let server = h.server(|_| {}).await;
+    let (handle, mut events) = serving(h, &server).await;
+    handle.go_idle().await.expect("go idle");
+    h.expect_state(&mut events, State::Buffered).await;
+    for i in 0..3 {
+        server
+            .deliver(GATEWAY, message("chat-b", &format!("buffered {i}")))
+            .await
+            .expect("server up");
+    }
+    assert_eq!(server.buffer_len(GATEWAY).await, Ok(3));
+    handle.wake().await.expect("wake");
+    let mut seen: Vec<(String, DeliveryHandle)> = Vec::new();
+    h.within(10, "three buffered deliveries", async {
+        while seen.len() < 3 {
+            if let Some(Event::Inbound { event, delivery }) = events.next_event().await {
+                let delivery = delivery.expect("a buffered delivery carries an ack handle");
+                assert!(!seen.iter().any(|(_, d)| d == &delivery), "delivered twice");
+                seen.push((event.text.clone(), delivery.clone()));
+                handle.ack(delivery).await.expect("ack");
+            }
+        }
+    })
+    .await;
+    let texts: Vec<&str> = seen.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(texts, ["buffered 0", "buffered 1", "buffered 2"]);
+    h.within(5, "buffer drained", async {
+        while server.buffer_len(GATEWAY).await != Ok(0) {
+            h.pause(20).await;
+        }
+    })
+    .await;
+    assert_eq!(
+        handle
+            .ack(seen[0].1.clone())
+            .await
+            .map_err(|e| matches!(e, ClientError::Command(_))),
+        Err(true)
+    );
+    handle.shutdown().await;
+}
+
+/// 4401 after a handshake: one confirming re-dial, then Revoked and no
+/// further dials.
+pub async fn revoked_after_handshake(h: &Harness) {
+    let server = h.server(|_| {}).await;
+    let (handle, mut events) = serving(h, &server).await;
+    let before = server.upgrade_count();
+    server.revoke(GATEWAY).await.expect("server up");
+    h.expect(&mut events, "revoked", |e| matches!(e, Event::Revoked))
+        .await;
+    h.pause(500).await;
+    assert_eq!(
+        server.upgrade_count(),
+        before + 1,
+        "exactly one confirming re-dial"
+    );
+    assert!(matches!(
+        handle.state().await,
+        Ok(State::Revoked) | Err(ClientError::Stopped)
+    ));
+    // The event stream ends: the client has stopped for good.
+    h.within(5, "stream end", async {
+        while events.next_event().await.is_some() {}
+    })
+    .await;
+}
+
+/// 4401 before any handshake is retried with backoff, never terminal.
+pub async fn unauthorized_before_handshake_retries(h: &Harness) {
+    let server = h.server(|_| {}).await;
+    let (handle, mut events) = h.client(gateway_config(&server, &["telegram"], "wrong-secret"));
+    h.within(10, "three refused dials", async {
+        while server.upgrade_count() < 3 {
+            h.pause(20).await;
+        }
+    })
+    .await;
+    assert_eq!(handle.state().await, Ok(State::Dialing));
+    // Drain what arrived: no revocation among it.
+    while let Some(Some(event)) = futures_util::FutureExt::now_or_never(events.next_event()) {
+        assert_ne!(event, Event::Revoked);
+    }
+    handle.shutdown().await;
+}
+
+/// An abrupt TCP drop while a request is in flight fails it at once, and the
+/// client reconnects.
+pub async fn abrupt_drop_fails_request(h: &Harness) {
+    let server = h
+        .server(|c| {
+            let _ = c;
+        })
+        .await;
+    server
+        .with_model(|c, _| {
+            let mut responder = ScriptedResponder::new();
+            responder.silence(Some("send"));
+            c.set_responder(Box::new(responder));
+        })
+        .await
+        .expect("server up");
+    let (handle, mut events) = serving(h, &server).await;
+    let pending = {
+        let handle = handle.clone();
+        async move { handle.send_text("chat-x", "never answered").await }
+    };
+    let started = std::time::Instant::now();
+    let (result, ()) = futures_util::future::join(pending, async {
+        h.pause(200).await;
+        server.drop_connections().await.expect("server up");
+    })
+    .await;
+    assert_eq!(
+        result,
+        Err(ClientError::Failed(RequestError::ConnectionLost))
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "failed at once, not at the deadline"
+    );
+    h.expect(&mut events, "disconnect", |e| {
+        matches!(e, Event::Disconnected { code: None, .. })
+    })
+    .await;
+    h.expect_state(&mut events, State::Serving).await;
+    handle.shutdown().await;
+}
+
+/// A connector restart drops the socket; the client comes back with backoff.
+pub async fn connector_restart_reconnects(h: &Harness) {
+    let server = h.server(|_| {}).await;
+    let (handle, mut events) = serving(h, &server).await;
+    let before = server.upgrade_count();
+    server.restart().await.expect("server up");
+    h.expect(&mut events, "re-dial scheduled", |e| {
+        matches!(e, Event::DialScheduled { .. })
+    })
+    .await;
+    h.expect_state(&mut events, State::Serving).await;
+    assert!(server.upgrade_count() > before);
+    let result = h
+        .within(10, "send after restart", handle.send_text("chat-1", "back"))
+        .await;
+    assert!(result.expect("request succeeds").success);
+    handle.shutdown().await;
+}
+
+/// A line over the frame limit is rejected, the socket is replaced, and the
+/// link serves again.
+pub async fn oversized_frame_rejected(h: &Harness) {
+    let server = h.server(|_| {}).await;
+    let mut config = gateway_config(&server, &["telegram"], SECRET);
+    config.limits.max_frame_bytes = 4096;
+    let (handle, mut events) = h.client(config);
+    h.expect_state(&mut events, State::Serving).await;
+    let huge = format!(
+        "{{\"type\":\"inbound\",\"event\":{{\"text\":\"{}\"}}}}\n",
+        "x".repeat(10_000)
+    );
+    assert_eq!(server.send_raw(GATEWAY, huge).await, Ok(true));
+    h.expect(&mut events, "frame rejected", |e| {
+        matches!(e, Event::FrameRejected { .. })
+    })
+    .await;
+    // The core gives up on a socket that carried an over-long line (1009)
+    // and dials again; nothing else is lost.
+    h.expect(&mut events, "1009 close", |e| {
+        matches!(
+            e,
+            Event::Disconnected {
+                code: Some(1009),
+                ..
+            }
+        )
+    })
+    .await;
+    h.expect_state(&mut events, State::Serving).await;
+    server
+        .deliver(GATEWAY, message("chat-1", "after"))
+        .await
+        .expect("server up");
+    let got = h
+        .expect(&mut events, "inbound after", |e| {
+            matches!(e, Event::Inbound { .. })
+        })
+        .await;
+    assert!(matches!(got, Event::Inbound { event, .. } if event.text == "after"));
+    assert_eq!(handle.state().await, Ok(State::Serving));
+    handle.shutdown().await;
+}
+
+/// Shutdown with requests in flight fails them, closes with 1000 and never
+/// dials again.
+pub async fn shutdown_with_requests_in_flight(h: &Harness) {
+    let server = h.server(|_| {}).await;
+    server
+        .with_model(|c, _| {
+            let mut responder = ScriptedResponder::new();
+            responder.silence(Some("send")).silence(Some("send"));
+            c.set_responder(Box::new(responder));
+        })
+        .await
+        .expect("server up");
+    let (handle, mut events) = serving(h, &server).await;
+    let first = handle.clone();
+    let second = handle.clone();
+    let requests = futures_util::future::join(
+        async move { first.send_text("chat-1", "one").await },
+        async move { second.send_text("chat-1", "two").await },
+    );
+    let ((a, b), ()) = futures_util::future::join(requests, async {
+        h.pause(200).await;
+        handle.shutdown().await;
+    })
+    .await;
+    assert_eq!(a, Err(ClientError::Failed(RequestError::Shutdown)));
+    assert_eq!(b, Err(ClientError::Failed(RequestError::Shutdown)));
+    let dials = server.upgrade_count();
+    h.within(5, "stream end", async {
+        while events.next_event().await.is_some() {}
+    })
+    .await;
+    h.pause(300).await;
+    assert_eq!(server.upgrade_count(), dials, "no dial after shutdown");
+    assert_eq!(handle.state().await, Err(ClientError::Stopped));
+}
+
+/// Every scenario, by name.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($run:path) => {
+        conformance_tests!(@each $run;
+            handshake_two_platforms, request_result, inbound_and_interrupts,
+            passthrough_bytes, idle_buffer_wake_drain, revoked_after_handshake,
+            unauthorized_before_handshake_retries, abrupt_drop_fails_request,
+            connector_restart_reconnects, oversized_frame_rejected,
+            shutdown_with_requests_in_flight);
+    };
+    (@each $run:path; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                $run(|h| Box::pin(conformance::$name(h)));
+            }
+        )*
+    };
+}
