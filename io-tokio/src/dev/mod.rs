@@ -52,7 +52,7 @@ mod routes;
 mod socket;
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use hyper::server::conn::http1;
@@ -165,6 +165,13 @@ impl DevServerBuilder {
             .connector
             .wake_urls
             .insert(instance.to_owned(), url.to_owned());
+        self
+    }
+
+    /// Whether upgrades without an `Authorization` header are refused
+    /// (default true; when false they join the anonymous instance).
+    pub fn require_auth(mut self, on: bool) -> Self {
+        self.config.connector.require_auth = on;
         self
     }
 
@@ -419,12 +426,6 @@ pub struct ConnectorServer {
     tasks: Vec<JoinHandle<()>>,
 }
 
-impl core::fmt::Debug for Cmd {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("Cmd")
-    }
-}
-
 impl ConnectorServer {
     /// A builder with the defaults of [`DevServerConfig`].
     pub fn builder() -> DevServerBuilder {
@@ -443,14 +444,27 @@ impl ConnectorServer {
 
     /// The base relay URL a gateway is configured with, `ws://HOST:PORT`
     /// (the gateway appends `/relay`; see [`relay_core::config::dial_url`]).
+    /// A wildcard bind address (`0.0.0.0`, `::`) is given as loopback.
     pub fn url(&self) -> String {
-        format!("ws://{}", self.local_addr)
+        format!("ws://{}", self.dialable_addr())
     }
 
     /// The HTTP base URL of the management and admin routes,
     /// `http://HOST:PORT`.
     pub fn http_url(&self) -> String {
-        format!("http://{}", self.local_addr)
+        format!("http://{}", self.dialable_addr())
+    }
+
+    /// The listening address, with a wildcard IP replaced by loopback.
+    fn dialable_addr(&self) -> SocketAddr {
+        let mut addr = self.local_addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr.ip() {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            });
+        }
+        addr
     }
 
     async fn call<R: Send + 'static>(

@@ -95,6 +95,16 @@ pub(crate) enum Cmd {
     Call(Call),
 }
 
+impl core::fmt::Debug for Cmd {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Cmd::Message(s, bytes) => write!(f, "Message({s}, {} bytes)", bytes.len()),
+            Cmd::Closed(s) => write!(f, "Closed({s})"),
+            Cmd::Call(_) => f.write_str("Call"),
+        }
+    }
+}
+
 /// The model and the live sockets, owned by the model task.
 pub(crate) struct ModelState {
     pub(crate) connector: Connector,
