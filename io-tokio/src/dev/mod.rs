@@ -211,7 +211,7 @@ impl DevServerBuilder {
             step(&mut connector);
         }
         let counters = Arc::new(Counters::default());
-        let (cmds, cmd_rx) = mpsc::unbounded_channel();
+        let (cmds, cmd_rx) = mpsc::channel(model::QUEUE);
         let (stop, stop_rx) = watch::channel(false);
         let state = ModelState {
             connector,
@@ -275,14 +275,14 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, mut stop: watch::Rece
 /// Runs `f` on the model task and returns its result (`None` once the
 /// server has stopped).
 pub(crate) async fn call<R: Send + 'static>(
-    cmds: &mpsc::UnboundedSender<Cmd>,
+    cmds: &mpsc::Sender<Cmd>,
     f: impl FnOnce(&mut ModelState) -> R + Send + 'static,
 ) -> Option<R> {
     let (tx, rx) = oneshot::channel();
     let call: model::Call = Box::new(move |st| {
         let _ = tx.send(f(st));
     });
-    cmds.send(Cmd::Call(call)).ok()?;
+    cmds.send(Cmd::Call(call)).await.ok()?;
     rx.await.ok()
 }
 
@@ -420,7 +420,7 @@ impl DevServerStats {
 #[derive(Debug)]
 pub struct ConnectorServer {
     local_addr: SocketAddr,
-    cmds: mpsc::UnboundedSender<Cmd>,
+    cmds: mpsc::Sender<Cmd>,
     counters: Arc<Counters>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -583,6 +583,7 @@ impl ConnectorServer {
     ) -> Result<bool, ServerStopped> {
         let target = target.into();
         let text = text.into();
+        tracing::info!(?target, bytes = text.len(), "admin: send raw text");
         self.call(move |st| {
             let session = match target {
                 RawTarget::Session(s) => Some(s),

@@ -12,6 +12,10 @@ use tokio::sync::{mpsc, watch};
 
 use super::poke;
 
+/// Inputs queued for the model task before senders wait: socket readers
+/// then stop reading, which pushes back on a flooding peer.
+pub(crate) const QUEUE: usize = 1024;
+
 /// Close code sent to every live socket when the server shuts down.
 const CLOSE_GOING_AWAY: u16 = 1001;
 
@@ -180,7 +184,7 @@ impl ModelState {
 /// closes the remaining sockets with 1001.
 pub(crate) async fn run(
     mut state: ModelState,
-    mut cmds: mpsc::UnboundedReceiver<Cmd>,
+    mut cmds: mpsc::Receiver<Cmd>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut deadline = state.route();

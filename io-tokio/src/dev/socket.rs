@@ -50,7 +50,7 @@ pub(crate) async fn serve(
     upgrade: OnUpgrade,
     config: WebSocketConfig,
     rx: mpsc::UnboundedReceiver<SocketCmd>,
-    cmds: mpsc::UnboundedSender<Cmd>,
+    cmds: mpsc::Sender<Cmd>,
     counters: Arc<Counters>,
 ) {
     match upgrade.await {
@@ -63,14 +63,14 @@ pub(crate) async fn serve(
         }
         Err(e) => tracing::warn!(%session, error = %e, "upgrade failed"),
     }
-    let _ = cmds.send(Cmd::Closed(session));
+    let _ = cmds.send(Cmd::Closed(session)).await;
 }
 
 async fn run<S>(
     session: SessionId,
     mut ws: WebSocketStream<S>,
     mut rx: mpsc::UnboundedReceiver<SocketCmd>,
-    cmds: &mpsc::UnboundedSender<Cmd>,
+    cmds: &mpsc::Sender<Cmd>,
 ) where
     S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
 {
@@ -78,10 +78,10 @@ async fn run<S>(
         tokio::select! {
             msg = ws.next() => match msg {
                 Some(Ok(Message::Text(text))) => {
-                    let _ = cmds.send(Cmd::Message(session, text.as_bytes().to_vec()));
+                    let _ = cmds.send(Cmd::Message(session, text.as_bytes().to_vec())).await;
                 }
                 Some(Ok(Message::Binary(bytes))) => {
-                    let _ = cmds.send(Cmd::Message(session, bytes.to_vec()));
+                    let _ = cmds.send(Cmd::Message(session, bytes.to_vec())).await;
                 }
                 Some(Ok(Message::Close(frame))) => {
                     let code = frame.as_ref().map(|f| u16::from(f.code));
