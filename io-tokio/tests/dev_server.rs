@@ -641,3 +641,36 @@ async fn a_wildcard_bind_is_dialed_on_loopback() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn malformed_handshakes_are_400() {
+    bounded(async {
+        let server = builder().start().await.unwrap();
+        let upgrade = [("Upgrade", "websocket"), ("Connection", "Upgrade")];
+        // No key, no version.
+        let (status, reply) = http(&server, "GET", "/relay", &upgrade, b"").await;
+        assert_eq!(status, 400, "{reply}");
+        // Not a GET.
+        let full = [
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("Sec-WebSocket-Version", "13"),
+        ];
+        let (status, _) = http(&server, "POST", "/relay", &full, b"").await;
+        assert_eq!(status, 400);
+        // On another path, even when well formed.
+        let (status, _) = http(&server, "GET", "/relay/provision", &full, b"").await;
+        assert_eq!(status, 400);
+        assert_eq!(server.stats().await.unwrap().upgrades_rejected, 2);
+        // Management bodies are bounded too.
+        let small = ConnectorServer::builder()
+            .max_body_bytes(16)
+            .start()
+            .await
+            .unwrap();
+        let (status, _) = http(&small, "POST", "/relay/provision", &[], &[b' '; 64]).await;
+        assert_eq!(status, 413);
+    })
+    .await;
+}
