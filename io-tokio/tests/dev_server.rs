@@ -674,3 +674,25 @@ async fn malformed_handshakes_are_400() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_gateway_close_is_answered_and_ends_the_session() {
+    bounded(async {
+        let server = builder().start().await.unwrap();
+        let mut ws = serving(&server).await;
+        ws.close(None).await.unwrap();
+        // The server answers the closing handshake, then the stream ends.
+        while let Some(Ok(_)) = ws.next().await {}
+        let mut sessions = 1;
+        for _ in 0..50 {
+            sessions = server.sessions().await.unwrap().len();
+            if sessions == 0 && server.sockets_open() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(sessions, 0);
+        assert_eq!(server.sockets_open(), 0);
+    })
+    .await;
+}
