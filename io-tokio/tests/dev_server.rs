@@ -528,3 +528,171 @@ async fn shutdown_closes_live_sockets_with_1001() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn pings_are_answered() {
+    bounded(async {
+        let server = builder().start().await.unwrap();
+        let mut ws = serving(&server).await;
+        ws.send(Message::Ping(b"p-1".to_vec().into()))
+            .await
+            .unwrap();
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Pong(p))) => {
+                    assert_eq!(&p[..], b"p-1");
+                    break;
+                }
+                Some(Ok(_)) => {}
+                other => panic!("expected a pong, got {other:?}"),
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn passthrough_and_setup_reach_the_model() {
+    bounded(async {
+        let server = builder()
+            .require_auth(false)
+            .setup(|c| c.add_enrollment_token("enroll-1", "default"))
+            .start()
+            .await
+            .unwrap();
+        let mut ws = serving(&server).await;
+        let forward = relay_core::wire::PassthroughForward {
+            platform: "telegram".into(),
+            method: "POST".into(),
+            path: "/hook".into(),
+            body: b"{}".to_vec(),
+            ..Default::default()
+        };
+        let d = server.deliver_passthrough(GW, forward).await.unwrap();
+        assert!(matches!(d, Delivery::Live(_)));
+        match next_frame(&mut ws).await {
+            ConnectorFrame::PassthroughForward { forward, .. } => assert_eq!(forward.path, "/hook"),
+            other => panic!("expected a passthrough, got {other:?}"),
+        }
+        // Without credentials (require_auth off): the anonymous instance.
+        let mut anon = dial(&server, "/relay", None).await.unwrap();
+        anon.send(hello("slack")).await.unwrap();
+        assert!(matches!(
+            next_frame(&mut anon).await,
+            ConnectorFrame::Descriptor(_)
+        ));
+        let instances = server
+            .with_model(|c, _| {
+                c.sessions()
+                    .into_iter()
+                    .filter_map(|s| c.instance_of(s).map(str::to_owned))
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .unwrap();
+        assert_eq!(instances, vec![GW.to_owned(), String::new()]);
+        // The setup step ran: the enrollment token is redeemable.
+        let (status, reply) = http(
+            &server,
+            "POST",
+            "/relay/enroll",
+            &[("Authorization", "Bearer me")],
+            br#"{"enrollmentToken":"enroll-1","gatewayId":"gw-2"}"#,
+        )
+        .await;
+        assert_eq!(status, 200, "{reply}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn policy_is_authenticated_with_an_upgrade_token() {
+    bounded(async {
+        let server = builder().start().await.unwrap();
+        let body = br#"{"platform":"telegram","requireAddress":true,"freeResponseScopes":[],"allowOtherBots":false}"#;
+        let bearer = format!("Bearer {}", token(GW, SECRET));
+        let (status, reply) =
+            http(&server, "POST", "/relay/policy", &[("Authorization", &bearer)], body).await;
+        assert_eq!(status, 200, "{reply}");
+        let stored = server
+            .with_model(|c, _| c.policy(GW, "telegram").map(|p| p.require_address))
+            .await
+            .unwrap();
+        assert_eq!(stored, Some(true));
+        let bad = format!("Bearer {}", token(GW, "wrong"));
+        let (status, _) =
+            http(&server, "POST", "/relay/policy", &[("Authorization", &bad)], body).await;
+        assert_eq!(status, 401);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_wildcard_bind_is_dialed_on_loopback() {
+    bounded(async {
+        let server = builder()
+            .bind("0.0.0.0:0".parse().unwrap())
+            .start()
+            .await
+            .unwrap();
+        assert!(server.local_addr().ip().is_unspecified());
+        assert!(server.url().starts_with("ws://127.0.0.1:"));
+        let _ws = serving(&server).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn malformed_handshakes_are_400() {
+    bounded(async {
+        let server = builder().start().await.unwrap();
+        let upgrade = [("Upgrade", "websocket"), ("Connection", "Upgrade")];
+        // No key, no version.
+        let (status, reply) = http(&server, "GET", "/relay", &upgrade, b"").await;
+        assert_eq!(status, 400, "{reply}");
+        // Not a GET.
+        let full = [
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("Sec-WebSocket-Version", "13"),
+        ];
+        let (status, _) = http(&server, "POST", "/relay", &full, b"").await;
+        assert_eq!(status, 400);
+        // On another path, even when well formed.
+        let (status, _) = http(&server, "GET", "/relay/provision", &full, b"").await;
+        assert_eq!(status, 400);
+        assert_eq!(server.stats().await.unwrap().upgrades_rejected, 2);
+        // Management bodies are bounded too.
+        let small = ConnectorServer::builder()
+            .max_body_bytes(16)
+            .start()
+            .await
+            .unwrap();
+        let (status, _) = http(&small, "POST", "/relay/provision", &[], &[b' '; 64]).await;
+        assert_eq!(status, 413);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_gateway_close_is_answered_and_ends_the_session() {
+    bounded(async {
+        let server = builder().start().await.unwrap();
+        let mut ws = serving(&server).await;
+        ws.close(None).await.unwrap();
+        // The server answers the closing handshake, then the stream ends.
+        while let Some(Ok(_)) = ws.next().await {}
+        let mut sessions = 1;
+        for _ in 0..50 {
+            sessions = server.sessions().await.unwrap().len();
+            if sessions == 0 && server.sockets_open() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(sessions, 0);
+        assert_eq!(server.sockets_open(), 0);
+    })
+    .await;
+}

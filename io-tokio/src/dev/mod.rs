@@ -52,7 +52,7 @@ mod routes;
 mod socket;
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use hyper::server::conn::http1;
@@ -168,6 +168,13 @@ impl DevServerBuilder {
         self
     }
 
+    /// Whether upgrades without an `Authorization` header are refused
+    /// (default true; when false they join the anonymous instance).
+    pub fn require_auth(mut self, on: bool) -> Self {
+        self.config.connector.require_auth = on;
+        self
+    }
+
     /// How refused upgrades are answered.
     pub fn reject_mode(mut self, mode: RejectMode) -> Self {
         self.config.connector.reject_mode = mode;
@@ -204,7 +211,7 @@ impl DevServerBuilder {
             step(&mut connector);
         }
         let counters = Arc::new(Counters::default());
-        let (cmds, cmd_rx) = mpsc::unbounded_channel();
+        let (cmds, cmd_rx) = mpsc::channel(model::QUEUE);
         let (stop, stop_rx) = watch::channel(false);
         let state = ModelState {
             connector,
@@ -268,14 +275,14 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, mut stop: watch::Rece
 /// Runs `f` on the model task and returns its result (`None` once the
 /// server has stopped).
 pub(crate) async fn call<R: Send + 'static>(
-    cmds: &mpsc::UnboundedSender<Cmd>,
+    cmds: &mpsc::Sender<Cmd>,
     f: impl FnOnce(&mut ModelState) -> R + Send + 'static,
 ) -> Option<R> {
     let (tx, rx) = oneshot::channel();
     let call: model::Call = Box::new(move |st| {
         let _ = tx.send(f(st));
     });
-    cmds.send(Cmd::Call(call)).ok()?;
+    cmds.send(Cmd::Call(call)).await.ok()?;
     rx.await.ok()
 }
 
@@ -413,16 +420,10 @@ impl DevServerStats {
 #[derive(Debug)]
 pub struct ConnectorServer {
     local_addr: SocketAddr,
-    cmds: mpsc::UnboundedSender<Cmd>,
+    cmds: mpsc::Sender<Cmd>,
     counters: Arc<Counters>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-}
-
-impl core::fmt::Debug for Cmd {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("Cmd")
-    }
 }
 
 impl ConnectorServer {
@@ -443,14 +444,27 @@ impl ConnectorServer {
 
     /// The base relay URL a gateway is configured with, `ws://HOST:PORT`
     /// (the gateway appends `/relay`; see [`relay_core::config::dial_url`]).
+    /// A wildcard bind address (`0.0.0.0`, `::`) is given as loopback.
     pub fn url(&self) -> String {
-        format!("ws://{}", self.local_addr)
+        format!("ws://{}", self.dialable_addr())
     }
 
     /// The HTTP base URL of the management and admin routes,
     /// `http://HOST:PORT`.
     pub fn http_url(&self) -> String {
-        format!("http://{}", self.local_addr)
+        format!("http://{}", self.dialable_addr())
+    }
+
+    /// The listening address, with a wildcard IP replaced by loopback.
+    fn dialable_addr(&self) -> SocketAddr {
+        let mut addr = self.local_addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr.ip() {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            });
+        }
+        addr
     }
 
     async fn call<R: Send + 'static>(
@@ -569,6 +583,7 @@ impl ConnectorServer {
     ) -> Result<bool, ServerStopped> {
         let target = target.into();
         let text = text.into();
+        tracing::info!(?target, bytes = text.len(), "admin: send raw text");
         self.call(move |st| {
             let session = match target {
                 RawTarget::Session(s) => Some(s),

@@ -12,6 +12,10 @@ use tokio::sync::{mpsc, watch};
 
 use super::poke;
 
+/// Inputs queued for the model task before senders wait: socket readers
+/// then stop reading, which pushes back on a flooding peer.
+pub(crate) const QUEUE: usize = 1024;
+
 /// Close code sent to every live socket when the server shuts down.
 const CLOSE_GOING_AWAY: u16 = 1001;
 
@@ -95,6 +99,16 @@ pub(crate) enum Cmd {
     Call(Call),
 }
 
+impl core::fmt::Debug for Cmd {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Cmd::Message(s, bytes) => write!(f, "Message({s}, {} bytes)", bytes.len()),
+            Cmd::Closed(s) => write!(f, "Closed({s})"),
+            Cmd::Call(_) => f.write_str("Call"),
+        }
+    }
+}
+
 /// The model and the live sockets, owned by the model task.
 pub(crate) struct ModelState {
     pub(crate) connector: Connector,
@@ -170,7 +184,7 @@ impl ModelState {
 /// closes the remaining sockets with 1001.
 pub(crate) async fn run(
     mut state: ModelState,
-    mut cmds: mpsc::UnboundedReceiver<Cmd>,
+    mut cmds: mpsc::Receiver<Cmd>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut deadline = state.route();

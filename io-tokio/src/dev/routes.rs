@@ -23,7 +23,7 @@ pub(crate) type Resp = Response<Full<Bytes>>;
 
 /// What every request handler shares.
 pub(crate) struct Ctx {
-    pub(crate) cmds: mpsc::UnboundedSender<Cmd>,
+    pub(crate) cmds: mpsc::Sender<Cmd>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) ws_config: WebSocketConfig,
     pub(crate) max_body_bytes: usize,

@@ -22,6 +22,9 @@ use super::model::{Cmd, Counters, SocketCmd};
 /// How long a closing socket waits for the peer's close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
+/// Longest close reason a close frame can carry, in bytes.
+const MAX_CLOSE_REASON: usize = 123;
+
 /// Decrements the open-socket count when the socket task ends.
 struct OpenGuard(Arc<Counters>);
 
@@ -47,7 +50,7 @@ pub(crate) async fn serve(
     upgrade: OnUpgrade,
     config: WebSocketConfig,
     rx: mpsc::UnboundedReceiver<SocketCmd>,
-    cmds: mpsc::UnboundedSender<Cmd>,
+    cmds: mpsc::Sender<Cmd>,
     counters: Arc<Counters>,
 ) {
     match upgrade.await {
@@ -60,14 +63,14 @@ pub(crate) async fn serve(
         }
         Err(e) => tracing::warn!(%session, error = %e, "upgrade failed"),
     }
-    let _ = cmds.send(Cmd::Closed(session));
+    let _ = cmds.send(Cmd::Closed(session)).await;
 }
 
 async fn run<S>(
     session: SessionId,
     mut ws: WebSocketStream<S>,
     mut rx: mpsc::UnboundedReceiver<SocketCmd>,
-    cmds: &mpsc::UnboundedSender<Cmd>,
+    cmds: &mpsc::Sender<Cmd>,
 ) where
     S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
 {
@@ -75,10 +78,10 @@ async fn run<S>(
         tokio::select! {
             msg = ws.next() => match msg {
                 Some(Ok(Message::Text(text))) => {
-                    let _ = cmds.send(Cmd::Message(session, text.as_bytes().to_vec()));
+                    let _ = cmds.send(Cmd::Message(session, text.as_bytes().to_vec())).await;
                 }
                 Some(Ok(Message::Binary(bytes))) => {
-                    let _ = cmds.send(Cmd::Message(session, bytes.to_vec()));
+                    let _ = cmds.send(Cmd::Message(session, bytes.to_vec())).await;
                 }
                 Some(Ok(Message::Close(frame))) => {
                     let code = frame.as_ref().map(|f| u16::from(f.code));
@@ -106,11 +109,7 @@ async fn run<S>(
                 }
                 Some(SocketCmd::Close(code, reason)) => {
                     tracing::info!(%session, code, %reason, "sending close frame");
-                    let frame = CloseFrame {
-                        code: CloseCode::from(code),
-                        reason: reason.into(),
-                    };
-                    if ws.close(Some(frame)).await.is_ok() {
+                    if ws.close(close_frame(code, &reason)).await.is_ok() {
                         drain(&mut ws).await;
                     }
                     return;
@@ -125,6 +124,24 @@ async fn run<S>(
     }
 }
 
+/// The close frame for `code` and `reason`: the reason is cut to the 123
+/// bytes a control frame allows, and a code that may not be sent on the wire
+/// (1005, 1006, 1015, reserved ranges) becomes a close without a frame body.
+fn close_frame(code: u16, reason: &str) -> Option<CloseFrame> {
+    let code = CloseCode::from(code);
+    if !code.is_allowed() {
+        return None;
+    }
+    let mut cut = reason.len().min(MAX_CLOSE_REASON);
+    while !reason.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    Some(CloseFrame {
+        code,
+        reason: reason[..cut].to_owned().into(),
+    })
+}
+
 /// Reads until the peer finishes the closing handshake (bounded).
 async fn drain<S>(ws: &mut WebSocketStream<S>)
 where
@@ -134,4 +151,21 @@ where
         while let Some(Ok(_)) = ws.next().await {}
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_frames_are_always_sendable() {
+        let f = close_frame(4401, "unauthorized");
+        assert_eq!(f.map(|f| u16::from(f.code)), Some(4401));
+        assert!(close_frame(1006, "x").is_none());
+        assert!(close_frame(1005, "x").is_none());
+        assert!(close_frame(0, "x").is_none());
+        let long = "é".repeat(100);
+        let f = close_frame(1000, &long).map(|f| f.reason.len());
+        assert_eq!(f, Some(122));
+    }
 }
