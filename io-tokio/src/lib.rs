@@ -12,6 +12,8 @@
 
 pub mod engine;
 #[cfg(feature = "tokio-runtime")]
+pub mod http;
+#[cfg(feature = "tokio-runtime")]
 mod runtime;
 
 pub use engine::{ClientError, ClientOptions, Events, RelayHandle};
