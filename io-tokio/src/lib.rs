@@ -15,6 +15,8 @@ pub mod engine;
 pub mod http;
 #[cfg(feature = "tokio-runtime")]
 mod runtime;
+#[cfg(feature = "tokio-runtime")]
+pub mod wake;
 
 pub use engine::{ClientError, ClientOptions, Events, RelayHandle};
 /// The core crate, re-exported so that one dependency is enough.
