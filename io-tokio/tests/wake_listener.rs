@@ -71,6 +71,10 @@ async fn wake_endpoint_answers() {
 
         // A stopped client: the wake fails, with a JSON reason.
         handle.shutdown().await;
+        // The driver closes its command channel just after it answers the
+        // shutdown; a command sent in between waits for the listener's
+        // 10 s wake timeout (still a 503). Let it close first.
+        tokio::time::sleep(Duration::from_millis(200)).await;
         let (status, body) = call(addr, "GET", "/wake").await;
         assert!(status == 503 || status == 409, "{status}");
         assert_eq!(body["ok"], false);
