@@ -24,8 +24,8 @@ use std::time::Duration;
 
 use relay_core::config::RelayConfig;
 use relay_core::http::{
-    EnrollRequestBody, HttpCallError, HttpMethod, HttpRequest, IssuedCredentials, PolicyBody,
-    ProvisionSummary, enroll_request, idp_token_request, may_forward_authorization,
+    EnrollRequestBody, HTTP_TIMEOUT, HttpCallError, HttpMethod, HttpRequest, IssuedCredentials,
+    PolicyBody, ProvisionSummary, enroll_request, idp_token_request, may_forward_authorization,
     merge_provision_outcomes, parse_enroll_response, parse_idp_token_response,
     parse_policy_response, parse_provision_response, policy_request_for, provision_requests,
     render_env_file,
@@ -41,12 +41,14 @@ pub const DEFAULT_MAX_REDIRECTS: u32 = 5;
 /// transport error.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
 
-/// Connect timeout of one request (30 s), TCP and TLS included.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Connect timeout of one request, TCP and TLS included: the core's
+/// [`HTTP_TIMEOUT`] (15 s, as the reference).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = HTTP_TIMEOUT;
 
-/// Overall timeout of one request (30 s), from the first byte sent to the
-/// last byte of the body read. Each redirect hop gets its own.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Overall timeout of one request, from resolving the host to the last
+/// byte of the body: the core's [`HTTP_TIMEOUT`] (15 s, as the reference).
+/// Each redirect hop gets its own.
+pub const DEFAULT_TIMEOUT: Duration = HTTP_TIMEOUT;
 
 /// How [`execute`] runs a request.
 #[derive(Clone, Debug, PartialEq, Eq)]

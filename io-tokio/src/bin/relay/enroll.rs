@@ -16,7 +16,8 @@ pub struct EnrollArgs {
     /// The single-use enrollment token [default: $GATEWAY_RELAY_ENROLL_TOKEN].
     #[arg(long, value_name = "TOKEN")]
     token: Option<String>,
-    /// Wake URL to persist as GATEWAY_RELAY_WAKE_URL.
+    /// Wake URL to persist as GATEWAY_RELAY_WAKE_URL (the connector pokes
+    /// it to wake an idle gateway).
     #[arg(long, value_name = "URL")]
     wake_url: Option<String>,
     /// Identity token (bearer) [default: one from the identity provider,
@@ -39,6 +40,7 @@ pub struct EnrollArgs {
 pub async fn run(args: EnrollArgs) -> Exit {
     let mut overrides = args.connector.overrides();
     overrides.push(("GATEWAY_RELAY_ENROLL_TOKEN", args.token.clone()));
+    overrides.push(("GATEWAY_RELAY_WAKE_URL", args.wake_url.clone()));
     let config = match load_config(&overrides) {
         Ok(c) => c,
         Err(exit) => return exit,
@@ -49,13 +51,20 @@ pub async fn run(args: EnrollArgs) -> Exit {
             "cannot tell where the env file is (no HERMES_HOME nor HOME); pass --env-file",
         );
     };
-    let wake_url = args.wake_url.as_deref().or(config.wake_url.as_deref());
     let issued = match http::enroll(&config, None, args.identity_token.as_deref()).await {
         Ok(c) => c,
         Err(e) => return call_failed(&e),
     };
     let creds = issued.resolve(&default_gateway_id(&config));
-    let vars = enroll_env_vars(&creds, Some(&config.relay_url), wake_url);
+    // As the reference: the URLs are persisted when given on the command
+    // line (the environment already has them otherwise).
+    let relay_url = args
+        .connector
+        .connector_url
+        .as_ref()
+        .map(|_| config.relay_url.as_str());
+    let wake_url = args.wake_url.as_ref().and(config.wake_url.as_deref());
+    let vars = enroll_env_vars(&creds, relay_url, wake_url);
     if let Err(e) = http::write_env_file(&path, &vars).await {
         // The connector issues the credentials only once: say so.
         return fail(
