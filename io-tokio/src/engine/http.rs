@@ -9,9 +9,9 @@
 //! The agent follows no redirect itself. [`execute`] follows up to
 //! [`HttpOptions::max_redirects`] of them and drops the `Authorization`
 //! header whenever [`may_forward_authorization`] says so: a bearer never
-//! travels to another origin. Failure statuses come back as a status and a
-//! body (bounded by [`HttpOptions::max_response_bytes`]) for the core's
-//! parsers to read.
+//! travels to another origin, and a redirect from `https` to plain `http`
+//! is refused. Failure statuses come back as a status and a body (bounded
+//! by [`HttpOptions::max_response_bytes`]) for the core's parsers to read.
 //!
 //! Every call that talks to the connector returns a [`CallError`] that says
 //! what went wrong and what to do next; nothing here logs a secret or a
@@ -194,6 +194,12 @@ pub fn execute_blocking(
                 url_for_display(&location)
             ))
         })?;
+        if is_https(&current.url) && !is_https(&next_url) {
+            return Err(HttpCallError::transport(format!(
+                "HTTP {status} redirect from https to plain http ({}) refused; check the connector URL",
+                url_for_display(&next_url)
+            )));
+        }
         // Checked hop by hop against the previous URL and once more against
         // the original: a bearer never leaves the original origin, even via
         // a detour.
@@ -309,6 +315,11 @@ fn split_url(url: &str) -> Option<(&str, &str)> {
     let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let split = after + authority_len;
     Some((url.get(..split)?, url.get(split..)?))
+}
+
+fn is_https(url: &str) -> bool {
+    url.get(..8)
+        .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
 }
 
 fn is_http_url(url: &str) -> bool {
@@ -664,6 +675,13 @@ mod tests {
             resolve_location("http://h", "x").as_deref(),
             Some("http://h/x")
         );
+    }
+
+    #[test]
+    fn https_detection() {
+        assert!(is_https("HTTPS://h/"));
+        assert!(!is_https("http://h/"));
+        assert!(!is_https("https:"));
     }
 
     #[test]
