@@ -72,7 +72,7 @@ pub struct ConnectorArgs {
         value_name = "URL"
     )]
     pub connector_url: Option<String>,
-    /// Gateway id [default: $GATEWAY_RELAY_ID, else gw-<hostname>].
+    /// Gateway id [default: $GATEWAY_RELAY_ID, else gw-HOSTNAME].
     #[arg(long, value_name = "ID")]
     pub gateway_id: Option<String>,
 }

@@ -83,7 +83,7 @@ fn read_line(input: &mut impl BufRead, max: usize, buf: &mut Vec<u8>) -> io::Res
     }
     if buf.last() == Some(&b'\r') && seen <= max.saturating_add(1) {
         buf.pop();
-        seen -= 1;
+        seen = seen.saturating_sub(1);
     }
     if seen > max {
         buf.clear();
