@@ -14,7 +14,11 @@
 pub mod dev;
 pub mod engine;
 #[cfg(feature = "tokio-runtime")]
+pub mod http;
+#[cfg(feature = "tokio-runtime")]
 mod runtime;
+#[cfg(feature = "tokio-runtime")]
+pub mod wake;
 
 pub use engine::{ClientError, ClientOptions, Events, RelayHandle};
 /// The core crate, re-exported so that one dependency is enough.

@@ -51,7 +51,6 @@ pub trait Runtime: Send + Sync + 'static {
 }
 
 /// Runs blocking `work` through `rt` and returns its result.
-#[allow(dead_code)]
 pub(crate) async fn run_blocking<T, F>(rt: &dyn Runtime, work: F) -> Option<T>
 where
     T: Send + 'static,

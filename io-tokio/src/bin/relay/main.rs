@@ -1,0 +1,72 @@
+//! `relay`: the relay-rs command line.
+//!
+//! Subcommands live one per module; add a variant to [`Command`] and a
+//! module to add one. Exit codes: 0 success, 1 failure, 2 usage or
+//! configuration error. Logs go to stderr, filtered by `RUST_LOG`
+//! (default `warn`).
+
+#![forbid(unsafe_code)]
+
+mod common;
+mod enroll;
+mod inspect;
+mod policy;
+mod provision;
+mod token;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The relay-rs command line: tokens, frame inspection and the connector's
+/// HTTP calls.
+#[derive(Debug, Parser)]
+#[command(
+    name = "relay",
+    version,
+    about = "The relay-rs command line: upgrade tokens, frame inspection and the connector's HTTP calls.",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Every subcommand.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Mint and verify upgrade tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// Decode NDJSON frames from stdin and print them as relay-rs reads them.
+    Inspect(inspect::InspectArgs),
+    /// Self-provision every fronted platform with the connector.
+    Provision(provision::ProvisionArgs),
+    /// Redeem an enrollment token and write the credentials to the env file.
+    Enroll(enroll::EnrollArgs),
+    /// Send a platform's relevance policy to the connector.
+    Policy(policy::PolicyArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let code = match cli.command {
+        Command::Token(command) => token::run(command),
+        Command::Inspect(args) => inspect::run(&args),
+        Command::Provision(args) => common::block_on(provision::run(args)),
+        Command::Enroll(args) => common::block_on(enroll::run(args)),
+        Command::Policy(args) => common::block_on(policy::run(args)),
+    };
+    code.into()
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `warn`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,81 @@
+//! `relay provision`: self-provision every fronted platform.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use relay_tokio::http::{self, default_gateway_id};
+
+use crate::common::{ConnectorArgs, Exit, call_failed, fail, load_config};
+
+/// `relay provision`.
+#[derive(Debug, Args)]
+pub struct ProvisionArgs {
+    #[command(flatten)]
+    connector: ConnectorArgs,
+    /// Fronted platforms, comma-separated, in hello order
+    /// [default: $GATEWAY_RELAY_PLATFORMS, else one `relay` identity].
+    #[arg(long, value_name = "LIST")]
+    platforms: Option<String>,
+    /// Wake URL to register [default: $GATEWAY_RELAY_WAKE_URL].
+    #[arg(long, value_name = "URL")]
+    wake_url: Option<String>,
+    /// Identity token (bearer) [default: one from the identity provider,
+    /// $GATEWAY_RELAY_IDP_*].
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "GATEWAY_RELAY_IDENTITY_TOKEN",
+        hide_env_values = true
+    )]
+    identity_token: Option<String>,
+    /// Also write the issued credentials into this env file (mode 0600);
+    /// without it they are only reported as issued.
+    #[arg(long, value_name = "PATH")]
+    env_file: Option<PathBuf>,
+}
+
+/// Runs `relay provision`: exit 0 when every platform succeeded, 1 when
+/// any failed (the others still count), 2 on a configuration error.
+pub async fn run(args: ProvisionArgs) -> Exit {
+    let mut overrides = args.connector.overrides();
+    overrides.push(("GATEWAY_RELAY_PLATFORMS", args.platforms.clone()));
+    overrides.push(("GATEWAY_RELAY_WAKE_URL", args.wake_url.clone()));
+    let config = match load_config(&overrides) {
+        Ok(c) => c,
+        Err(exit) => return exit,
+    };
+    let gateway_id = default_gateway_id(&config);
+    let summary =
+        match http::provision_with(&config, &gateway_id, args.identity_token.as_deref()).await {
+            Ok(s) => s,
+            Err(e) => return call_failed(&e),
+        };
+    for platform in &summary.not_issued {
+        println!("{platform}: recorded, no secret issued");
+    }
+    for (platform, error) in &summary.failures {
+        println!("{platform}: failed: {error}");
+    }
+    if let (Some(creds), Some(from)) = (&summary.credentials, &summary.credentials_from) {
+        let tenant = creds
+            .tenant
+            .as_deref()
+            .map(|t| format!(" (tenant {t})"))
+            .unwrap_or_default();
+        println!(
+            "{from}: credentials issued for gateway {}{tenant}",
+            creds.gateway_id
+        );
+        if let Some(path) = &args.env_file {
+            if let Err(e) = http::write_env_file(path, &creds.env_vars()).await {
+                return fail(Exit::Failed, e);
+            }
+            println!("wrote the credentials to {}", path.display());
+        }
+    }
+    if summary.is_complete() {
+        Exit::Ok
+    } else {
+        Exit::Failed
+    }
+}

@@ -1,0 +1,127 @@
+//! The HTTP calls on the current tokio runtime: provision, policy, enroll
+//! and the env file.
+//!
+//! Thin wrappers over [`crate::engine::http`] that use
+//! [`TokioRuntime::try_current`] and the default [`HttpOptions`]; use the
+//! engine functions directly for another runtime or other options.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let (mut config, _warnings) = relay_core::config::RelayConfig::from_env()?;
+//! let summary = relay_tokio::http::provision(&config).await?;
+//! for (platform, error) in &summary.failures {
+//!     eprintln!("{platform}: {error}");
+//! }
+//! if let Some(credentials) = &summary.credentials {
+//!     credentials.apply_to(&mut config);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use relay_core::config::RelayConfig;
+use relay_core::http::{HttpRequest, IssuedCredentials, PolicyBody, ProvisionSummary};
+
+use crate::engine::http as engine;
+use crate::runtime::TokioRuntime;
+
+pub use crate::engine::http::{
+    CallError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_REDIRECTS, DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUT, EnvFileError, HttpOptions, HttpResponse, default_env_file, default_gateway_id,
+};
+
+/// The current tokio runtime, or [`CallError::NoRuntime`].
+fn runtime() -> Result<TokioRuntime, CallError> {
+    TokioRuntime::try_current().ok_or(CallError::NoRuntime { runtime: "tokio" })
+}
+
+/// Executes a core request (redirects handled as in
+/// [`engine::execute`](crate::engine::http::execute)).
+pub async fn execute(request: HttpRequest) -> Result<HttpResponse, CallError> {
+    engine::execute(&runtime()?, request, &HttpOptions::default()).await
+}
+
+/// The identity token: `explicit` when given, else one from the configured
+/// identity provider (`GATEWAY_RELAY_IDP_*`).
+pub async fn identity_token(
+    config: &RelayConfig,
+    explicit: Option<&str>,
+) -> Result<String, CallError> {
+    engine::identity_token(&runtime()?, config, explicit, &HttpOptions::default()).await
+}
+
+/// Provisions every fronted platform as [`default_gateway_id`] with an
+/// identity token from the configured identity provider.
+///
+/// `Err` only when no identity token could be had; per-platform failures
+/// are in [`ProvisionSummary::failures`].
+pub async fn provision(config: &RelayConfig) -> Result<ProvisionSummary, CallError> {
+    provision_with(config, &default_gateway_id(config), None).await
+}
+
+/// [`provision`] as `gateway_id`, with `identity_token` when given (else
+/// the identity provider's).
+pub async fn provision_with(
+    config: &RelayConfig,
+    gateway_id: &str,
+    identity_token: Option<&str>,
+) -> Result<ProvisionSummary, CallError> {
+    let rt = runtime()?;
+    let options = HttpOptions::default();
+    let token = engine::identity_token(&rt, config, identity_token, &options).await?;
+    Ok(engine::provision(&rt, config, gateway_id, &token, &options).await)
+}
+
+/// Sends one relevance policy; only HTTP 200 counts. Advisory: log a
+/// failure and carry on.
+pub async fn policy(config: &RelayConfig, body: &PolicyBody) -> Result<(), CallError> {
+    engine::policy(&runtime()?, config, body, &HttpOptions::default()).await
+}
+
+/// Sends every policy, fail-soft (see
+/// [`engine::send_policies`](crate::engine::http::send_policies)).
+pub async fn send_policies(
+    config: &RelayConfig,
+    bodies: &[PolicyBody],
+) -> Result<Vec<(String, Result<(), CallError>)>, CallError> {
+    Ok(engine::send_policies(&runtime()?, config, bodies, &HttpOptions::default()).await)
+}
+
+/// Redeems the enrollment token (`enrollment_token`, else the config's
+/// `GATEWAY_RELAY_ENROLL_TOKEN`) as [`default_gateway_id`], with
+/// `identity_token` when given (else the identity provider's).
+pub async fn enroll(
+    config: &RelayConfig,
+    enrollment_token: Option<&str>,
+    identity_token: Option<&str>,
+) -> Result<IssuedCredentials, CallError> {
+    let rt = runtime()?;
+    let options = HttpOptions::default();
+    let enrollment_token = enrollment_token
+        .or(config.enroll_token.as_deref())
+        .unwrap_or_default();
+    let token = engine::identity_token(&rt, config, identity_token, &options).await?;
+    let gateway_id = default_gateway_id(config);
+    engine::enroll(&rt, config, &gateway_id, enrollment_token, &token, &options).await
+}
+
+/// Writes `vars` into the env file at `path`, atomically with mode 0600
+/// (see [`engine::write_env_file`](crate::engine::http::write_env_file)),
+/// on tokio's blocking threads.
+pub async fn write_env_file(path: &Path, vars: &[(&str, String)]) -> Result<(), CallError> {
+    let path: PathBuf = path.to_owned();
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    let written = tokio::task::spawn_blocking(move || {
+        let borrowed: Vec<(&str, String)> =
+            vars.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        engine::write_env_file(&path, &borrowed)
+    })
+    .await
+    .map_err(|_| CallError::RuntimeStopped)?;
+    Ok(written?)
+}
