@@ -60,3 +60,31 @@ fn cold_start_4401_revoking_is_caught() {
         "cold-start-4401-never-revokes",
     );
 }
+
+#[test]
+fn minimize_shrinks_a_planted_failure() {
+    // Seed 1 catches ack-on-delivery with 8 gateways; the minimized run must
+    // still catch it, with less of everything.
+    let cfg = SimConfig {
+        plant: PlantedBug::AckOnDelivery,
+        ..SimConfig::default()
+    };
+    let Some(m) = relay_sim::minimize(1, &cfg) else {
+        panic!("seed 1 no longer catches ack-on-delivery");
+    };
+    assert_eq!(m.invariant, "inbound-ack-after-app-ack");
+    assert!(m.cfg.gateways < cfg.gateways, "{m:?}");
+    assert!(m.steps <= m.original_steps, "{m:?}");
+    let again = run_seed(1, &m.cfg).violation.map(|v| v.invariant);
+    assert_eq!(again, Some(m.invariant));
+    let test = relay_sim::regression_test("t", 1, &m.cfg, "why");
+    assert!(test.contains("assert_clean(1, &cfg);"), "{test}");
+    assert!(
+        test.contains(&format!("gateways: {},", m.cfg.gateways)),
+        "{test}"
+    );
+    assert_eq!(
+        relay_sim::minimize(1, &SimConfig::default()).map(|m| m.seed),
+        None
+    );
+}
