@@ -20,8 +20,14 @@ use relay_core::connector::{
 };
 use relay_core::rng::Rng;
 use relay_core::source::MessageEvent;
-use relay_core::wire::{Action, SendAction};
+use relay_core::wire::{Action, GatewayFrame, SendAction, decode_gateway_frame};
 use relay_core::{Connection, Event, Input, Instant, Output, State, UnixTime};
+
+#[cfg(feature = "planted-bugs")]
+pub use relay_core::connection::PlantedBug;
+
+mod minimize;
+pub use minimize::{Minimized, minimize, regression_test};
 
 /// Wall clock (Unix seconds) at simulated time zero.
 pub const WALL_BASE: u64 = 1_700_000_000;
@@ -117,6 +123,132 @@ impl Swarm {
     }
 }
 
+/// One fault of the swarm, by name, so a run can switch it off
+/// ([`SimConfig::faults_off`]); used by minimization and replays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Fault {
+    /// Forced connection drops (`drop_mean`).
+    Drop,
+    /// Refused upgrades (`http_refusal`).
+    HttpRefusal,
+    /// Connector restarts (`restart_mean`).
+    Restart,
+    /// Connector-side revocations (`revocations`).
+    Revocations,
+    /// Clock skew (`skew_max`).
+    Skew,
+    /// Slow acks (`ack_delay_max` up to 40 s instead of 2 s).
+    SlowAcks,
+    /// Duplicated acks (`ack_dup`).
+    AckDup,
+    /// Garbage lines (`garbage`).
+    Garbage,
+    /// Unanswered requests (`silence`).
+    Silence,
+    /// Random `go_idle` / `wake` (`idle_wake`).
+    IdleWake,
+    /// Split and coalesced lines (`split`).
+    Split,
+    /// HTTP 410 instead of close 4401 for revoked gateways (`reject_http`).
+    RejectHttp,
+    /// Link stalls (`stall_mean`).
+    Stall,
+}
+
+impl Fault {
+    /// Every fault, in `Swarm` field order.
+    pub const ALL: [Fault; 13] = [
+        Fault::Drop,
+        Fault::HttpRefusal,
+        Fault::Restart,
+        Fault::Revocations,
+        Fault::Skew,
+        Fault::SlowAcks,
+        Fault::AckDup,
+        Fault::Garbage,
+        Fault::Silence,
+        Fault::IdleWake,
+        Fault::Split,
+        Fault::RejectHttp,
+        Fault::Stall,
+    ];
+
+    /// The name used by `relay-sim --off`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::Drop => "drop",
+            Fault::HttpRefusal => "http_refusal",
+            Fault::Restart => "restart",
+            Fault::Revocations => "revocations",
+            Fault::Skew => "skew",
+            Fault::SlowAcks => "slow_acks",
+            Fault::AckDup => "ack_dup",
+            Fault::Garbage => "garbage",
+            Fault::Silence => "silence",
+            Fault::IdleWake => "idle_wake",
+            Fault::Split => "split",
+            Fault::RejectHttp => "reject_http",
+            Fault::Stall => "stall",
+        }
+    }
+
+    /// The fault called `name` (see [`Fault::name`]).
+    pub fn from_name(name: &str) -> Option<Fault> {
+        Fault::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Swarm {
+    /// Whether `fault` is on in this run.
+    pub fn is_on(&self, fault: Fault) -> bool {
+        match fault {
+            Fault::Drop => self.drop_mean_ms.is_some(),
+            Fault::HttpRefusal => self.http_refusal_pct > 0,
+            Fault::Restart => self.restart_mean_ms.is_some(),
+            Fault::Revocations => self.revocations > 0,
+            Fault::Skew => self.skew_max_secs > 0,
+            Fault::SlowAcks => self.ack_delay_max_ms > 2_000,
+            Fault::AckDup => self.ack_dup_pct > 0,
+            Fault::Garbage => self.garbage_pct > 0,
+            Fault::Silence => self.silence_pct > 0,
+            Fault::IdleWake => self.idle_wake,
+            Fault::Split => self.split,
+            Fault::RejectHttp => self.reject_http,
+            Fault::Stall => self.stall_mean_ms.is_some(),
+        }
+    }
+
+    /// Switches `fault` off.
+    pub fn turn_off(&mut self, fault: Fault) {
+        match fault {
+            Fault::Drop => self.drop_mean_ms = None,
+            Fault::HttpRefusal => self.http_refusal_pct = 0,
+            Fault::Restart => self.restart_mean_ms = None,
+            Fault::Revocations => self.revocations = 0,
+            Fault::Skew => self.skew_max_secs = 0,
+            Fault::SlowAcks => self.ack_delay_max_ms = self.ack_delay_max_ms.min(2_000),
+            Fault::AckDup => self.ack_dup_pct = 0,
+            Fault::Garbage => self.garbage_pct = 0,
+            Fault::Silence => self.silence_pct = 0,
+            Fault::IdleWake => self.idle_wake = false,
+            Fault::Split => self.split = false,
+            Fault::RejectHttp => self.reject_http = false,
+            Fault::Stall => self.stall_mean_ms = None,
+        }
+    }
+
+    /// The faults that are on.
+    pub fn on(&self) -> Vec<Fault> {
+        Fault::ALL.into_iter().filter(|f| self.is_on(*f)).collect()
+    }
+}
+
 impl std::fmt::Display for Swarm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -153,6 +285,13 @@ pub struct SimConfig {
     pub heal_bound_ms: u64,
     /// Print every trace line to stdout as it happens.
     pub print_trace: bool,
+    /// Faults switched off whatever the seed picks (the seed still draws
+    /// them, so the other draws of the swarm stay the same).
+    pub faults_off: BTreeSet<Fault>,
+    /// The deliberate mistake every gateway's core makes (feature
+    /// `planted-bugs`; `PlantedBug::None` is the real core).
+    #[cfg(feature = "planted-bugs")]
+    pub plant: PlantedBug,
 }
 
 impl Default for SimConfig {
@@ -162,6 +301,9 @@ impl Default for SimConfig {
             fault_window_ms: 60_000,
             heal_bound_ms: 120_000,
             print_trace: false,
+            faults_off: BTreeSet::new(),
+            #[cfg(feature = "planted-bugs")]
+            plant: PlantedBug::None,
         }
     }
 }
@@ -301,12 +443,15 @@ struct Gw {
     ever_served: bool,
     got_410: bool,
     handed: BTreeSet<String>,
+    /// Deliveries the application acked (an `inbound_ack` needs one).
+    app_acked: BTreeSet<String>,
     /// When the current socket carried `going_idle` (cleared on leaving GoingIdle).
     going_idle_at: Option<u64>,
     /// The socket on which the last `go_idle` was refused for a missing ack.
     idle_refused_sock: Option<u64>,
     buffered: BTreeSet<String>,
-    requests: BTreeMap<String, u64>,
+    /// Pending requests: id -> (deadline, socket it was sent on).
+    requests: BTreeMap<String, (u64, u64)>,
     ended: BTreeSet<String>,
 }
 
@@ -394,7 +539,10 @@ impl World {
     /// Builds the world for `seed`.
     pub fn new(seed: u64, cfg: SimConfig) -> World {
         let mut rng = Rng::new(seed);
-        let swarm = Swarm::from_rng(&mut rng);
+        let mut swarm = Swarm::from_rng(&mut rng);
+        for f in &cfg.faults_off {
+            swarm.turn_off(*f);
+        }
         let mut ccfg = ConnectorConfig::default();
         if swarm.reject_http {
             ccfg.reject_mode = RejectMode::HttpRevokedGone;
@@ -427,7 +575,17 @@ impl World {
             };
             let latency = rng.range_inclusive(1, swarm.latency_max_ms);
             let jitter = rng.range_inclusive(0, latency / 2);
-            let conn = Connection::new(config, rng.next_u64(), Instant::ZERO, conn_wall(0));
+            let conn_seed = rng.next_u64();
+            #[cfg(not(feature = "planted-bugs"))]
+            let conn = Connection::new(config, conn_seed, Instant::ZERO, conn_wall(0));
+            #[cfg(feature = "planted-bugs")]
+            let conn = Connection::with_planted_bug(
+                config,
+                conn_seed,
+                Instant::ZERO,
+                conn_wall(0),
+                cfg.plant,
+            );
             gws.push(Gw {
                 id,
                 conn,
@@ -441,6 +599,7 @@ impl World {
                 ever_served: false,
                 got_410: false,
                 handed: BTreeSet::new(),
+                app_acked: BTreeSet::new(),
                 going_idle_at: None,
                 idle_refused_sock: None,
                 buffered: BTreeSet::new(),
@@ -702,7 +861,16 @@ impl World {
 
     fn check(&self) -> Result<(), Fail> {
         for g in &self.gws {
-            for (id, deadline) in &g.requests {
+            for (id, &(deadline, sock)) in &g.requests {
+                if g.sock != Some(sock) {
+                    return Err(Fail(
+                        "requests-fail-with-their-socket",
+                        format!(
+                            "{} request {id} sent on sock{sock} still pending after that socket ended",
+                            g.id
+                        ),
+                    ));
+                }
                 if self.now > deadline + REQUEST_TOLERANCE_MS {
                     return Err(Fail(
                         "request-ends-by-deadline",
@@ -750,6 +918,7 @@ impl World {
                 self.drain_gw(gi)?;
             }
             Ev::AppAck(gi, bid) => {
+                self.gws[gi].app_acked.insert(bid.clone());
                 let handle =
                     DeliveryHandle::from_buffer_id(relay_core::wire::BufferId(bid.clone()));
                 let r = self.gws[gi]
@@ -879,11 +1048,12 @@ impl World {
                 match self.gws[gi].conn.send(action, now) {
                     Ok(id) => {
                         let deadline = self.now + 30_000;
+                        let sock = self.gws[gi].sock.unwrap_or(0);
                         self.stats.requests += 1;
                         self.trace(format!("gw{gi} request {id} deadline {deadline}"));
                         self.gws[gi]
                             .requests
-                            .insert(id.as_str().to_owned(), deadline);
+                            .insert(id.as_str().to_owned(), (deadline, sock));
                     }
                     Err(e) => self.trace(format!("gw{gi} send refused: {e}")),
                 }
@@ -1077,6 +1247,18 @@ impl World {
                     if text.contains("\"going_idle\"") {
                         self.gws[gi].going_idle_at = Some(self.now);
                     }
+                    if text.contains("\"inbound_ack\"")
+                        && let Ok(GatewayFrame::InboundAck { buffer_id }) =
+                            decode_gateway_frame(text.trim_end().as_bytes())
+                        && !self.gws[gi].app_acked.contains(buffer_id.as_str())
+                    {
+                        return Err(Fail(
+                            "inbound-ack-after-app-ack",
+                            format!(
+                                "gw{gi} sent inbound_ack for {buffer_id:?} before the app acked it"
+                            ),
+                        ));
+                    }
                     if let Some(&sid) = self.socks.get(&(gi, sock)) {
                         for chunk in self.chunks(text.into_bytes()) {
                             self.send_link(gi, sock, false, Ev::ToConnMsg(sid, chunk));
@@ -1230,7 +1412,7 @@ impl World {
         self.trace(format!("gw{gi} request {id} {how}"));
         let g = &mut self.gws[gi];
         match g.requests.remove(id) {
-            Some(deadline) => {
+            Some((deadline, _)) => {
                 g.ended.insert(id.to_owned());
                 if self.now > deadline + REQUEST_TOLERANCE_MS {
                     return Err(Fail(
@@ -1358,6 +1540,44 @@ pub fn run_seed(seed: u64, cfg: &SimConfig) -> Report {
             }
         }
     }
+}
+
+/// Runs the seeds of `seeds` on `threads` threads and returns the failing
+/// report with the lowest seed, or `None` if all pass. Seeds above the
+/// lowest failure found so far are not run, so a sweep stops soon after its
+/// first failure and the result is the same for any thread count.
+pub fn first_failure(
+    seeds: std::ops::Range<u64>,
+    cfg: &SimConfig,
+    threads: usize,
+) -> Option<Report> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let next = AtomicU64::new(seeds.start);
+    let lowest = AtomicU64::new(u64::MAX);
+    let found: Mutex<Option<Report>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..threads.max(1) {
+            s.spawn(|| {
+                loop {
+                    let seed = next.fetch_add(1, Ordering::Relaxed);
+                    if seed >= seeds.end || seed > lowest.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let r = run_seed(seed, cfg);
+                    if r.violation.is_some() {
+                        lowest.fetch_min(seed, Ordering::Relaxed);
+                        if let Ok(mut f) = found.lock()
+                            && f.as_ref().is_none_or(|old| old.seed > seed)
+                        {
+                            *f = Some(r);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    found.into_inner().ok().flatten()
 }
 
 /// Runs `seed` twice and returns both trace hashes (equal when the

@@ -4,20 +4,27 @@
 //! relay-sim --seed 42 [--trace]      replay one seed (trace on stdout)
 //! relay-sim --seeds 0..2000          sweep, one thread per core
 //! relay-sim --check-determinism --seed 42
-//! options: --gateways N  --threads N
+//! relay-sim --seed 48 --minimize     shrink a failing seed, print a regression test
+//! relay-sim --plant ack-on-delivery --seeds 0..10000
+//!                                    first seed that catches a planted bug
+//!                                    (feature `planted-bugs`)
+//! options: --gateways N  --fault-window MS  --heal-bound MS
+//!          --off FAULT,FAULT  --threads N
 //! ```
 
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use relay_sim::{Report, SimConfig, determinism_check, run_seed};
+use relay_sim::{Fault, Report, SimConfig, determinism_check, minimize, regression_test, run_seed};
 
 struct Args {
     seed: Option<u64>,
     seeds: Option<(u64, u64)>,
     trace: bool,
     check: bool,
+    minimize: bool,
+    planted: bool,
     threads: Option<usize>,
     cfg: SimConfig,
 }
@@ -28,6 +35,8 @@ fn parse() -> Result<Args, String> {
         seeds: None,
         trace: false,
         check: false,
+        minimize: false,
+        planted: false,
         threads: None,
         cfg: SimConfig::default(),
     };
@@ -45,6 +54,33 @@ fn parse() -> Result<Args, String> {
             }
             "--trace" => a.trace = true,
             "--check-determinism" => a.check = true,
+            "--minimize" => a.minimize = true,
+            "--fault-window" => {
+                a.cfg.fault_window_ms = val("--fault-window")?
+                    .parse()
+                    .map_err(|e| format!("--fault-window: {e}"))?;
+            }
+            "--heal-bound" => {
+                a.cfg.heal_bound_ms = val("--heal-bound")?
+                    .parse()
+                    .map_err(|e| format!("--heal-bound: {e}"))?;
+            }
+            "--off" => {
+                for name in val("--off")?.split(',').filter(|n| !n.is_empty()) {
+                    let f = Fault::from_name(name).ok_or_else(|| {
+                        let known: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
+                        format!(
+                            "--off: unknown fault {name:?} (known: {})",
+                            known.join(", ")
+                        )
+                    })?;
+                    a.cfg.faults_off.insert(f);
+                }
+            }
+            "--plant" => {
+                let v = val("--plant")?;
+                a.planted = set_plant(&mut a.cfg, &v)?;
+            }
             "--gateways" => {
                 a.cfg.gateways = val("--gateways")?
                     .parse()
@@ -58,14 +94,76 @@ fn parse() -> Result<Args, String> {
                 );
             }
             "-h" | "--help" => {
-                return Err("usage: relay-sim (--seed N [--trace] | --seeds A..B) \
-                            [--check-determinism] [--gateways N] [--threads N]"
-                    .to_owned());
+                return Err(
+                    "usage: relay-sim (--seed N [--trace | --minimize] | --seeds A..B) \
+                            [--check-determinism] [--plant BUG] [--gateways N] \
+                            [--fault-window MS] [--heal-bound MS] [--off FAULT,...] \
+                            [--threads N]"
+                        .to_owned(),
+                );
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
     }
     Ok(a)
+}
+
+/// Selects a planted bug; `true` unless it is `none`.
+#[cfg(feature = "planted-bugs")]
+fn set_plant(cfg: &mut SimConfig, name: &str) -> Result<bool, String> {
+    cfg.plant = name
+        .parse::<relay_sim::PlantedBug>()
+        .map_err(|e| format!("--plant: {e}"))?;
+    Ok(cfg.plant != relay_sim::PlantedBug::None)
+}
+
+#[cfg(not(feature = "planted-bugs"))]
+fn set_plant(_cfg: &mut SimConfig, _name: &str) -> Result<bool, String> {
+    Err("--plant needs a build with `--features planted-bugs`".to_owned())
+}
+
+/// `seed_48_minimized`, or `planted_ack_on_delivery_seed_1` with a plant.
+fn test_name(seed: u64, cfg: &SimConfig) -> String {
+    #[cfg(feature = "planted-bugs")]
+    if cfg.plant != relay_sim::PlantedBug::None {
+        return format!("planted_{}_seed_{seed}", cfg.plant.name().replace('-', "_"));
+    }
+    let _ = cfg;
+    format!("seed_{seed}_minimized")
+}
+
+fn print_minimized(seed: u64, cfg: &SimConfig) -> ExitCode {
+    let Some(m) = minimize(seed, cfg) else {
+        println!("seed {seed} passes under this configuration: nothing to minimize");
+        return ExitCode::SUCCESS;
+    };
+    println!(
+        "seed {seed} [{}]: minimized in {} runs, {} -> {} steps",
+        m.invariant, m.runs, m.original_steps, m.steps
+    );
+    println!(
+        "smallest failing config: gateways {} fault_window {}ms faults on: {}",
+        m.cfg.gateways,
+        m.cfg.fault_window_ms,
+        m.faults_on()
+            .iter()
+            .map(|f| f.name())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    println!("replay: {} --trace", m.command());
+    println!();
+    println!("// for tests/tests/regressions.rs (asserts the real core runs it clean):");
+    let why = format!(
+        "Seed {seed}, minimized; broke `{}` ({}).",
+        m.invariant,
+        m.command()
+    );
+    print!(
+        "{}",
+        regression_test(&test_name(seed, cfg), seed, &m.cfg, &why)
+    );
+    ExitCode::FAILURE
 }
 
 fn one_line(r: &Report) -> String {
@@ -103,6 +201,9 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             };
         }
+        if args.minimize {
+            return print_minimized(seed, &args.cfg);
+        }
         let mut cfg = args.cfg.clone();
         cfg.print_trace = args.trace;
         let r = run_seed(seed, &cfg);
@@ -128,16 +229,24 @@ fn main() -> ExitCode {
     let failures: Mutex<Vec<Report>> = Mutex::new(Vec::new());
     let steps = AtomicU64::new(0);
     let mismatched: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+    // With a planted bug, only the first catching seed matters: seeds above
+    // the lowest failure found so far are skipped.
+    let first_fail = AtomicU64::new(u64::MAX);
+    let ran = AtomicU64::new(0);
     let start = std::time::Instant::now();
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
                 loop {
                     let seed = next.fetch_add(1, Ordering::Relaxed);
-                    if seed >= hi {
+                    if seed >= hi || (args.planted && seed > first_fail.load(Ordering::Relaxed)) {
                         break;
                     }
                     let r = run_seed(seed, &args.cfg);
+                    ran.fetch_add(1, Ordering::Relaxed);
+                    if r.violation.is_some() {
+                        first_fail.fetch_min(seed, Ordering::Relaxed);
+                    }
                     if args.check
                         && run_seed(seed, &args.cfg).trace_hash != r.trace_hash
                         && let Ok(mut m) = mismatched.lock()
@@ -155,7 +264,7 @@ fn main() -> ExitCode {
         }
     });
     let secs = start.elapsed().as_secs_f64();
-    let n = hi.saturating_sub(lo);
+    let n = ran.load(Ordering::Relaxed);
     let mut failures = failures.into_inner().unwrap_or_default();
     failures.sort_by_key(|r| r.seed);
     for r in &failures {
@@ -177,11 +286,29 @@ fn main() -> ExitCode {
         n - failures.len() as u64,
         failures.len()
     );
+    if args.planted {
+        return match failures.first() {
+            Some(r) => {
+                let inv = r.violation.as_ref().map_or("", |v| v.invariant);
+                println!(
+                    "planted bug caught: first catching seed {} [{inv}] after {} seeds",
+                    r.seed,
+                    r.seed - lo + 1
+                );
+                ExitCode::SUCCESS
+            }
+            None => {
+                println!("planted bug NOT caught in seeds {lo}..{hi}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Some(r) = failures.first() {
         println!(
             "replay the first failure with: relay-sim --seed {} --trace",
             r.seed
         );
+        println!("shrink it with: relay-sim --seed {} --minimize", r.seed);
     }
     if failures.is_empty() && mismatched.is_empty() {
         ExitCode::SUCCESS

@@ -71,6 +71,9 @@ pub(crate) struct Link {
     pub(crate) idle_unacked: bool,
     encode_buf: Vec<u8>,
     pub(crate) stats: Stats,
+    /// The deliberate mistake this link makes (see `planted.rs`).
+    #[cfg(feature = "planted-bugs")]
+    pub(crate) planted: super::PlantedBug,
 }
 
 impl Link {
@@ -98,6 +101,8 @@ impl Link {
             idle_unacked: false,
             encode_buf: Vec::with_capacity(256),
             stats: Stats::default(),
+            #[cfg(feature = "planted-bugs")]
+            planted: super::PlantedBug::None,
             config,
         }
     }
@@ -263,7 +268,10 @@ impl Link {
             self.timers.stop(t);
         }
         self.lines.clear();
-        self.fail_all(RequestError::ConnectionLost);
+        // PLANTED BUG when skipped: requests outlive their socket.
+        if !planted!(self, KeepRequestsOnDisconnect) {
+            self.fail_all(RequestError::ConnectionLost);
+        }
         if was_live {
             self.event(Event::Disconnected {
                 code,
@@ -461,6 +469,9 @@ impl Link {
         match self.dedupe.get(buffer_id.as_str()) {
             None => {
                 self.dedupe.handed(buffer_id.as_str());
+                if planted!(self, AckOnDelivery) {
+                    self.send_ack(buffer_id.clone()); // PLANTED BUG: ack before the app did
+                }
                 Some(Some(DeliveryHandle { buffer_id }))
             }
             Some(DeliveryState::Handed) => {

@@ -29,11 +29,26 @@
 //! code); only the caller's misuse returns `Err`. No input, in any state, in
 //! any order, panics; time going backwards is clamped.
 
+/// `true` when `$link` was built with the planted bug `PlantedBug::$bug`
+/// (feature `planted-bugs`, see `planted.rs`); the constant `false` without
+/// the feature. Every use is a deliberate mistake for the simulator to catch.
+macro_rules! planted {
+    ($link:expr, $bug:ident) => {{
+        #[cfg(feature = "planted-bugs")]
+        let on = $link.planted == $crate::connection::PlantedBug::$bug;
+        #[cfg(not(feature = "planted-bugs"))]
+        let on = false;
+        on
+    }};
+}
+
 mod buffered;
 mod dialing;
 mod going_idle;
 mod handshaking;
 mod link;
+#[cfg(feature = "planted-bugs")]
+mod planted;
 pub mod revocation;
 mod revoked;
 mod serving;
@@ -44,6 +59,8 @@ pub use dialing::{AfterRefusedUpgrade, Dialing};
 pub use going_idle::GoingIdle;
 pub use handshaking::{AfterConfirmingHandshakeClose, AfterOrdinaryHandshakeClose, Handshaking};
 pub use link::{CLOSE_ABNORMAL, CLOSE_NORMAL, CLOSE_TOO_BIG};
+#[cfg(feature = "planted-bugs")]
+pub use planted::{PlantedBug, UnknownPlantedBug};
 pub use revoked::{Closed, Revoked};
 pub use serving::{AfterServingClose, Serving};
 pub use types::*;
@@ -177,7 +194,11 @@ impl<S: TypedState> RelayConnection<S> {
         self.link.fail_all(RequestError::ConnectionLost);
         self.link.stop_everything();
         self.link.event(Event::Revoked);
-        self.into_state(Revoked::new())
+        let mut revoked = self.into_state(Revoked::new());
+        if planted!(revoked.link, RedialAfterRevoked) {
+            revoked.link.dial(); // PLANTED BUG: a dial after Revoked
+        }
+        revoked
     }
 
     /// Advances the clock (clamped: time never goes backwards).
@@ -328,6 +349,15 @@ impl Inner {
             // The socket died before the upgrade completed.
             Inner::Dialing(c) if c.dial_in_flight() => c.on_refused(None).into(),
             Inner::ConfirmDialing(c) if c.dial_in_flight() => c.on_refused(None).into(),
+            // PLANTED BUG: a cold-start 4401 revokes.
+            Inner::Handshaking(mut c)
+                if planted!(c.link, ColdStart4401Revokes)
+                    && code == Some(revocation::CLOSE_UNAUTHORIZED)
+                    && !c.link.ever_served =>
+            {
+                c.link.lose_socket(code, reason, false);
+                Inner::Revoked(c.into_revoked())
+            }
             Inner::Handshaking(c) => c.on_closed(code, reason).into(),
             Inner::ConfirmHandshaking(c) => c.on_closed(code, reason).into(),
             Inner::Serving(c) => c.on_closed(code, reason).into(),
@@ -473,6 +503,23 @@ impl Connection {
                 config, seed, now, wall,
             ))),
         }
+    }
+
+    /// A new link that makes the deliberate mistake `bug` (feature
+    /// `planted-bugs`); with [`PlantedBug::None`] it is [`Connection::new`].
+    #[cfg(feature = "planted-bugs")]
+    pub fn with_planted_bug(
+        config: RelayConfig,
+        seed: u64,
+        now: Instant,
+        wall: UnixTime,
+        bug: PlantedBug,
+    ) -> Self {
+        let mut c = Connection::new(config, seed, now, wall);
+        if let Some(inner) = c.inner.as_mut() {
+            inner.link_mut().planted = bug;
+        }
+        c
     }
 
     /// Runs `f` on the owned state and puts the result back. `inner` is only
