@@ -83,11 +83,11 @@ fn main() -> ExitCode {
                     conn.handle_input(input, now());
                 }
                 Output::Transmit(text) => {
-                    if let Some(ws) = socket.as_mut() {
-                        if let Err(e) = ws.send(Message::text(text)) {
-                            socket = None;
-                            conn.handle_input(closed(None, e.to_string()), now());
-                        }
+                    if let Some(ws) = socket.as_mut()
+                        && let Err(e) = ws.send(Message::text(text))
+                    {
+                        socket = None;
+                        conn.handle_input(closed(None, e.to_string()), now());
                     }
                 }
                 Output::Ping => {
