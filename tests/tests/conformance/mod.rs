@@ -517,6 +517,34 @@ pub async fn shutdown_with_requests_in_flight(h: &Harness) {
     assert_eq!(handle.state().await, Err(ClientError::Stopped));
 }
 
+/// A refused upgrade reaches the core with its HTTP status: 401 is retried,
+/// 410 (the gateway is gone) revokes.
+pub async fn refused_upgrade_http_status(h: &Harness) {
+    let server = h
+        .server(|c| c.reject_mode = relay_core::connector::RejectMode::HttpRevokedGone)
+        .await;
+    let (wrong, mut wrong_events) =
+        h.client(gateway_config(&server, &["telegram"], "wrong-secret"));
+    h.within(10, "refused dials", async {
+        while server.upgrade_count() < 3 {
+            h.pause(20).await;
+        }
+    })
+    .await;
+    assert_eq!(wrong.state().await, Ok(State::Dialing), "401 is retried");
+    let _ = wrong_events.next_event().await;
+    wrong.shutdown().await;
+
+    let (handle, mut events) = serving(h, &server).await;
+    server.revoke(GATEWAY).await.expect("server up");
+    h.expect(&mut events, "revoked", |e| matches!(e, Event::Revoked))
+        .await;
+    let dials = server.upgrade_count();
+    h.pause(300).await;
+    assert_eq!(server.upgrade_count(), dials, "no dial after Revoked");
+    drop(handle);
+}
+
 /// Every scenario, by name.
 #[macro_export]
 macro_rules! conformance_tests {
@@ -526,7 +554,7 @@ macro_rules! conformance_tests {
             passthrough_bytes, idle_buffer_wake_drain, revoked_after_handshake,
             unauthorized_before_handshake_retries, abrupt_drop_fails_request,
             connector_restart_reconnects, oversized_frame_rejected,
-            shutdown_with_requests_in_flight);
+            shutdown_with_requests_in_flight, refused_upgrade_http_status);
     };
     (@each $run:path; $($name:ident),* $(,)?) => {
         $(
