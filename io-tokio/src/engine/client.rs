@@ -36,6 +36,9 @@ pub struct ClientOptions {
     pub dial_timeout: Duration,
     /// Seed for request ids and backoff jitter; `None` draws one from the OS.
     pub seed: Option<u64>,
+    /// TLS settings for `wss://` URLs (a private CA, client certificates);
+    /// `None` uses rustls with the *ring* provider and the webpki roots.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Default for ClientOptions {
@@ -47,6 +50,7 @@ impl Default for ClientOptions {
             read_buffer: 4096,
             dial_timeout: Duration::from_secs(30),
             seed: None,
+            tls: None,
         }
     }
 }

@@ -9,9 +9,7 @@ use std::hash::BuildHasher;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
-use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 use futures_channel::oneshot;
 use futures_util::{Sink, Stream, StreamExt};
 use relay_core::config::RelayConfig;
@@ -39,9 +37,8 @@ pub(crate) struct Driver {
     rt: Arc<dyn Runtime>,
     clock: Clock,
     conn: Connection,
-    ws_config: WebSocketConfig,
+    dial: socket::DialSettings,
     write_queue: usize,
-    dial_timeout: Duration,
     commands: Pin<Box<async_channel::Receiver<Command>>>,
     commands_open: bool,
     events: futures_channel::mpsc::Sender<Event>,
@@ -69,14 +66,17 @@ impl Driver {
         let seed = options
             .seed
             .unwrap_or_else(|| RandomState::new().hash_one(clock.now().as_millis()));
-        let ws_config = socket::ws_config(options.read_buffer, config.limits.max_frame_bytes);
+        let dial = socket::DialSettings {
+            ws: socket::ws_config(options.read_buffer, config.limits.max_frame_bytes),
+            timeout: options.dial_timeout,
+            tls: options.tls.clone(),
+        };
         Driver {
             conn: Connection::new(config, seed, clock.now(), Clock::wall()),
             rt,
             clock,
-            ws_config,
+            dial,
             write_queue: options.write_queue.max(1),
-            dial_timeout: options.dial_timeout,
             commands: Box::pin(commands),
             commands_open: true,
             events,
@@ -255,13 +255,7 @@ impl Driver {
                 Output::Dial { url, headers } => {
                     self.drop_socket();
                     tracing::info!(%url, "relay dialing");
-                    let dial = socket::dial(
-                        self.rt.clone(),
-                        url,
-                        headers,
-                        self.ws_config,
-                        self.dial_timeout,
-                    );
+                    let dial = socket::dial(self.rt.clone(), url, headers, self.dial.clone());
                     self.dialing = Some(Box::pin(dial));
                 }
                 Output::Transmit(text) => self.write(Write::Text(text)),

@@ -26,6 +26,8 @@ use std::pin::Pin;
 
 pub use client::{ClientError, ClientOptions, Events, RelayHandle, start};
 pub use clock::Clock;
+/// The TLS library of `wss://` dials, for [`ClientOptions::tls`].
+pub use rustls;
 pub use socket::IoStream;
 
 /// A boxed, sendable future.

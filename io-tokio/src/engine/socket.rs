@@ -47,16 +47,26 @@ impl DialFailure {
     }
 }
 
-/// Opens a WebSocket to `url` with `headers`, within `timeout`.
+/// How every dial of one client is made.
+#[derive(Clone, Debug)]
+pub(crate) struct DialSettings {
+    /// WebSocket buffer sizes and limits.
+    pub ws: WebSocketConfig,
+    /// Bound on connect + TLS + upgrade.
+    pub timeout: Duration,
+    /// TLS settings for `wss://`; `None` uses the webpki roots.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+/// Opens a WebSocket to `url` with `headers`, within the settings' timeout.
 pub(crate) async fn dial(
     rt: Arc<dyn Runtime>,
     url: String,
     headers: Vec<(String, String)>,
-    config: WebSocketConfig,
-    timeout: Duration,
+    settings: DialSettings,
 ) -> Result<(WebSocketSender<Io>, Reader), DialFailure> {
-    let deadline = std::time::Instant::now() + timeout;
-    let attempt = Box::pin(dial_now(rt.as_ref(), url, headers, config));
+    let deadline = std::time::Instant::now() + settings.timeout;
+    let attempt = Box::pin(dial_now(rt.as_ref(), url, headers, settings));
     match select(attempt, rt.sleep_until(deadline)).await {
         Either::Left((result, _)) => result,
         Either::Right(((), _)) => Err(DialFailure::new("dial timed out")),
@@ -67,7 +77,7 @@ async fn dial_now(
     rt: &dyn Runtime,
     url: String,
     headers: Vec<(String, String)>,
-    config: WebSocketConfig,
+    settings: DialSettings,
 ) -> Result<(WebSocketSender<Io>, Reader), DialFailure> {
     let mut request = url
         .as_str()
@@ -98,7 +108,11 @@ async fn dial_now(
     let io: Io = if secure {
         let name = rustls::pki_types::ServerName::try_from(host.clone())
             .map_err(|_| DialFailure::new(format!("invalid TLS server name {host:?}")))?;
-        let tls = futures_rustls::TlsConnector::from(tls_config()?)
+        let config = match settings.tls {
+            Some(config) => config,
+            None => default_tls_config()?,
+        };
+        let tls = futures_rustls::TlsConnector::from(config)
             .connect(name, tcp)
             .await
             .map_err(|e| DialFailure::new(format!("TLS handshake with {host} failed: {e}")))?;
@@ -106,9 +120,10 @@ async fn dial_now(
     } else {
         tcp
     };
-    let (ws, _response) = async_tungstenite::client_async_with_config(request, io, Some(config))
-        .await
-        .map_err(upgrade_failure)?;
+    let (ws, _response) =
+        async_tungstenite::client_async_with_config(request, io, Some(settings.ws))
+            .await
+            .map_err(upgrade_failure)?;
     Ok(ws.split())
 }
 
@@ -123,7 +138,7 @@ fn upgrade_failure(error: WsError) -> DialFailure {
 }
 
 /// rustls with the ring provider and the webpki roots, built once.
-fn tls_config() -> Result<Arc<rustls::ClientConfig>, DialFailure> {
+fn default_tls_config() -> Result<Arc<rustls::ClientConfig>, DialFailure> {
     static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
