@@ -545,6 +545,87 @@ pub async fn refused_upgrade_http_status(h: &Harness) {
     drop(handle);
 }
 
+/// Keepalive: a live peer answers pings and the link stays up; a peer that
+/// stops reading (so never answers) is given up after the pong deadline and
+/// the client dials again.
+pub async fn keepalive_detects_a_silent_peer(h: &Harness) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let fast = Timeouts {
+        keepalive_interval: Duration::from_millis(100),
+        pong_timeout: Duration::from_millis(300),
+        backoff_initial: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(100),
+        ..Timeouts::default()
+    };
+
+    // A live connector: pings are answered, nothing drops.
+    let server = h.server(|_| {}).await;
+    let mut config = gateway_config(&server, &["telegram"], SECRET);
+    config.timeouts = fast.clone();
+    let (handle, mut events) = h.client(config);
+    h.expect_state(&mut events, State::Serving).await;
+    h.pause(800).await;
+    assert_eq!(handle.state().await, Ok(State::Serving));
+    assert_eq!(server.upgrade_count(), 1, "no reconnect while pongs arrive");
+    handle.shutdown().await;
+
+    // A peer that handshakes and then never reads again.
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    let addr = h
+        .server_runtime
+        .spawn(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let addr = listener.local_addr().expect("addr");
+            tokio::spawn(async move {
+                while let Ok((tcp, _)) = listener.accept().await {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    tokio::spawn(silent_after_descriptor(tcp));
+                }
+            });
+            addr
+        })
+        .await
+        .expect("listener task");
+    let mut config = RelayConfig::builder(format!("ws://{addr}"))
+        .identity("telegram", "bot")
+        .build()
+        .expect("config");
+    config.timeouts = fast;
+    let (handle, mut events) = h.client(config);
+    h.expect_state(&mut events, State::Serving).await;
+    h.expect(&mut events, "abnormal close", |e| {
+        matches!(e, Event::Disconnected { .. })
+    })
+    .await;
+    h.expect_state(&mut events, State::Serving).await;
+    assert!(
+        accepted.load(Ordering::SeqCst) >= 2,
+        "the client dialed again"
+    );
+    handle.shutdown().await;
+}
+
+/// Answers the first hello with a descriptor, then holds the socket open
+/// without reading (so pings are never answered).
+async fn silent_after_descriptor(tcp: tokio::net::TcpStream) {
+    use futures_util::StreamExt;
+    let Ok(mut ws) = async_tungstenite::tokio::accept_async(tcp).await else {
+        return;
+    };
+    let _hello = ws.next().await;
+    let descriptor = r#"{"type":"descriptor","descriptor":{"contract_version":1,"platform":"telegram","label":"Telegram","max_message_length":4096,"supports_draft_streaming":false,"supports_edit":true,"supports_threads":false,"markdown_dialect":"plain","len_unit":"chars"}}"#;
+    let _ = ws
+        .send(async_tungstenite::tungstenite::Message::text(format!(
+            "{descriptor}\n"
+        )))
+        .await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+}
+
 /// Every scenario, by name.
 #[macro_export]
 macro_rules! conformance_tests {
@@ -554,7 +635,8 @@ macro_rules! conformance_tests {
             passthrough_bytes, idle_buffer_wake_drain, revoked_after_handshake,
             unauthorized_before_handshake_retries, abrupt_drop_fails_request,
             connector_restart_reconnects, oversized_frame_rejected,
-            shutdown_with_requests_in_flight, refused_upgrade_http_status);
+            shutdown_with_requests_in_flight, refused_upgrade_http_status,
+            keepalive_detects_a_silent_peer);
     };
     (@each $run:path; $($name:ident),* $(,)?) => {
         $(
