@@ -33,6 +33,31 @@ use relay_core::config::RelayConfig;
 use relay_tokio::engine::{self, BoxFuture, IoStream, Runtime};
 pub use relay_tokio::engine::{ClientError, ClientOptions, Events, RelayHandle};
 
+/// The HTTP calls (provision, policy, enroll, the env file), runtime-neutral:
+/// pass `&SmolRuntime` as the runtime. They run ureq on smol's blocking
+/// thread pool.
+///
+/// ```no_run
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use relay_smol::{SmolRuntime, http};
+///
+/// smol::block_on(async {
+///     let (config, _warnings) = relay_core::config::RelayConfig::from_env()?;
+///     let summary = http::provision(
+///         &SmolRuntime,
+///         &config,
+///         &http::default_gateway_id(&config),
+///         "identity-token",
+///         &http::HttpOptions::default(),
+///     )
+///     .await;
+///     println!("{} platform(s) failed", summary.failures.len());
+///     Ok(())
+/// })
+/// # }
+/// ```
+pub use relay_tokio::engine::http;
+
 /// The engine's [`Runtime`] on smol's global executor and async-io reactor.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SmolRuntime;
