@@ -353,7 +353,9 @@ fn json_error(e: &serde_json::Error) -> DecodeError {
 /// Parses one line into the top-level object `T`, with the typed errors for
 /// bytes that are not UTF-8, not JSON, or not an object.
 pub(crate) fn parse_line<'de, T: WireObject<'de>>(line: &'de [u8]) -> Result<T, DecodeError> {
-    let text = core::str::from_utf8(line).map_err(|_| DecodeError::NotUtf8)?;
+    // SIMD validation: chat text is often mostly non-ASCII, where the
+    // standard library's check falls off its ASCII fast path.
+    let text = simdutf8::basic::from_utf8(line).map_err(|_| DecodeError::NotUtf8)?;
     let first = text
         .bytes()
         .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));

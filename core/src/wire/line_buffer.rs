@@ -2,6 +2,33 @@
 
 use super::DecodeError;
 
+/// The index of the first `\n` in `bytes`, eight bytes at a time (a plain
+/// byte loop does not vectorize, and frames are hundreds of bytes long).
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = LO * b'\n' as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in chunks.by_ref() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ NL;
+        // A zero byte in `x` is a `\n` in the chunk; the lowest flagged
+        // byte is always a true match.
+        let found = x.wrapping_sub(LO) & !x & HI;
+        if found != 0 {
+            return Some(offset + (found.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|i| offset + i)
+}
+
 /// Accumulates message payloads and yields complete, non-blank lines.
 ///
 /// * Several frames in one message and one frame across several messages
@@ -51,7 +78,7 @@ impl LineBuffer {
     /// Appends one message payload.
     pub fn extend(&mut self, mut bytes: &[u8]) {
         if self.discarding {
-            match bytes.iter().position(|&b| b == b'\n') {
+            match find_newline(bytes) {
                 None => return,
                 Some(i) => {
                     self.discarding = false;
@@ -104,7 +131,7 @@ impl LineBuffer {
         loop {
             let rest = self.buf.get(self.start..).unwrap_or_default();
             let unscanned = rest.get(self.scanned..).unwrap_or_default();
-            let Some(i) = unscanned.iter().position(|&b| b == b'\n') else {
+            let Some(i) = find_newline(unscanned) else {
                 let len = rest.len();
                 if len > self.max_frame_bytes {
                     self.release();
@@ -141,5 +168,34 @@ impl LineBuffer {
             }
             return Some(Ok((line_start, end)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_newline;
+
+    #[test]
+    fn find_newline_matches_a_byte_loop() {
+        let mut data: Vec<u8> = (0u8..=255).cycle().take(600).collect();
+        data.retain(|&b| b != b'\n');
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut v = data[..len].to_vec();
+                if at < len {
+                    v[at] = b'\n';
+                    if at + 3 < len {
+                        v[at + 3] = b'\n';
+                    }
+                }
+                let want = v.iter().position(|&b| b == b'\n');
+                assert_eq!(find_newline(&v), want, "len {len}, at {at}");
+            }
+        }
+        // bytes just above and below '\n' never match
+        assert_eq!(
+            find_newline(&[9, 11, 0x8a, 0x0a ^ 0x80, 9, 11, 9, 11, 9]),
+            None
+        );
     }
 }
