@@ -40,7 +40,10 @@ unsafe impl GlobalAlloc for Counting {
 
 /// Allocation calls and bytes requested so far.
 pub fn snapshot() -> (u64, u64) {
-    (ALLOCS.load(Ordering::Relaxed), BYTES.load(Ordering::Relaxed))
+    (
+        ALLOCS.load(Ordering::Relaxed),
+        BYTES.load(Ordering::Relaxed),
+    )
 }
 
 /// Allocation calls and bytes requested while running `f`.

@@ -44,15 +44,101 @@ pub struct Line {
 }
 
 const WORDS: &[&str] = &[
-    "the", "a", "to", "and", "of", "is", "it", "you", "that", "in", "for", "on", "this", "can",
-    "we", "please", "deploy", "build", "server", "message", "channel", "thanks", "could", "check",
-    "logs", "error", "release", "tomorrow", "meeting", "review", "branch", "merge", "config",
-    "timeout", "latency", "database", "cache", "summary", "question", "answer", "idea", "draft",
-    "café", "naïve", "résumé", "über", "straße", "niño", "señor", "façade", "déjà", "vu",
-    "привет", "спасибо", "сервер", "日本語", "東京", "会議", "你好", "谢谢", "服务器", "안녕하세요",
-    "مرحبا", "שלום", "γειά", "😀", "🎉", "👍", "🚀", "🔥", "❤️", "🤔", "✅", "…", "—", "→",
-    "v2.3.1", "#general", "@alice", "@bob", "https://example.com/docs/setup", "`cargo", "test`",
-    "PR", "CI", "OK", "ETA", "ASAP", "FYI", "lol", "hmm", "yes", "no", "maybe", "later",
+    "the",
+    "a",
+    "to",
+    "and",
+    "of",
+    "is",
+    "it",
+    "you",
+    "that",
+    "in",
+    "for",
+    "on",
+    "this",
+    "can",
+    "we",
+    "please",
+    "deploy",
+    "build",
+    "server",
+    "message",
+    "channel",
+    "thanks",
+    "could",
+    "check",
+    "logs",
+    "error",
+    "release",
+    "tomorrow",
+    "meeting",
+    "review",
+    "branch",
+    "merge",
+    "config",
+    "timeout",
+    "latency",
+    "database",
+    "cache",
+    "summary",
+    "question",
+    "answer",
+    "idea",
+    "draft",
+    "café",
+    "naïve",
+    "résumé",
+    "über",
+    "straße",
+    "niño",
+    "señor",
+    "façade",
+    "déjà",
+    "vu",
+    "привет",
+    "спасибо",
+    "сервер",
+    "日本語",
+    "東京",
+    "会議",
+    "你好",
+    "谢谢",
+    "服务器",
+    "안녕하세요",
+    "مرحبا",
+    "שלום",
+    "γειά",
+    "😀",
+    "🎉",
+    "👍",
+    "🚀",
+    "🔥",
+    "❤️",
+    "🤔",
+    "✅",
+    "…",
+    "—",
+    "→",
+    "v2.3.1",
+    "#general",
+    "@alice",
+    "@bob",
+    "https://example.com/docs/setup",
+    "`cargo",
+    "test`",
+    "PR",
+    "CI",
+    "OK",
+    "ETA",
+    "ASAP",
+    "FYI",
+    "lol",
+    "hmm",
+    "yes",
+    "no",
+    "maybe",
+    "later",
 ];
 
 fn pick<'a>(rng: &mut Rng, items: &'a [&'a str]) -> &'a str {
@@ -124,27 +210,46 @@ fn snowflake(rng: &mut Rng) -> String {
 
 const PLATFORMS: &[&str] = &["discord", "slack", "telegram"];
 const NAMES: &[&str] = &[
-    "Alice", "Bob", "Zoë", "José", "Mikołaj", "Søren", "Ayşe", "Nguyễn Văn An", "山田太郎",
-    "Дмитрий", "Priya", "Ahmed", "Chloé", "Björn", "Kwame",
+    "Alice",
+    "Bob",
+    "Zoë",
+    "José",
+    "Mikołaj",
+    "Søren",
+    "Ayşe",
+    "Nguyễn Văn An",
+    "山田太郎",
+    "Дмитрий",
+    "Priya",
+    "Ahmed",
+    "Chloé",
+    "Björn",
+    "Kwame",
 ];
 
 /// A stable pool of chats so the scope memory sees repeats.
 fn chat(rng: &mut Rng) -> (usize, String) {
     let i = rng.range_inclusive(0, 199) as usize;
-    (i, format!("{}", 900_000_000_000_000_000u64 + i as u64 * 7_919))
+    (
+        i,
+        format!("{}", 900_000_000_000_000_000u64 + i as u64 * 7_919),
+    )
 }
 
 fn inbound(rng: &mut Rng, n: usize) -> ConnectorFrame {
-    let platform = pick(rng, PLATFORMS);
     let (ci, chat_id) = chat(rng);
+    let platform = PLATFORMS[ci % PLATFORMS.len()];
     let dm = ci % 5 == 0;
-    let user = pick(rng, NAMES);
+    // A handful of regulars per chat.
+    let regular = rng.range_inclusive(0, 4) as usize;
+    let user = NAMES[(ci + regular * 3) % NAMES.len()];
+    let user_id = (700_000_000_000_000_000u64 + (ci * 5 + regular) as u64 * 104_729).to_string();
     let source = SessionSource {
         platform: platform.to_owned(),
         chat_id,
         chat_type: if dm { ChatType::Dm } else { ChatType::Group },
         chat_name: (!dm).then(|| format!("team-{} ✨", ci % 17)),
-        user_id: Some(snowflake(rng)),
+        user_id: Some(user_id),
         user_name: Some(user.to_lowercase()),
         thread_id: rng.chance(1, 5).then(|| snowflake(rng)),
         chat_topic: (!dm && rng.chance(1, 3)).then(|| "Release planning & ops 🚀".to_owned()),
@@ -173,7 +278,9 @@ fn inbound(rng: &mut Rng, n: usize) -> ConnectorFrame {
             snowflake(rng)
         )];
     }
-    let buffer_id = rng.chance(1, 5).then(|| BufferId(format!("buf-{n}")));
+    let buffer_id = rng
+        .chance(1, 5)
+        .then(|| BufferId(format!("buf-{:012x}-{n}", rng.next_u64() >> 16)));
     ConnectorFrame::Inbound {
         event: Box::new(event),
         buffer_id,
@@ -222,7 +329,10 @@ fn passthrough(rng: &mut Rng, n: usize) -> ConnectorFrame {
         path: "/interactions/discord/1180000000000000000".into(),
         headers: vec![
             ("content-type".into(), "application/json".into()),
-            ("x-signature-ed25519".into(), format!("{:064x}", rng.next_u64())),
+            (
+                "x-signature-ed25519".into(),
+                format!("{:064x}", rng.next_u64()),
+            ),
             ("x-signature-timestamp".into(), "1763900000".into()),
         ],
         body: body.into_bytes(),
@@ -231,7 +341,9 @@ fn passthrough(rng: &mut Rng, n: usize) -> ConnectorFrame {
     };
     ConnectorFrame::PassthroughForward {
         forward: Box::new(forward),
-        buffer_id: rng.chance(1, 2).then(|| BufferId(format!("pbuf-{n}"))),
+        buffer_id: rng
+            .chance(1, 2)
+            .then(|| BufferId(format!("pbuf-{:012x}-{n}", rng.next_u64() >> 16))),
     }
 }
 
@@ -261,7 +373,10 @@ pub fn connector_lines(seed: u64) -> Vec<Line> {
             93..=95 => {
                 let (_, chat_id) = chat(&mut rng);
                 let frame = ConnectorFrame::InterruptInbound {
-                    session_key: format!("agent:main:discord:group:{chat_id}:{}", snowflake(&mut rng)),
+                    session_key: format!(
+                        "agent:main:discord:group:{chat_id}:{}",
+                        snowflake(&mut rng)
+                    ),
                     chat_id,
                 };
                 (Kind::Interrupt, encode(&frame))

@@ -1,10 +1,23 @@
 //! Interleaved timing for the ratio summaries the benches print after the
 //! criterion runs: every variant runs once per round, in turn, so machine
-//! load hits all of them alike; each figure is the median over rounds.
+//! load hits all of them alike; each figure is the median over rounds of the
+//! thread's CPU time (time spent descheduled on a shared machine does not
+//! count; cache and SMT interference still do).
 
 #![allow(dead_code)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+/// CPU time consumed by the calling thread.
+pub fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
 
 /// One timed variant.
 pub struct Variant<'a> {
@@ -30,9 +43,9 @@ pub fn medians(rounds: usize, variants: &mut [Variant<'_>]) -> Vec<(Duration, Du
     }
     for _ in 0..rounds {
         for (i, v) in variants.iter_mut().enumerate() {
-            let t = Instant::now();
+            let t = thread_cpu();
             (v.run)();
-            times[i].push(t.elapsed());
+            times[i].push(thread_cpu() - t);
         }
     }
     times
