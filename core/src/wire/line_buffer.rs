@@ -2,31 +2,10 @@
 
 use super::DecodeError;
 
-/// The index of the first `\n` in `bytes`, eight bytes at a time (a plain
-/// byte loop does not vectorize, and frames are hundreds of bytes long).
+/// The index of the first `\n` in `bytes` (SIMD; serde_json already
+/// depends on memchr).
 fn find_newline(bytes: &[u8]) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    const NL: u64 = LO * b'\n' as u64;
-    let mut chunks = bytes.chunks_exact(8);
-    let mut offset = 0;
-    for chunk in chunks.by_ref() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word) ^ NL;
-        // A zero byte in `x` is a `\n` in the chunk; the lowest flagged
-        // byte is always a true match.
-        let found = x.wrapping_sub(LO) & !x & HI;
-        if found != 0 {
-            return Some(offset + (found.trailing_zeros() / 8) as usize);
-        }
-        offset += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| b == b'\n')
-        .map(|i| offset + i)
+    memchr::memchr(b'\n', bytes)
 }
 
 /// Accumulates message payloads and yields complete, non-blank lines.
