@@ -23,7 +23,7 @@ mod interleave;
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{Criterion, Throughput};
+use criterion::{Criterion, SamplingMode, Throughput};
 use relay_core::wire::{GatewayFrame, LineBuffer, decode_connector_frame, encode_gateway_frame};
 
 use interleave::{Variant, medians, per_sec};
@@ -369,6 +369,8 @@ const DECODERS: [(&str, Decoder); 5] = [
 
 fn criterion_benches(c: &mut Criterion, d: &Data) {
     let mut g = c.benchmark_group("decode");
+    // Each iteration runs the whole corpus (tens of ms).
+    g.sampling_mode(SamplingMode::Flat);
     g.throughput(Throughput::Elements(d.messages.len() as u64));
     for (name, f) in DECODERS {
         g.bench_function(name, |b| b.iter(|| f(&d.messages)));
@@ -376,6 +378,8 @@ fn criterion_benches(c: &mut Criterion, d: &Data) {
     g.finish();
 
     let mut g = c.benchmark_group("encode");
+    // Each iteration runs the whole corpus (tens of ms).
+    g.sampling_mode(SamplingMode::Flat);
     g.throughput(Throughput::Elements(d.outbound.len() as u64));
     let mut out = Vec::with_capacity(1 << 16);
     g.bench_function("ours (encode_gateway_frame)", |b| {

@@ -25,7 +25,7 @@ mod interleave;
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{BatchSize, Criterion, Throughput};
+use criterion::{BatchSize, Criterion, SamplingMode, Throughput};
 use relay_core::config::RelayConfig;
 use relay_core::connection::{Connection, Event, Input, Output, State};
 use relay_core::wire::{
@@ -230,6 +230,8 @@ fn outbound_codec(frames: &[GatewayFrame], results: &[Vec<u8>]) -> usize {
 
 fn criterion_benches(c: &mut Criterion, d: &Data) {
     let mut g = c.benchmark_group("connection");
+    // Each iteration runs the whole corpus (tens of ms).
+    g.sampling_mode(SamplingMode::Flat);
     g.throughput(Throughput::Elements(d.messages.len() as u64));
     g.bench_function("inbound corpus (full core path)", |b| {
         b.iter_batched(
