@@ -27,7 +27,15 @@ fn set_if_changed(slot: &mut Option<String>, value: Option<&str>) {
     if let Some(v) = value
         && slot.as_deref() != Some(v)
     {
-        *slot = Some(v.to_owned());
+        // Reuse the old value's buffer: ids of one chat are mostly the same
+        // length, so the hot path does not allocate.
+        match slot {
+            Some(s) => {
+                s.clear();
+                s.push_str(v);
+            }
+            None => *slot = Some(v.to_owned()),
+        }
     }
 }
 
@@ -59,19 +67,22 @@ impl ScopeMemory {
         }
         self.clock += 1;
         let stamp = self.clock;
-        if !self.chats.contains_key(chat_id) {
-            if self.chats.len() >= self.capacity {
-                self.evict();
-            }
-            self.chats.insert(chat_id.to_owned(), ChatMemory::default());
-        }
-        if let Some(m) = self.chats.get_mut(chat_id) {
+        let update = |m: &mut ChatMemory| {
             set_if_changed(&mut m.scope, scope);
             set_if_changed(&mut m.platform, platform);
             set_if_changed(&mut m.user_id, user_id);
             m.is_dm = is_dm;
             m.last_used = stamp;
+        };
+        // A known chat (the common case) costs one lookup.
+        if let Some(m) = self.chats.get_mut(chat_id) {
+            update(m);
+            return;
         }
+        if self.chats.len() >= self.capacity {
+            self.evict();
+        }
+        update(self.chats.entry(chat_id.to_owned()).or_default());
     }
 
     pub(crate) fn get(&self, chat_id: &str) -> Option<&ChatMemory> {

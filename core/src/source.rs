@@ -360,6 +360,8 @@ impl<'de> WireObject<'de> for SourceWire {
             "chat_type" => {
                 s.chat_type = match lax::lax(map)? {
                     Lax::Null => ChatType::Dm,
+                    // Known values need no owned copy.
+                    Lax::Str(t) => ChatType::from_wire(&t),
                     other => match other.into_text() {
                         Some(t) => ChatType::from_wire(&t),
                         None => ChatType::Dm,
@@ -373,8 +375,22 @@ impl<'de> WireObject<'de> for SourceWire {
             "chat_topic" => opt!(chat_topic),
             "user_id_alt" => opt!(user_id_alt),
             "chat_id_alt" => opt!(chat_id_alt),
-            "scope_id" => opt!(scope_id),
-            "guild_id" => self.1 = text(lax::lax(map)?),
+            "scope_id" => {
+                let scope = text(lax::lax(map)?);
+                // A repeated `scope_id` replaces the one the alias matched:
+                // keep that value as the alias's own.
+                if matches!(self.1, Guild::SameAsScope) {
+                    self.1 = Guild::Text(s.scope_id.take());
+                }
+                s.scope_id = scope;
+            }
+            "guild_id" => {
+                self.1 = match lax::lax(map)? {
+                    // The usual case, both keys carrying the same scope: no copy.
+                    Lax::Str(g) if s.scope_id.as_deref() == Some(&*g) => Guild::SameAsScope,
+                    other => Guild::Text(text(other)),
+                }
+            }
             "parent_chat_id" => opt!(parent_chat_id),
             "message_id" => opt!(message_id),
             "profile" => opt!(profile),
@@ -395,15 +411,29 @@ impl<'de> WireObject<'de> for SourceWire {
     }
 }
 
+/// The `guild_id` alias as read so far.
+#[derive(Default)]
+enum Guild {
+    /// Absent.
+    #[default]
+    Absent,
+    /// Equal to the `scope_id` read before it (and still current).
+    SameAsScope,
+    /// Its own value (`None`: not a string or number).
+    Text(Option<String>),
+}
+
 /// The source plus the `guild_id` alias, merged at the end.
 #[derive(Default)]
-pub(crate) struct SourceWire(SessionSource, Option<String>);
+pub(crate) struct SourceWire(SessionSource, Guild);
 
 impl SourceWire {
     fn finish(self) -> SessionSource {
         let SourceWire(mut s, guild) = self;
-        if s.scope_id.is_none() {
-            s.scope_id = guild;
+        if s.scope_id.is_none()
+            && let Guild::Text(g) = guild
+        {
+            s.scope_id = g;
         }
         s
     }

@@ -55,6 +55,44 @@ fn scope_preference() {
         s(json!({"scope_id": null, "guild_id": "g"})),
         Some("g".into())
     );
+    assert_eq!(
+        s(json!({"scope_id": "g", "guild_id": "g"})),
+        Some("g".into())
+    );
+}
+
+#[test]
+fn scope_alias_survives_repeated_keys() {
+    // Duplicate keys: the last value of each key counts, as in Python.
+    let s = |raw: &str| {
+        MessageEvent::from_json(format!(r#"{{"source":{raw}}}"#).as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .source
+            .scope_id
+    };
+    let g = Some("g".to_owned());
+    assert_eq!(s(r#"{"scope_id":"g","guild_id":"g","scope_id":null}"#), g);
+    assert_eq!(
+        s(r#"{"scope_id":"g","guild_id":"g","scope_id":"s"}"#),
+        Some("s".into())
+    );
+    assert_eq!(
+        s(r#"{"scope_id":"g","guild_id":"g","guild_id":"h","scope_id":null}"#),
+        Some("h".into())
+    );
+    assert_eq!(
+        s(r#"{"scope_id":"g","guild_id":"g","scope_id":null,"scope_id":null}"#),
+        g
+    );
+    assert_eq!(
+        s(r#"{"scope_id":"g","guild_id":7,"scope_id":null}"#),
+        Some("7".into())
+    );
+    assert_eq!(
+        s(r#"{"scope_id":"g","guild_id":null,"scope_id":null}"#),
+        None
+    );
+    assert_eq!(s(r#"{"chat_type":"group","chat_type":"thread"}"#), None);
 }
 
 #[test]

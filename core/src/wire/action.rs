@@ -800,11 +800,13 @@ impl<'de> WireObject<'de> for ActionResult {
                 };
                 *slot = None;
                 self.extra.shift_remove(key);
-                match lax::value_text(&v) {
-                    Some(t) => *slot = Some(t),
-                    None if v.is_null() => {}
-                    None => {
-                        self.extra.insert(key.to_owned(), v);
+                // Moves the string out of the value (no second copy).
+                match v {
+                    Value::String(t) => *slot = Some(t),
+                    Value::Number(n) => *slot = Some(n.to_string()),
+                    Value::Null => {}
+                    other => {
+                        self.extra.insert(key.to_owned(), other);
                     }
                 }
             }

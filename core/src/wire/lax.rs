@@ -353,7 +353,9 @@ fn json_error(e: &serde_json::Error) -> DecodeError {
 /// Parses one line into the top-level object `T`, with the typed errors for
 /// bytes that are not UTF-8, not JSON, or not an object.
 pub(crate) fn parse_line<'de, T: WireObject<'de>>(line: &'de [u8]) -> Result<T, DecodeError> {
-    let text = core::str::from_utf8(line).map_err(|_| DecodeError::NotUtf8)?;
+    // SIMD validation: chat text is often mostly non-ASCII, where the
+    // standard library's check falls off its ASCII fast path.
+    let text = simdutf8::basic::from_utf8(line).map_err(|_| DecodeError::NotUtf8)?;
     let first = text
         .bytes()
         .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
@@ -375,6 +377,12 @@ pub(crate) fn parse_line<'de, T: WireObject<'de>>(line: &'de [u8]) -> Result<T, 
 /// the first complete padding, and a dangling partial quantum is an error.
 /// Non-ASCII input is an error (Python refuses it before decoding).
 pub(crate) fn b64decode_lenient(s: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    // Canonical base64 (the common case) decodes the same under both rules;
+    // the strict engine is much faster than the byte loop below.
+    if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(s) {
+        return Some(bytes);
+    }
     if !s.is_ascii() {
         return None;
     }
@@ -455,6 +463,22 @@ mod tests {
         assert_eq!(b64decode_lenient("=YWJj"), Some(b"abc".to_vec()));
         // non-ASCII
         assert_eq!(b64decode_lenient("YWJj\u{e9}"), None);
+    }
+
+    #[test]
+    fn strict_fast_path_agrees_with_the_lenient_loop() {
+        use base64::Engine as _;
+        for len in 0..64usize {
+            let data: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let enc = base64::engine::general_purpose::STANDARD.encode(&data);
+            assert_eq!(b64decode_lenient(&enc), Some(data.clone()));
+            // non-canonical forms fall through to the lenient rules
+            let junk = format!(" {enc}\n");
+            assert_eq!(b64decode_lenient(&junk), Some(data));
+        }
+        // non-zero trailing bits: rejected by the strict engine, decoded
+        // leniently as Python does
+        assert_eq!(b64decode_lenient("YR=="), Some(b"a".to_vec()));
     }
 
     #[test]

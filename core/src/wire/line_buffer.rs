@@ -2,6 +2,12 @@
 
 use super::DecodeError;
 
+/// The index of the first `\n` in `bytes` (SIMD; serde_json already
+/// depends on memchr).
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    memchr::memchr(b'\n', bytes)
+}
+
 /// Accumulates message payloads and yields complete, non-blank lines.
 ///
 /// * Several frames in one message and one frame across several messages
@@ -51,7 +57,7 @@ impl LineBuffer {
     /// Appends one message payload.
     pub fn extend(&mut self, mut bytes: &[u8]) {
         if self.discarding {
-            match bytes.iter().position(|&b| b == b'\n') {
+            match find_newline(bytes) {
                 None => return,
                 Some(i) => {
                     self.discarding = false;
@@ -104,7 +110,7 @@ impl LineBuffer {
         loop {
             let rest = self.buf.get(self.start..).unwrap_or_default();
             let unscanned = rest.get(self.scanned..).unwrap_or_default();
-            let Some(i) = unscanned.iter().position(|&b| b == b'\n') else {
+            let Some(i) = find_newline(unscanned) else {
                 let len = rest.len();
                 if len > self.max_frame_bytes {
                     self.release();
@@ -141,5 +147,34 @@ impl LineBuffer {
             }
             return Some(Ok((line_start, end)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_newline;
+
+    #[test]
+    fn find_newline_matches_a_byte_loop() {
+        let mut data: Vec<u8> = (0u8..=255).cycle().take(600).collect();
+        data.retain(|&b| b != b'\n');
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut v = data[..len].to_vec();
+                if at < len {
+                    v[at] = b'\n';
+                    if at + 3 < len {
+                        v[at + 3] = b'\n';
+                    }
+                }
+                let want = v.iter().position(|&b| b == b'\n');
+                assert_eq!(find_newline(&v), want, "len {len}, at {at}");
+            }
+        }
+        // bytes just above and below '\n' never match
+        assert_eq!(
+            find_newline(&[9, 11, 0x8a, 0x0a ^ 0x80, 9, 11, 9, 11, 9]),
+            None
+        );
     }
 }
