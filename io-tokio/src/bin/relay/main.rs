@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod common;
+mod demo;
 mod enroll;
 mod inspect;
 mod policy;
@@ -46,25 +47,32 @@ enum Command {
     Enroll(enroll::EnrollArgs),
     /// Send a platform's relevance policy to the connector.
     Policy(policy::PolicyArgs),
+    /// Run a dev connector and a gateway in-process and tour the protocol.
+    Demo(demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // The demo's timeline says everything; its logs stay quiet unless asked.
+    init_logging(match cli.command {
+        Command::Demo(_) => "off",
+        _ => "warn",
+    });
     let code = match cli.command {
         Command::Token(command) => token::run(command),
         Command::Inspect(args) => inspect::run(&args),
         Command::Provision(args) => common::block_on(provision::run(args)),
         Command::Enroll(args) => common::block_on(enroll::run(args)),
         Command::Policy(args) => common::block_on(policy::run(args)),
+        Command::Demo(args) => common::block_on(demo::run(args)),
     };
     code.into()
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `warn`).
-fn init_logging() {
+/// Logs to stderr, filtered by `RUST_LOG` (default `default_filter`).
+fn init_logging(default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
