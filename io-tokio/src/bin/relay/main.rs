@@ -2,12 +2,14 @@
 //!
 //! Subcommands live one per module; add a variant to [`Command`] and a
 //! module to add one. Exit codes: 0 success, 1 failure, 2 usage or
-//! configuration error. Logs go to stderr, filtered by `RUST_LOG`
+//! configuration error, 3 revoked (`relay connect`). Logs go to stderr, filtered by `RUST_LOG`
 //! (default `warn`).
 
 #![forbid(unsafe_code)]
 
 mod common;
+mod connect;
+mod connector;
 mod demo;
 mod enroll;
 mod inspect;
@@ -49,6 +51,10 @@ enum Command {
     Policy(policy::PolicyArgs),
     /// Run a dev connector and a gateway in-process and tour the protocol.
     Demo(demo::DemoArgs),
+    /// Run a gateway and bridge it to an agent over stdin/stdout JSON lines.
+    Connect(connect::ConnectArgs),
+    /// Run the dev connector server (the connector model plus an admin API).
+    Connector(connector::ConnectorArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +71,8 @@ fn main() -> ExitCode {
         Command::Enroll(args) => common::block_on(enroll::run(args)),
         Command::Policy(args) => common::block_on(policy::run(args)),
         Command::Demo(args) => common::block_on(demo::run(args)),
+        Command::Connect(args) => common::block_on(connect::run(args)),
+        Command::Connector(args) => common::block_on(connector::run(args)),
     };
     code.into()
 }
