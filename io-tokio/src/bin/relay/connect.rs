@@ -178,7 +178,7 @@ pub async fn run(args: ConnectArgs) -> Exit {
     // A plain thread: a blocked read must not keep the runtime from ending.
     std::thread::spawn(move || read_stdin(max, line_tx));
 
-    let (status_tx, status_rx) = watch::channel(None::<String>);
+    let (status_tx, status_rx) = watch::channel(Some(format!("dialing {url}")));
     let spinner = std::io::stderr()
         .is_terminal()
         .then(|| tokio::spawn(spin(status_rx)));
@@ -308,7 +308,8 @@ fn read_bounded_line(
             None => (buf, None),
         };
         if !too_long {
-            if line.len() + chunk.len() > max {
+            // One byte of slack for a `\r` that is stripped below.
+            if line.len() + chunk.len() > max.saturating_add(1) {
                 too_long = true;
                 line.clear();
             } else {
@@ -321,11 +322,11 @@ fn read_bounded_line(
             break;
         }
     }
-    if too_long {
-        return Ok(Some(Err(TooLong)));
-    }
     if line.last() == Some(&b'\r') {
         line.pop();
+    }
+    if too_long || line.len() > max {
+        return Ok(Some(Err(TooLong)));
     }
     Ok(Some(Ok(line)))
 }
@@ -616,5 +617,7 @@ mod tests {
             vec![Ok(String::new()), Ok(String::new())]
         );
         assert_eq!(lines(b"abcd\n", 4), vec![Ok("abcd".into())]);
+        assert_eq!(lines(b"abcd\r\n", 4), vec![Ok("abcd".into())]);
+        assert_eq!(lines(b"abcde\nok", 4), vec![Err(()), Ok("ok".into())]);
     }
 }

@@ -930,54 +930,35 @@ impl Tour {
         let client = self.client_stats.unwrap_or_default();
         let m = &stats.model;
         let reconnects = m.upgrades_accepted.saturating_sub(1);
-        let rows: Vec<(&str, String, String)> = vec![
+        let n = Some;
+        let rows: Vec<(&str, Option<u64>, Option<u64>)> = vec![
             (
                 "frames gateway → connector",
-                m.frames_in.to_string(),
-                client.frames_out.to_string(),
+                n(m.frames_in),
+                n(client.frames_out),
             ),
             (
                 "frames connector → gateway",
-                m.frames_out.to_string(),
-                client.frames_in.to_string(),
+                n(m.frames_out),
+                n(client.frames_in),
             ),
             (
                 "requests (outbound)",
-                m.outbound_requests.to_string(),
-                client.requests_sent.to_string(),
+                n(m.outbound_requests),
+                n(client.requests_sent),
             ),
-            ("results", m.outbound_results.to_string(), "-".to_owned()),
-            (
-                "buffered acks",
-                m.acked.to_string(),
-                client.acks_sent.to_string(),
-            ),
+            ("results", n(m.outbound_results), None),
+            ("buffered acks", n(m.acked), n(client.acks_sent)),
             (
                 "duplicate deliveries",
-                m.redelivered.to_string(),
-                client.duplicate_deliveries.to_string(),
+                n(m.redelivered),
+                n(client.duplicate_deliveries),
             ),
-            (
-                "dials",
-                stats.upgrades_attempted.to_string(),
-                client.dials.to_string(),
-            ),
-            (
-                "sessions (upgrades accepted)",
-                m.upgrades_accepted.to_string(),
-                "-".to_owned(),
-            ),
-            (
-                "wake pokes",
-                stats.wake_pokes_sent.to_string(),
-                "-".to_owned(),
-            ),
-            ("4401 closes", m.closes_4401.to_string(), "-".to_owned()),
-            (
-                "reconnects",
-                reconnects.to_string(),
-                self.reconnects.to_string(),
-            ),
+            ("dials", n(stats.upgrades_attempted), n(client.dials)),
+            ("sessions (upgrades accepted)", n(m.upgrades_accepted), None),
+            ("wake pokes", n(stats.wake_pokes_sent), None),
+            ("4401 closes", n(m.closes_4401), None),
+            ("reconnects", n(reconnects), n(self.reconnects)),
         ];
         if self.out.json {
             let table: serde_json::Map<String, Value> = rows
@@ -1003,7 +984,9 @@ impl Tour {
             "summary", "connector", "gateway*"
         );
         let _ = writeln!(stdout, "{}", "-".repeat(52));
+        let cell = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
         for (name, c, g) in rows {
+            let (c, g) = (cell(c), cell(g));
             let _ = writeln!(stdout, "{name:<30} {c:>10} {g:>10}");
         }
         let _ = writeln!(
