@@ -31,6 +31,7 @@ const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "�
 #[derive(Debug, Args)]
 #[command(after_help = CONNECT_HELP)]
 pub struct ConnectArgs {
+    /// Where the connector is and who the gateway is.
     #[command(flatten)]
     pub connector: common::ConnectorArgs,
     /// Platforms fronted, comma-separated (`telegram,discord`)
@@ -185,6 +186,9 @@ pub async fn run(args: ConnectArgs) -> Exit {
 
     let mut revoked = false;
     let mut stdin_open = true;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let mut interrupted = false;
     loop {
         tokio::select! {
             event = events.next_event() => {
@@ -204,12 +208,16 @@ pub async fn run(args: ConnectArgs) -> Exit {
                     tokio::spawn(async move { handle.shutdown().await });
                 }
             }
-            signal = tokio::signal::ctrl_c() => {
-                if let Err(e) = signal {
-                    tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            signal = &mut ctrl_c, if !interrupted => {
+                interrupted = true;
+                match signal {
+                    Ok(()) => {
+                        let handle = handle.clone();
+                        tokio::spawn(async move { handle.shutdown().await });
+                    }
+                    // Without the handler, EOF on stdin still shuts down.
+                    Err(e) => tracing::warn!(error = %e, "cannot listen for Ctrl-C"),
                 }
-                let handle = handle.clone();
-                tokio::spawn(async move { handle.shutdown().await });
             }
         }
     }

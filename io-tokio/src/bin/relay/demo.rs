@@ -910,7 +910,7 @@ impl Tour {
         }
         tokio::time::sleep(Duration::from_millis(600)).await;
         self.flush_log().await;
-        let dials = self.server.upgrade_count() - before;
+        let dials = self.server.upgrade_count().saturating_sub(before);
         if dials != 1 {
             return Err(format!(
                 "{dials} dials after the 4401, expected exactly one confirming re-dial"
