@@ -99,27 +99,39 @@ fn send_line(stdin: &mut ChildStdin, line: &str) {
     stdin.flush().expect("flush stdin");
 }
 
-/// A minimal HTTP/1.1 POST to the connector's admin API; the status code.
-fn post(addr: &str, path: &str, body: &str) -> u16 {
+/// A minimal HTTP/1.1 request to the connector's admin API: status and
+/// body.
+fn request(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).expect("connect to the admin API");
     stream.set_read_timeout(Some(WAIT)).expect("timeout");
     let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).expect("send request");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read response");
-    response
+    let status = response
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("bad response: {response}"))
+        .unwrap_or_else(|| panic!("bad response: {response}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn post(addr: &str, path: &str, body: &str) -> u16 {
+    request(addr, "POST", path, body).0
 }
 
 /// `relay connector` on a free port: the process and its `host:port`.
-fn start_connector() -> (Proc, String) {
-    let mut child = relay(&["connector", "--listen", "127.0.0.1:0"])
+fn start_connector(extra: &[&str]) -> (Proc, String) {
+    let mut args = vec!["connector", "--listen", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    let mut child = relay(&args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -146,12 +158,21 @@ fn start_connector() -> (Proc, String) {
 
 /// `relay connect` against `addr` as `dev-gateway`.
 fn start_connect(addr: &str, extra: &[&str]) -> (Proc, ChildStdin, mpsc::Receiver<String>) {
+    start_connect_as(addr, ("dev-gateway", "dev-secret"), extra)
+}
+
+/// `relay connect` against `addr` as gateway `id` with `secret`.
+fn start_connect_as(
+    addr: &str,
+    (id, secret): (&str, &str),
+    extra: &[&str],
+) -> (Proc, ChildStdin, mpsc::Receiver<String>) {
     let mut args = vec!["connect"];
     args.extend_from_slice(extra);
     let mut child = relay(&args)
         .env("GATEWAY_RELAY_URL", format!("ws://{addr}"))
-        .env("GATEWAY_RELAY_ID", "dev-gateway")
-        .env("GATEWAY_RELAY_SECRET", "dev-secret")
+        .env("GATEWAY_RELAY_ID", id)
+        .env("GATEWAY_RELAY_SECRET", secret)
         .env("GATEWAY_RELAY_PLATFORMS", "telegram")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -237,7 +258,7 @@ fn demo_json_runs_every_step_and_exits_zero() {
 
 #[test]
 fn connect_session_against_connector_binary() {
-    let (_connector, addr) = start_connector();
+    let (_connector, addr) = start_connector(&[]);
     let (mut connect, mut stdin, stdout) = start_connect(&addr, &[]);
     let mut seen = Vec::new();
     expect_json(&stdout, &mut seen, "state serving", serving);
@@ -312,7 +333,7 @@ fn connect_session_against_connector_binary() {
 
 #[test]
 fn connect_exits_3_when_revoked() {
-    let (_connector, addr) = start_connector();
+    let (_connector, addr) = start_connector(&[]);
     let (mut connect, _stdin, stdout) = start_connect(&addr, &["--auto-ack"]);
     let mut seen = Vec::new();
     expect_json(&stdout, &mut seen, "state serving", serving);
@@ -351,4 +372,63 @@ fn connector_rejects_a_malformed_gateway_flag_without_echoing_the_secret() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+#[test]
+fn connect_auto_ack_woken_over_http_by_a_configured_connector() {
+    // A free port for the wake endpoint.
+    let wake_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("connector.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"gateways":{{"gw-cfg":["cfg-secret"]}},"wake_urls":{{"gw-cfg":"http://127.0.0.1:{wake_port}/wake"}}}}"#
+        ),
+    )
+    .expect("write config");
+    let config = config.to_string_lossy().into_owned();
+    let (_connector, addr) = start_connector(&["--config", &config]);
+    let wake_addr = format!("127.0.0.1:{wake_port}");
+    let (mut connect, mut stdin, stdout) = start_connect_as(
+        &addr,
+        ("gw-cfg", "cfg-secret"),
+        &["--auto-ack", "--wake-listen", &wake_addr],
+    );
+    let mut seen = Vec::new();
+    expect_json(&stdout, &mut seen, "state serving", serving);
+    send_line(&mut stdin, r#"{"command":"go_idle"}"#);
+    expect_json(&stdout, &mut seen, "buffered", |v| {
+        v["event"] == "state" && v["to"] == "buffered"
+    });
+    let status = post(
+        &addr,
+        "/dev/inbound",
+        r#"{"instance":"gw-cfg","event":{"chat_id":"c","text":"wake up","platform":"telegram"}}"#,
+    );
+    assert_eq!(status, 200);
+    // No wake command: the connector's poke reaches --wake-listen.
+    let inbound = expect_json(&stdout, &mut seen, "buffered inbound", |v| {
+        v["event"] == "inbound"
+    });
+    assert!(inbound["delivery"].is_string(), "{inbound}");
+    assert_eq!(inbound["message"]["text"], "wake up", "{inbound}");
+    // --auto-ack: the buffer empties without an ack line.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (status, body) = request(&addr, "GET", "/dev/stats", "");
+        assert_eq!(status, 200, "{body}");
+        let stats: Value = serde_json::from_str(&body).expect("stats JSON");
+        if stats["buffered"] == 0 && stats["model"]["acked"] == 1 {
+            assert_eq!(stats["wake_pokes_sent"], 1, "{stats}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "not acked: {stats}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(stdin);
+    assert_eq!(wait_exit(&mut connect.0, WAIT).code(), Some(0));
 }
