@@ -778,14 +778,11 @@ impl Tour {
                     }
                 )
             {
-                let pokes = self.stats().await?.wake_pokes_sent;
-                if pokes <= pokes_before {
-                    return Err("the client left Buffered without a wake poke".to_owned());
-                }
+                // Nothing but the wake endpoint makes a buffered client
+                // re-dial here (no dormant re-dial is configured).
                 poked = true;
-                self.out.note(&format!(
-                    "the connector's GET {wake_url} was answered; re-dialing"
-                ));
+                self.out
+                    .note(&format!("woken through GET {wake_url}; re-dialing"));
             }
             if let Event::Inbound { event, delivery } = event {
                 let Some(delivery) = delivery else {
@@ -807,6 +804,19 @@ impl Tour {
                 seen.push((event.text.clone(), delivery));
             }
         }
+        if !poked {
+            return Err("the drain started without the client leaving Buffered".to_owned());
+        }
+        // The poke is counted once its answer is back at the connector.
+        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+        while self.stats().await?.wake_pokes_sent <= pokes_before {
+            if tokio::time::Instant::now() >= deadline {
+                return Err("the connector never saw its wake poke answered".to_owned());
+            }
+            tokio::time::sleep(LOG_POLL).await;
+        }
+        self.out
+            .note("the connector's wake poke was answered by the wake listener");
         let texts: Vec<&str> = seen.iter().map(|(t, _)| t.as_str()).collect();
         if texts
             != [
