@@ -2,8 +2,9 @@
 //!
 //! Subcommands live one per module; add a variant to [`Command`] and a
 //! module to add one. Exit codes: 0 success, 1 failure, 2 usage or
-//! configuration error, 3 revoked (`relay connect`). Logs go to stderr, filtered by `RUST_LOG`
-//! (default `warn`).
+//! configuration error, 3 revoked (`relay connect`). Logs go to stderr,
+//! filtered by `RUST_LOG` (default `warn`; `off` for `relay demo`, whose
+//! timeline says it all).
 
 #![forbid(unsafe_code)]
 
@@ -21,13 +22,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// The relay-rs command line: tokens, frame inspection and the connector's
-/// HTTP calls.
+/// The relay-rs command line: a protocol demo, a gateway bridge for agents,
+/// a dev connector, tokens, frame inspection and the connector's HTTP calls.
 #[derive(Debug, Parser)]
 #[command(
     name = "relay",
     version,
-    about = "The relay-rs command line: upgrade tokens, frame inspection and the connector's HTTP calls.",
+    about = "The relay-rs command line: a protocol demo, a gateway bridge for agents, a dev connector, upgrade tokens, frame inspection and the connector's HTTP calls.",
     propagate_version = true
 )]
 struct Cli {
