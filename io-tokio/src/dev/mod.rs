@@ -255,6 +255,9 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, mut stop: watch::Rece
                 continue;
             }
         };
+        // Frames are small and latency matters more than packet count
+        // (without this, Nagle and delayed ACKs hold back a second frame).
+        let _ = stream.set_nodelay(true);
         let ctx = Arc::clone(&ctx);
         let mut stop = stop.clone();
         tokio::spawn(async move {

@@ -18,6 +18,8 @@ pub enum Exit {
     Failed,
     /// The command line or the configuration is unusable (2).
     Usage,
+    /// The connector revoked the gateway's credential (3).
+    Revoked,
 }
 
 impl From<Exit> for ExitCode {
@@ -26,6 +28,7 @@ impl From<Exit> for ExitCode {
             Exit::Ok => ExitCode::SUCCESS,
             Exit::Failed => ExitCode::from(1),
             Exit::Usage => ExitCode::from(2),
+            Exit::Revoked => ExitCode::from(3),
         }
     }
 }
