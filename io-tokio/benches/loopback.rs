@@ -388,12 +388,12 @@ fn relay_config(port: u16, gateway: usize) -> RelayConfig {
 async fn relay_serving(
     port: u16,
     gateway: usize,
+    options: ClientOptions,
 ) -> (
     relay_tokio::engine::RelayHandle,
     relay_tokio::engine::Events,
 ) {
-    let (handle, mut events) =
-        RelayClient::start_with(relay_config(port, gateway), ClientOptions::default());
+    let (handle, mut events) = RelayClient::start_with(relay_config(port, gateway), options);
     loop {
         match events.next_event().await {
             Some(Event::StateChanged {
@@ -438,15 +438,28 @@ fn cpu_us() -> u64 {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
+/// The client's runtime: multi-thread with 2 workers, or current-thread when
+/// `LOOPBACK_CLIENT_RT=current_thread`.
+fn client_runtime() -> tokio::runtime::Runtime {
+    if std::env::var("LOOPBACK_CLIENT_RT").as_deref() == Ok("current_thread") {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    } else {
+        runtime()
+    }
+}
+
 fn client_rtt(kind: &str, port: u16, iters: usize) {
-    let rt = runtime();
+    let rt = client_runtime();
     let samples = rt.block_on(async {
         let mut samples = Vec::with_capacity(iters);
         let mut cpu = 0;
         let mut failures = 0u32;
         match kind {
             "relay" => {
-                let (handle, _events) = relay_serving(port, 0).await;
+                let (handle, _events) = relay_serving(port, 0, ClientOptions::default()).await;
                 let content = send_content();
                 for i in 0..RTT_WARMUP + iters {
                     if i == RTT_WARMUP {
@@ -521,11 +534,11 @@ fn client_rtt(kind: &str, port: u16, iters: usize) {
 }
 
 fn client_stream(kind: &str, port: u16, n: usize) {
-    let rt = runtime();
+    let rt = client_runtime();
     let (elapsed, cpu) = rt.block_on(async {
         match kind {
             "relay" => {
-                let (handle, mut events) = relay_serving(port, 0).await;
+                let (handle, mut events) = relay_serving(port, 0, ClientOptions::default()).await;
                 println!("READY");
                 let mut count = 0;
                 let mut start = Instant::now();
@@ -590,14 +603,18 @@ fn mem(kind: &str, port: u16, n: usize) {
     let rt = runtime();
     rt.block_on(async {
         match kind {
-            "relay" => {
+            "relay" | "relay-cmd8" => {
+                let options = ClientOptions {
+                    command_capacity: if kind == "relay" { 64 } else { 8 },
+                    ..ClientOptions::default()
+                };
                 // Warm-up: one client (statics, runtime pools), kept open.
-                let _warm = relay_serving(port, GATEWAYS - 1).await;
+                let _warm = relay_serving(port, GATEWAYS - 1, options.clone()).await;
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 let before = rss();
                 let mut tasks = Vec::new();
                 for i in 0..n {
-                    tasks.push(tokio::spawn(relay_serving(port, i)));
+                    tasks.push(tokio::spawn(relay_serving(port, i, options.clone())));
                 }
                 let mut clients = Vec::new();
                 for t in tasks {
@@ -652,18 +669,24 @@ fn exe() -> std::path::PathBuf {
     std::env::current_exe().unwrap()
 }
 
-fn command(pin: bool) -> Command {
-    if pin {
+/// A child of this binary, pinned to CPU 0 or not, its client runtime
+/// current-thread or not.
+fn command(pin: bool, current_thread: bool) -> Command {
+    let mut c = if pin {
         let mut c = Command::new("taskset");
         c.args(["-c", "0"]).arg(exe());
         c
     } else {
         Command::new(exe())
+    };
+    if current_thread {
+        c.env("LOOPBACK_CLIENT_RT", "current_thread");
     }
+    c
 }
 
 fn spawn_server(kind: &str, pin: bool) -> Server {
-    let mut child = command(pin)
+    let mut child = command(pin, false)
         .args(["serve", kind])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -679,8 +702,13 @@ fn spawn_server(kind: &str, pin: bool) -> Server {
 
 /// Runs a client child and returns the numbers of its RESULT line. For a
 /// stream, tells `server` to stream once the client is ready.
-fn run_client(args: &[String], pin: bool, server: Option<&mut Server>, stream: usize) -> Vec<f64> {
-    let mut child = command(pin)
+fn run_client(
+    args: &[String],
+    (pin, current_thread): (bool, bool),
+    server: Option<&mut Server>,
+    stream: usize,
+) -> Vec<f64> {
+    let mut child = command(pin, current_thread)
         .args(args)
         .stdout(Stdio::piped())
         .spawn()
@@ -736,7 +764,7 @@ fn orchestrate() {
         inbound_line().len(),
         load()
     );
-    for pin in [false, true] {
+    for (pin, current_thread) in [(false, false), (true, false), (false, true)] {
         let mut raw = spawn_server("raw", pin);
         let mut dev = spawn_server("dev", pin);
         // [pair] -> rounds of (median, p99, cpu) and (fps, cpu)
@@ -753,7 +781,7 @@ fn orchestrate() {
                     &RTT_ITERS.to_string(),
                 ]
                 .map(str::to_owned);
-                rtt[i].push(run_client(&args, pin, None, 0));
+                rtt[i].push(run_client(&args, (pin, current_thread), None, 0));
             }
             for (i, (client, srv, _)) in PAIRS.iter().enumerate() {
                 let server = if *srv == "raw" { &mut raw } else { &mut dev };
@@ -765,17 +793,23 @@ fn orchestrate() {
                     &STREAM_FRAMES.to_string(),
                 ]
                 .map(str::to_owned);
-                stream[i].push(run_client(&args, pin, Some(server), STREAM_FRAMES));
+                stream[i].push(run_client(
+                    &args,
+                    (pin, current_thread),
+                    Some(server),
+                    STREAM_FRAMES,
+                ));
             }
         }
         let col = |rounds: &Vec<Vec<f64>>, k: usize| median(rounds.iter().map(|r| r[k]).collect());
         println!();
         println!(
             "## {} (load average now {})",
-            if pin {
-                "all processes pinned to CPU 0 (taskset -c 0)"
-            } else {
-                "unpinned (client and server processes free to use both CPUs)"
+            match (pin, current_thread) {
+                (true, _) =>
+                    "all processes pinned to CPU 0 (taskset -c 0), client on a 2-worker runtime",
+                (false, false) => "unpinned, client on a multi-thread runtime (2 workers)",
+                (false, true) => "unpinned, client on a current-thread runtime",
             },
             load()
         );
@@ -822,6 +856,11 @@ fn orchestrate() {
             "RelayClient (ClientOptions::default, read_buffer 4 KiB)",
         ),
         (
+            "relay-cmd8",
+            dev.port,
+            "RelayClient, command_capacity 8 (default 64)",
+        ),
+        (
             "raw4k",
             raw.port,
             "raw async-tungstenite, read_buffer 4 KiB, 1 reader task",
@@ -833,7 +872,7 @@ fn orchestrate() {
         ),
     ] {
         let args = ["mem", kind, &port.to_string(), &MEM_CONNS.to_string()].map(str::to_owned);
-        let r = run_client(&args, false, None, 0);
+        let r = run_client(&args, (false, false), None, 0);
         println!(
             "| {name} | {:.1} | {:.1} | {:.0} |",
             r[0] / 1048576.0,
