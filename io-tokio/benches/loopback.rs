@@ -603,10 +603,18 @@ fn mem(kind: &str, port: u16, n: usize) {
     let rt = runtime();
     rt.block_on(async {
         match kind {
-            "relay" | "relay-cmd8" => {
-                let options = ClientOptions {
-                    command_capacity: if kind == "relay" { 64 } else { 8 },
-                    ..ClientOptions::default()
+            "relay" | "relay-cmd8" | "relay-small" => {
+                let options = match kind {
+                    "relay" => ClientOptions::default(),
+                    "relay-cmd8" => ClientOptions {
+                        command_capacity: 8,
+                        ..ClientOptions::default()
+                    },
+                    _ => ClientOptions {
+                        command_capacity: 8,
+                        read_buffer: 1024,
+                        ..ClientOptions::default()
+                    },
                 };
                 // Warm-up: one client (statics, runtime pools), kept open.
                 let _warm = relay_serving(port, GATEWAYS - 1, options.clone()).await;
@@ -859,6 +867,11 @@ fn orchestrate() {
             "relay-cmd8",
             dev.port,
             "RelayClient, command_capacity 8 (default 64)",
+        ),
+        (
+            "relay-small",
+            dev.port,
+            "RelayClient, command_capacity 8, read_buffer 1 KiB",
         ),
         (
             "raw4k",
