@@ -87,7 +87,12 @@ impl ClientError {
 
 /// A command from a handle to the driver, with where to put the answer.
 pub(crate) enum Command {
-    Send(Action, oneshot::Sender<Result<ActionResult, ClientError>>),
+    // Boxed: the bounded command queue allocates all its slots up front,
+    // and an inline `Action` would make every slot several hundred bytes.
+    Send(
+        Box<Action>,
+        oneshot::Sender<Result<ActionResult, ClientError>>,
+    ),
     Interrupt(
         String,
         Option<String>,
@@ -139,7 +144,7 @@ impl RelayHandle {
     /// connection lost, shutdown, or a refusal when not serving or when the
     /// connector did not advertise the op).
     pub async fn send(&self, action: Action) -> Result<ActionResult, ClientError> {
-        self.ask(|tx| Command::Send(action, tx)).await?
+        self.ask(|tx| Command::Send(Box::new(action), tx)).await?
     }
 
     /// Sends `text` to `chat_id` (an `op: "send"` action).

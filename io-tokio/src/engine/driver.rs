@@ -218,7 +218,7 @@ impl Driver {
     fn command(&mut self, command: Command, now: Instant) {
         let conn = &mut self.conn;
         match command {
-            Command::Send(action, reply) => match conn.send(action, now) {
+            Command::Send(action, reply) => match conn.send(*action, now) {
                 Ok(id) => {
                     self.waiters.insert(id, reply);
                 }

@@ -1,0 +1,919 @@
+//! End-to-end loopback benchmark: `RelayClient` against a connector on
+//! 127.0.0.1, next to a raw async-tungstenite client doing only JSON encode
+//! and decode, in the same run.
+//!
+//! ```text
+//! cargo bench -p relay-tokio --bench loopback
+//! ```
+//!
+//! Every measurement runs in its own child process (this binary with a mode
+//! argument), so that a server never shares a process with the client being
+//! measured and each RSS figure holds clients only:
+//!
+//! - `serve dev`: the dev `ConnectorServer` (frame log off).
+//! - `serve raw`: a plain async-tungstenite server that decodes each line
+//!   with serde_json, answers `hello` with a descriptor and `outbound` with
+//!   an `outbound_result`, and streams pre-encoded `inbound` frames when
+//!   told to on its stdin. Both the raw client and `RelayClient` can use it,
+//!   which isolates the client's cost.
+//! - `client <relay|raw> <port> <rtt N | stream N>`: one measurement.
+//! - `mem <relay|raw4k|rawdefault> <port> <N>`: RSS delta of N idle
+//!   connections.
+//!
+//! Workloads: sequential request/result round trips with a 340-byte `send`
+//! frame (median and p99 per round trip, client CPU per round trip), and
+//! one-way streaming of 100,000 `inbound` frames (frames/s, client CPU per
+//! frame). Rounds are interleaved and repeated; the table gives medians over
+//! rounds and ratios to the raw baseline of the same run.
+
+use std::io::{BufRead, BufReader, Write as _};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_tungstenite::tungstenite::protocol::WebSocketConfig;
+use async_tungstenite::tungstenite::{Message, Utf8Bytes};
+use futures_util::StreamExt;
+use relay_core::config::{RelayConfig, Timeouts};
+use relay_core::descriptor::CapabilityDescriptor;
+use relay_core::source::{MessageEvent, SessionSource};
+use relay_core::wire::{Action, ConnectorFrame, encode_connector_frame};
+use relay_core::{Event, State};
+use relay_tokio::RelayClient;
+use relay_tokio::dev::ConnectorServer;
+use relay_tokio::engine::ClientOptions;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+const PLATFORM: &str = "telegram";
+const BOT: &str = "telegram-bot";
+const SECRET: &str = "bench-secret";
+const GATEWAYS: usize = 1100;
+const RTT_WARMUP: usize = 500;
+const RTT_ITERS: usize = 5000;
+const STREAM_FRAMES: usize = 100_000;
+const MEM_CONNS: usize = 1000;
+const ROUNDS: usize = 3;
+/// Short, so that a lost reply costs little time; failures are counted.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let words: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    match words.as_slice() {
+        ["serve", kind] => serve(kind),
+        ["client", kind, port, "rtt", n] => {
+            client_rtt(kind, port.parse().unwrap(), n.parse().unwrap())
+        }
+        ["client", kind, port, "stream", n] => {
+            client_stream(kind, port.parse().unwrap(), n.parse().unwrap())
+        }
+        ["mem", kind, port, n] => mem(kind, port.parse().unwrap(), n.parse().unwrap()),
+        ["frames"] => {
+            println!("outbound: {}", outbound_sample().len());
+            print!("{}", String::from_utf8(outbound_sample()).unwrap());
+            print!("{}", inbound_line());
+            println!("inbound: {}", inbound_line().len());
+        }
+        _ => orchestrate(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Shared payloads
+
+/// The text of the `send` action: sized so that the outbound frame is about
+/// 340 bytes.
+fn send_content() -> String {
+    let base = "Thanks, that works — I have moved the meeting to Thursday at 10:00 and sent \
+                the invitation to everyone on the list. Let me know if the room is too small; I can book the larger one.";
+    base.to_owned()
+}
+
+fn chat_id() -> &'static str {
+    "-1001234567890"
+}
+
+/// What the relay client writes for one send (for sizing the raw frame).
+fn outbound_sample() -> Vec<u8> {
+    let frame = RawOutbound {
+        ty: "outbound",
+        request_id: "00000000000000000000000000000001".to_owned(),
+        action: RawSend {
+            op: "send",
+            chat_id: chat_id(),
+            content: &send_content(),
+            reply_to: None,
+            metadata: serde_json::Map::new(),
+        },
+    };
+    let mut line = serde_json::to_vec(&frame).unwrap();
+    line.push(b'\n');
+    line
+}
+
+/// The inbound message streamed to clients.
+fn inbound_event() -> MessageEvent {
+    MessageEvent {
+        text: "Hi! Could you summarise yesterday's thread about the release plan? \
+               Ich brauche nur die wichtigsten Punkte 🙏"
+            .to_owned(),
+        message_id: Some("81234".to_owned()),
+        source: SessionSource {
+            platform: PLATFORM.to_owned(),
+            chat_id: chat_id().to_owned(),
+            chat_name: Some("Release crew".to_owned()),
+            user_id: Some("55501234".to_owned()),
+            user_name: Some("Anna Schmidt".to_owned()),
+            ..SessionSource::default()
+        },
+        ..MessageEvent::default()
+    }
+}
+
+/// The inbound frame as the connector encodes it.
+fn inbound_line() -> String {
+    let frame = ConnectorFrame::Inbound {
+        event: Box::new(inbound_event()),
+        buffer_id: None,
+    };
+    let mut out = Vec::new();
+    encode_connector_frame(&frame, &mut out);
+    String::from_utf8(out).unwrap()
+}
+
+fn descriptor_line() -> String {
+    let frame = ConnectorFrame::Descriptor(Box::new(CapabilityDescriptor::minimal(PLATFORM)));
+    let mut out = Vec::new();
+    encode_connector_frame(&frame, &mut out);
+    String::from_utf8(out).unwrap()
+}
+
+// Raw client frames: typed serde structs, encoded and decoded with serde_json.
+
+#[derive(Serialize)]
+struct RawOutbound<'a> {
+    #[serde(rename = "type")]
+    ty: &'a str,
+    #[serde(rename = "requestId")]
+    request_id: String,
+    action: RawSend<'a>,
+}
+
+#[derive(Serialize)]
+struct RawSend<'a> {
+    op: &'a str,
+    chat_id: &'a str,
+    content: &'a str,
+    reply_to: Option<&'a str>,
+    metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct RawResult {
+    #[serde(rename = "type")]
+    ty: String,
+    #[serde(rename = "requestId")]
+    request_id: String,
+    result: RawResultBody,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct RawResultBody {
+    success: bool,
+    message_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct RawInbound {
+    #[serde(rename = "type")]
+    ty: String,
+    event: RawEvent,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct RawEvent {
+    text: String,
+    message_type: Option<String>,
+    message_id: Option<String>,
+    source: RawSource,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct RawSource {
+    platform: String,
+    chat_id: String,
+    chat_type: Option<String>,
+    chat_name: Option<String>,
+    user_id: Option<String>,
+    user_name: Option<String>,
+}
+
+// ---------------------------------------------------------------------------
+// Servers
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn serve(kind: &str) {
+    let rt = runtime();
+    rt.block_on(async {
+        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        match kind {
+            "dev" => serve_dev(&mut rx).await,
+            _ => serve_raw(&mut rx).await,
+        }
+    });
+}
+
+async fn serve_dev(commands: &mut mpsc::UnboundedReceiver<String>) {
+    let mut builder =
+        ConnectorServer::builder().connector_config(relay_core::connector::ConnectorConfig {
+            log_capacity: 0,
+            ..Default::default()
+        });
+    for i in 0..GATEWAYS {
+        builder = builder.gateway(&format!("gw-{i}"), &[SECRET]);
+    }
+    let server = builder.start().await.unwrap();
+    println!("PORT {}", server.local_addr().port());
+    let event = inbound_event();
+    while let Some(line) = commands.recv().await {
+        let mut words = line.split_whitespace();
+        if words.next() == Some("stream") {
+            let n: usize = words.next().unwrap().parse().unwrap();
+            let instance = server
+                .with_model(|c, _| {
+                    let s = c.sessions().last().copied();
+                    s.and_then(|s| c.instance_of(s).map(str::to_owned))
+                })
+                .await
+                .unwrap()
+                .unwrap();
+            let mut left = n;
+            while left > 0 {
+                let chunk = left.min(256);
+                left -= chunk;
+                let (event, instance) = (event.clone(), instance.clone());
+                server
+                    .with_model(move |c, now| {
+                        for _ in 0..chunk {
+                            c.deliver(&instance, event.clone(), now);
+                        }
+                    })
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+async fn serve_raw(commands: &mut mpsc::UnboundedReceiver<String>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    println!("PORT {}", listener.local_addr().unwrap().port());
+    // The stream order of the latest connection.
+    let latest: Arc<std::sync::Mutex<Option<mpsc::UnboundedSender<usize>>>> = Arc::default();
+    let accept_latest = latest.clone();
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let (tx, rx) = mpsc::unbounded_channel();
+            *accept_latest.lock().unwrap() = Some(tx);
+            tokio::spawn(raw_connection(tcp, rx));
+        }
+    });
+    while let Some(line) = commands.recv().await {
+        let mut words = line.split_whitespace();
+        if words.next() == Some("stream") {
+            let n: usize = words.next().unwrap().parse().unwrap();
+            if let Some(tx) = latest.lock().unwrap().as_ref() {
+                let _ = tx.send(n);
+            }
+        }
+    }
+}
+
+async fn raw_connection(
+    tcp: tokio::net::TcpStream,
+    mut stream_orders: mpsc::UnboundedReceiver<usize>,
+) {
+    let config = WebSocketConfig::default().read_buffer_size(4096);
+    let Ok(mut ws) = async_tungstenite::tokio::accept_async_with_config(tcp, Some(config)).await
+    else {
+        return;
+    };
+    let inbound = Utf8Bytes::from(inbound_line());
+    let descriptor = Utf8Bytes::from(descriptor_line());
+    let mut serial: u64 = 0;
+    loop {
+        tokio::select! {
+            msg = ws.next() => {
+                let Some(Ok(msg)) = msg else { return };
+                let Message::Text(text) = msg else { continue };
+                for line in text.as_str().lines() {
+                    if std::env::var_os("LOOPBACK_DEBUG").is_some() {
+                        eprintln!("server got: {line}");
+                    }
+                    let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+                    let reply = match value.get("type").and_then(|t| t.as_str()) {
+                        Some("hello") => descriptor.clone(),
+                        Some("outbound") => {
+                            serial += 1;
+                            let reply = serde_json::json!({
+                                "type": "outbound_result",
+                                "requestId": value.get("requestId"),
+                                "result": {"success": true, "message_id": format!("msg-{serial:016x}")},
+                            });
+                            let mut text = serde_json::to_string(&reply).unwrap();
+                            text.push('\n');
+                            Utf8Bytes::from(text)
+                        }
+                        _ => continue,
+                    };
+                    if ws.send(Message::Text(reply)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            order = stream_orders.recv() => {
+                let Some(n) = order else { return };
+                for _ in 0..n {
+                    if ws.send(Message::Text(inbound.clone())).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Clients
+
+fn relay_config(port: u16, gateway: usize) -> RelayConfig {
+    RelayConfig::builder(format!("ws://127.0.0.1:{port}"))
+        .gateway_id(format!("gw-{gateway}"))
+        .secret(SECRET)
+        .identity(PLATFORM, BOT)
+        .timeouts(Timeouts {
+            request: REQUEST_TIMEOUT,
+            ..Timeouts::default()
+        })
+        .build()
+        .unwrap()
+}
+
+async fn relay_serving(
+    port: u16,
+    gateway: usize,
+    options: ClientOptions,
+) -> (
+    relay_tokio::engine::RelayHandle,
+    relay_tokio::engine::Events,
+) {
+    let (handle, mut events) = RelayClient::start_with(relay_config(port, gateway), options);
+    loop {
+        match events.next_event().await {
+            Some(Event::StateChanged {
+                to: State::Serving, ..
+            }) => return (handle, events),
+            Some(_) => {}
+            None => panic!("client stopped before serving"),
+        }
+    }
+}
+
+type RawWs = async_tungstenite::WebSocketStream<
+    async_tungstenite::tokio::TokioAdapter<tokio::net::TcpStream>,
+>;
+
+async fn raw_connect(port: u16, config: WebSocketConfig) -> RawWs {
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tcp.set_nodelay(true).unwrap();
+    let url = format!("ws://127.0.0.1:{port}/relay");
+    async_tungstenite::tokio::client_async_with_config(url, tcp, Some(config))
+        .await
+        .unwrap()
+        .0
+}
+
+/// The engine's WebSocket settings (`ClientOptions::default()`): 4 KiB read
+/// buffer, no write buffering.
+fn small_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
+}
+
+/// Process CPU time (user + system) in microseconds.
+fn cpu_us() -> u64 {
+    // SAFETY: getrusage only writes into the struct we pass.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let tv = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// The client's runtime: multi-thread with 2 workers, or current-thread when
+/// `LOOPBACK_CLIENT_RT=current_thread`.
+fn client_runtime() -> tokio::runtime::Runtime {
+    if std::env::var("LOOPBACK_CLIENT_RT").as_deref() == Ok("current_thread") {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    } else {
+        runtime()
+    }
+}
+
+fn client_rtt(kind: &str, port: u16, iters: usize) {
+    let rt = client_runtime();
+    let samples = rt.block_on(async {
+        let mut samples = Vec::with_capacity(iters);
+        let mut cpu = 0;
+        let mut failures = 0u32;
+        match kind {
+            "relay" => {
+                let (handle, _events) = relay_serving(port, 0, ClientOptions::default()).await;
+                let content = send_content();
+                for i in 0..RTT_WARMUP + iters {
+                    if i == RTT_WARMUP {
+                        cpu = cpu_us();
+                    }
+                    let start = Instant::now();
+                    match handle.send(Action::send(chat_id(), content.as_str())).await {
+                        Ok(result) => {
+                            assert!(result.success);
+                            samples.push(start.elapsed());
+                        }
+                        Err(error) => {
+                            eprintln!("request {i} failed after {:?}: {error}", start.elapsed());
+                            failures += 1;
+                        }
+                    }
+                }
+                cpu = cpu_us() - cpu;
+                handle.shutdown().await;
+            }
+            _ => {
+                let mut ws = raw_connect(port, small_config()).await;
+                let content = send_content();
+                for i in 0..RTT_WARMUP + iters {
+                    if i == RTT_WARMUP {
+                        cpu = cpu_us();
+                    }
+                    let start = Instant::now();
+                    let frame = RawOutbound {
+                        ty: "outbound",
+                        request_id: format!("{:032x}", i + 1),
+                        action: RawSend {
+                            op: "send",
+                            chat_id: chat_id(),
+                            content: &content,
+                            reply_to: None,
+                            metadata: serde_json::Map::new(),
+                        },
+                    };
+                    let mut text = serde_json::to_string(&frame).unwrap();
+                    text.push('\n');
+                    ws.send(Message::text(text)).await.unwrap();
+                    loop {
+                        let Some(Ok(Message::Text(reply))) = ws.next().await else {
+                            continue;
+                        };
+                        let result: RawResult =
+                            serde_json::from_str(reply.as_str().trim_end()).unwrap();
+                        assert!(result.result.success);
+                        break;
+                    }
+                    samples.push(start.elapsed());
+                }
+                cpu = cpu_us() - cpu;
+                let _ = ws.close(None).await;
+            }
+        }
+        let samples = samples.split_off(RTT_WARMUP.min(samples.len()));
+        (samples, cpu, failures)
+    });
+    let (mut samples, cpu, failures) = samples;
+    samples.sort();
+    let median = samples[samples.len() / 2];
+    let p99 = samples[samples.len() * 99 / 100];
+    let cpu_per = cpu as f64 / samples.len() as f64;
+    println!(
+        "RESULT {} {} {:.2} {failures}",
+        median.as_nanos(),
+        p99.as_nanos(),
+        cpu_per
+    );
+}
+
+fn client_stream(kind: &str, port: u16, n: usize) {
+    let rt = client_runtime();
+    let (elapsed, cpu) = rt.block_on(async {
+        match kind {
+            "relay" => {
+                let (handle, mut events) = relay_serving(port, 0, ClientOptions::default()).await;
+                println!("READY");
+                let mut count = 0;
+                let mut start = Instant::now();
+                let mut cpu = 0;
+                while count < n {
+                    if let Some(Event::Inbound { event, .. }) = events.next_event().await {
+                        if count == 0 {
+                            start = Instant::now();
+                            cpu = cpu_us();
+                        }
+                        assert!(!event.text.is_empty());
+                        count += 1;
+                    }
+                }
+                let out = (start.elapsed(), cpu_us() - cpu);
+                handle.shutdown().await;
+                out
+            }
+            _ => {
+                let mut ws = raw_connect(port, small_config()).await;
+                // A round trip first, so the server has registered us.
+                let probe = r#"{"type":"hello","platform":"telegram","botId":"telegram-bot"}"#;
+                ws.send(Message::text(format!("{probe}\n"))).await.unwrap();
+                let _descriptor = ws.next().await;
+                println!("READY");
+                let mut count = 0;
+                let mut start = Instant::now();
+                let mut cpu = 0;
+                while count < n {
+                    let Some(Ok(Message::Text(text))) = ws.next().await else {
+                        continue;
+                    };
+                    if count == 0 {
+                        start = Instant::now();
+                        cpu = cpu_us();
+                    }
+                    let frame: RawInbound = serde_json::from_str(text.as_str().trim_end()).unwrap();
+                    assert!(!frame.event.text.is_empty());
+                    count += 1;
+                }
+                let out = (start.elapsed(), cpu_us() - cpu);
+                let _ = ws.close(None).await;
+                out
+            }
+        }
+    });
+    let fps = (n - 1) as f64 / elapsed.as_secs_f64();
+    let cpu_per = cpu as f64 / (n - 1) as f64;
+    println!("RESULT {fps:.0} {cpu_per:.2}");
+}
+
+/// Resident set size in bytes.
+fn rss() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64;
+    pages * page
+}
+
+fn mem(kind: &str, port: u16, n: usize) {
+    let rt = runtime();
+    rt.block_on(async {
+        match kind {
+            "relay" | "relay-cmd8" | "relay-small" => {
+                let options = match kind {
+                    "relay" => ClientOptions::default(),
+                    "relay-cmd8" => ClientOptions {
+                        command_capacity: 8,
+                        ..ClientOptions::default()
+                    },
+                    _ => ClientOptions {
+                        command_capacity: 8,
+                        read_buffer: 1024,
+                        ..ClientOptions::default()
+                    },
+                };
+                // Warm-up: one client (statics, runtime pools), kept open.
+                let _warm = relay_serving(port, GATEWAYS - 1, options.clone()).await;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let before = rss();
+                let mut tasks = Vec::new();
+                for i in 0..n {
+                    tasks.push(tokio::spawn(relay_serving(port, i, options.clone())));
+                }
+                let mut clients = Vec::new();
+                for t in tasks {
+                    clients.push(t.await.unwrap());
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let after = rss();
+                println!("RESULT {before} {after}");
+                drop(clients);
+            }
+            _ => {
+                let config = if kind == "rawdefault" {
+                    WebSocketConfig::default()
+                } else {
+                    small_config()
+                };
+                let warm = raw_connect(port, config).await;
+                let _warm = tokio::spawn(raw_idle(warm));
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let before = rss();
+                let mut tasks = Vec::new();
+                for _ in 0..n {
+                    tasks.push(tokio::spawn(raw_connect(port, config)));
+                }
+                let mut readers = Vec::new();
+                for t in tasks {
+                    readers.push(tokio::spawn(raw_idle(t.await.unwrap())));
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let after = rss();
+                println!("RESULT {before} {after}");
+            }
+        }
+    });
+}
+
+/// One reader task per raw connection, as an idle client holds.
+async fn raw_idle(mut ws: RawWs) {
+    while let Some(Ok(_)) = ws.next().await {}
+}
+
+// ---------------------------------------------------------------------------
+// Orchestration
+
+struct Server {
+    child: Child,
+    stdin: ChildStdin,
+    port: u16,
+}
+
+fn exe() -> std::path::PathBuf {
+    std::env::current_exe().unwrap()
+}
+
+/// A child of this binary, pinned to CPU 0 or not, its client runtime
+/// current-thread or not.
+fn command(pin: bool, current_thread: bool) -> Command {
+    let mut c = if pin {
+        let mut c = Command::new("taskset");
+        c.args(["-c", "0"]).arg(exe());
+        c
+    } else {
+        Command::new(exe())
+    };
+    if current_thread {
+        c.env("LOOPBACK_CLIENT_RT", "current_thread");
+    }
+    c
+}
+
+fn spawn_server(kind: &str, pin: bool) -> Server {
+    let mut child = command(pin, false)
+        .args(["serve", kind])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let port = line.trim().strip_prefix("PORT ").unwrap().parse().unwrap();
+    Server { child, stdin, port }
+}
+
+/// Runs a client child and returns the numbers of its RESULT line. For a
+/// stream, tells `server` to stream once the client is ready.
+fn run_client(
+    args: &[String],
+    (pin, current_thread): (bool, bool),
+    server: Option<&mut Server>,
+    stream: usize,
+) -> Vec<f64> {
+    let mut child = command(pin, current_thread)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut server = server;
+    let mut line = String::new();
+    let mut result = None;
+    while result.is_none() && out.read_line(&mut line).unwrap() > 0 {
+        if line.starts_with("READY") {
+            let s = server.as_mut().unwrap();
+            writeln!(s.stdin, "stream {stream}").unwrap();
+            s.stdin.flush().unwrap();
+        } else if let Some(rest) = line.strip_prefix("RESULT ") {
+            let nums: Vec<f64> = rest
+                .split_whitespace()
+                .map(|w| w.parse().unwrap())
+                .collect();
+            result = Some(nums);
+        }
+        line.clear();
+    }
+    let status = child.wait().unwrap();
+    result.unwrap_or_else(|| panic!("client {args:?} ended without a result: {status}"))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// The three client/server pairs, in the order they run each round.
+const PAIRS: [(&str, &str, &str); 3] = [
+    ("raw", "raw", "raw async-tungstenite client ↔ raw server"),
+    ("relay", "raw", "RelayClient ↔ raw server"),
+    ("relay", "dev", "RelayClient ↔ dev ConnectorServer"),
+];
+
+fn orchestrate() {
+    let started = Instant::now();
+    println!("# relay-tokio end-to-end loopback benchmark");
+    println!();
+    println!(
+        "outbound frame {} B, inbound frame {} B; {RTT_ITERS} round trips after {RTT_WARMUP} warm-up; \
+         {STREAM_FRAMES} streamed frames; {ROUNDS} interleaved rounds (median shown); load average at start {}",
+        outbound_sample().len(),
+        inbound_line().len(),
+        load()
+    );
+    for (pin, current_thread) in [(false, false), (true, false), (false, true)] {
+        let mut raw = spawn_server("raw", pin);
+        let mut dev = spawn_server("dev", pin);
+        // [pair] -> rounds of (median, p99, cpu) and (fps, cpu)
+        let mut rtt: Vec<Vec<Vec<f64>>> = vec![Vec::new(); PAIRS.len()];
+        let mut stream: Vec<Vec<Vec<f64>>> = vec![Vec::new(); PAIRS.len()];
+        for _ in 0..ROUNDS {
+            for (i, (client, srv, _)) in PAIRS.iter().enumerate() {
+                let server = if *srv == "raw" { &mut raw } else { &mut dev };
+                let args = [
+                    "client",
+                    client,
+                    &server.port.to_string(),
+                    "rtt",
+                    &RTT_ITERS.to_string(),
+                ]
+                .map(str::to_owned);
+                rtt[i].push(run_client(&args, (pin, current_thread), None, 0));
+            }
+            for (i, (client, srv, _)) in PAIRS.iter().enumerate() {
+                let server = if *srv == "raw" { &mut raw } else { &mut dev };
+                let args = [
+                    "client",
+                    client,
+                    &server.port.to_string(),
+                    "stream",
+                    &STREAM_FRAMES.to_string(),
+                ]
+                .map(str::to_owned);
+                stream[i].push(run_client(
+                    &args,
+                    (pin, current_thread),
+                    Some(server),
+                    STREAM_FRAMES,
+                ));
+            }
+        }
+        let col = |rounds: &Vec<Vec<f64>>, k: usize| median(rounds.iter().map(|r| r[k]).collect());
+        println!();
+        println!(
+            "## {} (load average now {})",
+            match (pin, current_thread) {
+                (true, _) =>
+                    "all processes pinned to CPU 0 (taskset -c 0), client on a 2-worker runtime",
+                (false, false) => "unpinned, client on a multi-thread runtime (2 workers)",
+                (false, true) => "unpinned, client on a current-thread runtime",
+            },
+            load()
+        );
+        println!();
+        println!(
+            "| pair | RTT median µs | RTT p99 µs | client CPU µs/RTT | RTT ratio | failed requests | \
+             stream frames/s | client CPU µs/frame | stream ratio |"
+        );
+        println!("|---|---|---|---|---|---|---|---|---|");
+        let base_rtt = col(&rtt[0], 0);
+        let base_fps = col(&stream[0], 0);
+        for (i, (_, _, name)) in PAIRS.iter().enumerate() {
+            let (m, p99, cpu) = (col(&rtt[i], 0), col(&rtt[i], 1), col(&rtt[i], 2));
+            let (fps, fcpu) = (col(&stream[i], 0), col(&stream[i], 1));
+            let failed: f64 = rtt[i].iter().map(|r| r[3]).sum();
+            println!(
+                "| {name} | {:.1} | {:.1} | {cpu:.1} | {:.2}× | {failed} | {fps:.0} | {fcpu:.2} | {:.2}× |",
+                m / 1000.0,
+                p99 / 1000.0,
+                m / base_rtt,
+                fps / base_fps
+            );
+        }
+        println!();
+        println!("per-round RTT medians µs: {}", fmt_rounds(&rtt, 0, 1000.0));
+        println!("per-round frames/s: {}", fmt_rounds(&stream, 0, 1.0));
+        for s in [&mut raw, &mut dev] {
+            let _ = s.child.kill();
+            let _ = s.child.wait();
+        }
+    }
+
+    println!();
+    println!("## idle memory, {MEM_CONNS} connections (client process RSS delta)");
+    println!();
+    println!("| client | RSS before MiB | RSS after MiB | bytes per connection |");
+    println!("|---|---|---|---|");
+    let mut raw = spawn_server("raw", false);
+    let mut dev = spawn_server("dev", false);
+    for (kind, port, name) in [
+        (
+            "relay",
+            dev.port,
+            "RelayClient (ClientOptions::default, read_buffer 4 KiB)",
+        ),
+        (
+            "relay-cmd8",
+            dev.port,
+            "RelayClient, command_capacity 8 (default 64)",
+        ),
+        (
+            "relay-small",
+            dev.port,
+            "RelayClient, command_capacity 8, read_buffer 1 KiB",
+        ),
+        (
+            "raw4k",
+            raw.port,
+            "raw async-tungstenite, read_buffer 4 KiB, 1 reader task",
+        ),
+        (
+            "rawdefault",
+            raw.port,
+            "raw async-tungstenite, default config, 1 reader task",
+        ),
+    ] {
+        let args = ["mem", kind, &port.to_string(), &MEM_CONNS.to_string()].map(str::to_owned);
+        let r = run_client(&args, (false, false), None, 0);
+        println!(
+            "| {name} | {:.1} | {:.1} | {:.0} |",
+            r[0] / 1048576.0,
+            r[1] / 1048576.0,
+            (r[1] - r[0]) / MEM_CONNS as f64
+        );
+    }
+    for s in [&mut raw, &mut dev] {
+        let _ = s.child.kill();
+        let _ = s.child.wait();
+    }
+    println!();
+    println!(
+        "total time {:.0} s; load average at end {}",
+        started.elapsed().as_secs_f64(),
+        load()
+    );
+}
+
+fn fmt_rounds(rounds: &[Vec<Vec<f64>>], k: usize, div: f64) -> String {
+    rounds
+        .iter()
+        .map(|pair| {
+            pair.iter()
+                .map(|r| format!("{:.0}", r[k] / div))
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
