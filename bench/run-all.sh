@@ -40,6 +40,9 @@ mkdir -p target/bench-results
   echo "== python ws round trip, both processes pinned to one vCPU"
   taskset -c 0 target/bench-venv/bin/python bench/python/bench.py ws
 
+  echo "== loopback: RelayClient vs raw async-tungstenite (round trip, streaming, idle memory)"
+  cargo bench --quiet -p relay-tokio --bench loopback
+
   echo "== simulator"
   cargo build --quiet --release -p relay-sim
   /usr/bin/time -f "cpu user %U s, sys %S s, wall %e s" target/release/relay-sim --seeds 0..2000

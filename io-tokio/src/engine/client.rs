@@ -23,7 +23,8 @@ pub struct ClientOptions {
     /// Events buffered for the application before the driver stops reading
     /// the socket (see [`Events`]).
     pub event_capacity: usize,
-    /// Commands buffered from [`RelayHandle`]s before callers wait.
+    /// Commands buffered from [`RelayHandle`]s before callers wait. The
+    /// queue's slots are allocated up front (about 48 bytes each).
     pub command_capacity: usize,
     /// Outgoing messages queued on one socket. A peer that lets the queue
     /// fill is treated as gone (the socket is dropped and the core
@@ -45,7 +46,7 @@ impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
             event_capacity: 256,
-            command_capacity: 64,
+            command_capacity: 16,
             write_queue: 1024,
             read_buffer: 4096,
             dial_timeout: Duration::from_secs(30),
@@ -87,15 +88,14 @@ impl ClientError {
 
 /// A command from a handle to the driver, with where to put the answer.
 pub(crate) enum Command {
-    // Boxed: the bounded command queue allocates all its slots up front,
-    // and an inline `Action` would make every slot several hundred bytes.
+    // Large payloads are boxed: the bounded command queue allocates all its
+    // slots up front, so every slot costs as much as the largest command.
     Send(
         Box<Action>,
         oneshot::Sender<Result<ActionResult, ClientError>>,
     ),
     Interrupt(
-        String,
-        Option<String>,
+        Box<(String, Option<String>)>,
         oneshot::Sender<Result<(), ClientError>>,
     ),
     GoIdle(oneshot::Sender<Result<(), ClientError>>),
@@ -176,7 +176,8 @@ impl RelayHandle {
         reason: Option<String>,
     ) -> Result<(), ClientError> {
         let key = session_key.into();
-        self.ask(|tx| Command::Interrupt(key, reason, tx)).await?
+        self.ask(|tx| Command::Interrupt(Box::new((key, reason)), tx))
+            .await?
     }
 
     /// Asks the connector to buffer inbound for this gateway (serving only).
@@ -244,5 +245,21 @@ impl Stream for Events {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         Pin::new(&mut self.rx).poll_next(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Command;
+
+    /// Every slot of the preallocated command queue costs this much: keep
+    /// large payloads boxed.
+    #[test]
+    fn commands_stay_small() {
+        assert!(
+            std::mem::size_of::<Command>() <= 40,
+            "{}",
+            std::mem::size_of::<Command>()
+        );
     }
 }

@@ -226,7 +226,8 @@ impl Driver {
                     let _ = reply.send(Err(refusal.into()));
                 }
             },
-            Command::Interrupt(key, reason, reply) => {
+            Command::Interrupt(payload, reply) => {
+                let (key, reason) = *payload;
                 let _ = reply.send(conn.interrupt(key, reason, now).map_err(Into::into));
             }
             Command::GoIdle(reply) => {
