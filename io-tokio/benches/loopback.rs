@@ -866,7 +866,7 @@ fn orchestrate() {
         (
             "relay-cmd8",
             dev.port,
-            "RelayClient, command_capacity 8 (default 64)",
+            "RelayClient, command_capacity 8 (default 16)",
         ),
         (
             "relay-small",
