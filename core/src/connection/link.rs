@@ -23,6 +23,10 @@ use crate::wire::{
     decode_connector_frame, encode_gateway_frame,
 };
 
+/// Largest up-front buffer for an encoded frame (one large frame must not
+/// make every later one reserve as much).
+const MAX_ENCODE_HINT: usize = 16 * 1024;
+
 /// Close code for a normal, deliberate close.
 pub const CLOSE_NORMAL: u16 = 1000;
 /// Close code meaning "abort the transport" (never sent on the wire).
@@ -69,7 +73,9 @@ pub(crate) struct Link {
     socket_live: bool,
     /// `going_idle` was sent on this socket and its ack has not arrived.
     pub(crate) idle_unacked: bool,
-    encode_buf: Vec<u8>,
+    /// Capacity for the next encoded frame: the largest frame so far, so a
+    /// frame is written into one allocation that becomes its `Transmit`.
+    encode_hint: usize,
     pub(crate) stats: Stats,
     /// The deliberate mistake this link makes (see `planted.rs`).
     #[cfg(feature = "planted-bugs")]
@@ -99,7 +105,7 @@ impl Link {
             served_since: None,
             socket_live: false,
             idle_unacked: false,
-            encode_buf: Vec::with_capacity(256),
+            encode_hint: 256,
             stats: Stats::default(),
             #[cfg(feature = "planted-bugs")]
             planted: super::PlantedBug::None,
@@ -164,9 +170,12 @@ impl Link {
     }
 
     fn transmit(&mut self, frame: &GatewayFrame) {
-        self.encode_buf.clear();
-        encode_gateway_frame(frame, &mut self.encode_buf);
-        let text = String::from_utf8_lossy(&self.encode_buf).into_owned();
+        let mut buf = Vec::with_capacity(self.encode_hint);
+        encode_gateway_frame(frame, &mut buf);
+        self.encode_hint = self.encode_hint.max(buf.len()).min(MAX_ENCODE_HINT);
+        // serde_json writes valid UTF-8; the lossy arm only keeps this total.
+        let text = String::from_utf8(buf)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         self.stats.frames_out += 1;
         self.emit(Output::Transmit(text));
     }
