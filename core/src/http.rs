@@ -1042,6 +1042,51 @@ pub fn may_forward_authorization(original_url: &str, redirect_url: &str) -> bool
     origin(&absolute).is_some_and(|to| to == from)
 }
 
+/// Resolves a redirect's `Location` value against the URL that sent it, as a
+/// driver following redirects by hand needs: absolute, scheme-relative,
+/// absolute-path, relative-path and query-only forms. `None` for anything
+/// that is not an http(s) target (`mailto:`, `javascript:`, `ftp://`), and for
+/// values with control characters or backslashes.
+pub fn resolve_redirect(base: &str, location: &str) -> Option<String> {
+    let location = location.trim();
+    if location.is_empty() || location.chars().any(|c| c.is_control() || c == '\\') {
+        return None;
+    }
+    let (origin, rest) = split_url(base)?;
+    let resolved = if has_scheme(location) {
+        // `scheme:` without `//` (`mailto:`, `javascript:`) is no target.
+        location.contains("://").then(|| location.to_owned())?
+    } else if let Some(after) = location.strip_prefix("//") {
+        let scheme = origin.split("://").next()?;
+        format!("{scheme}://{after}")
+    } else if location.starts_with('/') {
+        format!("{origin}{location}")
+    } else if location.starts_with('?') {
+        let path = rest.split(['?', '#']).next().unwrap_or("");
+        format!("{origin}{path}{location}")
+    } else {
+        let path = rest.split(['?', '#']).next().unwrap_or("");
+        let dir = path.rfind('/').and_then(|i| path.get(..=i)).unwrap_or("/");
+        format!("{origin}{dir}{location}")
+    };
+    is_http_url(&resolved).then_some(resolved)
+}
+
+/// `scheme://authority` of an http(s) URL, and the rest (path, query).
+fn split_url(url: &str) -> Option<(&str, &str)> {
+    let scheme_end = url.find("://")?;
+    let after = scheme_end + 3;
+    let rest = url.get(after..)?;
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let split = after + authority_len;
+    Some((url.get(..split)?, url.get(split..)?))
+}
+
+fn is_http_url(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
 /// `s` starts with `scheme:` (RFC 3986: ALPHA *( ALPHA / DIGIT / + / - / . )).
 fn has_scheme(s: &str) -> bool {
     let Some((scheme, _)) = s.split_once(':') else {
@@ -1055,6 +1100,38 @@ fn has_scheme(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redirect_locations_resolve() {
+        let base = "http://h:1/relay/provision?x=1";
+        assert_eq!(
+            resolve_redirect(base, "/a").as_deref(),
+            Some("http://h:1/a")
+        );
+        assert_eq!(
+            resolve_redirect(base, "b").as_deref(),
+            Some("http://h:1/relay/b")
+        );
+        assert_eq!(
+            resolve_redirect(base, "//other/x").as_deref(),
+            Some("http://other/x")
+        );
+        assert_eq!(
+            resolve_redirect(base, "https://o/p").as_deref(),
+            Some("https://o/p")
+        );
+        assert_eq!(
+            resolve_redirect(base, "?y=2").as_deref(),
+            Some("http://h:1/relay/provision?y=2")
+        );
+        assert_eq!(resolve_redirect(base, "ftp://o/p"), None);
+        assert_eq!(resolve_redirect(base, "javascript:alert(1)"), None);
+        assert_eq!(resolve_redirect(base, ""), None);
+        assert_eq!(
+            resolve_redirect("http://h", "x").as_deref(),
+            Some("http://h/x")
+        );
+    }
 
     #[test]
     fn form_encoding() {

@@ -188,12 +188,13 @@ pub fn execute_blocking(
             )));
         }
         redirects += 1;
-        let next_url = resolve_location(&current.url, &location).ok_or_else(|| {
-            HttpCallError::transport(format!(
-                "HTTP {status} redirect to an unusable location {:?}",
-                url_for_display(&location)
-            ))
-        })?;
+        let next_url =
+            relay_core::http::resolve_redirect(&current.url, &location).ok_or_else(|| {
+                HttpCallError::transport(format!(
+                    "HTTP {status} redirect to an unusable location {:?}",
+                    url_for_display(&location)
+                ))
+            })?;
         if is_https(&current.url) && !is_https(&next_url) {
             return Err(HttpCallError::transport(format!(
                 "HTTP {status} redirect from https to plain http ({}) refused; check the connector URL",
@@ -307,16 +308,6 @@ fn redirected(mut request: HttpRequest, status: u16, url: String, keep_auth: boo
     request
 }
 
-/// `scheme://authority` of an http(s) URL, and the rest (path, query).
-fn split_url(url: &str) -> Option<(&str, &str)> {
-    let scheme_end = url.find("://")?;
-    let after = scheme_end + 3;
-    let rest = url.get(after..)?;
-    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let split = after + authority_len;
-    Some((url.get(..split)?, url.get(split..)?))
-}
-
 fn is_https(url: &str) -> bool {
     url.get(..8)
         .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
@@ -325,43 +316,6 @@ fn is_https(url: &str) -> bool {
 fn is_http_url(url: &str) -> bool {
     let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
     lower.starts_with("http://") || lower.starts_with("https://")
-}
-
-/// Resolves a `Location` value against the URL that sent it. `None` for
-/// anything that is not an http(s) target.
-fn resolve_location(base: &str, location: &str) -> Option<String> {
-    let location = location.trim();
-    if location.is_empty() || location.chars().any(|c| c.is_control() || c == '\\') {
-        return None;
-    }
-    let (origin, rest) = split_url(base)?;
-    let resolved = if has_scheme(location) {
-        // `scheme:` without `//` (`mailto:`, `javascript:`) is no target.
-        location.contains("://").then(|| location.to_owned())?
-    } else if let Some(after) = location.strip_prefix("//") {
-        let scheme = origin.split("://").next()?;
-        format!("{scheme}://{after}")
-    } else if location.starts_with('/') {
-        format!("{origin}{location}")
-    } else if location.starts_with('?') {
-        let path = rest.split(['?', '#']).next().unwrap_or("");
-        format!("{origin}{path}{location}")
-    } else {
-        let path = rest.split(['?', '#']).next().unwrap_or("");
-        let dir = path.rfind('/').and_then(|i| path.get(..=i)).unwrap_or("/");
-        format!("{origin}{dir}{location}")
-    };
-    is_http_url(&resolved).then_some(resolved)
-}
-
-/// `s` starts with `scheme:` (RFC 3986: ALPHA *( ALPHA / DIGIT / + / - / . )).
-fn has_scheme(s: &str) -> bool {
-    let Some((scheme, _)) = s.split_once(':') else {
-        return false;
-    };
-    let mut bytes = scheme.bytes();
-    bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
 }
 
 /// A URL for messages: without user info, query or fragment.
@@ -644,38 +598,6 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn locations_resolve() {
-        let base = "http://h:1/relay/provision?x=1";
-        assert_eq!(
-            resolve_location(base, "/a").as_deref(),
-            Some("http://h:1/a")
-        );
-        assert_eq!(
-            resolve_location(base, "b").as_deref(),
-            Some("http://h:1/relay/b")
-        );
-        assert_eq!(
-            resolve_location(base, "//other/x").as_deref(),
-            Some("http://other/x")
-        );
-        assert_eq!(
-            resolve_location(base, "https://o/p").as_deref(),
-            Some("https://o/p")
-        );
-        assert_eq!(
-            resolve_location(base, "?y=2").as_deref(),
-            Some("http://h:1/relay/provision?y=2")
-        );
-        assert_eq!(resolve_location(base, "ftp://o/p"), None);
-        assert_eq!(resolve_location(base, "javascript:alert(1)"), None);
-        assert_eq!(resolve_location(base, ""), None);
-        assert_eq!(
-            resolve_location("http://h", "x").as_deref(),
-            Some("http://h/x")
-        );
-    }
 
     #[test]
     fn https_detection() {
