@@ -79,6 +79,16 @@ impl Harness {
         self.runtime.sleep_until(at).await;
     }
 
+    /// Waits until the client has sent `n` requests.
+    pub async fn requests_sent(&self, handle: &RelayHandle, n: u64) {
+        self.within(10, "requests sent", async {
+            while handle.stats().await.map_or(0, |s| s.requests_sent) < n {
+                self.pause(5).await;
+            }
+        })
+        .await;
+    }
+
     /// The next event matching `pred` (others are skipped).
     pub async fn expect(
         &self,
@@ -398,7 +408,7 @@ pub async fn abrupt_drop_fails_request(h: &Harness) {
     };
     let started = std::time::Instant::now();
     let (result, ()) = futures_util::future::join(pending, async {
-        h.pause(200).await;
+        h.requests_sent(&handle, 1).await;
         server.drop_connections().await.expect("server up");
     })
     .await;
@@ -501,7 +511,7 @@ pub async fn shutdown_with_requests_in_flight(h: &Harness) {
         async move { second.send_text("chat-1", "two").await },
     );
     let ((a, b), ()) = futures_util::future::join(requests, async {
-        h.pause(200).await;
+        h.requests_sent(&handle, 2).await;
         handle.shutdown().await;
     })
     .await;
@@ -559,10 +569,14 @@ pub async fn keepalive_detects_a_silent_peer(h: &Harness) {
         ..Timeouts::default()
     };
 
-    // A live connector: pings are answered, nothing drops.
+    // A live connector: pings are answered, nothing drops. (A generous pong
+    // deadline here, so that a loaded machine cannot fake a dead peer.)
     let server = h.server(|_| {}).await;
     let mut config = gateway_config(&server, &["telegram"], SECRET);
-    config.timeouts = fast.clone();
+    config.timeouts = Timeouts {
+        pong_timeout: Duration::from_secs(3),
+        ..fast.clone()
+    };
     let (handle, mut events) = h.client(config);
     h.expect_state(&mut events, State::Serving).await;
     h.pause(800).await;
