@@ -189,6 +189,25 @@ pub enum ConnOp {
 /// Replays `ops` against a `Connection`, checking the invariants of
 /// docs/architecture.md after every step.
 pub fn connection_ops(ops: &[ConnOp]) {
+    let _ = connection_ops_trace(ops);
+}
+
+/// What a [`connection_ops`] run went through; the seed generator checks
+/// that each structured seed reaches the states it is named after.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionTrace {
+    /// Every state entered, in order.
+    pub states: Vec<State>,
+    /// The link's counters after the last op.
+    pub stats: crate::connection::Stats,
+    /// Buffered deliveries handed to the application.
+    pub deliveries: usize,
+    /// Requests that ended (answered or failed).
+    pub requests_ended: usize,
+}
+
+/// [`connection_ops`], returning what the run went through.
+pub fn connection_ops_trace(ops: &[ConnOp]) -> ConnectionTrace {
     let config = RelayConfig {
         relay_url: "ws://fuzz".into(),
         identities: vec![
@@ -273,6 +292,12 @@ pub fn connection_ops(ops: &[ConnOp]) {
         }
         check.drain(&mut c);
     }
+    ConnectionTrace {
+        states: check.states,
+        stats: c.stats(),
+        deliveries: check.handed.len(),
+        requests_ended: check.sent.len().saturating_sub(check.open.len()),
+    }
 }
 
 #[derive(Default)]
@@ -285,6 +310,7 @@ struct Invariants {
     held: Vec<crate::connection::DeliveryHandle>,
     open: std::collections::BTreeSet<String>,
     sent: Vec<String>,
+    states: Vec<State>,
 }
 
 impl Invariants {
@@ -298,6 +324,7 @@ impl Invariants {
                 Output::Wait(_) => break,
                 Output::Dial { .. } => assert!(!self.terminal, "no dial after a terminal state"),
                 Output::Event(Event::StateChanged { to, .. }) => {
+                    self.states.push(to);
                     if to == State::Serving {
                         self.ever_served = true;
                     }
@@ -375,6 +402,13 @@ const GATEWAY_LINES: [&str; 8] = [
 /// Replays `ops` against the connector model: never panics, never hands out
 /// the same `bufferId` for two items.
 pub fn connector_ops(ops: &[ConnectorOp]) {
+    let _ = connector_ops_stats(ops);
+}
+
+/// [`connector_ops`], returning the connector's counters after the last op
+/// (the seed generator checks that each structured seed does what its name
+/// says).
+pub fn connector_ops_stats(ops: &[ConnectorOp]) -> crate::connector::ConnectorStats {
     let mut conn = Connector::new(ConnectorConfig::default(), 3);
     conn.add_gateway("gw", &["s"]);
     conn.set_wake_url("gw", "http://wake");
@@ -447,10 +481,232 @@ pub fn connector_ops(ops: &[ConnectorOp]) {
             }
         }
     }
+    conn.stats().clone()
 }
 
 /// Decodes structured input for a target from raw fuzzer bytes (used by the
 /// seed replay test).
 pub fn ops_from_bytes<'a, T: Arbitrary<'a>>(data: &'a [u8]) -> Vec<T> {
     Vec::<T>::arbitrary_take_rest(Unstructured::new(data)).unwrap_or_default()
+}
+
+/// Writes a value in the byte layout `arbitrary` 1.x decodes it from, so seed
+/// corpora can be written as op lists (see [`ops_to_bytes`]).
+///
+/// The layout, as `#[derive(Arbitrary)]` and the std impls read it: an enum
+/// variant is a little-endian `u32` `x`, and the variant index is
+/// `(x * variant_count) >> 32`; the fields follow in order. Integers are
+/// little-endian, a `bool` is one byte (low bit), an `Option` is a `bool` then
+/// the value, and a `Vec<u8>` field is each byte preceded by a `1` and the
+/// whole list ended by a `0`. A unit test decodes every variant back.
+pub trait FuzzEncode {
+    /// Appends the encoding of `self` to `out`.
+    fn fuzz_encode(&self, out: &mut Vec<u8>);
+}
+
+/// The inverse of [`ops_from_bytes`]: each op preceded by a `1` (a top-level
+/// list decoded with `arbitrary_take_rest` ends where the data ends).
+pub fn ops_to_bytes<T: FuzzEncode>(ops: &[T]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for op in ops {
+        out.push(1);
+        op.fuzz_encode(&mut out);
+    }
+    out
+}
+
+/// The smallest `u32` that `#[derive(Arbitrary)]` maps to variant `index` of
+/// `count`: `ceil(index * 2^32 / count)`.
+fn variant(out: &mut Vec<u8>, index: u32, count: u32) {
+    let count = u64::from(count.max(1));
+    let x = (u64::from(index) << 32).div_ceil(count);
+    out.extend_from_slice(&u32::try_from(x).unwrap_or(u32::MAX).to_le_bytes());
+}
+
+fn byte_list(out: &mut Vec<u8>, bytes: &[u8]) {
+    for &b in bytes {
+        out.extend_from_slice(&[1, b]);
+    }
+    out.push(0);
+}
+
+impl FuzzEncode for CloseCode {
+    fn fuzz_encode(&self, out: &mut Vec<u8>) {
+        const N: u32 = 7;
+        match self {
+            CloseCode::Normal => variant(out, 0, N),
+            CloseCode::GoingAway => variant(out, 1, N),
+            CloseCode::Abnormal => variant(out, 2, N),
+            CloseCode::TooBig => variant(out, 3, N),
+            CloseCode::ServerError => variant(out, 4, N),
+            CloseCode::Unauthorized => variant(out, 5, N),
+            CloseCode::Other(code) => {
+                variant(out, 6, N);
+                out.extend_from_slice(&code.to_le_bytes());
+            }
+        }
+    }
+}
+
+impl FuzzEncode for ConnOp {
+    fn fuzz_encode(&self, out: &mut Vec<u8>) {
+        const N: u32 = 14;
+        match self {
+            ConnOp::Opened => variant(out, 0, N),
+            ConnOp::DialFailed(status) => {
+                variant(out, 1, N);
+                match status {
+                    Some(s) => {
+                        out.push(1);
+                        out.extend_from_slice(&s.to_le_bytes());
+                    }
+                    None => out.push(0),
+                }
+            }
+            ConnOp::Line(i, cut) => {
+                variant(out, 2, N);
+                out.extend_from_slice(&[*i, *cut]);
+            }
+            ConnOp::Raw(bytes) => {
+                variant(out, 3, N);
+                byte_list(out, bytes);
+            }
+            ConnOp::Result(n, null) => {
+                variant(out, 4, N);
+                out.extend_from_slice(&[*n, u8::from(*null)]);
+            }
+            ConnOp::Closed(code, expired) => {
+                variant(out, 5, N);
+                code.fuzz_encode(out);
+                out.push(u8::from(*expired));
+            }
+            ConnOp::Pong => variant(out, 6, N),
+            ConnOp::Advance(ms) => {
+                variant(out, 7, N);
+                out.extend_from_slice(&ms.to_le_bytes());
+            }
+            ConnOp::Rewind(ms) => {
+                variant(out, 8, N);
+                out.extend_from_slice(&ms.to_le_bytes());
+            }
+            ConnOp::Send => variant(out, 9, N),
+            ConnOp::GoIdle => variant(out, 10, N),
+            ConnOp::Wake => variant(out, 11, N),
+            ConnOp::Ack(n) => {
+                variant(out, 12, N);
+                out.push(*n);
+            }
+            ConnOp::Shutdown => variant(out, 13, N),
+        }
+    }
+}
+
+impl FuzzEncode for ConnectorOp {
+    fn fuzz_encode(&self, out: &mut Vec<u8>) {
+        const N: u32 = 9;
+        match self {
+            ConnectorOp::Accept(kind) => {
+                variant(out, 0, N);
+                out.push(*kind);
+            }
+            ConnectorOp::Message(n, line) => {
+                variant(out, 1, N);
+                out.extend_from_slice(&[*n, *line]);
+            }
+            ConnectorOp::Raw(n, bytes) => {
+                variant(out, 2, N);
+                out.push(*n);
+                byte_list(out, bytes);
+            }
+            ConnectorOp::Closed(n) => {
+                variant(out, 3, N);
+                out.push(*n);
+            }
+            ConnectorOp::Advance(ms) => {
+                variant(out, 4, N);
+                out.extend_from_slice(&ms.to_le_bytes());
+            }
+            ConnectorOp::Deliver => variant(out, 5, N),
+            ConnectorOp::Revoke => variant(out, 6, N),
+            ConnectorOp::Restart => variant(out, 7, N),
+            ConnectorOp::Http(route, body) => {
+                variant(out, 8, N);
+                out.push(*route);
+                byte_list(out, body);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip<T>(ops: &[T])
+    where
+        T: FuzzEncode + core::fmt::Debug + for<'a> Arbitrary<'a>,
+    {
+        let bytes = ops_to_bytes(ops);
+        let back: Vec<T> = ops_from_bytes(&bytes);
+        assert_eq!(format!("{back:?}"), format!("{ops:?}"));
+    }
+
+    #[test]
+    fn every_conn_op_decodes_back() {
+        let codes = [
+            CloseCode::Normal,
+            CloseCode::GoingAway,
+            CloseCode::Abnormal,
+            CloseCode::TooBig,
+            CloseCode::ServerError,
+            CloseCode::Unauthorized,
+            CloseCode::Other(4001),
+        ];
+        let mut ops = vec![
+            ConnOp::Opened,
+            ConnOp::DialFailed(None),
+            ConnOp::DialFailed(Some(503)),
+            ConnOp::Line(7, 3),
+            ConnOp::Raw(b"{\"type\":\"hello\"}\n".to_vec()),
+            ConnOp::Raw(Vec::new()),
+            ConnOp::Result(2, true),
+            ConnOp::Result(0, false),
+            ConnOp::Pong,
+            ConnOp::Advance(65_535),
+            ConnOp::Rewind(1),
+            ConnOp::Send,
+            ConnOp::GoIdle,
+            ConnOp::Wake,
+            ConnOp::Ack(9),
+            ConnOp::Shutdown,
+        ];
+        ops.extend(codes.iter().map(|&c| ConnOp::Closed(c, true)));
+        ops.extend(codes.iter().map(|&c| ConnOp::Closed(c, false)));
+        round_trip(&ops);
+        // Each variant also decodes when it is the last thing in the input.
+        for op in &ops {
+            round_trip(core::slice::from_ref(op));
+        }
+    }
+
+    #[test]
+    fn every_connector_op_decodes_back() {
+        let ops = [
+            ConnectorOp::Accept(0),
+            ConnectorOp::Accept(3),
+            ConnectorOp::Message(1, 4),
+            ConnectorOp::Raw(0, b"{\"type\":\"going_idle\"}\n".to_vec()),
+            ConnectorOp::Raw(2, Vec::new()),
+            ConnectorOp::Closed(5),
+            ConnectorOp::Advance(3_000),
+            ConnectorOp::Deliver,
+            ConnectorOp::Revoke,
+            ConnectorOp::Restart,
+            ConnectorOp::Http(1, b"{}".to_vec()),
+        ];
+        round_trip(&ops);
+        for op in &ops {
+            round_trip(core::slice::from_ref(op));
+        }
+    }
 }
