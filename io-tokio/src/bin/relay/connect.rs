@@ -4,7 +4,7 @@
 //! stdout, one JSON object per line. See [`ConnectArgs`]'s help text for
 //! the shapes.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ use relay_tokio::wake::WakeListener;
 use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::common::{self, Exit};
+use crate::common::{self, Exit, Line, read_line};
 
 /// Default bound on one stdin line (1 MiB).
 const DEFAULT_MAX_LINE_BYTES: usize = 1024 * 1024;
@@ -266,13 +266,14 @@ fn write_stdout(mut rx: mpsc::Receiver<OutLine>) {
 fn read_stdin(max: usize, tx: mpsc::Sender<StdinLine>) {
     let stdin = std::io::stdin();
     let mut reader = stdin.lock();
+    let mut buf = Vec::new();
     loop {
-        let line = match read_bounded_line(&mut reader, max) {
-            Ok(Some(Ok(bytes))) => match String::from_utf8(bytes) {
+        let line = match read_line(&mut reader, max, &mut buf) {
+            Ok(Some(Line::Complete)) => match String::from_utf8(std::mem::take(&mut buf)) {
                 Ok(text) => StdinLine::Line(text),
                 Err(_) => StdinLine::NotUtf8,
             },
-            Ok(Some(Err(TooLong))) => StdinLine::TooLong,
+            Ok(Some(Line::TooLong(_))) => StdinLine::TooLong,
             Ok(None) => StdinLine::Eof,
             Err(e) => {
                 eprintln!("error: reading stdin failed: {e}; shutting down");
@@ -284,59 +285,6 @@ fn read_stdin(max: usize, tx: mpsc::Sender<StdinLine>) {
             return;
         }
     }
-}
-
-/// A line over the limit.
-struct TooLong;
-
-/// One line without its `\n` (and `\r`), `Err(TooLong)` when it is longer
-/// than `max` bytes (the rest of it is skipped), `None` at EOF.
-fn read_bounded_line(
-    reader: &mut impl BufRead,
-    max: usize,
-) -> std::io::Result<Option<Result<Vec<u8>, TooLong>>> {
-    let mut line = Vec::new();
-    let mut too_long = false;
-    let mut seen_any = false;
-    loop {
-        let buf = match reader.fill_buf() {
-            Ok(buf) => buf,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if buf.is_empty() {
-            if !seen_any {
-                return Ok(None);
-            }
-            break;
-        }
-        seen_any = true;
-        let (chunk, done) = match buf.iter().position(|b| *b == b'\n') {
-            Some(i) => (buf.get(..i).unwrap_or_default(), Some(i + 1)),
-            None => (buf, None),
-        };
-        if !too_long {
-            // One byte of slack for a `\r` that is stripped below.
-            if line.len() + chunk.len() > max.saturating_add(1) {
-                too_long = true;
-                line.clear();
-            } else {
-                line.extend_from_slice(chunk);
-            }
-        }
-        let used = done.unwrap_or(buf.len());
-        reader.consume(used);
-        if done.is_some() {
-            break;
-        }
-    }
-    if line.last() == Some(&b'\r') {
-        line.pop();
-    }
-    if too_long || line.len() > max {
-        return Ok(Some(Err(TooLong)));
-    }
-    Ok(Some(Ok(line)))
 }
 
 /// Handles one stdin line; false when input is over (EOF or shutdown).
@@ -607,8 +555,12 @@ mod tests {
     fn lines(input: &[u8], max: usize) -> Vec<Result<String, ()>> {
         let mut reader = std::io::BufReader::with_capacity(4, input);
         let mut got = Vec::new();
-        while let Some(line) = read_bounded_line(&mut reader, max).unwrap() {
-            got.push(line.map(|b| String::from_utf8(b).unwrap()).map_err(|_| ()));
+        let mut buf = Vec::new();
+        while let Some(line) = read_line(&mut reader, max, &mut buf).unwrap() {
+            got.push(match line {
+                Line::Complete => Ok(String::from_utf8(buf.clone()).unwrap()),
+                Line::TooLong(_) => Err(()),
+            });
         }
         got
     }

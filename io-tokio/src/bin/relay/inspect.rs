@@ -8,7 +8,7 @@ use relay_core::wire::{
 };
 use serde_json::{Value, json};
 
-use crate::common::{Exit, fail};
+use crate::common::{Exit, Line, fail, read_line};
 
 /// Who sent the frames.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -37,59 +37,6 @@ pub struct InspectArgs {
     /// Longest accepted line in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_FRAME_BYTES)]
     max_line_bytes: usize,
-}
-
-/// One line read with a bound.
-enum Line {
-    /// The line's bytes (without `\n`, nor a `\r` before it).
-    Complete,
-    /// The line was longer than the bound; this many bytes were seen.
-    TooLong(usize),
-}
-
-/// Reads one line into `buf` (cleared first), keeping at most `max` bytes
-/// of it. `None` at the end of the input.
-fn read_line(input: &mut impl BufRead, max: usize, buf: &mut Vec<u8>) -> io::Result<Option<Line>> {
-    buf.clear();
-    let mut seen = 0usize;
-    let mut any = false;
-    loop {
-        let chunk = match input.fill_buf() {
-            Ok(c) => c,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if chunk.is_empty() {
-            break;
-        }
-        any = true;
-        let (part, done) = match chunk.iter().position(|&b| b == b'\n') {
-            Some(i) => (chunk.get(..i).unwrap_or_default(), Some(i + 1)),
-            None => (chunk, None),
-        };
-        seen = seen.saturating_add(part.len());
-        if buf.len() < max.saturating_add(1) {
-            let room = max.saturating_add(1) - buf.len();
-            buf.extend_from_slice(part.get(..room.min(part.len())).unwrap_or_default());
-        }
-        let used = done.unwrap_or(chunk.len());
-        input.consume(used);
-        if done.is_some() {
-            break;
-        }
-    }
-    if !any {
-        return Ok(None);
-    }
-    if buf.last() == Some(&b'\r') && seen <= max.saturating_add(1) {
-        buf.pop();
-        seen = seen.saturating_sub(1);
-    }
-    if seen > max {
-        buf.clear();
-        return Ok(Some(Line::TooLong(seen)));
-    }
-    Ok(Some(Line::Complete))
 }
 
 /// Decodes `line` in `direction`, or in whichever direction knows its type.
