@@ -23,6 +23,7 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::io;
 use std::sync::Arc;
@@ -30,8 +31,8 @@ use std::sync::Arc;
 /// The core crate, re-exported so that one dependency is enough.
 pub use relay_core;
 use relay_core::config::RelayConfig;
-use relay_tokio::engine::{self, BoxFuture, IoStream, Runtime};
-pub use relay_tokio::engine::{ClientError, ClientOptions, Events, RelayHandle};
+use relay_engine::{BoxFuture, IoStream, Runtime};
+pub use relay_engine::{ClientError, ClientOptions, Events, RelayHandle};
 
 /// The HTTP calls (provision, policy, enroll, the env file), runtime-neutral:
 /// pass `&SmolRuntime` as the runtime. They run ureq on smol's blocking
@@ -56,7 +57,9 @@ pub use relay_tokio::engine::{ClientError, ClientOptions, Events, RelayHandle};
 /// })
 /// # }
 /// ```
-pub use relay_tokio::engine::http;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub use relay_engine::http;
 
 /// The engine's [`Runtime`] on smol's global executor and async-io reactor.
 #[derive(Clone, Copy, Debug, Default)]
@@ -101,6 +104,6 @@ impl RelayClient {
 
     /// Starts a client with `options`.
     pub fn start_with(config: RelayConfig, options: ClientOptions) -> (RelayHandle, Events) {
-        engine::start(Arc::new(SmolRuntime), config, options)
+        relay_engine::start(Arc::new(SmolRuntime), config, options)
     }
 }
