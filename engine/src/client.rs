@@ -1,9 +1,10 @@
 //! The application's side of a client: [`RelayHandle`] to act, [`Events`] to
 //! listen, and [`start`] to run the driver on a [`Runtime`].
 
+use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_channel::oneshot;
@@ -21,14 +22,15 @@ use super::driver::Driver;
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
     /// Events buffered for the application before the driver stops reading
-    /// the socket (see [`Events`]).
+    /// the socket (see [`Events`]). The application takes them in batches,
+    /// so up to twice this many may be held at once.
     pub event_capacity: usize,
     /// Commands buffered from [`RelayHandle`]s before callers wait. The
     /// queue's slots are allocated up front (about 48 bytes each).
     pub command_capacity: usize,
-    /// Outgoing messages queued on one socket. A peer that lets the queue
-    /// fill is treated as gone (the socket is dropped and the core
-    /// reconnects).
+    /// Outgoing messages queued on one socket that the socket has not taken
+    /// yet. A peer that lets the queue fill is treated as gone (the socket is
+    /// dropped and the core reconnects).
     pub write_queue: usize,
     /// WebSocket read buffer per connection, in bytes. Small keeps an idle
     /// link cheap (about 4 KiB); larger saves read calls on big frames.
@@ -110,16 +112,27 @@ pub(crate) enum Command {
 
 /// Starts a client on `rt`: the driver task owns the connection, and the
 /// returned handle and event stream are how the application talks to it.
+///
+/// For one task that both sends and listens, [`InlineClient`] does the
+/// same work without a driver task.
+///
+/// [`InlineClient`]: super::InlineClient
 pub fn start(
     rt: Arc<dyn Runtime>,
     config: RelayConfig,
     options: ClientOptions,
 ) -> (RelayHandle, Events) {
     let (commands, command_rx) = async_channel::bounded(options.command_capacity.max(1));
-    let (event_tx, events) = futures_channel::mpsc::channel(options.event_capacity.max(1));
-    let driver = Driver::new(rt.clone(), config, &options, command_rx, event_tx);
+    let queue = Arc::new(EventQueue::new(options.event_capacity.max(1)));
+    let driver = Driver::new(rt.clone(), config, &options, command_rx, queue.clone());
     rt.spawn(Box::pin(driver.run()));
-    (RelayHandle { commands }, Events { rx: events })
+    (
+        RelayHandle { commands },
+        Events {
+            queue,
+            taken: VecDeque::new(),
+        },
+    )
 }
 
 /// The application's handle on a running client. Cheap to clone; every clone
@@ -228,18 +241,56 @@ impl RelayHandle {
 /// The stream is bounded ([`ClientOptions::event_capacity`]). When the
 /// application falls behind, events are never dropped: the driver stops
 /// reading the socket until there is room, so the connector (and TCP) hold
-/// the rest. Commands, timers and request results keep flowing meanwhile, so
-/// awaiting a [`RelayHandle`] call while not reading events cannot deadlock.
-/// The stream ends when the client has stopped and every event was taken.
-#[derive(Debug)]
+/// the rest. Commands and timers keep flowing meanwhile. The driver hands
+/// events over in batches (all it read in one go), and the stream takes a
+/// whole batch at a time, so a burst costs one wake-up. The stream ends when
+/// the client has stopped and every event was taken.
 pub struct Events {
-    rx: futures_channel::mpsc::Receiver<Event>,
+    queue: Arc<EventQueue>,
+    /// The batch taken from the queue, handed out one by one.
+    taken: VecDeque<Event>,
+}
+
+impl std::fmt::Debug for Events {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Events")
+            .field("taken", &self.taken.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Events {
     /// The next event, or `None` once the client has stopped.
     pub async fn next_event(&mut self) -> Option<Event> {
-        futures_util::StreamExt::next(&mut self.rx).await
+        std::future::poll_fn(|cx| self.poll_event(cx)).await
+    }
+
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        if let Some(event) = self.taken.pop_front() {
+            return Poll::Ready(Some(event));
+        }
+        let mut state = self.queue.lock();
+        if state.events.is_empty() {
+            if state.finished {
+                return Poll::Ready(None);
+            }
+            if !state
+                .reader
+                .as_ref()
+                .is_some_and(|w| w.will_wake(cx.waker()))
+            {
+                state.reader = Some(cx.waker().clone());
+            }
+            return Poll::Pending;
+        }
+        // Take the whole batch; the emptied buffer goes back for reuse.
+        std::mem::swap(&mut state.events, &mut self.taken);
+        let driver = state.driver.take();
+        drop(state);
+        if let Some(driver) = driver {
+            driver.wake();
+        }
+        Poll::Ready(self.taken.pop_front())
     }
 }
 
@@ -247,7 +298,111 @@ impl Stream for Events {
     type Item = Event;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        Pin::new(&mut self.rx).poll_next(cx)
+        self.poll_event(cx)
+    }
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        let mut state = self.queue.lock();
+        state.dropped = true;
+        state.events.clear();
+        let driver = state.driver.take();
+        drop(state);
+        if let Some(driver) = driver {
+            driver.wake();
+        }
+    }
+}
+
+/// The events between the driver task and [`Events`]: one lock and at most
+/// one wake-up per batch, no allocation per event.
+pub(crate) struct EventQueue {
+    state: Mutex<QueueState>,
+    capacity: usize,
+}
+
+#[derive(Default)]
+struct QueueState {
+    events: VecDeque<Event>,
+    /// The application waiting for events.
+    reader: Option<Waker>,
+    /// The driver waiting for room.
+    driver: Option<Waker>,
+    /// The driver has stopped: no more events will come.
+    finished: bool,
+    /// The application dropped its `Events`: nobody will read.
+    dropped: bool,
+}
+
+impl EventQueue {
+    fn new(capacity: usize) -> Self {
+        EventQueue {
+            state: Mutex::new(QueueState::default()),
+            capacity,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        // No code panics while holding the lock; recover the data anyway.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Events handed over and not taken yet.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().events.len()
+    }
+
+    /// Hands `batch` over (waking the application once). With `full`, the
+    /// driver is out of room: `false` if room appeared meanwhile (read on),
+    /// otherwise the driver is woken when the application takes the batch.
+    pub(crate) fn publish(&self, batch: &mut VecDeque<Event>, full: Option<&Context<'_>>) -> bool {
+        let mut state = self.lock();
+        if state.dropped {
+            batch.clear();
+            // Nobody reads: never wait for room.
+            return full.is_none();
+        }
+        let mut reader = None;
+        if !batch.is_empty() {
+            if state.events.is_empty() {
+                std::mem::swap(&mut state.events, batch);
+            } else {
+                state.events.append(batch);
+            }
+            reader = state.reader.take();
+        }
+        let mut waiting = true;
+        if let Some(cx) = full {
+            if state.events.len() < self.capacity {
+                waiting = false;
+            } else if !state
+                .driver
+                .as_ref()
+                .is_some_and(|w| w.will_wake(cx.waker()))
+            {
+                state.driver = Some(cx.waker().clone());
+            }
+        }
+        drop(state);
+        if let Some(reader) = reader {
+            reader.wake();
+        }
+        waiting
+    }
+
+    /// Hands over the last events and ends the stream.
+    pub(crate) fn finish(&self, batch: &mut VecDeque<Event>) {
+        let mut state = self.lock();
+        if !state.dropped {
+            state.events.append(batch);
+        }
+        state.finished = true;
+        let reader = state.reader.take();
+        drop(state);
+        if let Some(reader) = reader {
+            reader.wake();
+        }
     }
 }
 

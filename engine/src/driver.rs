@@ -1,66 +1,78 @@
-//! The driver loop: select over commands, the core's deadline, the dial in
-//! progress and the socket; feed the core; drain its outputs. No protocol
+//! The driver loop: feed the core what happened (commands, the deadline,
+//! the dial in progress, the socket) and carry out its outputs. No protocol
 //! decision is made here.
+//!
+//! [`Engine`] is the loop's body, polled by one task: the spawned driver
+//! task of [`start`](super::start) ([`Driver`]), or the application's own
+//! task with an [`InlineClient`](super::InlineClient). That task reads and
+//! writes the socket itself: there is no writer task, so a request costs no
+//! hand-off between tasks beyond the one to the application.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
-use std::future::poll_fn;
 use std::hash::BuildHasher;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use async_tungstenite::tungstenite::Message;
 use futures_channel::oneshot;
-use futures_util::{Sink, Stream, StreamExt};
+use futures_util::{Sink, Stream};
 use relay_core::config::RelayConfig;
 use relay_core::requests::RequestId;
 use relay_core::wire::ActionResult;
 use relay_core::{Connection, Event, Input, Instant, Output};
 
-use super::client::{ClientError, ClientOptions, Command};
+use super::client::{ClientError, ClientOptions, Command, EventQueue};
 use super::clock::Clock;
-use super::socket::{self, Dialing, Read, Reader, Write, Writer};
+use super::socket::{self, Dialing, Read, Ws};
 use super::{BoxFuture, Runtime};
 
 type Reply = oneshot::Sender<Result<ActionResult, ClientError>>;
 
-/// What woke the loop.
-enum Wake {
-    Command(Command),
-    CommandsClosed,
-    Timer,
-    Dialed(Result<(async_tungstenite::WebSocketSender<socket::Io>, Reader), socket::DialFailure>),
-    Read(Read),
+/// Socket reads handled in one poll before the task yields (and hands the
+/// events read so far to the application as one batch).
+const READ_BATCH: usize = 64;
+
+/// Where request results go.
+pub(crate) enum Replies {
+    /// Each caller of a spawned client waits on its own oneshot.
+    Remote(HashMap<RequestId, Reply>),
+    /// The one request an inline client is waiting for, and its result once
+    /// it came. Results of abandoned requests are dropped.
+    Local {
+        awaiting: Option<RequestId>,
+        /// Boxed as the core hands it over (no copy, no allocation).
+        result: Option<Result<Box<ActionResult>, ClientError>>,
+    },
 }
 
-pub(crate) struct Driver {
+/// The connection, its socket and its timer, driven by one task.
+pub(crate) struct Engine {
     rt: Arc<dyn Runtime>,
     clock: Clock,
-    conn: Connection,
+    pub(crate) conn: Connection,
     dial: socket::DialSettings,
     write_queue: usize,
-    commands: Pin<Box<async_channel::Receiver<Command>>>,
-    commands_open: bool,
-    events: futures_channel::mpsc::Sender<Event>,
-    /// Events the application has not taken yet; while any wait, the socket
-    /// is not read.
-    backlog: VecDeque<Event>,
-    waiters: HashMap<RequestId, Reply>,
-    shutdown_waiters: Vec<oneshot::Sender<()>>,
-    writer: Option<Writer>,
-    reader: Option<Reader>,
+    ws: Option<Ws>,
+    /// Messages the socket has not taken yet.
+    unsent: VecDeque<Message>,
+    /// Something was handed to the socket and not flushed yet.
+    unflushed: bool,
     dialing: Option<Dialing>,
     deadline: Option<Instant>,
     timer: Option<(Instant, BoxFuture<()>)>,
+    /// Events the application has not been handed yet.
+    pub(crate) events: VecDeque<Event>,
+    pub(crate) replies: Replies,
 }
 
-impl Driver {
+impl Engine {
     pub(crate) fn new(
         rt: Arc<dyn Runtime>,
         config: RelayConfig,
         options: &ClientOptions,
-        commands: async_channel::Receiver<Command>,
-        events: futures_channel::mpsc::Sender<Event>,
+        replies: Replies,
     ) -> Self {
         let clock = Clock::start();
         let seed = options
@@ -72,37 +84,314 @@ impl Driver {
             #[cfg(feature = "tls")]
             tls: options.tls.clone(),
         };
-        Driver {
+        Engine {
             conn: Connection::new(config, seed, clock.now(), Clock::wall()),
             rt,
             clock,
             dial,
             write_queue: options.write_queue.max(1),
-            commands: Box::pin(commands),
-            commands_open: true,
-            events,
-            backlog: VecDeque::new(),
-            waiters: HashMap::new(),
-            shutdown_waiters: Vec::new(),
-            writer: None,
-            reader: None,
+            ws: None,
+            unsent: VecDeque::new(),
+            unflushed: false,
             dialing: None,
             deadline: None,
             timer: None,
+            events: VecDeque::new(),
+            replies,
+        }
+    }
+
+    /// The core's clock now; the core's wall clock is brought up to date.
+    pub(crate) fn now(&mut self) -> Instant {
+        let now = self.clock.now();
+        self.conn.set_wall_clock(now, Clock::wall());
+        now
+    }
+
+    fn input(&mut self, input: Input<'_>) {
+        let now = self.now();
+        self.conn.handle_input(input, now);
+    }
+
+    /// Makes all the progress there is to make without waiting: outputs
+    /// carried out, writes handed to the socket, the timer, the dial, and
+    /// socket reads while fewer than `read_room` events wait for the
+    /// application. `Ready` once the connection is terminal.
+    pub(crate) fn poll_io(&mut self, cx: &mut Context<'_>, read_room: usize) -> Poll<()> {
+        let mut reads = 0;
+        loop {
+            self.drain();
+            if self.conn.is_terminal() {
+                return Poll::Ready(());
+            }
+            if self.flush(cx) {
+                continue;
+            }
+            if self.poll_timer(cx) {
+                self.input(Input::Timeout);
+                continue;
+            }
+            if let Some(dialing) = self.dialing.as_mut()
+                && let Poll::Ready(result) = dialing.as_mut().poll(cx)
+            {
+                self.dialing = None;
+                self.dialed(result);
+                continue;
+            }
+            // Backpressure: while the application has enough events to
+            // take, leave the socket unread.
+            if self.events.len() < read_room
+                && let Some(ws) = self.ws.as_mut()
+                && let Poll::Ready(item) = Pin::new(ws).poll_next(cx)
+            {
+                self.read(Read::from_item(item));
+                reads += 1;
+                if reads >= READ_BATCH {
+                    self.drain();
+                    self.flush(cx);
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                continue;
+            }
+            return Poll::Pending;
+        }
+    }
+
+    /// Carries out what the core asked for and hands queued writes to the
+    /// socket without waiting (for calls made outside a poll).
+    pub(crate) fn push_now(&mut self) {
+        self.drain();
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        while self.flush(&mut cx) {
+            self.drain();
+        }
+    }
+
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(deadline) = self.deadline else {
+            return false;
+        };
+        // A timer that fires no later than the deadline is kept: waking
+        // early costs one spurious `Timeout` (the core checks what is due),
+        // a new timer per request would cost an allocation each.
+        if self.timer.as_ref().is_none_or(|(at, _)| *at > deadline) {
+            let sleep = self.rt.sleep_until(self.clock.to_std(deadline));
+            self.timer = Some((deadline, sleep));
+        }
+        if let Some((_, sleep)) = self.timer.as_mut()
+            && sleep.as_mut().poll(cx).is_ready()
+        {
+            self.timer = None;
+            return true;
+        }
+        false
+    }
+
+    fn dialed(&mut self, result: Result<Ws, socket::DialFailure>) {
+        match result {
+            Ok(ws) => {
+                tracing::debug!("relay socket open");
+                self.ws = Some(ws);
+                self.unsent.clear();
+                self.unflushed = false;
+                self.input(Input::Opened);
+            }
+            Err(failure) => {
+                tracing::warn!(
+                    http_status = failure.http_status,
+                    reason = %failure.reason,
+                    "relay dial failed"
+                );
+                self.input(Input::DialFailed {
+                    http_status: failure.http_status,
+                    reason: failure.reason,
+                });
+            }
+        }
+    }
+
+    fn read(&mut self, read: Read) {
+        if matches!(read, Read::Closed { .. }) {
+            self.drop_socket();
+        }
+        if let Some(input) = read.as_input() {
+            let now = self.now();
+            self.conn.handle_input(input, now);
+        }
+    }
+
+    /// Hands queued messages to the socket and flushes it. `true` when the
+    /// socket failed (the core was told; its outputs need draining).
+    fn flush(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(ws) = self.ws.as_mut() else {
+            return false;
+        };
+        let mut ws = Pin::new(ws);
+        let mut result = Ok(());
+        while !self.unsent.is_empty() {
+            match ws.as_mut().poll_ready(cx) {
+                Poll::Ready(Ok(())) => {
+                    if let Some(message) = self.unsent.pop_front() {
+                        self.unflushed = true;
+                        if let Err(e) = ws.as_mut().start_send(message) {
+                            result = Err(e);
+                            break;
+                        }
+                    }
+                }
+                Poll::Ready(Err(e)) => {
+                    result = Err(e);
+                    break;
+                }
+                Poll::Pending => break,
+            }
+        }
+        if result.is_ok() && self.unflushed {
+            match ws.as_mut().poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.unflushed = false,
+                Poll::Ready(Err(e)) => result = Err(e),
+                Poll::Pending => {}
+            }
+        }
+        match result {
+            Ok(()) => false,
+            Err(error) => {
+                tracing::debug!(%error, "relay socket write failed");
+                self.drop_socket();
+                self.input(Input::Closed {
+                    code: None,
+                    reason: format!("socket write failed: {error}"),
+                });
+                true
+            }
+        }
+    }
+
+    /// Carries out everything the core wants done, until it waits.
+    fn drain(&mut self) {
+        loop {
+            match self.conn.poll_output() {
+                Output::Dial { url, headers } => {
+                    self.drop_socket();
+                    tracing::info!(%url, "relay dialing");
+                    let dial = socket::dial(self.rt.clone(), url, headers, self.dial.clone());
+                    self.dialing = Some(Box::pin(dial));
+                }
+                Output::Transmit(text) => self.write(socket::text(text)),
+                Output::Ping => self.write(socket::ping()),
+                Output::Close { code, reason } => {
+                    tracing::info!(code, %reason, "relay closing socket");
+                    let ws = self.ws.take();
+                    let queued: Vec<Message> = self.unsent.drain(..).collect();
+                    self.drop_socket();
+                    // 1006 is never sent on the wire: dropping the socket aborts.
+                    if let (Some(ws), false) = (ws, code == 1006) {
+                        socket::close_in_background(&self.rt, ws, queued, code, reason);
+                    }
+                }
+                Output::Event(event) => self.route(event),
+                Output::Wait(deadline) => {
+                    self.deadline = deadline;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn write(&mut self, message: Message) {
+        if self.ws.is_none() {
+            return;
+        }
+        if self.unsent.len() >= self.write_queue {
+            // The peer stopped reading long enough to fill the queue.
+            self.drop_socket();
+            self.input(Input::Closed {
+                code: None,
+                reason: "socket write queue overflowed".to_owned(),
+            });
+            return;
+        }
+        self.unsent.push_back(message);
+    }
+
+    fn drop_socket(&mut self) {
+        self.ws = None;
+        self.unsent.clear();
+        self.unflushed = false;
+        self.dialing = None;
+    }
+
+    /// Results go to the caller that sent the request; everything else to
+    /// the event queue.
+    fn route(&mut self, event: Event) {
+        let (request_id, result) = match event {
+            Event::Response { request_id, result } => (request_id, Ok(result)),
+            Event::RequestFailed { request_id, error } => {
+                tracing::debug!(%error, "relay request failed");
+                (request_id, Err(error.into()))
+            }
+            other => {
+                trace_event(&other);
+                self.events.push_back(other);
+                return;
+            }
+        };
+        match &mut self.replies {
+            Replies::Remote(waiters) => {
+                if let Some(reply) = waiters.remove(&request_id) {
+                    let _ = reply.send(result.map(|r| *r));
+                }
+            }
+            Replies::Local {
+                awaiting,
+                result: slot,
+            } => {
+                if awaiting.as_ref() == Some(&request_id) {
+                    *awaiting = None;
+                    *slot = Some(result);
+                }
+            }
+        }
+    }
+}
+
+/// The spawned driver task: an [`Engine`] fed by [`RelayHandle`]
+/// commands, handing events to [`Events`] in batches.
+///
+/// [`RelayHandle`]: super::RelayHandle
+/// [`Events`]: super::Events
+pub(crate) struct Driver {
+    engine: Engine,
+    commands: Pin<Box<async_channel::Receiver<Command>>>,
+    commands_open: bool,
+    events: Arc<EventQueue>,
+    event_capacity: usize,
+    shutdown_waiters: Vec<oneshot::Sender<()>>,
+}
+
+impl Driver {
+    pub(crate) fn new(
+        rt: Arc<dyn Runtime>,
+        config: RelayConfig,
+        options: &ClientOptions,
+        commands: async_channel::Receiver<Command>,
+        events: Arc<EventQueue>,
+    ) -> Self {
+        Driver {
+            engine: Engine::new(rt, config, options, Replies::Remote(HashMap::new())),
+            commands: Box::pin(commands),
+            commands_open: true,
+            events,
+            event_capacity: options.event_capacity.max(1),
+            shutdown_waiters: Vec::new(),
         }
     }
 
     /// Runs until the connection is terminal (shut down or revoked).
     pub(crate) async fn run(mut self) {
-        loop {
-            self.drain();
-            if self.conn.is_terminal() {
-                break;
-            }
-            let wake = poll_fn(|cx| self.poll_wake(cx)).await;
-            self.handle(wake);
-        }
-        tracing::debug!(state = %self.conn.state(), "relay driver stopped");
+        std::future::poll_fn(|cx| self.poll(cx)).await;
+        tracing::debug!(state = %self.engine.conn.state(), "relay driver stopped");
         // Close first, so that no command can slip in unanswered: queued
         // ones are dropped here (their callers see `Stopped`), later ones
         // are refused by the closed channel.
@@ -112,116 +401,50 @@ impl Driver {
             let _ = waiter.send(());
         }
         // Events still queued are handed over before the stream ends.
-        while let Some(event) = self.backlog.pop_front() {
-            if futures_util::SinkExt::send(&mut self.events, event)
-                .await
-                .is_err()
-            {
-                break;
-            }
-        }
+        self.events.finish(&mut self.engine.events);
     }
 
-    fn poll_wake(&mut self, cx: &mut Context<'_>) -> Poll<Wake> {
-        self.flush_backlog(cx);
-        if self.commands_open {
-            match self.commands.as_mut().poll_next(cx) {
-                Poll::Ready(Some(command)) => return Poll::Ready(Wake::Command(command)),
-                Poll::Ready(None) => {
-                    self.commands_open = false;
-                    return Poll::Ready(Wake::CommandsClosed);
-                }
-                Poll::Pending => {}
-            }
-        }
-        if let Some(deadline) = self.deadline {
-            if self.timer.as_ref().map(|(at, _)| *at) != Some(deadline) {
-                let sleep = self.rt.sleep_until(self.clock.to_std(deadline));
-                self.timer = Some((deadline, sleep));
-            }
-            if let Some((_, sleep)) = self.timer.as_mut()
-                && sleep.as_mut().poll(cx).is_ready()
-            {
-                self.timer = None;
-                return Poll::Ready(Wake::Timer);
-            }
-        }
-        if let Some(dialing) = self.dialing.as_mut()
-            && let Poll::Ready(result) = dialing.as_mut().poll(cx)
-        {
-            self.dialing = None;
-            return Poll::Ready(Wake::Dialed(result));
-        }
-        // Backpressure: while the application has events to take, leave the
-        // socket unread.
-        if self.backlog.is_empty()
-            && let Some(reader) = self.reader.as_mut()
-            && let Poll::Ready(item) = reader.poll_next_unpin(cx)
-        {
-            return Poll::Ready(Wake::Read(Read::from_item(item)));
-        }
-        Poll::Pending
-    }
-
-    fn flush_backlog(&mut self, cx: &mut Context<'_>) {
-        while !self.backlog.is_empty() {
-            match Pin::new(&mut self.events).poll_ready(cx) {
-                Poll::Ready(Ok(())) => {
-                    if let Some(event) = self.backlog.pop_front()
-                        && Pin::new(&mut self.events).start_send(event).is_err()
-                    {
-                        self.backlog.clear();
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            while self.commands_open {
+                match self.commands.as_mut().poll_next(cx) {
+                    Poll::Ready(Some(command)) => self.command(command),
+                    Poll::Ready(None) => {
+                        self.commands_open = false;
+                        let now = self.engine.now();
+                        self.engine.conn.shutdown(now);
                     }
+                    Poll::Pending => break,
                 }
-                // The application dropped its `Events`: nobody will read.
-                Poll::Ready(Err(_)) => self.backlog.clear(),
-                Poll::Pending => break,
             }
+            let queued = self.events.len();
+            let room = self.event_capacity.saturating_sub(queued);
+            let progress = self.engine.poll_io(cx, room);
+            if progress.is_ready() {
+                return Poll::Ready(());
+            }
+            let full = self.engine.events.len() >= room;
+            // One hand-over (and at most one wake-up) per batch.
+            if !self
+                .events
+                .publish(&mut self.engine.events, full.then_some(cx))
+            {
+                // Room appeared while publishing: read on.
+                continue;
+            }
+            return Poll::Pending;
         }
     }
 
-    fn handle(&mut self, wake: Wake) {
-        let now = self.clock.now();
-        self.conn.set_wall_clock(now, Clock::wall());
-        match wake {
-            Wake::Command(command) => self.command(command, now),
-            Wake::CommandsClosed => self.conn.shutdown(now),
-            Wake::Timer => self.conn.handle_input(Input::Timeout, now),
-            Wake::Dialed(Ok((sink, reader))) => {
-                tracing::debug!("relay socket open");
-                self.writer = Some(Writer::spawn(&self.rt, sink, self.write_queue));
-                self.reader = Some(reader);
-                self.conn.handle_input(Input::Opened, now);
-            }
-            Wake::Dialed(Err(failure)) => {
-                tracing::warn!(
-                    http_status = failure.http_status,
-                    reason = %failure.reason,
-                    "relay dial failed"
-                );
-                let input = Input::DialFailed {
-                    http_status: failure.http_status,
-                    reason: failure.reason,
-                };
-                self.conn.handle_input(input, now);
-            }
-            Wake::Read(read) => {
-                if matches!(read, Read::Closed { .. }) {
-                    self.drop_socket();
-                }
-                if let Some(input) = read.as_input() {
-                    self.conn.handle_input(input, now);
-                }
-            }
-        }
-    }
-
-    fn command(&mut self, command: Command, now: Instant) {
-        let conn = &mut self.conn;
+    fn command(&mut self, command: Command) {
+        let now = self.engine.now();
+        let conn = &mut self.engine.conn;
         match command {
             Command::Send(action, reply) => match conn.send(*action, now) {
                 Ok(id) => {
-                    self.waiters.insert(id, reply);
+                    if let Replies::Remote(waiters) = &mut self.engine.replies {
+                        waiters.insert(id, reply);
+                    }
                 }
                 Err(refusal) => {
                     let _ = reply.send(Err(refusal.into()));
@@ -246,81 +469,6 @@ impl Driver {
             }
             Command::Status(reply) => {
                 let _ = reply.send((conn.state(), conn.stats()));
-            }
-        }
-    }
-
-    /// Carries out everything the core wants done, until it waits.
-    fn drain(&mut self) {
-        loop {
-            match self.conn.poll_output() {
-                Output::Dial { url, headers } => {
-                    self.drop_socket();
-                    tracing::info!(%url, "relay dialing");
-                    let dial = socket::dial(self.rt.clone(), url, headers, self.dial.clone());
-                    self.dialing = Some(Box::pin(dial));
-                }
-                Output::Transmit(text) => self.write(Write::Text(text)),
-                Output::Ping => self.write(Write::Ping),
-                Output::Close { code, reason } => {
-                    tracing::info!(code, %reason, "relay closing socket");
-                    let writer = self.writer.take();
-                    self.drop_socket();
-                    // 1006 is never sent on the wire: dropping the writer aborts.
-                    if let (Some(writer), false) = (writer, code == 1006) {
-                        writer.close(code, reason);
-                    }
-                }
-                Output::Event(event) => self.route(event),
-                Output::Wait(deadline) => {
-                    self.deadline = deadline;
-                    return;
-                }
-            }
-        }
-    }
-
-    fn write(&mut self, write: Write) {
-        let Some(writer) = self.writer.as_mut() else {
-            return;
-        };
-        if !writer.push(write) {
-            // The peer stopped reading long enough to fill the queue.
-            self.drop_socket();
-            let input = Input::Closed {
-                code: None,
-                reason: "socket write queue overflowed".to_owned(),
-            };
-            self.conn.handle_input(input, self.clock.now());
-        }
-    }
-
-    fn drop_socket(&mut self) {
-        self.writer = None;
-        self.reader = None;
-        self.dialing = None;
-    }
-
-    /// Results go to the caller that sent the request; everything else to
-    /// the event stream.
-    fn route(&mut self, event: Event) {
-        match event {
-            Event::Response { request_id, result } => {
-                if let Some(reply) = self.waiters.remove(&request_id) {
-                    let _ = reply.send(Ok(*result));
-                }
-            }
-            Event::RequestFailed { request_id, error } => {
-                tracing::debug!(%error, "relay request failed");
-                if let Some(reply) = self.waiters.remove(&request_id) {
-                    let _ = reply.send(Err(error.into()));
-                }
-            }
-            other => {
-                trace_event(&other);
-                if !self.events.is_closed() {
-                    self.backlog.push_back(other);
-                }
             }
         }
     }

@@ -3,7 +3,8 @@
 //! Everything a driver does that does not depend on the async runtime lives
 //! here, written once: the loop that feeds a [`relay_core::Connection`] and
 //! drains its outputs, the WebSocket dial (TLS with rustls and the webpki
-//! roots), the writer task, the [`RelayHandle`] / [`Events`] API and the HTTP
+//! roots), the [`RelayHandle`] / [`Events`] API of a spawned client, the
+//! [`InlineClient`] that runs in the application's own task, and the HTTP
 //! calls. A runtime supplies only the four things in [`Runtime`]: spawn,
 //! sleep, TCP connect and running blocking work, as quinn's `Runtime` trait
 //! does. `relay-tokio` implements it for tokio; `relay-smol` (which depends
@@ -24,6 +25,7 @@ mod driver;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
+mod inline;
 mod socket;
 
 use std::future::Future;
@@ -32,6 +34,7 @@ use std::pin::Pin;
 
 pub use client::{ClientError, ClientOptions, Events, RelayHandle, start};
 pub use clock::Clock;
+pub use inline::InlineClient;
 /// The core crate, re-exported so that one dependency is enough.
 pub use relay_core;
 /// The TLS library of `wss://` dials, for [`ClientOptions::tls`].

@@ -1,10 +1,10 @@
-//! One WebSocket: the dial (TCP, optional TLS, upgrade), the writer task,
-//! and the mapping of WebSocket messages to core inputs.
+//! One WebSocket: the dial (TCP, optional TLS, upgrade), the background
+//! close, and the mapping of WebSocket messages to core inputs.
 
-use std::convert::Infallible;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use async_tungstenite::WebSocketStream;
 use async_tungstenite::tungstenite::client::IntoClientRequest;
 use async_tungstenite::tungstenite::http::HeaderValue;
 use async_tungstenite::tungstenite::http::header::HeaderName;
@@ -12,9 +12,8 @@ use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 use async_tungstenite::tungstenite::protocol::frame::CloseFrame;
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
-use async_tungstenite::{WebSocketReceiver, WebSocketSender};
 use futures_io::{AsyncRead, AsyncWrite};
-use futures_util::StreamExt;
+use futures_util::SinkExt;
 use futures_util::future::{Either, select};
 use relay_core::Input;
 
@@ -28,8 +27,8 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> IoStream for T {}
 /// The boxed transport under every WebSocket.
 pub(crate) type Io = Box<dyn IoStream>;
 
-/// The read half of an open socket.
-pub(crate) type Reader = WebSocketReceiver<Io>;
+/// An open socket, read and written by the one task that drives it.
+pub(crate) type Ws = WebSocketStream<Io>;
 
 /// Why a dial did not produce an open socket.
 #[derive(Debug)]
@@ -65,7 +64,7 @@ pub(crate) async fn dial(
     url: String,
     headers: Vec<(String, String)>,
     settings: DialSettings,
-) -> Result<(WebSocketSender<Io>, Reader), DialFailure> {
+) -> Result<Ws, DialFailure> {
     let deadline = std::time::Instant::now() + settings.timeout;
     let attempt = Box::pin(dial_now(rt.as_ref(), url, headers, settings));
     match select(attempt, rt.sleep_until(deadline)).await {
@@ -79,7 +78,7 @@ async fn dial_now(
     url: String,
     headers: Vec<(String, String)>,
     settings: DialSettings,
-) -> Result<(WebSocketSender<Io>, Reader), DialFailure> {
+) -> Result<Ws, DialFailure> {
     let mut request = url
         .as_str()
         .into_client_request()
@@ -115,7 +114,7 @@ async fn dial_now(
         async_tungstenite::client_async_with_config(request, io, Some(settings.ws))
             .await
             .map_err(upgrade_failure)?;
-    Ok(ws.split())
+    Ok(ws)
 }
 
 fn upgrade_failure(error: WsError) -> DialFailure {
@@ -175,85 +174,45 @@ fn default_tls_config() -> Result<Arc<rustls::ClientConfig>, DialFailure> {
         .map_err(DialFailure::new)
 }
 
-/// What the writer task is asked to do.
-pub(crate) enum Write {
-    /// One text message.
-    Text(String),
-    /// A ping.
-    Ping,
-    /// A close frame, then the end. Carries the abort guard so that handing
-    /// the socket over for a graceful close does not abort it.
-    Close(u16, String, futures_channel::oneshot::Sender<Infallible>),
-}
-
 /// How long a graceful close may take before the socket is dropped anyway.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
-/// The write half's handle, held by the driver. Dropping it aborts the
-/// socket at once (queued writes are discarded).
-pub(crate) struct Writer {
-    queue: futures_channel::mpsc::Sender<Write>,
-    abort: Option<futures_channel::oneshot::Sender<Infallible>>,
-}
-
-impl Writer {
-    /// Starts the writer task for `sink` with room for `capacity` queued
-    /// messages.
-    pub(crate) fn spawn(rt: &Arc<dyn Runtime>, sink: WebSocketSender<Io>, capacity: usize) -> Self {
-        let (queue, rx) = futures_channel::mpsc::channel(capacity);
-        let (abort, aborted) = futures_channel::oneshot::channel();
-        rt.spawn(Box::pin(write_loop(rt.clone(), sink, rx, aborted)));
-        Writer {
-            queue,
-            abort: Some(abort),
-        }
-    }
-
-    /// Queues a message. `false` when the queue is full or the task ended:
-    /// the peer stopped reading, and the socket should be treated as lost.
-    pub(crate) fn push(&mut self, write: Write) -> bool {
-        self.queue.try_send(write).is_ok()
-    }
-
-    /// Sends a close frame (bounded by a short grace period), then drops the
-    /// socket.
-    pub(crate) fn close(mut self, code: u16, reason: String) {
-        if let Some(guard) = self.abort.take() {
-            let _ = self.queue.try_send(Write::Close(code, reason, guard));
-        }
-    }
-}
-
-async fn write_loop(
-    rt: Arc<dyn Runtime>,
-    mut sink: WebSocketSender<Io>,
-    mut queue: futures_channel::mpsc::Receiver<Write>,
-    aborted: futures_channel::oneshot::Receiver<Infallible>,
+/// Hands `ws` to a background task that sends the writes still queued, then
+/// a close frame, and drops the socket (bounded by a short grace period).
+pub(crate) fn close_in_background(
+    rt: &Arc<dyn Runtime>,
+    mut ws: Ws,
+    queued: Vec<Message>,
+    code: u16,
+    reason: String,
 ) {
-    let work = async {
-        while let Some(write) = queue.next().await {
-            let result = match write {
-                Write::Text(text) => sink.send(Message::text(text)).await,
-                Write::Ping => sink.send(Message::Ping(Bytes::new())).await,
-                Write::Close(code, reason, _guard) => {
-                    let frame = CloseFrame {
-                        code: CloseCode::from(code),
-                        reason: reason.into(),
-                    };
-                    let deadline = std::time::Instant::now() + CLOSE_GRACE;
-                    let close = Box::pin(sink.close(Some(frame)));
-                    let _ = select(close, rt.sleep_until(deadline)).await;
-                    return;
-                }
-            };
-            if let Err(error) = result {
-                tracing::debug!(%error, "relay socket write failed");
+    let deadline = std::time::Instant::now() + CLOSE_GRACE;
+    let close = async move {
+        for message in queued {
+            if ws.feed(message).await.is_err() {
                 return;
             }
         }
+        let frame = CloseFrame {
+            code: CloseCode::from(code),
+            reason: reason.into(),
+        };
+        let _ = ws.close(Some(frame)).await;
     };
-    // `aborted` resolves (with `Canceled`) when the driver drops the guard.
-    let _ = select(Box::pin(work), aborted).await;
+    let sleep = rt.sleep_until(deadline);
+    rt.spawn(Box::pin(async move {
+        let _ = select(Box::pin(close), sleep).await;
+    }));
+}
+
+/// A text message for the socket.
+pub(crate) fn text(text: String) -> Message {
+    Message::text(text)
+}
+
+/// A ping for the socket.
+pub(crate) fn ping() -> Message {
+    Message::Ping(Bytes::new())
 }
 
 /// One thing read from the socket, owned until the core has seen it.
@@ -320,4 +279,4 @@ pub(crate) fn ws_config(read_buffer: usize, max_frame_bytes: usize) -> WebSocket
 }
 
 /// The boxed dial future the driver polls.
-pub(crate) type Dialing = BoxFuture<Result<(WebSocketSender<Io>, Reader), DialFailure>>;
+pub(crate) type Dialing = BoxFuture<Result<Ws, DialFailure>>;

@@ -34,7 +34,7 @@ use async_executor::Executor;
 pub use relay_core;
 use relay_core::config::RelayConfig;
 use relay_engine::{BoxFuture, IoStream, Runtime};
-pub use relay_engine::{ClientError, ClientOptions, Events, RelayHandle};
+pub use relay_engine::{ClientError, ClientOptions, Events, InlineClient, RelayHandle};
 
 /// The HTTP calls (provision, policy, enroll, the env file), runtime-neutral:
 /// pass `&SmolRuntime` as the runtime. They run ureq on smol's blocking
@@ -154,5 +154,20 @@ impl RelayClient {
     /// Starts a client with `options`.
     pub fn start_with(config: RelayConfig, options: ClientOptions) -> (RelayHandle, Events) {
         relay_engine::start(Arc::new(SmolRuntime::default()), config, options)
+    }
+
+    /// A client that runs inside the calling task instead of on the
+    /// executor ([`InlineClient`]): the cheapest way to run one client from
+    /// one task. It makes progress while the task awaits its `next_event`,
+    /// `send` or `shutdown`; its timers and sockets use the async-io
+    /// reactor, and the final close runs on the executor of
+    /// [`SmolRuntime::default`].
+    pub fn inline(config: RelayConfig) -> InlineClient {
+        Self::inline_with(config, ClientOptions::default())
+    }
+
+    /// [`inline`](Self::inline) with `options`.
+    pub fn inline_with(config: RelayConfig, options: ClientOptions) -> InlineClient {
+        InlineClient::new(Arc::new(SmolRuntime::default()), config, options)
     }
 }

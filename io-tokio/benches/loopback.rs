@@ -38,10 +38,11 @@ use relay_connector::server::ConnectorServer;
 use relay_core::config::{RelayConfig, Timeouts};
 use relay_core::descriptor::CapabilityDescriptor;
 use relay_core::source::{MessageEvent, SessionSource};
+use relay_core::wire::ActionResult;
 use relay_core::wire::{Action, ConnectorFrame, encode_connector_frame};
 use relay_core::{Event, State};
-use relay_tokio::ClientOptions;
 use relay_tokio::RelayClient;
+use relay_tokio::{ClientError, ClientOptions, InlineClient};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
@@ -385,17 +386,64 @@ fn relay_config(port: u16, gateway: usize) -> RelayConfig {
         .unwrap()
 }
 
+/// The client runtime of this process (`LOOPBACK_CLIENT_RT`): `smol`,
+/// `current_thread`, or a tokio multi-thread runtime with 2 workers.
+fn on_smol() -> bool {
+    std::env::var("LOOPBACK_CLIENT_RT").as_deref() == Ok("smol")
+}
+
+/// Runs the client's future on the client runtime: tokio (multi-thread or
+/// current-thread), or smol (`smol::block_on` on the main thread; a spawned
+/// relay client's driver runs on relay-smol's executor thread).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    if on_smol() {
+        smol::block_on(future)
+    } else if std::env::var("LOOPBACK_CLIENT_RT").as_deref() == Ok("current_thread") {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(future)
+    } else {
+        runtime().block_on(future)
+    }
+}
+
 async fn relay_serving(
     port: u16,
     gateway: usize,
     options: ClientOptions,
 ) -> (relay_tokio::RelayHandle, relay_tokio::Events) {
-    let (handle, mut events) = RelayClient::start_with(relay_config(port, gateway), options);
+    let config = relay_config(port, gateway);
+    let (handle, mut events) = if on_smol() {
+        relay_smol::RelayClient::start_with(config, options)
+    } else {
+        RelayClient::start_with(config, options)
+    };
     loop {
         match events.next_event().await {
             Some(Event::StateChanged {
                 to: State::Serving, ..
             }) => return (handle, events),
+            Some(_) => {}
+            None => panic!("client stopped before serving"),
+        }
+    }
+}
+
+/// An `InlineClient` that has reached `Serving`.
+async fn inline_serving(port: u16, gateway: usize, options: ClientOptions) -> InlineClient {
+    let config = relay_config(port, gateway);
+    let mut client = if on_smol() {
+        relay_smol::RelayClient::inline_with(config, options)
+    } else {
+        RelayClient::inline_with(config, options)
+    };
+    loop {
+        match client.next_event().await {
+            Some(Event::StateChanged {
+                to: State::Serving, ..
+            }) => return client,
             Some(_) => {}
             None => panic!("client stopped before serving"),
         }
@@ -418,6 +466,20 @@ async fn raw_connect(port: u16, config: WebSocketConfig) -> RawWs {
         .0
 }
 
+type SmolWs = async_tungstenite::WebSocketStream<smol::net::TcpStream>;
+
+async fn raw_connect_smol(port: u16, config: WebSocketConfig) -> SmolWs {
+    let tcp = smol::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tcp.set_nodelay(true).unwrap();
+    let url = format!("ws://127.0.0.1:{port}/relay");
+    async_tungstenite::client_async_with_config(url, tcp, Some(config))
+        .await
+        .unwrap()
+        .0
+}
+
 /// The engine's WebSocket settings (`ClientOptions::default()`): 4 KiB read
 /// buffer, no write buffering.
 fn small_config() -> WebSocketConfig {
@@ -435,89 +497,129 @@ fn cpu_us() -> u64 {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
-/// The client's runtime: multi-thread with 2 workers, or current-thread when
-/// `LOOPBACK_CLIENT_RT=current_thread`.
-fn client_runtime() -> tokio::runtime::Runtime {
-    if std::env::var("LOOPBACK_CLIENT_RT").as_deref() == Ok("current_thread") {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-    } else {
-        runtime()
+/// Round-trip samples (warm-up included), CPU µs over the timed part, and
+/// failed requests.
+struct Rtt {
+    samples: Vec<Duration>,
+    cpu: u64,
+    failures: u32,
+}
+
+impl Rtt {
+    fn new(iters: usize) -> Self {
+        Rtt {
+            samples: Vec::with_capacity(RTT_WARMUP + iters),
+            cpu: 0,
+            failures: 0,
+        }
+    }
+
+    fn mark(&mut self, i: usize) {
+        if i == RTT_WARMUP {
+            self.cpu = cpu_us();
+        }
+    }
+
+    fn record(&mut self, i: usize, start: Instant, result: Result<ActionResult, ClientError>) {
+        match result {
+            Ok(result) => {
+                assert!(result.success);
+                self.samples.push(start.elapsed());
+            }
+            Err(error) => {
+                eprintln!("request {i} failed after {:?}: {error}", start.elapsed());
+                self.failures += 1;
+            }
+        }
+    }
+
+    fn done(&mut self) {
+        self.cpu = cpu_us() - self.cpu;
     }
 }
 
+/// The raw client's round trips on any transport.
+async fn raw_rtt<S>(ws: &mut async_tungstenite::WebSocketStream<S>, iters: usize, rtt: &mut Rtt)
+where
+    S: futures_util::AsyncRead + futures_util::AsyncWrite + Unpin,
+{
+    let content = send_content();
+    for i in 0..RTT_WARMUP + iters {
+        rtt.mark(i);
+        let start = Instant::now();
+        let frame = RawOutbound {
+            ty: "outbound",
+            request_id: format!("{:032x}", i + 1),
+            action: RawSend {
+                op: "send",
+                chat_id: chat_id(),
+                content: &content,
+                reply_to: None,
+                metadata: serde_json::Map::new(),
+            },
+        };
+        let mut text = serde_json::to_string(&frame).unwrap();
+        text.push('\n');
+        ws.send(Message::text(text)).await.unwrap();
+        loop {
+            let Some(Ok(Message::Text(reply))) = ws.next().await else {
+                continue;
+            };
+            let result: RawResult = serde_json::from_str(reply.as_str().trim_end()).unwrap();
+            assert!(result.result.success);
+            break;
+        }
+        rtt.samples.push(start.elapsed());
+    }
+    rtt.done();
+}
+
 fn client_rtt(kind: &str, port: u16, iters: usize) {
-    let rt = client_runtime();
-    let samples = rt.block_on(async {
-        let mut samples = Vec::with_capacity(iters);
-        let mut cpu = 0;
-        let mut failures = 0u32;
+    let rtt = block_on(async {
+        let mut rtt = Rtt::new(iters);
+        let content = send_content();
         match kind {
             "relay" => {
                 let (handle, _events) = relay_serving(port, 0, ClientOptions::default()).await;
-                let content = send_content();
                 for i in 0..RTT_WARMUP + iters {
-                    if i == RTT_WARMUP {
-                        cpu = cpu_us();
-                    }
+                    rtt.mark(i);
                     let start = Instant::now();
-                    match handle.send(Action::send(chat_id(), content.as_str())).await {
-                        Ok(result) => {
-                            assert!(result.success);
-                            samples.push(start.elapsed());
-                        }
-                        Err(error) => {
-                            eprintln!("request {i} failed after {:?}: {error}", start.elapsed());
-                            failures += 1;
-                        }
-                    }
+                    let result = handle.send(Action::send(chat_id(), content.as_str())).await;
+                    rtt.record(i, start, result);
                 }
-                cpu = cpu_us() - cpu;
+                rtt.done();
                 handle.shutdown().await;
+            }
+            "inline" => {
+                let mut client = inline_serving(port, 0, ClientOptions::default()).await;
+                for i in 0..RTT_WARMUP + iters {
+                    rtt.mark(i);
+                    let start = Instant::now();
+                    let result = client.send(Action::send(chat_id(), content.as_str())).await;
+                    rtt.record(i, start, result);
+                }
+                rtt.done();
+                client.shutdown().await;
+            }
+            _ if on_smol() => {
+                let mut ws = raw_connect_smol(port, small_config()).await;
+                raw_rtt(&mut ws, iters, &mut rtt).await;
+                let _ = ws.close(None).await;
             }
             _ => {
                 let mut ws = raw_connect(port, small_config()).await;
-                let content = send_content();
-                for i in 0..RTT_WARMUP + iters {
-                    if i == RTT_WARMUP {
-                        cpu = cpu_us();
-                    }
-                    let start = Instant::now();
-                    let frame = RawOutbound {
-                        ty: "outbound",
-                        request_id: format!("{:032x}", i + 1),
-                        action: RawSend {
-                            op: "send",
-                            chat_id: chat_id(),
-                            content: &content,
-                            reply_to: None,
-                            metadata: serde_json::Map::new(),
-                        },
-                    };
-                    let mut text = serde_json::to_string(&frame).unwrap();
-                    text.push('\n');
-                    ws.send(Message::text(text)).await.unwrap();
-                    loop {
-                        let Some(Ok(Message::Text(reply))) = ws.next().await else {
-                            continue;
-                        };
-                        let result: RawResult =
-                            serde_json::from_str(reply.as_str().trim_end()).unwrap();
-                        assert!(result.result.success);
-                        break;
-                    }
-                    samples.push(start.elapsed());
-                }
-                cpu = cpu_us() - cpu;
+                raw_rtt(&mut ws, iters, &mut rtt).await;
                 let _ = ws.close(None).await;
             }
         }
-        let samples = samples.split_off(RTT_WARMUP.min(samples.len()));
-        (samples, cpu, failures)
+        rtt
     });
-    let (mut samples, cpu, failures) = samples;
+    let Rtt {
+        mut samples,
+        cpu,
+        failures,
+    } = rtt;
+    let mut samples = samples.split_off(RTT_WARMUP.min(samples.len()));
     samples.sort();
     let median = samples[samples.len() / 2];
     let p99 = samples[samples.len() * 99 / 100];
@@ -530,53 +632,104 @@ fn client_rtt(kind: &str, port: u16, iters: usize) {
     );
 }
 
+/// Counts streamed frames, timing from the first.
+struct Frames {
+    left: usize,
+    first: Option<(Instant, u64)>,
+}
+
+impl Frames {
+    fn new(n: usize) -> Self {
+        Frames {
+            left: n,
+            first: None,
+        }
+    }
+
+    fn more(&self) -> bool {
+        self.left > 0
+    }
+
+    fn got(&mut self, frame: bool) {
+        if frame {
+            self.first.get_or_insert_with(|| (Instant::now(), cpu_us()));
+            self.left -= 1;
+        }
+    }
+
+    /// Wall time and CPU µs since the first frame.
+    fn finish(&self) -> (Duration, u64) {
+        let (start, cpu) = self.first.unwrap_or((Instant::now(), cpu_us()));
+        (start.elapsed(), cpu_us() - cpu)
+    }
+}
+
+/// The raw client's stream on any transport.
+async fn raw_stream<S>(ws: &mut async_tungstenite::WebSocketStream<S>, n: usize) -> (Duration, u64)
+where
+    S: futures_util::AsyncRead + futures_util::AsyncWrite + Unpin,
+{
+    // A round trip first, so the server has registered us.
+    let probe = r#"{"type":"hello","platform":"telegram","botId":"telegram-bot"}"#;
+    ws.send(Message::text(format!("{probe}\n"))).await.unwrap();
+    let _descriptor = ws.next().await;
+    println!("READY");
+    let mut frames = Frames::new(n);
+    while frames.more() {
+        let Some(Ok(Message::Text(text))) = ws.next().await else {
+            continue;
+        };
+        let frame: RawInbound = serde_json::from_str(text.as_str().trim_end()).unwrap();
+        assert!(!frame.event.text.is_empty());
+        frames.got(true);
+    }
+    frames.finish()
+}
+
+fn inbound_text(event: Option<Event>) -> bool {
+    match event {
+        Some(Event::Inbound { event, .. }) => {
+            assert!(!event.text.is_empty());
+            true
+        }
+        _ => false,
+    }
+}
+
 fn client_stream(kind: &str, port: u16, n: usize) {
-    let rt = client_runtime();
-    let (elapsed, cpu) = rt.block_on(async {
+    let (elapsed, cpu) = block_on(async {
         match kind {
             "relay" => {
                 let (handle, mut events) = relay_serving(port, 0, ClientOptions::default()).await;
                 println!("READY");
-                let mut count = 0;
-                let mut start = Instant::now();
-                let mut cpu = 0;
-                while count < n {
-                    if let Some(Event::Inbound { event, .. }) = events.next_event().await {
-                        if count == 0 {
-                            start = Instant::now();
-                            cpu = cpu_us();
-                        }
-                        assert!(!event.text.is_empty());
-                        count += 1;
-                    }
+                let mut frames = Frames::new(n);
+                while frames.more() {
+                    frames.got(inbound_text(events.next_event().await));
                 }
-                let out = (start.elapsed(), cpu_us() - cpu);
+                let out = frames.finish();
                 handle.shutdown().await;
+                out
+            }
+            "inline" => {
+                let mut client = inline_serving(port, 0, ClientOptions::default()).await;
+                println!("READY");
+                let mut frames = Frames::new(n);
+                while frames.more() {
+                    frames.got(inbound_text(client.next_event().await));
+                }
+                let out = frames.finish();
+                client.shutdown().await;
+                out
+            }
+            _ if on_smol() => {
+                let mut ws = raw_connect_smol(port, small_config()).await;
+                let out = raw_stream(&mut ws, n).await;
+                let _ = ws.close(None).await;
                 out
             }
             _ => {
                 let mut ws = raw_connect(port, small_config()).await;
-                // A round trip first, so the server has registered us.
-                let probe = r#"{"type":"hello","platform":"telegram","botId":"telegram-bot"}"#;
-                ws.send(Message::text(format!("{probe}\n"))).await.unwrap();
-                let _descriptor = ws.next().await;
-                println!("READY");
-                let mut count = 0;
-                let mut start = Instant::now();
-                let mut cpu = 0;
-                while count < n {
-                    let Some(Ok(Message::Text(text))) = ws.next().await else {
-                        continue;
-                    };
-                    if count == 0 {
-                        start = Instant::now();
-                        cpu = cpu_us();
-                    }
-                    let frame: RawInbound = serde_json::from_str(text.as_str().trim_end()).unwrap();
-                    assert!(!frame.event.text.is_empty());
-                    count += 1;
-                }
-                let out = (start.elapsed(), cpu_us() - cpu);
+                let out = raw_stream(&mut ws, n).await;
                 let _ = ws.close(None).await;
                 out
             }
@@ -630,6 +783,36 @@ fn mem(kind: &str, port: u16, n: usize) {
                 println!("RESULT {before} {after}");
                 drop(clients);
             }
+            "inline" => {
+                // One task per client, as the application would run it.
+                let options = ClientOptions::default();
+                let (ready, mut readied) = mpsc::unbounded_channel::<()>();
+                let idle = |gateway: usize, ready: mpsc::UnboundedSender<()>| {
+                    let options = options.clone();
+                    async move {
+                        let mut client = inline_serving(port, gateway, options).await;
+                        let _ = ready.send(());
+                        while client.next_event().await.is_some() {}
+                    }
+                };
+                tokio::spawn(idle(GATEWAYS - 1, ready.clone()));
+                readied.recv().await.unwrap();
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let before = rss();
+                let mut tasks = Vec::new();
+                for i in 0..n {
+                    tasks.push(tokio::spawn(idle(i, ready.clone())));
+                }
+                for _ in 0..n {
+                    readied.recv().await.unwrap();
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let after = rss();
+                println!("RESULT {before} {after}");
+                for t in tasks {
+                    t.abort();
+                }
+            }
             _ => {
                 let config = if kind == "rawdefault" {
                     WebSocketConfig::default()
@@ -674,9 +857,9 @@ fn exe() -> std::path::PathBuf {
     std::env::current_exe().unwrap()
 }
 
-/// A child of this binary, pinned to CPU 0 or not, its client runtime
-/// current-thread or not.
-fn command(pin: bool, current_thread: bool) -> Command {
+/// A child of this binary, pinned to CPU 0 or not, with its client runtime
+/// (`multi_thread`, `current_thread` or `smol`).
+fn command(pin: bool, client_rt: &str) -> Command {
     let mut c = if pin {
         let mut c = Command::new("taskset");
         c.args(["-c", "0"]).arg(exe());
@@ -684,14 +867,12 @@ fn command(pin: bool, current_thread: bool) -> Command {
     } else {
         Command::new(exe())
     };
-    if current_thread {
-        c.env("LOOPBACK_CLIENT_RT", "current_thread");
-    }
+    c.env("LOOPBACK_CLIENT_RT", client_rt);
     c
 }
 
 fn spawn_server(kind: &str, pin: bool) -> Server {
-    let mut child = command(pin, false)
+    let mut child = command(pin, "multi_thread")
         .args(["serve", kind])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -709,11 +890,11 @@ fn spawn_server(kind: &str, pin: bool) -> Server {
 /// stream, tells `server` to stream once the client is ready.
 fn run_client(
     args: &[String],
-    (pin, current_thread): (bool, bool),
+    (pin, client_rt): (bool, &str),
     server: Option<&mut Server>,
     stream: usize,
 ) -> Vec<f64> {
-    let mut child = command(pin, current_thread)
+    let mut child = command(pin, client_rt)
         .args(args)
         .stdout(Stdio::piped())
         .spawn()
@@ -751,12 +932,50 @@ fn load() -> String {
         .unwrap_or_default()
 }
 
-/// The three client/server pairs, in the order they run each round.
-const PAIRS: [(&str, &str, &str); 3] = [
+/// The client/server pairs of a tokio section, in the order they run each
+/// round. The first is the baseline of the ratios.
+const PAIRS: &[(&str, &str, &str)] = &[
     ("raw", "raw", "raw async-tungstenite client ↔ raw server"),
-    ("relay", "raw", "RelayClient ↔ raw server"),
-    ("relay", "dev", "RelayClient ↔ dev ConnectorServer"),
+    ("relay", "raw", "RelayClient (driver task) ↔ raw server"),
+    (
+        "inline",
+        "raw",
+        "InlineClient (in the app's task) ↔ raw server",
+    ),
+    (
+        "relay",
+        "dev",
+        "RelayClient (driver task) ↔ dev ConnectorServer",
+    ),
 ];
+
+/// The pairs of the smol section.
+const SMOL_PAIRS: &[(&str, &str, &str)] = &[
+    (
+        "raw",
+        "raw",
+        "raw async-tungstenite client on smol ↔ raw server",
+    ),
+    (
+        "relay",
+        "raw",
+        "relay-smol RelayClient (driver task) ↔ raw server",
+    ),
+    (
+        "inline",
+        "raw",
+        "relay-smol InlineClient (in the app's task) ↔ raw server",
+    ),
+];
+
+/// Whether `LOOPBACK_SECTIONS` (comma-separated: `multi`, `pinned`,
+/// `current`, `smol`, `mem`; all when unset) selects `name`.
+fn section_on(name: &str) -> bool {
+    match std::env::var("LOOPBACK_SECTIONS") {
+        Ok(list) => list.split(',').any(|s| s.trim() == name),
+        Err(_) => true,
+    }
+}
 
 fn orchestrate() {
     let started = Instant::now();
@@ -769,14 +988,23 @@ fn orchestrate() {
         inbound_line().len(),
         load()
     );
-    for (pin, current_thread) in [(false, false), (true, false), (false, true)] {
+    let sections = [
+        ("multi", false, "multi_thread", PAIRS),
+        ("pinned", true, "multi_thread", PAIRS),
+        ("current", false, "current_thread", PAIRS),
+        ("smol", false, "smol", SMOL_PAIRS),
+    ];
+    for (section, pin, client_rt, pairs) in sections {
+        if !section_on(section) {
+            continue;
+        }
         let mut raw = spawn_server("raw", pin);
         let mut dev = spawn_server("dev", pin);
         // [pair] -> rounds of (median, p99, cpu) and (fps, cpu)
-        let mut rtt: Vec<Vec<Vec<f64>>> = vec![Vec::new(); PAIRS.len()];
-        let mut stream: Vec<Vec<Vec<f64>>> = vec![Vec::new(); PAIRS.len()];
+        let mut rtt: Vec<Vec<Vec<f64>>> = vec![Vec::new(); pairs.len()];
+        let mut stream: Vec<Vec<Vec<f64>>> = vec![Vec::new(); pairs.len()];
         for _ in 0..ROUNDS {
-            for (i, (client, srv, _)) in PAIRS.iter().enumerate() {
+            for (i, (client, srv, _)) in pairs.iter().enumerate() {
                 let server = if *srv == "raw" { &mut raw } else { &mut dev };
                 let args = [
                     "client",
@@ -786,9 +1014,9 @@ fn orchestrate() {
                     &RTT_ITERS.to_string(),
                 ]
                 .map(str::to_owned);
-                rtt[i].push(run_client(&args, (pin, current_thread), None, 0));
+                rtt[i].push(run_client(&args, (pin, client_rt), None, 0));
             }
-            for (i, (client, srv, _)) in PAIRS.iter().enumerate() {
+            for (i, (client, srv, _)) in pairs.iter().enumerate() {
                 let server = if *srv == "raw" { &mut raw } else { &mut dev };
                 let args = [
                     "client",
@@ -800,7 +1028,7 @@ fn orchestrate() {
                 .map(str::to_owned);
                 stream[i].push(run_client(
                     &args,
-                    (pin, current_thread),
+                    (pin, client_rt),
                     Some(server),
                     STREAM_FRAMES,
                 ));
@@ -810,32 +1038,38 @@ fn orchestrate() {
         println!();
         println!(
             "## {} (load average now {})",
-            match (pin, current_thread) {
-                (true, _) =>
+            match section {
+                "pinned" =>
                     "all processes pinned to CPU 0 (taskset -c 0), client on a 2-worker runtime",
-                (false, false) => "unpinned, client on a multi-thread runtime (2 workers)",
-                (false, true) => "unpinned, client on a current-thread runtime",
+                "multi" => "unpinned, client on a tokio multi-thread runtime (2 workers)",
+                "current" => "unpinned, client on a tokio current-thread runtime",
+                _ =>
+                    "unpinned, client on smol (`smol::block_on`; relay-smol's executor thread runs a driver task)",
             },
             load()
         );
         println!();
         println!(
-            "| pair | RTT median µs | RTT p99 µs | client CPU µs/RTT | RTT ratio | failed requests | \
-             stream frames/s | client CPU µs/frame | stream ratio |"
+            "| pair | RTT median µs | RTT p99 µs | client CPU µs/RTT | RTT ratio | CPU/RTT ratio | failed requests | \
+             stream frames/s | client CPU µs/frame | stream ratio | CPU/frame ratio |"
         );
-        println!("|---|---|---|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|");
         let base_rtt = col(&rtt[0], 0);
+        let base_cpu = col(&rtt[0], 2);
         let base_fps = col(&stream[0], 0);
-        for (i, (_, _, name)) in PAIRS.iter().enumerate() {
+        let base_fcpu = col(&stream[0], 1);
+        for (i, (_, _, name)) in pairs.iter().enumerate() {
             let (m, p99, cpu) = (col(&rtt[i], 0), col(&rtt[i], 1), col(&rtt[i], 2));
             let (fps, fcpu) = (col(&stream[i], 0), col(&stream[i], 1));
             let failed: f64 = rtt[i].iter().map(|r| r[3]).sum();
             println!(
-                "| {name} | {:.1} | {:.1} | {cpu:.1} | {:.2}× | {failed} | {fps:.0} | {fcpu:.2} | {:.2}× |",
+                "| {name} | {:.1} | {:.1} | {cpu:.1} | {:.2}× | {:.2}× | {failed} | {fps:.0} | {fcpu:.2} | {:.2}× | {:.2}× |",
                 m / 1000.0,
                 p99 / 1000.0,
                 m / base_rtt,
-                fps / base_fps
+                cpu / base_cpu,
+                fps / base_fps,
+                fcpu / base_fcpu
             );
         }
         println!();
@@ -847,6 +1081,15 @@ fn orchestrate() {
         }
     }
 
+    if !section_on("mem") {
+        println!();
+        println!(
+            "total time {:.0} s; load average at end {}",
+            started.elapsed().as_secs_f64(),
+            load()
+        );
+        return;
+    }
     println!();
     println!("## idle memory, {MEM_CONNS} connections (client process RSS delta)");
     println!();
@@ -871,6 +1114,11 @@ fn orchestrate() {
             "RelayClient, command_capacity 8, read_buffer 1 KiB",
         ),
         (
+            "inline",
+            dev.port,
+            "InlineClient (ClientOptions::default), 1 task each",
+        ),
+        (
             "raw4k",
             raw.port,
             "raw async-tungstenite, read_buffer 4 KiB, 1 reader task",
@@ -882,7 +1130,7 @@ fn orchestrate() {
         ),
     ] {
         let args = ["mem", kind, &port.to_string(), &MEM_CONNS.to_string()].map(str::to_owned);
-        let r = run_client(&args, (false, false), None, 0);
+        let r = run_client(&args, (false, "multi_thread"), None, 0);
         println!(
             "| {name} | {:.1} | {:.1} | {:.0} |",
             r[0] / 1048576.0,

@@ -6,7 +6,9 @@
 //! listener.
 //!
 //! Start with [`RelayClient::start`], which returns a [`RelayHandle`] to act
-//! and an [`Events`] stream to listen.
+//! and an [`Events`] stream to listen, or with [`RelayClient::inline`], an
+//! [`InlineClient`] that runs inside the calling task (no driver task: the
+//! fastest way for one task that both listens and sends).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -23,5 +25,5 @@ pub mod wake;
 pub use relay_core;
 /// The runtime-neutral engine, re-exported.
 pub use relay_engine;
-pub use relay_engine::{ClientError, ClientOptions, Events, RelayHandle};
+pub use relay_engine::{ClientError, ClientOptions, Events, InlineClient, RelayHandle};
 pub use runtime::{RelayClient, TokioRuntime};

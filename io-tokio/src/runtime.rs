@@ -6,7 +6,9 @@ use std::sync::Arc;
 use async_tungstenite::tokio::TokioAdapter;
 use relay_core::config::RelayConfig;
 
-use relay_engine::{BoxFuture, ClientOptions, Events, IoStream, RelayHandle, Runtime};
+use relay_engine::{
+    BoxFuture, ClientOptions, Events, InlineClient, IoStream, RelayHandle, Runtime,
+};
 
 /// The engine's [`Runtime`] on a tokio runtime.
 #[derive(Clone, Debug)]
@@ -108,5 +110,50 @@ impl RelayClient {
         options: ClientOptions,
     ) -> (RelayHandle, Events) {
         relay_engine::start(Arc::new(runtime), config, options)
+    }
+
+    /// A client that runs inside the calling task instead of on a driver
+    /// task of its own ([`InlineClient`]): the cheapest way to run one
+    /// client from one task, above all on a multi-thread runtime. It makes
+    /// progress while the task awaits its `next_event`, `send` or
+    /// `shutdown`.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use relay_core::config::RelayConfig;
+    /// use relay_core::Event;
+    ///
+    /// let config = RelayConfig::builder("ws://127.0.0.1:8080")
+    ///     .identity("telegram", "bot-1")
+    ///     .build()?;
+    /// let mut client = relay_tokio::RelayClient::inline(config);
+    /// while let Some(event) = client.next_event().await {
+    ///     if let Event::Inbound { event, delivery } = event {
+    ///         client.send_text(event.source.chat_id.clone(), "got it").await?;
+    ///         if let Some(delivery) = delivery {
+    ///             client.ack(delivery)?;
+    ///         }
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When called outside a tokio runtime (as `tokio::spawn` does).
+    pub fn inline(config: RelayConfig) -> InlineClient {
+        Self::inline_with(config, ClientOptions::default())
+    }
+
+    /// [`inline`](Self::inline) with `options`.
+    ///
+    /// # Panics
+    ///
+    /// When called outside a tokio runtime (as `tokio::spawn` does).
+    pub fn inline_with(config: RelayConfig, options: ClientOptions) -> InlineClient {
+        let handle = tokio::runtime::Handle::current();
+        let runtime = TokioRuntime::from_handle(handle);
+        InlineClient::new(Arc::new(runtime), config, options)
     }
 }

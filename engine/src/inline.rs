@@ -1,0 +1,197 @@
+//! A client driven by the application's own task.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_util::Stream;
+use relay_core::config::RelayConfig;
+use relay_core::connection::{DeliveryHandle, Stats};
+use relay_core::wire::{Action, ActionResult};
+use relay_core::{Event, State};
+
+use super::Runtime;
+use super::client::{ClientError, ClientOptions};
+use super::driver::{Engine, Replies};
+
+/// A client that runs inside the task that uses it: no driver task, no
+/// channels. The socket is read and written, and the core's timers run,
+/// while the application awaits [`next_event`](Self::next_event),
+/// [`send`](Self::send) or [`shutdown`](Self::shutdown) (or polls the
+/// [`Stream`]).
+///
+/// This is the cheapest way to run a client: a request and its result, or
+/// an inbound frame, cost no wake-up of another task, which on a
+/// multi-thread runtime means no hand-over between threads. The price is
+/// that the connection only makes progress while the application awaits
+/// one of these calls: a task that keeps a client waiting for long (longer
+/// than the keepalive's pong deadline) will see it reconnect. Use
+/// [`start`](super::start) (`RelayClient::start` in the drivers) when
+/// several tasks share a client or send concurrently.
+///
+/// Methods that only tell the core something ([`ack`](Self::ack),
+/// [`interrupt`](Self::interrupt), [`go_idle`](Self::go_idle),
+/// [`wake`](Self::wake)) return at once; what they send is written to the
+/// socket at once if the socket takes it, otherwise on the next await.
+///
+/// Dropping the client shuts it down: the socket is closed with 1000 in the
+/// background (bounded by a short grace period).
+pub struct InlineClient {
+    engine: Engine,
+    event_capacity: usize,
+}
+
+impl std::fmt::Debug for InlineClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InlineClient")
+            .field("state", &self.engine.conn.state())
+            .finish_non_exhaustive()
+    }
+}
+
+impl InlineClient {
+    /// A client on `rt` (which supplies timers, TCP connects and the task
+    /// of the final close). Nothing happens until the client is awaited.
+    /// [`ClientOptions::command_capacity`] does not apply.
+    pub fn new(rt: Arc<dyn Runtime>, config: RelayConfig, options: ClientOptions) -> Self {
+        let replies = Replies::Local {
+            awaiting: None,
+            result: None,
+        };
+        InlineClient {
+            engine: Engine::new(rt, config, &options, replies),
+            event_capacity: options.event_capacity.max(1),
+        }
+    }
+
+    /// The next event, or `None` once the client has stopped (shut down or
+    /// revoked) and every event was taken. Drives the connection meanwhile.
+    pub async fn next_event(&mut self) -> Option<Event> {
+        std::future::poll_fn(|cx| self.poll_event(cx)).await
+    }
+
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        if let Some(event) = self.engine.events.pop_front() {
+            return Poll::Ready(Some(event));
+        }
+        let done = self.engine.poll_io(cx, self.event_capacity).is_ready();
+        match self.engine.events.pop_front() {
+            Some(event) => Poll::Ready(Some(event)),
+            None if done => Poll::Ready(None),
+            None => Poll::Pending,
+        }
+    }
+
+    /// Sends an action and waits for its result (or its failure: timeout,
+    /// connection lost, shutdown, or a refusal when not serving or when the
+    /// connector did not advertise the op). Drives the connection meanwhile:
+    /// events that arrive wait for [`next_event`](Self::next_event), and
+    /// the socket is read whatever their number, so that the result can
+    /// come. Dropping the future abandons the request (its result is
+    /// discarded when it comes).
+    pub async fn send(&mut self, action: Action) -> Result<ActionResult, ClientError> {
+        let now = self.engine.now();
+        let id = self.engine.conn.send(action, now)?;
+        if let Replies::Local { awaiting, result } = &mut self.engine.replies {
+            *awaiting = Some(id);
+            *result = None;
+        }
+        std::future::poll_fn(|cx| {
+            let done = self.engine.poll_io(cx, usize::MAX).is_ready();
+            if let Replies::Local { result, .. } = &mut self.engine.replies
+                && let Some(result) = result.take()
+            {
+                return Poll::Ready(result.map(|r| *r));
+            }
+            if done {
+                Poll::Ready(Err(ClientError::Stopped))
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
+    /// Sends `text` to `chat_id` (an `op: "send"` action).
+    pub async fn send_text(
+        &mut self,
+        chat_id: impl Into<String>,
+        text: impl Into<String>,
+    ) -> Result<ActionResult, ClientError> {
+        self.send(Action::send(chat_id, text)).await
+    }
+
+    /// Sends a fire-and-forget `interrupt` for a session.
+    pub fn interrupt(
+        &mut self,
+        session_key: impl Into<String>,
+        reason: Option<String>,
+    ) -> Result<(), ClientError> {
+        let now = self.engine.now();
+        let result = self.engine.conn.interrupt(session_key.into(), reason, now);
+        self.engine.push_now();
+        Ok(result?)
+    }
+
+    /// Asks the connector to buffer inbound for this gateway (serving only).
+    pub fn go_idle(&mut self) -> Result<(), ClientError> {
+        let now = self.engine.now();
+        let result = self.engine.conn.go_idle(now);
+        self.engine.push_now();
+        Ok(result?)
+    }
+
+    /// Re-dials now if buffered (what a wake poke does).
+    pub fn wake(&mut self) -> Result<(), ClientError> {
+        let now = self.engine.now();
+        let result = self.engine.conn.wake(now);
+        self.engine.push_now();
+        Ok(result?)
+    }
+
+    /// Acknowledges a buffered delivery. Call it only once the item is
+    /// durably handed off: the connector forgets it after this.
+    pub fn ack(&mut self, delivery: DeliveryHandle) -> Result<(), ClientError> {
+        let now = self.engine.now();
+        let result = self.engine.conn.ack(delivery, now);
+        self.engine.push_now();
+        Ok(result?)
+    }
+
+    /// Shuts down: a pending request fails with `Shutdown`, the socket
+    /// closes with 1000 and the client never dials again. Events not taken
+    /// yet stay available from [`next_event`](Self::next_event).
+    pub async fn shutdown(&mut self) {
+        let now = self.engine.now();
+        self.engine.conn.shutdown(now);
+        std::future::poll_fn(|cx| self.engine.poll_io(cx, usize::MAX)).await;
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.engine.conn.state()
+    }
+
+    /// The connection's counters.
+    pub fn stats(&self) -> Stats {
+        self.engine.conn.stats()
+    }
+}
+
+impl Stream for InlineClient {
+    type Item = Event;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.poll_event(cx)
+    }
+}
+
+impl Drop for InlineClient {
+    fn drop(&mut self) {
+        if !self.engine.conn.is_terminal() {
+            let now = self.engine.now();
+            self.engine.conn.shutdown(now);
+            self.engine.push_now();
+        }
+    }
+}
