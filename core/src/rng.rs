@@ -5,6 +5,8 @@
 //! (from OS entropy) or by the simulator (from its master seed). Not for
 //! cryptography: nothing secret is derived from it.
 
+use crate::requests::RequestId;
+
 /// SplitMix64: small, fast, and good enough for ids and jitter.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rng {
@@ -49,10 +51,10 @@ impl Rng {
     /// A fresh request id: 32 lowercase hex characters, the shape of the
     /// reference's `uuid4().hex` (version and variant nibbles set as in a v4
     /// UUID so connectors that parse it as one accept it).
-    pub fn request_id(&mut self) -> String {
+    pub fn request_id(&mut self) -> RequestId {
         let hi = (self.next_u64() & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000;
         let lo = (self.next_u64() & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
-        format!("{hi:016x}{lo:016x}")
+        RequestId::from_halves(hi, lo)
     }
 }
 
@@ -93,6 +95,7 @@ mod tests {
         let b = r.request_id();
         assert_ne!(a, b);
         for id in [a, b] {
+            let id = id.as_str();
             assert_eq!(id.len(), 32);
             assert!(id.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')));
             assert_eq!(&id[12..13], "4");

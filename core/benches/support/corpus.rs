@@ -301,7 +301,7 @@ fn outbound_result(rng: &mut Rng) -> ConnectorFrame {
         r
     };
     ConnectorFrame::OutboundResult {
-        request_id: rng.request_id(),
+        request_id: rng.request_id().to_string(),
         result: Some(result),
     }
 }
@@ -431,7 +431,7 @@ pub fn outbound_frames(seed: u64) -> Vec<GatewayFrame> {
         .into_iter()
         .map(|action| {
             GatewayFrame::Outbound(Box::new(Outbound {
-                request_id: rng.request_id(),
+                request_id: rng.request_id().to_string(),
                 action,
                 platform: Some("discord".into()),
                 bot_id: Some("1180000000000000000".into()),

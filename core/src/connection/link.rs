@@ -19,8 +19,8 @@ use crate::source::ChatType;
 use crate::time::{Instant, UnixTime};
 use crate::timer::{Timer, TimerTable};
 use crate::wire::{
-    Action, BufferId, ConnectorFrame, DecodeError, GatewayFrame, Hello, LineBuffer, Outbound,
-    decode_connector_frame, encode_gateway_frame,
+    Action, BufferId, ConnectorFrame, DecodeError, GatewayFrame, Hello, LineBuffer,
+    decode_connector_frame, encode_gateway_frame, encode_outbound,
 };
 
 /// Largest up-front buffer for an encoded frame (one large frame must not
@@ -172,6 +172,11 @@ impl Link {
     fn transmit(&mut self, frame: &GatewayFrame) {
         let mut buf = Vec::with_capacity(self.encode_hint);
         encode_gateway_frame(frame, &mut buf);
+        self.transmit_encoded(buf);
+    }
+
+    /// Sends one frame already encoded into `buf`.
+    fn transmit_encoded(&mut self, buf: Vec<u8>) {
         self.encode_hint = self.encode_hint.max(buf.len()).min(MAX_ENCODE_HINT);
         // serde_json writes valid UTF-8; the lossy arm only keeps this total.
         let text = String::from_utf8(buf)
@@ -421,8 +426,9 @@ impl Link {
                 }
             }
             ConnectorFrame::OutboundResult { request_id, result } => {
-                if self.requests.resolve(&request_id) {
-                    let request_id = RequestId(request_id);
+                if let Some(request_id) = RequestId::from_wire(&request_id)
+                    && self.requests.resolve(&request_id)
+                {
                     self.event(match result {
                         Some(result) => Event::Response {
                             request_id,
@@ -563,24 +569,22 @@ impl Link {
             });
         }
         self.enrich_metadata(&mut action);
-        let bot_id = platform.as_deref().and_then(|p| {
+        let id = self.rng.request_id();
+        // Encoded from borrowed fields: no owned frame, no copy of the id.
+        let mut buf = Vec::with_capacity(self.encode_hint);
+        let platform = platform.as_deref();
+        let bot_id = platform.and_then(|p| {
             self.identities
                 .iter()
                 .find(|i| i.platform == p && !i.bot_id.is_empty())
-                .map(|i| i.bot_id.clone())
+                .map(|i| i.bot_id.as_str())
         });
-        let id = self.rng.request_id();
-        let frame = GatewayFrame::Outbound(Box::new(Outbound {
-            request_id: id.clone(),
-            action,
-            platform,
-            bot_id,
-        }));
-        self.transmit(&frame);
+        encode_outbound(id.as_str(), &action, platform, bot_id, &mut buf);
+        self.transmit_encoded(buf);
         let deadline = self.now.saturating_add(self.config.timeouts.request);
-        self.requests.insert(id.clone(), deadline);
+        self.requests.insert(id, deadline);
         self.stats.requests_sent += 1;
-        Ok(RequestId(id))
+        Ok(id)
     }
 
     /// The per-frame `platform` tag (multi-platform gateways only): the chat's
@@ -613,7 +617,8 @@ impl Link {
         if matches!(action, Action::FollowUp(_) | Action::GetChatInfo(_)) {
             return;
         }
-        let Some(memory) = action.chat_id().and_then(|c| self.scope.get(c)).cloned() else {
+        // Borrowed, not cloned: the memory is read while the action changes.
+        let Some(memory) = action.chat_id().and_then(|c| self.scope.get(c)) else {
             return;
         };
         let write_guild_id = self.config.write_guild_id;

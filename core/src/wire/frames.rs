@@ -237,14 +237,13 @@ impl Serialize for GatewayFrame {
                 }
             }
             GatewayFrame::Outbound(o) => {
-                m.serialize_entry("requestId", &o.request_id)?;
-                m.serialize_entry("action", &o.action)?;
-                if let Some(p) = &o.platform {
-                    m.serialize_entry("platform", p)?;
-                }
-                if let Some(b) = &o.bot_id {
-                    m.serialize_entry("botId", b)?;
-                }
+                let o = OutboundRef {
+                    request_id: &o.request_id,
+                    action: &o.action,
+                    platform: o.platform.as_deref(),
+                    bot_id: o.bot_id.as_deref(),
+                };
+                o.entries(&mut m)?;
             }
             GatewayFrame::Interrupt {
                 session_key,
@@ -296,6 +295,58 @@ impl Serialize for ConnectorFrame {
         }
         m.end()
     }
+}
+
+/// An `outbound` frame's fields, borrowed: what the connection encodes a
+/// request from without building an owned [`Outbound`].
+struct OutboundRef<'a> {
+    request_id: &'a str,
+    action: &'a Action,
+    platform: Option<&'a str>,
+    bot_id: Option<&'a str>,
+}
+
+impl OutboundRef<'_> {
+    /// The entries after `type`, in the reference's order.
+    fn entries<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error> {
+        m.serialize_entry("requestId", self.request_id)?;
+        m.serialize_entry("action", self.action)?;
+        if let Some(p) = self.platform {
+            m.serialize_entry("platform", p)?;
+        }
+        if let Some(b) = self.bot_id {
+            m.serialize_entry("botId", b)?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for OutboundRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("type", "outbound")?;
+        self.entries(&mut m)?;
+        m.end()
+    }
+}
+
+/// Appends an `outbound` frame as one compact JSON line (with `\n`) to
+/// `out`: the same bytes as [`encode_gateway_frame`] of
+/// [`GatewayFrame::Outbound`], from borrowed fields.
+pub fn encode_outbound(
+    request_id: &str,
+    action: &Action,
+    platform: Option<&str>,
+    bot_id: Option<&str>,
+    out: &mut Vec<u8>,
+) {
+    let frame = OutboundRef {
+        request_id,
+        action,
+        platform,
+        bot_id,
+    };
+    push_line(&frame, out);
 }
 
 fn push_line<T: Serialize>(v: &T, out: &mut Vec<u8>) {
