@@ -46,6 +46,13 @@ use relay_tokio::{ClientError, ClientOptions, InlineClient};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+#[path = "../../core/benches/support/alloc.rs"]
+mod alloc;
+
+/// Counts the client process's heap allocations per round trip and frame.
+#[global_allocator]
+static ALLOC: alloc::Counting = alloc::Counting;
+
 const PLATFORM: &str = "telegram";
 const BOT: &str = "telegram-bot";
 const SECRET: &str = "bench-secret";
@@ -502,6 +509,7 @@ fn cpu_us() -> u64 {
 struct Rtt {
     samples: Vec<Duration>,
     cpu: u64,
+    allocs: u64,
     failures: u32,
 }
 
@@ -510,6 +518,7 @@ impl Rtt {
         Rtt {
             samples: Vec::with_capacity(RTT_WARMUP + iters),
             cpu: 0,
+            allocs: 0,
             failures: 0,
         }
     }
@@ -517,6 +526,7 @@ impl Rtt {
     fn mark(&mut self, i: usize) {
         if i == RTT_WARMUP {
             self.cpu = cpu_us();
+            self.allocs = alloc::snapshot().0;
         }
     }
 
@@ -535,6 +545,7 @@ impl Rtt {
 
     fn done(&mut self) {
         self.cpu = cpu_us() - self.cpu;
+        self.allocs = alloc::snapshot().0 - self.allocs;
     }
 }
 
@@ -617,6 +628,7 @@ fn client_rtt(kind: &str, port: u16, iters: usize) {
     let Rtt {
         mut samples,
         cpu,
+        allocs,
         failures,
     } = rtt;
     let mut samples = samples.split_off(RTT_WARMUP.min(samples.len()));
@@ -624,8 +636,9 @@ fn client_rtt(kind: &str, port: u16, iters: usize) {
     let median = samples[samples.len() / 2];
     let p99 = samples[samples.len() * 99 / 100];
     let cpu_per = cpu as f64 / samples.len() as f64;
+    let allocs_per = allocs as f64 / samples.len() as f64;
     println!(
-        "RESULT {} {} {:.2} {failures}",
+        "RESULT {} {} {:.2} {failures} {allocs_per:.2}",
         median.as_nanos(),
         p99.as_nanos(),
         cpu_per
@@ -635,7 +648,7 @@ fn client_rtt(kind: &str, port: u16, iters: usize) {
 /// Counts streamed frames, timing from the first.
 struct Frames {
     left: usize,
-    first: Option<(Instant, u64)>,
+    first: Option<(Instant, u64, u64)>,
 }
 
 impl Frames {
@@ -652,20 +665,30 @@ impl Frames {
 
     fn got(&mut self, frame: bool) {
         if frame {
-            self.first.get_or_insert_with(|| (Instant::now(), cpu_us()));
+            self.first
+                .get_or_insert_with(|| (Instant::now(), cpu_us(), alloc::snapshot().0));
             self.left -= 1;
         }
     }
 
-    /// Wall time and CPU µs since the first frame.
-    fn finish(&self) -> (Duration, u64) {
-        let (start, cpu) = self.first.unwrap_or((Instant::now(), cpu_us()));
-        (start.elapsed(), cpu_us() - cpu)
+    /// Wall time, CPU µs and allocations since the first frame.
+    fn finish(&self) -> (Duration, u64, u64) {
+        let (start, cpu, allocs) =
+            self.first
+                .unwrap_or((Instant::now(), cpu_us(), alloc::snapshot().0));
+        (
+            start.elapsed(),
+            cpu_us() - cpu,
+            alloc::snapshot().0 - allocs,
+        )
     }
 }
 
 /// The raw client's stream on any transport.
-async fn raw_stream<S>(ws: &mut async_tungstenite::WebSocketStream<S>, n: usize) -> (Duration, u64)
+async fn raw_stream<S>(
+    ws: &mut async_tungstenite::WebSocketStream<S>,
+    n: usize,
+) -> (Duration, u64, u64)
 where
     S: futures_util::AsyncRead + futures_util::AsyncWrite + Unpin,
 {
@@ -697,7 +720,7 @@ fn inbound_text(event: Option<Event>) -> bool {
 }
 
 fn client_stream(kind: &str, port: u16, n: usize) {
-    let (elapsed, cpu) = block_on(async {
+    let (elapsed, cpu, allocs) = block_on(async {
         match kind {
             "relay" => {
                 let (handle, mut events) = relay_serving(port, 0, ClientOptions::default()).await;
@@ -737,7 +760,8 @@ fn client_stream(kind: &str, port: u16, n: usize) {
     });
     let fps = (n - 1) as f64 / elapsed.as_secs_f64();
     let cpu_per = cpu as f64 / (n - 1) as f64;
-    println!("RESULT {fps:.0} {cpu_per:.2}");
+    let allocs_per = allocs as f64 / (n - 1) as f64;
+    println!("RESULT {fps:.0} {cpu_per:.2} {allocs_per:.2}");
 }
 
 /// Resident set size in bytes.
@@ -1050,10 +1074,10 @@ fn orchestrate() {
         );
         println!();
         println!(
-            "| pair | RTT median µs | RTT p99 µs | client CPU µs/RTT | RTT ratio | CPU/RTT ratio | failed requests | \
-             stream frames/s | client CPU µs/frame | stream ratio | CPU/frame ratio |"
+            "| pair | RTT median µs | RTT p99 µs | client CPU µs/RTT | RTT ratio | CPU/RTT ratio | allocs/RTT | failed requests | \
+             stream frames/s | client CPU µs/frame | stream ratio | CPU/frame ratio | allocs/frame |"
         );
-        println!("|---|---|---|---|---|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         let base_rtt = col(&rtt[0], 0);
         let base_cpu = col(&rtt[0], 2);
         let base_fps = col(&stream[0], 0);
@@ -1061,9 +1085,10 @@ fn orchestrate() {
         for (i, (_, _, name)) in pairs.iter().enumerate() {
             let (m, p99, cpu) = (col(&rtt[i], 0), col(&rtt[i], 1), col(&rtt[i], 2));
             let (fps, fcpu) = (col(&stream[i], 0), col(&stream[i], 1));
+            let (allocs, fallocs) = (col(&rtt[i], 4), col(&stream[i], 2));
             let failed: f64 = rtt[i].iter().map(|r| r[3]).sum();
             println!(
-                "| {name} | {:.1} | {:.1} | {cpu:.1} | {:.2}× | {:.2}× | {failed} | {fps:.0} | {fcpu:.2} | {:.2}× | {:.2}× |",
+                "| {name} | {:.1} | {:.1} | {cpu:.1} | {:.2}× | {:.2}× | {allocs:.2} | {failed} | {fps:.0} | {fcpu:.2} | {:.2}× | {:.2}× | {fallocs:.2} |",
                 m / 1000.0,
                 p99 / 1000.0,
                 m / base_rtt,
