@@ -7,7 +7,7 @@
 //!
 //! docs/limits.md lists the bounds these tests hold the edge to.
 
-#![cfg(all(feature = "tokio-runtime", target_os = "linux"))]
+#![cfg(target_os = "linux")]
 
 #[path = "hostile/support.rs"]
 mod support;

@@ -7,7 +7,10 @@ use std::time::Duration;
 use super::support::*;
 
 /// Runs `cmd` with its RSS watched; the exit code, stderr and peak RSS.
-fn run_bounded(mut cmd: std::process::Command, stdin: Option<Vec<u8>>) -> (Option<i32>, String, u64, bool) {
+fn run_bounded(
+    mut cmd: std::process::Command,
+    stdin: Option<Vec<u8>>,
+) -> (Option<i32>, String, u64, bool) {
     cmd.stdout(Stdio::null()).stderr(Stdio::piped());
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()

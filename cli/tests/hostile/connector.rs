@@ -30,8 +30,17 @@ fn ping_flood_from_a_gateway_that_never_reads() {
         !watch.crossed(),
         "relay connector crossed {RSS_LIMIT_KIB} KiB under a ping flood (peak {peak} KiB)"
     );
-    assert!(dropped, "a gateway that never reads was not dropped in 15 s");
-    let stats = http(server.addr, "GET", "/dev/stats", b"", Duration::from_secs(2));
+    assert!(
+        dropped,
+        "a gateway that never reads was not dropped in 15 s"
+    );
+    let stats = http(
+        server.addr,
+        "GET",
+        "/dev/stats",
+        b"",
+        Duration::from_secs(2),
+    );
     assert!(matches!(stats, Some((200, _))), "stats: {stats:?}");
 }
 
@@ -52,7 +61,13 @@ fn half_open_requests_are_released() {
     }
     assert_eq!(conns.len(), N, "could not open {N} connections");
     let started = Instant::now();
-    let stats = http(server.addr, "GET", "/dev/stats", b"", Duration::from_secs(2));
+    let stats = http(
+        server.addr,
+        "GET",
+        "/dev/stats",
+        b"",
+        Duration::from_secs(2),
+    );
     assert!(
         matches!(stats, Some((200, _))),
         "stats with {N} half-open requests: {stats:?}"
@@ -133,13 +148,18 @@ fn the_admin_api_answers_at_the_connection_cap() {
     std::thread::sleep(Duration::from_secs(1));
     drop(conns);
     drop(proc);
-    let log = stderr.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
+    let log = stderr
+        .recv_timeout(Duration::from_secs(5))
+        .unwrap_or_default();
     let storm = log.matches("Too many open files").count();
     eprintln!(
         "at the cap: stats {:?} in {took:?}; {storm} \"Too many open files\" log lines",
         stats.as_ref().map(|s| s.0)
     );
-    assert!(matches!(stats, Some((200, _))), "stats at the cap: {stats:?}");
+    assert!(
+        matches!(stats, Some((200, _))),
+        "stats at the cap: {stats:?}"
+    );
     assert!(storm <= 1, "{storm} accept-error log lines");
 }
 
@@ -210,7 +230,13 @@ fn garbage_and_huge_bodies_to_every_route_stay_bounded() {
         let mut answer = Vec::new();
         let _ = (&mut garbage).take(4096).read_to_end(&mut answer);
     }
-    let stats = http(server.addr, "GET", "/dev/stats", b"", Duration::from_secs(2));
+    let stats = http(
+        server.addr,
+        "GET",
+        "/dev/stats",
+        b"",
+        Duration::from_secs(2),
+    );
     eprintln!("bodies: peak RSS {} KiB", watch.peak_kib());
     assert!(matches!(stats, Some((200, _))), "stats after: {stats:?}");
     assert!(!watch.crossed(), "crossed {RSS_LIMIT_KIB} KiB");

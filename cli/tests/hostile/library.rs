@@ -3,12 +3,12 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use relay_connector::ConnectorConfig;
+use relay_connector::server::ConnectorServer;
 use relay_core::Event;
 use relay_core::config::RelayConfig;
-use relay_core::connector::ConnectorConfig;
 use relay_core::source::{MessageEvent, SessionSource};
 use relay_tokio::RelayClient;
-use relay_tokio::dev::ConnectorServer;
 
 /// Issue items 2 and 5 (core): 10,000 buffered deliveries, unacked, are
 /// redelivered after a dropped link; the application sees each exactly

@@ -10,10 +10,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use async_tungstenite::tungstenite::{self, Message};
+use tungstenite::Message;
 
-/// The `relay` binary under test.
-pub const BIN: &str = env!("CARGO_BIN_EXE_relay");
+/// The `relay` binary under test: `RELAY_BIN` when set, else the one
+/// cargo built for this test.
+pub fn bin() -> String {
+    std::env::var("RELAY_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_relay").to_owned())
+}
 
 /// The memory bound every scenario holds a process to.
 pub const RSS_LIMIT_KIB: u64 = 64 * 1024;
@@ -61,7 +64,7 @@ impl Drop for Proc {
 /// A `relay` command with no relay configuration from the test's
 /// environment, logs off.
 pub fn relay(args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(bin());
     // HOSTILE_RUST_LOG turns the processes' logs on when a scenario needs
     // looking into.
     let log = std::env::var("HOSTILE_RUST_LOG").unwrap_or_else(|_| "off".to_owned());
@@ -86,7 +89,11 @@ pub fn connect_cmd(url: &str) -> Command {
         .env("GATEWAY_RELAY_RS_BACKOFF_MAX_SECS", "0.2")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stderr(if std::env::var_os("HOSTILE_RUST_LOG").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::piped()
+        });
     cmd
 }
 
@@ -177,7 +184,9 @@ impl RssWatch {
         let (p, c, s) = (peak.clone(), crossed.clone(), stop.clone());
         std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
-                let Some((rss, hwm)) = memory(pid) else { return };
+                let Some((rss, hwm)) = memory(pid) else {
+                    return;
+                };
                 p.fetch_max(rss.max(hwm), Ordering::Relaxed);
                 if rss.max(hwm) > limit_kib {
                     c.store(true, Ordering::Relaxed);
@@ -314,7 +323,12 @@ fn push_len(out: &mut Vec<u8>, len: u64, mask: u8) {
 
 /// Writes `chunk` over and over until `until`, the peer drops the link, or
 /// `stop()` says so. True when the peer dropped the link.
-pub fn flood(stream: &mut TcpStream, chunk: &[u8], until: Instant, stop: impl Fn() -> bool) -> bool {
+pub fn flood(
+    stream: &mut TcpStream,
+    chunk: &[u8],
+    until: Instant,
+    stop: impl Fn() -> bool,
+) -> bool {
     let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
     // A partial write resumes where it stopped: frames stay whole.
     let mut at = 0usize;
@@ -374,11 +388,7 @@ impl Connector {
             assert!(Instant::now() < deadline, "relay connector did not listen");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Connector {
-            proc,
-            addr,
-            stderr,
-        }
+        Connector { proc, addr, stderr }
     }
 
     /// `ws://127.0.0.1:PORT`.
