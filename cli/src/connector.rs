@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
@@ -198,7 +198,7 @@ fn redact_flag(flag: &str) -> String {
     }
 }
 
-fn read_config_file(path: &PathBuf, config: &mut ConnectorConfig) -> Result<(), ConfigFileError> {
+fn read_config_file(path: &Path, config: &mut ConnectorConfig) -> Result<(), ConfigFileError> {
     let shown = path.display().to_string();
     let read = |source| ConfigFileError::Read {
         path: shown.clone(),

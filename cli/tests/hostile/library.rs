@@ -24,8 +24,10 @@ fn ten_thousand_unacked_redeliveries_reach_the_app_once_each() {
     let outcome = rt.block_on(async {
         tokio::time::timeout(Duration::from_secs(60), async {
             // Every buffered item in flight at once, none acked.
-            let mut connector = ConnectorConfig::default();
-            connector.drain_window = 2 * N;
+            let connector = ConnectorConfig {
+                drain_window: 2 * N,
+                ..ConnectorConfig::default()
+            };
             let server = ConnectorServer::builder()
                 .connector_config(connector)
                 .gateway("gw-1", &["secret-1"])

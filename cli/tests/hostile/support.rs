@@ -375,10 +375,10 @@ impl Connector {
                     if n == 0 {
                         break;
                     }
-                    if let Ok(mut s) = sink.lock() {
-                        if s.len() < 1 << 20 {
-                            s.push_str(&String::from_utf8_lossy(&buf[..n]));
-                        }
+                    if let Ok(mut s) = sink.lock()
+                        && s.len() < 1 << 20
+                    {
+                        s.push_str(&String::from_utf8_lossy(&buf[..n]));
                     }
                 }
             });
