@@ -205,6 +205,7 @@ fn allowed_close_codes_are_reported_as_received() {
 /// Issue item 2 (core): a port that does not parse is a configuration
 /// error; no connection is opened anywhere (port 80 is watched).
 #[test]
+#[ignore = "needs the core branch: URLs parsed by the url crate (issue 15 items 2 and 4)"]
 fn a_bad_port_is_a_configuration_error_and_dials_nothing() {
     // Port 80 is where the old fallback dialed; watch it when we may.
     let watch80 = std::net::TcpListener::bind("127.0.0.1:80").ok();
@@ -238,6 +239,7 @@ fn a_bad_port_is_a_configuration_error_and_dials_nothing() {
 /// refused at load; it never fails at dial time with "invalid uri
 /// character".
 #[test]
+#[ignore = "needs the core branch: IDNA hosts settled at load (issue 15 items 3 and 4)"]
 fn a_non_ascii_host_is_settled_at_load() {
     let mut cmd = connect_cmd("ws://exämple.例え/relay");
     cmd.env("RUST_LOG", "warn")
@@ -259,6 +261,7 @@ fn a_non_ascii_host_is_settled_at_load() {
 /// Issue item 10 (core): a missing secret or id is a configuration error
 /// naming the variable, not a silent 4401 loop.
 #[test]
+#[ignore = "needs the core branch: explicit credentials (issue 15 items 5 and 10)"]
 fn missing_credentials_exit_2_naming_the_variable() {
     for (missing, name) in [
         ("GATEWAY_RELAY_SECRET", "GATEWAY_RELAY_SECRET"),
@@ -291,6 +294,7 @@ fn missing_credentials_exit_2_naming_the_variable() {
 
 /// Issue item 12 (core): configuration messages name what the user wrote.
 #[test]
+#[ignore = "needs the core branch: the env-config messages (issue 15 item 12)"]
 fn configuration_messages_name_what_was_wrong() {
     let run = |vars: &[(&str, &str)]| {
         let mut cmd = connect_cmd("ws://127.0.0.1:9");
@@ -332,6 +336,7 @@ fn configuration_messages_name_what_was_wrong() {
 /// Issue item 6 (core): 100,000 descriptors with distinct platform names
 /// cost little CPU and memory.
 #[test]
+#[ignore = "needs the core branch: keyed, capped descriptors (issue 15 items 3 and 6)"]
 fn a_descriptor_flood_stays_bounded() {
     let (l, addr) = listener();
     let mut relay = spawn(connect_cmd(&format!("ws://{addr}")));
