@@ -15,7 +15,11 @@ fn every_guide_is_compiled_and_none_is_ignored() {
         .collect();
     guides.push(root.join("README.md"));
     for guide in guides {
-        let name = guide.strip_prefix(&root).expect("under root").display().to_string();
+        let name = guide
+            .strip_prefix(&root)
+            .expect("under root")
+            .display()
+            .to_string();
         assert!(
             lib.contains(&format!("include_str!(\"../../{name}\")")),
             "{name} is not compiled by relay_sim::guides"
@@ -25,8 +29,16 @@ fn every_guide_is_compiled_and_none_is_ignored() {
         for (n, line) in text.lines().enumerate() {
             if let Some(info) = line.strip_prefix("```") {
                 if !in_block {
-                    assert!(!info.trim().is_empty(), "{name}:{}: a code block needs a language (rustdoc would compile it as Rust)", n + 1);
-                    assert!(!info.contains("ignore"), "{name}:{}: `ignore` block; use no_run", n + 1);
+                    assert!(
+                        !info.trim().is_empty(),
+                        "{name}:{}: a code block needs a language (rustdoc would compile it as Rust)",
+                        n + 1
+                    );
+                    assert!(
+                        !info.contains("ignore"),
+                        "{name}:{}: `ignore` block; use no_run",
+                        n + 1
+                    );
                 }
                 in_block = !in_block;
             }
