@@ -528,7 +528,7 @@ fn output_to_py(py: Python<'_>, out: Output) -> PyResult<Polled> {
 /// `now_ms`, a monotonic millisecond clock chosen by the caller. After each
 /// input or command, call `drain` (or `poll_output` until it returns the
 /// wait deadline).
-#[pyclass(module = "hermes_relay._core", unsendable)]
+#[pyclass(module = "hermes_relay._core")]
 pub struct Connection {
     inner: CoreConnection,
 }

@@ -57,12 +57,15 @@ class RelayRevokedError(_core.RelayError, RuntimeError):
 class _Socket:
     """One live WebSocket: its writer queue and its two tasks."""
 
-    __slots__ = ("ws", "out", "wake", "reader", "writer")
+    __slots__ = ("ws", "out", "wake", "busy", "reader", "writer")
 
     def __init__(self, ws: Any) -> None:
         self.ws = ws
         self.out: Deque[Any] = collections.deque()
         self.wake = asyncio.Event()
+        # True while some task is writing this socket's queue; whoever holds
+        # it writes everything queued, in order, before letting go.
+        self.busy = False
         self.reader: Optional[asyncio.Task[None]] = None
         self.writer: Optional[asyncio.Task[None]] = None
 
@@ -289,8 +292,9 @@ class WebSocketRelayTransport:
             return {"success": False, "error": str(exc)}
         fut: asyncio.Future[Dict[str, Any]] = self._loop.create_future()  # type: ignore[union-attr]
         self._pending[request_id] = fut
-        self._pump()
+        self._pump(inline=True)
         try:
+            await self._flush_inline()
             return await fut
         finally:
             self._pending.pop(request_id, None)
@@ -313,7 +317,8 @@ class WebSocketRelayTransport:
             conn.interrupt(self._now(), session_key, reason)
         except _core.NotConnectedError as exc:
             raise RuntimeError(_NOT_CONNECTED) from exc
-        self._pump()
+        self._pump(inline=True)
+        await self._flush_inline()
 
     # -- idle --------------------------------------------------------------
 
@@ -356,8 +361,12 @@ class WebSocketRelayTransport:
 
     # -- the loop ------------------------------------------------------------
 
-    def _pump(self) -> None:
-        """Drain the core and carry out each output in order."""
+    def _pump(self, inline: bool = False) -> None:
+        """Drain the core and carry out each output in order.
+
+        Frames go to the socket's queue. With ``inline`` the calling
+        coroutine writes them itself right after (``_flush_inline``), which
+        saves a hop through the writer task on the request path."""
         conn = self._conn
         if conn is None:
             return
@@ -368,7 +377,8 @@ class WebSocketRelayTransport:
                 sock = self._sock
                 if sock is not None:
                     sock.out.append(out.text)
-                    sock.wake.set()
+                    if not inline and not sock.busy:
+                        sock.wake.set()
             elif kind is _core.Response:
                 fut = self._pending.get(out.request_id)
                 if fut is not None and not fut.done():
@@ -391,7 +401,8 @@ class WebSocketRelayTransport:
                 sock = self._sock
                 if sock is not None:
                     sock.out.append(_PING)
-                    sock.wake.set()
+                    if not sock.busy:
+                        sock.wake.set()
             elif kind is _core.StateChanged:
                 self._on_state(out.to_state)
             elif kind is _core.IdleRefused:
@@ -544,29 +555,54 @@ class WebSocketRelayTransport:
             self._pump()
 
     async def _write(self, sock: _Socket) -> None:
-        ws = sock.ws
-        out = sock.out
         try:
             while True:
-                while out:
-                    item = out.popleft()
-                    if item.__class__ is str:
-                        await ws.send(item)
-                    elif item is _PING:
-                        waiter = await ws.ping()
-                        waiter.add_done_callback(lambda f, s=sock: self._on_pong(s, f))
-                    else:
-                        code, reason = item
-                        await ws.close(code, reason)
-                        return
-                if sock is not self._sock and not out:
-                    return
-                sock.wake.clear()
                 await sock.wake.wait()
+                sock.wake.clear()
+                if not sock.busy and await self._flush(sock):
+                    return
+                if sock is not self._sock and not sock.out:
+                    return
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - the reader reports the socket's end
             return
+
+    async def _flush(self, sock: _Socket) -> bool:
+        """Write everything queued, in order; True once the socket is closed."""
+        ws = sock.ws
+        out = sock.out
+        sock.busy = True
+        try:
+            while out:
+                item = out.popleft()
+                if item.__class__ is str:
+                    await ws.send(item)
+                elif item is _PING:
+                    waiter = await ws.ping()
+                    waiter.add_done_callback(lambda f, s=sock: self._on_pong(s, f))
+                else:
+                    code, reason = item
+                    await ws.close(code, reason)
+                    return True
+            return False
+        finally:
+            sock.busy = False
+            if out:
+                sock.wake.set()
+
+    async def _flush_inline(self) -> None:
+        sock = self._sock
+        if sock is None or not sock.out:
+            return
+        if sock.busy:
+            return  # the task holding it writes what was just queued
+        try:
+            await self._flush(sock)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - the reader reports the socket's end
+            pass
 
     def _on_pong(self, sock: _Socket, fut: "asyncio.Future[Any]") -> None:
         if fut.cancelled() or fut.exception() is not None:
@@ -589,7 +625,8 @@ class WebSocketRelayTransport:
             return
         # The writer flushes what was queued before the close, then closes.
         sock.out.append((code, reason))
-        sock.wake.set()
+        if not sock.busy:
+            sock.wake.set()
         if sock.writer is not None:
             self._closers.add(sock.writer)
             sock.writer.add_done_callback(self._closers.discard)
