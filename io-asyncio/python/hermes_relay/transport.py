@@ -691,4 +691,5 @@ class WebSocketRelayTransport:
                 self._conn.ack(self._now(), ev.buffer_id)
             except _core.CommandRefusedError as exc:
                 logger.debug("relay: ack refused: %s", exc)
-            self._pump()
+            self._pump(inline=True)
+            await self._flush_inline()
