@@ -32,6 +32,7 @@ class Peer:
         self.opened_at = time.monotonic()
         self.closed_at: Optional[float] = None
         self.client_closed = False
+        self.close_code: Optional[int] = None
         self.lines: List[dict] = []
         self._buf = ""
 
@@ -112,6 +113,8 @@ class Peer:
         opcode = b1 & 0x0F
         if opcode == 0x8:
             self.client_closed = True
+            if len(data) >= 2:
+                (self.close_code,) = struct.unpack("!H", bytes(data[:2]))
             if self.writer.is_closing() or getattr(self, "_sent_close", False):
                 raise Closed()
             try:

@@ -78,8 +78,8 @@ class WebSocketRelayTransport:
     timeout; ``outbound_timeout_s`` is the core's request deadline;
     ``reconnect_backoff_s`` and ``reconnect_max_backoff_s`` shape the core's
     backoff ladder. The keyword-only extras (``idle_ack_timeout_s``,
-    ``dormant_redial_s``, ``seed``, ``revocation``) have defaults matching the
-    reference's behaviour.
+    ``dormant_redial_s``, ``seed``, ``revocation``, ``max_frame_bytes``) have
+    defaults matching the reference's behaviour.
     """
 
     def __init__(
@@ -100,6 +100,7 @@ class WebSocketRelayTransport:
         dormant_redial_s: Optional[float] = 1.0,
         seed: Optional[int] = None,
         revocation: Optional[str] = None,
+        max_frame_bytes: Optional[int] = None,
     ) -> None:
         self._platform = platform
         self._bot_id = bot_id
@@ -119,6 +120,7 @@ class WebSocketRelayTransport:
             backoff_max_s=max(reconnect_max_backoff_s, reconnect_backoff_s),
             dormant_redial_s=dormant_redial_s if reconnect else None,
             revocation=revocation,
+            max_frame_bytes=max_frame_bytes,
         )
         self._url = self._config.dial_url
 
