@@ -49,8 +49,8 @@ PIP="$OUT/test-venv/bin/pip"
 # The reference gateway (for the adapter round trip, the fault comparisons
 # and the benchmark), without its heavy dependency set: only what its
 # gateway.relay modules import.
-"$PIP" install -q --no-deps "hermes-agent==0.19.0"
-"$PIP" install -q pyyaml requests
+"$PIP" install -q --no-deps --no-warn-conflicts "hermes-agent==0.19.0"
+"$PIP" install -q --no-warn-conflicts pyyaml requests
 
 echo "== pytest"
 cd "$HERE"
