@@ -14,7 +14,7 @@ import time
 import pytest
 
 from hermes_relay import WebSocketRelayTransport
-from conftest import GATEWAYS
+from conftest import DESCRIPTORS, GATEWAYS
 
 BOUND = 15.0
 
@@ -345,5 +345,21 @@ async def test_wrong_secret(connector):
         stats = await connector.stats()
         assert stats["model"]["closes_4401"] >= 2
         assert stats["model"]["descriptors_sent"] == 0
+    finally:
+        await asyncio.wait_for(t.disconnect(), BOUND)
+
+
+async def test_descriptor_update_reaches_the_next_handshake(connector):
+    """Needs POST /dev/descriptor."""
+    t, _, desc = await started(connector, reconnect=False)
+    try:
+        assert desc.max_message_length == 4096
+        new = dict(DESCRIPTORS["telegram"], max_message_length=1234, label="Telegram 2")
+        status, body = await connector.post("/dev/descriptor", {"platform": "telegram", "descriptor": new})
+        assert status == 200, (status, body)
+        assert await asyncio.wait_for(t.go_idle(), BOUND) is True
+        t.wake()
+        desc = await asyncio.wait_for(t.handshake(), BOUND)
+        assert (desc.max_message_length, desc.label) == (1234, "Telegram 2")
     finally:
         await asyncio.wait_for(t.disconnect(), BOUND)
