@@ -1612,6 +1612,10 @@ pub mod guides {
     pub struct EmbeddingTokio;
     #[doc = include_str!("../../docs/fuzzing.md")]
     pub struct Fuzzing;
+    #[doc = include_str!("../../docs/benchmarks-python.md")]
+    pub struct BenchmarksPython;
+    #[doc = include_str!("../../docs/python.md")]
+    pub struct Python;
     #[doc = include_str!("../../docs/protocol.md")]
     pub struct Protocol;
     #[doc = include_str!("../../docs/simulation.md")]
