@@ -1612,6 +1612,8 @@ pub mod guides {
     pub struct EmbeddingTokio;
     #[doc = include_str!("../../docs/fuzzing.md")]
     pub struct Fuzzing;
+    #[doc = include_str!("../../docs/limits.md")]
+    pub struct Limits;
     #[doc = include_str!("../../docs/benchmarks-python.md")]
     pub struct BenchmarksPython;
     #[doc = include_str!("../../docs/python.md")]
