@@ -1,20 +1,4 @@
-//! The runtime-neutral driver engine.
-//!
-//! Everything a driver does that does not depend on the async runtime lives
-//! here, written once: the loop that feeds a [`relay_core::Connection`] and
-//! drains its outputs, the WebSocket dial (TLS with rustls and the webpki
-//! roots), the [`RelayHandle`] / [`Events`] API of a spawned client, the
-//! [`InlineClient`] that runs in the application's own task, and the HTTP
-//! calls. A runtime supplies only the four things in [`Runtime`]: spawn,
-//! sleep, TCP connect and running blocking work, as quinn's `Runtime` trait
-//! does. `relay-tokio` implements it for tokio; `relay-smol` (which depends
-//! on this crate with `default-features = false`, so without tokio)
-//! implements it for smol.
-//!
-//! The engine makes no protocol decision. Reconnects, backoff, keepalive,
-//! revocation and request deadlines are the core's; the engine only moves
-//! bytes, timers and events between the core and the world.
-
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -27,12 +11,15 @@ mod driver;
 pub mod http;
 mod inline;
 mod socket;
+mod stall;
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 
-pub use client::{ClientError, ClientOptions, Events, RelayHandle, start};
+pub use client::{
+    ClientError, ClientOptions, DEFAULT_WRITE_STALL_TIMEOUT, Events, RelayHandle, start,
+};
 pub use clock::Clock;
 pub use inline::InlineClient;
 /// The core crate, re-exported so that one dependency is enough.
