@@ -21,7 +21,7 @@ use relay_core::connection::RequestError;
 use relay_core::source::{MessageEvent, SessionSource};
 use relay_core::wire::PassthroughForward;
 use relay_core::{Event, connection::DeliveryHandle};
-use relay_engine::{ClientError, ClientOptions, Events, RelayHandle, Runtime};
+use relay_engine::{ClientError, ClientOptions, Events, InlineClient, RelayHandle, Runtime};
 
 pub const GATEWAY: &str = "gw-conformance";
 pub const SECRET: &str = "conformance-secret";
@@ -60,6 +60,16 @@ impl Harness {
             ..ClientOptions::default()
         };
         relay_engine::start(self.runtime.clone(), config, options)
+    }
+
+    /// Starts an inline client under test (driven by the test's task).
+    pub fn inline_client(&self, config: RelayConfig) -> InlineClient {
+        let options = ClientOptions {
+            dial_timeout: Duration::from_secs(5),
+            seed: Some(7),
+            ..ClientOptions::default()
+        };
+        InlineClient::new(self.runtime.clone(), config, options)
     }
 
     /// `fut`, or a panic naming `what` after `secs`.
@@ -640,6 +650,115 @@ async fn silent_after_descriptor(tcp: tokio::net::TcpStream) {
     tokio::time::sleep(Duration::from_secs(10)).await;
 }
 
+
+/// The inline client: serving, a round trip, inbound frames that arrive
+/// while a request waits (kept for `next_event`), an interrupt, and a
+/// shutdown that ends the stream and closes the socket.
+pub async fn inline_client(h: &Harness) {
+    let server = h.server(|_| {}).await;
+    let mut client = h.inline_client(gateway_config(&server, &["telegram"], SECRET));
+    h.within(10, "inline serving", async {
+        loop {
+            match client.next_event().await {
+                Some(Event::StateChanged {
+                    to: State::Serving, ..
+                }) => break,
+                Some(_) => {}
+                None => panic!("stream ended before serving"),
+            }
+        }
+    })
+    .await;
+    assert_eq!(client.state(), State::Serving);
+    let result = h
+        .within(10, "inline send", client.send_text("chat-1", "hello"))
+        .await
+        .expect("request succeeds");
+    assert!(result.success, "{result:?}");
+
+    // Frames delivered before the next send are read while it waits.
+    for text in ["one", "two"] {
+        server
+            .deliver(GATEWAY, message("chat-9", text))
+            .await
+            .expect("server up");
+    }
+    h.pause(100).await;
+    let info = h
+        .within(10, "inline chat info", client.send(relay_core::wire::Action::GetChatInfo(
+            relay_core::wire::GetChatInfoAction {
+                chat_id: "chat-1".into(),
+            },
+        )))
+        .await;
+    assert!(info.expect("chat info").success);
+    let mut texts = Vec::new();
+    h.within(10, "inline inbound", async {
+        while texts.len() < 2 {
+            match client.next_event().await {
+                Some(Event::Inbound { event, .. }) => texts.push(event.text),
+                Some(_) => {}
+                None => panic!("stream ended"),
+            }
+        }
+    })
+    .await;
+    assert_eq!(texts, ["one", "two"]);
+
+    let key = "agent:main:telegram:dm:chat-9";
+    server
+        .with_model(move |c, _| {
+            let tenant = c.gateway_tenant(GATEWAY).unwrap_or_default().to_owned();
+            c.bind_session(key, GATEWAY, &tenant)
+        })
+        .await
+        .expect("server up");
+    client
+        .interrupt(key, Some("stop".into()))
+        .expect("interrupt accepted");
+    let got = h
+        .within(10, "inline interrupt", async {
+            loop {
+                match client.next_event().await {
+                    Some(event @ Event::Interrupt { .. }) => return event,
+                    Some(_) => {}
+                    None => panic!("stream ended"),
+                }
+            }
+        })
+        .await;
+    assert_eq!(
+        got,
+        Event::Interrupt {
+            session_key: key.to_owned(),
+            chat_id: "chat-9".to_owned()
+        }
+    );
+
+    h.within(10, "inline shutdown", client.shutdown()).await;
+    assert_eq!(client.state(), State::Closed);
+    let rest = h
+        .within(10, "inline stream end", async {
+            let mut n = 0;
+            while client.next_event().await.is_some() {
+                n += 1;
+            }
+            n
+        })
+        .await;
+    assert!(rest < 10, "{rest} events after shutdown");
+    assert!(matches!(
+        client.send_text("chat-1", "late").await,
+        Err(ClientError::Refused(_))
+    ));
+    h.within(10, "session closed on the server", async {
+        while !server.sessions().await.expect("server up").is_empty() {
+            h.pause(10).await;
+        }
+    })
+    .await;
+}
+
 /// Every scenario, by name.
 #[macro_export]
 macro_rules! conformance_tests {
@@ -650,7 +769,7 @@ macro_rules! conformance_tests {
             unauthorized_before_handshake_retries, abrupt_drop_fails_request,
             connector_restart_reconnects, oversized_frame_rejected,
             shutdown_with_requests_in_flight, refused_upgrade_http_status,
-            keepalive_detects_a_silent_peer);
+            keepalive_detects_a_silent_peer, inline_client);
     };
     (@each $run:path; $($name:ident),* $(,)?) => {
         $(
