@@ -32,6 +32,7 @@
 //! [`Limits::max_unacked_deliveries`]: crate::config::Limits::max_unacked_deliveries
 //! [`Limits::dedupe_window`]: crate::config::Limits::dedupe_window
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, VecDeque};
 
 /// Where one buffered delivery stands.
@@ -99,15 +100,18 @@ impl DedupeWindow {
     /// Records that `id`, never seen (or long forgotten), is handed to the
     /// application, unless too many are outstanding.
     pub(crate) fn admit_new(&mut self, id: &str) -> Admit {
-        if self.states.contains_key(id) {
-            return Admit::Full;
-        }
         if self.outstanding >= self.max_outstanding {
             return Admit::Full;
         }
-        self.states.insert(id.to_owned(), DeliveryState::Handed);
-        self.outstanding += 1;
-        Admit::Hand
+        match self.states.entry(id.to_owned()) {
+            // Known ids are never admitted again (the caller checks first).
+            Entry::Occupied(_) => Admit::Full,
+            Entry::Vacant(slot) => {
+                slot.insert(DeliveryState::Handed);
+                self.outstanding += 1;
+                Admit::Hand
+            }
+        }
     }
 
     /// The application acked `id`. With `written`, its `inbound_ack` goes out
