@@ -2,7 +2,7 @@
 //! memories (scope, dedupe), the line buffer and the output queue. The state
 //! types decide *when* things happen; the link knows *how*.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use core::time::Duration;
 
@@ -83,7 +83,13 @@ pub(crate) struct Link {
     requests: Requests,
     scope: ScopeMemory,
     dedupe: DedupeWindow,
+    /// This connection's descriptors in arrival order (the first is the
+    /// default), at most one per hello.
     descriptors: Vec<CapabilityDescriptor>,
+    /// Platform → index in `descriptors`.
+    descriptor_index: BTreeMap<String, usize>,
+    /// The platforms said hello for (empty when only the `relay` hello is sent).
+    fronted: BTreeSet<String>,
     descriptor_seen_this_connection: bool,
     lines: LineBuffer,
     /// Some connection of this link received a descriptor.
@@ -106,6 +112,11 @@ pub(crate) struct Link {
 impl Link {
     pub(crate) fn new(config: RelayConfig, seed: u64, now: Instant, wall: UnixTime) -> Self {
         let identities = config.hello_identities();
+        let fronted = config
+            .identities
+            .iter()
+            .map(|i| i.platform.clone())
+            .collect();
         Link {
             dial_target: config.dial_target(),
             multi_platform: identities.len() > 1,
@@ -123,6 +134,8 @@ impl Link {
                 config.limits.max_unacked_deliveries,
             ),
             descriptors: Vec::new(),
+            descriptor_index: BTreeMap::new(),
+            fronted,
             descriptor_seen_this_connection: false,
             lines: LineBuffer::new(config.limits.max_frame_bytes),
             ever_served: false,
@@ -430,8 +443,11 @@ impl Link {
         match frame {
             ConnectorFrame::Descriptor(d) => {
                 let first = !self.descriptor_seen_this_connection;
-                self.store_descriptor(&d, first);
-                self.event(Event::Descriptor(d));
+                if self.store_descriptor(&d, first) {
+                    self.event(Event::Descriptor(d));
+                } else {
+                    self.stats.descriptors_ignored += 1;
+                }
                 if first {
                     signals.first_descriptor = true;
                     return true;
@@ -506,15 +522,28 @@ impl Link {
     }
 
     /// Per platform, the first descriptor wins; the first of a connection
-    /// replaces the previous connection's set and is the default.
-    fn store_descriptor(&mut self, d: &CapabilityDescriptor, first_of_connection: bool) {
+    /// replaces the previous connection's set and is the default. Later ones
+    /// are kept only for a platform said hello for, so the table holds at
+    /// most one descriptor per hello. `false`: ignored (a platform already
+    /// described, never said hello for, or one more than the hellos).
+    fn store_descriptor(&mut self, d: &CapabilityDescriptor, first_of_connection: bool) -> bool {
         if first_of_connection {
             self.descriptors.clear();
+            self.descriptor_index.clear();
             self.descriptor_seen_this_connection = true;
+        } else {
+            let fronted = self.fronted.is_empty() || self.fronted.contains(&d.platform);
+            if !fronted
+                || self.descriptor_index.contains_key(&d.platform)
+                || self.descriptors.len() >= self.identities.len()
+            {
+                return false;
+            }
         }
-        if !self.descriptors.iter().any(|x| x.platform == d.platform) {
-            self.descriptors.push(d.clone());
-        }
+        self.descriptor_index
+            .insert(d.platform.clone(), self.descriptors.len());
+        self.descriptors.push(d.clone());
+        true
     }
 
     /// Decides whether a delivery goes to the application. Live deliveries
@@ -586,7 +615,10 @@ impl Link {
     pub(crate) fn descriptor(&self, platform: Option<&str>) -> Option<&CapabilityDescriptor> {
         match platform {
             None => self.descriptors.first(),
-            Some(p) => self.descriptors.iter().find(|d| d.platform == p),
+            Some(p) => self
+                .descriptor_index
+                .get(p)
+                .and_then(|&i| self.descriptors.get(i)),
         }
     }
 

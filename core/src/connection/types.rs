@@ -350,4 +350,8 @@ pub struct Stats {
     /// were outstanding (each closed the socket with 1013; the connector
     /// redelivers them).
     pub deliveries_deferred: u64,
+    /// Descriptors ignored after a connection's first: for a platform
+    /// already described on the connection, for one the gateway never said
+    /// hello for, or beyond one per hello (no event is raised for them).
+    pub descriptors_ignored: u64,
 }
