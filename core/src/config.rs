@@ -464,7 +464,10 @@ impl DialTarget {
     /// and trailing `/` are ignored; the scheme must be lowercase `ws`,
     /// `wss`, `http` or `https`.
     pub fn parse(relay_url: &str) -> Result<DialTarget, UrlError> {
-        let parsed = parse_url(relay_url.trim(), &["https://", "http://", "wss://", "ws://"])?;
+        let parsed = parse_url(
+            relay_url.trim(),
+            &["https://", "http://", "wss://", "ws://"],
+        )?;
         let scheme = match parsed.url.scheme() {
             "https" | "wss" => DialScheme::Wss,
             _ => DialScheme::Ws,
@@ -1251,7 +1254,9 @@ fn normalize_relay_url(url: &str) -> String {
 
 /// Checks a relay base URL: it must parse into a [`DialTarget`].
 fn check_relay_url(url: &str) -> Result<(), String> {
-    DialTarget::parse(url).map(|_| ()).map_err(|e| e.to_string())
+    DialTarget::parse(url)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// Checks an `http(s)` URL (parsed as [`DialTarget::parse`] parses the relay

@@ -89,7 +89,10 @@ fn missing_or_empty_credentials_name_the_variable() {
     let url = ("GATEWAY_RELAY_URL", "https://c.example");
     let cases: [(&[(&str, &str)], &str); 5] = [
         (&[url, ID], "GATEWAY_RELAY_SECRET"),
-        (&[url, ID, ("GATEWAY_RELAY_SECRET", "  ")], "GATEWAY_RELAY_SECRET"),
+        (
+            &[url, ID, ("GATEWAY_RELAY_SECRET", "  ")],
+            "GATEWAY_RELAY_SECRET",
+        ),
         (&[url, SECRET], "GATEWAY_RELAY_ID"),
         (&[url, SECRET, ("GATEWAY_RELAY_ID", "")], "GATEWAY_RELAY_ID"),
         (&[url], "GATEWAY_RELAY_ID"),
@@ -98,7 +101,10 @@ fn missing_or_empty_credentials_name_the_variable() {
         let err = load(vars).expect_err(var);
         let (setting, message) = setting_and_message(&err);
         assert_eq!(setting, var, "{message}");
-        assert!(message.contains("GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED"), "{message}");
+        assert!(
+            message.contains("GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED"),
+            "{message}"
+        );
     }
 }
 
@@ -111,8 +117,8 @@ fn an_unauthenticated_dial_must_be_asked_for() {
     }
     let err = load(&[url, ("GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED", "0")]).expect_err("0");
     assert_eq!(setting_and_message(&err).0, "GATEWAY_RELAY_ID");
-    let err = load(&[url, ("GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED", "perhaps")])
-        .expect_err("perhaps");
+    let err =
+        load(&[url, ("GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED", "perhaps")]).expect_err("perhaps");
     assert_eq!(
         setting_and_message(&err).0,
         "GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED"
@@ -124,7 +130,10 @@ fn the_builder_refuses_a_config_without_credentials() {
     let err = RelayConfig::builder("https://c.example")
         .build()
         .expect_err("no credentials");
-    assert_eq!(setting_and_message(&err).0, "RelayConfigBuilder::gateway_id");
+    assert_eq!(
+        setting_and_message(&err).0,
+        "RelayConfigBuilder::gateway_id"
+    );
     let err = RelayConfig::builder("https://c.example")
         .gateway_id("gw")
         .secret(" ")
@@ -150,17 +159,28 @@ fn the_dial_target_is_typed_and_used_as_is() {
     assert_eq!(t.path_and_query(), "/api/relay");
     assert_eq!(t.url(), "wss://connector.example:8443/api/relay");
     assert_eq!(t.http_base(), "https://connector.example:8443/api");
-    assert_eq!(c.provision_url(), "https://connector.example:8443/api/relay/provision");
+    assert_eq!(
+        c.provision_url(),
+        "https://connector.example:8443/api/relay/provision"
+    );
 
     let t = DialTarget::parse("http://[::1]/relay/").expect("v6");
-    assert_eq!((t.scheme(), t.host(), t.port()), (DialScheme::Ws, "::1", 80));
+    assert_eq!(
+        (t.scheme(), t.host(), t.port()),
+        (DialScheme::Ws, "::1", 80)
+    );
     assert_eq!(t.url(), "ws://[::1]/relay");
     let t = DialTarget::parse("wss://h.example").expect("default port");
     assert_eq!(t.port(), 443);
     let t = DialTarget::parse("ws://h.example:80/x?a=1").expect("query");
     assert_eq!((t.port(), t.path_and_query()), (80, "/x/relay?a=1"));
     assert_eq!(t.url(), "ws://h.example/x/relay?a=1");
-    for bad in ["ws://user:pw@h.example", "ws://h.example/#frag", "ws://:80", "ws://a b"] {
+    for bad in [
+        "ws://user:pw@h.example",
+        "ws://h.example/#frag",
+        "ws://:80",
+        "ws://a b",
+    ] {
         assert!(DialTarget::parse(bad).is_err(), "{bad}");
     }
 }

@@ -57,10 +57,10 @@ fn a_relay_url_that_does_not_parse_closes_without_a_dial() {
         !out.iter().any(|o| matches!(o, Output::Dial { .. })),
         "{out:?}"
     );
-    assert!(out.iter().any(|o| matches!(
-        o,
-        Output::Event(Event::ConfigRejected { .. })
-    )));
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::Event(Event::ConfigRejected { .. })))
+    );
     assert_eq!(h.state(), State::Closed);
     assert_eq!(h.deadline, None);
 }
