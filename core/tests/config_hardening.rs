@@ -11,7 +11,7 @@ fn load(vars: &[(&str, &str)]) -> Result<(RelayConfig, Vec<ConfigWarning>), Conf
 const ID: (&str, &str) = ("GATEWAY_RELAY_ID", "gw-1");
 const SECRET: (&str, &str) = ("GATEWAY_RELAY_SECRET", "s3cret");
 
-fn with_creds<'a>(url: &'a str) -> [(&'a str, &'a str); 3] {
+fn with_creds(url: &str) -> [(&str, &str); 3] {
     [("GATEWAY_RELAY_URL", url), ID, SECRET]
 }
 

@@ -11,7 +11,7 @@
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! smol::block_on(async {
-//!     let config = RelayConfig::builder("ws://127.0.0.1:8080").build()?;
+//!     let config = RelayConfig::builder("ws://127.0.0.1:8080").allow_unauthenticated().build()?;
 //!     let (handle, mut events) = relay_smol::RelayClient::start(config);
 //!     while let Some(event) = events.next_event().await {
 //!         println!("{event:?}");
