@@ -1291,8 +1291,8 @@ fn check_credentials_named(
     Ok(())
 }
 
-/// Trims, drops empty, removes every trailing `/`, and checks an optional
-/// `http(s)` URL.
+/// Trims, drops empty, removes every trailing `/`, and parses an optional
+/// `http(s)` URL, keeping its parsed (ASCII) form.
 fn normalize_opt_http_url(
     value: Option<String>,
     key: Var,
@@ -1305,8 +1305,10 @@ fn normalize_opt_http_url(
     if v.is_empty() {
         return Ok(None);
     }
-    check_http_url(v).map_err(|r| names.invalid(key, v, r))?;
-    Ok(Some(v.to_owned()))
+    let parsed =
+        parse_url(v, &["https://", "http://"]).map_err(|e| names.invalid(key, v, e.to_string()))?;
+    // The parser's serialisation: ASCII (IDNA) host, default port dropped.
+    Ok(Some(parsed.url.as_str().trim_end_matches('/').to_owned()))
 }
 
 fn check_identities(identities: &[PlatformIdentity], names: Names) -> Result<(), ConfigError> {

@@ -184,3 +184,18 @@ fn the_dial_target_is_typed_and_used_as_is() {
         assert!(DialTarget::parse(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn the_wake_url_and_endpoint_are_parsed_too() {
+    let mut vars = with_creds("https://c.example").to_vec();
+    vars.push(("GATEWAY_RELAY_WAKE_URL", "https://gw.exämple:8443/wake/"));
+    let (c, _) = load(&vars).expect("loads");
+    assert_eq!(
+        c.wake_url.as_deref(),
+        Some("https://gw.xn--exmple-cua:8443/wake")
+    );
+    let mut vars = with_creds("https://c.example").to_vec();
+    vars.push(("GATEWAY_RELAY_WAKE_URL", "https://gw.example:99999/wake"));
+    let (setting, _) = setting_and_message(&load(&vars).expect_err("bad port"));
+    assert_eq!(setting, "GATEWAY_RELAY_WAKE_URL");
+}
