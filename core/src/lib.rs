@@ -8,13 +8,13 @@
 //! Start with [`connection::Connection`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
 pub mod config;
-#[cfg(feature = "connector")]
-pub mod connector;
 pub mod descriptor;
 #[cfg(feature = "arbitrary")]
+#[cfg_attr(docsrs, doc(cfg(feature = "arbitrary")))]
 pub mod fuzzing;
 pub mod http;
 pub mod rng;

@@ -1,5 +1,5 @@
 #![no_main]
 
-use relay_core::fuzzing::{ConnectorOp, connector_ops};
+use relay_connector::fuzzing::{ConnectorOp, connector_ops};
 
 libfuzzer_sys::fuzz_target!(|ops: Vec<ConnectorOp>| connector_ops(&ops));

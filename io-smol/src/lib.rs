@@ -23,15 +23,18 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use async_executor::Executor;
 
 /// The core crate, re-exported so that one dependency is enough.
 pub use relay_core;
 use relay_core::config::RelayConfig;
-use relay_tokio::engine::{self, BoxFuture, IoStream, Runtime};
-pub use relay_tokio::engine::{ClientError, ClientOptions, Events, RelayHandle};
+use relay_engine::{BoxFuture, IoStream, Runtime};
+pub use relay_engine::{ClientError, ClientOptions, Events, RelayHandle};
 
 /// The HTTP calls (provision, policy, enroll, the env file), runtime-neutral:
 /// pass `&SmolRuntime` as the runtime. They run ureq on smol's blocking
@@ -44,7 +47,7 @@ pub use relay_tokio::engine::{ClientError, ClientOptions, Events, RelayHandle};
 /// smol::block_on(async {
 ///     let (config, _warnings) = relay_core::config::RelayConfig::from_env()?;
 ///     let summary = http::provision(
-///         &SmolRuntime,
+///         &SmolRuntime::default(),
 ///         &config,
 ///         &http::default_gateway_id(&config),
 ///         "identity-token",
@@ -56,15 +59,63 @@ pub use relay_tokio::engine::{ClientError, ClientOptions, Events, RelayHandle};
 /// })
 /// # }
 /// ```
-pub use relay_tokio::engine::http;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub use relay_engine::http;
 
-/// The engine's [`Runtime`] on smol's global executor and async-io reactor.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SmolRuntime;
+/// The engine's [`Runtime`] on smol's building blocks: tasks on an
+/// [`Executor`], timers and sockets on the async-io reactor, blocking work
+/// on the `blocking` thread pool.
+///
+/// [`SmolRuntime::default`] spawns onto a process-wide executor that one
+/// background thread (named `relay-smol`) runs; [`SmolRuntime::with_executor`]
+/// spawns onto an executor of yours (for example the one your application
+/// runs with `smol::Executor::run`), so the driver shares your threads.
+#[derive(Clone, Debug, Default)]
+pub struct SmolRuntime {
+    executor: Option<Arc<Executor<'static>>>,
+}
+
+impl SmolRuntime {
+    /// Spawns the driver's tasks onto `executor`. The caller must keep the
+    /// executor running (`executor.run(...)` on some thread) for as long as
+    /// clients started with this runtime live.
+    pub fn with_executor(executor: Arc<Executor<'static>>) -> Self {
+        SmolRuntime {
+            executor: Some(executor),
+        }
+    }
+
+    fn executor(&self) -> &Executor<'static> {
+        match &self.executor {
+            Some(executor) => executor,
+            None => global_executor(),
+        }
+    }
+}
+
+/// The process-wide executor of [`SmolRuntime::default`], started on first
+/// use and run by one background thread for the life of the process.
+fn global_executor() -> &'static Executor<'static> {
+    static GLOBAL: OnceLock<&'static Executor<'static>> = OnceLock::new();
+    GLOBAL.get_or_init(|| {
+        let executor: &'static Executor<'static> = Box::leak(Box::new(Executor::new()));
+        let spawned = std::thread::Builder::new()
+            .name("relay-smol".into())
+            .spawn(move || async_io::block_on(executor.run(std::future::pending::<()>())));
+        if let Err(e) = spawned {
+            // Without a thread of its own the executor still runs whenever
+            // the application blocks on `async_io::block_on`, so report and
+            // go on rather than panic.
+            eprintln!("relay-smol: could not start the executor thread: {e}");
+        }
+        executor
+    })
+}
 
 impl Runtime for SmolRuntime {
     fn spawn(&self, task: BoxFuture<()>) {
-        smol::spawn(task).detach();
+        self.executor().spawn(task).detach();
     }
 
     fn sleep_until(&self, deadline: std::time::Instant) -> BoxFuture<()> {
@@ -93,14 +144,15 @@ impl Runtime for SmolRuntime {
 pub struct RelayClient;
 
 impl RelayClient {
-    /// Starts a client with default options. Its driver runs on smol's
-    /// global executor, so it needs no runtime handle.
+    /// Starts a client with default options. Its driver runs on the
+    /// process-wide executor of [`SmolRuntime::default`], so it needs no
+    /// runtime handle.
     pub fn start(config: RelayConfig) -> (RelayHandle, Events) {
         Self::start_with(config, ClientOptions::default())
     }
 
     /// Starts a client with `options`.
     pub fn start_with(config: RelayConfig, options: ClientOptions) -> (RelayHandle, Events) {
-        engine::start(Arc::new(SmolRuntime), config, options)
+        relay_engine::start(Arc::new(SmolRuntime::default()), config, options)
     }
 }

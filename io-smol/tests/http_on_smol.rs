@@ -51,7 +51,7 @@ fn a_call_runs_on_smol_and_a_cross_port_redirect_drops_the_bearer() {
         "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:{target}/elsewhere\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
     ));
     let response = smol::block_on(http::execute(
-        &SmolRuntime,
+        &SmolRuntime::default(),
         get(format!("http://127.0.0.1:{origin}/start")),
         &http::HttpOptions::default(),
     ))

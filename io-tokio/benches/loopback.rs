@@ -34,14 +34,14 @@ use std::time::{Duration, Instant};
 use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 use async_tungstenite::tungstenite::{Message, Utf8Bytes};
 use futures_util::StreamExt;
+use relay_connector::server::ConnectorServer;
 use relay_core::config::{RelayConfig, Timeouts};
 use relay_core::descriptor::CapabilityDescriptor;
 use relay_core::source::{MessageEvent, SessionSource};
 use relay_core::wire::{Action, ConnectorFrame, encode_connector_frame};
 use relay_core::{Event, State};
+use relay_tokio::ClientOptions;
 use relay_tokio::RelayClient;
-use relay_tokio::dev::ConnectorServer;
-use relay_tokio::engine::ClientOptions;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
@@ -250,7 +250,7 @@ fn serve(kind: &str) {
 
 async fn serve_dev(commands: &mut mpsc::UnboundedReceiver<String>) {
     let mut builder =
-        ConnectorServer::builder().connector_config(relay_core::connector::ConnectorConfig {
+        ConnectorServer::builder().connector_config(relay_connector::ConnectorConfig {
             log_capacity: 0,
             ..Default::default()
         });
@@ -389,10 +389,7 @@ async fn relay_serving(
     port: u16,
     gateway: usize,
     options: ClientOptions,
-) -> (
-    relay_tokio::engine::RelayHandle,
-    relay_tokio::engine::Events,
-) {
+) -> (relay_tokio::RelayHandle, relay_tokio::Events) {
     let (handle, mut events) = RelayClient::start_with(relay_config(port, gateway), options);
     loop {
         match events.next_event().await {

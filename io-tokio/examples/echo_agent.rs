@@ -13,10 +13,10 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use relay_connector::server::ConnectorServer;
 use relay_core::Event;
 use relay_core::config::RelayConfig;
 use relay_core::source::{MessageEvent, SessionSource};
-use relay_tokio::dev::ConnectorServer;
 use relay_tokio::{RelayClient, RelayHandle};
 
 const GATEWAY: &str = "dev-gateway";

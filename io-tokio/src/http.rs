@@ -1,7 +1,7 @@
 //! The HTTP calls on the current tokio runtime: provision, policy, enroll
 //! and the env file.
 //!
-//! Thin wrappers over [`crate::engine::http`] that use
+//! Thin wrappers over [`relay_engine::http`] that use
 //! [`TokioRuntime::try_current`] and the default [`HttpOptions`]; use the
 //! engine functions directly for another runtime or other options.
 //!
@@ -24,10 +24,10 @@ use std::path::{Path, PathBuf};
 use relay_core::config::RelayConfig;
 use relay_core::http::{HttpRequest, IssuedCredentials, PolicyBody, ProvisionSummary};
 
-use crate::engine::http as engine;
 use crate::runtime::TokioRuntime;
+use relay_engine::http as engine;
 
-pub use crate::engine::http::{
+pub use relay_engine::http::{
     CallError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_REDIRECTS, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT, EnvFileError, HttpOptions, HttpResponse, default_env_file, default_gateway_id,
 };
@@ -38,7 +38,7 @@ fn runtime() -> Result<TokioRuntime, CallError> {
 }
 
 /// Executes a core request (redirects handled as in
-/// [`engine::execute`](crate::engine::http::execute)).
+/// [`engine::execute`](relay_engine::http::execute)).
 pub async fn execute(request: HttpRequest) -> Result<HttpResponse, CallError> {
     engine::execute(&runtime()?, request, &HttpOptions::default()).await
 }
@@ -81,7 +81,7 @@ pub async fn policy(config: &RelayConfig, body: &PolicyBody) -> Result<(), CallE
 }
 
 /// Sends every policy, fail-soft (see
-/// [`engine::send_policies`](crate::engine::http::send_policies)).
+/// [`engine::send_policies`](relay_engine::http::send_policies)).
 pub async fn send_policies(
     config: &RelayConfig,
     bodies: &[PolicyBody],
@@ -108,7 +108,7 @@ pub async fn enroll(
 }
 
 /// Writes `vars` into the env file at `path`, atomically with mode 0600
-/// (see [`engine::write_env_file`](crate::engine::http::write_env_file)),
+/// (see [`engine::write_env_file`](relay_engine::http::write_env_file)),
 /// on tokio's blocking threads.
 pub async fn write_env_file(path: &Path, vars: &[(&str, String)]) -> Result<(), CallError> {
     let path: PathBuf = path.to_owned();

@@ -1,27 +1,27 @@
-//! Tokio driver for [`relay_core`]: a relay gateway client, the HTTP calls,
-//! a development connector server and the `relay` command line.
+//! Tokio driver for [`relay_core`]: a relay gateway client on tokio.
 //!
-//! The protocol lives in `relay-core`; this crate only moves bytes, timers
-//! and events. Its [`engine`] is runtime-neutral and shared with
-//! `relay-smol`; the tokio-specific glue is [`TokioRuntime`].
+//! The protocol lives in `relay-core`; the runtime-neutral loop in
+//! [`relay_engine`]; this crate supplies only the tokio glue,
+//! [`TokioRuntime`], plus (behind features) the HTTP calls and a wake
+//! listener.
 //!
 //! Start with [`RelayClient::start`], which returns a [`RelayHandle`] to act
 //! and an [`Events`] stream to listen.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(feature = "tokio-runtime")]
-pub mod dev;
-pub mod engine;
-#[cfg(feature = "tokio-runtime")]
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
-#[cfg(feature = "tokio-runtime")]
 mod runtime;
-#[cfg(feature = "tokio-runtime")]
+#[cfg(feature = "wake-listener")]
+#[cfg_attr(docsrs, doc(cfg(feature = "wake-listener")))]
 pub mod wake;
 
-pub use engine::{ClientError, ClientOptions, Events, RelayHandle};
 /// The core crate, re-exported so that one dependency is enough.
 pub use relay_core;
-#[cfg(feature = "tokio-runtime")]
+/// The runtime-neutral engine, re-exported.
+pub use relay_engine;
+pub use relay_engine::{ClientError, ClientOptions, Events, RelayHandle};
 pub use runtime::{RelayClient, TokioRuntime};

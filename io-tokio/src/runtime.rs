@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_tungstenite::tokio::TokioAdapter;
 use relay_core::config::RelayConfig;
 
-use crate::engine::{self, BoxFuture, ClientOptions, Events, IoStream, RelayHandle, Runtime};
+use relay_engine::{BoxFuture, ClientOptions, Events, IoStream, RelayHandle, Runtime};
 
 /// The engine's [`Runtime`] on a tokio runtime.
 #[derive(Clone, Debug)]
@@ -107,6 +107,6 @@ impl RelayClient {
         config: RelayConfig,
         options: ClientOptions,
     ) -> (RelayHandle, Events) {
-        engine::start(Arc::new(runtime), config, options)
+        relay_engine::start(Arc::new(runtime), config, options)
     }
 }

@@ -34,7 +34,7 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::engine::{ClientError, RelayHandle};
+use relay_engine::{ClientError, RelayHandle};
 
 /// The path the listener serves.
 pub const WAKE_PATH: &str = "/wake";

@@ -4,10 +4,10 @@
 use std::future::Future;
 use std::time::Duration;
 
+use relay_connector::server::ConnectorServer;
 use relay_core::Event;
 use relay_core::config::RelayConfig;
 use relay_core::source::{MessageEvent, SessionSource};
-use relay_tokio::dev::ConnectorServer;
 use relay_tokio::{Events, RelayClient};
 
 const LIMIT: Duration = Duration::from_secs(20);

@@ -1,7 +1,5 @@
 //! The HTTP calls against tiny HTTP/1.1 servers on 127.0.0.1.
 
-#![cfg(feature = "tokio-runtime")]
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

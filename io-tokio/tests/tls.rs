@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use async_tungstenite::tokio::TokioAdapter;
 use futures_util::io::AsyncReadExt;
+use relay_connector::server::ConnectorServer;
 use relay_core::config::{RelayConfig, Timeouts};
 use relay_core::{Event, State};
-use relay_tokio::dev::ConnectorServer;
-use relay_tokio::engine::rustls;
+use relay_tokio::relay_engine::rustls;
 use relay_tokio::{ClientOptions, Events, RelayClient};
 
 const GATEWAY: &str = "gw-tls";

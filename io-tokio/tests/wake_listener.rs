@@ -1,7 +1,5 @@
 //! The wake listener, with a client that is only dialing.
 
-#![cfg(feature = "tokio-runtime")]
-
 use std::net::SocketAddr;
 use std::time::Duration;
 

@@ -12,12 +12,12 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use std::fmt::Write as _;
 
-use relay_core::config::{IdleMode, RelayConfig};
-use relay_core::connection::{CommandError, DeliveryHandle};
-use relay_core::connector::{
+use relay_connector::{
     Accept, Connector, ConnectorConfig, ConnectorOutput, DefaultResponder, RejectMode, Request,
     Responder, Response, SessionId,
 };
+use relay_core::config::{IdleMode, RelayConfig};
+use relay_core::connection::{CommandError, DeliveryHandle};
 use relay_core::rng::Rng;
 use relay_core::source::MessageEvent;
 use relay_core::wire::{Action, GatewayFrame, SendAction, decode_gateway_frame};
@@ -955,7 +955,7 @@ impl World {
                         .connector
                         .deliver(&id, e, Instant::from_millis(self.now));
                     self.stats.deliveries += 1;
-                    if let relay_core::connector::Delivery::Buffered(bid) = &d {
+                    if let relay_connector::Delivery::Buffered(bid) = &d {
                         self.gws[gi].buffered.insert(bid.as_str().to_owned());
                     }
                     self.trace(format!("deliver m-{} to {id}: {d:?}", self.msg_counter));

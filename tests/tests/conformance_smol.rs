@@ -19,7 +19,7 @@ fn run(scenario: Scenario) {
         .build()
         .expect("tokio runtime");
     let harness = Harness {
-        runtime: Arc::new(SmolRuntime),
+        runtime: Arc::new(SmolRuntime::default()),
         server_runtime: server_rt.handle().clone(),
     };
     smol::block_on(scenario(&harness));

@@ -13,15 +13,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use relay_connector::server::ConnectorServer;
+use relay_connector::{ConnectorConfig, ScriptedResponder};
 use relay_core::State;
 use relay_core::config::{RelayConfig, Timeouts};
 use relay_core::connection::RequestError;
-use relay_core::connector::{ConnectorConfig, ScriptedResponder};
 use relay_core::source::{MessageEvent, SessionSource};
 use relay_core::wire::PassthroughForward;
 use relay_core::{Event, connection::DeliveryHandle};
-use relay_tokio::dev::ConnectorServer;
-use relay_tokio::engine::{self, ClientError, ClientOptions, Events, RelayHandle, Runtime};
+use relay_engine::{ClientError, ClientOptions, Events, RelayHandle, Runtime};
 
 pub const GATEWAY: &str = "gw-conformance";
 pub const SECRET: &str = "conformance-secret";
@@ -59,7 +59,7 @@ impl Harness {
             seed: Some(7),
             ..ClientOptions::default()
         };
-        engine::start(self.runtime.clone(), config, options)
+        relay_engine::start(self.runtime.clone(), config, options)
     }
 
     /// `fut`, or a panic naming `what` after `secs`.
@@ -531,7 +531,7 @@ pub async fn shutdown_with_requests_in_flight(h: &Harness) {
 /// 410 (the gateway is gone) revokes.
 pub async fn refused_upgrade_http_status(h: &Harness) {
     let server = h
-        .server(|c| c.reject_mode = relay_core::connector::RejectMode::HttpRevokedGone)
+        .server(|c| c.reject_mode = relay_connector::RejectMode::HttpRevokedGone)
         .await;
     let (wrong, mut wrong_events) =
         h.client(gateway_config(&server, &["telegram"], "wrong-secret"));

@@ -1,0 +1,583 @@
+//! `relay connect`: a gateway bridge for agents in any language.
+//!
+//! The gateway runs in this process; the agent talks to it over stdin and
+//! stdout, one JSON object per line. See [`ConnectArgs`]'s help text for
+//! the shapes.
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Args;
+use relay_core::connection::DeliveryHandle;
+use relay_core::wire::{Action, BufferId};
+use relay_core::{Event, State};
+use relay_engine::{ClientError, RelayHandle};
+use relay_tokio::RelayClient;
+use relay_tokio::wake::WakeListener;
+use serde_json::{Map, Value, json};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::common::{self, Exit, Line, read_line};
+
+/// Default bound on one stdin line (1 MiB).
+const DEFAULT_MAX_LINE_BYTES: usize = 1024 * 1024;
+/// Lines queued for stdout before producers wait.
+const OUTPUT_QUEUE: usize = 1024;
+/// Spinner frames for the stderr status line.
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+/// Options of `relay connect`.
+#[derive(Debug, Args)]
+#[command(after_help = CONNECT_HELP)]
+pub struct ConnectArgs {
+    /// Where the connector is and who the gateway is.
+    #[command(flatten)]
+    pub connector: common::ConnectorArgs,
+    /// Platforms fronted, comma-separated (`telegram,discord`)
+    /// [default: $GATEWAY_RELAY_PLATFORMS].
+    #[arg(long, value_name = "LIST")]
+    pub platforms: Option<String>,
+    /// Acknowledge buffered inbound as soon as its line is written to stdout
+    /// (otherwise send `{"ack": "<bufferId>"}` once it is durably handled).
+    #[arg(long)]
+    pub auto_ack: bool,
+    /// Serve the wake endpoint (`GET /wake`) on this address, e.g.
+    /// 127.0.0.1:9000. Advertise it with GATEWAY_RELAY_WAKE_URL.
+    #[arg(long, value_name = "ADDR")]
+    pub wake_listen: Option<SocketAddr>,
+    /// Longest accepted stdin line, in bytes; longer lines get an error line.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE_BYTES)]
+    pub max_line_bytes: usize,
+}
+
+const CONNECT_HELP: &str = "\
+Configuration: the GATEWAY_RELAY_* environment (GATEWAY_RELAY_URL, _ID,
+_SECRET, _PLATFORMS, _WAKE_URL, ...); the flags above override it. The secret
+is read from GATEWAY_RELAY_SECRET only, never from a flag.
+
+stdout, one JSON object per line:
+  {\"event\":\"state\",\"from\":\"handshaking\",\"to\":\"serving\"}
+  {\"event\":\"inbound\",\"delivery\":\"buf-3\"|null,\"message\":{<MessageEvent>}}
+  {\"event\":\"passthrough\",\"delivery\":...,\"forward\":{<passthrough forward>}}
+  {\"event\":\"interrupt\",\"session_key\":\"...\",\"chat_id\":\"...\"}
+  {\"event\":\"descriptor\",\"platform\":\"...\",\"descriptor\":{...}}
+  {\"event\":\"disconnected\",\"code\":1000|null,\"reason\":\"...\"}
+  {\"event\":\"dial_scheduled\",\"attempt\":2}
+  {\"event\":\"revoked\"}
+  {\"id\":<id>,\"result\":{\"success\":true,...}}    answer to an action
+  {\"id\":<id>,\"ok\":true}                         answer to a command with an id
+  {\"id\":<id or null>,\"error\":\"...\"}            a line that could not be done
+
+stdin, one JSON object per line (\"id\" is optional and echoed back):
+  {\"id\":\"1\",\"op\":\"send\",\"chat_id\":\"42\",\"content\":\"hi\"}   any action
+  {\"ack\":\"buf-3\"}                       acknowledge a buffered delivery
+  {\"interrupt\":\"<session key>\",\"reason\":\"...\"}
+  {\"command\":\"go_idle\"|\"wake\"|\"shutdown\"}
+End of stdin shuts down gracefully.
+
+Exit codes: 0 shut down (EOF, shutdown command or Ctrl-C), 2 configuration
+error, 3 the connector revoked this gateway's credential (re-provision it;
+the bridge never dials again), 1 anything else.";
+
+/// What the stdin thread hands over.
+enum StdinLine {
+    /// One line, without its newline.
+    Line(String),
+    /// A line longer than the limit (its bytes were discarded).
+    TooLong,
+    /// A line that is not UTF-8.
+    NotUtf8,
+    /// End of input (or a read error, reported on stderr).
+    Eof,
+}
+
+/// One line for stdout, with an optional notice once it was written.
+struct OutLine {
+    value: Value,
+    written: Option<oneshot::Sender<()>>,
+}
+
+/// Where lines for stdout go.
+#[derive(Clone)]
+struct Out {
+    tx: mpsc::Sender<OutLine>,
+}
+
+impl Out {
+    async fn send(&self, value: Value) {
+        let _ = self
+            .tx
+            .send(OutLine {
+                value,
+                written: None,
+            })
+            .await;
+    }
+
+    /// Sends `value` and waits until it was written to stdout.
+    async fn send_written(&self, value: Value) {
+        let (tx, rx) = oneshot::channel();
+        let line = OutLine {
+            value,
+            written: Some(tx),
+        };
+        if self.tx.send(line).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    async fn error(&self, id: Value, error: impl Into<String>) {
+        let error: String = error.into();
+        self.send(json!({ "id": id, "error": error })).await;
+    }
+}
+
+/// Runs the bridge until EOF on stdin, a shutdown command, Ctrl-C or
+/// revocation.
+pub async fn run(args: ConnectArgs) -> Exit {
+    let mut overrides = args.connector.overrides();
+    overrides.push(("GATEWAY_RELAY_PLATFORMS", args.platforms.clone()));
+    let config = match common::load_config(&overrides) {
+        Ok(config) => config,
+        Err(exit) => return exit,
+    };
+    if args.max_line_bytes == 0 {
+        return common::fail(
+            Exit::Usage,
+            "--max-line-bytes must be at least 1; leave it out for the 1 MiB default",
+        );
+    }
+    let url = config.dial_url();
+    let (handle, mut events) = RelayClient::start(config);
+
+    let _wake = match args.wake_listen {
+        Some(addr) => match WakeListener::bind(addr, handle.clone()).await {
+            Ok(listener) => {
+                eprintln!("wake endpoint at {}", listener.url());
+                Some(listener)
+            }
+            Err(e) => {
+                handle.shutdown().await;
+                return common::fail(
+                    Exit::Usage,
+                    format_args!(
+                        "could not listen on {addr} for wakes: {e}; pick another --wake-listen address"
+                    ),
+                );
+            }
+        },
+        None => None,
+    };
+
+    let (out_tx, out_rx) = mpsc::channel(OUTPUT_QUEUE);
+    let writer = std::thread::spawn(move || write_stdout(out_rx));
+    let out = Out { tx: out_tx };
+
+    let (line_tx, mut lines) = mpsc::channel(64);
+    let max = args.max_line_bytes;
+    // A plain thread: a blocked read must not keep the runtime from ending.
+    std::thread::spawn(move || read_stdin(max, line_tx));
+
+    let (status_tx, status_rx) = watch::channel(Some(format!("dialing {url}")));
+    let spinner = std::io::stderr()
+        .is_terminal()
+        .then(|| tokio::spawn(spin(status_rx)));
+
+    let mut revoked = false;
+    let mut stdin_open = true;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let mut interrupted = false;
+    loop {
+        tokio::select! {
+            event = events.next_event() => {
+                let Some(event) = event else { break };
+                if matches!(event, Event::Revoked) {
+                    revoked = true;
+                }
+                status_tx.send_replace(status_of(&event, &url));
+                forward_event(event, &out, &handle, args.auto_ack).await;
+            }
+            line = lines.recv(), if stdin_open => {
+                let line = line.unwrap_or(StdinLine::Eof);
+                if !handle_line(line, &out, &handle).await {
+                    stdin_open = false;
+                    tracing::debug!("stdin closed or shutdown requested; shutting down");
+                    let handle = handle.clone();
+                    tokio::spawn(async move { handle.shutdown().await });
+                }
+            }
+            signal = &mut ctrl_c, if !interrupted => {
+                interrupted = true;
+                match signal {
+                    Ok(()) => {
+                        let handle = handle.clone();
+                        tokio::spawn(async move { handle.shutdown().await });
+                    }
+                    // Without the handler, EOF on stdin still shuts down.
+                    Err(e) => tracing::warn!(error = %e, "cannot listen for Ctrl-C"),
+                }
+            }
+        }
+    }
+    status_tx.send_replace(None);
+    if let Some(spinner) = spinner {
+        spinner.abort();
+        clear_status();
+    }
+    // Results of actions still in flight were failed by the shutdown; give
+    // their tasks a moment to write them, then end the writer.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    drop(out);
+    let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+    if revoked {
+        eprintln!(
+            "error: the connector revoked this gateway's credential; provision a new one (relay provision / relay enroll) before connecting again"
+        );
+        return Exit::Revoked;
+    }
+    Exit::Ok
+}
+
+/// Writes queued lines to stdout, flushing each. A closed stdout drops
+/// the rest (the reader has gone).
+fn write_stdout(mut rx: mpsc::Receiver<OutLine>) {
+    let mut broken = false;
+    while let Some(line) = rx.blocking_recv() {
+        if !broken {
+            let mut stdout = std::io::stdout().lock();
+            let text = line.value.to_string();
+            if writeln!(stdout, "{text}")
+                .and_then(|()| stdout.flush())
+                .is_err()
+            {
+                tracing::warn!("stdout is closed; dropping output");
+                broken = true;
+            }
+        }
+        if let Some(written) = line.written.filter(|_| !broken) {
+            let _ = written.send(());
+        }
+    }
+}
+
+/// Reads stdin line by line, each at most `max` bytes.
+fn read_stdin(max: usize, tx: mpsc::Sender<StdinLine>) {
+    let stdin = std::io::stdin();
+    let mut reader = stdin.lock();
+    let mut buf = Vec::new();
+    loop {
+        let line = match read_line(&mut reader, max, &mut buf) {
+            Ok(Some(Line::Complete)) => match String::from_utf8(std::mem::take(&mut buf)) {
+                Ok(text) => StdinLine::Line(text),
+                Err(_) => StdinLine::NotUtf8,
+            },
+            Ok(Some(Line::TooLong(_))) => StdinLine::TooLong,
+            Ok(None) => StdinLine::Eof,
+            Err(e) => {
+                eprintln!("error: reading stdin failed: {e}; shutting down");
+                StdinLine::Eof
+            }
+        };
+        let eof = matches!(line, StdinLine::Eof);
+        if tx.blocking_send(line).is_err() || eof {
+            return;
+        }
+    }
+}
+
+/// Handles one stdin line; false when input is over (EOF or shutdown).
+async fn handle_line(line: StdinLine, out: &Out, handle: &RelayHandle) -> bool {
+    let text = match line {
+        StdinLine::Eof => return false,
+        StdinLine::TooLong => {
+            out.error(
+                Value::Null,
+                "line too long; keep each JSON object on one line under --max-line-bytes",
+            )
+            .await;
+            return true;
+        }
+        StdinLine::NotUtf8 => {
+            out.error(Value::Null, "line is not UTF-8; send UTF-8 JSON")
+                .await;
+            return true;
+        }
+        StdinLine::Line(text) => text,
+    };
+    if text.trim().is_empty() {
+        return true;
+    }
+    let mut obj = match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(obj)) => obj,
+        Ok(_) => {
+            out.error(
+                Value::Null,
+                "expected a JSON object per line; see `relay connect --help`",
+            )
+            .await;
+            return true;
+        }
+        Err(e) => {
+            out.error(
+                Value::Null,
+                format!("line is not JSON ({e}); send one JSON object per line"),
+            )
+            .await;
+            return true;
+        }
+    };
+    let id = obj.remove("id").unwrap_or(Value::Null);
+    if obj.contains_key("op") {
+        action(obj, id, out, handle);
+        return true;
+    }
+    if let Some(buffer_id) = obj.get("ack") {
+        let Some(buffer_id) = buffer_id.as_str() else {
+            out.error(id, "\"ack\" must be the delivery's bufferId string")
+                .await;
+            return true;
+        };
+        let delivery = DeliveryHandle::from_buffer_id(BufferId(buffer_id.to_owned()));
+        command(id, out, handle.ack(delivery).await).await;
+        return true;
+    }
+    if let Some(key) = obj.get("interrupt") {
+        let Some(key) = key.as_str() else {
+            out.error(id, "\"interrupt\" must be a session key string")
+                .await;
+            return true;
+        };
+        let reason = match obj.get("reason") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(r)) => Some(r.clone()),
+            Some(_) => {
+                out.error(id, "\"reason\" must be a string").await;
+                return true;
+            }
+        };
+        command(id, out, handle.interrupt(key, reason).await).await;
+        return true;
+    }
+    if let Some(name) = obj.get("command") {
+        match name.as_str() {
+            Some("go_idle") => command(id, out, handle.go_idle().await).await,
+            Some("wake") => command(id, out, handle.wake().await).await,
+            Some("shutdown") => {
+                command(id, out, Ok(())).await;
+                return false;
+            }
+            _ => {
+                out.error(id, "unknown command; use go_idle, wake or shutdown")
+                    .await;
+            }
+        }
+        return true;
+    }
+    out.error(
+        id,
+        "unrecognised line: expected an action (\"op\"), \"ack\", \"interrupt\" or \"command\"",
+    )
+    .await;
+    true
+}
+
+/// `{"id":..,"ok":true}` (only when the line had an id) or an error line.
+async fn command(id: Value, out: &Out, result: Result<(), ClientError>) {
+    match result {
+        Ok(()) if id.is_null() => {}
+        Ok(()) => out.send(json!({ "id": id, "ok": true })).await,
+        Err(e) => out.error(id, command_error(&e)).await,
+    }
+}
+
+/// A command's failure, with what to do about it.
+fn command_error(e: &ClientError) -> String {
+    match e {
+        ClientError::Stopped => format!("{e}; the bridge is shutting down"),
+        other => other.to_string(),
+    }
+}
+
+/// Sends an action on its own task and answers `{"id":..,"result":..}`.
+fn action(obj: Map<String, Value>, id: Value, out: &Out, handle: &RelayHandle) {
+    let action = match Action::from_value(&Value::Object(obj)) {
+        Ok(action) => action,
+        Err(e) => {
+            let out = out.clone();
+            tokio::spawn(async move {
+                out.error(id, format!("invalid action: {e}")).await;
+            });
+            return;
+        }
+    };
+    let out = out.clone();
+    let handle = handle.clone();
+    tokio::spawn(async move {
+        let result = match handle.send(action).await {
+            Ok(result) => result,
+            Err(e) => e.to_result(),
+        };
+        let result = serde_json::to_value(&result).unwrap_or(Value::Null);
+        out.send(json!({ "id": id, "result": result })).await;
+    });
+}
+
+/// Writes an event line; acks buffered deliveries once written when
+/// `auto_ack`.
+async fn forward_event(event: Event, out: &Out, handle: &RelayHandle, auto_ack: bool) {
+    let (line, delivery) = event_json(&event);
+    let Some(line) = line else { return };
+    match delivery.filter(|_| auto_ack) {
+        Some(delivery) => {
+            out.send_written(line).await;
+            if let Err(e) = handle.ack(delivery).await {
+                tracing::warn!(error = %e, "auto-ack failed; the connector will redeliver");
+            }
+        }
+        None => out.send(line).await,
+    }
+}
+
+/// The stable JSON shape of an event, and its delivery handle.
+fn event_json(event: &Event) -> (Option<Value>, Option<DeliveryHandle>) {
+    let buffer_id =
+        |d: &Option<DeliveryHandle>| d.as_ref().map(|d| d.buffer_id().as_str().to_owned());
+    let line = match event {
+        Event::StateChanged { from, to } => {
+            json!({ "event": "state", "from": from.as_str(), "to": to.as_str() })
+        }
+        Event::DialScheduled { attempt, .. } => {
+            json!({ "event": "dial_scheduled", "attempt": attempt })
+        }
+        Event::Disconnected { code, reason } => {
+            json!({ "event": "disconnected", "code": code, "reason": reason })
+        }
+        Event::Descriptor(d) => json!({
+            "event": "descriptor",
+            "platform": d.platform,
+            "descriptor": serde_json::to_value(d.as_ref()).unwrap_or(Value::Null),
+        }),
+        Event::Inbound { event, delivery } => {
+            let line = json!({
+                "event": "inbound",
+                "delivery": buffer_id(delivery),
+                "message": serde_json::to_value(event.as_ref()).unwrap_or(Value::Null),
+            });
+            return (Some(line), delivery.clone());
+        }
+        Event::Passthrough { forward, delivery } => {
+            let line = json!({
+                "event": "passthrough",
+                "delivery": buffer_id(delivery),
+                "forward": serde_json::to_value(forward.as_ref()).unwrap_or(Value::Null),
+            });
+            return (Some(line), delivery.clone());
+        }
+        Event::Interrupt {
+            session_key,
+            chat_id,
+        } => json!({ "event": "interrupt", "session_key": session_key, "chat_id": chat_id }),
+        Event::FrameRejected { error } => {
+            json!({ "event": "frame_rejected", "error": error.to_string() })
+        }
+        Event::IdleRefused { reason } => {
+            let reason = match reason {
+                relay_core::connection::IdleRefusal::AckTimeout => "ack_timeout",
+                relay_core::connection::IdleRefusal::ConnectionLost => "connection_lost",
+            };
+            json!({ "event": "idle_refused", "reason": reason })
+        }
+        Event::Revoked => json!({ "event": "revoked" }),
+        // Request results answer their action line instead.
+        Event::Response { .. } | Event::RequestFailed { .. } => return (None, None),
+        other => {
+            tracing::debug!(?other, "event without a JSON shape");
+            return (None, None);
+        }
+    };
+    (Some(line), None)
+}
+
+/// The stderr status for the state an event leaves the link in (`None`:
+/// nothing to show).
+fn status_of(event: &Event, url: &str) -> Option<String> {
+    match event {
+        Event::StateChanged { to, .. } => match to {
+            State::Dialing => Some(format!("dialing {url}")),
+            State::Handshaking => Some(format!("handshaking with {url}")),
+            _ => None,
+        },
+        Event::DialScheduled { attempt, .. } => Some(format!(
+            "connection failed; retrying {url} (attempt {attempt})"
+        )),
+        _ => None,
+    }
+}
+
+/// Draws the status line on stderr while there is one.
+async fn spin(mut status: watch::Receiver<Option<String>>) {
+    let mut frame = 0usize;
+    let mut shown = false;
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            changed = status.changed() => if changed.is_err() { return },
+        }
+        let current = status.borrow().clone();
+        match current {
+            Some(text) => {
+                frame = (frame + 1) % SPINNER.len();
+                let glyph = SPINNER.get(frame).copied().unwrap_or("*");
+                eprint!("\r\x1b[2K{glyph} {text}");
+                shown = true;
+            }
+            None if shown => {
+                clear_status();
+                shown = false;
+            }
+            None => {}
+        }
+    }
+}
+
+fn clear_status() {
+    eprint!("\r\x1b[2K");
+    let _ = std::io::stderr().flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &[u8], max: usize) -> Vec<Result<String, ()>> {
+        let mut reader = std::io::BufReader::with_capacity(4, input);
+        let mut got = Vec::new();
+        let mut buf = Vec::new();
+        while let Some(line) = read_line(&mut reader, max, &mut buf).unwrap() {
+            got.push(match line {
+                Line::Complete => Ok(String::from_utf8(buf.clone()).unwrap()),
+                Line::TooLong(_) => Err(()),
+            });
+        }
+        got
+    }
+
+    #[test]
+    fn bounded_lines() {
+        assert_eq!(
+            lines(b"ab\ncdefgh\r\nxyz", 4),
+            vec![Ok("ab".into()), Err(()), Ok("xyz".into())]
+        );
+        assert_eq!(lines(b"", 4), vec![]);
+        assert_eq!(
+            lines(b"\n\n", 4),
+            vec![Ok(String::new()), Ok(String::new())]
+        );
+        assert_eq!(lines(b"abcd\n", 4), vec![Ok("abcd".into())]);
+        assert_eq!(lines(b"abcd\r\n", 4), vec![Ok("abcd".into())]);
+        assert_eq!(lines(b"abcde\nok", 4), vec![Err(()), Ok("ok".into())]);
+    }
+}

@@ -1,0 +1,247 @@
+//! `relay connector`: the dev connector server (the connector model behind a
+//! real WebSocket/HTTP server with an admin API) until Ctrl-C.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+use relay_connector::ConnectorConfig;
+use relay_connector::server::{ConnectorServer, DevServerConfig};
+use relay_core::descriptor::CapabilityDescriptor;
+use serde_json::Value;
+
+use crate::common::{Exit, fail};
+
+/// The gateway known when neither `--gateway` nor `--config` names one.
+pub const DEFAULT_GATEWAY: &str = "dev-gateway";
+/// Its secret (a development default, not a credential).
+pub const DEFAULT_SECRET: &str = "dev-secret";
+/// Largest accepted `--config` file.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// Options of `relay connector`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+With no --gateway and no gateways in --config, the gateway `dev-gateway` with
+secret `dev-secret` is registered, so `relay connect` with
+GATEWAY_RELAY_URL=ws://127.0.0.1:8080 GATEWAY_RELAY_ID=dev-gateway
+GATEWAY_RELAY_SECRET=dev-secret (and core/examples/blocking_loop.rs) work as is.
+
+--config FILE is JSON, every key optional:
+  {
+    \"gateways\":    {\"gw-1\": [\"primary-secret\", \"older-secret\"]},
+    \"descriptors\": {\"telegram\": {<capability descriptor JSON>}},
+    \"wake_urls\":   {\"gw-1\": \"http://127.0.0.1:9000/wake\"}
+  }
+
+The admin API has no authentication: keep the server on loopback.")]
+pub struct ConnectorArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Register a gateway, `ID:SECRET` (repeatable; a second `--gateway` with
+    /// the same id adds an older secret to its rotation list).
+    #[arg(long = "gateway", value_name = "ID:SECRET")]
+    pub gateways: Vec<String>,
+    /// JSON file with gateways, descriptors per platform and wake URLs.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Why the configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+enum ConfigFileError {
+    #[error("could not read {path}: {source}; check the path and its permissions")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is larger than {MAX_CONFIG_BYTES} bytes; is it the right file?")]
+    TooLarge { path: String },
+    #[error("{path} is not valid JSON: {detail}; see `relay connector --help` for the format")]
+    NotJson { path: String, detail: String },
+    #[error("{path}: {detail}; see `relay connector --help` for the format")]
+    Shape { path: String, detail: String },
+    #[error("--gateway {0:?} is not ID:SECRET; give e.g. --gateway gw-1:s3cret")]
+    GatewayFlag(String),
+}
+
+/// Runs the server until Ctrl-C.
+pub async fn run(args: ConnectorArgs) -> Exit {
+    let connector = match build_config(&args) {
+        Ok(config) => config,
+        Err(e) => return fail(Exit::Usage, e),
+    };
+    let gateways: Vec<String> = connector
+        .gateways
+        .iter()
+        .map(|(id, secrets)| format!("{id} ({} secret(s))", secrets.len()))
+        .collect();
+    let config = DevServerConfig {
+        bind: args.listen,
+        connector,
+        ..DevServerConfig::default()
+    };
+    let server = match ConnectorServer::start(config).await {
+        Ok(server) => server,
+        Err(e) => {
+            return fail(
+                Exit::Failed,
+                format_args!(
+                    "could not listen on {}: {e}; pick another address with --listen (port 0 picks a free one)",
+                    args.listen
+                ),
+            );
+        }
+    };
+    let http = server.http_url();
+    println!("relay dev connector listening");
+    println!("  relay URL:  {}   (GATEWAY_RELAY_URL)", server.url());
+    println!("  gateways:   {}", gateways.join(", "));
+    println!("  routes:");
+    println!(
+        "    GET  {http}/relay              WebSocket upgrade (Authorization: Bearer <token>)"
+    );
+    println!("    POST {http}/relay/provision    self-provisioning");
+    println!("    POST {http}/relay/enroll       enrollment");
+    println!("    POST {http}/relay/policy       relevance policy");
+    println!(
+        "    POST {http}/dev/inbound        {{\"instance\": \"<gateway id>\", \"event\": {{\"chat_id\", \"text\", \"platform\"}}}}"
+    );
+    println!("    POST {http}/dev/revoke         {{\"gateway_id\": \"...\"}}");
+    println!("    GET  {http}/dev/stats          counters");
+    println!("  Ctrl-C stops the server.");
+    flush_stdout();
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        eprintln!("warning: cannot wait for Ctrl-C ({e}); stopping now");
+    }
+    eprintln!("stopping");
+    server.shutdown().await;
+    Exit::Ok
+}
+
+fn flush_stdout() {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+}
+
+/// The model's configuration from `--config` and `--gateway`.
+fn build_config(args: &ConnectorArgs) -> Result<ConnectorConfig, ConfigFileError> {
+    let mut config = ConnectorConfig::default();
+    if let Some(path) = &args.config {
+        read_config_file(path, &mut config)?;
+    }
+    for flag in &args.gateways {
+        let (id, secret) = flag
+            .split_once(':')
+            .filter(|(id, secret)| !id.is_empty() && !secret.is_empty())
+            .ok_or_else(|| ConfigFileError::GatewayFlag(redact_flag(flag)))?;
+        config
+            .gateways
+            .entry(id.to_owned())
+            .or_default()
+            .push(secret.to_owned());
+    }
+    if config.gateways.is_empty() {
+        config
+            .gateways
+            .insert(DEFAULT_GATEWAY.to_owned(), vec![DEFAULT_SECRET.to_owned()]);
+    }
+    Ok(config)
+}
+
+/// A malformed `--gateway` value for an error message, with anything after
+/// the first `:` hidden (it may be a secret).
+fn redact_flag(flag: &str) -> String {
+    match flag.split_once(':') {
+        Some((id, _)) => format!("{id}:…"),
+        None => flag.to_owned(),
+    }
+}
+
+fn read_config_file(path: &PathBuf, config: &mut ConnectorConfig) -> Result<(), ConfigFileError> {
+    let shown = path.display().to_string();
+    let read = |source| ConfigFileError::Read {
+        path: shown.clone(),
+        source,
+    };
+    let len = std::fs::metadata(path).map_err(read)?.len();
+    if len > MAX_CONFIG_BYTES {
+        return Err(ConfigFileError::TooLarge { path: shown });
+    }
+    let bytes = std::fs::read(path).map_err(read)?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|e| ConfigFileError::NotJson {
+        path: shown.clone(),
+        detail: e.to_string(),
+    })?;
+    let shape = |detail: String| ConfigFileError::Shape {
+        path: shown.clone(),
+        detail,
+    };
+    let Value::Object(top) = value else {
+        return Err(shape("the top level must be a JSON object".to_owned()));
+    };
+    for key in top.keys() {
+        if !matches!(key.as_str(), "gateways" | "descriptors" | "wake_urls") {
+            return Err(shape(format!(
+                "unknown key {key:?} (expected gateways, descriptors, wake_urls)"
+            )));
+        }
+    }
+    if let Some(gateways) = top.get("gateways") {
+        for (id, secrets) in object(gateways, "gateways").map_err(shape)? {
+            let list = match secrets {
+                Value::String(s) => vec![s.clone()],
+                Value::Array(items) => items
+                    .iter()
+                    .map(|s| s.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| {
+                        shape(format!("gateways.{id} must be a list of secret strings"))
+                    })?,
+                _ => {
+                    return Err(shape(format!(
+                        "gateways.{id} must be a secret string or a list of them"
+                    )));
+                }
+            };
+            if list.is_empty() || list.iter().any(String::is_empty) {
+                return Err(shape(format!(
+                    "gateways.{id} needs at least one non-empty secret"
+                )));
+            }
+            config.gateways.insert(id.clone(), list);
+        }
+    }
+    if let Some(descriptors) = top.get("descriptors") {
+        for (platform, d) in object(descriptors, "descriptors").map_err(shape)? {
+            let bytes = serde_json::to_vec(d).map_err(|e| shape(e.to_string()))?;
+            let descriptor = CapabilityDescriptor::from_json(&bytes)
+                .map_err(|e| shape(format!("descriptors.{platform}: {e}")))?;
+            config.descriptors.insert(platform.clone(), descriptor);
+        }
+    }
+    if let Some(urls) = top.get("wake_urls") {
+        let mut wake_urls = BTreeMap::new();
+        for (instance, url) in object(urls, "wake_urls").map_err(shape)? {
+            let url = url
+                .as_str()
+                .filter(|u| u.starts_with("http://"))
+                .ok_or_else(|| {
+                    shape(format!(
+                        "wake_urls.{instance} must be an http:// URL string"
+                    ))
+                })?;
+            wake_urls.insert(instance.clone(), url.to_owned());
+        }
+        config.wake_urls.extend(wake_urls);
+    }
+    Ok(())
+}
+
+fn object<'a>(value: &'a Value, name: &str) -> Result<&'a serde_json::Map<String, Value>, String> {
+    value
+        .as_object()
+        .ok_or_else(|| format!("{name} must be a JSON object"))
+}

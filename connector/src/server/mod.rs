@@ -1,0 +1,613 @@
+//! A development connector: the sans-IO [`Connector`] model behind a real
+//! tokio server, for local development, demos, the command line and driver
+//! tests.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use relay_connector::server::ConnectorServer;
+//!
+//! let server = ConnectorServer::builder()
+//!     .gateway("gw-1", &["secret-1"])
+//!     .start()
+//!     .await?;
+//! // A gateway configured with `relay_url = server.url()` dials `<url>/relay`.
+//! println!("connector at {}", server.url());
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What it serves
+//!
+//! - `GET /relay` with WebSocket upgrade headers: handed to
+//!   [`Connector::accept`]; accepted upgrades get `101`, refused ones the
+//!   model's HTTP status (`RejectMode::Http*`), or a `101` followed by a
+//!   4401 close frame (`RejectMode::Close4401`, the default). A WebSocket
+//!   upgrade on any other path is answered `400`.
+//! - `POST /relay/provision`, `/relay/enroll`, `/relay/policy`: the model's
+//!   [`Connector::handle_http`].
+//! - The admin API (JSON): `POST /dev/inbound` `{"instance": "...", "event":
+//!   <MessageEvent or {"chat_id", "text", "platform"}>}`, `POST /dev/revoke`
+//!   `{"gateway_id": "..."}` and `GET /dev/stats`.
+//!
+//! Unknown routes get `404`; bad input `400` with `{"error": "..."}`; request
+//! bodies over [`DevServerConfig::max_body_bytes`] `413`.
+//!
+//! # How it runs
+//!
+//! One task owns the model. Socket tasks and admin calls feed it through a
+//! channel; after every input it drains [`Connector::poll_output`] and
+//! routes each output: frames and close frames to the session's socket, a
+//! cut link (no close frame) for `Dropped`, an HTTP GET for wake pokes, and
+//! a timer for the `Wait` deadline. The model's clock is a monotonic epoch
+//! taken at [`DevServerBuilder::start`]; tokens are checked against the
+//! system clock.
+//!
+//! The server binds `127.0.0.1` by default and has no authentication of its
+//! own on the admin routes: it is meant for local use only.
+
+mod model;
+mod poke;
+mod routes;
+mod socket;
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+
+use crate::{Connector, ConnectorConfig, ConnectorStats, Delivery, RejectMode, SessionId};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use relay_core::descriptor::CapabilityDescriptor;
+use relay_core::source::MessageEvent;
+use relay_core::wire::PassthroughForward;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use model::{Clock, Cmd, Counters, ModelState, SocketCmd};
+use routes::Ctx;
+
+/// Default limit on request bodies (1 MiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Everything a [`ConnectorServer`] is started with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DevServerConfig {
+    /// Address to listen on (`127.0.0.1:0`: loopback, a free port).
+    pub bind: SocketAddr,
+    /// The model's configuration: gateways, descriptors, wake URLs, reject
+    /// mode, buffering.
+    pub connector: ConnectorConfig,
+    /// Seed of the model's random generator (ids and issued secrets).
+    pub seed: u64,
+    /// Largest accepted HTTP request body, in bytes (larger ones get 413).
+    pub max_body_bytes: usize,
+}
+
+impl Default for DevServerConfig {
+    fn default() -> Self {
+        DevServerConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            connector: ConnectorConfig::default(),
+            seed: 1,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+/// A setup step run on the model before the server starts.
+type Setup = Box<dyn FnOnce(&mut Connector) + Send>;
+
+/// Builds and starts a [`ConnectorServer`]; see [`ConnectorServer::builder`].
+#[must_use = "a builder does nothing until started"]
+pub struct DevServerBuilder {
+    config: DevServerConfig,
+    setup: Vec<Setup>,
+}
+
+impl core::fmt::Debug for DevServerBuilder {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("DevServerBuilder")
+            .field("config", &self.config)
+            .field("setup_steps", &self.setup.len())
+            .finish()
+    }
+}
+
+impl DevServerBuilder {
+    /// A builder with `config`.
+    pub fn from_config(config: DevServerConfig) -> Self {
+        DevServerBuilder {
+            config,
+            setup: Vec::new(),
+        }
+    }
+
+    /// Listens on `addr` instead of `127.0.0.1:0`.
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.config.bind = addr;
+        self
+    }
+
+    /// Replaces the model's configuration (gateways and descriptors added so
+    /// far are replaced too).
+    pub fn connector_config(mut self, config: ConnectorConfig) -> Self {
+        self.config.connector = config;
+        self
+    }
+
+    /// Registers gateway `id` with its secret rotation list (primary first).
+    pub fn gateway(mut self, id: &str, secrets: &[&str]) -> Self {
+        self.config.connector.gateways.insert(
+            id.to_owned(),
+            secrets.iter().map(|s| (*s).to_owned()).collect(),
+        );
+        self
+    }
+
+    /// Sets the descriptor answered to hellos for `platform`.
+    pub fn descriptor(mut self, platform: &str, descriptor: CapabilityDescriptor) -> Self {
+        self.config
+            .connector
+            .descriptors
+            .insert(platform.to_owned(), descriptor);
+        self
+    }
+
+    /// Registers the wake URL of `instance` (an `http://` URL).
+    pub fn wake_url(mut self, instance: &str, url: &str) -> Self {
+        self.config
+            .connector
+            .wake_urls
+            .insert(instance.to_owned(), url.to_owned());
+        self
+    }
+
+    /// Whether upgrades without an `Authorization` header are refused
+    /// (default true; when false they join the anonymous instance).
+    pub fn require_auth(mut self, on: bool) -> Self {
+        self.config.connector.require_auth = on;
+        self
+    }
+
+    /// How refused upgrades are answered.
+    pub fn reject_mode(mut self, mode: RejectMode) -> Self {
+        self.config.connector.reject_mode = mode;
+        self
+    }
+
+    /// Seeds the model's random generator.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = seed;
+        self
+    }
+
+    /// Largest accepted HTTP request body, in bytes.
+    pub fn max_body_bytes(mut self, max: usize) -> Self {
+        self.config.max_body_bytes = max;
+        self
+    }
+
+    /// Runs `f` on the model before the server starts (identities,
+    /// enrollment tokens, bindings, a responder, ...).
+    pub fn setup(mut self, f: impl FnOnce(&mut Connector) + Send + 'static) -> Self {
+        self.setup.push(Box::new(f));
+        self
+    }
+
+    /// Binds the listener and spawns the server on the current tokio
+    /// runtime.
+    pub async fn start(self) -> io::Result<ConnectorServer> {
+        let DevServerBuilder { config, setup } = self;
+        let listener = TcpListener::bind(config.bind).await?;
+        let local_addr = listener.local_addr()?;
+        let mut connector = Connector::new(config.connector.clone(), config.seed);
+        for step in setup {
+            step(&mut connector);
+        }
+        let counters = Arc::new(Counters::default());
+        let (cmds, cmd_rx) = mpsc::channel(model::QUEUE);
+        let (stop, stop_rx) = watch::channel(false);
+        let state = ModelState {
+            connector,
+            clock: Clock::start(),
+            counters: Arc::clone(&counters),
+            sockets: Default::default(),
+        };
+        let model = tokio::spawn(model::run(state, cmd_rx, stop_rx.clone()));
+        let ctx = Arc::new(Ctx {
+            cmds: cmds.clone(),
+            counters: Arc::clone(&counters),
+            ws_config: socket::ws_config(config.connector.max_frame_bytes),
+            max_body_bytes: config.max_body_bytes,
+        });
+        let acceptor = tokio::spawn(accept_loop(listener, ctx, stop_rx));
+        tracing::info!(%local_addr, "dev connector listening");
+        Ok(ConnectorServer {
+            local_addr,
+            cmds,
+            counters,
+            stop,
+            tasks: vec![acceptor, model],
+        })
+    }
+}
+
+/// Accepts connections until told to stop; each is served by hyper (with
+/// upgrades) on its own task.
+async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            _ = stop.changed() => break,
+        };
+        let (stream, _peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Out of descriptors and the like: back off briefly.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        // Frames are small and latency matters more than packet count
+        // (without this, Nagle and delayed ACKs hold back a second frame).
+        let _ = stream.set_nodelay(true);
+        let ctx = Arc::clone(&ctx);
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| routes::handle(req, Arc::clone(&ctx)));
+            let conn = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            tokio::select! {
+                r = conn => if let Err(e) = r {
+                    tracing::debug!(error = %e, "http connection ended with an error");
+                },
+                _ = stop.changed() => {}
+            }
+        });
+    }
+}
+
+/// Runs `f` on the model task and returns its result (`None` once the
+/// server has stopped).
+pub(crate) async fn call<R: Send + 'static>(
+    cmds: &mpsc::Sender<Cmd>,
+    f: impl FnOnce(&mut ModelState) -> R + Send + 'static,
+) -> Option<R> {
+    let (tx, rx) = oneshot::channel();
+    let call: model::Call = Box::new(move |st| {
+        let _ = tx.send(f(st));
+    });
+    cmds.send(Cmd::Call(call)).await.ok()?;
+    rx.await.ok()
+}
+
+/// The server has stopped; admin calls can no longer reach the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the dev connector server has stopped")]
+pub struct ServerStopped;
+
+/// Where [`ConnectorServer::send_raw`] sends its text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RawTarget {
+    /// This session's socket.
+    Session(SessionId),
+    /// The socket of this instance's live session.
+    Instance(String),
+}
+
+impl From<SessionId> for RawTarget {
+    fn from(s: SessionId) -> Self {
+        RawTarget::Session(s)
+    }
+}
+
+impl From<&str> for RawTarget {
+    fn from(s: &str) -> Self {
+        RawTarget::Instance(s.to_owned())
+    }
+}
+
+impl From<String> for RawTarget {
+    fn from(s: String) -> Self {
+        RawTarget::Instance(s)
+    }
+}
+
+/// The model's counters and the server's own.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DevServerStats {
+    /// The model's counters.
+    pub model: ConnectorStats,
+    /// WebSocket upgrade requests on `/relay` (well-formed or not).
+    pub upgrades_attempted: u64,
+    /// Upgrades answered `101` (including those then closed with 4401).
+    pub upgrades_accepted: u64,
+    /// Upgrades refused at the HTTP level (malformed, or refused by the
+    /// model).
+    pub upgrades_rejected: u64,
+    /// WebSocket sockets currently open.
+    pub sockets_open: u64,
+    /// Wake pokes answered (any HTTP status).
+    pub wake_pokes_sent: u64,
+    /// Wake pokes that failed (unsupported URL, connect error, timeout).
+    pub wake_pokes_failed: u64,
+    /// Live sessions in the model.
+    pub sessions: usize,
+    /// Items buffered over all instances.
+    pub buffered: usize,
+}
+
+macro_rules! stats_fields {
+    ($s:expr, $($f:ident),* $(,)?) => {{
+        let mut m = serde_json::Map::new();
+        $( m.insert(stringify!($f).to_owned(), Value::from($s.$f)); )*
+        Value::Object(m)
+    }};
+}
+
+impl DevServerStats {
+    fn collect(st: &ModelState, counters: &Counters) -> Self {
+        DevServerStats {
+            model: st.connector.stats().clone(),
+            upgrades_attempted: Counters::get(&counters.upgrades_attempted),
+            upgrades_accepted: Counters::get(&counters.upgrades_accepted),
+            upgrades_rejected: Counters::get(&counters.upgrades_rejected),
+            sockets_open: Counters::get(&counters.sockets_open),
+            wake_pokes_sent: Counters::get(&counters.wake_pokes_sent),
+            wake_pokes_failed: Counters::get(&counters.wake_pokes_failed),
+            sessions: st.connector.sessions().len(),
+            buffered: st.connector.total_buffered(),
+        }
+    }
+
+    /// The stats as the JSON object `GET /dev/stats` answers: the server's
+    /// counters at the top level and the model's under `"model"`.
+    pub fn to_json(&self) -> Value {
+        let model = stats_fields!(
+            self.model,
+            upgrades_accepted,
+            upgrades_refused,
+            closes_4401,
+            sessions_superseded,
+            sessions_dropped,
+            frames_in,
+            frames_out,
+            bad_frames,
+            input_for_unknown_session,
+            hellos,
+            descriptors_sent,
+            delivered_live,
+            buffered,
+            dropped_undeliverable,
+            drained,
+            redelivered,
+            acked,
+            acks_duplicate,
+            acks_unknown,
+            going_idle,
+            flips_cleared,
+            wake_pokes,
+            outbound_requests,
+            outbound_results,
+            outbound_unanswered,
+            follow_ups_refused,
+            interrupts_routed,
+            interrupts_unrouted,
+            http_ok,
+            http_errors,
+        );
+        json!({
+            "upgrades_attempted": self.upgrades_attempted,
+            "upgrades_accepted": self.upgrades_accepted,
+            "upgrades_rejected": self.upgrades_rejected,
+            "sockets_open": self.sockets_open,
+            "wake_pokes_sent": self.wake_pokes_sent,
+            "wake_pokes_failed": self.wake_pokes_failed,
+            "sessions": self.sessions,
+            "buffered": self.buffered,
+            "model": model,
+        })
+    }
+}
+
+/// A running development connector. Dropping the handle stops the server
+/// (as [`ConnectorServer::shutdown`] does, without waiting).
+#[derive(Debug)]
+pub struct ConnectorServer {
+    local_addr: SocketAddr,
+    cmds: mpsc::Sender<Cmd>,
+    counters: Arc<Counters>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl ConnectorServer {
+    /// A builder with the defaults of [`DevServerConfig`].
+    pub fn builder() -> DevServerBuilder {
+        DevServerBuilder::from_config(DevServerConfig::default())
+    }
+
+    /// Starts a server with `config`.
+    pub async fn start(config: DevServerConfig) -> io::Result<ConnectorServer> {
+        DevServerBuilder::from_config(config).start().await
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The base relay URL a gateway is configured with, `ws://HOST:PORT`
+    /// (the gateway appends `/relay`; see [`relay_core::config::dial_url`]).
+    /// A wildcard bind address (`0.0.0.0`, `::`) is given as loopback.
+    pub fn url(&self) -> String {
+        format!("ws://{}", self.dialable_addr())
+    }
+
+    /// The HTTP base URL of the management and admin routes,
+    /// `http://HOST:PORT`.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.dialable_addr())
+    }
+
+    /// The listening address, with a wildcard IP replaced by loopback.
+    fn dialable_addr(&self) -> SocketAddr {
+        let mut addr = self.local_addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr.ip() {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            });
+        }
+        addr
+    }
+
+    async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut ModelState) -> R + Send + 'static,
+    ) -> Result<R, ServerStopped> {
+        call(&self.cmds, f).await.ok_or(ServerStopped)
+    }
+
+    /// Runs `f` on the model (with its current time) and returns its result.
+    /// Outputs it causes are routed afterwards, like any other input.
+    pub async fn with_model<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connector, relay_core::Instant) -> R + Send + 'static,
+    ) -> Result<R, ServerStopped> {
+        self.call(move |st| {
+            let now = st.now();
+            f(&mut st.connector, now)
+        })
+        .await
+    }
+
+    /// Delivers an inbound message to `instance` (see [`Connector::deliver`]).
+    pub async fn deliver(
+        &self,
+        instance: &str,
+        event: MessageEvent,
+    ) -> Result<Delivery, ServerStopped> {
+        let instance = instance.to_owned();
+        tracing::info!(%instance, "admin: deliver");
+        self.with_model(move |c, now| c.deliver(&instance, event, now))
+            .await
+    }
+
+    /// Delivers a passthrough forward to `instance` (see
+    /// [`Connector::deliver_passthrough`]).
+    pub async fn deliver_passthrough(
+        &self,
+        instance: &str,
+        forward: PassthroughForward,
+    ) -> Result<Delivery, ServerStopped> {
+        let instance = instance.to_owned();
+        tracing::info!(%instance, "admin: deliver passthrough");
+        self.with_model(move |c, now| c.deliver_passthrough(&instance, forward, now))
+            .await
+    }
+
+    /// Revokes `gateway_id`: its live socket is closed with 4401 and later
+    /// upgrades are refused.
+    pub async fn revoke(&self, gateway_id: &str) -> Result<(), ServerStopped> {
+        let id = gateway_id.to_owned();
+        tracing::info!(gateway_id = %id, "admin: revoke");
+        self.with_model(move |c, now| c.revoke(&id, now)).await
+    }
+
+    /// Restarts the model ([`Connector::restart`]): every session is lost
+    /// and its socket cut without a close frame; buffers and registrations
+    /// are kept. Returns the number of sockets cut.
+    pub async fn restart(&self) -> Result<usize, ServerStopped> {
+        tracing::info!("admin: restart");
+        self.call(|st| {
+            let now = st.now();
+            // Every socket the model routes to belongs to a session it is
+            // about to drop; the `Dropped` outputs cut them right after.
+            let cut = st.sockets.len();
+            st.connector.restart(now);
+            cut
+        })
+        .await
+    }
+
+    /// Cuts every live socket without a close frame (an abnormal close, as
+    /// if the network failed); the model sees each session close. Returns
+    /// the number of sockets cut.
+    pub async fn drop_connections(&self) -> Result<usize, ServerStopped> {
+        tracing::info!("admin: drop connections");
+        self.call(ModelState::drop_all).await
+    }
+
+    /// The model's counters and the server's own.
+    pub async fn stats(&self) -> Result<DevServerStats, ServerStopped> {
+        let counters = Arc::clone(&self.counters);
+        self.call(move |st| DevServerStats::collect(st, &counters))
+            .await
+    }
+
+    /// WebSocket upgrade requests received on `/relay` so far (every dial,
+    /// accepted or not).
+    pub fn upgrade_count(&self) -> u64 {
+        Counters::get(&self.counters.upgrades_attempted)
+    }
+
+    /// WebSocket sockets currently open.
+    pub fn sockets_open(&self) -> u64 {
+        Counters::get(&self.counters.sockets_open)
+    }
+
+    /// Items in `instance`'s buffer.
+    pub async fn buffer_len(&self, instance: &str) -> Result<usize, ServerStopped> {
+        let instance = instance.to_owned();
+        self.with_model(move |c, _| c.buffer_len(&instance)).await
+    }
+
+    /// The model's live sessions, in id order.
+    pub async fn sessions(&self) -> Result<Vec<SessionId>, ServerStopped> {
+        self.with_model(|c, _| c.sessions()).await
+    }
+
+    /// Sends `text` verbatim as one WebSocket text message on the socket of
+    /// `target`, bypassing the model (for garbage or oversized frames in
+    /// tests). Returns false when there is no such socket.
+    pub async fn send_raw(
+        &self,
+        target: impl Into<RawTarget>,
+        text: impl Into<String>,
+    ) -> Result<bool, ServerStopped> {
+        let target = target.into();
+        let text = text.into();
+        tracing::info!(?target, bytes = text.len(), "admin: send raw text");
+        self.call(move |st| {
+            let session = match target {
+                RawTarget::Session(s) => Some(s),
+                RawTarget::Instance(i) => st.connector.session_of(&i),
+            };
+            session.is_some_and(|s| st.to_socket(s, SocketCmd::Text(text)))
+        })
+        .await
+    }
+
+    /// Stops accepting, closes every live socket with 1001 and waits for the
+    /// server's tasks to end.
+    pub async fn shutdown(mut self) {
+        tracing::info!("dev connector shutting down");
+        self.stop.send_replace(true);
+        for task in std::mem::take(&mut self.tasks) {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for ConnectorServer {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+    }
+}

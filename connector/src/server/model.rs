@@ -1,0 +1,224 @@
+//! The task that owns the connector model: every socket and admin call feeds
+//! it through one channel, and it routes the model's outputs.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::{Connector, ConnectorOutput, SessionId};
+use relay_core::{Instant, UnixTime};
+use tokio::sync::{mpsc, watch};
+
+use super::poke;
+
+/// Inputs queued for the model task before senders wait: socket readers
+/// then stop reading, which pushes back on a flooding peer.
+pub(crate) const QUEUE: usize = 1024;
+
+/// Close code sent to every live socket when the server shuts down.
+const CLOSE_GOING_AWAY: u16 = 1001;
+
+/// The server's clocks: a monotonic epoch taken at start for the model's
+/// [`Instant`], and the system clock for token checks.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Clock {
+    epoch: tokio::time::Instant,
+}
+
+impl Clock {
+    pub(crate) fn start() -> Self {
+        Clock {
+            epoch: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Milliseconds since the server started.
+    pub(crate) fn now(&self) -> Instant {
+        let elapsed = self.epoch.elapsed().as_millis();
+        Instant::from_millis(u64::try_from(elapsed).unwrap_or(u64::MAX))
+    }
+
+    /// Wall-clock seconds since the Unix epoch (0 if the clock is before it).
+    pub(crate) fn wall() -> UnixTime {
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        UnixTime::from_secs(secs)
+    }
+
+    /// The tokio instant of a model deadline (`None` if it is out of range).
+    fn deadline(&self, at: Instant) -> Option<tokio::time::Instant> {
+        self.epoch
+            .checked_add(Duration::from_millis(at.as_millis()))
+    }
+}
+
+/// Counters kept outside the model (sockets and HTTP).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) upgrades_attempted: AtomicU64,
+    pub(crate) upgrades_accepted: AtomicU64,
+    pub(crate) upgrades_rejected: AtomicU64,
+    pub(crate) sockets_open: AtomicU64,
+    pub(crate) wake_pokes_sent: AtomicU64,
+    pub(crate) wake_pokes_failed: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+/// What the model task tells a socket task.
+#[derive(Debug)]
+pub(crate) enum SocketCmd {
+    /// Send one text message.
+    Text(String),
+    /// Send a close frame with this code and reason, then end.
+    Close(u16, String),
+    /// Cut the link without a close frame.
+    Drop,
+}
+
+/// A call run on the model task with exclusive access to its state.
+pub(crate) type Call = Box<dyn FnOnce(&mut ModelState) + Send>;
+
+/// What the model task receives.
+pub(crate) enum Cmd {
+    /// One WS text or binary message of a session.
+    Message(SessionId, Vec<u8>),
+    /// A session's socket ended (or its upgrade failed).
+    Closed(SessionId),
+    /// Anything else: admin calls, upgrades, HTTP routes.
+    Call(Call),
+}
+
+impl core::fmt::Debug for Cmd {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Cmd::Message(s, bytes) => write!(f, "Message({s}, {} bytes)", bytes.len()),
+            Cmd::Closed(s) => write!(f, "Closed({s})"),
+            Cmd::Call(_) => f.write_str("Call"),
+        }
+    }
+}
+
+/// The model and the live sockets, owned by the model task.
+pub(crate) struct ModelState {
+    pub(crate) connector: Connector,
+    pub(crate) clock: Clock,
+    pub(crate) counters: Arc<Counters>,
+    /// Writers of the sockets the model still routes to.
+    pub(crate) sockets: BTreeMap<SessionId, mpsc::UnboundedSender<SocketCmd>>,
+}
+
+impl ModelState {
+    /// The model's current time.
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// Sends `cmd` to the socket of `session`; false if it is gone.
+    pub(crate) fn to_socket(&self, session: SessionId, cmd: SocketCmd) -> bool {
+        self.sockets
+            .get(&session)
+            .is_some_and(|tx| tx.send(cmd).is_ok())
+    }
+
+    /// Drains the model's outputs and carries them out; returns the deadline
+    /// of the final `Wait`.
+    fn route(&mut self) -> Option<Instant> {
+        loop {
+            match self.connector.poll_output() {
+                ConnectorOutput::Transmit { session, text } => {
+                    if !self.to_socket(session, SocketCmd::Text(text)) {
+                        tracing::debug!(%session, "frame for a session without a socket dropped");
+                    }
+                }
+                ConnectorOutput::Close {
+                    session,
+                    code,
+                    reason,
+                } => {
+                    tracing::info!(%session, code, %reason, "closing session");
+                    if let Some(tx) = self.sockets.remove(&session) {
+                        let _ = tx.send(SocketCmd::Close(code, reason));
+                    }
+                }
+                ConnectorOutput::Dropped { session } => {
+                    tracing::info!(%session, "dropping session without a close frame");
+                    if let Some(tx) = self.sockets.remove(&session) {
+                        let _ = tx.send(SocketCmd::Drop);
+                    }
+                }
+                ConnectorOutput::WakePoke { instance, url } => {
+                    tracing::info!(%instance, "wake poke");
+                    tokio::spawn(poke::send(instance, url, Arc::clone(&self.counters)));
+                }
+                ConnectorOutput::Wait(deadline) => return deadline,
+            }
+        }
+    }
+
+    /// Cuts every live socket without a close frame, as if the network
+    /// failed, and tells the model they closed. Returns how many were cut.
+    pub(crate) fn drop_all(&mut self) -> usize {
+        let now = self.now();
+        let sockets = std::mem::take(&mut self.sockets);
+        let n = sockets.len();
+        for (session, tx) in sockets {
+            let _ = tx.send(SocketCmd::Drop);
+            self.connector.handle_closed(session, now);
+        }
+        n
+    }
+}
+
+/// Runs the model until `shutdown` fires or every sender is gone, then
+/// closes the remaining sockets with 1001.
+pub(crate) async fn run(
+    mut state: ModelState,
+    mut cmds: mpsc::Receiver<Cmd>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut deadline = state.route();
+    loop {
+        let timer = deadline.and_then(|d| state.clock.deadline(d));
+        let sleep = async {
+            match timer {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            cmd = cmds.recv() => match cmd {
+                None => break,
+                Some(Cmd::Message(session, bytes)) => {
+                    let now = state.now();
+                    state.connector.handle_message(session, &bytes, now);
+                }
+                Some(Cmd::Closed(session)) => {
+                    let now = state.now();
+                    state.sockets.remove(&session);
+                    state.connector.handle_closed(session, now);
+                }
+                Some(Cmd::Call(call)) => call(&mut state),
+            },
+            () = sleep => {
+                let now = state.now();
+                state.connector.handle_timeout(now);
+            }
+            _ = shutdown.changed() => break,
+        }
+        deadline = state.route();
+    }
+    for (_, tx) in std::mem::take(&mut state.sockets) {
+        let _ = tx.send(SocketCmd::Close(CLOSE_GOING_AWAY, "shutdown".to_owned()));
+    }
+}

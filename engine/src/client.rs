@@ -1,0 +1,268 @@
+//! The application's side of a client: [`RelayHandle`] to act, [`Events`] to
+//! listen, and [`start`] to run the driver on a [`Runtime`].
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_channel::oneshot;
+use futures_util::Stream;
+use relay_core::config::RelayConfig;
+use relay_core::connection::RequestError;
+use relay_core::connection::{CommandError, DeliveryHandle, SendError, Stats};
+use relay_core::wire::{Action, ActionResult, FollowUpAction, GetChatInfoAction};
+use relay_core::{Event, State};
+
+use super::Runtime;
+use super::driver::Driver;
+
+/// Tuning knobs of a client. The defaults suit most gateways.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// Events buffered for the application before the driver stops reading
+    /// the socket (see [`Events`]).
+    pub event_capacity: usize,
+    /// Commands buffered from [`RelayHandle`]s before callers wait. The
+    /// queue's slots are allocated up front (about 48 bytes each).
+    pub command_capacity: usize,
+    /// Outgoing messages queued on one socket. A peer that lets the queue
+    /// fill is treated as gone (the socket is dropped and the core
+    /// reconnects).
+    pub write_queue: usize,
+    /// WebSocket read buffer per connection, in bytes. Small keeps an idle
+    /// link cheap (about 4 KiB); larger saves read calls on big frames.
+    pub read_buffer: usize,
+    /// Longest a TCP connect, TLS handshake and upgrade may take together.
+    pub dial_timeout: Duration,
+    /// Seed for request ids and backoff jitter; `None` draws one from the OS.
+    pub seed: Option<u64>,
+    /// TLS settings for `wss://` URLs (a private CA, client certificates);
+    /// `None` uses rustls with the *ring* provider and the webpki roots.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            event_capacity: 256,
+            command_capacity: 16,
+            write_queue: 1024,
+            read_buffer: 4096,
+            dial_timeout: Duration::from_secs(30),
+            seed: None,
+            #[cfg(feature = "tls")]
+            tls: None,
+        }
+    }
+}
+
+/// Why a [`RelayHandle`] call did not succeed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The action was refused before anything was sent.
+    #[error(transparent)]
+    Refused(#[from] SendError),
+    /// The action was sent but ended without a result.
+    #[error(transparent)]
+    Failed(#[from] RequestError),
+    /// The command is not possible now.
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    /// The client has stopped (shut down or revoked) and its driver is gone.
+    #[error("the relay client has stopped")]
+    Stopped,
+}
+
+impl ClientError {
+    /// The failure as the reference's result object, for code that wants one
+    /// result shape for successes and failures.
+    pub fn to_result(&self) -> ActionResult {
+        match self {
+            ClientError::Refused(e) => e.to_result(),
+            ClientError::Failed(e) => e.to_result(),
+            other => ActionResult::failure(other.to_string(), false),
+        }
+    }
+}
+
+/// A command from a handle to the driver, with where to put the answer.
+pub(crate) enum Command {
+    // Large payloads are boxed: the bounded command queue allocates all its
+    // slots up front, so every slot costs as much as the largest command.
+    Send(
+        Box<Action>,
+        oneshot::Sender<Result<ActionResult, ClientError>>,
+    ),
+    Interrupt(
+        Box<(String, Option<String>)>,
+        oneshot::Sender<Result<(), ClientError>>,
+    ),
+    GoIdle(oneshot::Sender<Result<(), ClientError>>),
+    Wake(oneshot::Sender<Result<(), ClientError>>),
+    Ack(DeliveryHandle, oneshot::Sender<Result<(), ClientError>>),
+    Shutdown(oneshot::Sender<()>),
+    Status(oneshot::Sender<(State, Stats)>),
+}
+
+/// Starts a client on `rt`: the driver task owns the connection, and the
+/// returned handle and event stream are how the application talks to it.
+pub fn start(
+    rt: Arc<dyn Runtime>,
+    config: RelayConfig,
+    options: ClientOptions,
+) -> (RelayHandle, Events) {
+    let (commands, command_rx) = async_channel::bounded(options.command_capacity.max(1));
+    let (event_tx, events) = futures_channel::mpsc::channel(options.event_capacity.max(1));
+    let driver = Driver::new(rt.clone(), config, &options, command_rx, event_tx);
+    rt.spawn(Box::pin(driver.run()));
+    (RelayHandle { commands }, Events { rx: events })
+}
+
+/// The application's handle on a running client. Cheap to clone; every clone
+/// drives the same connection. When the last handle is dropped the client
+/// shuts down as if [`RelayHandle::shutdown`] had been called.
+#[derive(Clone, Debug)]
+pub struct RelayHandle {
+    commands: async_channel::Sender<Command>,
+}
+
+impl RelayHandle {
+    async fn ask<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, ClientError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(command(tx))
+            .await
+            .map_err(|_| ClientError::Stopped)?;
+        rx.await.map_err(|_| ClientError::Stopped)
+    }
+
+    /// Sends an action and waits for its result (or its failure: timeout,
+    /// connection lost, shutdown, or a refusal when not serving or when the
+    /// connector did not advertise the op).
+    pub async fn send(&self, action: Action) -> Result<ActionResult, ClientError> {
+        self.ask(|tx| Command::Send(Box::new(action), tx)).await?
+    }
+
+    /// Sends `text` to `chat_id` (an `op: "send"` action).
+    pub async fn send_text(
+        &self,
+        chat_id: impl Into<String>,
+        text: impl Into<String>,
+    ) -> Result<ActionResult, ClientError> {
+        self.send(Action::send(chat_id, text)).await
+    }
+
+    /// Sends a `follow_up` action.
+    pub async fn follow_up(&self, follow_up: FollowUpAction) -> Result<ActionResult, ClientError> {
+        self.send(Action::FollowUp(follow_up)).await
+    }
+
+    /// Asks the connector about a chat (`get_chat_info`).
+    pub async fn chat_info(&self, chat_id: impl Into<String>) -> Result<ActionResult, ClientError> {
+        let action = GetChatInfoAction {
+            chat_id: chat_id.into(),
+        };
+        self.send(Action::GetChatInfo(action)).await
+    }
+
+    /// Sends a fire-and-forget `interrupt` for a session.
+    pub async fn interrupt(
+        &self,
+        session_key: impl Into<String>,
+        reason: Option<String>,
+    ) -> Result<(), ClientError> {
+        let key = session_key.into();
+        self.ask(|tx| Command::Interrupt(Box::new((key, reason)), tx))
+            .await?
+    }
+
+    /// Asks the connector to buffer inbound for this gateway (serving only).
+    pub async fn go_idle(&self) -> Result<(), ClientError> {
+        self.ask(Command::GoIdle).await?
+    }
+
+    /// Re-dials now if buffered (what a wake poke does).
+    pub async fn wake(&self) -> Result<(), ClientError> {
+        self.ask(Command::Wake).await?
+    }
+
+    /// Acknowledges a buffered delivery. Call it only once the item is
+    /// durably handed off: the connector forgets it after this.
+    pub async fn ack(&self, delivery: DeliveryHandle) -> Result<(), ClientError> {
+        self.ask(|tx| Command::Ack(delivery, tx)).await?
+    }
+
+    /// Shuts down: pending requests fail with `Shutdown`, the socket closes
+    /// with 1000 and the client never dials again. Returns once the driver
+    /// has done so; a client that already stopped returns at once.
+    pub async fn shutdown(&self) {
+        let _ = self.ask(Command::Shutdown).await;
+    }
+
+    /// The current state.
+    pub async fn state(&self) -> Result<State, ClientError> {
+        Ok(self.ask(Command::Status).await?.0)
+    }
+
+    /// The connection's counters.
+    pub async fn stats(&self) -> Result<Stats, ClientError> {
+        Ok(self.ask(Command::Status).await?.1)
+    }
+}
+
+/// The stream of events from a client: inbound messages (with a
+/// [`DeliveryHandle`] to [`ack`](RelayHandle::ack) when buffered),
+/// passthroughs, interrupts, descriptors, state changes, disconnects and
+/// revocation. Request results are not here: they answer the
+/// [`RelayHandle::send`] call that made them.
+///
+/// # Backpressure
+///
+/// The stream is bounded ([`ClientOptions::event_capacity`]). When the
+/// application falls behind, events are never dropped: the driver stops
+/// reading the socket until there is room, so the connector (and TCP) hold
+/// the rest. Commands, timers and request results keep flowing meanwhile, so
+/// awaiting a [`RelayHandle`] call while not reading events cannot deadlock.
+/// The stream ends when the client has stopped and every event was taken.
+#[derive(Debug)]
+pub struct Events {
+    rx: futures_channel::mpsc::Receiver<Event>,
+}
+
+impl Events {
+    /// The next event, or `None` once the client has stopped.
+    pub async fn next_event(&mut self) -> Option<Event> {
+        futures_util::StreamExt::next(&mut self.rx).await
+    }
+}
+
+impl Stream for Events {
+    type Item = Event;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        Pin::new(&mut self.rx).poll_next(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Command;
+
+    /// Every slot of the preallocated command queue costs this much: keep
+    /// large payloads boxed.
+    #[test]
+    fn commands_stay_small() {
+        assert!(
+            std::mem::size_of::<Command>() <= 40,
+            "{}",
+            std::mem::size_of::<Command>()
+        );
+    }
+}

@@ -1,0 +1,78 @@
+//! The runtime-neutral driver engine.
+//!
+//! Everything a driver does that does not depend on the async runtime lives
+//! here, written once: the loop that feeds a [`relay_core::Connection`] and
+//! drains its outputs, the WebSocket dial (TLS with rustls and the webpki
+//! roots), the writer task, the [`RelayHandle`] / [`Events`] API and the HTTP
+//! calls. A runtime supplies only the four things in [`Runtime`]: spawn,
+//! sleep, TCP connect and running blocking work, as quinn's `Runtime` trait
+//! does. `relay-tokio` implements it for tokio; `relay-smol` (which depends
+//! on this crate with `default-features = false`, so without tokio)
+//! implements it for smol.
+//!
+//! The engine makes no protocol decision. Reconnects, backoff, keepalive,
+//! revocation and request deadlines are the core's; the engine only moves
+//! bytes, timers and events between the core and the world.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod client;
+mod clock;
+mod driver;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http;
+mod socket;
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+
+pub use client::{ClientError, ClientOptions, Events, RelayHandle, start};
+pub use clock::Clock;
+/// The core crate, re-exported so that one dependency is enough.
+pub use relay_core;
+/// The TLS library of `wss://` dials, for [`ClientOptions::tls`].
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub use rustls;
+pub use socket::IoStream;
+
+/// A boxed, sendable future.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// What an async runtime must provide to run the engine.
+///
+/// Implementations are a handful of lines each; see `relay_tokio::TokioRuntime`
+/// and `relay_smol::SmolRuntime`.
+pub trait Runtime: Send + Sync + 'static {
+    /// Runs `task` in the background until it completes.
+    fn spawn(&self, task: BoxFuture<()>);
+
+    /// Completes at `deadline` (at once if it has passed).
+    fn sleep_until(&self, deadline: std::time::Instant) -> BoxFuture<()>;
+
+    /// Opens a TCP connection to `host:port`.
+    fn connect_tcp(&self, host: String, port: u16) -> BoxFuture<io::Result<Box<dyn IoStream>>>;
+
+    /// Runs blocking `work` off the async threads and completes when it is
+    /// done.
+    fn unblock(&self, work: Box<dyn FnOnce() + Send + 'static>) -> BoxFuture<()>;
+}
+
+/// Runs blocking `work` through `rt` and returns its result.
+#[cfg(feature = "http")]
+pub(crate) async fn run_blocking<T, F>(rt: &dyn Runtime, work: F) -> Option<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let (tx, rx) = futures_channel::oneshot::channel();
+    rt.unblock(Box::new(move || {
+        let _ = tx.send(work());
+    }))
+    .await;
+    rx.await.ok()
+}

@@ -1,0 +1,323 @@
+//! One WebSocket: the dial (TCP, optional TLS, upgrade), the writer task,
+//! and the mapping of WebSocket messages to core inputs.
+
+use std::convert::Infallible;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use async_tungstenite::tungstenite::client::IntoClientRequest;
+use async_tungstenite::tungstenite::http::HeaderValue;
+use async_tungstenite::tungstenite::http::header::HeaderName;
+use async_tungstenite::tungstenite::protocol::WebSocketConfig;
+use async_tungstenite::tungstenite::protocol::frame::CloseFrame;
+use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use async_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
+use async_tungstenite::{WebSocketReceiver, WebSocketSender};
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_util::StreamExt;
+use futures_util::future::{Either, select};
+use relay_core::Input;
+
+use super::{BoxFuture, Runtime};
+
+/// A byte stream the engine can run a WebSocket over (a TCP stream, or TLS
+/// on top of one).
+pub trait IoStream: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> IoStream for T {}
+
+/// The boxed transport under every WebSocket.
+pub(crate) type Io = Box<dyn IoStream>;
+
+/// The read half of an open socket.
+pub(crate) type Reader = WebSocketReceiver<Io>;
+
+/// Why a dial did not produce an open socket.
+#[derive(Debug)]
+pub(crate) struct DialFailure {
+    pub http_status: Option<u16>,
+    pub reason: String,
+}
+
+impl DialFailure {
+    fn new(reason: impl Into<String>) -> Self {
+        DialFailure {
+            http_status: None,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// How every dial of one client is made.
+#[derive(Clone, Debug)]
+pub(crate) struct DialSettings {
+    /// WebSocket buffer sizes and limits.
+    pub ws: WebSocketConfig,
+    /// Bound on connect + TLS + upgrade.
+    pub timeout: Duration,
+    /// TLS settings for `wss://`; `None` uses the webpki roots.
+    #[cfg(feature = "tls")]
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+/// Opens a WebSocket to `url` with `headers`, within the settings' timeout.
+pub(crate) async fn dial(
+    rt: Arc<dyn Runtime>,
+    url: String,
+    headers: Vec<(String, String)>,
+    settings: DialSettings,
+) -> Result<(WebSocketSender<Io>, Reader), DialFailure> {
+    let deadline = std::time::Instant::now() + settings.timeout;
+    let attempt = Box::pin(dial_now(rt.as_ref(), url, headers, settings));
+    match select(attempt, rt.sleep_until(deadline)).await {
+        Either::Left((result, _)) => result,
+        Either::Right(((), _)) => Err(DialFailure::new("dial timed out")),
+    }
+}
+
+async fn dial_now(
+    rt: &dyn Runtime,
+    url: String,
+    headers: Vec<(String, String)>,
+    settings: DialSettings,
+) -> Result<(WebSocketSender<Io>, Reader), DialFailure> {
+    let mut request = url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| DialFailure::new(format!("invalid relay URL: {e}")))?;
+    for (name, value) in headers {
+        let name = HeaderName::try_from(name.as_str())
+            .map_err(|_| DialFailure::new(format!("invalid header name {name:?}")))?;
+        // The value may be a bearer token: never echo it in the error.
+        let value = HeaderValue::try_from(value.as_str())
+            .map_err(|_| DialFailure::new(format!("invalid value for header {name}")))?;
+        request.headers_mut().insert(name, value);
+    }
+    let uri = request.uri().clone();
+    let secure = uri.scheme_str() == Some("wss");
+    let host = uri
+        .host()
+        .ok_or_else(|| DialFailure::new("relay URL has no host"))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+
+    let tcp = rt
+        .connect_tcp(host.clone(), port)
+        .await
+        .map_err(|e| DialFailure::new(format!("connect to {host}:{port} failed: {e}")))?;
+    let io: Io = if secure {
+        secure_stream(tcp, host, &settings).await?
+    } else {
+        tcp
+    };
+    let (ws, _response) =
+        async_tungstenite::client_async_with_config(request, io, Some(settings.ws))
+            .await
+            .map_err(upgrade_failure)?;
+    Ok(ws.split())
+}
+
+fn upgrade_failure(error: WsError) -> DialFailure {
+    match error {
+        WsError::Http(response) => DialFailure {
+            http_status: Some(response.status().as_u16()),
+            reason: format!("upgrade refused with HTTP {}", response.status()),
+        },
+        other => DialFailure::new(format!("upgrade failed: {other}")),
+    }
+}
+
+/// The TLS layer of a `wss://` dial.
+#[cfg(feature = "tls")]
+async fn secure_stream(tcp: Io, host: String, settings: &DialSettings) -> Result<Io, DialFailure> {
+    let name = rustls::pki_types::ServerName::try_from(host.clone())
+        .map_err(|_| DialFailure::new(format!("invalid TLS server name {host:?}")))?;
+    let config = match &settings.tls {
+        Some(config) => config.clone(),
+        None => default_tls_config()?,
+    };
+    let tls = futures_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| DialFailure::new(format!("TLS handshake with {host} failed: {e}")))?;
+    Ok(Box::new(tls))
+}
+
+/// Without the `tls` feature a `wss://` dial cannot be made.
+#[cfg(not(feature = "tls"))]
+async fn secure_stream(
+    _tcp: Io,
+    host: String,
+    _settings: &DialSettings,
+) -> Result<Io, DialFailure> {
+    Err(DialFailure::new(format!(
+        "wss:// to {host} needs TLS, and this build has no `tls` feature"
+    )))
+}
+
+/// rustls with the ring provider and the webpki roots, built once.
+#[cfg(feature = "tls")]
+fn default_tls_config() -> Result<Arc<rustls::ClientConfig>, DialFailure> {
+    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map(|b| Arc::new(b.with_root_certificates(roots).with_no_client_auth()))
+                .map_err(|e| format!("TLS setup failed: {e}"))
+        })
+        .clone()
+        .map_err(DialFailure::new)
+}
+
+/// What the writer task is asked to do.
+pub(crate) enum Write {
+    /// One text message.
+    Text(String),
+    /// A ping.
+    Ping,
+    /// A close frame, then the end. Carries the abort guard so that handing
+    /// the socket over for a graceful close does not abort it.
+    Close(u16, String, futures_channel::oneshot::Sender<Infallible>),
+}
+
+/// How long a graceful close may take before the socket is dropped anyway.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// The write half's handle, held by the driver. Dropping it aborts the
+/// socket at once (queued writes are discarded).
+pub(crate) struct Writer {
+    queue: futures_channel::mpsc::Sender<Write>,
+    abort: Option<futures_channel::oneshot::Sender<Infallible>>,
+}
+
+impl Writer {
+    /// Starts the writer task for `sink` with room for `capacity` queued
+    /// messages.
+    pub(crate) fn spawn(rt: &Arc<dyn Runtime>, sink: WebSocketSender<Io>, capacity: usize) -> Self {
+        let (queue, rx) = futures_channel::mpsc::channel(capacity);
+        let (abort, aborted) = futures_channel::oneshot::channel();
+        rt.spawn(Box::pin(write_loop(rt.clone(), sink, rx, aborted)));
+        Writer {
+            queue,
+            abort: Some(abort),
+        }
+    }
+
+    /// Queues a message. `false` when the queue is full or the task ended:
+    /// the peer stopped reading, and the socket should be treated as lost.
+    pub(crate) fn push(&mut self, write: Write) -> bool {
+        self.queue.try_send(write).is_ok()
+    }
+
+    /// Sends a close frame (bounded by a short grace period), then drops the
+    /// socket.
+    pub(crate) fn close(mut self, code: u16, reason: String) {
+        if let Some(guard) = self.abort.take() {
+            let _ = self.queue.try_send(Write::Close(code, reason, guard));
+        }
+    }
+}
+
+async fn write_loop(
+    rt: Arc<dyn Runtime>,
+    mut sink: WebSocketSender<Io>,
+    mut queue: futures_channel::mpsc::Receiver<Write>,
+    aborted: futures_channel::oneshot::Receiver<Infallible>,
+) {
+    let work = async {
+        while let Some(write) = queue.next().await {
+            let result = match write {
+                Write::Text(text) => sink.send(Message::text(text)).await,
+                Write::Ping => sink.send(Message::Ping(Bytes::new())).await,
+                Write::Close(code, reason, _guard) => {
+                    let frame = CloseFrame {
+                        code: CloseCode::from(code),
+                        reason: reason.into(),
+                    };
+                    let deadline = std::time::Instant::now() + CLOSE_GRACE;
+                    let close = Box::pin(sink.close(Some(frame)));
+                    let _ = select(close, rt.sleep_until(deadline)).await;
+                    return;
+                }
+            };
+            if let Err(error) = result {
+                tracing::debug!(%error, "relay socket write failed");
+                return;
+            }
+        }
+    };
+    // `aborted` resolves (with `Canceled`) when the driver drops the guard.
+    let _ = select(Box::pin(work), aborted).await;
+}
+
+/// One thing read from the socket, owned until the core has seen it.
+pub(crate) enum Read {
+    /// A text or binary payload.
+    Payload(Bytes),
+    /// A pong.
+    Pong,
+    /// The socket ended.
+    Closed { code: Option<u16>, reason: String },
+    /// Nothing for the core (a ping, which the library answers, or a raw frame).
+    Nothing,
+}
+
+impl Read {
+    /// Maps one item of the read half (`None`: end of stream).
+    pub(crate) fn from_item(item: Option<Result<Message, WsError>>) -> Self {
+        match item {
+            Some(Ok(Message::Text(text))) => Read::Payload(Bytes::from(text)),
+            Some(Ok(Message::Binary(bytes))) => Read::Payload(bytes),
+            Some(Ok(Message::Pong(_))) => Read::Pong,
+            Some(Ok(Message::Ping(_) | Message::Frame(_))) => Read::Nothing,
+            // A close frame without a status is "no status received".
+            Some(Ok(Message::Close(frame))) => Read::Closed {
+                code: Some(frame.as_ref().map_or(1005, |f| u16::from(f.code))),
+                reason: frame.map(|f| f.reason.to_string()).unwrap_or_default(),
+            },
+            Some(Err(error)) => Read::Closed {
+                code: None,
+                reason: error.to_string(),
+            },
+            None => Read::Closed {
+                code: None,
+                reason: "connection ended without a close frame".to_owned(),
+            },
+        }
+    }
+
+    /// The core input, if any.
+    pub(crate) fn as_input(&self) -> Option<Input<'_>> {
+        match self {
+            Read::Payload(bytes) => Some(Input::Message(bytes)),
+            Read::Pong => Some(Input::Pong),
+            Read::Closed { code, reason } => Some(Input::Closed {
+                code: *code,
+                reason: reason.clone(),
+            }),
+            Read::Nothing => None,
+        }
+    }
+}
+
+/// The WebSocket settings for a client: small buffers (an idle link holds
+/// little), messages bounded by the core's frame limit.
+pub(crate) fn ws_config(read_buffer: usize, max_frame_bytes: usize) -> WebSocketConfig {
+    // A message may carry several NDJSON lines; the core rejects any one line
+    // over its limit, so the message limit only guards memory.
+    let max_message = max_frame_bytes.saturating_mul(4).max(64 * 1024);
+    WebSocketConfig::default()
+        .read_buffer_size(read_buffer)
+        .write_buffer_size(0)
+        .max_message_size(Some(max_message))
+        .max_frame_size(Some(max_message))
+}
+
+/// The boxed dial future the driver polls.
+pub(crate) type Dialing = BoxFuture<Result<(WebSocketSender<Io>, Reader), DialFailure>>;
