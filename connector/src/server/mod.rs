@@ -54,8 +54,12 @@ mod socket;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::{Connector, ConnectorConfig, ConnectorStats, Delivery, RejectMode, SessionId};
+use crate::{
+    AdminError, Connector, ConnectorConfig, ConnectorStats, Delivery, LogEntry, RejectMode,
+    SessionId,
+};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -510,6 +514,83 @@ impl ConnectorServer {
         let instance = instance.to_owned();
         tracing::info!(%instance, "admin: deliver passthrough");
         self.with_model(move |c, now| c.deliver_passthrough(&instance, forward, now))
+            .await
+    }
+
+    /// Binds `session_key` to the registered gateway `instance` (see
+    /// [`Connector::bind_instance`]): gateway→connector interrupts for it are
+    /// routed to that instance, and [`ConnectorServer::push_interrupt`]
+    /// reaches it.
+    pub async fn bind(
+        &self,
+        session_key: &str,
+        instance: &str,
+    ) -> Result<Result<(), AdminError>, ServerStopped> {
+        let (key, inst) = (session_key.to_owned(), instance.to_owned());
+        tracing::info!(session_key = %key, instance = %inst, "admin: bind");
+        self.with_model(move |c, _| c.bind_instance(&key, &inst))
+            .await
+    }
+
+    /// Pushes `interrupt_inbound` to the instance that owns `session_key`
+    /// (see [`Connector::push_interrupt`]); returns the session it went to.
+    pub async fn push_interrupt(
+        &self,
+        session_key: &str,
+        chat_id: &str,
+    ) -> Result<Result<SessionId, AdminError>, ServerStopped> {
+        let (key, chat) = (session_key.to_owned(), chat_id.to_owned());
+        tracing::info!(session_key = %key, "admin: interrupt");
+        self.with_model(move |c, now| c.push_interrupt(&key, &chat, now))
+            .await
+    }
+
+    /// Grants a `follow_up` capability of `kind` for `session_key` in the
+    /// tenant of `instance`, expiring `expires_in` from now (`None`: never).
+    pub async fn grant_capability(
+        &self,
+        session_key: &str,
+        instance: &str,
+        kind: &str,
+        expires_in: Option<Duration>,
+    ) -> Result<Result<(), AdminError>, ServerStopped> {
+        let (key, inst, kind) = (session_key.to_owned(), instance.to_owned(), kind.to_owned());
+        tracing::info!(session_key = %key, instance = %inst, %kind, "admin: grant capability");
+        self.with_model(move |c, now| {
+            let at = expires_in.map(|d| now.saturating_add(d));
+            c.grant_instance_capability(&key, &inst, &kind, at)
+        })
+        .await
+    }
+
+    /// Revokes every capability of `session_key` in the tenant of
+    /// `instance`; returns how many were removed.
+    pub async fn revoke_capabilities(
+        &self,
+        session_key: &str,
+        instance: &str,
+    ) -> Result<Result<usize, AdminError>, ServerStopped> {
+        let (key, inst) = (session_key.to_owned(), instance.to_owned());
+        tracing::info!(session_key = %key, instance = %inst, "admin: revoke capabilities");
+        self.with_model(move |c, _| c.revoke_capabilities(&key, &inst))
+            .await
+    }
+
+    /// Sets the descriptor answered to later hellos for `platform`.
+    pub async fn set_descriptor(
+        &self,
+        platform: &str,
+        descriptor: CapabilityDescriptor,
+    ) -> Result<(), ServerStopped> {
+        let platform = platform.to_owned();
+        tracing::info!(%platform, "admin: set descriptor");
+        self.with_model(move |c, _| c.set_descriptor(&platform, descriptor))
+            .await
+    }
+
+    /// A copy of the model's frame log (oldest first).
+    pub async fn frame_log(&self) -> Result<Vec<LogEntry>, ServerStopped> {
+        self.with_model(|c, _| c.log().entries().cloned().collect())
             .await
     }
 
