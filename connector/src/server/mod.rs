@@ -26,12 +26,38 @@
 //!   upgrade on any other path is answered `400`.
 //! - `POST /relay/provision`, `/relay/enroll`, `/relay/policy`: the model's
 //!   [`Connector::handle_http`].
-//! - The admin API (JSON): `POST /dev/inbound` `{"instance": "...", "event":
-//!   <MessageEvent or {"chat_id", "text", "platform"}>}`, `POST /dev/revoke`
-//!   `{"gateway_id": "..."}` and `GET /dev/stats`.
+//! - The admin API (JSON), one route per thing a connector can do to a
+//!   gateway, each with a handle method doing the same:
 //!
-//! Unknown routes get `404`; bad input `400` with `{"error": "..."}`; request
-//! bodies over [`DevServerConfig::max_body_bytes`] `413`.
+//! | route | body | handle method |
+//! | --- | --- | --- |
+//! | `POST /dev/inbound` | `{"instance", "event": <MessageEvent, or {"chat_id", "text", "platform"}>}` | [`ConnectorServer::deliver`] |
+//! | `POST /dev/passthrough` | `{"instance", "platform", "bot_id"?, "method", "path", "headers": [[name, value], ...], "body_b64"}` | [`ConnectorServer::deliver_passthrough`] |
+//! | `POST /dev/interrupt` | `{"session_key", "chat_id"}` | [`ConnectorServer::push_interrupt`] |
+//! | `POST /dev/bind` | `{"session_key", "instance"}` | [`ConnectorServer::bind`] |
+//! | `POST /dev/capability` | `{"session_key", "instance", "kind", "expires_in_secs"?}`, or `{"session_key", "instance", "revoke": true}` | [`ConnectorServer::grant_capability`], [`ConnectorServer::revoke_capabilities`] |
+//! | `POST /dev/descriptor` | `{"platform", "descriptor": {...}}` | [`ConnectorServer::set_descriptor`] |
+//! | `POST /dev/revoke` | `{"gateway_id"}` | [`ConnectorServer::revoke`] |
+//! | `GET /dev/stats` | | [`ConnectorServer::stats`] |
+//! | `GET /dev/log` | | [`ConnectorServer::frame_log`] |
+//!
+//! `/dev/inbound` and `/dev/passthrough` answer `{"delivery": "live",
+//! "session": "s1"}` or `{"delivery": "buffered", "buffer_id": "buf-1"}`
+//! (or `{"delivery": "dropped"}`). An unknown instance or a session key
+//! nobody owns answers `404`, an owner without a serving session `409`.
+//! With a server on port 8080:
+//!
+//! ```sh
+//! curl -X POST localhost:8080/dev/passthrough -d '{"instance":"gw-1","platform":"discord",
+//!   "method":"POST","path":"/hook","headers":[["X-A","1"]],"body_b64":"eyJ0eXBlIjogMn0="}'
+//! curl -X POST localhost:8080/dev/bind -d '{"session_key":"agent:main:discord:dm:D1","instance":"gw-1"}'
+//! curl -X POST localhost:8080/dev/interrupt -d '{"session_key":"agent:main:discord:dm:D1","chat_id":"D1"}'
+//! curl -X POST localhost:8080/dev/capability -d '{"session_key":"agent:main:discord:dm:D1",
+//!   "instance":"gw-1","kind":"discord.interaction_token","expires_in_secs":60}'
+//! curl -X POST localhost:8080/dev/capability -d '{"session_key":"agent:main:discord:dm:D1",
+//!   "instance":"gw-1","revoke":true}'
+//! curl localhost:8080/dev/log
+//! ```
 //!
 //! # How it runs
 //!
