@@ -17,7 +17,7 @@ mkdir -p target/bench-results
   rustc --version
 
   echo "== corpus"
-  cargo run --quiet --release -p relay-core --example gen_corpus
+  cargo run --quiet --release -p hermes-relay-core --example gen_corpus
 
   echo "== python setup"
   if [ ! -x target/bench-venv/bin/python ]; then
@@ -30,10 +30,10 @@ mkdir -p target/bench-results
   target/bench-venv/bin/python bench/python/bench.py codec
 
   echo "== cargo bench codec"
-  cargo bench --quiet -p relay-core --bench codec 2>&1 | grep -v -E "^(Gnuplot|Benchmarking|Found|  [0-9]+ \()" || true
+  cargo bench --quiet -p hermes-relay-core --bench codec 2>&1 | grep -v -E "^(Gnuplot|Benchmarking|Found|  [0-9]+ \()" || true
 
   echo "== cargo bench connection"
-  cargo bench --quiet -p relay-core --bench connection 2>&1 | grep -v -E "^(Gnuplot|Benchmarking|Found|  [0-9]+ \()" || true
+  cargo bench --quiet -p hermes-relay-core --bench connection 2>&1 | grep -v -E "^(Gnuplot|Benchmarking|Found|  [0-9]+ \()" || true
 
   echo "== python ws round trip"
   target/bench-venv/bin/python bench/python/bench.py ws
@@ -41,7 +41,7 @@ mkdir -p target/bench-results
   taskset -c 0 target/bench-venv/bin/python bench/python/bench.py ws
 
   echo "== loopback: RelayClient vs raw async-tungstenite (round trip, streaming, idle memory)"
-  cargo bench --quiet -p relay-tokio --bench loopback
+  cargo bench --quiet -p hermes-relay-tokio --bench loopback
 
   echo "== simulator"
   cargo build --quiet --release -p relay-sim

@@ -14,7 +14,7 @@ reference gateway does them:
 
 Setup and run (from the workspace root):
 
-    cargo run --release -p relay-core --example gen_corpus
+    cargo run --release -p hermes-relay-core --example gen_corpus
     python3 -m venv target/bench-venv
     target/bench-venv/bin/pip install -r bench/python/requirements.txt
     target/bench-venv/bin/python bench/python/bench.py codec

@@ -1,7 +1,7 @@
 //! Drive a `Connection` yourself: the whole loop contract in one file, with
 //! the reference connector model standing in for the network.
 //!
-//! Run: `cargo run -p relay-core --features connector --example drive_yourself`
+//! Run: `cargo run -p hermes-relay-connector --example drive_yourself`
 
 use core::time::Duration;
 

@@ -8,7 +8,7 @@
 //!   [`encode_gateway_frame`] into a reused buffer, next to sonic-rs driving
 //!   the same `Serialize` impls.
 //!
-//! Run: `cargo bench -p relay-core --bench codec`. After criterion's own
+//! Run: `cargo bench -p hermes-relay-core --bench codec`. After criterion's own
 //! report it prints an interleaved summary (median thread CPU time of 15
 //! alternating rounds; frames/s, MB/s, allocations per frame and ratios),
 //! which is what docs/benchmarks.md quotes.

@@ -10,7 +10,7 @@
 //! * the codec alone for the same work (line buffer + decode; encode +
 //!   result decode), so the state machine's own cost is the difference.
 //!
-//! Run: `cargo bench -p relay-core --bench connection`. After criterion's
+//! Run: `cargo bench -p hermes-relay-core --bench connection`. After criterion's
 //! report it prints an interleaved summary (median thread CPU time of 15
 //! rounds) with per-frame costs, the state-machine share and heap
 //! allocations per frame (counted by a global allocator).

@@ -6,7 +6,7 @@
 //! 127.0.0.1:8080 and knows the gateway `dev-gateway` / `dev-secret`), then:
 //!
 //! ```sh
-//! cargo run -p relay-core --example blocking_loop -- ws://127.0.0.1:8080
+//! cargo run -p hermes-relay-core --example blocking_loop -- ws://127.0.0.1:8080
 //! ```
 //!
 //! The gateway handshakes, sends one message and waits for its result, goes

@@ -2,7 +2,7 @@
 //! (`bench/python/bench.py`), from the same seeded generator the criterion
 //! benches use.
 //!
-//! Run: `cargo run --release -p relay-core --example gen_corpus [-- DIR]`
+//! Run: `cargo run --release -p hermes-relay-core --example gen_corpus [-- DIR]`
 //! (default `target/bench-corpus`): writes `DIR/c2g.ndjson` (connector →
 //! gateway) and `DIR/g2c.ndjson` (gateway → connector `outbound` frames).
 

@@ -1,11 +1,4 @@
-//! # relay-core
-//!
-//! The gateway side of the Hermes relay protocol as a pure, synchronous,
-//! sans-IO library: no sockets, no clocks, no threads, no global randomness.
-//! Drivers feed it WebSocket events and the current time, and drain what it
-//! wants done (dials, frames to send, closes, timers and application events).
-//!
-//! Start with [`connection::Connection`].
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

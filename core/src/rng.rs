@@ -1,6 +1,6 @@
 //! A tiny seeded PRNG (SplitMix64).
 //!
-//! Request ids and backoff jitter need randomness, but `relay-core` must be
+//! Request ids and backoff jitter need randomness, but `hermes-relay-core` must be
 //! deterministic under simulation, so the generator is seeded by the driver
 //! (from OS entropy) or by the simulator (from its master seed). Not for
 //! cryptography: nothing secret is derived from it.

@@ -1,6 +1,6 @@
 //! Time as an input.
 //!
-//! `relay-core` never reads a clock. Drivers pass [`Instant`] (monotonic
+//! `hermes-relay-core` never reads a clock. Drivers pass [`Instant`] (monotonic
 //! milliseconds since an epoch of their choosing; the simulator starts at 0)
 //! with every call, and [`UnixTime`] (wall-clock seconds) where tokens are
 //! minted or verified. All arithmetic saturates: no input can make it panic.

@@ -1,19 +1,4 @@
-//! The runtime-neutral driver engine.
-//!
-//! Everything a driver does that does not depend on the async runtime lives
-//! here, written once: the loop that feeds a [`relay_core::Connection`] and
-//! drains its outputs, the WebSocket dial (TLS with rustls and the webpki
-//! roots), the writer task, the [`RelayHandle`] / [`Events`] API and the HTTP
-//! calls. A runtime supplies only the four things in [`Runtime`]: spawn,
-//! sleep, TCP connect and running blocking work, as quinn's `Runtime` trait
-//! does. `relay-tokio` implements it for tokio; `relay-smol` (which depends
-//! on this crate with `default-features = false`, so without tokio)
-//! implements it for smol.
-//!
-//! The engine makes no protocol decision. Reconnects, backoff, keepalive,
-//! revocation and request deadlines are the core's; the engine only moves
-//! bytes, timers and events between the core and the world.
-
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -1,26 +1,4 @@
-//! smol driver for [`relay_core`]: the same [`RelayClient`], [`RelayHandle`]
-//! and [`Events`] as `relay-tokio`, on smol.
-//!
-//! The driver loop, the socket handling and the application API are the
-//! runtime-neutral engine of `relay-tokio` (used here without its `tokio`
-//! feature, so no tokio enters the dependency tree). This crate supplies
-//! only the smol glue: spawn, timers, TCP connect and blocking work.
-//!
-//! ```no_run
-//! use relay_core::config::RelayConfig;
-//!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! smol::block_on(async {
-//!     let config = RelayConfig::builder("ws://127.0.0.1:8080").build()?;
-//!     let (handle, mut events) = relay_smol::RelayClient::start(config);
-//!     while let Some(event) = events.next_event().await {
-//!         println!("{event:?}");
-//!     }
-//!     handle.shutdown().await;
-//!     Ok(())
-//! })
-//! # }
-//! ```
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -68,7 +46,7 @@ pub use relay_engine::http;
 /// on the `blocking` thread pool.
 ///
 /// [`SmolRuntime::default`] spawns onto a process-wide executor that one
-/// background thread (named `relay-smol`) runs; [`SmolRuntime::with_executor`]
+/// background thread (named `hermes-relay-smol`) runs; [`SmolRuntime::with_executor`]
 /// spawns onto an executor of yours (for example the one your application
 /// runs with `smol::Executor::run`), so the driver shares your threads.
 #[derive(Clone, Debug, Default)]
@@ -153,6 +131,16 @@ impl RelayClient {
 
     /// Starts a client with `options`.
     pub fn start_with(config: RelayConfig, options: ClientOptions) -> (RelayHandle, Events) {
-        relay_engine::start(Arc::new(SmolRuntime::default()), config, options)
+        Self::start_on(SmolRuntime::default(), config, options)
+    }
+
+    /// Starts a client on a given runtime, for example
+    /// [`SmolRuntime::with_executor`].
+    pub fn start_on(
+        runtime: SmolRuntime,
+        config: RelayConfig,
+        options: ClientOptions,
+    ) -> (RelayHandle, Events) {
+        relay_engine::start(Arc::new(runtime), config, options)
     }
 }

@@ -3,7 +3,7 @@
 //! and decode, in the same run.
 //!
 //! ```text
-//! cargo bench -p relay-tokio --bench loopback
+//! cargo bench -p hermes-relay-tokio --bench loopback
 //! ```
 //!
 //! Every measurement runs in its own child process (this binary with a mode
@@ -760,7 +760,7 @@ const PAIRS: [(&str, &str, &str); 3] = [
 
 fn orchestrate() {
     let started = Instant::now();
-    println!("# relay-tokio end-to-end loopback benchmark");
+    println!("# hermes-relay-tokio end-to-end loopback benchmark");
     println!();
     println!(
         "outbound frame {} B, inbound frame {} B; {RTT_ITERS} round trips after {RTT_WARMUP} warm-up; \

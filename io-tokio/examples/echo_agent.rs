@@ -4,7 +4,7 @@
 //! 127.0.0.1:8080 and knows `dev-gateway` / `dev-secret`):
 //!
 //! ```sh
-//! cargo run -p relay-tokio --example echo_agent -- ws://127.0.0.1:8080
+//! cargo run -p hermes-relay-tokio --example echo_agent -- ws://127.0.0.1:8080
 //! ```
 //!
 //! With no URL it starts a dev connector in-process, delivers three messages

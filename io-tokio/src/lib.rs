@@ -1,12 +1,4 @@
-//! Tokio driver for [`relay_core`]: a relay gateway client on tokio.
-//!
-//! The protocol lives in `relay-core`; the runtime-neutral loop in
-//! [`relay_engine`]; this crate supplies only the tokio glue,
-//! [`TokioRuntime`], plus (behind features) the HTTP calls and a wake
-//! listener.
-//!
-//! Start with [`RelayClient::start`], which returns a [`RelayHandle`] to act
-//! and an [`Events`] stream to listen.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -1619,3 +1619,30 @@ pub fn determinism_check(seed: u64, cfg: &SimConfig) -> (u64, u64) {
         run_seed(seed, &quiet).trace_hash,
     )
 }
+
+/// The Rust blocks of the README and of every guide in `docs/`, compiled
+/// (and, unless marked `no_run`, run) as doctests, so the docs cannot drift
+/// from the API.
+#[cfg(doctest)]
+pub mod guides {
+    #[doc = include_str!("../../README.md")]
+    pub struct Readme;
+    #[doc = include_str!("../../docs/architecture.md")]
+    pub struct Architecture;
+    #[doc = include_str!("../../docs/benchmarks.md")]
+    pub struct Benchmarks;
+    #[doc = include_str!("../../docs/benchmarks-loopback.md")]
+    pub struct BenchmarksLoopback;
+    #[doc = include_str!("../../docs/connector-model.md")]
+    pub struct ConnectorModel;
+    #[doc = include_str!("../../docs/embedding.md")]
+    pub struct Embedding;
+    #[doc = include_str!("../../docs/embedding-tokio.md")]
+    pub struct EmbeddingTokio;
+    #[doc = include_str!("../../docs/fuzzing.md")]
+    pub struct Fuzzing;
+    #[doc = include_str!("../../docs/protocol.md")]
+    pub struct Protocol;
+    #[doc = include_str!("../../docs/simulation.md")]
+    pub struct Simulation;
+}

@@ -1,4 +1,4 @@
-//! The driver conformance suite on relay-smol. The dev connector server runs
+//! The driver conformance suite on hermes-relay-smol. The dev connector server runs
 //! on a tokio runtime of its own; the client under test runs on smol.
 
 mod conformance;

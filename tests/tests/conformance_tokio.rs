@@ -1,4 +1,4 @@
-//! The driver conformance suite on relay-tokio.
+//! The driver conformance suite on hermes-relay-tokio.
 
 mod conformance;
 

@@ -8,7 +8,7 @@
 //! seed or the op enums, rewrite the files with
 //!
 //! ```sh
-//! cargo test -p relay-core --features arbitrary --test fuzz_seeds -- --ignored
+//! cargo test -p relay-sim --test fuzz_seeds -- --ignored
 //! ```
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! Mutation check of the harness: each planted bug in the core
-//! (`relay-core` feature `planted-bugs`) must be caught by the standard
+//! (`hermes-relay-core` feature `planted-bugs`) must be caught by the standard
 //! scenario within 10,000 seeds, by the invariant written for it, on a seed
 //! that the real core runs clean.
 

@@ -9,7 +9,7 @@
 //!   replies with routing metadata).
 //!
 //! Inbound and outbound frames are built as typed values and encoded with
-//! relay-core's own encoder, so the lines are exactly what a peer sends.
+//! the core's own encoder, so the lines are exactly what a peer sends.
 
 #![allow(dead_code)]
 
