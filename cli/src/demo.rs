@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use relay_connector::server::{ConnectorServer, DevServerStats};
 use relay_connector::{Direction, LogEntry};
-use relay_core::config::{RelayConfig, Timeouts};
+use relay_core::config::{IdleMode, RelayConfig, Timeouts};
 use relay_core::connection::{DeliveryHandle, Stats};
 use relay_core::source::{MessageEvent, SessionSource};
 use relay_core::wire::PassthroughForward;
@@ -745,7 +745,13 @@ impl Tour {
             .map_err(stopped)?;
         self.out.note(&format!("wake listener at {wake_url}"));
         self.out.action("go idle");
-        match tokio::time::timeout(STEP_TIMEOUT, self.handle.go_idle()).await {
+        match tokio::time::timeout(
+            STEP_TIMEOUT,
+            // This gateway advertises a wake URL: rest until the poke.
+            self.handle.go_idle_with(IdleMode::Close),
+        )
+        .await
+        {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(format!("go idle was refused: {e}")),
             Err(_) => return Err("the client did not take go idle within 5 s".to_owned()),

@@ -375,26 +375,25 @@ mod admin {
     use crate::AdminError;
     use crate::observe::Direction;
 
+    /// A 400 answer with `message`.
+    fn bad(message: String) -> Resp {
+        error(StatusCode::BAD_REQUEST, &message)
+    }
+
     /// A required string field.
-    fn string(body: &Map<String, Value>, name: &str) -> Result<String, Resp> {
+    fn string(body: &Map<String, Value>, name: &str) -> Result<String, String> {
         match body.get(name) {
             Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-            _ => Err(error(
-                StatusCode::BAD_REQUEST,
-                &format!("missing \"{name}\" (a non-empty string)"),
-            )),
+            _ => Err(format!("missing \"{name}\" (a non-empty string)")),
         }
     }
 
     /// An optional string field (absent or null: empty).
-    fn opt_string(body: &Map<String, Value>, name: &str) -> Result<String, Resp> {
+    fn opt_string(body: &Map<String, Value>, name: &str) -> Result<String, String> {
         match body.get(name) {
             None | Some(Value::Null) => Ok(String::new()),
             Some(Value::String(s)) => Ok(s.clone()),
-            Some(_) => Err(error(
-                StatusCode::BAD_REQUEST,
-                &format!("\"{name}\" is not a string"),
-            )),
+            Some(_) => Err(format!("\"{name}\" is not a string")),
         }
     }
 
@@ -415,13 +414,8 @@ mod admin {
     }
 
     /// The ordered `[[name, value], ...]` headers of a passthrough body.
-    fn headers(body: &Map<String, Value>) -> Result<Vec<(String, String)>, Resp> {
-        let bad = || {
-            error(
-                StatusCode::BAD_REQUEST,
-                "\"headers\" must be an array of [name, value] string pairs",
-            )
-        };
+    fn headers(body: &Map<String, Value>) -> Result<Vec<(String, String)>, String> {
+        let bad = || "\"headers\" must be an array of [name, value] string pairs".to_owned();
         match body.get("headers") {
             None | Some(Value::Null) => Ok(Vec::new()),
             Some(Value::Array(pairs)) => pairs
@@ -440,8 +434,8 @@ mod admin {
     pub(super) async fn passthrough(req: Request<Incoming>, ctx: &Ctx) -> Resp {
         let parsed = async {
             let body = object(req, ctx).await?;
-            let instance = string(&body, "instance")?;
-            let b64 = opt_string(&body, "body_b64")?;
+            let instance = string(&body, "instance").map_err(bad)?;
+            let b64 = opt_string(&body, "body_b64").map_err(bad)?;
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(b64.as_bytes())
                 .map_err(|e| {
@@ -451,11 +445,11 @@ mod admin {
                     )
                 })?;
             let forward = PassthroughForward {
-                platform: string(&body, "platform")?,
-                bot_id: opt_string(&body, "bot_id")?,
-                method: string(&body, "method")?,
-                path: string(&body, "path")?,
-                headers: headers(&body)?,
+                platform: string(&body, "platform").map_err(bad)?,
+                bot_id: opt_string(&body, "bot_id").map_err(bad)?,
+                method: string(&body, "method").map_err(bad)?,
+                path: string(&body, "path").map_err(bad)?,
+                headers: headers(&body).map_err(bad)?,
                 body: bytes,
                 ..PassthroughForward::default()
             };
@@ -482,7 +476,10 @@ mod admin {
     pub(super) async fn interrupt(req: Request<Incoming>, ctx: &Ctx) -> Resp {
         let parsed = async {
             let body = object(req, ctx).await?;
-            Ok::<_, Resp>((string(&body, "session_key")?, opt_string(&body, "chat_id")?))
+            Ok::<_, Resp>((
+                string(&body, "session_key").map_err(bad)?,
+                opt_string(&body, "chat_id").map_err(bad)?,
+            ))
         };
         let (key, chat) = match parsed.await {
             Ok(p) => p,
@@ -513,7 +510,10 @@ mod admin {
     pub(super) async fn bind(req: Request<Incoming>, ctx: &Ctx) -> Resp {
         let parsed = async {
             let body = object(req, ctx).await?;
-            Ok::<_, Resp>((string(&body, "session_key")?, string(&body, "instance")?))
+            Ok::<_, Resp>((
+                string(&body, "session_key").map_err(bad)?,
+                string(&body, "instance").map_err(bad)?,
+            ))
         };
         let (key, instance) = match parsed.await {
             Ok(p) => p,
@@ -546,12 +546,12 @@ mod admin {
         }
         let parsed = async {
             let body = object(req, ctx).await?;
-            let key = string(&body, "session_key")?;
-            let instance = string(&body, "instance")?;
+            let key = string(&body, "session_key").map_err(bad)?;
+            let instance = string(&body, "instance").map_err(bad)?;
             let op = match body.get("revoke") {
                 Some(Value::Bool(true)) => Op::Revoke,
                 None | Some(Value::Null) | Some(Value::Bool(false)) => {
-                    let kind = string(&body, "kind")?;
+                    let kind = string(&body, "kind").map_err(bad)?;
                     let expires = match body.get("expires_in_secs") {
                         None | Some(Value::Null) => None,
                         Some(v) => match v.as_f64() {
@@ -614,7 +614,7 @@ mod admin {
     pub(super) async fn descriptor(req: Request<Incoming>, ctx: &Ctx) -> Resp {
         let parsed = async {
             let body = object(req, ctx).await?;
-            let platform = string(&body, "platform")?;
+            let platform = string(&body, "platform").map_err(bad)?;
             let Some(raw @ Value::Object(_)) = body.get("descriptor") else {
                 return Err(error(
                     StatusCode::BAD_REQUEST,
