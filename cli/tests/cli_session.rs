@@ -473,8 +473,13 @@ fn connect_idle_modes_keep_and_dormant() {
         v["event"] == "inbound" && v["delivery"].is_string()
     });
     assert_eq!(got["message"]["text"], "kept", "{got}");
-    send_line(&mut stdin, &format!(r#"{{"ack":{}}}"#, got["delivery"]));
-    expect_json(&stdout, &mut seen, "serving again", serving);
+    send_line(
+        &mut stdin,
+        &format!(r#"{{"id":"a1","ack":{}}}"#, got["delivery"]),
+    );
+    expect_json(&stdout, &mut seen, "ok for a1", |v| {
+        v["id"] == "a1" && v["ok"] == true
+    });
 
     // go_dormant: closes, then re-dials by itself on the cadence (no wake).
     send_line(&mut stdin, r#"{"id":"m2","command":"go_dormant"}"#);

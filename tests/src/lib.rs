@@ -1641,6 +1641,8 @@ pub mod guides {
     pub struct EmbeddingTokio;
     #[doc = include_str!("../../docs/fuzzing.md")]
     pub struct Fuzzing;
+    #[doc = include_str!("../../docs/interop.md")]
+    pub struct Interop;
     #[doc = include_str!("../../docs/protocol.md")]
     pub struct Protocol;
     #[doc = include_str!("../../docs/simulation.md")]
