@@ -169,3 +169,114 @@ pub fn read_line(
     }
     Ok(Some(Line::Complete))
 }
+
+/// A stop signal received: SIGINT (Ctrl-C) or SIGTERM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StopSignal {
+    /// `SIGINT` or `SIGTERM`.
+    pub name: &'static str,
+    /// Its number (the exit status of a forced exit is 128 + this).
+    pub number: i32,
+}
+
+impl std::fmt::Display for StopSignal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+/// Listens for SIGINT and SIGTERM (tokio's signal handling). The first one
+/// is handed over through the returned receiver, for a graceful stop; a
+/// second one exits the process at once with status 128 + its number. If the
+/// handlers cannot be installed a warning is printed and the receiver
+/// reports an error (the process then stops on EOF or a command only).
+pub fn stop_signals() -> tokio::sync::oneshot::Receiver<StopSignal> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut signals = match Signals::install() {
+            Ok(signals) => signals,
+            Err(e) => {
+                eprintln!("warning: cannot listen for Ctrl-C or SIGTERM ({e})");
+                return;
+            }
+        };
+        let first = signals.recv().await;
+        if tx.send(first).is_err() {
+            return;
+        }
+        let second = signals.recv().await;
+        eprintln!("{second} again: exiting without waiting for the graceful stop");
+        std::process::exit(128 + second.number);
+    });
+    rx
+}
+
+/// The installed handlers.
+struct Signals {
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    #[cfg(unix)]
+    fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn install() -> std::io::Result<Self> {
+        Ok(Signals {})
+    }
+
+    #[cfg(unix)]
+    async fn recv(&mut self) -> StopSignal {
+        tokio::select! {
+            _ = self.int.recv() => StopSignal { name: "SIGINT", number: 2 },
+            _ = self.term.recv() => StopSignal { name: "SIGTERM", number: 15 },
+        }
+    }
+
+    #[cfg(not(unix))]
+    async fn recv(&mut self) -> StopSignal {
+        let _ = tokio::signal::ctrl_c().await;
+        StopSignal {
+            name: "Ctrl-C",
+            number: 2,
+        }
+    }
+}
+
+/// Whether a status line (the spinner of `relay connect`) is on stderr now.
+static STATUS_LINE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Tells the log writer whether a status line is shown on stderr.
+pub fn status_line(shown: bool) {
+    STATUS_LINE.store(shown, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Clears the status line, if one is shown, so that the next text starts on
+/// a clean line (the spinner redraws it on its next tick).
+pub fn clear_status_line(stderr: &mut impl std::io::Write) {
+    if STATUS_LINE.swap(false, std::sync::atomic::Ordering::Relaxed) {
+        let _ = stderr.write_all(b"\r\x1b[2K");
+    }
+}
+
+/// The log writer: stderr, with the status line cleared before each line.
+pub struct LogWriter;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = std::io::StderrLock<'static>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        let mut stderr = std::io::stderr().lock();
+        clear_status_line(&mut stderr);
+        stderr
+    }
+}

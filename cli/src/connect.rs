@@ -6,6 +6,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
@@ -17,14 +18,19 @@ use relay_engine::{ClientError, RelayHandle};
 use relay_tokio::RelayClient;
 use relay_tokio::wake::WakeListener;
 use serde_json::{Map, Value, json};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 
 use crate::common::{self, Exit, Line, read_line};
 
 /// Default bound on one stdin line (1 MiB).
 const DEFAULT_MAX_LINE_BYTES: usize = 1024 * 1024;
 /// Lines queued for stdout before producers wait.
-const OUTPUT_QUEUE: usize = 1024;
+const OUTPUT_QUEUE: usize = 256;
+/// Stdin lines read ahead of the bridge before the reader waits.
+const STDIN_QUEUE: usize = 16;
+/// Default bound on stdin lines being handled at once (actions awaiting
+/// their result included).
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 128;
 /// Spinner frames for the stderr status line.
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
@@ -50,6 +56,11 @@ pub struct ConnectArgs {
     /// Longest accepted stdin line, in bytes; longer lines get an error line.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE_BYTES)]
     pub max_line_bytes: usize,
+    /// Most stdin lines handled at once (actions waiting for their result
+    /// included). At the bound, stdin is not read until one is answered;
+    /// nothing is dropped.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_IN_FLIGHT)]
+    pub max_in_flight: usize,
 }
 
 const CONNECT_HELP: &str = "\
@@ -80,11 +91,18 @@ go_idle without a mode does what GATEWAY_RELAY_RS_IDLE_MODE says (default:
 dormant, a re-dial every GATEWAY_RELAY_RS_DORMANT_REDIAL_SECS (1 s), without
 a wake URL; close, waiting for the wake poke, with one); keep holds the
 socket while the connector buffers; go_dormant is go_idle with mode dormant.
-End of stdin shuts down gracefully.
+End of stdin shuts down gracefully. So do Ctrl-C and SIGTERM (what systemd,
+Docker and Kubernetes send): actions in flight are answered, queued acks are
+sent, the socket is closed with 1000, the exit status is 0. A second signal
+exits at once (status 130 or 143).
 
-Exit codes: 0 shut down (EOF, shutdown command or Ctrl-C), 2 configuration
-error, 3 the connector revoked this gateway's credential (re-provision it;
-the bridge never dials again), 1 anything else.";
+Backpressure: at most --max-in-flight lines are handled at once; while that
+many wait, stdin is not read. Nothing is dropped. docs/limits.md lists every
+bound.
+
+Exit codes: 0 shut down (EOF, shutdown command, Ctrl-C or SIGTERM), 2
+configuration error, 3 the connector revoked this gateway's credential
+(re-provision it; the bridge never dials again), 1 anything else.";
 
 /// What the stdin thread hands over.
 enum StdinLine {
@@ -139,8 +157,8 @@ impl Out {
     }
 }
 
-/// Runs the bridge until EOF on stdin, a shutdown command, Ctrl-C or
-/// revocation.
+/// Runs the bridge until EOF on stdin, a shutdown command, Ctrl-C, SIGTERM
+/// or revocation.
 pub async fn run(args: ConnectArgs) -> Exit {
     let mut overrides = args.connector.overrides();
     overrides.push(("GATEWAY_RELAY_PLATFORMS", args.platforms.clone()));
@@ -154,6 +172,18 @@ pub async fn run(args: ConnectArgs) -> Exit {
             "--max-line-bytes must be at least 1; leave it out for the 1 MiB default",
         );
     }
+    let Some(max_in_flight) = u32::try_from(args.max_in_flight)
+        .ok()
+        .filter(|n| *n >= 1 && (*n as usize) <= Semaphore::MAX_PERMITS)
+    else {
+        return common::fail(
+            Exit::Usage,
+            format_args!(
+                "--max-in-flight must be between 1 and {}; leave it out for the default of {DEFAULT_MAX_IN_FLIGHT}",
+                u32::MAX
+            ),
+        );
+    };
     let url = config.dial_url();
     let (handle, mut events) = RelayClient::start(config);
 
@@ -180,10 +210,21 @@ pub async fn run(args: ConnectArgs) -> Exit {
     let writer = std::thread::spawn(move || write_stdout(out_rx));
     let out = Out { tx: out_tx };
 
-    let (line_tx, mut lines) = mpsc::channel(64);
+    let (line_tx, lines) = mpsc::channel(STDIN_QUEUE);
     let max = args.max_line_bytes;
     // A plain thread: a blocked read must not keep the runtime from ending.
     std::thread::spawn(move || read_stdin(max, line_tx));
+    // Stdin is handled on its own task, so that events keep flowing while it
+    // waits for room under the in-flight bound.
+    let in_flight = Arc::new(Semaphore::new(max_in_flight as usize));
+    let (stdin_done_tx, mut stdin_done) = oneshot::channel::<()>();
+    let stdin_task = tokio::spawn(pump_stdin(
+        lines,
+        out.clone(),
+        handle.clone(),
+        Arc::clone(&in_flight),
+        stdin_done_tx,
+    ));
 
     let (status_tx, status_rx) = watch::channel(Some(format!("dialing {url}")));
     let spinner = std::io::stderr()
@@ -192,8 +233,7 @@ pub async fn run(args: ConnectArgs) -> Exit {
 
     let mut revoked = false;
     let mut stdin_open = true;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    let mut signals = common::stop_signals();
     let mut interrupted = false;
     loop {
         tokio::select! {
@@ -205,24 +245,19 @@ pub async fn run(args: ConnectArgs) -> Exit {
                 status_tx.send_replace(status_of(&event, &url));
                 forward_event(event, &out, &handle, args.auto_ack).await;
             }
-            line = lines.recv(), if stdin_open => {
-                let line = line.unwrap_or(StdinLine::Eof);
-                if !handle_line(line, &out, &handle).await {
-                    stdin_open = false;
-                    tracing::debug!("stdin closed or shutdown requested; shutting down");
+            _ = &mut stdin_done, if stdin_open => {
+                stdin_open = false;
+                tracing::debug!("stdin closed or shutdown requested; shutting down");
+                let handle = handle.clone();
+                tokio::spawn(async move { handle.shutdown().await });
+            }
+            signal = &mut signals, if !interrupted => {
+                interrupted = true;
+                // Without handlers (`Err`), EOF on stdin still shuts down.
+                if let Ok(signal) = signal {
+                    tracing::info!(%signal, "stopping gracefully; a second signal exits at once");
                     let handle = handle.clone();
                     tokio::spawn(async move { handle.shutdown().await });
-                }
-            }
-            signal = &mut ctrl_c, if !interrupted => {
-                interrupted = true;
-                match signal {
-                    Ok(()) => {
-                        let handle = handle.clone();
-                        tokio::spawn(async move { handle.shutdown().await });
-                    }
-                    // Without the handler, EOF on stdin still shuts down.
-                    Err(e) => tracing::warn!(error = %e, "cannot listen for Ctrl-C"),
                 }
             }
         }
@@ -232,9 +267,19 @@ pub async fn run(args: ConnectArgs) -> Exit {
         spinner.abort();
         clear_status();
     }
-    // Results of actions still in flight were failed by the shutdown; give
-    // their tasks a moment to write them, then end the writer.
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // No more stdin lines; actions still in flight were failed by the
+    // shutdown: wait until every one has queued its answer, then end the
+    // writer (which writes all of them).
+    stdin_task.abort();
+    let _ = stdin_task.await;
+    if tokio::time::timeout(IN_FLIGHT_GRACE, in_flight.acquire_many(max_in_flight))
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "actions still in flight after {IN_FLIGHT_GRACE:?}; exiting without their answers"
+        );
+    }
     drop(out);
     let _ = tokio::task::spawn_blocking(move || writer.join()).await;
     if revoked {
@@ -293,8 +338,42 @@ fn read_stdin(max: usize, tx: mpsc::Sender<StdinLine>) {
     }
 }
 
-/// Handles one stdin line; false when input is over (EOF or shutdown).
-async fn handle_line(line: StdinLine, out: &Out, handle: &RelayHandle) -> bool {
+/// How long the end of the bridge waits for actions in flight to be
+/// answered (they fail at once when the client has stopped).
+const IN_FLIGHT_GRACE: Duration = Duration::from_secs(10);
+
+/// Hands stdin lines to [`handle_line`], each under a permit of `in_flight`:
+/// with none left, the next line is not taken (and the reader thread, its
+/// queue full, stops reading stdin). Signals `done` at EOF or a shutdown
+/// command.
+async fn pump_stdin(
+    mut lines: mpsc::Receiver<StdinLine>,
+    out: Out,
+    handle: RelayHandle,
+    in_flight: Arc<Semaphore>,
+    done: oneshot::Sender<()>,
+) {
+    loop {
+        let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
+            break;
+        };
+        let line = lines.recv().await.unwrap_or(StdinLine::Eof);
+        if !handle_line(line, &out, &handle, permit).await {
+            break;
+        }
+    }
+    let _ = done.send(());
+}
+
+/// Handles one stdin line under `permit` (released when the line is done,
+/// for an action once its answer is queued); false when input is over (EOF
+/// or shutdown).
+async fn handle_line(
+    line: StdinLine,
+    out: &Out,
+    handle: &RelayHandle,
+    permit: OwnedSemaphorePermit,
+) -> bool {
     let text = match line {
         StdinLine::Eof => return false,
         StdinLine::TooLong => {
@@ -336,7 +415,7 @@ async fn handle_line(line: StdinLine, out: &Out, handle: &RelayHandle) -> bool {
     };
     let id = obj.remove("id").unwrap_or(Value::Null);
     if obj.contains_key("op") {
-        action(obj, id, out, handle);
+        action(obj, id, out, handle, permit);
         return true;
     }
     if let Some(buffer_id) = obj.get("ack") {
@@ -431,19 +510,26 @@ fn command_error(e: &ClientError) -> String {
     }
 }
 
-/// Sends an action on its own task and answers `{"id":..,"result":..}`.
-fn action(obj: Map<String, Value>, id: Value, out: &Out, handle: &RelayHandle) {
+/// Sends an action on its own task and answers `{"id":..,"result":..}`;
+/// `permit` is held until the answer is queued.
+fn action(
+    obj: Map<String, Value>,
+    id: Value,
+    out: &Out,
+    handle: &RelayHandle,
+    permit: OwnedSemaphorePermit,
+) {
+    let out = out.clone();
     let action = match Action::from_value(&Value::Object(obj)) {
         Ok(action) => action,
         Err(e) => {
-            let out = out.clone();
             tokio::spawn(async move {
                 out.error(id, format!("invalid action: {e}")).await;
+                drop(permit);
             });
             return;
         }
     };
-    let out = out.clone();
     let handle = handle.clone();
     tokio::spawn(async move {
         let result = match handle.send(action).await {
@@ -452,6 +538,7 @@ fn action(obj: Map<String, Value>, id: Value, out: &Out, handle: &RelayHandle) {
         };
         let result = serde_json::to_value(&result).unwrap_or(Value::Null);
         out.send(json!({ "id": id, "result": result })).await;
+        drop(permit);
     });
 }
 
@@ -562,7 +649,11 @@ async fn spin(mut status: watch::Receiver<Option<String>>) {
             Some(text) => {
                 frame = (frame + 1) % SPINNER.len();
                 let glyph = SPINNER.get(frame).copied().unwrap_or("*");
-                eprint!("\r\x1b[2K{glyph} {text}");
+                // One locked write, so that no log line lands mid-way.
+                let mut stderr = std::io::stderr().lock();
+                let _ = write!(stderr, "\r\x1b[2K{glyph} {text}");
+                let _ = stderr.flush();
+                common::status_line(true);
                 shown = true;
             }
             None if shown => {
@@ -575,6 +666,7 @@ async fn spin(mut status: watch::Receiver<Option<String>>) {
 }
 
 fn clear_status() {
+    common::status_line(false);
     eprint!("\r\x1b[2K");
     let _ = std::io::stderr().flush();
 }

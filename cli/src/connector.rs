@@ -1,17 +1,22 @@
 //! `relay connector`: the dev connector server (the connector model behind a
-//! real WebSocket/HTTP server with an admin API) until Ctrl-C.
+//! real WebSocket/HTTP server with an admin API) until Ctrl-C or SIGTERM.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::Args;
 use relay_connector::ConnectorConfig;
-use relay_connector::server::{ConnectorServer, DevServerConfig};
+use relay_connector::server::{
+    ConnectorServer, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DevServerConfig,
+};
 use relay_core::descriptor::CapabilityDescriptor;
+use relay_engine::http::read_capped;
 use serde_json::Value;
 
-use crate::common::{Exit, fail};
+use crate::common::{self, Exit, fail};
 
 /// The gateway known when neither `--gateway` nor `--config` names one.
 pub const DEFAULT_GATEWAY: &str = "dev-gateway";
@@ -40,7 +45,11 @@ realistic descriptors unless \"descriptors\" sets one. \"ack_passthrough\"
 (default true) makes buffered passthrough_forwards wait for an inbound_ack;
 set it to false for gateways that never ack them (the 2026-06-26 era).
 
-The admin API has no authentication: keep the server on loopback.")]
+The admin API has no authentication: keep the server on loopback.
+
+Ctrl-C or SIGTERM stops the server gracefully (live sockets get a 1001 close
+frame, exit status 0); a second one exits at once. Bounds on connections,
+headers, idle sockets and write buffers: docs/limits.md.")]
 pub struct ConnectorArgs {
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
@@ -49,9 +58,23 @@ pub struct ConnectorArgs {
     /// the same id adds an older secret to its rotation list).
     #[arg(long = "gateway", value_name = "ID:SECRET")]
     pub gateways: Vec<String>,
-    /// JSON file with gateways, descriptors per platform and wake URLs.
+    /// JSON file with gateways, descriptors per platform and wake URLs
+    /// (at most 1 MiB, read through that cap: devices and pipes included).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Most HTTP connections served at once; at the cap the oldest one that
+    /// has sent no request yet is closed to make room (keep it under
+    /// `ulimit -n`).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Seconds a client may take to send a request's headers (also the
+    /// keep-alive idle limit).
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_HEADER_READ_TIMEOUT.as_secs())]
+    pub header_read_timeout: u64,
+    /// Seconds without anything read from a gateway's WebSocket before it is
+    /// cut (0: never).
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs())]
+    pub idle_timeout: u64,
 }
 
 /// Why the configuration is unusable.
@@ -62,7 +85,9 @@ enum ConfigFileError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path} is larger than {MAX_CONFIG_BYTES} bytes; is it the right file?")]
+    #[error(
+        "{path} holds more than {MAX_CONFIG_BYTES} bytes (the cap on --config); is it the right file?"
+    )]
     TooLarge { path: String },
     #[error("{path} is not valid JSON: {detail}; see `relay connector --help` for the format")]
     NotJson { path: String, detail: String },
@@ -72,7 +97,8 @@ enum ConfigFileError {
     GatewayFlag(String),
 }
 
-/// Runs the server until Ctrl-C.
+/// Runs the server until Ctrl-C or SIGTERM (graceful: live sockets get a
+/// 1001 close frame; a second signal exits at once).
 pub async fn run(args: ConnectorArgs) -> Exit {
     let connector = match build_config(&args) {
         Ok(config) => config,
@@ -83,9 +109,18 @@ pub async fn run(args: ConnectorArgs) -> Exit {
         .iter()
         .map(|(id, secrets)| format!("{id} ({} secret(s))", secrets.len()))
         .collect();
+    if args.max_connections == 0 || args.header_read_timeout == 0 {
+        return fail(
+            Exit::Usage,
+            "--max-connections and --header-read-timeout must be at least 1",
+        );
+    }
     let config = DevServerConfig {
         bind: args.listen,
         connector,
+        max_connections: args.max_connections,
+        header_read_timeout: Duration::from_secs(args.header_read_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
         ..DevServerConfig::default()
     };
     let server = match ConnectorServer::start(config).await {
@@ -126,12 +161,15 @@ pub async fn run(args: ConnectorArgs) -> Exit {
     println!("    POST {http}/dev/revoke         {{\"gateway_id\": \"...\"}}");
     println!("    GET  {http}/dev/stats          counters");
     println!("    GET  {http}/dev/log            frames both ways");
-    println!("  Ctrl-C stops the server.");
+    println!("  Ctrl-C or SIGTERM stops the server (a second one exits at once).");
     flush_stdout();
-    if let Err(e) = tokio::signal::ctrl_c().await {
-        eprintln!("warning: cannot wait for Ctrl-C ({e}); stopping now");
+    match common::stop_signals().await {
+        Ok(signal) => eprintln!("{signal}: stopping (send it again to exit at once)"),
+        Err(_) => {
+            // No signal handling: nothing could ever stop the server.
+            eprintln!("stopping");
+        }
     }
-    eprintln!("stopping");
     server.shutdown().await;
     Exit::Ok
 }
@@ -175,17 +213,21 @@ fn redact_flag(flag: &str) -> String {
     }
 }
 
-fn read_config_file(path: &PathBuf, config: &mut ConnectorConfig) -> Result<(), ConfigFileError> {
+fn read_config_file(path: &Path, config: &mut ConnectorConfig) -> Result<(), ConfigFileError> {
     let shown = path.display().to_string();
     let read = |source| ConfigFileError::Read {
         path: shown.clone(),
         source,
     };
-    let len = std::fs::metadata(path).map_err(read)?.len();
-    if len > MAX_CONFIG_BYTES {
-        return Err(ConfigFileError::TooLarge { path: shown });
-    }
-    let bytes = std::fs::read(path).map_err(read)?;
+    // Read through a cap, never by metadata size: devices and pipes report
+    // 0 and may never end.
+    let bytes = match read_capped(path, MAX_CONFIG_BYTES) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            return Err(ConfigFileError::TooLarge { path: shown });
+        }
+        Err(e) => return Err(read(e)),
+    };
     let value: Value = serde_json::from_slice(&bytes).map_err(|e| ConfigFileError::NotJson {
         path: shown.clone(),
         detail: e.to_string(),

@@ -17,6 +17,9 @@ use relay_core::{Event, State};
 use super::Runtime;
 use super::driver::Driver;
 
+/// Default of [`ClientOptions::write_stall_timeout`].
+pub const DEFAULT_WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Tuning knobs of a client. The defaults suit most gateways.
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
@@ -35,6 +38,12 @@ pub struct ClientOptions {
     pub read_buffer: usize,
     /// Longest a TCP connect, TLS handshake and upgrade may take together.
     pub dial_timeout: Duration,
+    /// Longest writes may wait on a peer that reads nothing (no byte of
+    /// progress) before the socket is treated as gone and the core
+    /// reconnects; zero turns the check off. Together with the bounded
+    /// WebSocket write buffer this keeps a peer that floods without reading
+    /// from costing memory or holding the link.
+    pub write_stall_timeout: Duration,
     /// Seed for request ids and backoff jitter; `None` draws one from the OS.
     pub seed: Option<u64>,
     /// TLS settings for `wss://` URLs (a private CA, client certificates);
@@ -52,6 +61,7 @@ impl Default for ClientOptions {
             write_queue: 1024,
             read_buffer: 4096,
             dial_timeout: Duration::from_secs(30),
+            write_stall_timeout: DEFAULT_WRITE_STALL_TIMEOUT,
             seed: None,
             #[cfg(feature = "tls")]
             tls: None,

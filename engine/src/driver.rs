@@ -69,6 +69,7 @@ impl Driver {
         let dial = socket::DialSettings {
             ws: socket::ws_config(options.read_buffer, config.limits.max_frame_bytes),
             timeout: options.dial_timeout,
+            write_stall: options.write_stall_timeout,
             #[cfg(feature = "tls")]
             tls: options.tls.clone(),
         };

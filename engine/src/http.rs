@@ -37,6 +37,27 @@ use super::{Runtime, run_blocking};
 /// Most redirects [`execute`] follows for one call (5).
 pub const DEFAULT_MAX_REDIRECTS: u32 = 5;
 
+/// Largest env file [`write_env_file`] reads before merging (1 MiB); a
+/// longer one, or a device or pipe that never ends, is refused.
+pub const MAX_ENV_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Reads at most `max` bytes of `path`: a file (or device, or pipe) with more
+/// is refused with `InvalidData`, whatever its metadata says. Memory stays
+/// bounded by `max` even for `/dev/zero`.
+pub fn read_capped(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("it holds more than {max} bytes; is it the right file?"),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Largest response body [`execute`] reads (1 MiB); a longer one is a
 /// transport error.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
@@ -512,7 +533,7 @@ pub fn write_env_file(path: &Path, vars: &[(&str, String)]) -> Result<(), EnvFil
             source,
         }
     };
-    let existing = match fs::read(path) {
+    let existing = match read_capped(path, MAX_ENV_FILE_BYTES) {
         Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
             err("read")(io::Error::new(
                 io::ErrorKind::InvalidData,

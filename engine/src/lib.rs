@@ -10,12 +10,15 @@ mod driver;
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
 mod socket;
+mod stall;
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 
-pub use client::{ClientError, ClientOptions, Events, RelayHandle, start};
+pub use client::{
+    ClientError, ClientOptions, DEFAULT_WRITE_STALL_TIMEOUT, Events, RelayHandle, start,
+};
 pub use clock::Clock;
 /// The core crate, re-exported so that one dependency is enough.
 pub use relay_core;

@@ -18,6 +18,7 @@ use futures_util::StreamExt;
 use futures_util::future::{Either, select};
 use relay_core::Input;
 
+use super::stall::StallGuard;
 use super::{BoxFuture, Runtime};
 
 /// A byte stream the engine can run a WebSocket over (a TCP stream, or TLS
@@ -54,6 +55,9 @@ pub(crate) struct DialSettings {
     pub ws: WebSocketConfig,
     /// Bound on connect + TLS + upgrade.
     pub timeout: Duration,
+    /// How long writes may wait on a peer that reads nothing before the
+    /// socket is treated as gone (zero: never).
+    pub write_stall: Duration,
     /// TLS settings for `wss://`; `None` uses the webpki roots.
     #[cfg(feature = "tls")]
     pub tls: Option<Arc<rustls::ClientConfig>>,
@@ -67,7 +71,7 @@ pub(crate) async fn dial(
     settings: DialSettings,
 ) -> Result<(WebSocketSender<Io>, Reader), DialFailure> {
     let deadline = std::time::Instant::now() + settings.timeout;
-    let attempt = Box::pin(dial_now(rt.as_ref(), url, headers, settings));
+    let attempt = Box::pin(dial_now(rt.clone(), url, headers, settings));
     match select(attempt, rt.sleep_until(deadline)).await {
         Either::Left((result, _)) => result,
         Either::Right(((), _)) => Err(DialFailure::new("dial timed out")),
@@ -75,7 +79,7 @@ pub(crate) async fn dial(
 }
 
 async fn dial_now(
-    rt: &dyn Runtime,
+    rt: Arc<dyn Runtime>,
     url: String,
     headers: Vec<(String, String)>,
     settings: DialSettings,
@@ -111,6 +115,8 @@ async fn dial_now(
     } else {
         tcp
     };
+    // A peer that stops reading while writes wait is treated as gone.
+    let io: Io = Box::new(StallGuard::new(io, rt, settings.write_stall));
     let (ws, _response) =
         async_tungstenite::client_async_with_config(request, io, Some(settings.ws))
             .await
@@ -307,7 +313,8 @@ impl Read {
 }
 
 /// The WebSocket settings for a client: small buffers (an idle link holds
-/// little), messages bounded by the core's frame limit.
+/// little), messages bounded by the core's frame limit, and a bounded write
+/// buffer (see [`max_write_buffer`]).
 pub(crate) fn ws_config(read_buffer: usize, max_frame_bytes: usize) -> WebSocketConfig {
     // A message may carry several NDJSON lines; the core rejects any one line
     // over its limit, so the message limit only guards memory.
@@ -315,8 +322,18 @@ pub(crate) fn ws_config(read_buffer: usize, max_frame_bytes: usize) -> WebSocket
     WebSocketConfig::default()
         .read_buffer_size(read_buffer)
         .write_buffer_size(0)
+        .max_write_buffer_size(max_write_buffer(max_message))
         .max_message_size(Some(max_message))
         .max_frame_size(Some(max_message))
+}
+
+/// The most bytes a socket holds unwritten: one largest message plus room
+/// for control frames. tungstenite's default is unbounded; with this bound a
+/// write that would pass it fails (the socket is then treated as gone) and
+/// automatic pongs beyond it are coalesced into one, so a peer flooding
+/// pings without reading costs at most this much.
+pub(crate) fn max_write_buffer(max_message: usize) -> usize {
+    max_message.saturating_add(64 * 1024)
 }
 
 /// The boxed dial future the driver polls.

@@ -1643,6 +1643,12 @@ pub mod guides {
     pub struct Fuzzing;
     #[doc = include_str!("../../docs/interop.md")]
     pub struct Interop;
+    #[doc = include_str!("../../docs/limits.md")]
+    pub struct Limits;
+    #[doc = include_str!("../../docs/benchmarks-python.md")]
+    pub struct BenchmarksPython;
+    #[doc = include_str!("../../docs/python.md")]
+    pub struct Python;
     #[doc = include_str!("../../docs/protocol.md")]
     pub struct Protocol;
     #[doc = include_str!("../../docs/simulation.md")]

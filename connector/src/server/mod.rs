@@ -72,6 +72,7 @@
 //! The server binds `127.0.0.1` by default and has no authentication of its
 //! own on the admin routes: it is meant for local use only.
 
+mod limits;
 mod model;
 mod poke;
 mod routes;
@@ -88,7 +89,7 @@ use crate::{
 };
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use relay_core::descriptor::CapabilityDescriptor;
 use relay_core::source::MessageEvent;
 use relay_core::wire::PassthroughForward;
@@ -102,6 +103,14 @@ use routes::Ctx;
 
 /// Default limit on request bodies (1 MiB).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Default [`DevServerConfig::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Default [`DevServerConfig::header_read_timeout`].
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default [`DevServerConfig::idle_timeout`].
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Default [`DevServerConfig::write_stall_timeout`].
+pub const DEFAULT_WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Everything a [`ConnectorServer`] is started with.
 #[derive(Clone, Debug, PartialEq)]
@@ -115,6 +124,21 @@ pub struct DevServerConfig {
     pub seed: u64,
     /// Largest accepted HTTP request body, in bytes (larger ones get 413).
     pub max_body_bytes: usize,
+    /// Most HTTP connections served at once (WebSocket sockets, once
+    /// upgraded, are not counted). At the cap, a new connection closes the
+    /// oldest one that has not sent a request yet, so the admin API keeps
+    /// answering; when every one is busy, the new one is closed at once.
+    pub max_connections: usize,
+    /// Longest a client may take to send a request's headers, including the
+    /// wait for the next request on a kept-alive connection (hyper's
+    /// `header_read_timeout`); then the connection is closed.
+    pub header_read_timeout: Duration,
+    /// A WebSocket from which nothing (not even a ping) is read for this
+    /// long is cut (zero: never). Gateways ping every 30 s by default.
+    pub idle_timeout: Duration,
+    /// A WebSocket whose writes make no progress for this long (the gateway
+    /// reads nothing) is cut (zero: never).
+    pub write_stall_timeout: Duration,
 }
 
 impl Default for DevServerConfig {
@@ -124,6 +148,10 @@ impl Default for DevServerConfig {
             connector: ConnectorConfig::default(),
             seed: 1,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            write_stall_timeout: DEFAULT_WRITE_STALL_TIMEOUT,
         }
     }
 }
@@ -252,9 +280,17 @@ impl DevServerBuilder {
             cmds: cmds.clone(),
             counters: Arc::clone(&counters),
             ws_config: socket::ws_config(config.connector.max_frame_bytes),
+            socket_limits: socket::SocketLimits {
+                idle: config.idle_timeout,
+                write_stall: config.write_stall_timeout,
+            },
             max_body_bytes: config.max_body_bytes,
         });
-        let acceptor = tokio::spawn(accept_loop(listener, ctx, stop_rx));
+        let limits = AcceptLimits {
+            max_connections: config.max_connections,
+            header_read_timeout: config.header_read_timeout,
+        };
+        let acceptor = tokio::spawn(accept_loop(listener, ctx, limits, stop_rx));
         tracing::info!(%local_addr, "dev connector listening");
         Ok(ConnectorServer {
             local_addr,
@@ -266,9 +302,25 @@ impl DevServerBuilder {
     }
 }
 
+/// The accept loop's bounds.
+#[derive(Clone, Copy, Debug)]
+struct AcceptLimits {
+    max_connections: usize,
+    header_read_timeout: Duration,
+}
+
 /// Accepts connections until told to stop; each is served by hyper (with
-/// upgrades) on its own task.
-async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
+/// upgrades) on its own task, within the connection cap and the header-read
+/// timeout.
+async fn accept_loop(
+    listener: TcpListener,
+    ctx: Arc<Ctx>,
+    limits: AcceptLimits,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut connections = limits::Connections::new(limits.max_connections);
+    let mut accept_errors = limits::Throttled::new(Duration::from_secs(10));
+    let mut refusals = limits::Throttled::new(Duration::from_secs(10));
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
@@ -277,11 +329,20 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, mut stop: watch::Rece
         let (stream, _peer) = match accepted {
             Ok(a) => a,
             Err(e) => {
-                // Out of descriptors and the like: back off briefly.
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                // Out of descriptors and the like: back off briefly, and say
+                // so at most once per interval.
+                accept_errors.warn("accept failed", &e);
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
+        };
+        let Some((slot, open)) = connections.admit() else {
+            refusals.warn(
+                "connection cap reached and every connection is busy; closing new ones",
+                &limits.max_connections,
+            );
+            drop(stream);
+            continue;
         };
         // Frames are small and latency matters more than packet count
         // (without this, Nagle and delayed ACKs hold back a second frame).
@@ -289,14 +350,24 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, mut stop: watch::Rece
         let ctx = Arc::clone(&ctx);
         let mut stop = stop.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| routes::handle(req, Arc::clone(&ctx)));
+            let _open = open;
+            let seen = Arc::clone(&slot);
+            let service = service_fn(move |req| {
+                seen.started();
+                routes::handle(req, Arc::clone(&ctx))
+            });
             let conn = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout)
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades();
             tokio::select! {
                 r = conn => if let Err(e) = r {
                     tracing::debug!(error = %e, "http connection ended with an error");
                 },
+                () = slot.evicted() => {
+                    tracing::debug!("closing an idle connection to make room");
+                }
                 _ = stop.changed() => {}
             }
         });

@@ -26,6 +26,7 @@ pub(crate) struct Ctx {
     pub(crate) cmds: mpsc::Sender<Cmd>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) ws_config: WebSocketConfig,
+    pub(crate) socket_limits: socket::SocketLimits,
     pub(crate) max_body_bytes: usize,
 }
 
@@ -159,6 +160,7 @@ async fn upgrade(mut req: Request<Incoming>, ctx: &Ctx) -> Resp {
         session,
         on_upgrade,
         ctx.ws_config,
+        ctx.socket_limits,
         rx,
         ctx.cmds.clone(),
         Arc::clone(&ctx.counters),

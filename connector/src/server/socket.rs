@@ -17,6 +17,7 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::sync::mpsc;
 
+use super::limits::StallGuard;
 use super::model::{Cmd, Counters, SocketCmd};
 
 /// How long a closing socket waits for the peer's close frame.
@@ -35,12 +36,27 @@ impl Drop for OpenGuard {
 }
 
 /// The WebSocket settings of an accepted socket: messages bounded by a
-/// multiple of the model's frame limit (the model rejects long lines itself).
+/// multiple of the model's frame limit (the model rejects long lines
+/// itself), and a write buffer bounded to one message plus 64 KiB
+/// (tungstenite's default is unbounded: a gateway flooding pings without
+/// reading would grow it without end; at the bound, automatic pongs are
+/// coalesced and a frame that does not fit fails the socket).
 pub(crate) fn ws_config(max_frame_bytes: usize) -> WebSocketConfig {
     let max_message = max_frame_bytes.saturating_mul(4).max(64 * 1024);
     WebSocketConfig::default()
+        .max_write_buffer_size(max_message.saturating_add(64 * 1024))
         .max_message_size(Some(max_message))
         .max_frame_size(Some(max_message))
+}
+
+/// Time bounds of one accepted socket.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SocketLimits {
+    /// Nothing read from the gateway for this long: the link is cut.
+    pub(crate) idle: Duration,
+    /// Writes blocked this long on a gateway that reads nothing: the link
+    /// is cut.
+    pub(crate) write_stall: Duration,
 }
 
 /// Completes the upgrade of `session` and serves it until either side ends
@@ -49,6 +65,7 @@ pub(crate) async fn serve(
     session: SessionId,
     upgrade: OnUpgrade,
     config: WebSocketConfig,
+    limits: SocketLimits,
     rx: mpsc::UnboundedReceiver<SocketCmd>,
     cmds: mpsc::Sender<Cmd>,
     counters: Arc<Counters>,
@@ -56,10 +73,11 @@ pub(crate) async fn serve(
     match upgrade.await {
         Ok(upgraded) => {
             let io = TokioAdapter::new(TokioIo::new(upgraded));
+            let io = StallGuard::new(io, limits.write_stall);
             let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
             Counters::bump(&counters.sockets_open);
             let _guard = OpenGuard(counters);
-            run(session, ws, rx, &cmds).await;
+            run(session, ws, rx, &cmds, limits.idle).await;
         }
         Err(e) => tracing::warn!(%session, error = %e, "upgrade failed"),
     }
@@ -71,33 +89,44 @@ async fn run<S>(
     mut ws: WebSocketStream<S>,
     mut rx: mpsc::UnboundedReceiver<SocketCmd>,
     cmds: &mpsc::Sender<Cmd>,
+    idle: Duration,
 ) where
     S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
 {
+    let idle_timer = tokio::time::sleep(idle);
+    tokio::pin!(idle_timer);
     loop {
         tokio::select! {
-            msg = ws.next() => match msg {
-                Some(Ok(Message::Text(text))) => {
-                    let _ = cmds.send(Cmd::Message(session, text.as_bytes().to_vec())).await;
-                }
-                Some(Ok(Message::Binary(bytes))) => {
-                    let _ = cmds.send(Cmd::Message(session, bytes.to_vec())).await;
-                }
-                Some(Ok(Message::Close(frame))) => {
-                    let code = frame.as_ref().map(|f| u16::from(f.code));
-                    tracing::info!(%session, ?code, "peer closed");
-                    // The reply close frame goes out while the stream drains.
-                    drain(&mut ws).await;
-                    return;
-                }
-                Some(Ok(_)) => {}
-                Some(Err(e)) => {
-                    tracing::info!(%session, error = %e, "socket failed");
-                    return;
-                }
-                None => {
-                    tracing::info!(%session, "socket ended without a close frame");
-                    return;
+            () = &mut idle_timer, if !idle.is_zero() => {
+                tracing::info!(%session, ?idle, "nothing read for the idle timeout; cutting the link");
+                return;
+            }
+            msg = ws.next() => {
+                // Anything read (pings included) shows the gateway alive.
+                idle_timer.as_mut().reset(tokio::time::Instant::now() + idle);
+                match msg {
+                    Some(Ok(Message::Text(text))) => {
+                        let _ = cmds.send(Cmd::Message(session, text.as_bytes().to_vec())).await;
+                    }
+                    Some(Ok(Message::Binary(bytes))) => {
+                        let _ = cmds.send(Cmd::Message(session, bytes.to_vec())).await;
+                    }
+                    Some(Ok(Message::Close(frame))) => {
+                        let code = frame.as_ref().map(|f| u16::from(f.code));
+                        tracing::info!(%session, ?code, "peer closed");
+                        // The reply close frame goes out while the stream drains.
+                        drain(&mut ws).await;
+                        return;
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => {
+                        tracing::info!(%session, error = %e, "socket failed");
+                        return;
+                    }
+                    None => {
+                        tracing::info!(%session, "socket ended without a close frame");
+                        return;
+                    }
                 }
             },
             cmd = rx.recv() => match cmd {

@@ -1,0 +1,243 @@
+//! A hostile gateway and hostile HTTP clients against a real `relay
+//! connector` process.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use super::support::*;
+
+/// Issue item 1: a gateway floods pings and never reads. The connector's
+/// memory stays bounded and it drops the gateway.
+#[test]
+fn ping_flood_from_a_gateway_that_never_reads() {
+    let server = Connector::start(&[]);
+    let watch = RssWatch::start(server.proc.pid(), RSS_LIMIT_KIB);
+    let mut raw = raw_gateway(server.addr);
+    let pings: Vec<u8> = client_frame(0x9, &[b'p'; 125]).repeat(512);
+    let started = Instant::now();
+    let dropped = flood(&mut raw, &pings, started + Duration::from_secs(15), || {
+        watch.crossed()
+    });
+    let peak = watch.peak_kib();
+    eprintln!(
+        "gateway ping flood: peak RSS {peak} KiB, dropped={dropped} after {:?}",
+        started.elapsed()
+    );
+    assert!(
+        !watch.crossed(),
+        "relay connector crossed {RSS_LIMIT_KIB} KiB under a ping flood (peak {peak} KiB)"
+    );
+    assert!(
+        dropped,
+        "a gateway that never reads was not dropped in 15 s"
+    );
+    let stats = http(
+        server.addr,
+        "GET",
+        "/dev/stats",
+        b"",
+        Duration::from_secs(2),
+    );
+    assert!(matches!(stats, Some((200, _))), "stats: {stats:?}");
+}
+
+/// Issue item 8: half-open requests (headers never finished) are not held:
+/// the connector closes them within its header-read timeout, and the admin
+/// API answers meanwhile.
+#[test]
+fn half_open_requests_are_released() {
+    const N: usize = 1000;
+    let server = Connector::start(&[]);
+    let mut conns = Vec::with_capacity(N);
+    for _ in 0..N {
+        let Ok(mut s) = TcpStream::connect(server.addr) else {
+            break;
+        };
+        let _ = s.write_all(b"GET /dev/stats HTTP/1.1\r\nHost: x\r\n");
+        conns.push(s);
+    }
+    assert_eq!(conns.len(), N, "could not open {N} connections");
+    let started = Instant::now();
+    let stats = http(
+        server.addr,
+        "GET",
+        "/dev/stats",
+        b"",
+        Duration::from_secs(2),
+    );
+    assert!(
+        matches!(stats, Some((200, _))),
+        "stats with {N} half-open requests: {stats:?}"
+    );
+    // Every one must be closed by the server within 15 s.
+    let deadline = started + Duration::from_secs(15);
+    let mut open = 0;
+    for s in &mut conns {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let _ = s.set_read_timeout(Some(left.max(Duration::from_millis(1))));
+        let mut buf = [0u8; 512];
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    open += 1;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+    }
+    eprintln!(
+        "half-open: {open} of {N} still open after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(open, 0, "{open} half-open requests held for 15 s");
+}
+
+/// Issue item 8: at a file-descriptor limit the connector keeps its admin
+/// API answering and does not fill its log with accept errors.
+#[test]
+fn the_admin_api_answers_at_the_connection_cap() {
+    let (l, addr) = listener();
+    drop(l);
+    let listen = addr.to_string();
+    let mut cmd = relay(&["connector", "--listen", &listen]);
+    cmd.env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: `setrlimit` is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 1100,
+                rlim_max: 1100,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut proc = spawn(cmd);
+    let stderr = collect(proc.0.stderr.take().expect("stderr"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "relay connector did not listen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut conns = Vec::new();
+    for _ in 0..1500 {
+        match TcpStream::connect(addr) {
+            Ok(s) => conns.push(s),
+            Err(_) => break,
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let stats = http(addr, "GET", "/dev/stats", b"", Duration::from_secs(3));
+    let took = started.elapsed();
+    std::thread::sleep(Duration::from_secs(1));
+    drop(conns);
+    drop(proc);
+    let log = stderr
+        .recv_timeout(Duration::from_secs(5))
+        .unwrap_or_default();
+    let storm = log.matches("Too many open files").count();
+    eprintln!(
+        "at the cap: stats {:?} in {took:?}; {storm} \"Too many open files\" log lines",
+        stats.as_ref().map(|s| s.0)
+    );
+    assert!(
+        matches!(stats, Some((200, _))),
+        "stats at the cap: {stats:?}"
+    );
+    assert!(storm <= 1, "{storm} accept-error log lines");
+}
+
+/// Issue item 9: SIGTERM stops the connector gracefully: live sockets get a
+/// close frame, the exit status is 0.
+#[test]
+fn sigterm_stops_the_connector_gracefully() {
+    let mut server = Connector::start(&[]);
+    let mut raw = raw_gateway(server.addr);
+    std::thread::sleep(Duration::from_millis(200));
+    server.proc.signal(libc::SIGTERM);
+    let mut got = Vec::new();
+    let _ = raw.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = raw.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+        if got.len() > 1 << 20 {
+            break;
+        }
+    }
+    let status = server.proc.wait_for(Duration::from_secs(10));
+    // The last frame should be a close (opcode 8).
+    let has_close = got.windows(2).any(|w| w[0] == 0x88 && w[1] >= 2);
+    eprintln!("connector SIGTERM: exit {status:?}, close frame seen: {has_close}");
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "exit status");
+    assert!(has_close, "no close frame before the end");
+}
+
+/// Scenarios that held: garbage HTTP and 100 MB bodies to every route get
+/// an error answer or a closed link; memory stays bounded; the server keeps
+/// answering.
+#[test]
+fn garbage_and_huge_bodies_to_every_route_stay_bounded() {
+    let server = Connector::start(&[]);
+    let watch = RssWatch::start(server.proc.pid(), RSS_LIMIT_KIB);
+    let routes = [
+        ("GET", "/relay"),
+        ("POST", "/relay/provision"),
+        ("POST", "/relay/enroll"),
+        ("POST", "/relay/policy"),
+        ("POST", "/dev/inbound"),
+        ("POST", "/dev/revoke"),
+        ("GET", "/dev/stats"),
+        ("POST", "/nowhere"),
+    ];
+    let chunk = vec![b'x'; 1 << 20];
+    for (method, path) in routes {
+        let mut s = TcpStream::connect(server.addr).expect("connect");
+        let _ = s.set_write_timeout(Some(Duration::from_secs(2)));
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            100u64 << 20
+        );
+        let _ = s.write_all(head.as_bytes());
+        let until = Instant::now() + Duration::from_secs(3);
+        for _ in 0..100 {
+            if Instant::now() > until || s.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+        assert!(!watch.crossed(), "{method} {path}: crossed the bound");
+        let mut garbage = TcpStream::connect(server.addr).expect("connect");
+        let _ = garbage.write_all(b"\x00\xff\xfe GARBAGE \r\n\x01\r\n\r\n");
+        let _ = garbage.set_read_timeout(Some(Duration::from_secs(2)));
+        let mut answer = Vec::new();
+        let _ = (&mut garbage).take(4096).read_to_end(&mut answer);
+    }
+    let stats = http(
+        server.addr,
+        "GET",
+        "/dev/stats",
+        b"",
+        Duration::from_secs(2),
+    );
+    eprintln!("bodies: peak RSS {} KiB", watch.peak_kib());
+    assert!(matches!(stats, Some((200, _))), "stats after: {stats:?}");
+    assert!(!watch.crossed(), "crossed {RSS_LIMIT_KIB} KiB");
+}

@@ -1,0 +1,135 @@
+"""Fixtures: a real `relay connector` process on 127.0.0.1, and its admin API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+GATEWAYS = {"gw": "gw-secret", "gw2": "gw2-secret"}
+
+DESCRIPTORS = {
+    "telegram": {
+        "contract_version": 1,
+        "platform": "telegram",
+        "label": "Telegram",
+        "max_message_length": 4096,
+        "supports_draft_streaming": True,
+        "supports_edit": True,
+        "supports_threads": False,
+        "markdown_dialect": "markdown_v2",
+        "len_unit": "utf16",
+        "supported_ops": ["send", "edit", "typing", "follow_up", "react"],
+    },
+    "discord": {
+        "contract_version": 1,
+        "platform": "discord",
+        "label": "Discord",
+        "max_message_length": 2000,
+        "supports_draft_streaming": False,
+        "supports_edit": True,
+        "supports_threads": True,
+        "markdown_dialect": "discord",
+        "len_unit": "chars",
+    },
+}
+
+
+def relay_bin() -> str:
+    path = os.environ.get("RELAY_BIN")
+    if not path:
+        pytest.fail("RELAY_BIN is not set: point it at a built `relay` binary", pytrace=False)
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"RELAY_BIN={path} is not an executable", pytrace=False)
+    return path
+
+
+class Connector:
+    """A running `relay connector` and a small client for its admin API."""
+
+    def __init__(self, proc: subprocess.Popen, url: str, http: str):
+        self.proc = proc
+        self.url = url
+        self.http = http
+
+    def _call(self, method: str, path: str, body: Optional[dict]) -> Tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.http + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                return resp.status, json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as err:
+            raw = err.read()
+            try:
+                return err.code, json.loads(raw or b"null")
+            except ValueError:
+                return err.code, raw.decode("utf-8", "replace")
+
+    async def post(self, path: str, body: dict) -> Tuple[int, Any]:
+        return await asyncio.wait_for(asyncio.to_thread(self._call, "POST", path, body), 10)
+
+    async def stats(self) -> Dict[str, Any]:
+        status, body = await asyncio.wait_for(asyncio.to_thread(self._call, "GET", "/dev/stats", None), 10)
+        assert status == 200, body
+        return body
+
+    async def model(self) -> Dict[str, Any]:
+        return (await self.stats())["model"]
+
+
+def start_connector(tmp: Path) -> Connector:
+    config = tmp / "connector.json"
+    config.write_text(json.dumps({
+        "gateways": {gid: [secret] for gid, secret in GATEWAYS.items()},
+        "descriptors": DESCRIPTORS,
+    }))
+    proc = subprocess.Popen(
+        [relay_bin(), "connector", "--listen", "127.0.0.1:0", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    url = None
+    deadline = time.monotonic() + 15
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        m = re.search(r"relay URL:\s+(ws://127\.0\.0\.1:\d+)", line)
+        if m:
+            url = m.group(1)
+            break
+    if url is None:
+        proc.kill()
+        pytest.fail("relay connector did not report its URL", pytrace=False)
+    return Connector(proc, url, url.replace("ws://", "http://"))
+
+
+@pytest.fixture
+def connector(tmp_path):
+    c = start_connector(tmp_path)
+    try:
+        yield c
+    finally:
+        c.proc.terminate()
+        try:
+            c.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            c.proc.kill()
+            c.proc.wait(timeout=5)
