@@ -41,6 +41,11 @@ pub struct ConnectArgs {
     /// Where the connector is and who the gateway is.
     #[command(flatten)]
     pub connector: common::ConnectorArgs,
+    /// Dial without credentials, for a dev connector with auth off (without
+    /// it, a missing GATEWAY_RELAY_ID or GATEWAY_RELAY_SECRET is an error)
+    /// [env: GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED=1].
+    #[arg(long)]
+    pub allow_unauthenticated: bool,
     /// Platforms fronted, comma-separated (`telegram,discord`)
     /// [default: $GATEWAY_RELAY_PLATFORMS].
     #[arg(long, value_name = "LIST")]
@@ -162,6 +167,12 @@ impl Out {
 pub async fn run(args: ConnectArgs) -> Exit {
     let mut overrides = args.connector.overrides();
     overrides.push(("GATEWAY_RELAY_PLATFORMS", args.platforms.clone()));
+    if args.allow_unauthenticated {
+        overrides.push((
+            "GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED",
+            Some("1".to_owned()),
+        ));
+    }
     let config = match common::load_config(&overrides) {
         Ok(config) => config,
         Err(exit) => return exit,

@@ -7,8 +7,13 @@ use relay_core::config::{
     Timeouts,
 };
 
+/// Loads `vars` over a gateway id and secret (later pairs win).
 fn load(vars: &[(&str, &str)]) -> Result<(RelayConfig, Vec<ConfigWarning>), ConfigError> {
-    RelayConfig::from_vars(vars.iter().copied())
+    let creds = [
+        ("GATEWAY_RELAY_ID", "gw-test"),
+        ("GATEWAY_RELAY_SECRET", "test-secret"),
+    ];
+    RelayConfig::from_vars(creds.into_iter().chain(vars.iter().copied()))
 }
 
 fn ok(vars: &[(&str, &str)]) -> (RelayConfig, Vec<ConfigWarning>) {
@@ -34,7 +39,8 @@ fn minimal_config() {
         c.hello_identities(),
         vec![PlatformIdentity::new("relay", "")]
     );
-    assert_eq!(c.credentials(), None);
+    assert_eq!(c.credentials(), Some(("gw-test", "test-secret")));
+    assert!(!c.allow_unauthenticated);
     assert_eq!(c.timeouts, Timeouts::default());
 }
 
@@ -352,6 +358,7 @@ fn from_env_map_uses_the_closure() {
     let (c, _) = RelayConfig::from_env_map(|name| match name {
         "GATEWAY_RELAY_URL" => Some("http://localhost:8080".to_owned()),
         "GATEWAY_RELAY_ID" => Some("gw-9".to_owned()),
+        "GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED" => Some("1".to_owned()),
         _ => None,
     })
     .expect("loads");
@@ -454,6 +461,7 @@ fn builder_drops_empty_optional_strings() {
         .gateway_id("  ")
         .secret("")
         .endpoint(" ")
+        .allow_unauthenticated()
         .build()
         .expect("valid");
     assert_eq!(c.gateway_id, None);

@@ -258,10 +258,10 @@ impl Driver {
     fn drain(&mut self) {
         loop {
             match self.conn.poll_output() {
-                Output::Dial { url, headers } => {
+                Output::Dial { target, headers } => {
                     self.drop_socket();
-                    tracing::info!(%url, "relay dialing");
-                    let dial = socket::dial(self.rt.clone(), url, headers, self.dial.clone());
+                    tracing::info!(url = %target, "relay dialing");
+                    let dial = socket::dial(self.rt.clone(), target, headers, self.dial.clone());
                     self.dialing = Some(Box::pin(dial));
                 }
                 Output::Transmit(text) => self.write(Write::Text(text)),

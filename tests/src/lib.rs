@@ -1249,11 +1249,11 @@ impl World {
         for _ in 0..100_000 {
             let out = self.gws[gi].conn.poll_output();
             match out {
-                Output::Dial { url, headers } => {
+                Output::Dial { target, headers } => {
                     if self.gws[gi].revoked || self.gws[gi].conn.state() == State::Revoked {
                         return Err(Fail(
                             "no-dial-after-revoked",
-                            format!("gw{gi} dialed {url}"),
+                            format!("gw{gi} dialed {target}"),
                         ));
                     }
                     let g = &mut self.gws[gi];

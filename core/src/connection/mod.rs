@@ -58,7 +58,7 @@ pub use buffered::Buffered;
 pub use dialing::{AfterRefusedUpgrade, Dialing};
 pub use going_idle::GoingIdle;
 pub use handshaking::{AfterConfirmingHandshakeClose, AfterOrdinaryHandshakeClose, Handshaking};
-pub use link::{CLOSE_ABNORMAL, CLOSE_NORMAL, CLOSE_TOO_BIG};
+pub use link::{CLOSE_ABNORMAL, CLOSE_NORMAL, CLOSE_TOO_BIG, CLOSE_TRY_AGAIN_LATER};
 #[cfg(feature = "planted-bugs")]
 pub use planted::{PlantedBug, UnknownPlantedBug};
 pub use revoked::{Closed, Revoked};
@@ -66,6 +66,9 @@ pub use serving::{AfterServingClose, Serving};
 pub use types::*;
 
 use link::Link;
+
+/// Close reason when the bound of outstanding buffered deliveries is reached.
+const TOO_MANY_UNACKED: &str = "too many unacked deliveries";
 
 use crate::config::{IdleMode, RelayConfig};
 use crate::descriptor::CapabilityDescriptor;
@@ -155,7 +158,9 @@ pub struct RelayConnection<S> {
 
 impl RelayConnection<Dialing<Ordinary>> {
     /// A new link that dials at once. `seed` feeds request ids and backoff
-    /// jitter; `now` and `wall` anchor the monotonic and wall clocks.
+    /// jitter; `now` and `wall` anchor the monotonic and wall clocks. A relay
+    /// URL that does not parse gives [`Event::ConfigRejected`] instead of a
+    /// dial, and no timer (prefer [`Connection::new`], which then closes).
     pub fn new(config: RelayConfig, seed: u64, now: Instant, wall: UnixTime) -> Self {
         let link = Box::new(Link::new(config, seed, now, wall));
         RelayConnection {
@@ -377,6 +382,9 @@ impl Inner {
                     if s.too_large {
                         return Inner::Dialing(c.abandon(CLOSE_TOO_BIG, "frame too large"));
                     }
+                    if s.deliveries_full {
+                        return Inner::Dialing(c.abandon(CLOSE_TRY_AGAIN_LATER, TOO_MANY_UNACKED));
+                    }
                     if !s.first_descriptor {
                         return Inner::Handshaking(c);
                     }
@@ -386,6 +394,11 @@ impl Inner {
                     let s = c.link.read_lines();
                     if s.too_large {
                         return Inner::ConfirmDialing(c.abandon(CLOSE_TOO_BIG, "frame too large"));
+                    }
+                    if s.deliveries_full {
+                        return Inner::ConfirmDialing(
+                            c.abandon(CLOSE_TRY_AGAIN_LATER, TOO_MANY_UNACKED),
+                        );
                     }
                     if !s.first_descriptor {
                         return Inner::ConfirmHandshaking(c);
@@ -397,6 +410,9 @@ impl Inner {
                     if s.too_large {
                         return Inner::Dialing(c.abandon(CLOSE_TOO_BIG, "frame too large"));
                     }
+                    if s.deliveries_full {
+                        return Inner::Dialing(c.abandon(CLOSE_TRY_AGAIN_LATER, TOO_MANY_UNACKED));
+                    }
                     if s.idle_ack {
                         return Inner::Dialing(c.on_late_idle_ack());
                     }
@@ -406,13 +422,16 @@ impl Inner {
                 }
                 Inner::GoingIdle(mut c) => {
                     let s = c.link.read_lines();
-                    if s.too_large {
+                    if s.too_large || s.deliveries_full {
                         c.link.event(Event::IdleRefused {
                             reason: IdleRefusal::ConnectionLost,
                         });
-                        return Inner::Dialing(
-                            c.into_serving().abandon(CLOSE_TOO_BIG, "frame too large"),
-                        );
+                        let (code, reason) = if s.too_large {
+                            (CLOSE_TOO_BIG, "frame too large")
+                        } else {
+                            (CLOSE_TRY_AGAIN_LATER, TOO_MANY_UNACKED)
+                        };
+                        return Inner::Dialing(c.into_serving().abandon(code, reason));
                     }
                     if s.idle_ack {
                         return Inner::Buffered(c.on_idle_ack());
@@ -512,13 +531,18 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// A new link; its first output is the dial.
+    /// A new link; its first output is the dial. A config whose relay URL
+    /// does not parse (only one assembled field by field can have one)
+    /// reports [`Event::ConfigRejected`] and is `Closed` at once, without a
+    /// dial.
     pub fn new(config: RelayConfig, seed: u64, now: Instant, wall: UnixTime) -> Self {
-        Connection {
-            inner: Some(Inner::Dialing(RelayConnection::new(
-                config, seed, now, wall,
-            ))),
-        }
+        let c = RelayConnection::new(config, seed, now, wall);
+        let inner = if c.link.undialable() {
+            Inner::Closed(c.shutdown())
+        } else {
+            Inner::Dialing(c)
+        };
+        Connection { inner: Some(inner) }
     }
 
     /// A new link that makes the deliberate mistake `bug` (feature

@@ -688,6 +688,7 @@ pub async fn keepalive_detects_a_silent_peer(h: &Harness) {
         .expect("listener task");
     let mut config = RelayConfig::builder(format!("ws://{addr}"))
         .identity("telegram", "bot")
+        .allow_unauthenticated()
         .build()
         .expect("config");
     config.timeouts = fast;
