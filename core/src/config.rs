@@ -38,7 +38,8 @@
 //! | `GATEWAY_RELAY_RS_STABLE_AFTER_SECS` | [`Timeouts::stable_after`] | 60 |
 //! | `GATEWAY_RELAY_RS_BACKOFF_INITIAL_SECS` | [`Timeouts::backoff_initial`] | 1 |
 //! | `GATEWAY_RELAY_RS_BACKOFF_MAX_SECS` | [`Timeouts::backoff_max`] | 30 |
-//! | `GATEWAY_RELAY_RS_DORMANT_REDIAL_SECS` | [`Timeouts::dormant_redial`] (`0` = off) | off |
+//! | `GATEWAY_RELAY_RS_DORMANT_REDIAL_SECS` | [`Timeouts::dormant_redial`] (`0` = off; set means [`IdleMode::Dormant`] unless the mode is set) | 1 when dormant |
+//! | `GATEWAY_RELAY_RS_IDLE_MODE` | [`RelayConfig::idle_mode`]: `keep`, `close` or `dormant` | `dormant` without a wake URL, `close` with one |
 //! | `GATEWAY_RELAY_RS_TOKEN_TTL_SECS` | [`Timeouts::token_ttl_secs`] (whole seconds, at least 1) | 300 |
 //! | `GATEWAY_RELAY_RS_REVOCATION` | [`RelayConfig::revocation_policy`]: `confirm-once` or `immediate` | `confirm-once` |
 //! | `GATEWAY_RELAY_RS_MAX_FRAME_BYTES` | [`Limits::max_frame_bytes`] | 1048576 |
@@ -101,6 +102,51 @@ pub enum RevocationPolicy {
     Immediate,
 }
 
+/// What the gateway does once the connector acknowledged `going_idle`.
+///
+/// The reference offers two of these (`go_idle()` keeps the socket,
+/// `go_dormant()` closes it and re-dials on a fixed cadence); relay-rs adds a
+/// third that waits for [`wake`](crate::Connection::wake).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IdleMode {
+    /// Keep the socket open (keepalive included) while the connector buffers;
+    /// the buffer drains on the next handshake: after `wake()` (close 1000
+    /// and re-dial at once) or after the connector drops the socket (the
+    /// ordinary reconnect rules).
+    Keep,
+    /// Close with 1000 and re-dial only on `wake()` (for a gateway whose wake
+    /// URL the connector pokes).
+    Close,
+    /// Close with 1000 and re-dial by itself every
+    /// [`Timeouts::dormant_redial`] (default [`DEFAULT_DORMANT_REDIAL`], no
+    /// jitter), so a machine resumed from suspension reconnects on its own.
+    Dormant,
+}
+
+impl IdleMode {
+    /// The name used by `GATEWAY_RELAY_RS_IDLE_MODE` and the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdleMode::Keep => "keep",
+            IdleMode::Close => "close",
+            IdleMode::Dormant => "dormant",
+        }
+    }
+
+    /// Parses `keep`, `close` or `dormant` (ASCII case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "keep" => Some(IdleMode::Keep),
+            "close" => Some(IdleMode::Close),
+            "dormant" => Some(IdleMode::Dormant),
+            _ => None,
+        }
+    }
+}
+
+/// The dormant re-dial cadence when none is configured (the reference's 1 s).
+pub const DEFAULT_DORMANT_REDIAL: Duration = Duration::from_secs(1);
+
 /// Timers of the connection (PROTOCOL.md part 1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Timeouts {
@@ -120,7 +166,9 @@ pub struct Timeouts {
     pub backoff_initial: Duration,
     /// Backoff cap (30 s).
     pub backoff_max: Duration,
-    /// Re-dial cadence while Buffered (`None`: only on `wake()`).
+    /// Re-dial cadence of [`IdleMode::Dormant`] (`None`: the default,
+    /// [`DEFAULT_DORMANT_REDIAL`]). Setting it also selects `Dormant` when
+    /// [`RelayConfig::idle_mode`] is unset.
     pub dormant_redial: Option<Duration>,
     /// Upgrade token lifetime in seconds (300).
     pub token_ttl_secs: u64,
@@ -211,6 +259,9 @@ pub struct RelayConfig {
     pub revocation_policy: RevocationPolicy,
     /// Also write the learned scope as `metadata.guild_id` (for old connectors).
     pub write_guild_id: bool,
+    /// What `go_idle` does after the ack (`None`: see
+    /// [`RelayConfig::effective_idle_mode`]).
+    pub idle_mode: Option<IdleMode>,
     /// OAuth2 client-credentials identity provider for provision / enroll
     /// (`GATEWAY_RELAY_IDP_*`); `None` means the caller supplies the
     /// identity token some other way.
@@ -245,6 +296,7 @@ impl fmt::Debug for RelayConfig {
             .field("limits", &self.limits)
             .field("revocation_policy", &self.revocation_policy)
             .field("write_guild_id", &self.write_guild_id)
+            .field("idle_mode", &self.idle_mode)
             .field("idp", &self.idp)
             .field("enroll_token", &redacted(&self.enroll_token))
             .field("allow_unauthenticated", &self.allow_unauthenticated)
@@ -293,6 +345,7 @@ impl Default for RelayConfig {
             limits: Limits::default(),
             revocation_policy: RevocationPolicy::default(),
             write_guild_id: true,
+            idle_mode: None,
             idp: None,
             enroll_token: None,
             allow_unauthenticated: false,
@@ -316,6 +369,28 @@ impl RelayConfig {
         } else {
             self.identities.clone()
         }
+    }
+
+    /// The idle mode `go_idle` uses: [`RelayConfig::idle_mode`] when set;
+    /// else [`IdleMode::Dormant`] when a dormant cadence is set; else
+    /// [`IdleMode::Close`] when a wake URL is configured (the connector's
+    /// poke wakes us); else [`IdleMode::Dormant`], so that a buffer is never
+    /// stranded for want of a wake.
+    pub fn effective_idle_mode(&self) -> IdleMode {
+        match (self.idle_mode, self.timeouts.dormant_redial, &self.wake_url) {
+            (Some(mode), _, _) => mode,
+            (None, Some(_), _) => IdleMode::Dormant,
+            (None, None, Some(url)) if !url.trim().is_empty() => IdleMode::Close,
+            (None, None, _) => IdleMode::Dormant,
+        }
+    }
+
+    /// The re-dial cadence of [`IdleMode::Dormant`].
+    pub fn dormant_redial_every(&self) -> Duration {
+        self.timeouts
+            .dormant_redial
+            .filter(|d| !d.is_zero())
+            .unwrap_or(DEFAULT_DORMANT_REDIAL)
     }
 
     /// The WebSocket URL to dial (PROTOCOL.md part 2 §1.2): the
@@ -867,6 +942,12 @@ impl RelayConfigBuilder {
         self
     }
 
+    /// Sets what `go_idle` does after the ack (see [`IdleMode`]).
+    pub fn idle_mode(mut self, mode: IdleMode) -> Self {
+        self.config.idle_mode = Some(mode);
+        self
+    }
+
     /// Allows a config without a gateway id or secret: the link then dials
     /// without `Authorization` (for a connector with authentication off).
     /// Without this, [`RelayConfigBuilder::build`] refuses such a config.
@@ -1055,6 +1136,7 @@ enum Var {
     Revocation,
     MaxFrameBytes,
     WriteGuildId,
+    IdleMode,
     AllowUnauthenticated,
 }
 
@@ -1123,6 +1205,7 @@ impl Var {
             Var::Revocation => "GATEWAY_RELAY_RS_REVOCATION",
             Var::MaxFrameBytes => "GATEWAY_RELAY_RS_MAX_FRAME_BYTES",
             Var::WriteGuildId => "GATEWAY_RELAY_RS_WRITE_GUILD_ID",
+            Var::IdleMode => "GATEWAY_RELAY_RS_IDLE_MODE",
             Var::AllowUnauthenticated => "GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED",
         }
     }
@@ -1157,6 +1240,7 @@ impl Var {
             Var::Revocation => "RelayConfigBuilder::revocation_policy",
             Var::MaxFrameBytes => "Limits::max_frame_bytes",
             Var::WriteGuildId => "RelayConfigBuilder::write_guild_id",
+            Var::IdleMode => "RelayConfigBuilder::idle_mode",
             Var::AllowUnauthenticated => "RelayConfigBuilder::allow_unauthenticated",
         }
     }
@@ -1655,6 +1739,12 @@ fn load(lookup: &Lookup<'_>) -> Result<(RelayConfig, Vec<ConfigWarning>), Config
     if let Some((v, names)) = text(lookup, Var::WriteGuildId)? {
         c.write_guild_id = parse_bool(&v)
             .ok_or_else(|| names.invalid(Var::WriteGuildId, &v, "expected true or false"))?;
+    }
+    if let Some((v, names)) = text(lookup, Var::IdleMode)? {
+        c.idle_mode =
+            Some(IdleMode::parse(&v).ok_or_else(|| {
+                names.invalid(Var::IdleMode, &v, "expected keep, close or dormant")
+            })?);
     }
     if let Some((v, names)) = text(lookup, Var::AllowUnauthenticated)? {
         c.allow_unauthenticated = parse_bool(&v).ok_or_else(|| {

@@ -235,6 +235,9 @@ impl Driver {
             Command::GoIdle(reply) => {
                 let _ = reply.send(conn.go_idle(now).map_err(Into::into));
             }
+            Command::GoIdleWith(mode, reply) => {
+                let _ = reply.send(conn.go_idle_with(mode, now).map_err(Into::into));
+            }
             Command::Wake(reply) => {
                 let _ = reply.send(conn.wake(now).map_err(Into::into));
             }

@@ -160,6 +160,11 @@ impl Link {
         self.now
     }
 
+    /// Whether a socket is live (opened and not yet lost).
+    pub(crate) fn socket_live(&self) -> bool {
+        self.socket_live
+    }
+
     pub(crate) fn now(&self) -> Instant {
         self.now
     }

@@ -70,7 +70,7 @@ use link::Link;
 /// Close reason when the bound of outstanding buffered deliveries is reached.
 const TOO_MANY_UNACKED: &str = "too many unacked deliveries";
 
-use crate::config::RelayConfig;
+use crate::config::{IdleMode, RelayConfig};
 use crate::descriptor::CapabilityDescriptor;
 use crate::requests::RequestId;
 use crate::time::{Instant, UnixTime};
@@ -337,6 +337,7 @@ impl Inner {
             | Inner::ConfirmHandshaking(_)
             | Inner::Serving(_)
             | Inner::GoingIdle(_)) => s,
+            Inner::Buffered(c) if c.socket_open() => Inner::Buffered(c),
             other => other.close_stray_socket(),
         }
     }
@@ -367,6 +368,7 @@ impl Inner {
             Inner::ConfirmHandshaking(c) => c.on_closed(code, reason).into(),
             Inner::Serving(c) => c.on_closed(code, reason).into(),
             Inner::GoingIdle(c) => c.on_closed(code, reason).into(),
+            Inner::Buffered(c) if c.socket_open() => c.on_closed(code, reason).into(),
             other => other,
         }
     }
@@ -436,6 +438,13 @@ impl Inner {
                     }
                     return Inner::GoingIdle(c);
                 }
+                Inner::Buffered(mut c) if c.socket_open() => {
+                    let s = c.link.read_lines();
+                    if s.too_large {
+                        return Inner::Dialing(c.abandon(CLOSE_TOO_BIG, "frame too large"));
+                    }
+                    return Inner::Buffered(c);
+                }
                 other => return other,
             };
         }
@@ -480,6 +489,13 @@ impl Inner {
                     Inner::Serving(c.on_idle_ack_timeout())
                 } else {
                     Inner::GoingIdle(c)
+                }
+            }
+            Inner::Buffered(mut c) if c.socket_open() => {
+                if c.link.run_socket_timers() {
+                    Inner::Dialing(c.abandon(CLOSE_ABNORMAL, "keepalive timeout"))
+                } else {
+                    Inner::Buffered(c)
                 }
             }
             Inner::Buffered(mut c) => {
@@ -595,6 +611,7 @@ impl Connection {
         match inner {
             Inner::Serving(c) => c.send(action),
             Inner::GoingIdle(c) => c.send(action),
+            Inner::Buffered(c) => c.send(action),
             other => Err(SendError::NotConnected {
                 state: other.state(),
             }),
@@ -617,6 +634,9 @@ impl Connection {
         match inner {
             Inner::Serving(c) => c.interrupt(session_key.into(), reason),
             Inner::GoingIdle(c) => c.interrupt(session_key.into(), reason),
+            Inner::Buffered(c) if c.socket_open() => {
+                c.interrupt(session_key.into(), reason);
+            }
             other => {
                 return Err(SendError::NotConnected {
                     state: other.state(),
@@ -626,20 +646,38 @@ impl Connection {
         Ok(())
     }
 
-    /// Asks the connector to buffer for us (`Serving` only).
+    /// Asks the connector to buffer for us (`Serving` only); after the ack
+    /// the link does what [`RelayConfig::effective_idle_mode`] says.
     pub fn go_idle(&mut self, now: Instant) -> Result<(), CommandError> {
+        let mode = self
+            .config()
+            .map_or(IdleMode::Dormant, RelayConfig::effective_idle_mode);
+        self.go_idle_with(mode, now)
+    }
+
+    /// Asks the connector to buffer for us (`Serving` only); after the ack
+    /// the link does what `mode` says, whatever the configuration.
+    pub fn go_idle_with(&mut self, mode: IdleMode, now: Instant) -> Result<(), CommandError> {
         let state = self.state();
         if state != State::Serving {
             return Err(serving::go_idle_refused(state));
         }
         self.step(now, |i| match i {
-            Inner::Serving(c) => Inner::GoingIdle(c.go_idle()),
+            Inner::Serving(c) => Inner::GoingIdle(c.go_idle(mode)),
             other => other,
         });
         Ok(())
     }
 
-    /// Dials now if `Buffered`; a no-op in live states; refused once terminal.
+    /// Whether a socket is open (or being opened) for this link: true while
+    /// handshaking, serving and going idle, and while buffered after an
+    /// [`IdleMode::Keep`] idle.
+    pub fn socket_open(&self) -> bool {
+        self.with_inner(|i| i.link().socket_live()).unwrap_or(false)
+    }
+
+    /// Dials now if `Buffered` (closing a kept socket first); a no-op in live
+    /// states; refused once terminal.
     pub fn wake(&mut self, now: Instant) -> Result<(), CommandError> {
         let state = self.state();
         if state.is_terminal() {
