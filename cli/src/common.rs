@@ -98,11 +98,13 @@ pub fn load_config(overrides: &[(&'static str, Option<String>)]) -> Result<Relay
         .iter()
         .filter_map(|(k, v)| v.as_deref().map(|v| (*k, v)))
         .collect();
+    // Values are read as the OS gives them: one that is not UTF-8 is an
+    // error naming its variable, never silently replaced.
     let get = |name: &str| match set.get(name) {
-        Some(v) => Some((*v).to_owned()),
-        None => std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()),
+        Some(v) => Some(std::ffi::OsString::from(*v)),
+        None => std::env::var_os(name),
     };
-    match RelayConfig::from_env_map(get) {
+    match RelayConfig::from_env_os_map(get) {
         Ok((config, warnings)) => {
             for warning in warnings {
                 eprintln!("warning: {warning}");

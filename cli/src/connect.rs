@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use relay_core::config::IdleMode;
 use relay_core::connection::DeliveryHandle;
 use relay_core::wire::{Action, BufferId};
 use relay_core::{Event, State};
@@ -40,6 +41,11 @@ pub struct ConnectArgs {
     /// Where the connector is and who the gateway is.
     #[command(flatten)]
     pub connector: common::ConnectorArgs,
+    /// Dial without credentials, for a dev connector with auth off (without
+    /// it, a missing GATEWAY_RELAY_ID or GATEWAY_RELAY_SECRET is an error)
+    /// [env: GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED=1].
+    #[arg(long)]
+    pub allow_unauthenticated: bool,
     /// Platforms fronted, comma-separated (`telegram,discord`)
     /// [default: $GATEWAY_RELAY_PLATFORMS].
     #[arg(long, value_name = "LIST")]
@@ -84,7 +90,12 @@ stdin, one JSON object per line (\"id\" is optional and echoed back):
   {\"id\":\"1\",\"op\":\"send\",\"chat_id\":\"42\",\"content\":\"hi\"}   any action
   {\"ack\":\"buf-3\"}                       acknowledge a buffered delivery
   {\"interrupt\":\"<session key>\",\"reason\":\"...\"}
-  {\"command\":\"go_idle\"|\"wake\"|\"shutdown\"}
+  {\"command\":\"go_idle\"|\"go_dormant\"|\"wake\"|\"shutdown\"}
+  {\"command\":\"go_idle\",\"mode\":\"keep\"|\"close\"|\"dormant\"}
+go_idle without a mode does what GATEWAY_RELAY_RS_IDLE_MODE says (default:
+dormant, a re-dial every GATEWAY_RELAY_RS_DORMANT_REDIAL_SECS (1 s), without
+a wake URL; close, waiting for the wake poke, with one); keep holds the
+socket while the connector buffers; go_dormant is go_idle with mode dormant.
 End of stdin shuts down gracefully. So do Ctrl-C and SIGTERM (what systemd,
 Docker and Kubernetes send): actions in flight are answered, queued acks are
 sent, the socket is closed with 1000, the exit status is 0. A second signal
@@ -156,6 +167,12 @@ impl Out {
 pub async fn run(args: ConnectArgs) -> Exit {
     let mut overrides = args.connector.overrides();
     overrides.push(("GATEWAY_RELAY_PLATFORMS", args.platforms.clone()));
+    if args.allow_unauthenticated {
+        overrides.push((
+            "GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED",
+            Some("1".to_owned()),
+        ));
+    }
     let config = match common::load_config(&overrides) {
         Ok(config) => config,
         Err(exit) => return exit,
@@ -440,16 +457,41 @@ async fn handle_line(
         return true;
     }
     if let Some(name) = obj.get("command") {
+        let mode = match obj.get("mode") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(m)) => match IdleMode::parse(m) {
+                Some(mode) => Some(mode),
+                None => {
+                    out.error(id, "\"mode\" must be keep, close or dormant")
+                        .await;
+                    return true;
+                }
+            },
+            Some(_) => {
+                out.error(id, "\"mode\" must be keep, close or dormant")
+                    .await;
+                return true;
+            }
+        };
         match name.as_str() {
-            Some("go_idle") => command(id, out, handle.go_idle().await).await,
+            Some("go_idle") => match mode {
+                Some(mode) => command(id, out, handle.go_idle_with(mode).await).await,
+                None => command(id, out, handle.go_idle().await).await,
+            },
+            Some("go_dormant") => {
+                command(id, out, handle.go_idle_with(IdleMode::Dormant).await).await
+            }
             Some("wake") => command(id, out, handle.wake().await).await,
             Some("shutdown") => {
                 command(id, out, Ok(())).await;
                 return false;
             }
             _ => {
-                out.error(id, "unknown command; use go_idle, wake or shutdown")
-                    .await;
+                out.error(
+                    id,
+                    "unknown command; use go_idle, go_dormant, wake or shutdown",
+                )
+                .await;
             }
         }
         return true;

@@ -37,8 +37,13 @@ GATEWAY_RELAY_SECRET=dev-secret (and core/examples/blocking_loop.rs) work as is.
   {
     \"gateways\":    {\"gw-1\": [\"primary-secret\", \"older-secret\"]},
     \"descriptors\": {\"telegram\": {<capability descriptor JSON>}},
-    \"wake_urls\":   {\"gw-1\": \"http://127.0.0.1:9000/wake\"}
+    \"wake_urls\":   {\"gw-1\": \"http://127.0.0.1:9000/wake\"},
+    \"ack_passthrough\": false
   }
+Known platforms (discord, telegram, slack, whatsapp, signal, matrix) get
+realistic descriptors unless \"descriptors\" sets one. \"ack_passthrough\"
+(default true) makes buffered passthrough_forwards wait for an inbound_ack;
+set it to false for gateways that never ack them (the 2026-06-26 era).
 
 The admin API has no authentication: keep the server on loopback.
 
@@ -144,8 +149,18 @@ pub async fn run(args: ConnectorArgs) -> Exit {
     println!(
         "    POST {http}/dev/inbound        {{\"instance\": \"<gateway id>\", \"event\": {{\"chat_id\", \"text\", \"platform\"}}}}"
     );
+    println!(
+        "    POST {http}/dev/passthrough    {{\"instance\", \"platform\", \"bot_id\"?, \"method\", \"path\", \"headers\": [[name, value]], \"body_b64\"}}"
+    );
+    println!("    POST {http}/dev/interrupt      {{\"session_key\", \"chat_id\"}}");
+    println!("    POST {http}/dev/bind           {{\"session_key\", \"instance\"}}");
+    println!(
+        "    POST {http}/dev/capability     {{\"session_key\", \"instance\", \"kind\", \"expires_in_secs\"?}} or {{..., \"revoke\": true}}"
+    );
+    println!("    POST {http}/dev/descriptor     {{\"platform\", \"descriptor\": {{...}}}}");
     println!("    POST {http}/dev/revoke         {{\"gateway_id\": \"...\"}}");
     println!("    GET  {http}/dev/stats          counters");
+    println!("    GET  {http}/dev/log            frames both ways");
     println!("  Ctrl-C or SIGTERM stops the server (a second one exits at once).");
     flush_stdout();
     match common::stop_signals().await {
@@ -225,11 +240,19 @@ fn read_config_file(path: &Path, config: &mut ConnectorConfig) -> Result<(), Con
         return Err(shape("the top level must be a JSON object".to_owned()));
     };
     for key in top.keys() {
-        if !matches!(key.as_str(), "gateways" | "descriptors" | "wake_urls") {
+        if !matches!(
+            key.as_str(),
+            "gateways" | "descriptors" | "wake_urls" | "ack_passthrough"
+        ) {
             return Err(shape(format!(
-                "unknown key {key:?} (expected gateways, descriptors, wake_urls)"
+                "unknown key {key:?} (expected gateways, descriptors, wake_urls, ack_passthrough)"
             )));
         }
+    }
+    if let Some(ack) = top.get("ack_passthrough") {
+        config.ack_passthrough = ack
+            .as_bool()
+            .ok_or_else(|| shape("ack_passthrough must be true or false".to_owned()))?;
     }
     if let Some(gateways) = top.get("gateways") {
         for (id, secrets) in object(gateways, "gateways").map_err(shape)? {

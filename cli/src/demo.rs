@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use relay_connector::server::{ConnectorServer, DevServerStats};
 use relay_connector::{Direction, LogEntry};
-use relay_core::config::{RelayConfig, Timeouts};
+use relay_core::config::{IdleMode, RelayConfig, Timeouts};
 use relay_core::connection::{DeliveryHandle, Stats};
 use relay_core::source::{MessageEvent, SessionSource};
 use relay_core::wire::PassthroughForward;
@@ -631,22 +631,42 @@ impl Tour {
         Ok(())
     }
 
-    /// Step 3: an interrupt sent by the gateway is routed by the connector to
-    /// the session's owner, this gateway.
+    /// Step 3: interrupts both ways. The session is bound to this gateway
+    /// (`/dev/bind`); a user's stop on the platform side is pushed to it
+    /// (`/dev/interrupt`), and an interrupt the gateway sends is routed by
+    /// the connector back to the session's owner, this gateway.
     async fn interrupt(&mut self) -> StepResult {
         self.out.begin(
             "interrupt",
-            "the session is bound to this gateway; an interrupt is routed back to its owner",
+            "bind the session to this gateway; a user's stop arrives, and an interrupt is routed back to its owner",
         );
         let key = format!("agent:main:telegram:dm:{CHAT}");
-        let bind_key = key.clone();
-        self.server
-            .with_model(move |c, _| {
-                let tenant = c.gateway_tenant(GATEWAY).unwrap_or_default().to_owned();
-                c.bind_session(&bind_key, GATEWAY, &tenant);
-            })
+        match self.server.bind(&key, GATEWAY).await.map_err(stopped)? {
+            Ok(()) => {}
+            Err(e) => return Err(format!("the connector refused the binding: {e}")),
+        }
+        self.out.action(&format!(
+            "the user presses stop in {CHAT} (connector → gateway)"
+        ));
+        match self
+            .server
+            .push_interrupt(&key, CHAT)
             .await
-            .map_err(stopped)?;
+            .map_err(stopped)?
+        {
+            Ok(_) => {}
+            Err(e) => return Err(format!("the connector could not push the interrupt: {e}")),
+        }
+        let expected = Event::Interrupt {
+            session_key: key.clone(),
+            chat_id: CHAT.to_owned(),
+        };
+        let got = self
+            .expect("interrupt", |e| matches!(e, Event::Interrupt { .. }))
+            .await?;
+        if got != expected {
+            return Err(format!("got {got:?}, expected {expected:?}"));
+        }
         self.out
             .action(&format!("interrupt {key} (\"user pressed stop\")"));
         match tokio::time::timeout(
@@ -663,15 +683,11 @@ impl Tour {
         let got = self
             .expect("interrupt", |e| matches!(e, Event::Interrupt { .. }))
             .await?;
-        let expected = Event::Interrupt {
-            session_key: key,
-            chat_id: CHAT.to_owned(),
-        };
         if got != expected {
             return Err(format!("got {got:?}, expected {expected:?}"));
         }
         self.out
-            .check("the interrupt came back for the right session and chat");
+            .check("interrupts crossed both ways for the right session and chat");
         Ok(())
     }
 
@@ -729,7 +745,13 @@ impl Tour {
             .map_err(stopped)?;
         self.out.note(&format!("wake listener at {wake_url}"));
         self.out.action("go idle");
-        match tokio::time::timeout(STEP_TIMEOUT, self.handle.go_idle()).await {
+        match tokio::time::timeout(
+            STEP_TIMEOUT,
+            // This gateway advertises a wake URL: rest until the poke.
+            self.handle.go_idle_with(IdleMode::Close),
+        )
+        .await
+        {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(format!("go idle was refused: {e}")),
             Err(_) => return Err("the client did not take go idle within 5 s".to_owned()),

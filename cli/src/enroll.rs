@@ -41,6 +41,8 @@ pub async fn run(args: EnrollArgs) -> Exit {
     let mut overrides = args.connector.overrides();
     overrides.push(("GATEWAY_RELAY_ENROLL_TOKEN", args.token.clone()));
     overrides.push(("GATEWAY_RELAY_WAKE_URL", args.wake_url.clone()));
+    // Enrollment obtains the credentials and dials nothing.
+    overrides.push(("GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED", Some("1".into())));
     let config = match load_config(&overrides) {
         Ok(c) => c,
         Err(exit) => return exit,

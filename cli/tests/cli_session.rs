@@ -430,3 +430,80 @@ fn connect_auto_ack_woken_over_http_by_a_configured_connector() {
     drop(stdin);
     assert_eq!(wait_exit(&mut connect.0, WAIT).code(), Some(0));
 }
+
+#[test]
+fn connect_idle_modes_keep_and_dormant() {
+    let (_connector, addr) = start_connector(&[]);
+    let (mut connect, mut stdin, stdout) = start_connect(&addr, &[]);
+    let mut seen = Vec::new();
+    expect_json(&stdout, &mut seen, "state serving", serving);
+
+    send_line(
+        &mut stdin,
+        r#"{"id":"m0","command":"go_idle","mode":"sleepy"}"#,
+    );
+    let error = expect_json(&stdout, &mut seen, "error for m0", |v| v["id"] == "m0");
+    assert!(
+        error["error"].as_str().is_some_and(|e| e.contains("keep")),
+        "{error}"
+    );
+
+    // keep: buffered with the socket open (no disconnect), drained on wake.
+    send_line(
+        &mut stdin,
+        r#"{"id":"m1","command":"go_idle","mode":"keep"}"#,
+    );
+    expect_json(&stdout, &mut seen, "ok for m1", |v| {
+        v["id"] == "m1" && v["ok"] == true
+    });
+    expect_json(&stdout, &mut seen, "buffered", |v| {
+        v["event"] == "state" && v["to"] == "buffered"
+    });
+    let (_, stats) = request(&addr, "GET", "/dev/stats", "");
+    let stats: Value = serde_json::from_str(&stats).expect("stats JSON");
+    assert_eq!(stats["sockets_open"], 1, "{stats}");
+    let status = post(
+        &addr,
+        "/dev/inbound",
+        r#"{"instance":"dev-gateway","event":{"chat_id":"c","text":"kept","platform":"telegram"}}"#,
+    );
+    assert_eq!(status, 200);
+    send_line(&mut stdin, r#"{"command":"wake"}"#);
+    let got = expect_json(&stdout, &mut seen, "buffered inbound", |v| {
+        v["event"] == "inbound" && v["delivery"].is_string()
+    });
+    assert_eq!(got["message"]["text"], "kept", "{got}");
+    send_line(
+        &mut stdin,
+        &format!(r#"{{"id":"a1","ack":{}}}"#, got["delivery"]),
+    );
+    expect_json(&stdout, &mut seen, "ok for a1", |v| {
+        v["id"] == "a1" && v["ok"] == true
+    });
+
+    // go_dormant: closes, then re-dials by itself on the cadence (no wake).
+    send_line(&mut stdin, r#"{"id":"m2","command":"go_dormant"}"#);
+    expect_json(&stdout, &mut seen, "ok for m2", |v| {
+        v["id"] == "m2" && v["ok"] == true
+    });
+    expect_json(&stdout, &mut seen, "buffered", |v| {
+        v["event"] == "state" && v["to"] == "buffered"
+    });
+    let status = post(
+        &addr,
+        "/dev/inbound",
+        r#"{"instance":"dev-gateway","event":{"chat_id":"c","text":"dormant","platform":"telegram"}}"#,
+    );
+    assert_eq!(status, 200);
+    let got = expect_json(
+        &stdout,
+        &mut seen,
+        "inbound after the dormant re-dial",
+        |v| v["event"] == "inbound" && v["delivery"].is_string(),
+    );
+    assert_eq!(got["message"]["text"], "dormant", "{got}");
+
+    drop(stdin);
+    let status = wait_exit(&mut connect.0, WAIT);
+    assert_eq!(status.code(), Some(0), "stdout:\n{}", seen.join("\n"));
+}

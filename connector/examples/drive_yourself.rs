@@ -32,8 +32,8 @@ fn main() {
         // 1. Drain the gateway until it waits; execute what it asks for.
         let deadline = loop {
             match gateway.poll_output() {
-                Output::Dial { url, headers } => {
-                    println!("{now} dial {url} ({} header)", headers.len());
+                Output::Dial { target, headers } => {
+                    println!("{now} dial {target} ({} header)", headers.len());
                     match connector.accept(&headers, now, wall) {
                         Accept::Accepted(sid) => {
                             session = Some(sid);

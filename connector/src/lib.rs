@@ -9,6 +9,7 @@ mod config;
 pub mod fuzzing;
 mod http;
 mod observe;
+mod platforms;
 mod responder;
 #[cfg(feature = "server")]
 #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
@@ -21,6 +22,7 @@ use relay_core::auth;
 pub use config::{ConnectorConfig, RejectMode};
 pub use http::{DEFAULT_TENANT, HttpResponse, PolicyRecord, ProvisionRecord};
 pub use observe::{ConnectorStats, Direction, FrameLog, LogEntry};
+pub use platforms::{KNOWN_PLATFORMS, platform_descriptor};
 pub use responder::{
     DefaultResponder, Request, Responder, Response, Script, ScriptStep, ScriptedResponder,
 };
@@ -48,6 +50,38 @@ const MAX_HELLOS_PER_SESSION: usize = 64;
 
 /// Acked buffer ids remembered per instance to tell duplicate acks apart.
 const RECENT_ACKS: usize = 1024;
+
+/// Most session bindings, and most stored capabilities, the model keeps.
+pub const MAX_ADMIN_ENTRIES: usize = 65_536;
+
+/// Why an admin call ([`Connector::bind_instance`],
+/// [`Connector::grant_instance_capability`], [`Connector::push_interrupt`],
+/// ...) was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AdminError {
+    /// No gateway with this id is registered.
+    UnknownInstance(String),
+    /// No instance owns this session key (bind it first).
+    NoOwner(String),
+    /// The owning instance has no serving session.
+    OwnerOffline(String),
+    /// [`MAX_ADMIN_ENTRIES`] bindings or capabilities are stored already.
+    Full,
+}
+
+impl core::fmt::Display for AdminError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            AdminError::UnknownInstance(i) => write!(f, "unknown instance {i:?}"),
+            AdminError::NoOwner(k) => write!(f, "no instance owns session {k:?}"),
+            AdminError::OwnerOffline(i) => write!(f, "instance {i:?} is not connected"),
+            AdminError::Full => write!(f, "too many entries (at most {MAX_ADMIN_ENTRIES})"),
+        }
+    }
+}
+
+impl std::error::Error for AdminError {}
 
 /// Identifies one accepted upgrade. Ids are never reused, not even across
 /// [`Connector::restart`].
@@ -193,6 +227,13 @@ struct Binding {
     tenant: String,
 }
 
+#[derive(Clone, Debug)]
+struct Capability {
+    tenant: String,
+    /// Valid up to and including this instant (`None`: no expiry).
+    expires_at: Option<Instant>,
+}
+
 #[derive(Debug)]
 struct PendingReply {
     session: SessionId,
@@ -215,7 +256,7 @@ pub struct Connector {
     sessions: BTreeMap<SessionId, Session>,
     instances: BTreeMap<String, InstanceState>,
     bindings: BTreeMap<String, Binding>,
-    vault: BTreeMap<(String, String), String>,
+    vault: BTreeMap<(String, String), Capability>,
     pending_replies: BTreeMap<(Instant, u64), PendingReply>,
     responder: Box<dyn Responder>,
     outputs: VecDeque<ConnectorOutput>,
@@ -346,11 +387,15 @@ impl Connector {
         self.descriptors.insert(platform.to_owned(), descriptor);
     }
 
-    /// The descriptor answered to a hello for `platform`.
+    /// The descriptor answered to a hello for `platform`: the one set (by
+    /// configuration or [`Connector::set_descriptor`]), else the platform's
+    /// default ([`platform_descriptor`]), else
+    /// [`CapabilityDescriptor::minimal`].
     pub fn descriptor_for(&self, platform: &str) -> CapabilityDescriptor {
         self.descriptors
             .get(platform)
             .cloned()
+            .or_else(|| platform_descriptor(platform))
             .unwrap_or_else(|| CapabilityDescriptor::minimal(platform))
     }
 
@@ -371,11 +416,116 @@ impl Connector {
         );
     }
 
+    /// Records that `session_key` is owned by the registered gateway
+    /// `instance`, in that gateway's tenant (what a real connector learns
+    /// from inbound traffic): interrupts for the key are routed to the
+    /// instance's live session.
+    pub fn bind_instance(&mut self, session_key: &str, instance: &str) -> Result<(), AdminError> {
+        let tenant = self.known_tenant(instance)?;
+        if !self.bindings.contains_key(session_key) && self.bindings.len() >= MAX_ADMIN_ENTRIES {
+            return Err(AdminError::Full);
+        }
+        self.bind_session(session_key, instance, &tenant);
+        Ok(())
+    }
+
+    /// The instance that owns `session_key`, if bound.
+    pub fn session_owner(&self, session_key: &str) -> Option<&str> {
+        self.bindings.get(session_key).map(|b| b.instance.as_str())
+    }
+
     /// Stores a capability of `kind` for `session_key`, belonging to `tenant`
-    /// (what `follow_up` needs).
+    /// (what `follow_up` needs), with no expiry.
     pub fn grant_capability(&mut self, session_key: &str, kind: &str, tenant: &str) {
+        self.grant_capability_until(session_key, kind, tenant, None);
+    }
+
+    /// Stores a capability of `kind` for `session_key`, belonging to
+    /// `tenant`, valid up to and including `expires_at` (`None`: forever).
+    /// Replaces an earlier grant of the same key and kind.
+    pub fn grant_capability_until(
+        &mut self,
+        session_key: &str,
+        kind: &str,
+        tenant: &str,
+        expires_at: Option<Instant>,
+    ) {
+        self.vault.insert(
+            (session_key.to_owned(), kind.to_owned()),
+            Capability {
+                tenant: tenant.to_owned(),
+                expires_at,
+            },
+        );
+    }
+
+    /// [`Connector::grant_capability_until`] in the tenant of the registered
+    /// gateway `instance`.
+    pub fn grant_instance_capability(
+        &mut self,
+        session_key: &str,
+        instance: &str,
+        kind: &str,
+        expires_at: Option<Instant>,
+    ) -> Result<(), AdminError> {
+        let tenant = self.known_tenant(instance)?;
+        let key = (session_key.to_owned(), kind.to_owned());
+        if !self.vault.contains_key(&key) && self.vault.len() >= MAX_ADMIN_ENTRIES {
+            return Err(AdminError::Full);
+        }
+        self.grant_capability_until(session_key, kind, &tenant, expires_at);
+        Ok(())
+    }
+
+    /// Removes every capability of `session_key` that belongs to the tenant
+    /// of the registered gateway `instance`; returns how many.
+    pub fn revoke_capabilities(
+        &mut self,
+        session_key: &str,
+        instance: &str,
+    ) -> Result<usize, AdminError> {
+        let tenant = self.known_tenant(instance)?;
+        let before = self.vault.len();
         self.vault
-            .insert((session_key.to_owned(), kind.to_owned()), tenant.to_owned());
+            .retain(|(key, _), cap| !(key == session_key && cap.tenant == tenant));
+        Ok(before - self.vault.len())
+    }
+
+    /// Pushes `interrupt_inbound { session_key, chat_id }` to the serving
+    /// session of the instance that owns `session_key` (a user's stop on the
+    /// platform side); returns that session.
+    pub fn push_interrupt(
+        &mut self,
+        session_key: &str,
+        chat_id: &str,
+        now: Instant,
+    ) -> Result<SessionId, AdminError> {
+        let now = self.clock(now);
+        let owner = self
+            .bindings
+            .get(session_key)
+            .ok_or_else(|| AdminError::NoOwner(session_key.to_owned()))?
+            .instance
+            .clone();
+        let sid = self
+            .instances
+            .get(&owner)
+            .and_then(|i| i.current)
+            .filter(|sid| self.sessions.get(sid).is_some_and(|s| s.serving))
+            .ok_or_else(|| AdminError::OwnerOffline(owner.clone()))?;
+        let frame = ConnectorFrame::InterruptInbound {
+            session_key: session_key.to_owned(),
+            chat_id: chat_id.to_owned(),
+        };
+        self.transmit(sid, &frame, now);
+        Ok(sid)
+    }
+
+    /// The tenant of a registered gateway (or the anonymous instance).
+    fn known_tenant(&self, instance: &str) -> Result<String, AdminError> {
+        self.gateway_tenant(instance)
+            .map(str::to_owned)
+            .ok_or_else(|| AdminError::UnknownInstance(instance.to_owned()))
     }
 
     /// Revokes gateway `id`: its live session is closed with 4401
@@ -892,7 +1042,10 @@ impl Connector {
         if let Action::FollowUp(f) = &outbound.action {
             let refusal = match self.vault.get(&(f.session_key.clone(), f.kind.clone())) {
                 None => Some("no capability for this session"),
-                Some(owner) if *owner != tenant => Some("capability belongs to another tenant"),
+                Some(cap) if cap.tenant != tenant => Some("capability belongs to another tenant"),
+                Some(cap) if cap.expires_at.is_some_and(|at| now > at) => {
+                    Some("capability expired")
+                }
                 Some(_) => None,
             };
             if let Some(err) = refusal {

@@ -19,7 +19,7 @@ use std::net::TcpStream;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use relay_core::config::RelayConfig;
+use relay_core::config::{DialTarget, RelayConfig};
 use relay_core::connection::{Connection, Event, Input, Output, State};
 use relay_core::wire::Action;
 use relay_core::{Instant, UnixTime};
@@ -67,9 +67,9 @@ fn main() -> ExitCode {
         // 1. Do everything the core asks for, until it waits.
         let deadline = loop {
             match conn.poll_output() {
-                Output::Dial { url, headers } => {
+                Output::Dial { target, headers } => {
                     socket = None;
-                    let input = match dial(&url, &headers) {
+                    let input = match dial(&target, &headers) {
                         Ok(ws) => {
                             socket = Some(ws);
                             Input::Opened
@@ -79,7 +79,7 @@ fn main() -> ExitCode {
                             reason,
                         },
                     };
-                    println!("dial {url}: {input:?}");
+                    println!("dial {target}: {input:?}");
                     conn.handle_input(input, now());
                 }
                 Output::Transmit(text) => {
@@ -216,19 +216,18 @@ fn play(conn: &mut Connection, step: Step, event: Event, now: Instant) -> Step {
 
 /// Connects and upgrades; on failure, the HTTP status if there was one.
 fn dial(
-    url: &str,
+    target: &DialTarget,
     headers: &[(String, String)],
 ) -> Result<WebSocket<TcpStream>, (Option<u16>, String)> {
     let fail = |e: &dyn std::fmt::Display| (None, e.to_string());
-    let mut request = url.into_client_request().map_err(|e| fail(&e))?;
+    let mut request = target.url().into_client_request().map_err(|e| fail(&e))?;
     for (name, value) in headers {
         let name = HeaderName::try_from(name.as_str()).map_err(|e| fail(&e))?;
         let value = HeaderValue::try_from(value.as_str()).map_err(|e| fail(&e))?;
         request.headers_mut().insert(name, value);
     }
-    let host = request.uri().host().unwrap_or("127.0.0.1").to_owned();
-    let port = request.uri().port_u16().unwrap_or(80);
-    let stream = TcpStream::connect((host.as_str(), port)).map_err(|e| fail(&e))?;
+    // Host and port as the configuration parsed them (this example has no TLS).
+    let stream = TcpStream::connect((target.host(), target.port())).map_err(|e| fail(&e))?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .map_err(|e| fail(&e))?;

@@ -38,17 +38,40 @@
 //! | `GATEWAY_RELAY_RS_STABLE_AFTER_SECS` | [`Timeouts::stable_after`] | 60 |
 //! | `GATEWAY_RELAY_RS_BACKOFF_INITIAL_SECS` | [`Timeouts::backoff_initial`] | 1 |
 //! | `GATEWAY_RELAY_RS_BACKOFF_MAX_SECS` | [`Timeouts::backoff_max`] | 30 |
-//! | `GATEWAY_RELAY_RS_DORMANT_REDIAL_SECS` | [`Timeouts::dormant_redial`] (`0` = off) | off |
+//! | `GATEWAY_RELAY_RS_DORMANT_REDIAL_SECS` | [`Timeouts::dormant_redial`] (`0` = off; set means [`IdleMode::Dormant`] unless the mode is set) | 1 when dormant |
+//! | `GATEWAY_RELAY_RS_IDLE_MODE` | [`RelayConfig::idle_mode`]: `keep`, `close` or `dormant` | `dormant` without a wake URL, `close` with one |
 //! | `GATEWAY_RELAY_RS_TOKEN_TTL_SECS` | [`Timeouts::token_ttl_secs`] (whole seconds, at least 1) | 300 |
 //! | `GATEWAY_RELAY_RS_REVOCATION` | [`RelayConfig::revocation_policy`]: `confirm-once` or `immediate` | `confirm-once` |
 //! | `GATEWAY_RELAY_RS_MAX_FRAME_BYTES` | [`Limits::max_frame_bytes`] | 1048576 |
 //! | `GATEWAY_RELAY_RS_WRITE_GUILD_ID` | [`RelayConfig::write_guild_id`]: `true`/`false` | `true` |
+//! | `GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED` | [`RelayConfig::allow_unauthenticated`]: `1`/`true`/`yes` to dial without credentials | off |
 //!
-//! A variable set to an empty or all-whitespace value counts as unset.
+//! A variable set to an empty or all-whitespace value counts as unset. A
+//! value that is not valid UTF-8 is refused ([`ConfigError::NotUnicode`]),
+//! never silently altered.
+//!
+//! # Credentials
+//!
+//! `GATEWAY_RELAY_ID` and `GATEWAY_RELAY_SECRET` are required: a missing or
+//! empty one is a [`ConfigError::Missing`] naming it. A gateway that must dial
+//! a connector with authentication turned off (a development connector) says
+//! so explicitly, with `GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED=1` or
+//! [`RelayConfigBuilder::allow_unauthenticated`]; credentials that are set are
+//! still used.
+//!
+//! # The relay URL
+//!
+//! `GATEWAY_RELAY_URL` is parsed once, at configuration time, with the `url`
+//! crate (WHATWG rules: IDNA for non-ASCII hosts, ports in `0..=65535`) into a
+//! [`DialTarget`], the scheme, ASCII host, port and path the drivers dial as
+//! is. A port that does not parse, a host that cannot be converted, user
+//! info or a fragment is a [`ConfigError::Invalid`] naming the variable. The
+//! HTTP URLs (provision, policy, enroll) derive from the same parse.
 
 use core::fmt;
 use core::time::Duration;
 use std::collections::HashMap;
+use std::ffi::OsString;
 
 /// One platform identity the gateway fronts (one `hello` each).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,6 +102,51 @@ pub enum RevocationPolicy {
     Immediate,
 }
 
+/// What the gateway does once the connector acknowledged `going_idle`.
+///
+/// The reference offers two of these (`go_idle()` keeps the socket,
+/// `go_dormant()` closes it and re-dials on a fixed cadence); relay-rs adds a
+/// third that waits for [`wake`](crate::Connection::wake).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IdleMode {
+    /// Keep the socket open (keepalive included) while the connector buffers;
+    /// the buffer drains on the next handshake: after `wake()` (close 1000
+    /// and re-dial at once) or after the connector drops the socket (the
+    /// ordinary reconnect rules).
+    Keep,
+    /// Close with 1000 and re-dial only on `wake()` (for a gateway whose wake
+    /// URL the connector pokes).
+    Close,
+    /// Close with 1000 and re-dial by itself every
+    /// [`Timeouts::dormant_redial`] (default [`DEFAULT_DORMANT_REDIAL`], no
+    /// jitter), so a machine resumed from suspension reconnects on its own.
+    Dormant,
+}
+
+impl IdleMode {
+    /// The name used by `GATEWAY_RELAY_RS_IDLE_MODE` and the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdleMode::Keep => "keep",
+            IdleMode::Close => "close",
+            IdleMode::Dormant => "dormant",
+        }
+    }
+
+    /// Parses `keep`, `close` or `dormant` (ASCII case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "keep" => Some(IdleMode::Keep),
+            "close" => Some(IdleMode::Close),
+            "dormant" => Some(IdleMode::Dormant),
+            _ => None,
+        }
+    }
+}
+
+/// The dormant re-dial cadence when none is configured (the reference's 1 s).
+pub const DEFAULT_DORMANT_REDIAL: Duration = Duration::from_secs(1);
+
 /// Timers of the connection (PROTOCOL.md part 1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Timeouts {
@@ -98,7 +166,9 @@ pub struct Timeouts {
     pub backoff_initial: Duration,
     /// Backoff cap (30 s).
     pub backoff_max: Duration,
-    /// Re-dial cadence while Buffered (`None`: only on `wake()`).
+    /// Re-dial cadence of [`IdleMode::Dormant`] (`None`: the default,
+    /// [`DEFAULT_DORMANT_REDIAL`]). Setting it also selects `Dormant` when
+    /// [`RelayConfig::idle_mode`] is unset.
     pub dormant_redial: Option<Duration>,
     /// Upgrade token lifetime in seconds (300).
     pub token_ttl_secs: u64,
@@ -126,8 +196,19 @@ impl Default for Timeouts {
 pub struct Limits {
     /// Longest accepted NDJSON line (1 MiB).
     pub max_frame_bytes: usize,
-    /// How many delivered `bufferId`s are remembered for dedupe (4096).
+    /// How many *acknowledged* `bufferId`s are remembered, so a redelivery
+    /// of an item whose ack was lost is re-acked rather than handed over
+    /// again (4096; the oldest ack is forgotten first). Deliveries the
+    /// application still holds are never forgotten: see
+    /// [`Limits::max_unacked_deliveries`].
     pub dedupe_window: usize,
+    /// Most buffered deliveries handed to the application and not yet acked
+    /// (with acks waiting for a socket) at once (131,072). A new buffered
+    /// delivery beyond it is neither handed over nor acked: the connection
+    /// is closed with 1013 (try again later) and the connector redelivers it
+    /// after the reconnect. So, at any bound, nothing is handed over twice
+    /// and nothing is lost.
+    pub max_unacked_deliveries: usize,
     /// How many chats' scope/platform are remembered (10,000).
     pub scope_memory: usize,
     /// Most requests in flight at once (refused beyond).
@@ -139,6 +220,7 @@ impl Default for Limits {
         Limits {
             max_frame_bytes: crate::wire::DEFAULT_MAX_FRAME_BYTES,
             dedupe_window: 4096,
+            max_unacked_deliveries: 131_072,
             scope_memory: 10_000,
             max_pending_requests: 65_536,
         }
@@ -177,12 +259,20 @@ pub struct RelayConfig {
     pub revocation_policy: RevocationPolicy,
     /// Also write the learned scope as `metadata.guild_id` (for old connectors).
     pub write_guild_id: bool,
+    /// What `go_idle` does after the ack (`None`: see
+    /// [`RelayConfig::effective_idle_mode`]).
+    pub idle_mode: Option<IdleMode>,
     /// OAuth2 client-credentials identity provider for provision / enroll
     /// (`GATEWAY_RELAY_IDP_*`); `None` means the caller supplies the
     /// identity token some other way.
     pub idp: Option<IdpConfig>,
     /// Enrollment token (`GATEWAY_RELAY_ENROLL_TOKEN`).
     pub enroll_token: Option<String>,
+    /// Dial without credentials when the gateway id or secret is unset
+    /// (`GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED`,
+    /// [`RelayConfigBuilder::allow_unauthenticated`]). Without it, loading or
+    /// building a config that lacks either is an error.
+    pub allow_unauthenticated: bool,
 }
 
 /// `"<redacted>"` for a set secret, `None` for an unset one.
@@ -206,8 +296,10 @@ impl fmt::Debug for RelayConfig {
             .field("limits", &self.limits)
             .field("revocation_policy", &self.revocation_policy)
             .field("write_guild_id", &self.write_guild_id)
+            .field("idle_mode", &self.idle_mode)
             .field("idp", &self.idp)
             .field("enroll_token", &redacted(&self.enroll_token))
+            .field("allow_unauthenticated", &self.allow_unauthenticated)
             .finish()
     }
 }
@@ -253,8 +345,10 @@ impl Default for RelayConfig {
             limits: Limits::default(),
             revocation_policy: RevocationPolicy::default(),
             write_guild_id: true,
+            idle_mode: None,
             idp: None,
             enroll_token: None,
+            allow_unauthenticated: false,
         }
     }
 }
@@ -277,9 +371,46 @@ impl RelayConfig {
         }
     }
 
-    /// The WebSocket URL to dial (PROTOCOL.md part 2 §1.2).
+    /// The idle mode `go_idle` uses: [`RelayConfig::idle_mode`] when set;
+    /// else [`IdleMode::Dormant`] when a dormant cadence is set; else
+    /// [`IdleMode::Close`] when a wake URL is configured (the connector's
+    /// poke wakes us); else [`IdleMode::Dormant`], so that a buffer is never
+    /// stranded for want of a wake.
+    pub fn effective_idle_mode(&self) -> IdleMode {
+        match (self.idle_mode, self.timeouts.dormant_redial, &self.wake_url) {
+            (Some(mode), _, _) => mode,
+            (None, Some(_), _) => IdleMode::Dormant,
+            (None, None, Some(url)) if !url.trim().is_empty() => IdleMode::Close,
+            (None, None, _) => IdleMode::Dormant,
+        }
+    }
+
+    /// The re-dial cadence of [`IdleMode::Dormant`].
+    pub fn dormant_redial_every(&self) -> Duration {
+        self.timeouts
+            .dormant_redial
+            .filter(|d| !d.is_zero())
+            .unwrap_or(DEFAULT_DORMANT_REDIAL)
+    }
+
+    /// The WebSocket URL to dial (PROTOCOL.md part 2 §1.2): the
+    /// [`DialTarget`]'s URL, or (for a relay URL that does not parse, which
+    /// only a config assembled by hand can hold) the textual derivation
+    /// [`dial_url`].
     pub fn dial_url(&self) -> String {
-        dial_url(&self.relay_url)
+        match self.dial_target() {
+            Ok(target) => target.url().to_owned(),
+            Err(_) => dial_url(&self.relay_url),
+        }
+    }
+
+    /// The relay URL parsed into what a driver dials. Always `Ok` for a
+    /// config from [`RelayConfig::from_env`] (and friends) or
+    /// [`RelayConfigBuilder::build`]; a config assembled field by field may
+    /// hold a URL that does not parse.
+    pub fn dial_target(&self) -> Result<DialTarget, ConfigError> {
+        DialTarget::parse(&self.relay_url)
+            .map_err(|e| Names::Builder.invalid(Var::Url, &self.relay_url, e.to_string()))
     }
 
     /// Gateway id and secret, when both are set (then every dial is authenticated).
@@ -293,8 +424,13 @@ impl RelayConfig {
 
 /// Normalizes a base relay URL to the WebSocket dial URL: `https://` →
 /// `wss://`, `http://` → `ws://`, trailing `/` stripped, `/relay` appended
-/// unless present. Idempotent.
+/// unless present. Idempotent. A URL that [`DialTarget::parse`] accepts
+/// gives that target's URL (ASCII host, explicit non-default port); any
+/// other text is transformed as text.
 pub fn dial_url(base: &str) -> String {
+    if let Ok(target) = DialTarget::parse(base) {
+        return target.url().to_owned();
+    }
     let s = base.trim();
     let s = if let Some(rest) = s.strip_prefix("https://") {
         format!("wss://{rest}")
@@ -313,8 +449,13 @@ pub fn dial_url(base: &str) -> String {
 
 /// The HTTP(S) base of the connector: `ws://` → `http://`, `wss://` →
 /// `https://`, surrounding whitespace and trailing `/` removed, then one
-/// trailing `/relay` removed (PROTOCOL.md part 2 §8).
+/// trailing `/relay` removed (PROTOCOL.md part 2 §8). A URL that
+/// [`DialTarget::parse`] accepts gives that target's
+/// [`DialTarget::http_base`]; any other text is transformed as text.
 pub fn http_base_url(base: &str) -> String {
+    if let Ok(target) = DialTarget::parse(base) {
+        return target.http_base().to_owned();
+    }
     let s = base.trim();
     let s = if let Some(rest) = s.strip_prefix("wss://") {
         format!("https://{rest}")
@@ -342,6 +483,295 @@ pub fn enroll_url(base: &str) -> String {
     format!("{}/relay/enroll", http_base_url(base))
 }
 
+/// The transport of a [`DialTarget`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DialScheme {
+    /// Plain WebSocket (`ws://`, from `ws://` or `http://`).
+    Ws,
+    /// WebSocket over TLS (`wss://`, from `wss://` or `https://`).
+    Wss,
+}
+
+impl DialScheme {
+    /// `ws` or `wss`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DialScheme::Ws => "ws",
+            DialScheme::Wss => "wss",
+        }
+    }
+
+    /// Whether the socket runs over TLS.
+    pub fn is_secure(self) -> bool {
+        self == DialScheme::Wss
+    }
+
+    /// The port used when the URL names none: 80 or 443.
+    pub fn default_port(self) -> u16 {
+        match self {
+            DialScheme::Ws => 80,
+            DialScheme::Wss => 443,
+        }
+    }
+}
+
+/// Where a link dials: the relay URL parsed once, at configuration time, by
+/// the `url` crate (WHATWG rules), and normalised as PROTOCOL.md part 2 §1.2
+/// says (`https` → `wss`, `http` → `ws`, trailing `/` removed, `/relay`
+/// appended unless present).
+///
+/// Drivers use its parts as they are: [`DialTarget::host`] is ASCII (a
+/// non-ASCII domain is in its IDNA form, an IPv6 address has no brackets)
+/// and [`DialTarget::port`] is the port the URL names, or the scheme's
+/// default only when it names none. A driver never has to parse or guess.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DialTarget {
+    scheme: DialScheme,
+    host: String,
+    port: u16,
+    path_and_query: String,
+    url: String,
+    http_base: String,
+}
+
+impl DialTarget {
+    /// Parses a relay base URL (`GATEWAY_RELAY_URL`): surrounding whitespace
+    /// and trailing `/` are ignored; the scheme must be lowercase `ws`,
+    /// `wss`, `http` or `https`.
+    pub fn parse(relay_url: &str) -> Result<DialTarget, UrlError> {
+        let parsed = parse_url(
+            relay_url.trim(),
+            &["https://", "http://", "wss://", "ws://"],
+        )?;
+        let scheme = match parsed.url.scheme() {
+            "https" | "wss" => DialScheme::Wss,
+            _ => DialScheme::Ws,
+        };
+        let port = parsed.url.port().unwrap_or(scheme.default_port());
+        let authority = match parsed.url.port() {
+            Some(p) => format!("{}:{p}", parsed.url_host),
+            None => parsed.url_host.clone(),
+        };
+        let path = parsed.url.path().trim_end_matches('/');
+        let dial_path = if path.ends_with("/relay") {
+            path.to_owned()
+        } else {
+            format!("{path}/relay")
+        };
+        let base_path = path.strip_suffix("/relay").unwrap_or(path);
+        let query = parsed
+            .url
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        let path_and_query = format!("{dial_path}{query}");
+        let http_scheme = if scheme.is_secure() { "https" } else { "http" };
+        Ok(DialTarget {
+            url: format!("{}://{authority}{path_and_query}", scheme.as_str()),
+            http_base: format!("{http_scheme}://{authority}{base_path}"),
+            scheme,
+            host: parsed.host,
+            port,
+            path_and_query,
+        })
+    }
+
+    /// `ws` or `wss`.
+    pub fn scheme(&self) -> DialScheme {
+        self.scheme
+    }
+
+    /// Whether the socket runs over TLS (`wss`).
+    pub fn is_secure(&self) -> bool {
+        self.scheme.is_secure()
+    }
+
+    /// The host to connect to and to name in TLS: an ASCII domain (IDNA form),
+    /// an IPv4 address, or an IPv6 address without brackets.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The TCP port: the one the URL names, or the scheme's default (80 or
+    /// 443) when it names none.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The request target of the upgrade: the path (ending in `/relay`) and
+    /// the query, if any.
+    pub fn path_and_query(&self) -> &str {
+        &self.path_and_query
+    }
+
+    /// The whole WebSocket URL, ASCII (`wss://host[:port]/…/relay[?query]`;
+    /// the port is written only when it is not the scheme's default).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The connector's HTTP(S) base (PROTOCOL.md part 2 §8): same host and
+    /// port, `http`/`https`, the path without its trailing `/relay`, no
+    /// query.
+    pub fn http_base(&self) -> &str {
+        &self.http_base
+    }
+}
+
+impl fmt::Display for DialTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+/// Why a URL setting does not parse (the `reason` of a
+/// [`ConfigError::Invalid`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UrlError {
+    /// The scheme is missing, not lowercase, or not one of the allowed ones.
+    #[error(
+        "expected a URL starting with one of {expected} (lowercase), e.g. https://connector.example"
+    )]
+    Scheme {
+        /// The allowed schemes, comma-separated.
+        expected: String,
+    },
+    /// Whitespace or a control character inside the URL.
+    #[error("a URL cannot contain whitespace or control characters")]
+    Whitespace,
+    /// Nothing between `://` and the path.
+    #[error("the URL has no host; write it as {scheme}://host[:port][/path]")]
+    NoHost {
+        /// The scheme that was given.
+        scheme: String,
+    },
+    /// The port is not a number in `0..=65535`.
+    #[error("the port is not a number from 0 to 65535 (leave it out to use the scheme's default)")]
+    Port,
+    /// The host is not a valid domain (after IDNA) or IP address.
+    #[error("the host is not a valid domain name or IP address: {detail}")]
+    Host {
+        /// What the parser reported.
+        detail: String,
+    },
+    /// A host name with non-ASCII characters: this build refuses them at load
+    /// rather than map them (write the IDNA form).
+    #[error("the host {host:?} has non-ASCII characters; write its IDNA form instead: {ascii}")]
+    NonAsciiHost {
+        /// The host as written.
+        host: String,
+        /// Each label of the host in punycode (`xn--…`), lowercased.
+        ascii: String,
+    },
+    /// `user:password@` in the URL (credentials belong in their own settings).
+    #[error(
+        "the URL carries a user name or password; remove it (credentials have their own settings)"
+    )]
+    UserInfo,
+    /// A `#fragment`, which a WebSocket or HTTP request cannot carry.
+    #[error("the URL has a #fragment; remove it")]
+    Fragment,
+    /// Anything else the WHATWG parser refused.
+    #[error("not a valid URL: {detail}")]
+    Other {
+        /// What the parser reported.
+        detail: String,
+    },
+}
+
+/// A URL parsed by the `url` crate, with its host in connectable form.
+struct ParsedUrl {
+    url: url::Url,
+    /// For connecting: IPv6 without brackets.
+    host: String,
+    /// For writing into a URL: IPv6 in brackets.
+    url_host: String,
+}
+
+/// The refusal of a non-ASCII host, with the punycode form to write instead.
+fn non_ascii_host(authority: &str) -> UrlError {
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    let host = match host.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    };
+    let ascii = host
+        .split('.')
+        .map(|label| {
+            let label = label.to_lowercase();
+            if label.is_ascii() {
+                label
+            } else {
+                idna::punycode::encode_str(&label)
+                    .map_or_else(|| label.clone(), |p| format!("xn--{p}"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".");
+    UrlError::NonAsciiHost {
+        host: host.to_owned(),
+        ascii,
+    }
+}
+
+/// Parses `text` (already trimmed) with the `url` crate, requiring one of
+/// `schemes` (written lowercase, with `://`) and a host.
+fn parse_url(text: &str, schemes: &[&str]) -> Result<ParsedUrl, UrlError> {
+    let Some(scheme) = schemes.iter().find(|s| text.starts_with(**s)) else {
+        let expected = schemes
+            .iter()
+            .map(|s| s.trim_end_matches("://"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(UrlError::Scheme { expected });
+    };
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(UrlError::Whitespace);
+    }
+    let rest = text.get(scheme.len()..).unwrap_or_default();
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let no_host = || UrlError::NoHost {
+        scheme: scheme.trim_end_matches("://").to_owned(),
+    };
+    if authority.is_empty() || authority.starts_with(':') || authority.ends_with('@') {
+        return Err(no_host());
+    }
+    if !authority.is_ascii() {
+        return Err(non_ascii_host(authority));
+    }
+    let url = url::Url::parse(text).map_err(|e| match e {
+        url::ParseError::EmptyHost => no_host(),
+        url::ParseError::InvalidPort => UrlError::Port,
+        url::ParseError::IdnaError
+        | url::ParseError::InvalidDomainCharacter
+        | url::ParseError::InvalidIpv4Address
+        | url::ParseError::InvalidIpv6Address => UrlError::Host {
+            detail: e.to_string(),
+        },
+        other => UrlError::Other {
+            detail: other.to_string(),
+        },
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(UrlError::UserInfo);
+    }
+    if url.fragment().is_some() {
+        return Err(UrlError::Fragment);
+    }
+    let (host, url_host) = match url.host() {
+        Some(url::Host::Domain(d)) if !d.is_empty() => (d.to_owned(), d.to_owned()),
+        Some(url::Host::Ipv4(ip)) => (ip.to_string(), ip.to_string()),
+        Some(url::Host::Ipv6(ip)) => (ip.to_string(), format!("[{ip}]")),
+        _ => return Err(no_host()),
+    };
+    Ok(ParsedUrl {
+        url,
+        host,
+        url_host,
+    })
+}
+
 /// Why a configuration was refused.
 ///
 /// `setting` names where the value came from: the environment variable
@@ -367,6 +797,13 @@ pub enum ConfigError {
         value: String,
         /// What is wrong and what is expected instead.
         reason: String,
+    },
+    /// An environment variable's value is not valid UTF-8 (it is never
+    /// replaced or guessed at).
+    #[error("{setting} is not valid UTF-8; set it to a UTF-8 value")]
+    NotUnicode {
+        /// The environment variable.
+        setting: String,
     },
     /// The config file could not be parsed.
     #[error("the config file is not valid YAML: {detail}")]
@@ -505,18 +942,35 @@ impl RelayConfigBuilder {
         self
     }
 
+    /// Sets what `go_idle` does after the ack (see [`IdleMode`]).
+    pub fn idle_mode(mut self, mode: IdleMode) -> Self {
+        self.config.idle_mode = Some(mode);
+        self
+    }
+
+    /// Allows a config without a gateway id or secret: the link then dials
+    /// without `Authorization` (for a connector with authentication off).
+    /// Without this, [`RelayConfigBuilder::build`] refuses such a config.
+    pub fn allow_unauthenticated(mut self) -> Self {
+        self.config.allow_unauthenticated = true;
+        self
+    }
+
     /// Normalizes and checks the configuration.
     ///
     /// The relay URL must be an `http`, `https`, `ws` or `wss` URL; the
     /// endpoint, wake URL and identity provider URL must be `http(s)`;
     /// platforms must be non-empty and distinct; timers must be positive and
     /// `backoff_initial <= backoff_max`; limits must be positive. Empty
-    /// optional strings count as unset.
+    /// optional strings count as unset. The gateway id and secret are
+    /// required unless [`RelayConfigBuilder::allow_unauthenticated`] was
+    /// called.
     pub fn build(self) -> Result<RelayConfig, ConfigError> {
         let names = Names::Builder;
         let mut c = self.config;
+        check_relay_url(&c.relay_url)
+            .map_err(|r| names.invalid(Var::Url, c.relay_url.trim(), r))?;
         c.relay_url = normalize_relay_url(&c.relay_url);
-        check_relay_url(&c.relay_url).map_err(|r| names.invalid(Var::Url, &c.relay_url, r))?;
         for opt in [
             &mut c.gateway_id,
             &mut c.secret,
@@ -555,6 +1009,7 @@ impl RelayConfigBuilder {
         }
         check_timeouts(&c.timeouts, names)?;
         check_limits(&c.limits, names)?;
+        check_credentials(&c, names)?;
         Ok(c)
     }
 }
@@ -567,17 +1022,18 @@ impl RelayConfig {
         }
     }
 
-    /// `POST /relay/provision` URL (PROTOCOL.md part 2 §8).
+    /// `POST /relay/provision` URL (PROTOCOL.md part 2 §8), derived from
+    /// the parsed relay URL.
     pub fn provision_url(&self) -> String {
         provision_url(&self.relay_url)
     }
 
-    /// `POST /relay/policy` URL.
+    /// `POST /relay/policy` URL, derived from the parsed relay URL.
     pub fn policy_url(&self) -> String {
         policy_url(&self.relay_url)
     }
 
-    /// `POST /relay/enroll` URL.
+    /// `POST /relay/enroll` URL, derived from the parsed relay URL.
     pub fn enroll_url(&self) -> String {
         enroll_url(&self.relay_url)
     }
@@ -586,7 +1042,18 @@ impl RelayConfig {
     /// documentation for the variables). Returns warnings for the caller to
     /// log alongside the config.
     pub fn from_env() -> Result<(RelayConfig, Vec<ConfigWarning>), ConfigError> {
-        RelayConfig::from_env_map(process_env)
+        RelayConfig::from_env_os_map(|name| std::env::var_os(name))
+    }
+
+    /// Reads the configuration through `get` returning raw OS strings, as
+    /// [`RelayConfig::from_env`] reads the process environment: a value that
+    /// is not valid UTF-8 is a [`ConfigError::NotUnicode`] naming the
+    /// variable.
+    pub fn from_env_os_map(
+        get: impl Fn(&str) -> Option<OsString>,
+    ) -> Result<(RelayConfig, Vec<ConfigWarning>), ConfigError> {
+        let env = unicode_env(get)?;
+        RelayConfig::from_env_map(|name| env.get(name).cloned())
     }
 
     /// Reads the configuration through `get` (a variable's value, or `None`
@@ -621,10 +1088,21 @@ impl RelayConfig {
     }
 }
 
-/// A variable of the process environment; non-UTF-8 bytes are replaced (and
-/// then fail validation where the value is checked).
-fn process_env(name: &str) -> Option<String> {
-    std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+/// Every variable the loader reads, from `get`, as UTF-8; the first value
+/// that is not UTF-8 is an error naming its variable.
+fn unicode_env(
+    get: impl Fn(&str) -> Option<OsString>,
+) -> Result<HashMap<&'static str, String>, ConfigError> {
+    let mut env = HashMap::new();
+    for key in Var::ALL {
+        if let Some(value) = get(key.env()) {
+            let value = value.into_string().map_err(|_| ConfigError::NotUnicode {
+                setting: key.env().to_owned(),
+            })?;
+            env.insert(key.env(), value);
+        }
+    }
+    Ok(env)
 }
 
 /// Every setting the loader reads.
@@ -658,9 +1136,44 @@ enum Var {
     Revocation,
     MaxFrameBytes,
     WriteGuildId,
+    IdleMode,
+    AllowUnauthenticated,
 }
 
 impl Var {
+    /// Every setting.
+    const ALL: [Var; 29] = [
+        Var::Url,
+        Var::Id,
+        Var::Secret,
+        Var::DeliveryKey,
+        Var::Endpoint,
+        Var::RouteKeys,
+        Var::InstanceId,
+        Var::WakeUrl,
+        Var::Platforms,
+        Var::BotIds,
+        Var::IdpTokenUrl,
+        Var::IdpClientId,
+        Var::IdpClientSecret,
+        Var::IdpScope,
+        Var::EnrollToken,
+        Var::HandshakeTimeout,
+        Var::RequestTimeout,
+        Var::IdleAckTimeout,
+        Var::KeepaliveInterval,
+        Var::PongTimeout,
+        Var::StableAfter,
+        Var::BackoffInitial,
+        Var::BackoffMax,
+        Var::DormantRedial,
+        Var::TokenTtl,
+        Var::Revocation,
+        Var::MaxFrameBytes,
+        Var::WriteGuildId,
+        Var::AllowUnauthenticated,
+    ];
+
     /// The environment variable.
     fn env(self) -> &'static str {
         match self {
@@ -692,6 +1205,8 @@ impl Var {
             Var::Revocation => "GATEWAY_RELAY_RS_REVOCATION",
             Var::MaxFrameBytes => "GATEWAY_RELAY_RS_MAX_FRAME_BYTES",
             Var::WriteGuildId => "GATEWAY_RELAY_RS_WRITE_GUILD_ID",
+            Var::IdleMode => "GATEWAY_RELAY_RS_IDLE_MODE",
+            Var::AllowUnauthenticated => "GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED",
         }
     }
 
@@ -725,6 +1240,8 @@ impl Var {
             Var::Revocation => "RelayConfigBuilder::revocation_policy",
             Var::MaxFrameBytes => "Limits::max_frame_bytes",
             Var::WriteGuildId => "RelayConfigBuilder::write_guild_id",
+            Var::IdleMode => "RelayConfigBuilder::idle_mode",
+            Var::AllowUnauthenticated => "RelayConfigBuilder::allow_unauthenticated",
         }
     }
 
@@ -782,6 +1299,12 @@ impl Names {
             Var::Url => "set it to the connector's base URL, e.g. https://connector.example",
             Var::IdpClientId | Var::IdpClientSecret => {
                 "the identity provider token URL is set, so its client id and client secret are required too"
+            }
+            Var::Id | Var::Secret if self == Names::Builder => {
+                "set the gateway id and secret the connector issued, or call RelayConfigBuilder::allow_unauthenticated to dial without credentials (a connector with authentication off)"
+            }
+            Var::Id | Var::Secret => {
+                "set the gateway id and secret the connector issued, or set GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED=1 to dial without credentials (a connector with authentication off)"
             }
             _ => "set it or remove the settings that depend on it",
         };
@@ -851,43 +1374,47 @@ fn normalize_relay_url(url: &str) -> String {
     t.strip_suffix('/').unwrap_or(t).to_owned()
 }
 
-/// Checks a relay base URL: lowercase `http`, `https`, `ws` or `wss` scheme,
-/// a host, no whitespace or control characters.
+/// Checks a relay base URL: it must parse into a [`DialTarget`].
 fn check_relay_url(url: &str) -> Result<(), String> {
-    check_url(url, &["https://", "http://", "wss://", "ws://"])
+    DialTarget::parse(url)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
-/// Checks an `http(s)` URL.
+/// Checks an `http(s)` URL (parsed as [`DialTarget::parse`] parses the relay
+/// URL, with only the HTTP schemes allowed).
 fn check_http_url(url: &str) -> Result<(), String> {
-    check_url(url, &["https://", "http://"])
+    parse_url(url, &["https://", "http://"])
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
-fn check_url(url: &str, schemes: &[&str]) -> Result<(), String> {
-    let expected = || {
-        schemes
-            .iter()
-            .map(|s| s.trim_end_matches("://"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let Some(rest) = schemes.iter().find_map(|s| url.strip_prefix(s)) else {
-        return Err(format!(
-            "expected a URL starting with one of {} (lowercase), e.g. https://connector.example",
-            expected()
-        ));
-    };
-    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("a URL cannot contain whitespace or control characters".to_owned());
+/// A gateway id and secret are required unless an unauthenticated dial was
+/// asked for.
+fn check_credentials(c: &RelayConfig, names: Names) -> Result<(), ConfigError> {
+    check_credentials_named(c, names, names)
+}
+
+fn check_credentials_named(
+    c: &RelayConfig,
+    id_names: Names,
+    secret_names: Names,
+) -> Result<(), ConfigError> {
+    if c.allow_unauthenticated {
+        return Ok(());
     }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.is_empty() {
-        return Err("the URL has no host".to_owned());
+    let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+    if !set(&c.gateway_id) {
+        return Err(id_names.missing(Var::Id));
+    }
+    if !set(&c.secret) {
+        return Err(secret_names.missing(Var::Secret));
     }
     Ok(())
 }
 
-/// Trims, drops empty, removes every trailing `/`, and checks an optional
-/// `http(s)` URL.
+/// Trims, drops empty, removes every trailing `/`, and parses an optional
+/// `http(s)` URL, keeping its parsed (ASCII) form.
 fn normalize_opt_http_url(
     value: Option<String>,
     key: Var,
@@ -900,8 +1427,10 @@ fn normalize_opt_http_url(
     if v.is_empty() {
         return Ok(None);
     }
-    check_http_url(v).map_err(|r| names.invalid(key, v, r))?;
-    Ok(Some(v.to_owned()))
+    let parsed =
+        parse_url(v, &["https://", "http://"]).map_err(|e| names.invalid(key, v, e.to_string()))?;
+    // The parser's serialisation: ASCII (IDNA) host, default port dropped.
+    Ok(Some(parsed.url.as_str().trim_end_matches('/').to_owned()))
 }
 
 fn check_identities(identities: &[PlatformIdentity], names: Names) -> Result<(), ConfigError> {
@@ -967,6 +1496,19 @@ fn check_timeouts(t: &Timeouts, names: Names) -> Result<(), ConfigError> {
         ));
     }
     if t.backoff_initial > t.backoff_max {
+        // Blame the one that was changed: a cap lowered below the default
+        // first step is the cap's fault.
+        let defaults = Timeouts::default();
+        if t.backoff_initial == defaults.backoff_initial && t.backoff_max != defaults.backoff_max {
+            return Err(names.invalid(
+                Var::BackoffMax,
+                &format_secs(t.backoff_max),
+                format!(
+                    "must not be below the first backoff step ({} s)",
+                    format_secs(t.backoff_initial)
+                ),
+            ));
+        }
         return Err(names.invalid(
             Var::BackoffInitial,
             &format_secs(t.backoff_initial),
@@ -1095,8 +1637,8 @@ fn load(lookup: &Lookup<'_>) -> Result<(RelayConfig, Vec<ConfigWarning>), Config
         };
         names.missing(Var::Url)
     })?;
+    check_relay_url(&url).map_err(|r| url_names.invalid(Var::Url, url.trim(), r))?;
     c.relay_url = normalize_relay_url(&url);
-    check_relay_url(&c.relay_url).map_err(|r| url_names.invalid(Var::Url, &c.relay_url, r))?;
 
     c.gateway_id = text(lookup, Var::Id)?.map(|(v, _)| v);
     c.secret = text(lookup, Var::Secret)?.map(|(v, _)| v);
@@ -1198,7 +1740,25 @@ fn load(lookup: &Lookup<'_>) -> Result<(RelayConfig, Vec<ConfigWarning>), Config
         c.write_guild_id = parse_bool(&v)
             .ok_or_else(|| names.invalid(Var::WriteGuildId, &v, "expected true or false"))?;
     }
+    if let Some((v, names)) = text(lookup, Var::IdleMode)? {
+        c.idle_mode =
+            Some(IdleMode::parse(&v).ok_or_else(|| {
+                names.invalid(Var::IdleMode, &v, "expected keep, close or dormant")
+            })?);
+    }
+    if let Some((v, names)) = text(lookup, Var::AllowUnauthenticated)? {
+        c.allow_unauthenticated = parse_bool(&v).ok_or_else(|| {
+            names.invalid(
+                Var::AllowUnauthenticated,
+                &v,
+                "expected 1, true or yes (or 0, false, no)",
+            )
+        })?;
+    }
     check_timeouts(&c.timeouts, Names::Env)?;
+    let id_names = lookup(Var::Id).map_or(Names::Env, |f| f.names);
+    let secret_names = lookup(Var::Secret).map_or(Names::Env, |f| f.names);
+    check_credentials_named(&c, id_names, secret_names)?;
     Ok((c, warnings))
 }
 
@@ -1239,7 +1799,8 @@ impl RelayConfig {
     /// Reads the configuration from the process environment over a
     /// `config.yaml` text.
     pub fn from_env_and_yaml(yaml: &str) -> Result<(RelayConfig, Vec<ConfigWarning>), ConfigError> {
-        RelayConfig::from_env_map_and_yaml(yaml, process_env)
+        let env = unicode_env(|name| std::env::var_os(name))?;
+        RelayConfig::from_env_map_and_yaml(yaml, |name| env.get(name).cloned())
     }
 
     /// Reads the configuration through `get` (as

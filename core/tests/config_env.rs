@@ -7,8 +7,13 @@ use relay_core::config::{
     Timeouts,
 };
 
+/// Loads `vars` over a gateway id and secret (later pairs win).
 fn load(vars: &[(&str, &str)]) -> Result<(RelayConfig, Vec<ConfigWarning>), ConfigError> {
-    RelayConfig::from_vars(vars.iter().copied())
+    let creds = [
+        ("GATEWAY_RELAY_ID", "gw-test"),
+        ("GATEWAY_RELAY_SECRET", "test-secret"),
+    ];
+    RelayConfig::from_vars(creds.into_iter().chain(vars.iter().copied()))
 }
 
 fn ok(vars: &[(&str, &str)]) -> (RelayConfig, Vec<ConfigWarning>) {
@@ -34,7 +39,8 @@ fn minimal_config() {
         c.hello_identities(),
         vec![PlatformIdentity::new("relay", "")]
     );
-    assert_eq!(c.credentials(), None);
+    assert_eq!(c.credentials(), Some(("gw-test", "test-secret")));
+    assert!(!c.allow_unauthenticated);
     assert_eq!(c.timeouts, Timeouts::default());
 }
 
@@ -331,6 +337,7 @@ fn bad_knobs_name_their_variable() {
         ("GATEWAY_RELAY_RS_REVOCATION", "sometimes"),
         ("GATEWAY_RELAY_RS_MAX_FRAME_BYTES", "0"),
         ("GATEWAY_RELAY_RS_WRITE_GUILD_ID", "maybe"),
+        ("GATEWAY_RELAY_RS_IDLE_MODE", "sleepy"),
         ("GATEWAY_RELAY_RS_BACKOFF_INITIAL_SECS", "60"),
     ];
     for (var, value) in cases {
@@ -351,6 +358,7 @@ fn from_env_map_uses_the_closure() {
     let (c, _) = RelayConfig::from_env_map(|name| match name {
         "GATEWAY_RELAY_URL" => Some("http://localhost:8080".to_owned()),
         "GATEWAY_RELAY_ID" => Some("gw-9".to_owned()),
+        "GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED" => Some("1".to_owned()),
         _ => None,
     })
     .expect("loads");
@@ -453,9 +461,39 @@ fn builder_drops_empty_optional_strings() {
         .gateway_id("  ")
         .secret("")
         .endpoint(" ")
+        .allow_unauthenticated()
         .build()
         .expect("valid");
     assert_eq!(c.gateway_id, None);
     assert_eq!(c.secret, None);
     assert_eq!(c.endpoint, None);
+}
+
+#[test]
+fn idle_mode_from_env_and_its_defaults() {
+    use relay_core::config::IdleMode;
+    for (value, mode) in [
+        ("keep", IdleMode::Keep),
+        ("Close", IdleMode::Close),
+        (" dormant ", IdleMode::Dormant),
+    ] {
+        let (c, _) = ok(&[URL, ("GATEWAY_RELAY_RS_IDLE_MODE", value)]);
+        assert_eq!(c.idle_mode, Some(mode), "{value}");
+        assert_eq!(c.effective_idle_mode(), mode, "{value}");
+    }
+    // Unset: dormant without a wake URL, so a buffer never waits for a wake
+    // nobody sends; close (wait for the poke) with one.
+    let (c, _) = ok(&[URL]);
+    assert_eq!(c.idle_mode, None);
+    assert_eq!(c.effective_idle_mode(), IdleMode::Dormant);
+    assert_eq!(c.dormant_redial_every(), Duration::from_secs(1));
+    let (c, _) = ok(&[URL, ("GATEWAY_RELAY_WAKE_URL", "https://gw.example/wake")]);
+    assert_eq!(c.effective_idle_mode(), IdleMode::Close);
+    let (c, _) = ok(&[
+        URL,
+        ("GATEWAY_RELAY_WAKE_URL", "https://gw.example/wake"),
+        ("GATEWAY_RELAY_RS_DORMANT_REDIAL_SECS", "5"),
+    ]);
+    assert_eq!(c.effective_idle_mode(), IdleMode::Dormant);
+    assert_eq!(c.dormant_redial_every(), Duration::from_secs(5));
 }

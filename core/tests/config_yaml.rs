@@ -47,7 +47,7 @@ fn reads_every_gateway_key() {
 
 #[test]
 fn route_keys_may_be_a_comma_string() {
-    let yaml = "gateway:\n  relay_url: https://c.example\n  relay_route_keys: \"a, b ,, c\"\n";
+    let yaml = "gateway:\n  relay_url: https://c.example\n  relay_id: gw\n  relay_secret: s\n  relay_route_keys: \"a, b ,, c\"\n";
     let (c, _) = RelayConfig::from_yaml_str(yaml).expect("valid");
     assert_eq!(c.route_keys, ["a", "b", "c"]);
 }
@@ -73,8 +73,7 @@ fn env_wins_over_the_file() {
 
 #[test]
 fn numbers_are_read_as_strings() {
-    let yaml =
-        "gateway:\n  relay_url: https://c.example\n  relay_id: 12345\n  relay_route_keys: [1, 2]\n";
+    let yaml = "gateway:\n  relay_url: https://c.example\n  relay_id: 12345\n  relay_secret: s\n  relay_route_keys: [1, 2]\n";
     let (c, _) = RelayConfig::from_yaml_str(yaml).expect("valid");
     assert_eq!(c.gateway_id.as_deref(), Some("12345"));
     assert_eq!(c.route_keys, ["1", "2"]);

@@ -14,10 +14,11 @@ use relay_core::wire::DecodeError;
 fn first_output_is_a_dial_with_a_verifiable_bearer() {
     let (_h, out) = H::new(cfg(), 1);
     assert_eq!(out.len(), 1);
-    let Output::Dial { url, headers } = &out[0] else {
+    let Output::Dial { target, headers } = &out[0] else {
         panic!("expected a dial, got {out:?}");
     };
-    assert_eq!(url, URL);
+    assert_eq!(target.url(), URL);
+    assert_eq!((target.host(), target.port()), ("connector.example", 443));
     assert_eq!(headers.len(), 1);
     assert_eq!(headers[0].0, "Authorization");
     let token = bearer(headers).expect("bearer");
@@ -39,10 +40,29 @@ fn no_credentials_no_authorization_header() {
     assert_eq!(
         out,
         vec![Output::Dial {
-            url: URL.into(),
+            target: relay_core::config::DialTarget::parse(URL).expect("valid"),
             headers: vec![]
         }]
     );
+}
+
+#[test]
+fn a_relay_url_that_does_not_parse_closes_without_a_dial() {
+    let config = RelayConfig {
+        relay_url: "ws://127.0.0.1:99999".into(),
+        ..cfg()
+    };
+    let (h, out) = H::new(config, 1);
+    assert!(
+        !out.iter().any(|o| matches!(o, Output::Dial { .. })),
+        "{out:?}"
+    );
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::Event(Event::ConfigRejected { .. })))
+    );
+    assert_eq!(h.state(), State::Closed);
+    assert_eq!(h.deadline, None);
 }
 
 #[test]

@@ -27,7 +27,10 @@ fn go_idle_sends_going_idle_and_keeps_the_socket() {
 
 #[test]
 fn checklist_going_idle_1_ack_closes_1000_and_buffers() {
-    let mut h = H::serving();
+    let mut h = H::serving_with(relay_core::config::RelayConfig {
+        idle_mode: Some(relay_core::config::IdleMode::Close),
+        ..cfg()
+    });
     h.go_idle();
     let out = h.msg(IDLE_ACK);
     assert_eq!(closes(&out), vec![(1000, "going idle".to_owned())]);
@@ -37,7 +40,7 @@ fn checklist_going_idle_1_ack_closes_1000_and_buffers() {
     );
     assert!(dials(&out).is_empty());
     assert_eq!(h.deadline, None);
-    // Nothing happens by itself without dormant_redial.
+    // Nothing happens by itself in the wake-only mode.
     assert!(h.timeout_at(3_600_000).is_empty());
     assert_eq!(h.conn.stats().frames_out, 2); // hello + going_idle
 }

@@ -276,6 +276,19 @@ fn http_410_at_upgrade_revokes_even_cold() {
 }
 
 #[test]
+fn http_410_after_serving_revokes_on_one_sighting_without_a_confirming_dial() {
+    // docs/protocol.md: a 410 is not confirmed like a 4401, whatever the policy.
+    let mut h = H::serving();
+    h.closed(None, "reset");
+    h.fire();
+    assert!(!h.conn.is_confirming_revocation());
+    let out = h.dial_failed(Some(410));
+    assert!(app_events(&out).contains(&Event::Revoked));
+    assert_eq!(dials(&out).len(), 0, "no confirming re-dial");
+    assert_revoked_forever(&mut h);
+}
+
+#[test]
 fn http_401_403_5xx_at_upgrade_retry() {
     let (mut h, _) = H::new(cfg(), 1);
     for s in [401, 403, 500, 502, 503] {

@@ -22,6 +22,7 @@ fn multi_config() -> RelayConfig {
         .identity("telegram", "bot-9")
         .endpoint("https://gw.example/in")
         .route_keys(["guild-1", "guild-2"])
+        .allow_unauthenticated()
         .build()
         .expect("valid")
 }
@@ -59,6 +60,7 @@ fn instance_id_and_wake_url_only_when_set() {
     let c = RelayConfig::builder("https://c.example")
         .instance_id("inst-1")
         .wake_url("https://gw.example/wake")
+        .allow_unauthenticated()
         .build()
         .expect("valid");
     let reqs = provision_requests(&c, "gw-1", "t");

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures_channel::oneshot;
 use futures_util::Stream;
-use relay_core::config::RelayConfig;
+use relay_core::config::{IdleMode, RelayConfig};
 use relay_core::connection::RequestError;
 use relay_core::connection::{CommandError, DeliveryHandle, SendError, Stats};
 use relay_core::wire::{Action, ActionResult, FollowUpAction, GetChatInfoAction};
@@ -114,6 +114,7 @@ pub(crate) enum Command {
         oneshot::Sender<Result<(), ClientError>>,
     ),
     GoIdle(oneshot::Sender<Result<(), ClientError>>),
+    GoIdleWith(IdleMode, oneshot::Sender<Result<(), ClientError>>),
     Wake(oneshot::Sender<Result<(), ClientError>>),
     Ack(DeliveryHandle, oneshot::Sender<Result<(), ClientError>>),
     Shutdown(oneshot::Sender<()>),
@@ -209,6 +210,14 @@ impl RelayHandle {
     /// Asks the connector to buffer inbound for this gateway (serving only).
     pub async fn go_idle(&self) -> Result<(), ClientError> {
         self.ask(Command::GoIdle).await?
+    }
+
+    /// Asks the connector to buffer inbound for this gateway (serving only),
+    /// then does what `mode` says after the ack whatever the configuration:
+    /// [`IdleMode::Keep`] is the reference's `go_idle()`,
+    /// [`IdleMode::Dormant`] its `go_dormant()`.
+    pub async fn go_idle_with(&self, mode: IdleMode) -> Result<(), ClientError> {
+        self.ask(|tx| Command::GoIdleWith(mode, tx)).await?
     }
 
     /// Re-dials now if buffered (what a wake poke does).

@@ -273,10 +273,10 @@ impl Engine {
     fn drain(&mut self) {
         loop {
             match self.conn.poll_output() {
-                Output::Dial { url, headers } => {
+                Output::Dial { target, headers } => {
                     self.drop_socket();
-                    tracing::info!(%url, "relay dialing");
-                    let dial = socket::dial(self.rt.clone(), url, headers, self.dial.clone());
+                    tracing::info!(url = %target, "relay dialing");
+                    let dial = socket::dial(self.rt.clone(), target, headers, self.dial.clone());
                     self.dialing = Some(Box::pin(dial));
                 }
                 Output::Transmit(text) => self.write(socket::text(text)),
@@ -457,6 +457,9 @@ impl Driver {
             }
             Command::GoIdle(reply) => {
                 let _ = reply.send(conn.go_idle(now).map_err(Into::into));
+            }
+            Command::GoIdleWith(mode, reply) => {
+                let _ = reply.send(conn.go_idle_with(mode, now).map_err(Into::into));
             }
             Command::Wake(reply) => {
                 let _ = reply.send(conn.wake(now).map_err(Into::into));

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_util::Stream;
-use relay_core::config::RelayConfig;
+use relay_core::config::{IdleMode, RelayConfig};
 use relay_core::connection::{DeliveryHandle, Stats};
 use relay_core::wire::{Action, ActionResult};
 use relay_core::{Event, State};
@@ -137,6 +137,16 @@ impl InlineClient {
     pub fn go_idle(&mut self) -> Result<(), ClientError> {
         let now = self.engine.now();
         let result = self.engine.conn.go_idle(now);
+        self.engine.push_now();
+        Ok(result?)
+    }
+
+    /// Asks the connector to buffer inbound for this gateway (serving only),
+    /// then does what `mode` says after the ack whatever the configuration
+    /// (see `RelayHandle::go_idle_with`).
+    pub fn go_idle_with(&mut self, mode: IdleMode) -> Result<(), ClientError> {
+        let now = self.engine.now();
+        let result = self.engine.conn.go_idle_with(mode, now);
         self.engine.push_now();
         Ok(result?)
     }

@@ -16,6 +16,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::SinkExt;
 use futures_util::future::{Either, select};
 use relay_core::Input;
+use relay_core::config::DialTarget;
 
 use super::stall::StallGuard;
 use super::{BoxFuture, Runtime};
@@ -62,15 +63,15 @@ pub(crate) struct DialSettings {
     pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
-/// Opens a WebSocket to `url` with `headers`, within the settings' timeout.
+/// Opens a WebSocket to `target` with `headers`, within the settings' timeout.
 pub(crate) async fn dial(
     rt: Arc<dyn Runtime>,
-    url: String,
+    target: DialTarget,
     headers: Vec<(String, String)>,
     settings: DialSettings,
 ) -> Result<Ws, DialFailure> {
     let deadline = std::time::Instant::now() + settings.timeout;
-    let attempt = Box::pin(dial_now(rt.clone(), url, headers, settings));
+    let attempt = Box::pin(dial_now(rt.clone(), target, headers, settings));
     match select(attempt, rt.sleep_until(deadline)).await {
         Either::Left((result, _)) => result,
         Either::Right(((), _)) => Err(DialFailure::new("dial timed out")),
@@ -79,12 +80,12 @@ pub(crate) async fn dial(
 
 async fn dial_now(
     rt: Arc<dyn Runtime>,
-    url: String,
+    target: DialTarget,
     headers: Vec<(String, String)>,
     settings: DialSettings,
 ) -> Result<Ws, DialFailure> {
-    let mut request = url
-        .as_str()
+    let mut request = target
+        .url()
         .into_client_request()
         .map_err(|e| DialFailure::new(format!("invalid relay URL: {e}")))?;
     for (name, value) in headers {
@@ -95,15 +96,10 @@ async fn dial_now(
             .map_err(|_| DialFailure::new(format!("invalid value for header {name}")))?;
         request.headers_mut().insert(name, value);
     }
-    let uri = request.uri().clone();
-    let secure = uri.scheme_str() == Some("wss");
-    let host = uri
-        .host()
-        .ok_or_else(|| DialFailure::new("relay URL has no host"))?
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+    // Host and port come parsed from the configuration: never a guess.
+    let secure = target.is_secure();
+    let host = target.host().to_owned();
+    let port = target.port();
 
     let tcp = rt
         .connect_tcp(host.clone(), port)

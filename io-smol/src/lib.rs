@@ -4,9 +4,11 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::io;
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, OnceLock};
 
 use async_executor::Executor;
+use async_io::Async;
 
 /// The core crate, re-exported so that one dependency is enough.
 pub use relay_core;
@@ -15,8 +17,8 @@ use relay_engine::{BoxFuture, IoStream, Runtime};
 pub use relay_engine::{ClientError, ClientOptions, Events, InlineClient, RelayHandle};
 
 /// The HTTP calls (provision, policy, enroll, the env file), runtime-neutral:
-/// pass `&SmolRuntime` as the runtime. They run ureq on smol's blocking
-/// thread pool.
+/// pass `&SmolRuntime::default()` as the runtime. Each call runs ureq on a
+/// thread of its own.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -42,8 +44,8 @@ pub use relay_engine::{ClientError, ClientOptions, Events, InlineClient, RelayHa
 pub use relay_engine::http;
 
 /// The engine's [`Runtime`] on smol's building blocks: tasks on an
-/// [`Executor`], timers and sockets on the async-io reactor, blocking work
-/// on the `blocking` thread pool.
+/// [`Executor`], timers and sockets on the async-io reactor, and blocking
+/// work (a name lookup per dial, the HTTP calls) on a thread of its own.
 ///
 /// [`SmolRuntime::default`] spawns onto a process-wide executor that one
 /// background thread (named `hermes-relay-smol`) runs; [`SmolRuntime::with_executor`]
@@ -105,16 +107,51 @@ impl Runtime for SmolRuntime {
 
     fn connect_tcp(&self, host: String, port: u16) -> BoxFuture<io::Result<Box<dyn IoStream>>> {
         Box::pin(async move {
-            let stream = async_net::TcpStream::connect((host.as_str(), port)).await?;
-            // Frames are small and latency matters more than packet count.
-            stream.set_nodelay(true)?;
-            Ok(Box::new(stream) as Box<dyn IoStream>)
+            let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
+                Ok(ip) => vec![SocketAddr::new(ip, port)],
+                // Name resolution blocks, so it runs on a thread of its own.
+                Err(_) => {
+                    let name = host.clone();
+                    on_thread(move || (name.as_str(), port).to_socket_addrs().map(Vec::from_iter))
+                        .await??
+                }
+            };
+            let mut last = None;
+            for addr in addrs {
+                match Async::<TcpStream>::connect(addr).await {
+                    Ok(stream) => {
+                        // Frames are small and latency matters more than packet count.
+                        stream.get_ref().set_nodelay(true)?;
+                        return Ok(Box::new(stream) as Box<dyn IoStream>);
+                    }
+                    Err(e) => last = Some(e),
+                }
+            }
+            Err(last.unwrap_or_else(|| {
+                io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address"))
+            }))
         })
     }
 
     fn unblock(&self, work: Box<dyn FnOnce() + Send + 'static>) -> BoxFuture<()> {
-        Box::pin(blocking::unblock(work))
+        Box::pin(async move {
+            let _ = on_thread(work).await;
+        })
     }
+}
+
+/// Runs blocking `work` on a thread of its own and completes with its result
+/// (an error if the thread could not be started or `work` panicked). Blocking
+/// work here is rare: one name lookup per dial, and the HTTP calls.
+async fn on_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> io::Result<T> {
+    let (tx, rx) = futures_channel::oneshot::channel();
+    std::thread::Builder::new()
+        .name("relay-smol-blocking".into())
+        .spawn(move || {
+            let _ = tx.send(work());
+        })?;
+    rx.await
+        .map_err(|_| io::Error::other("the blocking work ended without a result"))
 }
 
 /// A relay gateway client on smol.

@@ -67,6 +67,7 @@ impl Runtime for TokioRuntime {
 ///
 /// let config = RelayConfig::builder("ws://127.0.0.1:8080")
 ///     .identity("telegram", "bot-1")
+///     .allow_unauthenticated()
 ///     .build()?;
 /// let (handle, mut events) = relay_tokio::RelayClient::start(config);
 /// while let Some(event) = events.next_event().await {

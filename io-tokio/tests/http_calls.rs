@@ -143,6 +143,7 @@ fn two_platforms(base: &str) -> RelayConfig {
         .identity("telegram", "tg-bot")
         .identity("discord", "dc-bot")
         .wake_url("http://gw.example/wake")
+        .allow_unauthenticated()
         .build()
         .unwrap()
 }
@@ -267,6 +268,7 @@ async fn provision_gets_the_identity_token_from_the_idp() {
                 client_secret: "csecret".into(),
                 scope: None,
             })
+            .allow_unauthenticated()
             .build()
             .unwrap();
         let summary = http::provision_with(&config, "gw", None).await.unwrap();
@@ -282,7 +284,10 @@ async fn provision_gets_the_identity_token_from_the_idp() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provision_without_any_identity_is_a_config_error() {
-    let config = RelayConfig::builder("http://127.0.0.1:9").build().unwrap();
+    let config = RelayConfig::builder("http://127.0.0.1:9")
+        .allow_unauthenticated()
+        .build()
+        .unwrap();
     let err = http::provision(&config).await.unwrap_err();
     assert!(matches!(err, CallError::NotConfigured { .. }), "{err}");
 }
@@ -343,7 +348,10 @@ async fn policy_counts_only_200() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn policy_without_credentials_is_a_config_error() {
-    let config = RelayConfig::builder("http://127.0.0.1:9").build().unwrap();
+    let config = RelayConfig::builder("http://127.0.0.1:9")
+        .allow_unauthenticated()
+        .build()
+        .unwrap();
     let body = PolicyBody {
         platform: "telegram".into(),
         require_address: true,
@@ -371,6 +379,7 @@ async fn enroll_and_write_the_env_file() {
         .await;
         let config = RelayConfig::builder(&server.base)
             .gateway_id("gw-enr")
+            .allow_unauthenticated()
             .build()
             .unwrap();
 
@@ -441,7 +450,10 @@ async fn cross_origin_redirect_drops_the_bearer_same_origin_keeps_it() {
             _ => json(404, serde_json::json!({})),
         })
         .await;
-        let config = RelayConfig::builder(&origin.base).build().unwrap();
+        let config = RelayConfig::builder(&origin.base)
+            .allow_unauthenticated()
+            .build()
+            .unwrap();
         let summary = http::provision_with(&config, "gw", Some("bearer-x"))
             .await
             .unwrap();
@@ -484,7 +496,10 @@ async fn redirect_to_localhost_drops_the_bearer() {
             _ => json(404, serde_json::json!({"error": "gone"})),
         })
         .await;
-        let config = RelayConfig::builder(&server.base).build().unwrap();
+        let config = RelayConfig::builder(&server.base)
+            .allow_unauthenticated()
+            .build()
+            .unwrap();
         let summary = http::provision_with(&config, "gw", Some("bearer-y"))
             .await
             .unwrap();
@@ -520,7 +535,7 @@ async fn redirect_loops_and_huge_bodies_are_transport_errors() {
             },
         })
         .await;
-        let config = RelayConfig::builder(&server.base).build().unwrap();
+        let config = RelayConfig::builder(&server.base).allow_unauthenticated().build().unwrap();
         let summary = http::provision_with(&config, "gw", Some("t")).await.unwrap();
         let HttpCallError::Transport { detail } = &summary.failures[0].1 else {
             panic!("{summary:?}");

@@ -46,7 +46,10 @@ fn nowhere() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wake_endpoint_answers() {
     tokio::time::timeout(LIMIT, async {
-        let config = RelayConfig::builder(nowhere()).build().unwrap();
+        let config = RelayConfig::builder(nowhere())
+            .allow_unauthenticated()
+            .build()
+            .unwrap();
         let (handle, _events) = RelayClient::start(config);
         let listener = WakeListener::bind("127.0.0.1:0", handle.clone())
             .await
@@ -90,7 +93,10 @@ async fn wake_endpoint_answers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_requests_do_not_stop_the_listener() {
     tokio::time::timeout(LIMIT, async {
-        let config = RelayConfig::builder(nowhere()).build().unwrap();
+        let config = RelayConfig::builder(nowhere())
+            .allow_unauthenticated()
+            .build()
+            .unwrap();
         let (handle, _events) = RelayClient::start(config);
         let listener = WakeListener::bind("127.0.0.1:0", handle).await.unwrap();
         let addr = listener.local_addr();

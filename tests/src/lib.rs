@@ -16,7 +16,7 @@ use relay_connector::{
     Accept, Connector, ConnectorConfig, ConnectorOutput, DefaultResponder, RejectMode, Request,
     Responder, Response, SessionId,
 };
-use relay_core::config::RelayConfig;
+use relay_core::config::{IdleMode, RelayConfig};
 use relay_core::connection::{CommandError, DeliveryHandle};
 use relay_core::rng::Rng;
 use relay_core::source::MessageEvent;
@@ -375,6 +375,12 @@ pub struct SimStats {
     /// Gateways revoked although the connector never revoked them (410 or
     /// two injected 4401s).
     pub revoked_by_fault: u64,
+    /// `go_idle` calls that keep the socket while buffered.
+    pub idle_keep: u64,
+    /// `go_idle` calls that close and wait for a wake.
+    pub idle_close: u64,
+    /// `go_idle` calls that close and re-dial on the dormant cadence.
+    pub idle_dormant: u64,
 }
 
 /// Something that happens to the gateway's socket.
@@ -449,6 +455,8 @@ struct Gw {
     going_idle_at: Option<u64>,
     /// The socket on which the last `go_idle` was refused for a missing ack.
     idle_refused_sock: Option<u64>,
+    /// The idle mode of the last `go_idle` (each call draws one).
+    idle_mode: Option<IdleMode>,
     buffered: BTreeSet<String>,
     /// Pending requests: id -> (deadline, socket it was sent on).
     requests: BTreeMap<String, (u64, u64)>,
@@ -602,6 +610,7 @@ impl World {
                 app_acked: BTreeSet::new(),
                 going_idle_at: None,
                 idle_refused_sock: None,
+                idle_mode: None,
                 buffered: BTreeSet::new(),
                 requests: BTreeMap::new(),
                 ended: BTreeSet::new(),
@@ -1012,7 +1021,9 @@ impl World {
                     .set_responder(Box::new(DefaultResponder::new()));
                 for gi in 0..self.gws.len() {
                     self.set_skew(gi, 0);
-                    let _ = self.gws[gi].conn.wake(Instant::from_millis(self.now));
+                    if self.gws[gi].idle_mode != Some(IdleMode::Dormant) {
+                        let _ = self.gws[gi].conn.wake(Instant::from_millis(self.now));
+                    }
                     self.drain_gw(gi)?;
                 }
             }
@@ -1033,7 +1044,10 @@ impl World {
         let now = Instant::from_millis(self.now);
         let state = self.gws[gi].conn.state();
         if self.healing {
-            if matches!(state, State::Buffered) {
+            // A dormant gateway must come back by itself (its cadence); the
+            // others wait for their application.
+            if matches!(state, State::Buffered) && self.gws[gi].idle_mode != Some(IdleMode::Dormant)
+            {
                 let r = self.gws[gi].conn.wake(now);
                 self.trace(format!("gw{gi} heal wake -> {r:?}"));
             }
@@ -1058,8 +1072,23 @@ impl World {
                     Err(e) => self.trace(format!("gw{gi} send refused: {e}")),
                 }
             } else if self.swarm.idle_wake && roll < 55 && state == State::Serving {
-                let r = self.gws[gi].conn.go_idle(now);
-                self.trace(format!("gw{gi} go_idle -> {r:?}"));
+                // Both of the reference's modes (keep the socket; close and
+                // re-dial on a cadence) and the wake-only one.
+                let mode = match self.rng.range_inclusive(0, 2) {
+                    0 => IdleMode::Keep,
+                    1 => IdleMode::Close,
+                    _ => IdleMode::Dormant,
+                };
+                let r = self.gws[gi].conn.go_idle_with(mode, now);
+                if r.is_ok() {
+                    self.gws[gi].idle_mode = Some(mode);
+                    match mode {
+                        IdleMode::Keep => self.stats.idle_keep += 1,
+                        IdleMode::Close => self.stats.idle_close += 1,
+                        IdleMode::Dormant => self.stats.idle_dormant += 1,
+                    }
+                }
+                self.trace(format!("gw{gi} go_idle({}) -> {r:?}", mode.as_str()));
             } else if self.swarm.idle_wake && roll < 70 {
                 let r = self.gws[gi].conn.wake(now);
                 self.trace(format!("gw{gi} wake ({state}) -> {r:?}"));
@@ -1220,11 +1249,11 @@ impl World {
         for _ in 0..100_000 {
             let out = self.gws[gi].conn.poll_output();
             match out {
-                Output::Dial { url, headers } => {
+                Output::Dial { target, headers } => {
                     if self.gws[gi].revoked || self.gws[gi].conn.state() == State::Revoked {
                         return Err(Fail(
                             "no-dial-after-revoked",
-                            format!("gw{gi} dialed {url}"),
+                            format!("gw{gi} dialed {target}"),
                         ));
                     }
                     let g = &mut self.gws[gi];
@@ -1612,6 +1641,8 @@ pub mod guides {
     pub struct EmbeddingTokio;
     #[doc = include_str!("../../docs/fuzzing.md")]
     pub struct Fuzzing;
+    #[doc = include_str!("../../docs/interop.md")]
+    pub struct Interop;
     #[doc = include_str!("../../docs/limits.md")]
     pub struct Limits;
     #[doc = include_str!("../../docs/benchmarks-python.md")]

@@ -168,7 +168,7 @@ fn print_minimized(seed: u64, cfg: &SimConfig) -> ExitCode {
 
 fn one_line(r: &Report) -> String {
     format!(
-        "seed {} steps {} end {}ms hash {:016x} deliveries {} handed {} requests {} drops {} restarts {} revoked {} (by fault {})",
+        "seed {} steps {} end {}ms hash {:016x} deliveries {} handed {} requests {} drops {} restarts {} revoked {} (by fault {}) idle keep/close/dormant {}/{}/{}",
         r.seed,
         r.steps,
         r.end_ms,
@@ -179,7 +179,10 @@ fn one_line(r: &Report) -> String {
         r.stats.drops,
         r.stats.restarts,
         r.stats.revoked,
-        r.stats.revoked_by_fault
+        r.stats.revoked_by_fault,
+        r.stats.idle_keep,
+        r.stats.idle_close,
+        r.stats.idle_dormant
     )
 }
 

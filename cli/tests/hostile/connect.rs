@@ -205,7 +205,6 @@ fn allowed_close_codes_are_reported_as_received() {
 /// Issue item 2 (core): a port that does not parse is a configuration
 /// error; no connection is opened anywhere (port 80 is watched).
 #[test]
-#[ignore = "needs the core branch: URLs parsed by the url crate (issue 15 items 2 and 4)"]
 fn a_bad_port_is_a_configuration_error_and_dials_nothing() {
     // Port 80 is where the old fallback dialed; watch it when we may.
     let watch80 = std::net::TcpListener::bind("127.0.0.1:80").ok();
@@ -239,7 +238,6 @@ fn a_bad_port_is_a_configuration_error_and_dials_nothing() {
 /// refused at load; it never fails at dial time with "invalid uri
 /// character".
 #[test]
-#[ignore = "needs the core branch: IDNA hosts settled at load (issue 15 items 3 and 4)"]
 fn a_non_ascii_host_is_settled_at_load() {
     let mut cmd = connect_cmd("ws://exämple.例え/relay");
     cmd.env("RUST_LOG", "warn")
@@ -255,13 +253,13 @@ fn a_non_ascii_host_is_settled_at_load() {
         !stderr.contains("invalid uri character"),
         "the host failed at dial time: {stderr}"
     );
-    assert!(matches!(code, Some(0 | 2)), "exit {code:?}: {stderr}");
+    assert_eq!(code, Some(2), "exit {code:?}: {stderr}");
+    assert!(stderr.contains("xn--"), "no IDNA form suggested: {stderr}");
 }
 
 /// Issue item 10 (core): a missing secret or id is a configuration error
 /// naming the variable, not a silent 4401 loop.
 #[test]
-#[ignore = "needs the core branch: explicit credentials (issue 15 items 5 and 10)"]
 fn missing_credentials_exit_2_naming_the_variable() {
     for (missing, name) in [
         ("GATEWAY_RELAY_SECRET", "GATEWAY_RELAY_SECRET"),
@@ -294,10 +292,11 @@ fn missing_credentials_exit_2_naming_the_variable() {
 
 /// Issue item 12 (core): configuration messages name what the user wrote.
 #[test]
-#[ignore = "needs the core branch: the env-config messages (issue 15 item 12)"]
 fn configuration_messages_name_what_was_wrong() {
     let run = |vars: &[(&str, &str)]| {
         let mut cmd = connect_cmd("ws://127.0.0.1:9");
+        // Only what each case sets: the user wrote no initial backoff.
+        cmd.env_remove("GATEWAY_RELAY_RS_BACKOFF_INITIAL_SECS");
         for (k, v) in vars {
             cmd.env(k, v);
         }
@@ -336,7 +335,6 @@ fn configuration_messages_name_what_was_wrong() {
 /// Issue item 6 (core): 100,000 descriptors with distinct platform names
 /// cost little CPU and memory.
 #[test]
-#[ignore = "needs the core branch: keyed, capped descriptors (issue 15 items 3 and 6)"]
 fn a_descriptor_flood_stays_bounded() {
     let (l, addr) = listener();
     let mut relay = spawn(connect_cmd(&format!("ws://{addr}")));
@@ -384,4 +382,37 @@ fn a_descriptor_flood_stays_bounded() {
     assert!(seen.is_some(), "the flood was not handled within 30 s");
     assert!(!watch.crossed(), "crossed {RSS_LIMIT_KIB} KiB");
     assert!(cpu < Duration::from_secs(3), "{cpu:?} of CPU for the flood");
+}
+
+/// Issue item 5: an unauthenticated dial happens only when asked for, with
+/// the flag or the env variable, and then carries no `Authorization`.
+#[test]
+fn an_unauthenticated_dial_must_be_asked_for() {
+    for ask in [
+        &["--allow-unauthenticated"][..],
+        &[][..], // with GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED=1 below
+    ] {
+        let (l, addr) = listener();
+        let mut cmd = connect_cmd(&format!("ws://{addr}"));
+        cmd.env_remove("GATEWAY_RELAY_SECRET")
+            .env_remove("GATEWAY_RELAY_ID")
+            .args(ask)
+            .stdin(std::process::Stdio::piped());
+        if ask.is_empty() {
+            cmd.env("GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED", "1");
+        }
+        let mut relay = spawn(cmd);
+        let stream = accept_within(&l, Duration::from_secs(10));
+        let mut stream = stream.expect("the unauthenticated dial was made");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let mut head = [0u8; 4096];
+        let n = std::io::Read::read(&mut stream, &mut head).unwrap_or(0);
+        let head = String::from_utf8_lossy(&head[..n]).to_ascii_lowercase();
+        assert!(head.starts_with("get /relay"), "{head}");
+        assert!(!head.contains("authorization:"), "{head}");
+        drop(relay.0.stdin.take());
+        let _ = relay.0.kill();
+    }
 }

@@ -14,7 +14,6 @@ use relay_tokio::RelayClient;
 /// redelivered after a dropped link; the application sees each exactly
 /// once.
 #[test]
-#[ignore = "needs the core branch: dedupe at any size (issue 15 items 2 and 5)"]
 fn ten_thousand_unacked_redeliveries_reach_the_app_once_each() {
     const N: usize = 10_000;
     let rt = tokio::runtime::Builder::new_multi_thread()

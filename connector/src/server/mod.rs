@@ -26,12 +26,38 @@
 //!   upgrade on any other path is answered `400`.
 //! - `POST /relay/provision`, `/relay/enroll`, `/relay/policy`: the model's
 //!   [`Connector::handle_http`].
-//! - The admin API (JSON): `POST /dev/inbound` `{"instance": "...", "event":
-//!   <MessageEvent or {"chat_id", "text", "platform"}>}`, `POST /dev/revoke`
-//!   `{"gateway_id": "..."}` and `GET /dev/stats`.
+//! - The admin API (JSON), one route per thing a connector can do to a
+//!   gateway, each with a handle method doing the same:
 //!
-//! Unknown routes get `404`; bad input `400` with `{"error": "..."}`; request
-//! bodies over [`DevServerConfig::max_body_bytes`] `413`.
+//! | route | body | handle method |
+//! | --- | --- | --- |
+//! | `POST /dev/inbound` | `{"instance", "event": <MessageEvent, or {"chat_id", "text", "platform"}>}` | [`ConnectorServer::deliver`] |
+//! | `POST /dev/passthrough` | `{"instance", "platform", "bot_id"?, "method", "path", "headers": [[name, value], ...], "body_b64"}` | [`ConnectorServer::deliver_passthrough`] |
+//! | `POST /dev/interrupt` | `{"session_key", "chat_id"}` | [`ConnectorServer::push_interrupt`] |
+//! | `POST /dev/bind` | `{"session_key", "instance"}` | [`ConnectorServer::bind`] |
+//! | `POST /dev/capability` | `{"session_key", "instance", "kind", "expires_in_secs"?}`, or `{"session_key", "instance", "revoke": true}` | [`ConnectorServer::grant_capability`], [`ConnectorServer::revoke_capabilities`] |
+//! | `POST /dev/descriptor` | `{"platform", "descriptor": {...}}` | [`ConnectorServer::set_descriptor`] |
+//! | `POST /dev/revoke` | `{"gateway_id"}` | [`ConnectorServer::revoke`] |
+//! | `GET /dev/stats` | | [`ConnectorServer::stats`] |
+//! | `GET /dev/log` | | [`ConnectorServer::frame_log`] |
+//!
+//! `/dev/inbound` and `/dev/passthrough` answer `{"delivery": "live",
+//! "session": "s1"}` or `{"delivery": "buffered", "buffer_id": "buf-1"}`
+//! (or `{"delivery": "dropped"}`). An unknown instance or a session key
+//! nobody owns answers `404`, an owner without a serving session `409`.
+//! With a server on port 8080:
+//!
+//! ```sh
+//! curl -X POST localhost:8080/dev/passthrough -d '{"instance":"gw-1","platform":"discord",
+//!   "method":"POST","path":"/hook","headers":[["X-A","1"]],"body_b64":"eyJ0eXBlIjogMn0="}'
+//! curl -X POST localhost:8080/dev/bind -d '{"session_key":"agent:main:discord:dm:D1","instance":"gw-1"}'
+//! curl -X POST localhost:8080/dev/interrupt -d '{"session_key":"agent:main:discord:dm:D1","chat_id":"D1"}'
+//! curl -X POST localhost:8080/dev/capability -d '{"session_key":"agent:main:discord:dm:D1",
+//!   "instance":"gw-1","kind":"discord.interaction_token","expires_in_secs":60}'
+//! curl -X POST localhost:8080/dev/capability -d '{"session_key":"agent:main:discord:dm:D1",
+//!   "instance":"gw-1","revoke":true}'
+//! curl localhost:8080/dev/log
+//! ```
 //!
 //! # How it runs
 //!
@@ -57,7 +83,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{Connector, ConnectorConfig, ConnectorStats, Delivery, RejectMode, SessionId};
+use crate::{
+    AdminError, Connector, ConnectorConfig, ConnectorStats, Delivery, LogEntry, RejectMode,
+    SessionId,
+};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -582,6 +611,83 @@ impl ConnectorServer {
         let instance = instance.to_owned();
         tracing::info!(%instance, "admin: deliver passthrough");
         self.with_model(move |c, now| c.deliver_passthrough(&instance, forward, now))
+            .await
+    }
+
+    /// Binds `session_key` to the registered gateway `instance` (see
+    /// [`Connector::bind_instance`]): gateway→connector interrupts for it are
+    /// routed to that instance, and [`ConnectorServer::push_interrupt`]
+    /// reaches it.
+    pub async fn bind(
+        &self,
+        session_key: &str,
+        instance: &str,
+    ) -> Result<Result<(), AdminError>, ServerStopped> {
+        let (key, inst) = (session_key.to_owned(), instance.to_owned());
+        tracing::info!(session_key = %key, instance = %inst, "admin: bind");
+        self.with_model(move |c, _| c.bind_instance(&key, &inst))
+            .await
+    }
+
+    /// Pushes `interrupt_inbound` to the instance that owns `session_key`
+    /// (see [`Connector::push_interrupt`]); returns the session it went to.
+    pub async fn push_interrupt(
+        &self,
+        session_key: &str,
+        chat_id: &str,
+    ) -> Result<Result<SessionId, AdminError>, ServerStopped> {
+        let (key, chat) = (session_key.to_owned(), chat_id.to_owned());
+        tracing::info!(session_key = %key, "admin: interrupt");
+        self.with_model(move |c, now| c.push_interrupt(&key, &chat, now))
+            .await
+    }
+
+    /// Grants a `follow_up` capability of `kind` for `session_key` in the
+    /// tenant of `instance`, expiring `expires_in` from now (`None`: never).
+    pub async fn grant_capability(
+        &self,
+        session_key: &str,
+        instance: &str,
+        kind: &str,
+        expires_in: Option<Duration>,
+    ) -> Result<Result<(), AdminError>, ServerStopped> {
+        let (key, inst, kind) = (session_key.to_owned(), instance.to_owned(), kind.to_owned());
+        tracing::info!(session_key = %key, instance = %inst, %kind, "admin: grant capability");
+        self.with_model(move |c, now| {
+            let at = expires_in.map(|d| now.saturating_add(d));
+            c.grant_instance_capability(&key, &inst, &kind, at)
+        })
+        .await
+    }
+
+    /// Revokes every capability of `session_key` in the tenant of
+    /// `instance`; returns how many were removed.
+    pub async fn revoke_capabilities(
+        &self,
+        session_key: &str,
+        instance: &str,
+    ) -> Result<Result<usize, AdminError>, ServerStopped> {
+        let (key, inst) = (session_key.to_owned(), instance.to_owned());
+        tracing::info!(session_key = %key, instance = %inst, "admin: revoke capabilities");
+        self.with_model(move |c, _| c.revoke_capabilities(&key, &inst))
+            .await
+    }
+
+    /// Sets the descriptor answered to later hellos for `platform`.
+    pub async fn set_descriptor(
+        &self,
+        platform: &str,
+        descriptor: CapabilityDescriptor,
+    ) -> Result<(), ServerStopped> {
+        let platform = platform.to_owned();
+        tracing::info!(%platform, "admin: set descriptor");
+        self.with_model(move |c, _| c.set_descriptor(&platform, descriptor))
+            .await
+    }
+
+    /// A copy of the model's frame log (oldest first).
+    pub async fn frame_log(&self) -> Result<Vec<LogEntry>, ServerStopped> {
+        self.with_model(|c, _| c.log().entries().cloned().collect())
             .await
     }
 

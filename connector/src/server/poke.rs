@@ -49,7 +49,12 @@ async fn get(url: &str) -> Result<(u16, String), String> {
         .host()
         .trim_start_matches('[')
         .trim_end_matches(']');
-    let port = authority.port_u16().unwrap_or(80);
+    // A port written but not a u16 is an error, never port 80.
+    let port = match (authority.port(), authority.port_u16()) {
+        (None, _) => 80,
+        (Some(_), Some(port)) => port,
+        (Some(p), None) => return Err(format!("wake URL port {:?} is not a port", p.as_str())),
+    };
     let path = uri.path().to_owned();
     let target = format!("{}{}", authority.host(), path);
     let stream = TcpStream::connect((host, port))

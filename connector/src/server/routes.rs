@@ -60,7 +60,14 @@ async fn route(req: Request<Incoming>, ctx: &Ctx) -> Resp {
         "/dev/inbound" if method == Method::POST => inbound(req, ctx).await,
         "/dev/revoke" if method == Method::POST => revoke(req, ctx).await,
         "/dev/stats" if method == Method::GET => stats(ctx).await,
-        "/dev/inbound" | "/dev/revoke" | "/dev/stats" => {
+        "/dev/passthrough" if method == Method::POST => admin::passthrough(req, ctx).await,
+        "/dev/interrupt" if method == Method::POST => admin::interrupt(req, ctx).await,
+        "/dev/bind" if method == Method::POST => admin::bind(req, ctx).await,
+        "/dev/capability" if method == Method::POST => admin::capability(req, ctx).await,
+        "/dev/descriptor" if method == Method::POST => admin::descriptor(req, ctx).await,
+        "/dev/log" if method == Method::GET => admin::log(ctx).await,
+        "/dev/inbound" | "/dev/revoke" | "/dev/stats" | "/dev/passthrough" | "/dev/interrupt"
+        | "/dev/bind" | "/dev/capability" | "/dev/descriptor" | "/dev/log" => {
             error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
         }
         _ => error(StatusCode::NOT_FOUND, "not found"),
@@ -350,5 +357,316 @@ async fn stats(ctx: &Ctx) -> Resp {
     {
         Some(stats) => json_response(StatusCode::OK, stats.to_json().to_string()),
         None => stopping(),
+    }
+}
+
+/// The admin routes that exercise the rest of the protocol: passthrough,
+/// interrupts, bindings, capabilities, descriptors and the frame log.
+mod admin {
+    use std::time::Duration;
+
+    use base64::Engine as _;
+    use hyper::Request;
+    use hyper::StatusCode;
+    use hyper::body::Incoming;
+    use relay_core::descriptor::CapabilityDescriptor;
+    use relay_core::wire::PassthroughForward;
+    use serde_json::{Map, Value, json};
+
+    use super::{Ctx, Resp, call, delivery_json, error, json_response, read_json, stopping};
+    use crate::AdminError;
+    use crate::observe::Direction;
+
+    /// A 400 answer with `message`.
+    fn bad(message: String) -> Resp {
+        error(StatusCode::BAD_REQUEST, &message)
+    }
+
+    /// A required string field.
+    fn string(body: &Map<String, Value>, name: &str) -> Result<String, String> {
+        match body.get(name) {
+            Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+            _ => Err(format!("missing \"{name}\" (a non-empty string)")),
+        }
+    }
+
+    /// An optional string field (absent or null: empty).
+    fn opt_string(body: &Map<String, Value>, name: &str) -> Result<String, String> {
+        match body.get(name) {
+            None | Some(Value::Null) => Ok(String::new()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(_) => Err(format!("\"{name}\" is not a string")),
+        }
+    }
+
+    async fn object(req: Request<Incoming>, ctx: &Ctx) -> Result<Map<String, Value>, Resp> {
+        match read_json(req, ctx.max_body_bytes).await? {
+            Value::Object(map) => Ok(map),
+            _ => Err(error(StatusCode::BAD_REQUEST, "body is not a JSON object")),
+        }
+    }
+
+    fn admin_error(e: &AdminError) -> Resp {
+        let status = match e {
+            AdminError::UnknownInstance(_) | AdminError::NoOwner(_) => StatusCode::NOT_FOUND,
+            AdminError::OwnerOffline(_) => StatusCode::CONFLICT,
+            AdminError::Full => StatusCode::INSUFFICIENT_STORAGE,
+        };
+        error(status, &e.to_string())
+    }
+
+    /// The ordered `[[name, value], ...]` headers of a passthrough body.
+    fn headers(body: &Map<String, Value>) -> Result<Vec<(String, String)>, String> {
+        let bad = || "\"headers\" must be an array of [name, value] string pairs".to_owned();
+        match body.get("headers") {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(pairs)) => pairs
+                .iter()
+                .map(|pair| match pair.as_array().map(Vec::as_slice) {
+                    Some([Value::String(k), Value::String(v)]) => Ok((k.clone(), v.clone())),
+                    _ => Err(bad()),
+                })
+                .collect(),
+            Some(_) => Err(bad()),
+        }
+    }
+
+    /// `POST /dev/passthrough {"instance", "platform", "bot_id"?, "method",
+    /// "path", "headers": [[name, value], ...], "body_b64"}`.
+    pub(super) async fn passthrough(req: Request<Incoming>, ctx: &Ctx) -> Resp {
+        let parsed = async {
+            let body = object(req, ctx).await?;
+            let instance = string(&body, "instance").map_err(bad)?;
+            let b64 = opt_string(&body, "body_b64").map_err(bad)?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64.as_bytes())
+                .map_err(|e| {
+                    error(
+                        StatusCode::BAD_REQUEST,
+                        &format!("\"body_b64\" is not standard base64: {e}"),
+                    )
+                })?;
+            let forward = PassthroughForward {
+                platform: string(&body, "platform").map_err(bad)?,
+                bot_id: opt_string(&body, "bot_id").map_err(bad)?,
+                method: string(&body, "method").map_err(bad)?,
+                path: string(&body, "path").map_err(bad)?,
+                headers: headers(&body).map_err(bad)?,
+                body: bytes,
+                ..PassthroughForward::default()
+            };
+            Ok::<_, Resp>((instance, forward))
+        };
+        let (instance, forward) = match parsed.await {
+            Ok(p) => p,
+            Err(resp) => return resp,
+        };
+        let inst = instance.clone();
+        let Some(delivery) = call(&ctx.cmds, move |st| {
+            let now = st.now();
+            st.connector.deliver_passthrough(&inst, forward, now)
+        })
+        .await
+        else {
+            return stopping();
+        };
+        tracing::info!(%instance, ?delivery, "admin: passthrough delivered");
+        json_response(StatusCode::OK, delivery_json(&delivery).to_string())
+    }
+
+    /// `POST /dev/interrupt {"session_key", "chat_id"}`.
+    pub(super) async fn interrupt(req: Request<Incoming>, ctx: &Ctx) -> Resp {
+        let parsed = async {
+            let body = object(req, ctx).await?;
+            Ok::<_, Resp>((
+                string(&body, "session_key").map_err(bad)?,
+                opt_string(&body, "chat_id").map_err(bad)?,
+            ))
+        };
+        let (key, chat) = match parsed.await {
+            Ok(p) => p,
+            Err(resp) => return resp,
+        };
+        let k = key.clone();
+        let Some(outcome) = call(&ctx.cmds, move |st| {
+            let now = st.now();
+            st.connector.push_interrupt(&k, &chat, now)
+        })
+        .await
+        else {
+            return stopping();
+        };
+        match outcome {
+            Ok(session) => {
+                tracing::info!(session_key = %key, %session, "admin: interrupt pushed");
+                json_response(
+                    StatusCode::OK,
+                    json!({ "ok": true, "session": session.to_string() }).to_string(),
+                )
+            }
+            Err(e) => admin_error(&e),
+        }
+    }
+
+    /// `POST /dev/bind {"session_key", "instance"}`.
+    pub(super) async fn bind(req: Request<Incoming>, ctx: &Ctx) -> Resp {
+        let parsed = async {
+            let body = object(req, ctx).await?;
+            Ok::<_, Resp>((
+                string(&body, "session_key").map_err(bad)?,
+                string(&body, "instance").map_err(bad)?,
+            ))
+        };
+        let (key, instance) = match parsed.await {
+            Ok(p) => p,
+            Err(resp) => return resp,
+        };
+        let (k, i) = (key.clone(), instance.clone());
+        let Some(outcome) = call(&ctx.cmds, move |st| st.connector.bind_instance(&k, &i)).await
+        else {
+            return stopping();
+        };
+        match outcome {
+            Ok(()) => {
+                tracing::info!(session_key = %key, %instance, "admin: session bound");
+                json_response(
+                    StatusCode::OK,
+                    json!({ "ok": true, "session_key": key, "instance": instance }).to_string(),
+                )
+            }
+            Err(e) => admin_error(&e),
+        }
+    }
+
+    /// `POST /dev/capability {"session_key", "instance", "kind",
+    /// "expires_in_secs"?}` grants; `{"session_key", "instance", "revoke":
+    /// true}` revokes every capability of the key in the instance's tenant.
+    pub(super) async fn capability(req: Request<Incoming>, ctx: &Ctx) -> Resp {
+        enum Op {
+            Grant(String, Option<Duration>),
+            Revoke,
+        }
+        let parsed = async {
+            let body = object(req, ctx).await?;
+            let key = string(&body, "session_key").map_err(bad)?;
+            let instance = string(&body, "instance").map_err(bad)?;
+            let op = match body.get("revoke") {
+                Some(Value::Bool(true)) => Op::Revoke,
+                None | Some(Value::Null) | Some(Value::Bool(false)) => {
+                    let kind = string(&body, "kind").map_err(bad)?;
+                    let expires = match body.get("expires_in_secs") {
+                        None | Some(Value::Null) => None,
+                        Some(v) => match v.as_f64() {
+                            Some(secs) if secs.is_finite() && (0.0..=1e9).contains(&secs) => {
+                                Some(Duration::from_secs_f64(secs))
+                            }
+                            _ => {
+                                return Err(error(
+                                    StatusCode::BAD_REQUEST,
+                                    "\"expires_in_secs\" must be a non-negative number",
+                                ));
+                            }
+                        },
+                    };
+                    Op::Grant(kind, expires)
+                }
+                Some(_) => {
+                    return Err(error(
+                        StatusCode::BAD_REQUEST,
+                        "\"revoke\" must be a boolean",
+                    ));
+                }
+            };
+            Ok::<_, Resp>((key, instance, op))
+        };
+        let (key, instance, op) = match parsed.await {
+            Ok(p) => p,
+            Err(resp) => return resp,
+        };
+        let (k, i) = (key.clone(), instance.clone());
+        let Some(outcome) = call(&ctx.cmds, move |st| {
+            let now = st.now();
+            match op {
+                Op::Grant(kind, expires) => {
+                    let at = expires.map(|d| now.saturating_add(d));
+                    st.connector
+                        .grant_instance_capability(&k, &i, &kind, at)
+                        .map(|()| json!({ "ok": true, "granted": kind }))
+                }
+                Op::Revoke => st
+                    .connector
+                    .revoke_capabilities(&k, &i)
+                    .map(|n| json!({ "ok": true, "revoked": n })),
+            }
+        })
+        .await
+        else {
+            return stopping();
+        };
+        match outcome {
+            Ok(answer) => {
+                tracing::info!(session_key = %key, %instance, %answer, "admin: capability");
+                json_response(StatusCode::OK, answer.to_string())
+            }
+            Err(e) => admin_error(&e),
+        }
+    }
+
+    /// `POST /dev/descriptor {"platform", "descriptor": {...}}`.
+    pub(super) async fn descriptor(req: Request<Incoming>, ctx: &Ctx) -> Resp {
+        let parsed = async {
+            let body = object(req, ctx).await?;
+            let platform = string(&body, "platform").map_err(bad)?;
+            let Some(raw @ Value::Object(_)) = body.get("descriptor") else {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "missing \"descriptor\" (an object)",
+                ));
+            };
+            let d = CapabilityDescriptor::from_json(raw.to_string().as_bytes())
+                .map_err(|e| error(StatusCode::BAD_REQUEST, &format!("invalid descriptor: {e}")))?;
+            Ok::<_, Resp>((platform, d))
+        };
+        let (platform, d) = match parsed.await {
+            Ok(p) => p,
+            Err(resp) => return resp,
+        };
+        let p = platform.clone();
+        if call(&ctx.cmds, move |st| st.connector.set_descriptor(&p, d))
+            .await
+            .is_none()
+        {
+            return stopping();
+        }
+        tracing::info!(%platform, "admin: descriptor set");
+        json_response(
+            StatusCode::OK,
+            json!({ "ok": true, "platform": platform }).to_string(),
+        )
+    }
+
+    /// `GET /dev/log`: the model's frame log, oldest first.
+    pub(super) async fn log(ctx: &Ctx) -> Resp {
+        let Some(entries) = call(&ctx.cmds, |st| {
+            st.connector
+                .log()
+                .entries()
+                .map(|e| {
+                    json!({
+                        "at_ms": e.at.as_millis(),
+                        "session": e.session.to_string(),
+                        "direction": match e.direction { Direction::In => "in", Direction::Out => "out" },
+                        "type": e.frame_type,
+                        "text": e.text,
+                        "error": e.error,
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        else {
+            return stopping();
+        };
+        json_response(StatusCode::OK, json!({ "entries": entries }).to_string())
     }
 }

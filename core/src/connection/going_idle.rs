@@ -1,11 +1,13 @@
 //! `GoingIdle`: `going_idle` was sent; we keep serving until the connector
-//! acks it (then close and enter `Buffered`) or the ack deadline passes (then
-//! stay serving and report `IdleRefused`). The socket is never closed by us
-//! in between.
+//! acks it (then enter `Buffered` as the [`IdleMode`] says: keep the socket,
+//! or close it and wait for a wake or re-dial on the dormant cadence) or the
+//! ack deadline passes (then stay serving and report `IdleRefused`). The
+//! socket is never closed by us in between.
 
 use super::link::CLOSE_NORMAL;
 use super::serving::{AfterServingClose, after_serving_close};
 use super::{Buffered, Event, IdleRefusal, RelayConnection, SendError, Serving};
+use crate::config::IdleMode;
 use crate::requests::RequestId;
 use crate::timer::Timer;
 use crate::wire::Action;
@@ -14,11 +16,17 @@ use crate::wire::Action;
 #[derive(Debug)]
 pub struct GoingIdle {
     confirming: bool,
+    mode: IdleMode,
 }
 
 impl GoingIdle {
-    pub(crate) fn new(confirming: bool) -> Self {
-        GoingIdle { confirming }
+    pub(crate) fn new(confirming: bool, mode: IdleMode) -> Self {
+        GoingIdle { confirming, mode }
+    }
+
+    /// What happens on the ack.
+    pub fn mode(&self) -> IdleMode {
+        self.mode
     }
 }
 
@@ -33,11 +41,20 @@ impl RelayConnection<GoingIdle> {
         self.link.send_interrupt(session_key, reason);
     }
 
-    /// The connector flipped us to buffered: close and rest.
+    /// The connector flipped us to buffered: keep the socket
+    /// ([`IdleMode::Keep`]) or close it, and with [`IdleMode::Dormant`]
+    /// schedule the re-dial.
     pub fn on_idle_ack(mut self) -> RelayConnection<Buffered> {
+        let mode = self.state.mode;
+        let confirming = self.state.confirming;
+        if mode == IdleMode::Keep {
+            self.link.timers.stop(Timer::IdleAck);
+            return self.into_state(Buffered::with_socket(confirming));
+        }
         self.link
             .lose_socket(Some(CLOSE_NORMAL), "going idle", true);
-        if let Some(every) = self.link.config().timeouts.dormant_redial {
+        if mode == IdleMode::Dormant {
+            let every = self.link.config().dormant_redial_every();
             self.link.schedule_dial_in(every);
         }
         self.into_state(Buffered::new())

@@ -2,15 +2,15 @@
 //! memories (scope, dedupe), the line buffer and the output queue. The state
 //! types decide *when* things happen; the link knows *how*.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use core::time::Duration;
 
 use super::types::{DeliveryHandle, Event, Output, RequestError, SendError, State, Stats};
 use crate::auth::mint_token;
 use crate::backoff::Backoff;
-use crate::config::{PlatformIdentity, RelayConfig};
-use crate::dedupe::{DedupeWindow, DeliveryState};
+use crate::config::{ConfigError, DialTarget, PlatformIdentity, RelayConfig};
+use crate::dedupe::{Admit, DedupeWindow, DeliveryState};
 use crate::descriptor::CapabilityDescriptor;
 use crate::requests::{RequestId, Requests};
 use crate::rng::Rng;
@@ -33,6 +33,12 @@ pub const CLOSE_NORMAL: u16 = 1000;
 pub const CLOSE_ABNORMAL: u16 = 1006;
 /// Close code for a frame over the size limit.
 pub const CLOSE_TOO_BIG: u16 = 1009;
+/// Close code for "try again later": sent when a new buffered delivery
+/// arrives while [`Limits::max_unacked_deliveries`] are outstanding, so the
+/// connector keeps it and redelivers it after the reconnect.
+///
+/// [`Limits::max_unacked_deliveries`]: crate::config::Limits::max_unacked_deliveries
+pub const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 
 /// What draining the line buffer found that the state must act on.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -44,13 +50,28 @@ pub(crate) struct ReadSignals {
     pub(crate) idle_ack: bool,
     /// A line exceeded the size limit: the connection must be closed (1009).
     pub(crate) too_large: bool,
+    /// A new buffered delivery arrived with the bound of outstanding ones
+    /// reached: it was neither handed over nor acked, and the connection
+    /// must be closed (1013) so the connector redelivers it later.
+    pub(crate) deliveries_full: bool,
+}
+
+/// What `admit` decided for one delivery.
+enum Admitted {
+    /// Hand it to the application (with a handle when buffered).
+    Hand(Option<DeliveryHandle>),
+    /// A redelivery: not handed over (re-acked if already acked).
+    Skip,
+    /// Too many buffered deliveries outstanding: close and let the connector
+    /// redeliver.
+    Full,
 }
 
 /// The shared part of every state.
 #[derive(Debug)]
 pub(crate) struct Link {
     config: RelayConfig,
-    dial_url: String,
+    dial_target: Result<DialTarget, ConfigError>,
     identities: Vec<PlatformIdentity>,
     multi_platform: bool,
     rng: Rng,
@@ -62,7 +83,13 @@ pub(crate) struct Link {
     requests: Requests,
     scope: ScopeMemory,
     dedupe: DedupeWindow,
+    /// This connection's descriptors in arrival order (the first is the
+    /// default), at most one per hello.
     descriptors: Vec<CapabilityDescriptor>,
+    /// Platform → index in `descriptors`.
+    descriptor_index: BTreeMap<String, usize>,
+    /// The platforms said hello for (empty when only the `relay` hello is sent).
+    fronted: BTreeSet<String>,
     descriptor_seen_this_connection: bool,
     lines: LineBuffer,
     /// Some connection of this link received a descriptor.
@@ -85,8 +112,13 @@ pub(crate) struct Link {
 impl Link {
     pub(crate) fn new(config: RelayConfig, seed: u64, now: Instant, wall: UnixTime) -> Self {
         let identities = config.hello_identities();
+        let fronted = config
+            .identities
+            .iter()
+            .map(|i| i.platform.clone())
+            .collect();
         Link {
-            dial_url: config.dial_url(),
+            dial_target: config.dial_target(),
             multi_platform: identities.len() > 1,
             identities,
             rng: Rng::new(seed),
@@ -97,8 +129,13 @@ impl Link {
             backoff: Backoff::new(config.timeouts.backoff_initial, config.timeouts.backoff_max),
             requests: Requests::default(),
             scope: ScopeMemory::new(config.limits.scope_memory),
-            dedupe: DedupeWindow::new(config.limits.dedupe_window),
+            dedupe: DedupeWindow::new(
+                config.limits.dedupe_window,
+                config.limits.max_unacked_deliveries,
+            ),
             descriptors: Vec::new(),
+            descriptor_index: BTreeMap::new(),
+            fronted,
             descriptor_seen_this_connection: false,
             lines: LineBuffer::new(config.limits.max_frame_bytes),
             ever_served: false,
@@ -121,6 +158,11 @@ impl Link {
             self.now = now;
         }
         self.now
+    }
+
+    /// Whether a socket is live (opened and not yet lost).
+    pub(crate) fn socket_live(&self) -> bool {
+        self.socket_live
     }
 
     pub(crate) fn now(&self) -> Instant {
@@ -187,9 +229,24 @@ impl Link {
 
     // ----- dialing --------------------------------------------------------
 
-    /// Emits a dial with a freshly minted token.
+    /// Whether the configured relay URL cannot be dialed.
+    pub(crate) fn undialable(&self) -> bool {
+        self.dial_target.is_err()
+    }
+
+    /// Emits a dial with a freshly minted token. A relay URL that does not
+    /// parse is reported instead, and no timer is left to retry it.
     pub(crate) fn dial(&mut self) {
         self.timers.stop(Timer::Dial);
+        let target = match &self.dial_target {
+            Ok(target) => target.clone(),
+            Err(error) => {
+                let error = error.clone();
+                self.stop_everything();
+                self.event(Event::ConfigRejected { error });
+                return;
+            }
+        };
         let mut headers = Vec::new();
         if let Some((id, secret)) = self.config.credentials() {
             let token = mint_token(
@@ -201,8 +258,7 @@ impl Link {
             headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
         }
         self.stats.dials += 1;
-        let url = self.dial_url.clone();
-        self.emit(Output::Dial { url, headers });
+        self.emit(Output::Dial { target, headers });
     }
 
     /// Schedules the next dial after a failure, on the backoff ladder.
@@ -397,8 +453,11 @@ impl Link {
         match frame {
             ConnectorFrame::Descriptor(d) => {
                 let first = !self.descriptor_seen_this_connection;
-                self.store_descriptor(&d, first);
-                self.event(Event::Descriptor(d));
+                if self.store_descriptor(&d, first) {
+                    self.event(Event::Descriptor(d));
+                } else {
+                    self.stats.descriptors_ignored += 1;
+                }
                 if first {
                     signals.first_descriptor = true;
                     return true;
@@ -416,13 +475,25 @@ impl Link {
                     src.user_id.as_deref(),
                     is_dm,
                 );
-                if let Some(delivery) = self.admit(buffer_id) {
-                    self.event(Event::Inbound { event, delivery });
+                match self.admit(buffer_id) {
+                    Admitted::Hand(delivery) => self.event(Event::Inbound { event, delivery }),
+                    Admitted::Skip => {}
+                    Admitted::Full => {
+                        signals.deliveries_full = true;
+                        return true;
+                    }
                 }
             }
             ConnectorFrame::PassthroughForward { forward, buffer_id } => {
-                if let Some(delivery) = self.admit(buffer_id) {
-                    self.event(Event::Passthrough { forward, delivery });
+                match self.admit(buffer_id) {
+                    Admitted::Hand(delivery) => {
+                        self.event(Event::Passthrough { forward, delivery });
+                    }
+                    Admitted::Skip => {}
+                    Admitted::Full => {
+                        signals.deliveries_full = true;
+                        return true;
+                    }
                 }
             }
             ConnectorFrame::OutboundResult { request_id, result } => {
@@ -462,49 +533,74 @@ impl Link {
     }
 
     /// Per platform, the first descriptor wins; the first of a connection
-    /// replaces the previous connection's set and is the default.
-    fn store_descriptor(&mut self, d: &CapabilityDescriptor, first_of_connection: bool) {
+    /// replaces the previous connection's set and is the default. Later ones
+    /// are kept only for a platform said hello for, so the table holds at
+    /// most one descriptor per hello. `false`: ignored (a platform already
+    /// described, never said hello for, or one more than the hellos).
+    fn store_descriptor(&mut self, d: &CapabilityDescriptor, first_of_connection: bool) -> bool {
         if first_of_connection {
             self.descriptors.clear();
+            self.descriptor_index.clear();
             self.descriptor_seen_this_connection = true;
+        } else {
+            let fronted = self.fronted.is_empty() || self.fronted.contains(&d.platform);
+            if !fronted
+                || self.descriptor_index.contains_key(&d.platform)
+                || self.descriptors.len() >= self.identities.len()
+            {
+                return false;
+            }
         }
-        if !self.descriptors.iter().any(|x| x.platform == d.platform) {
-            self.descriptors.push(d.clone());
-        }
+        self.descriptor_index
+            .insert(d.platform.clone(), self.descriptors.len());
+        self.descriptors.push(d.clone());
+        true
     }
 
     /// Decides whether a delivery goes to the application. Live deliveries
     /// always do. A buffered one does the first time; seen again, it is
     /// re-acked if the application already acked it, and otherwise waits
-    /// for that ack. `Some(handle)` = hand it over.
-    fn admit(&mut self, buffer_id: Option<BufferId>) -> Option<Option<DeliveryHandle>> {
+    /// for that ack. A new buffered one beyond the bound of outstanding
+    /// deliveries is refused (see `dedupe`).
+    fn admit(&mut self, buffer_id: Option<BufferId>) -> Admitted {
         let Some(buffer_id) = buffer_id else {
-            return Some(None);
+            return Admitted::Hand(None);
         };
         match self.dedupe.get(buffer_id.as_str()) {
-            None => {
-                self.dedupe.handed(buffer_id.as_str());
-                if planted!(self, AckOnDelivery) {
-                    self.send_ack(buffer_id.clone()); // PLANTED BUG: ack before the app did
+            None => match self.dedupe.admit_new(buffer_id.as_str()) {
+                Admit::Hand => {
+                    if planted!(self, AckOnDelivery) {
+                        self.send_ack(buffer_id.clone()); // PLANTED BUG: ack before the app did
+                    }
+                    Admitted::Hand(Some(DeliveryHandle { buffer_id }))
                 }
-                Some(Some(DeliveryHandle { buffer_id }))
-            }
+                Admit::Full => {
+                    self.stats.deliveries_deferred += 1;
+                    Admitted::Full
+                }
+            },
             Some(DeliveryState::Handed) => {
                 self.stats.duplicate_deliveries += 1;
-                None
+                Admitted::Skip
             }
-            Some(DeliveryState::Acked) => {
+            Some(DeliveryState::AckQueued | DeliveryState::Acked) => {
                 self.stats.duplicate_deliveries += 1;
-                self.send_ack(buffer_id);
-                None
+                if self.send_ack(buffer_id.clone()) {
+                    self.dedupe.ack_written(buffer_id.as_str());
+                }
+                Admitted::Skip
             }
         }
     }
 
-    fn send_ack(&mut self, buffer_id: BufferId) {
+    /// Writes an `inbound_ack` if a socket is open; whether it was written.
+    fn send_ack(&mut self, buffer_id: BufferId) -> bool {
         if self.socket_live {
             self.stats.acks_sent += 1;
             self.transmit(&GatewayFrame::InboundAck { buffer_id });
+            true
+        } else {
+            false
         }
     }
 
@@ -512,9 +608,10 @@ impl Link {
     /// open, else on its redelivery.
     pub(crate) fn ack(&mut self, handle: DeliveryHandle) -> Result<(), super::CommandError> {
         let id = handle.buffer_id;
-        match self.dedupe.acked(id.as_str()) {
+        let live = self.socket_live;
+        match self.dedupe.app_acked(id.as_str(), live) {
             None => Err(super::CommandError::UnknownDelivery { buffer_id: id.0 }),
-            Some(DeliveryState::Acked) => {
+            Some(DeliveryState::Acked | DeliveryState::AckQueued) => {
                 Err(super::CommandError::AlreadyAcked { buffer_id: id.0 })
             }
             Some(DeliveryState::Handed) => {
@@ -529,7 +626,10 @@ impl Link {
     pub(crate) fn descriptor(&self, platform: Option<&str>) -> Option<&CapabilityDescriptor> {
         match platform {
             None => self.descriptors.first(),
-            Some(p) => self.descriptors.iter().find(|d| d.platform == p),
+            Some(p) => self
+                .descriptor_index
+                .get(p)
+                .and_then(|&i| self.descriptors.get(i)),
         }
     }
 

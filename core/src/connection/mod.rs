@@ -58,7 +58,7 @@ pub use buffered::Buffered;
 pub use dialing::{AfterRefusedUpgrade, Dialing};
 pub use going_idle::GoingIdle;
 pub use handshaking::{AfterConfirmingHandshakeClose, AfterOrdinaryHandshakeClose, Handshaking};
-pub use link::{CLOSE_ABNORMAL, CLOSE_NORMAL, CLOSE_TOO_BIG};
+pub use link::{CLOSE_ABNORMAL, CLOSE_NORMAL, CLOSE_TOO_BIG, CLOSE_TRY_AGAIN_LATER};
 #[cfg(feature = "planted-bugs")]
 pub use planted::{PlantedBug, UnknownPlantedBug};
 pub use revoked::{Closed, Revoked};
@@ -67,7 +67,10 @@ pub use types::*;
 
 use link::Link;
 
-use crate::config::RelayConfig;
+/// Close reason when the bound of outstanding buffered deliveries is reached.
+const TOO_MANY_UNACKED: &str = "too many unacked deliveries";
+
+use crate::config::{IdleMode, RelayConfig};
 use crate::descriptor::CapabilityDescriptor;
 use crate::requests::RequestId;
 use crate::time::{Instant, UnixTime};
@@ -155,7 +158,9 @@ pub struct RelayConnection<S> {
 
 impl RelayConnection<Dialing<Ordinary>> {
     /// A new link that dials at once. `seed` feeds request ids and backoff
-    /// jitter; `now` and `wall` anchor the monotonic and wall clocks.
+    /// jitter; `now` and `wall` anchor the monotonic and wall clocks. A relay
+    /// URL that does not parse gives [`Event::ConfigRejected`] instead of a
+    /// dial, and no timer (prefer [`Connection::new`], which then closes).
     pub fn new(config: RelayConfig, seed: u64, now: Instant, wall: UnixTime) -> Self {
         let link = Box::new(Link::new(config, seed, now, wall));
         RelayConnection {
@@ -332,6 +337,7 @@ impl Inner {
             | Inner::ConfirmHandshaking(_)
             | Inner::Serving(_)
             | Inner::GoingIdle(_)) => s,
+            Inner::Buffered(c) if c.socket_open() => Inner::Buffered(c),
             other => other.close_stray_socket(),
         }
     }
@@ -362,6 +368,7 @@ impl Inner {
             Inner::ConfirmHandshaking(c) => c.on_closed(code, reason).into(),
             Inner::Serving(c) => c.on_closed(code, reason).into(),
             Inner::GoingIdle(c) => c.on_closed(code, reason).into(),
+            Inner::Buffered(c) if c.socket_open() => c.on_closed(code, reason).into(),
             other => other,
         }
     }
@@ -375,6 +382,9 @@ impl Inner {
                     if s.too_large {
                         return Inner::Dialing(c.abandon(CLOSE_TOO_BIG, "frame too large"));
                     }
+                    if s.deliveries_full {
+                        return Inner::Dialing(c.abandon(CLOSE_TRY_AGAIN_LATER, TOO_MANY_UNACKED));
+                    }
                     if !s.first_descriptor {
                         return Inner::Handshaking(c);
                     }
@@ -384,6 +394,11 @@ impl Inner {
                     let s = c.link.read_lines();
                     if s.too_large {
                         return Inner::ConfirmDialing(c.abandon(CLOSE_TOO_BIG, "frame too large"));
+                    }
+                    if s.deliveries_full {
+                        return Inner::ConfirmDialing(
+                            c.abandon(CLOSE_TRY_AGAIN_LATER, TOO_MANY_UNACKED),
+                        );
                     }
                     if !s.first_descriptor {
                         return Inner::ConfirmHandshaking(c);
@@ -395,6 +410,9 @@ impl Inner {
                     if s.too_large {
                         return Inner::Dialing(c.abandon(CLOSE_TOO_BIG, "frame too large"));
                     }
+                    if s.deliveries_full {
+                        return Inner::Dialing(c.abandon(CLOSE_TRY_AGAIN_LATER, TOO_MANY_UNACKED));
+                    }
                     if s.idle_ack {
                         return Inner::Dialing(c.on_late_idle_ack());
                     }
@@ -404,18 +422,28 @@ impl Inner {
                 }
                 Inner::GoingIdle(mut c) => {
                     let s = c.link.read_lines();
-                    if s.too_large {
+                    if s.too_large || s.deliveries_full {
                         c.link.event(Event::IdleRefused {
                             reason: IdleRefusal::ConnectionLost,
                         });
-                        return Inner::Dialing(
-                            c.into_serving().abandon(CLOSE_TOO_BIG, "frame too large"),
-                        );
+                        let (code, reason) = if s.too_large {
+                            (CLOSE_TOO_BIG, "frame too large")
+                        } else {
+                            (CLOSE_TRY_AGAIN_LATER, TOO_MANY_UNACKED)
+                        };
+                        return Inner::Dialing(c.into_serving().abandon(code, reason));
                     }
                     if s.idle_ack {
                         return Inner::Buffered(c.on_idle_ack());
                     }
                     return Inner::GoingIdle(c);
+                }
+                Inner::Buffered(mut c) if c.socket_open() => {
+                    let s = c.link.read_lines();
+                    if s.too_large {
+                        return Inner::Dialing(c.abandon(CLOSE_TOO_BIG, "frame too large"));
+                    }
+                    return Inner::Buffered(c);
                 }
                 other => return other,
             };
@@ -463,6 +491,13 @@ impl Inner {
                     Inner::GoingIdle(c)
                 }
             }
+            Inner::Buffered(mut c) if c.socket_open() => {
+                if c.link.run_socket_timers() {
+                    Inner::Dialing(c.abandon(CLOSE_ABNORMAL, "keepalive timeout"))
+                } else {
+                    Inner::Buffered(c)
+                }
+            }
             Inner::Buffered(mut c) => {
                 if c.dormant_due() {
                     Inner::Dialing(c.wake())
@@ -496,13 +531,18 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// A new link; its first output is the dial.
+    /// A new link; its first output is the dial. A config whose relay URL
+    /// does not parse (only one assembled field by field can have one)
+    /// reports [`Event::ConfigRejected`] and is `Closed` at once, without a
+    /// dial.
     pub fn new(config: RelayConfig, seed: u64, now: Instant, wall: UnixTime) -> Self {
-        Connection {
-            inner: Some(Inner::Dialing(RelayConnection::new(
-                config, seed, now, wall,
-            ))),
-        }
+        let c = RelayConnection::new(config, seed, now, wall);
+        let inner = if c.link.undialable() {
+            Inner::Closed(c.shutdown())
+        } else {
+            Inner::Dialing(c)
+        };
+        Connection { inner: Some(inner) }
     }
 
     /// A new link that makes the deliberate mistake `bug` (feature
@@ -571,6 +611,7 @@ impl Connection {
         match inner {
             Inner::Serving(c) => c.send(action),
             Inner::GoingIdle(c) => c.send(action),
+            Inner::Buffered(c) => c.send(action),
             other => Err(SendError::NotConnected {
                 state: other.state(),
             }),
@@ -593,6 +634,9 @@ impl Connection {
         match inner {
             Inner::Serving(c) => c.interrupt(session_key.into(), reason),
             Inner::GoingIdle(c) => c.interrupt(session_key.into(), reason),
+            Inner::Buffered(c) if c.socket_open() => {
+                c.interrupt(session_key.into(), reason);
+            }
             other => {
                 return Err(SendError::NotConnected {
                     state: other.state(),
@@ -602,20 +646,38 @@ impl Connection {
         Ok(())
     }
 
-    /// Asks the connector to buffer for us (`Serving` only).
+    /// Asks the connector to buffer for us (`Serving` only); after the ack
+    /// the link does what [`RelayConfig::effective_idle_mode`] says.
     pub fn go_idle(&mut self, now: Instant) -> Result<(), CommandError> {
+        let mode = self
+            .config()
+            .map_or(IdleMode::Dormant, RelayConfig::effective_idle_mode);
+        self.go_idle_with(mode, now)
+    }
+
+    /// Asks the connector to buffer for us (`Serving` only); after the ack
+    /// the link does what `mode` says, whatever the configuration.
+    pub fn go_idle_with(&mut self, mode: IdleMode, now: Instant) -> Result<(), CommandError> {
         let state = self.state();
         if state != State::Serving {
             return Err(serving::go_idle_refused(state));
         }
         self.step(now, |i| match i {
-            Inner::Serving(c) => Inner::GoingIdle(c.go_idle()),
+            Inner::Serving(c) => Inner::GoingIdle(c.go_idle(mode)),
             other => other,
         });
         Ok(())
     }
 
-    /// Dials now if `Buffered`; a no-op in live states; refused once terminal.
+    /// Whether a socket is open (or being opened) for this link: true while
+    /// handshaking, serving and going idle, and while buffered after an
+    /// [`IdleMode::Keep`] idle.
+    pub fn socket_open(&self) -> bool {
+        self.with_inner(|i| i.link().socket_live()).unwrap_or(false)
+    }
+
+    /// Dials now if `Buffered` (closing a kept socket first); a no-op in live
+    /// states; refused once terminal.
     pub fn wake(&mut self, now: Instant) -> Result<(), CommandError> {
         let state = self.state();
         if state.is_terminal() {

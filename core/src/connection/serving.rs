@@ -6,6 +6,7 @@ use super::{
     CommandError, Confirming, Dialing, GoingIdle, Ordinary, RelayConnection, Revoked, SendError,
     State,
 };
+use crate::config::IdleMode;
 use crate::requests::RequestId;
 use crate::wire::Action;
 
@@ -49,11 +50,12 @@ impl RelayConnection<Serving> {
         self.link.send_interrupt(session_key, reason);
     }
 
-    /// Asks the connector to buffer for us; keeps serving until the ack.
-    pub fn go_idle(mut self) -> RelayConnection<GoingIdle> {
+    /// Asks the connector to buffer for us; keeps serving until the ack,
+    /// then does what `mode` says.
+    pub fn go_idle(mut self, mode: IdleMode) -> RelayConnection<GoingIdle> {
         self.link.send_going_idle();
         let confirming = self.state.confirming;
-        self.into_state(GoingIdle::new(confirming))
+        self.into_state(GoingIdle::new(confirming, mode))
     }
 
     /// The socket closed.

@@ -1,5 +1,6 @@
 //! The connection's public vocabulary: inputs, outputs, events and errors.
 
+use crate::config::{ConfigError, DialTarget};
 use crate::descriptor::CapabilityDescriptor;
 use crate::requests::RequestId;
 use crate::source::MessageEvent;
@@ -41,10 +42,13 @@ pub enum Input<'a> {
 /// Something the core wants done. Drain with `poll_output` until `Wait`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Output {
-    /// Open a WebSocket to `url` with these extra request headers.
+    /// Open a WebSocket to `target` with these extra request headers.
     Dial {
-        /// The dial URL (`ws://…/relay` or `wss://…/relay`).
-        url: String,
+        /// Where to dial: scheme, ASCII host, port and path, parsed once from
+        /// the relay URL. Connect to [`DialTarget::host`] and
+        /// [`DialTarget::port`] as they are; [`DialTarget::url`] is the
+        /// request URL (`ws://…/relay` or `wss://…/relay`).
+        target: DialTarget,
         /// Extra headers (a freshly minted `Authorization: Bearer` when credentials exist).
         headers: Vec<(String, String)>,
     },
@@ -250,6 +254,14 @@ pub enum Event {
     },
     /// The credential was revoked; the link will never dial again.
     Revoked,
+    /// The configuration cannot be dialed (a relay URL that does not parse,
+    /// which only a config assembled field by field can hold): the link
+    /// never dials and, through [`Connection`](super::Connection), is
+    /// `Closed` at once.
+    ConfigRejected {
+        /// What is wrong with the configuration.
+        error: ConfigError,
+    },
 }
 
 /// Why `send` refused an action (nothing was sent).
@@ -333,4 +345,13 @@ pub struct Stats {
     pub duplicate_deliveries: u64,
     /// `inbound_ack` frames sent.
     pub acks_sent: u64,
+    /// New buffered deliveries refused because
+    /// [`Limits::max_unacked_deliveries`](crate::config::Limits::max_unacked_deliveries)
+    /// were outstanding (each closed the socket with 1013; the connector
+    /// redelivers them).
+    pub deliveries_deferred: u64,
+    /// Descriptors ignored after a connection's first: for a platform
+    /// already described on the connection, for one the gateway never said
+    /// hello for, or beyond one per hello (no event is raised for them).
+    pub descriptors_ignored: u64,
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use relay_connector::server::ConnectorServer;
 use relay_connector::{ConnectorConfig, ScriptedResponder};
 use relay_core::State;
-use relay_core::config::{RelayConfig, Timeouts};
+use relay_core::config::{IdleMode, RelayConfig, Timeouts};
 use relay_core::connection::RequestError;
 use relay_core::source::{MessageEvent, SessionSource};
 use relay_core::wire::PassthroughForward;
@@ -311,7 +311,7 @@ pub async fn passthrough_bytes(h: &Harness) {
 pub async fn idle_buffer_wake_drain(h: &Harness) {
     let server = h.server(|_| {}).await;
     let (handle, mut events) = serving(h, &server).await;
-    handle.go_idle().await.expect("go idle");
+    handle.go_idle_with(IdleMode::Close).await.expect("go idle");
     h.expect_state(&mut events, State::Buffered).await;
     for i in 0..3 {
         server
@@ -348,6 +348,88 @@ pub async fn idle_buffer_wake_drain(h: &Harness) {
             .map_err(|e| matches!(e, ClientError::Command(_))),
         Err(true)
     );
+    handle.shutdown().await;
+}
+
+/// The reference's `go_idle()`: after the ack the socket stays open while
+/// the connector buffers; requests still work; `wake()` closes it, re-dials
+/// and drains.
+pub async fn idle_keep_holds_the_socket(h: &Harness) {
+    let server = h.server(|_| {}).await;
+    let (handle, mut events) = serving(h, &server).await;
+    handle.go_idle_with(IdleMode::Keep).await.expect("go idle");
+    h.expect_state(&mut events, State::Buffered).await;
+    server
+        .deliver(GATEWAY, message("chat-k", "kept"))
+        .await
+        .expect("server up");
+    assert_eq!(server.buffer_len(GATEWAY).await, Ok(1));
+    assert_eq!(server.sockets_open(), 1, "the socket is kept");
+    let result = h
+        .within(
+            5,
+            "a send on the kept socket",
+            handle.send_text("chat-k", "still here"),
+        )
+        .await
+        .expect("sent");
+    assert!(result.success);
+    let upgrades = server.upgrade_count();
+    handle.wake().await.expect("wake");
+    let delivery = h
+        .within(10, "the buffered item", async {
+            loop {
+                if let Some(Event::Inbound { event, delivery }) = events.next_event().await {
+                    assert_eq!(event.text, "kept");
+                    return delivery.expect("buffered");
+                }
+            }
+        })
+        .await;
+    handle.ack(delivery).await.expect("ack");
+    assert_eq!(server.upgrade_count(), upgrades + 1, "one re-dial");
+    h.within(5, "buffer drained", async {
+        while server.buffer_len(GATEWAY).await != Ok(0) {
+            h.pause(20).await;
+        }
+    })
+    .await;
+    handle.shutdown().await;
+}
+
+/// The default without a wake URL is dormant: after the ack the socket
+/// closes and the link re-dials by itself on the cadence, so the buffer
+/// drains with no wake at all.
+pub async fn idle_dormant_redials_without_a_wake(h: &Harness) {
+    let server = h.server(|_| {}).await;
+    let mut config = gateway_config(&server, &["telegram"], SECRET);
+    config.timeouts.dormant_redial = Some(Duration::from_millis(300));
+    assert_eq!(config.wake_url, None);
+    let (handle, mut events) = h.client(config);
+    h.expect_state(&mut events, State::Serving).await;
+    handle.go_idle().await.expect("go idle");
+    h.expect_state(&mut events, State::Buffered).await;
+    server
+        .deliver(GATEWAY, message("chat-d", "while dormant"))
+        .await
+        .expect("server up");
+    let delivery = h
+        .within(10, "the buffered item after the dormant re-dial", async {
+            loop {
+                if let Some(Event::Inbound { event, delivery }) = events.next_event().await {
+                    assert_eq!(event.text, "while dormant");
+                    return delivery.expect("buffered");
+                }
+            }
+        })
+        .await;
+    handle.ack(delivery).await.expect("ack");
+    h.within(5, "buffer drained", async {
+        while server.buffer_len(GATEWAY).await != Ok(0) {
+            h.pause(20).await;
+        }
+    })
+    .await;
     handle.shutdown().await;
 }
 
@@ -616,6 +698,7 @@ pub async fn keepalive_detects_a_silent_peer(h: &Harness) {
         .expect("listener task");
     let mut config = RelayConfig::builder(format!("ws://{addr}"))
         .identity("telegram", "bot")
+        .allow_unauthenticated()
         .build()
         .expect("config");
     config.timeouts = fast;
@@ -649,7 +732,6 @@ async fn silent_after_descriptor(tcp: tokio::net::TcpStream) {
         .await;
     tokio::time::sleep(Duration::from_secs(10)).await;
 }
-
 
 /// The inline client: serving, a round trip, inbound frames that arrive
 /// while a request waits (kept for `next_event`), an interrupt, and a
@@ -685,11 +767,15 @@ pub async fn inline_client(h: &Harness) {
     }
     h.pause(100).await;
     let info = h
-        .within(10, "inline chat info", client.send(relay_core::wire::Action::GetChatInfo(
-            relay_core::wire::GetChatInfoAction {
-                chat_id: "chat-1".into(),
-            },
-        )))
+        .within(
+            10,
+            "inline chat info",
+            client.send(relay_core::wire::Action::GetChatInfo(
+                relay_core::wire::GetChatInfoAction {
+                    chat_id: "chat-1".into(),
+                },
+            )),
+        )
         .await;
     assert!(info.expect("chat info").success);
     let mut texts = Vec::new();
@@ -765,7 +851,8 @@ macro_rules! conformance_tests {
     ($run:path) => {
         conformance_tests!(@each $run;
             handshake_two_platforms, request_result, inbound_and_interrupts,
-            passthrough_bytes, idle_buffer_wake_drain, revoked_after_handshake,
+            passthrough_bytes, idle_buffer_wake_drain, idle_keep_holds_the_socket,
+            idle_dormant_redials_without_a_wake, revoked_after_handshake,
             unauthorized_before_handshake_retries, abrupt_drop_fails_request,
             connector_restart_reconnects, oversized_frame_rejected,
             shutdown_with_requests_in_flight, refused_upgrade_http_status,
