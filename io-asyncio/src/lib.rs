@@ -159,12 +159,14 @@ pub struct Config {
 #[pymethods]
 impl Config {
     /// `identities` is a list of `(platform, bot_id)`; timers are in seconds.
+    /// Without `gateway_id` and `secret` the build fails unless
+    /// `allow_unauthenticated=True` asks for a dial without credentials.
     #[new]
     #[pyo3(signature = (url, identities, *, gateway_id=None, secret=None, instance_id=None,
         handshake_timeout_s=None, request_timeout_s=None, idle_ack_timeout_s=None,
         keepalive_interval_s=None, pong_timeout_s=None, backoff_initial_s=None,
         backoff_max_s=None, stable_after_s=None, dormant_redial_s=None, revocation=None,
-        max_frame_bytes=None))]
+        max_frame_bytes=None, allow_unauthenticated=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         url: String,
@@ -183,6 +185,7 @@ impl Config {
         dormant_redial_s: Option<f64>,
         revocation: Option<String>,
         max_frame_bytes: Option<usize>,
+        allow_unauthenticated: bool,
     ) -> PyResult<Self> {
         let mut t = Timeouts::default();
         for (name, v, slot) in [
@@ -212,6 +215,9 @@ impl Config {
         }
         if let Some(i) = instance_id {
             b = b.instance_id(i);
+        }
+        if allow_unauthenticated {
+            b = b.allow_unauthenticated();
         }
         if let Some(r) = revocation {
             b = b.revocation_policy(match r.to_ascii_lowercase().replace('_', "-").as_str() {
@@ -512,7 +518,14 @@ enum Polled {
 
 fn output_to_py(py: Python<'_>, out: Output) -> PyResult<Polled> {
     Ok(Polled::Out(match out {
-        Output::Dial { url, headers } => Py::new(py, Dial { url, headers })?.into_any(),
+        Output::Dial { target, headers } => Py::new(
+            py,
+            Dial {
+                url: target.url().to_owned(),
+                headers,
+            },
+        )?
+        .into_any(),
         Output::Transmit(text) => Py::new(py, Transmit { text })?.into_any(),
         Output::Ping => Py::new(py, Ping)?.into_any(),
         Output::Close { code, reason } => Py::new(py, Close { code, reason })?.into_any(),

@@ -113,6 +113,9 @@ class WebSocketRelayTransport:
             [(str(p), str(b or "")) for p, b in self._identities],
             gateway_id=gateway_id,
             secret=upgrade_secret,
+            # As the reference does, a transport built without both
+            # credentials dials without an Authorization header.
+            allow_unauthenticated=not (gateway_id and upgrade_secret),
             handshake_timeout_s=connect_timeout_s,
             request_timeout_s=outbound_timeout_s,
             idle_ack_timeout_s=idle_ack_timeout_s,
