@@ -192,18 +192,19 @@ impl Engine {
     fn dialed(&mut self, result: Result<Ws, socket::DialFailure>) {
         match result {
             Ok(ws) => {
-                tracing::debug!("relay socket open");
+                log::debug!("relay socket open");
                 self.ws = Some(ws);
                 self.unsent.clear();
                 self.unflushed = false;
                 self.input(Input::Opened);
             }
             Err(failure) => {
-                tracing::warn!(
-                    http_status = failure.http_status,
-                    reason = %failure.reason,
-                    "relay dial failed"
-                );
+                match failure.http_status {
+                    Some(status) => {
+                        log::warn!("relay dial failed (HTTP {status}): {}", failure.reason)
+                    }
+                    None => log::warn!("relay dial failed: {}", failure.reason),
+                }
                 self.input(Input::DialFailed {
                     http_status: failure.http_status,
                     reason: failure.reason,
@@ -258,7 +259,7 @@ impl Engine {
         match result {
             Ok(()) => false,
             Err(error) => {
-                tracing::debug!(%error, "relay socket write failed");
+                log::debug!("relay socket write failed: {error}");
                 self.drop_socket();
                 self.input(Input::Closed {
                     code: None,
@@ -275,14 +276,14 @@ impl Engine {
             match self.conn.poll_output() {
                 Output::Dial { target, headers } => {
                     self.drop_socket();
-                    tracing::info!(url = %target, "relay dialing");
+                    log::info!("relay dialing {target}");
                     let dial = socket::dial(self.rt.clone(), target, headers, self.dial.clone());
                     self.dialing = Some(Box::pin(dial));
                 }
                 Output::Transmit(text) => self.write(socket::text(text)),
                 Output::Ping => self.write(socket::ping()),
                 Output::Close { code, reason } => {
-                    tracing::info!(code, %reason, "relay closing socket");
+                    log::info!("relay closing socket: {code} {reason}");
                     let ws = self.ws.take();
                     let queued: Vec<Message> = self.unsent.drain(..).collect();
                     self.drop_socket();
@@ -329,7 +330,7 @@ impl Engine {
         let (request_id, result) = match event {
             Event::Response { request_id, result } => (request_id, Ok(result)),
             Event::RequestFailed { request_id, error } => {
-                tracing::debug!(%error, "relay request failed");
+                log::debug!("relay request failed: {error}");
                 (request_id, Err(error.into()))
             }
             other => {
@@ -392,7 +393,7 @@ impl Driver {
     /// Runs until the connection is terminal (shut down or revoked).
     pub(crate) async fn run(mut self) {
         std::future::poll_fn(|cx| self.poll(cx)).await;
-        tracing::debug!(state = %self.engine.conn.state(), "relay driver stopped");
+        log::debug!("relay driver stopped in state {}", self.engine.conn.state());
         // Close first, so that no command can slip in unanswered: queued
         // ones are dropped here (their callers see `Stopped`), later ones
         // are refused by the closed channel.
@@ -480,16 +481,16 @@ impl Driver {
 
 fn trace_event(event: &Event) {
     match event {
-        Event::StateChanged { from, to } => tracing::info!(%from, %to, "relay state changed"),
+        Event::StateChanged { from, to } => log::info!("relay state changed: {from} -> {to}"),
         Event::Disconnected { code, reason } => {
-            tracing::info!(code, %reason, "relay socket closed");
+            log::info!("relay socket closed: {code:?} {reason}");
         }
         Event::DialScheduled { attempt, at } => {
-            tracing::debug!(attempt, at_ms = at.as_millis(), "relay re-dial scheduled");
+            log::debug!("relay re-dial {attempt} scheduled at {} ms", at.as_millis());
         }
-        Event::FrameRejected { error } => tracing::warn!(%error, "relay frame rejected"),
-        Event::IdleRefused { reason } => tracing::warn!(?reason, "relay go-idle refused"),
-        Event::Revoked => tracing::error!("relay credential revoked; not dialing again"),
+        Event::FrameRejected { error } => log::warn!("relay frame rejected: {error}"),
+        Event::IdleRefused { reason } => log::warn!("relay go-idle refused: {reason:?}"),
+        Event::Revoked => log::error!("relay credential revoked; not dialing again"),
         _ => {}
     }
 }

@@ -227,11 +227,9 @@ pub fn execute_blocking(
         // a detour.
         let keep_auth = may_forward_authorization(&current.url, &next_url)
             && may_forward_authorization(&original_url, &next_url);
-        tracing::debug!(
-            status,
-            to = %url_for_display(&next_url),
-            keep_authorization = keep_auth,
-            "following redirect"
+        log::debug!(
+            "following redirect ({status}) to {} (keep authorization: {keep_auth})",
+            url_for_display(&next_url)
         );
         current = redirected(current, status, next_url, keep_auth);
     }
@@ -427,7 +425,7 @@ pub async fn provision(
             Err(e) => Err(HttpCallError::transport(e)),
         };
         if let Err(e) = &outcome {
-            tracing::warn!(platform = %platform, error = %e, "provision failed for this platform");
+            log::warn!("provision failed for platform {platform}: {e}");
         }
         outcomes.push((platform, outcome));
     }
@@ -467,7 +465,10 @@ pub async fn send_policies(
     for body in bodies {
         let result = policy(rt, config, body, options).await;
         if let Err(e) = &result {
-            tracing::warn!(platform = %body.platform, error = %e, "relevance policy not accepted; continuing without it");
+            log::warn!(
+                "relevance policy for {} not accepted; continuing without it: {e}",
+                body.platform
+            );
         }
         results.push((body.platform.clone(), result));
     }

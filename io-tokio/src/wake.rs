@@ -72,7 +72,7 @@ impl WakeListener {
         let local_addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(serve(listener, handle, stopped));
-        tracing::debug!(%local_addr, "wake listener bound");
+        log::debug!("wake listener bound on {local_addr}");
         Ok(WakeListener {
             local_addr,
             stop: Some(stop),
@@ -133,7 +133,7 @@ async fn serve(listener: TcpListener, handle: RelayHandle, mut stopped: oneshot:
             Ok(a) => a,
             Err(e) => {
                 // Out of file descriptors and the like: back off briefly.
-                tracing::warn!(error = %e, "wake listener could not accept a connection");
+                log::warn!("wake listener could not accept a connection: {e}");
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
@@ -152,8 +152,8 @@ async fn serve(listener: TcpListener, handle: RelayHandle, mut stopped: oneshot:
                 .serve_connection(TokioIo::new(stream), service);
             match tokio::time::timeout(CONNECTION_TIMEOUT, connection).await {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "wake connection failed"),
-                Err(_) => tracing::debug!(%peer, "wake connection timed out"),
+                Ok(Err(e)) => log::debug!("wake connection from {peer} failed: {e}"),
+                Err(_) => log::debug!("wake connection from {peer} timed out"),
             }
         });
     }
@@ -180,7 +180,7 @@ async fn answer(handle: &RelayHandle, request: &Request<Incoming>) -> Response<F
     }
     match tokio::time::timeout(WAKE_TIMEOUT, handle.wake()).await {
         Ok(Ok(())) => {
-            tracing::debug!("woken over HTTP");
+            log::debug!("woken over HTTP");
             json(StatusCode::OK, None)
         }
         Ok(Err(e @ ClientError::Stopped)) => {
