@@ -144,14 +144,10 @@ fn scenarios_that_held_keep_holding() {
 }
 
 /// A million tiny frames (one `\n` each), then a dropped link: the gateway
-/// must read them all and dial again. Seen to stall: the gateway stops
-/// reading after about 325k frames (about 1 MB read, the rest left in its
-/// receive queue) and never sees the end of the link; the same happens with
-/// the binary built from the main branch. Kept here, ignored, until that is
-/// understood: `cargo nextest run -p hermes-relay-cli --test hostile
-/// --run-ignored all tiny`.
+/// reads them all, its memory stays bounded, and it dials again. An
+/// unoptimised build takes several seconds to chew through a million frames
+/// (a release build about one), hence the generous bound on the re-dial.
 #[test]
-#[ignore = "the gateway stalls reading a million tiny frames; see the doc comment"]
 fn a_million_tiny_frames_then_a_re_dial() {
     let (l, addr) = listener();
     let mut relay = spawn(connect_cmd(&format!("ws://{addr}")));
@@ -163,7 +159,7 @@ fn a_million_tiny_frames_then_a_re_dial() {
     let mut raw = ws.into_inner();
     tiny_frames(&mut raw);
     drop(raw);
-    let again = accept_within(&l, Duration::from_secs(10));
+    let again = accept_within(&l, Duration::from_secs(90));
     assert!(!watch.crossed(), "crossed {RSS_LIMIT_KIB} KiB");
     assert!(again.is_some(), "no re-dial after a million tiny frames");
 }
