@@ -90,6 +90,39 @@ impl ConnectorArgs {
     }
 }
 
+/// The identity token that authorises a credential call (`relay enroll`,
+/// `relay provision`).
+#[derive(Clone, Debug, Default, Args)]
+pub struct IdentityArgs {
+    /// Identity token (bearer) [default: one from the identity provider,
+    /// $GATEWAY_RELAY_IDP_*].
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "GATEWAY_RELAY_IDENTITY_TOKEN",
+        hide_env_values = true
+    )]
+    pub identity_token: Option<String>,
+}
+
+/// The configuration of a credential call: `connector`'s flags and `extra`
+/// over the environment. Such a call obtains credentials and dials no relay
+/// socket, so missing relay credentials are not an error here.
+pub fn load_credential_config(
+    connector: &ConnectorArgs,
+    extra: [(&'static str, Option<String>); 2],
+) -> Result<RelayConfig, Exit> {
+    let mut overrides = connector.overrides();
+    overrides.extend(extra);
+    overrides.push(("GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED", Some("1".into())));
+    load_config(&overrides)
+}
+
+/// `" (tenant T)"` when a tenant is known, else nothing.
+pub fn tenant_suffix(tenant: Option<&str>) -> String {
+    tenant.map(|t| format!(" (tenant {t})")).unwrap_or_default()
+}
+
 /// The configuration: the `GATEWAY_RELAY_*` environment with `overrides`
 /// (set flags) on top. Warnings are printed; an unusable configuration is
 /// reported and `Err(Exit::Usage)`.

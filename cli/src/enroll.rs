@@ -6,7 +6,9 @@ use clap::Args;
 use relay_core::http::enroll_env_vars;
 use relay_tokio::http::{self, default_env_file, default_gateway_id};
 
-use crate::common::{ConnectorArgs, Exit, call_failed, fail, load_config};
+use crate::common::{
+    ConnectorArgs, Exit, IdentityArgs, call_failed, fail, load_credential_config, tenant_suffix,
+};
 
 /// `relay enroll`.
 #[derive(Debug, Args)]
@@ -20,15 +22,8 @@ pub struct EnrollArgs {
     /// it to wake an idle gateway).
     #[arg(long, value_name = "URL")]
     wake_url: Option<String>,
-    /// Identity token (bearer) [default: one from the identity provider,
-    /// $GATEWAY_RELAY_IDP_*].
-    #[arg(
-        long,
-        value_name = "TOKEN",
-        env = "GATEWAY_RELAY_IDENTITY_TOKEN",
-        hide_env_values = true
-    )]
-    identity_token: Option<String>,
+    #[command(flatten)]
+    identity: IdentityArgs,
     /// The env file to write [default: $HERMES_HOME/.env, else ~/.hermes/.env].
     #[arg(long, value_name = "PATH")]
     env_file: Option<PathBuf>,
@@ -38,12 +33,11 @@ pub struct EnrollArgs {
 /// the connector refused or the file could not be written, 2 on a
 /// configuration error.
 pub async fn run(args: EnrollArgs) -> Exit {
-    let mut overrides = args.connector.overrides();
-    overrides.push(("GATEWAY_RELAY_ENROLL_TOKEN", args.token.clone()));
-    overrides.push(("GATEWAY_RELAY_WAKE_URL", args.wake_url.clone()));
-    // Enrollment obtains the credentials and dials nothing.
-    overrides.push(("GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED", Some("1".into())));
-    let config = match load_config(&overrides) {
+    let extra = [
+        ("GATEWAY_RELAY_ENROLL_TOKEN", args.token.clone()),
+        ("GATEWAY_RELAY_WAKE_URL", args.wake_url.clone()),
+    ];
+    let config = match load_credential_config(&args.connector, extra) {
         Ok(c) => c,
         Err(exit) => return exit,
     };
@@ -53,7 +47,7 @@ pub async fn run(args: EnrollArgs) -> Exit {
             "cannot tell where the env file is (no HERMES_HOME nor HOME); pass --env-file",
         );
     };
-    let issued = match http::enroll(&config, None, args.identity_token.as_deref()).await {
+    let issued = match http::enroll(&config, None, args.identity.identity_token.as_deref()).await {
         Ok(c) => c,
         Err(e) => return call_failed(&e),
     };
@@ -76,11 +70,7 @@ pub async fn run(args: EnrollArgs) -> Exit {
             ),
         );
     }
-    let tenant = creds
-        .tenant
-        .as_deref()
-        .map(|t| format!(" (tenant {t})"))
-        .unwrap_or_default();
+    let tenant = tenant_suffix(creds.tenant.as_deref());
     println!("enrolled gateway {}{tenant}", creds.gateway_id);
     println!(
         "wrote {} to {}; restart the gateway to use them",

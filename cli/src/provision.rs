@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use clap::Args;
 use relay_tokio::http::{self, default_gateway_id};
 
-use crate::common::{ConnectorArgs, Exit, call_failed, fail, load_config};
+use crate::common::{
+    ConnectorArgs, Exit, IdentityArgs, call_failed, fail, load_credential_config, tenant_suffix,
+};
 
 /// `relay provision`.
 #[derive(Debug, Args)]
@@ -19,15 +21,8 @@ pub struct ProvisionArgs {
     /// Wake URL to register [default: $GATEWAY_RELAY_WAKE_URL].
     #[arg(long, value_name = "URL")]
     wake_url: Option<String>,
-    /// Identity token (bearer) [default: one from the identity provider,
-    /// $GATEWAY_RELAY_IDP_*].
-    #[arg(
-        long,
-        value_name = "TOKEN",
-        env = "GATEWAY_RELAY_IDENTITY_TOKEN",
-        hide_env_values = true
-    )]
-    identity_token: Option<String>,
+    #[command(flatten)]
+    identity: IdentityArgs,
     /// Also write the issued credentials into this env file (mode 0600);
     /// without it they are only reported as issued.
     #[arg(long, value_name = "PATH")]
@@ -37,21 +32,25 @@ pub struct ProvisionArgs {
 /// Runs `relay provision`: exit 0 when every platform succeeded, 1 when
 /// any failed (the others still count), 2 on a configuration error.
 pub async fn run(args: ProvisionArgs) -> Exit {
-    let mut overrides = args.connector.overrides();
-    overrides.push(("GATEWAY_RELAY_PLATFORMS", args.platforms.clone()));
-    overrides.push(("GATEWAY_RELAY_WAKE_URL", args.wake_url.clone()));
-    // Provisioning obtains the credentials and dials nothing.
-    overrides.push(("GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED", Some("1".into())));
-    let config = match load_config(&overrides) {
+    let extra = [
+        ("GATEWAY_RELAY_PLATFORMS", args.platforms.clone()),
+        ("GATEWAY_RELAY_WAKE_URL", args.wake_url.clone()),
+    ];
+    let config = match load_credential_config(&args.connector, extra) {
         Ok(c) => c,
         Err(exit) => return exit,
     };
     let gateway_id = default_gateway_id(&config);
-    let summary =
-        match http::provision_with(&config, &gateway_id, args.identity_token.as_deref()).await {
-            Ok(s) => s,
-            Err(e) => return call_failed(&e),
-        };
+    let summary = match http::provision_with(
+        &config,
+        &gateway_id,
+        args.identity.identity_token.as_deref(),
+    )
+    .await
+    {
+        Ok(s) => s,
+        Err(e) => return call_failed(&e),
+    };
     for platform in &summary.not_issued {
         println!("{platform}: recorded, no secret issued");
     }
@@ -59,11 +58,7 @@ pub async fn run(args: ProvisionArgs) -> Exit {
         println!("{platform}: failed: {error}");
     }
     if let (Some(creds), Some(from)) = (&summary.credentials, &summary.credentials_from) {
-        let tenant = creds
-            .tenant
-            .as_deref()
-            .map(|t| format!(" (tenant {t})"))
-            .unwrap_or_default();
+        let tenant = tenant_suffix(creds.tenant.as_deref());
         println!(
             "{from}: credentials issued for gateway {}{tenant}",
             creds.gateway_id
