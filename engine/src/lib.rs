@@ -5,6 +5,7 @@
 
 mod client;
 mod clock;
+mod close_tap;
 mod driver;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]

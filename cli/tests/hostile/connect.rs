@@ -179,26 +179,96 @@ fn sigterm_closes_with_1000_answers_pending_and_exits_0() {
     drop(stdin);
 }
 
-/// Issue item 12: close codes the WebSocket rules allow (1000-1003,
-/// 1007-1013, 3000-4999) reach the application as received.
+/// Issue item 12: close codes that are legal on the wire (RFC 6455 §7.4
+/// and the IANA registry: 1000-1003, 1007-1014, 3000-4999) reach the
+/// application as received, reason included. 1014 ("Bad Gateway") is
+/// registered but unknown to the WebSocket library, which rewrites it.
 #[test]
 fn allowed_close_codes_are_reported_as_received() {
     let (l, addr) = listener();
     let mut relay = spawn(connect_cmd(&format!("ws://{addr}")));
     let out = lines(relay.0.stdout.take().expect("stdout"));
-    for code in [4000u16, 4999, 3000, 1011, 1013] {
+    for code in [4000u16, 4999, 3000, 1011, 1013, 1014, 1012, 1003] {
         let stream = accept_within(&l, Duration::from_secs(10)).expect("relay dials");
         let mut raw = upgrade(stream).into_inner();
+        let reason = format!("bye {code}");
         let mut payload = code.to_be_bytes().to_vec();
-        payload.extend_from_slice(b"bye");
+        payload.extend_from_slice(reason.as_bytes());
         raw.write_all(&server_frame(0x8, &payload)).expect("close");
         let line = wait_line(&out, "\"disconnected\"", Duration::from_secs(10))
             .expect("disconnected line");
         assert!(
-            line.contains(&format!("\"code\":{code}")),
+            line.contains(&format!("\"code\":{code}")) && line.contains(&reason),
             "code {code} reported as {line}"
         );
     }
+    drop(relay);
+}
+
+/// Close codes that may not be sent on the wire (1004, 1005, 1006, 1015,
+/// the unassigned 1016-2999, below 1000, 5000 and above) are the protocol
+/// error they are: reported as 1002, whatever the reason said.
+#[test]
+fn illegal_close_codes_are_reported_as_a_protocol_error() {
+    let (l, addr) = listener();
+    let mut relay = spawn(connect_cmd(&format!("ws://{addr}")));
+    let out = lines(relay.0.stdout.take().expect("stdout"));
+    for code in [1004u16, 1005, 1006, 1015, 999, 5000, 2000] {
+        let stream = accept_within(&l, Duration::from_secs(10)).expect("relay dials");
+        let mut raw = upgrade(stream).into_inner();
+        let mut payload = code.to_be_bytes().to_vec();
+        payload.extend_from_slice(b"sneaky");
+        raw.write_all(&server_frame(0x8, &payload)).expect("close");
+        let line = wait_line(&out, "\"disconnected\"", Duration::from_secs(10))
+            .expect("disconnected line");
+        assert!(
+            line.contains("\"code\":1002") && !line.contains("sneaky"),
+            "code {code} reported as {line}"
+        );
+    }
+    drop(relay);
+}
+
+/// A legal close code arrives as received when the close frame comes in
+/// pieces (its header split across reads) after a run of data frames of
+/// every length form, so that the frame boundaries must be followed.
+#[test]
+fn a_close_code_split_across_reads_after_data_frames_is_reported_as_received() {
+    let (l, addr) = listener();
+    let mut relay = spawn(connect_cmd(&format!("ws://{addr}")));
+    let out = lines(relay.0.stdout.take().expect("stdout"));
+    let stream = accept_within(&l, Duration::from_secs(10)).expect("relay dials");
+    let mut ws = upgrade(stream);
+    answer_hellos(&mut ws);
+    let mut raw = ws.into_inner();
+    raw.set_nodelay(true).expect("nodelay");
+    // Frames whose payloads look like close frames must not be taken for one.
+    let decoy = [0x88u8, 0x02, 0x03, 0xf6];
+    let mut bytes = Vec::new();
+    for len in [0usize, 1, 125, 126, 300, 65_535, 65_536, 70_000] {
+        let mut payload = decoy.repeat(len / 4 + 1);
+        payload.truncate(len);
+        bytes.extend_from_slice(&server_frame(0x2, &payload));
+        bytes.extend_from_slice(&server_frame(0x9, &decoy));
+    }
+    // Odd-sized pieces with pauses: frame headers land split.
+    for piece in bytes.chunks(7_001) {
+        raw.write_all(piece).expect("write");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // The close frame a byte at a time: its header and code split too.
+    let mut close = 1014u16.to_be_bytes().to_vec();
+    close.extend_from_slice(b"upstream gone");
+    for byte in server_frame(0x8, &close) {
+        raw.write_all(&[byte]).expect("write");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let line =
+        wait_line(&out, "\"disconnected\"", Duration::from_secs(10)).expect("disconnected line");
+    assert!(
+        line.contains("\"code\":1014") && line.contains("upstream gone"),
+        "reported as {line}"
+    );
     drop(relay);
 }
 
