@@ -48,7 +48,8 @@ set it to false for gateways that never ack them (the 2026-06-26 era).
 The admin API has no authentication: keep the server on loopback.
 
 Ctrl-C or SIGTERM stops the server gracefully (live sockets get a 1001 close
-frame, exit status 0); a second one exits at once. Bounds on connections,
+frame and up to 15 s to finish closing, exit status 0); a second one exits at
+once with 130 (Ctrl-C) or 143 (SIGTERM). Bounds on connections,
 headers, idle sockets and write buffers: docs/limits.md.")]
 pub struct ConnectorArgs {
     /// Address to listen on.

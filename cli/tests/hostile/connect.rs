@@ -486,3 +486,57 @@ fn an_unauthenticated_dial_must_be_asked_for() {
         let _ = relay.0.kill();
     }
 }
+
+/// Issue item 9: a second SIGTERM during a graceful stop that cannot finish
+/// (stdout is never read, so the answers owed cannot be written) exits at
+/// once with 143 (128 + SIGTERM), as `relay connect --help` says.
+#[test]
+fn a_second_sigterm_forces_connect_to_exit_at_once() {
+    // Nothing listens there: every send is answered "not connected".
+    let (l, addr) = listener();
+    drop(l);
+    let mut relay = spawn(connect_cmd(&format!("ws://{addr}")));
+    let mut stdin = relay.0.stdin.take().expect("stdin");
+    // Held and never read: once the pipe is full, answers cannot be written.
+    let _stdout = relay.0.stdout.take().expect("stdout");
+    let written = Arc::new(AtomicUsize::new(0));
+    let counted = written.clone();
+    // Ends when the process has gone (a broken pipe).
+    std::thread::spawn(move || {
+        for id in 0..20_000 {
+            let line =
+                format!("{{\"id\":{id},\"op\":\"send\",\"chat_id\":\"9\",\"content\":\"x\"}}\n");
+            if stdin.write_all(line.as_bytes()).is_err() {
+                return;
+            }
+            counted.store(id + 1, Ordering::Relaxed);
+        }
+    });
+    // Until stdin stops being taken: the stdout pipe and every queue are full.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = usize::MAX;
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = written.load(Ordering::Relaxed);
+        if now == last {
+            break;
+        }
+        assert!(Instant::now() < deadline, "stdin is still taken after 20 s");
+        last = now;
+    }
+    relay.signal(libc::SIGTERM);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        relay.wait_for(Duration::ZERO).is_none(),
+        "relay connect exited on the first SIGTERM although answers were owed to an unread stdout"
+    );
+    let sent = Instant::now();
+    relay.signal(libc::SIGTERM);
+    let status = relay.wait_for(Duration::from_secs(2));
+    eprintln!(
+        "second SIGTERM: {last} lines taken, exit {status:?} after {:?}",
+        sent.elapsed()
+    );
+    let status = status.expect("relay connect still running 2 s after a second SIGTERM");
+    assert_eq!(status.code(), Some(143), "exit status");
+}

@@ -241,3 +241,54 @@ fn garbage_and_huge_bodies_to_every_route_stay_bounded() {
     assert!(matches!(stats, Some((200, _))), "stats after: {stats:?}");
     assert!(!watch.crossed(), "crossed {RSS_LIMIT_KIB} KiB");
 }
+
+/// Issue item 9: the graceful stop of the connector waits (bounded) for each
+/// live socket's close; a second SIGTERM meanwhile exits at once with 143
+/// (128 + SIGTERM), as `relay connector --help` says. The socket's close
+/// cannot go out: its gateway reads nothing and several MiB are queued for
+/// it.
+#[test]
+fn a_second_sigterm_forces_the_connector_to_exit_at_once() {
+    let mut server = Connector::start(&[]);
+    let mut raw = raw_gateway(server.addr);
+    raw.write_all(&client_frame(
+        0x1,
+        b"{\"type\":\"hello\",\"platform\":\"telegram\",\"bot_id\":\"b\"}\n",
+    ))
+    .expect("hello");
+    // Never read from here on.
+    std::thread::sleep(Duration::from_millis(300));
+    let text = "x".repeat(512 * 1024);
+    let body = format!(
+        "{{\"instance\":\"dev-gateway\",\"event\":{{\"chat_id\":\"c\",\"platform\":\"telegram\",\"text\":\"{text}\"}}}}"
+    );
+    for i in 0..32 {
+        let answer = http(
+            server.addr,
+            "POST",
+            "/dev/inbound",
+            body.as_bytes(),
+            Duration::from_secs(5),
+        );
+        let Some((200, answer)) = answer else {
+            panic!("inbound {i}: {answer:?}");
+        };
+        assert!(answer.contains("live"), "inbound {i} not live: {answer}");
+    }
+    server.proc.signal(libc::SIGTERM);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        server.proc.wait_for(Duration::ZERO).is_none(),
+        "relay connector exited on the first SIGTERM without waiting for its socket's close"
+    );
+    let sent = Instant::now();
+    server.proc.signal(libc::SIGTERM);
+    let status = server.proc.wait_for(Duration::from_secs(2));
+    eprintln!(
+        "connector second SIGTERM: exit {status:?} after {:?}",
+        sent.elapsed()
+    );
+    let status = status.expect("relay connector still running 2 s after a second SIGTERM");
+    assert_eq!(status.code(), Some(143), "exit status");
+    drop(raw);
+}

@@ -111,6 +111,9 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 /// Default [`DevServerConfig::write_stall_timeout`].
 pub const DEFAULT_WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest [`ConnectorServer::shutdown`] waits for live sockets to
+/// finish their closing handshake.
+pub const SHUTDOWN_SOCKET_GRACE: Duration = Duration::from_secs(15);
 
 /// Everything a [`ConnectorServer`] is started with.
 #[derive(Clone, Debug, PartialEq)]
@@ -276,7 +279,10 @@ impl DevServerBuilder {
             sockets: Default::default(),
         };
         let model = tokio::spawn(model::run(state, cmd_rx, stop_rx.clone()));
+        // Every socket task holds a sender; the last one gone ends the wait.
+        let (live, ended) = mpsc::channel(1);
         let ctx = Arc::new(Ctx {
+            live: live.downgrade(),
             cmds: cmds.clone(),
             counters: Arc::clone(&counters),
             ws_config: socket::ws_config(config.connector.max_frame_bytes),
@@ -298,6 +304,8 @@ impl DevServerBuilder {
             counters,
             stop,
             tasks: vec![acceptor, model],
+            sockets: Some(live),
+            sockets_ended: ended,
         })
     }
 }
@@ -526,6 +534,11 @@ pub struct ConnectorServer {
     counters: Arc<Counters>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// Cloned into every socket task (weakly through the handlers); once
+    /// this one is dropped, `sockets_ended` yields `None` when the last
+    /// socket task has ended.
+    sockets: Option<mpsc::Sender<()>>,
+    sockets_ended: mpsc::Receiver<()>,
 }
 
 impl ConnectorServer {
@@ -774,12 +787,22 @@ impl ConnectorServer {
     }
 
     /// Stops accepting, closes every live socket with 1001 and waits for the
-    /// server's tasks to end.
+    /// server's tasks to end, and for each socket's closing handshake (each
+    /// bounded by the write-stall timeout and a 2 s wait for the peer's
+    /// close frame; the whole wait by [`SHUTDOWN_SOCKET_GRACE`]).
     pub async fn shutdown(mut self) {
         tracing::info!("dev connector shutting down");
         self.stop.send_replace(true);
         for task in std::mem::take(&mut self.tasks) {
             let _ = task.await;
+        }
+        self.sockets = None;
+        let closed = tokio::time::timeout(SHUTDOWN_SOCKET_GRACE, self.sockets_ended.recv()).await;
+        if closed.is_err() {
+            tracing::warn!(
+                grace = ?SHUTDOWN_SOCKET_GRACE,
+                "sockets still closing at the end of the shutdown grace; leaving them"
+            );
         }
     }
 }

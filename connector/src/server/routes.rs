@@ -23,6 +23,9 @@ pub(crate) type Resp = Response<Full<Bytes>>;
 
 /// What every request handler shares.
 pub(crate) struct Ctx {
+    /// Upgraded into a sender held by each socket task, so that shutdown
+    /// can wait for the sockets' close.
+    pub(crate) live: mpsc::WeakSender<()>,
     pub(crate) cmds: mpsc::Sender<Cmd>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) ws_config: WebSocketConfig,
@@ -156,7 +159,8 @@ async fn upgrade(mut req: Request<Incoming>, ctx: &Ctx) -> Resp {
     Counters::bump(&ctx.counters.upgrades_accepted);
     tracing::info!(%session, "websocket upgrade accepted");
     let on_upgrade = hyper::upgrade::on(&mut req);
-    tokio::spawn(socket::serve(
+    let live = ctx.live.upgrade();
+    let serve = socket::serve(
         session,
         on_upgrade,
         ctx.ws_config,
@@ -164,7 +168,11 @@ async fn upgrade(mut req: Request<Incoming>, ctx: &Ctx) -> Resp {
         rx,
         ctx.cmds.clone(),
         Arc::clone(&ctx.counters),
-    ));
+    );
+    tokio::spawn(async move {
+        let _live = live;
+        serve.await;
+    });
     let mut resp = Response::new(Full::new(Bytes::new()));
     *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let h = resp.headers_mut();
