@@ -292,3 +292,82 @@ fn a_second_sigterm_forces_the_connector_to_exit_at_once() {
     assert_eq!(status.code(), Some(143), "exit status");
     drop(raw);
 }
+
+/// Reads `s` until the server closes it (EOF or a reset), discarding what
+/// comes; how long that took, or `None` if it was still open at `within`.
+fn closed_within(s: &mut TcpStream, within: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = within.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return None;
+        }
+        let _ = s.set_read_timeout(Some(left));
+        match s.read(&mut buf) {
+            Ok(0) => return Some(started.elapsed()),
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return Some(started.elapsed()),
+        }
+    }
+}
+
+/// Issue item 8: an upgraded WebSocket that sends nothing (not even a ping)
+/// is cut after the idle timeout (`--idle-timeout`, seconds); one that
+/// pings is kept.
+#[test]
+fn an_idle_websocket_is_cut_after_the_idle_timeout() {
+    let server = Connector::start(&["--idle-timeout", "1"]);
+    // One socket at a time: a second one of the same gateway would replace
+    // the first.
+    let mut quiet = raw_gateway(server.addr);
+    let took = closed_within(&mut quiet, Duration::from_secs(6));
+    eprintln!("idle WebSocket cut after {took:?} (idle timeout 1 s)");
+    let took = took.expect("an idle WebSocket still open after 6 s");
+    assert!(
+        took >= Duration::from_millis(800),
+        "cut after {took:?}, before the idle timeout"
+    );
+    let mut pinging = raw_gateway(server.addr);
+    let until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < until {
+        pinging.write_all(&client_frame(0x9, b"p")).expect("ping");
+        assert!(
+            closed_within(&mut pinging, Duration::from_millis(300)).is_none(),
+            "a WebSocket that pings was cut"
+        );
+    }
+}
+
+/// Issue item 8: a keep-alive HTTP connection idle after one request is
+/// closed after the header-read timeout (`--header-read-timeout`, seconds),
+/// the limit on waiting for the next request's headers.
+#[test]
+fn an_idle_keep_alive_connection_is_closed_after_the_header_read_timeout() {
+    let server = Connector::start(&["--header-read-timeout", "1"]);
+    let mut s = TcpStream::connect(server.addr).expect("connect");
+    s.write_all(b"GET /dev/stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("request");
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("\"model\"") {
+        match s.read(&mut buf) {
+            Ok(n) if n > 0 => got.extend_from_slice(&buf[..n]),
+            _ => panic!("no answer: {}", String::from_utf8_lossy(&got)),
+        }
+    }
+    assert!(got.starts_with(b"HTTP/1.1 200"), "not a 200 answer");
+    let took = closed_within(&mut s, Duration::from_secs(6));
+    eprintln!("idle keep-alive connection closed after {took:?} (header-read timeout 1 s)");
+    let took = took.expect("an idle keep-alive connection still open after 6 s");
+    assert!(
+        took >= Duration::from_millis(800),
+        "closed after {took:?}, before the timeout"
+    );
+}
