@@ -371,3 +371,130 @@ fn an_idle_keep_alive_connection_is_closed_after_the_header_read_timeout() {
         "closed after {took:?}, before the timeout"
     );
 }
+
+/// One `POST /dev/inbound` for `dev-gateway`; the delivery answer (`None`
+/// if the server did not answer 200).
+fn inject(addr: std::net::SocketAddr, chat: &str, text: &str) -> Option<String> {
+    let body = format!(
+        "{{\"instance\":\"dev-gateway\",\"event\":{{\"chat_id\":\"{chat}\",\"platform\":\"telegram\",\"text\":\"{text}\"}}}}"
+    );
+    match http(
+        addr,
+        "POST",
+        "/dev/inbound",
+        body.as_bytes(),
+        Duration::from_secs(5),
+    ) {
+        Some((200, answer)) => Some(answer),
+        _ => None,
+    }
+}
+
+/// Issue item 4: the frames queued for one socket are bounded in count. A
+/// gateway that never reads while the admin API injects large messages:
+/// the connector's memory stays bounded and the socket is treated as gone
+/// at the bound (the model stops delivering live and buffers); what is
+/// buffered then reaches the next connection, every item of it.
+#[test]
+fn a_socket_queue_at_its_bound_cuts_the_gateway_and_loses_nothing_buffered() {
+    const QUEUE: usize = 64;
+    const AFTER: usize = 50;
+    let queue = QUEUE.to_string();
+    let server = Connector::start(&["--socket-queue", &queue]);
+    let watch = RssWatch::start(server.proc.pid(), RSS_LIMIT_KIB);
+    let mut raw = raw_gateway(server.addr);
+    raw.write_all(&client_frame(
+        0x1,
+        b"{\"type\":\"hello\",\"platform\":\"telegram\",\"bot_id\":\"b\"}\n",
+    ))
+    .expect("hello");
+    // Never read from here on.
+    std::thread::sleep(Duration::from_millis(300));
+    // 128 KiB messages: the queue bound holds 8 MiB of them; 800 of them
+    // (100 MiB) would cross the memory bound.
+    let text = "x".repeat(128 * 1024);
+    let started = Instant::now();
+    let mut live = 0usize;
+    let mut first_buffered = None;
+    while live < 800 && !watch.crossed() && started.elapsed() < Duration::from_secs(30) {
+        let Some(answer) = inject(server.addr, "big", &text) else {
+            break;
+        };
+        if answer.contains("\"buffered\"") {
+            first_buffered = Some(answer);
+            break;
+        }
+        assert!(answer.contains("\"live\""), "{answer}");
+        live += 1;
+    }
+    let took = started.elapsed();
+    let peak = watch.peak_kib();
+    eprintln!(
+        "socket queue {QUEUE}: {live} live deliveries of 128 KiB before the cut, after {took:?}; peak RSS {peak} KiB"
+    );
+    assert!(
+        !watch.crossed(),
+        "relay connector crossed {RSS_LIMIT_KIB} KiB with {live} messages queued for a gateway that reads nothing"
+    );
+    assert!(
+        first_buffered.is_some(),
+        "{live} live deliveries in {took:?} and the socket still not treated as gone"
+    );
+    // The socket ends (after what the kernel buffers held).
+    let mut buf = vec![0u8; 1 << 16];
+    let _ = raw.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut read = 0usize;
+    let ended = loop {
+        match raw.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => read += n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                break false;
+            }
+            Err(_) => break true,
+        }
+    };
+    assert!(ended, "the cut socket is still open ({read} bytes read)");
+    // Small messages while no gateway is connected: buffered.
+    for i in 0..AFTER {
+        let answer = inject(server.addr, &format!("after-{i}"), "small").unwrap_or_default();
+        assert!(answer.contains("\"buffered\""), "after-{i}: {answer}");
+    }
+    // A gateway that reads and acks gets every buffered item.
+    let mut gateway = spawn({
+        let mut cmd = connect_cmd(&server.url());
+        cmd.arg("--auto-ack");
+        cmd
+    });
+    let out = lines(gateway.0.stdout.take().expect("stdout"));
+    let mut seen = std::collections::BTreeSet::new();
+    let mut big = 0usize;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while seen.len() < AFTER && Instant::now() < deadline {
+        let Ok(line) = out.recv_timeout(Duration::from_millis(200)) else {
+            continue;
+        };
+        if !line.contains("\"inbound\"") {
+            continue;
+        }
+        if line.contains("\"big\"") {
+            big += 1;
+        }
+        if let Some(at) = line.find("\"after-") {
+            let chat: String = line[at + 1..].chars().take_while(|c| *c != '"').collect();
+            seen.insert(chat);
+        }
+    }
+    eprintln!(
+        "after the cut: {} of {AFTER} buffered items and {big} large one(s) reached the next connection",
+        seen.len()
+    );
+    assert_eq!(big, 1, "the large message buffered at the cut");
+    assert_eq!(seen.len(), AFTER, "buffered items delivered");
+    assert!(!watch.crossed(), "crossed {RSS_LIMIT_KIB} KiB");
+}

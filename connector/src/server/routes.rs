@@ -13,9 +13,9 @@ use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use relay_core::source::{MessageEvent, SessionSource};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
-use super::model::{Clock, Cmd, Counters};
+use super::model::{Clock, Cmd, Counters, SocketTx};
 use super::{call, socket};
 
 /// The response type of every route.
@@ -31,6 +31,8 @@ pub(crate) struct Ctx {
     pub(crate) ws_config: WebSocketConfig,
     pub(crate) socket_limits: socket::SocketLimits,
     pub(crate) max_body_bytes: usize,
+    /// Capacity of each socket's queue.
+    pub(crate) socket_queue: usize,
 }
 
 /// The hyper service function.
@@ -134,19 +136,25 @@ async fn upgrade(mut req: Request<Incoming>, ctx: &Ctx) -> Resp {
         .iter()
         .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
         .collect();
+    let capacity = ctx.socket_queue;
     let answer = call(&ctx.cmds, move |st| {
         let now = st.now();
         match st.connector.accept(&pairs, now, Clock::wall()) {
             Accept::Accepted(session) => {
-                let (tx, rx) = mpsc::unbounded_channel();
+                let (queue, rx) = mpsc::channel(capacity);
+                let cut = Arc::new(Notify::new());
+                let tx = SocketTx {
+                    queue,
+                    cut: Arc::clone(&cut),
+                };
                 st.sockets.insert(session, tx);
-                Ok((session, rx))
+                Ok((session, rx, cut))
             }
             Accept::RejectHttp { status } => Err(status),
         }
     })
     .await;
-    let (session, rx) = match answer {
+    let (session, rx, cut) = match answer {
         None => return stopping(),
         Some(Err(status)) => {
             Counters::bump(&ctx.counters.upgrades_rejected);
@@ -166,6 +174,7 @@ async fn upgrade(mut req: Request<Incoming>, ctx: &Ctx) -> Resp {
         ctx.ws_config,
         ctx.socket_limits,
         rx,
+        cut,
         ctx.cmds.clone(),
         Arc::clone(&ctx.counters),
     );
