@@ -1,7 +1,7 @@
 //! One WebSocket: the dial (TCP, optional TLS, upgrade), the background
 //! close, and the mapping of WebSocket messages to core inputs.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_tungstenite::tungstenite::client::IntoClientRequest;
@@ -110,7 +110,9 @@ async fn dial_now(
         tcp
     };
     // A peer that stops reading while writes wait is treated as gone.
-    let io: Io = Box::new(StallGuard::new(io, rt, settings.write_stall));
+    let io: Io = Box::new(StallGuard::new(io, settings.write_stall, move |at| {
+        rt.sleep_until(at)
+    }));
     // The peer's close code is kept as it was on the wire.
     let io = CloseTap::new(io);
     let (ws, _response) =
@@ -161,7 +163,8 @@ async fn secure_stream(
 /// rustls with the ring provider and the webpki roots, built once.
 #[cfg(feature = "tls")]
 fn default_tls_config() -> Result<Arc<rustls::ClientConfig>, DialFailure> {
-    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
+    static CONFIG: std::sync::OnceLock<Result<Arc<rustls::ClientConfig>, String>> =
+        std::sync::OnceLock::new();
     CONFIG
         .get_or_init(|| {
             let roots = rustls::RootCertStore {

@@ -15,9 +15,9 @@ use async_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use futures_util::StreamExt;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
+use relay_engine::{BoxFuture, StallGuard};
 use tokio::sync::{Notify, mpsc};
 
-use super::limits::StallGuard;
 use super::model::{CLOSE_QUEUE_FULL, Cmd, Counters, SocketCmd};
 
 /// How long a closing socket waits for the peer's close frame.
@@ -74,7 +74,9 @@ pub(crate) async fn serve(
     match upgrade.await {
         Ok(upgraded) => {
             let io = TokioAdapter::new(TokioIo::new(upgraded));
-            let io = StallGuard::new(io, limits.write_stall);
+            let io = StallGuard::new(io, limits.write_stall, |at| -> BoxFuture<()> {
+                Box::pin(tokio::time::sleep_until(at.into()))
+            });
             let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
             Counters::bump(&counters.sockets_open);
             let _guard = OpenGuard(counters);
