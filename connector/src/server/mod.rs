@@ -806,7 +806,7 @@ impl ConnectorServer {
                 RawTarget::Session(s) => Some(s),
                 RawTarget::Instance(i) => st.connector.session_of(&i),
             };
-            session.is_some_and(|s| st.to_socket(s, SocketCmd::Text(text)))
+            session.is_some_and(|s| st.send_to_socket(s, SocketCmd::Text(text)))
         })
         .await
     }

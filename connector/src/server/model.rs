@@ -100,6 +100,24 @@ pub(crate) struct SocketTx {
     pub(crate) cut: Arc<Notify>,
 }
 
+/// The socket task's end of [`SocketTx`].
+#[derive(Debug)]
+pub(crate) struct SocketRx {
+    pub(crate) queue: mpsc::Receiver<SocketCmd>,
+    pub(crate) cut: Arc<Notify>,
+}
+
+/// A socket's queue of `capacity` commands and its cut signal.
+pub(crate) fn socket_channel(capacity: usize) -> (SocketTx, SocketRx) {
+    let (queue, rx) = mpsc::channel(capacity);
+    let cut = Arc::new(Notify::new());
+    let tx = SocketTx {
+        queue,
+        cut: Arc::clone(&cut),
+    };
+    (tx, SocketRx { queue: rx, cut })
+}
+
 impl SocketTx {
     /// Queues `cmd`; when the queue is full, cuts the socket instead.
     /// False if the socket is gone or was cut.
@@ -157,7 +175,7 @@ impl ModelState {
     /// socket whose queue is full is treated as gone: it is cut (closed with
     /// [`CLOSE_QUEUE_FULL`]) and the model hears that it closed, so that
     /// what it sent unacked is redelivered and new deliveries are buffered.
-    pub(crate) fn to_socket(&mut self, session: SessionId, cmd: SocketCmd) -> bool {
+    pub(crate) fn send_to_socket(&mut self, session: SessionId, cmd: SocketCmd) -> bool {
         let Some(tx) = self.sockets.get(&session) else {
             return false;
         };
@@ -183,7 +201,7 @@ impl ModelState {
         loop {
             match self.connector.poll_output() {
                 ConnectorOutput::Transmit { session, text } => {
-                    if !self.to_socket(session, SocketCmd::Text(text)) {
+                    if !self.send_to_socket(session, SocketCmd::Text(text)) {
                         tracing::debug!(%session, "frame for a session without a socket dropped");
                     }
                 }

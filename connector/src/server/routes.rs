@@ -13,9 +13,9 @@ use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use relay_core::source::{MessageEvent, SessionSource};
 use serde_json::{Value, json};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 
-use super::model::{Clock, Cmd, Counters, SocketTx};
+use super::model::{Clock, Cmd, Counters, socket_channel};
 use super::{call, socket};
 
 /// The response type of every route.
@@ -141,20 +141,15 @@ async fn upgrade(mut req: Request<Incoming>, ctx: &Ctx) -> Resp {
         let now = st.now();
         match st.connector.accept(&pairs, now, Clock::wall()) {
             Accept::Accepted(session) => {
-                let (queue, rx) = mpsc::channel(capacity);
-                let cut = Arc::new(Notify::new());
-                let tx = SocketTx {
-                    queue,
-                    cut: Arc::clone(&cut),
-                };
+                let (tx, rx) = socket_channel(capacity);
                 st.sockets.insert(session, tx);
-                Ok((session, rx, cut))
+                Ok((session, rx))
             }
             Accept::RejectHttp { status } => Err(status),
         }
     })
     .await;
-    let (session, rx, cut) = match answer {
+    let (session, rx) = match answer {
         None => return stopping(),
         Some(Err(status)) => {
             Counters::bump(&ctx.counters.upgrades_rejected);
@@ -174,7 +169,6 @@ async fn upgrade(mut req: Request<Incoming>, ctx: &Ctx) -> Resp {
         ctx.ws_config,
         ctx.socket_limits,
         rx,
-        cut,
         ctx.cmds.clone(),
         Arc::clone(&ctx.counters),
     );

@@ -16,9 +16,9 @@ use futures_util::StreamExt;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use relay_engine::{BoxFuture, StallGuard};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 
-use super::model::{CLOSE_QUEUE_FULL, Cmd, Counters, SocketCmd};
+use super::model::{CLOSE_QUEUE_FULL, Cmd, Counters, SocketCmd, SocketRx};
 
 /// How long a closing socket waits for the peer's close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -66,8 +66,7 @@ pub(crate) async fn serve(
     upgrade: OnUpgrade,
     config: WebSocketConfig,
     limits: SocketLimits,
-    rx: mpsc::Receiver<SocketCmd>,
-    cut: Arc<Notify>,
+    rx: SocketRx,
     cmds: mpsc::Sender<Cmd>,
     counters: Arc<Counters>,
 ) {
@@ -80,7 +79,7 @@ pub(crate) async fn serve(
             let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
             Counters::bump(&counters.sockets_open);
             let _guard = OpenGuard(counters);
-            run(session, ws, rx, &cut, &cmds, limits.idle).await;
+            run(session, ws, rx, &cmds, limits.idle).await;
         }
         Err(e) => tracing::warn!(%session, error = %e, "upgrade failed"),
     }
@@ -90,13 +89,13 @@ pub(crate) async fn serve(
 async fn run<S>(
     session: SessionId,
     mut ws: WebSocketStream<S>,
-    mut rx: mpsc::Receiver<SocketCmd>,
-    cut: &Notify,
+    rx: SocketRx,
     cmds: &mpsc::Sender<Cmd>,
     idle: Duration,
 ) where
     S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
 {
+    let SocketRx { queue: mut rx, cut } = rx;
     let idle_timer = tokio::time::sleep(idle);
     tokio::pin!(idle_timer);
     loop {
