@@ -98,8 +98,10 @@ a wake URL; close, waiting for the wake poke, with one); keep holds the
 socket while the connector buffers; go_dormant is go_idle with mode dormant.
 End of stdin shuts down gracefully. So do Ctrl-C and SIGTERM (what systemd,
 Docker and Kubernetes send): actions in flight are answered, queued acks are
-sent, the socket is closed with 1000, the exit status is 0. A second signal
-exits at once (status 130 or 143).
+sent, the socket is closed with 1000, the exit status is 0. A graceful stop
+on a signal takes at most 15 s: if what is owed cannot be written by then
+(stdout is not read), the bridge exits 0 without it. A second signal exits
+at once (status 130 or 143).
 
 Backpressure: at most --max-in-flight lines are handled at once; while that
 many wait, stdin is not read. Nothing is dropped. docs/limits.md lists every
@@ -244,8 +246,7 @@ pub async fn run(args: ConnectArgs) -> Exit {
 
     let mut revoked = false;
     let mut stdin_open = true;
-    let mut signals = common::stop_signals();
-    let mut interrupted = false;
+    stop_on_signal(handle.clone());
     loop {
         tokio::select! {
             event = events.next_event() => {
@@ -261,15 +262,6 @@ pub async fn run(args: ConnectArgs) -> Exit {
                 tracing::debug!("stdin closed or shutdown requested; shutting down");
                 let handle = handle.clone();
                 tokio::spawn(async move { handle.shutdown().await });
-            }
-            signal = &mut signals, if !interrupted => {
-                interrupted = true;
-                // Without handlers (`Err`), EOF on stdin still shuts down.
-                if let Ok(signal) = signal {
-                    tracing::info!(%signal, "stopping gracefully; a second signal exits at once");
-                    let handle = handle.clone();
-                    tokio::spawn(async move { handle.shutdown().await });
-                }
             }
         }
     }
@@ -352,6 +344,31 @@ fn read_stdin(max: usize, tx: mpsc::Sender<StdinLine>) {
 /// How long the end of the bridge waits for actions in flight to be
 /// answered (they fail at once when the client has stopped).
 const IN_FLIGHT_GRACE: Duration = Duration::from_secs(10);
+
+/// The longest a graceful stop on a signal takes: the wait for answers
+/// ([`IN_FLIGHT_GRACE`]) and the socket's close, with room to spare.
+const STOP_GRACE: Duration = Duration::from_secs(15);
+
+/// On the first Ctrl-C or SIGTERM, starts the graceful stop whatever the
+/// bridge is waiting on (a stdout nobody reads holds the event loop), and
+/// bounds it: after [`STOP_GRACE`] the process exits 0 without what it could
+/// not write. A second signal exits at once ([`common::stop_signals`]).
+fn stop_on_signal(handle: RelayHandle) {
+    let signals = common::stop_signals();
+    tokio::spawn(async move {
+        // Without handlers (`Err`), EOF on stdin still shuts down.
+        let Ok(signal) = signals.await else {
+            return;
+        };
+        tracing::info!(%signal, "stopping gracefully; a second signal exits at once");
+        tokio::spawn(async move { handle.shutdown().await });
+        tokio::time::sleep(STOP_GRACE).await;
+        tracing::warn!(
+            "the graceful stop did not end within {STOP_GRACE:?} (is stdout read?); exiting without what is still owed"
+        );
+        std::process::exit(0);
+    });
+}
 
 /// Hands stdin lines to [`handle_line`], each under a permit of `in_flight`:
 /// with none left, the next line is not taken (and the reader thread, its

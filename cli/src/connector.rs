@@ -10,7 +10,7 @@ use clap::Args;
 use relay_connector::ConnectorConfig;
 use relay_connector::server::{
     ConnectorServer, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
-    DevServerConfig,
+    DEFAULT_SOCKET_QUEUE, DevServerConfig,
 };
 use relay_core::descriptor::CapabilityDescriptor;
 use relay_engine::http::read_capped;
@@ -48,7 +48,8 @@ set it to false for gateways that never ack them (the 2026-06-26 era).
 The admin API has no authentication: keep the server on loopback.
 
 Ctrl-C or SIGTERM stops the server gracefully (live sockets get a 1001 close
-frame, exit status 0); a second one exits at once. Bounds on connections,
+frame and up to 15 s to finish closing, exit status 0); a second one exits at
+once with 130 (Ctrl-C) or 143 (SIGTERM). Bounds on connections,
 headers, idle sockets and write buffers: docs/limits.md.")]
 pub struct ConnectorArgs {
     /// Address to listen on.
@@ -75,6 +76,11 @@ pub struct ConnectorArgs {
     /// cut (0: never).
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs())]
     pub idle_timeout: u64,
+    /// Frames queued for one gateway's socket and not yet sent (never fewer
+    /// than the drain window + 64); at the bound the socket is closed with
+    /// 1013 and what was buffered is redelivered to the next connection.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SOCKET_QUEUE)]
+    pub socket_queue: usize,
 }
 
 /// Why the configuration is unusable.
@@ -121,6 +127,7 @@ pub async fn run(args: ConnectorArgs) -> Exit {
         max_connections: args.max_connections,
         header_read_timeout: Duration::from_secs(args.header_read_timeout),
         idle_timeout: Duration::from_secs(args.idle_timeout),
+        socket_queue: args.socket_queue,
         ..DevServerConfig::default()
     };
     let server = match ConnectorServer::start(config).await {

@@ -5,6 +5,7 @@
 
 mod client;
 mod clock;
+mod close_tap;
 mod driver;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
@@ -29,6 +30,7 @@ pub use relay_core;
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use rustls;
 pub use socket::IoStream;
+pub use stall::StallGuard;
 
 /// A boxed, sendable future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;

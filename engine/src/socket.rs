@@ -1,10 +1,9 @@
 //! One WebSocket: the dial (TCP, optional TLS, upgrade), the background
 //! close, and the mapping of WebSocket messages to core inputs.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_tungstenite::WebSocketStream;
 use async_tungstenite::tungstenite::client::IntoClientRequest;
 use async_tungstenite::tungstenite::http::HeaderValue;
 use async_tungstenite::tungstenite::http::header::HeaderName;
@@ -18,6 +17,7 @@ use futures_util::future::{Either, select};
 use relay_core::Input;
 use relay_core::config::DialTarget;
 
+use super::close_tap::CloseTap;
 use super::stall::StallGuard;
 use super::{BoxFuture, Runtime};
 
@@ -29,8 +29,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> IoStream for T {}
 /// The boxed transport under every WebSocket.
 pub(crate) type Io = Box<dyn IoStream>;
 
-/// An open socket, read and written by the one task that drives it.
-pub(crate) type Ws = WebSocketStream<Io>;
+pub(crate) use super::close_tap::Ws;
 
 /// Why a dial did not produce an open socket.
 #[derive(Debug)]
@@ -111,12 +110,16 @@ async fn dial_now(
         tcp
     };
     // A peer that stops reading while writes wait is treated as gone.
-    let io: Io = Box::new(StallGuard::new(io, rt, settings.write_stall));
+    let io: Io = Box::new(StallGuard::new(io, settings.write_stall, move |at| {
+        rt.sleep_until(at)
+    }));
+    // The peer's close code is kept as it was on the wire.
+    let io = CloseTap::new(io);
     let (ws, _response) =
         async_tungstenite::client_async_with_config(request, io, Some(settings.ws))
             .await
             .map_err(upgrade_failure)?;
-    Ok(ws)
+    Ok(Ws::new(ws))
 }
 
 fn upgrade_failure(error: WsError) -> DialFailure {
@@ -160,7 +163,8 @@ async fn secure_stream(
 /// rustls with the ring provider and the webpki roots, built once.
 #[cfg(feature = "tls")]
 fn default_tls_config() -> Result<Arc<rustls::ClientConfig>, DialFailure> {
-    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
+    static CONFIG: std::sync::OnceLock<Result<Arc<rustls::ClientConfig>, String>> =
+        std::sync::OnceLock::new();
     CONFIG
         .get_or_init(|| {
             let roots = rustls::RootCertStore {

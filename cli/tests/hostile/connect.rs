@@ -179,26 +179,96 @@ fn sigterm_closes_with_1000_answers_pending_and_exits_0() {
     drop(stdin);
 }
 
-/// Issue item 12: close codes the WebSocket rules allow (1000-1003,
-/// 1007-1013, 3000-4999) reach the application as received.
+/// Issue item 12: close codes that are legal on the wire (RFC 6455 §7.4
+/// and the IANA registry: 1000-1003, 1007-1014, 3000-4999) reach the
+/// application as received, reason included. 1014 ("Bad Gateway") is
+/// registered but unknown to the WebSocket library, which rewrites it.
 #[test]
 fn allowed_close_codes_are_reported_as_received() {
     let (l, addr) = listener();
     let mut relay = spawn(connect_cmd(&format!("ws://{addr}")));
     let out = lines(relay.0.stdout.take().expect("stdout"));
-    for code in [4000u16, 4999, 3000, 1011, 1013] {
+    for code in [4000u16, 4999, 3000, 1011, 1013, 1014, 1012, 1003] {
         let stream = accept_within(&l, Duration::from_secs(10)).expect("relay dials");
         let mut raw = upgrade(stream).into_inner();
+        let reason = format!("bye {code}");
         let mut payload = code.to_be_bytes().to_vec();
-        payload.extend_from_slice(b"bye");
+        payload.extend_from_slice(reason.as_bytes());
         raw.write_all(&server_frame(0x8, &payload)).expect("close");
         let line = wait_line(&out, "\"disconnected\"", Duration::from_secs(10))
             .expect("disconnected line");
         assert!(
-            line.contains(&format!("\"code\":{code}")),
+            line.contains(&format!("\"code\":{code}")) && line.contains(&reason),
             "code {code} reported as {line}"
         );
     }
+    drop(relay);
+}
+
+/// Close codes that may not be sent on the wire (1004, 1005, 1006, 1015,
+/// the unassigned 1016-2999, below 1000, 5000 and above) are the protocol
+/// error they are: reported as 1002, whatever the reason said.
+#[test]
+fn illegal_close_codes_are_reported_as_a_protocol_error() {
+    let (l, addr) = listener();
+    let mut relay = spawn(connect_cmd(&format!("ws://{addr}")));
+    let out = lines(relay.0.stdout.take().expect("stdout"));
+    for code in [1004u16, 1005, 1006, 1015, 999, 5000, 2000] {
+        let stream = accept_within(&l, Duration::from_secs(10)).expect("relay dials");
+        let mut raw = upgrade(stream).into_inner();
+        let mut payload = code.to_be_bytes().to_vec();
+        payload.extend_from_slice(b"sneaky");
+        raw.write_all(&server_frame(0x8, &payload)).expect("close");
+        let line = wait_line(&out, "\"disconnected\"", Duration::from_secs(10))
+            .expect("disconnected line");
+        assert!(
+            line.contains("\"code\":1002") && !line.contains("sneaky"),
+            "code {code} reported as {line}"
+        );
+    }
+    drop(relay);
+}
+
+/// A legal close code arrives as received when the close frame comes in
+/// pieces (its header split across reads) after a run of data frames of
+/// every length form, so that the frame boundaries must be followed.
+#[test]
+fn a_close_code_split_across_reads_after_data_frames_is_reported_as_received() {
+    let (l, addr) = listener();
+    let mut relay = spawn(connect_cmd(&format!("ws://{addr}")));
+    let out = lines(relay.0.stdout.take().expect("stdout"));
+    let stream = accept_within(&l, Duration::from_secs(10)).expect("relay dials");
+    let mut ws = upgrade(stream);
+    answer_hellos(&mut ws);
+    let mut raw = ws.into_inner();
+    raw.set_nodelay(true).expect("nodelay");
+    // Frames whose payloads look like close frames must not be taken for one.
+    let decoy = [0x88u8, 0x02, 0x03, 0xf6];
+    let mut bytes = Vec::new();
+    for len in [0usize, 1, 125, 126, 300, 65_535, 65_536, 70_000] {
+        let mut payload = decoy.repeat(len / 4 + 1);
+        payload.truncate(len);
+        bytes.extend_from_slice(&server_frame(0x2, &payload));
+        bytes.extend_from_slice(&server_frame(0x9, &decoy));
+    }
+    // Odd-sized pieces with pauses: frame headers land split.
+    for piece in bytes.chunks(7_001) {
+        raw.write_all(piece).expect("write");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // The close frame a byte at a time: its header and code split too.
+    let mut close = 1014u16.to_be_bytes().to_vec();
+    close.extend_from_slice(b"upstream gone");
+    for byte in server_frame(0x8, &close) {
+        raw.write_all(&[byte]).expect("write");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let line =
+        wait_line(&out, "\"disconnected\"", Duration::from_secs(10)).expect("disconnected line");
+    assert!(
+        line.contains("\"code\":1014") && line.contains("upstream gone"),
+        "reported as {line}"
+    );
     drop(relay);
 }
 
@@ -415,4 +485,86 @@ fn an_unauthenticated_dial_must_be_asked_for() {
         drop(relay.0.stdin.take());
         let _ = relay.0.kill();
     }
+}
+
+/// Starts `relay connect` with nothing to dial, writes send actions to its
+/// stdin and never reads its stdout, until stdin is no longer taken: the
+/// stdout pipe and every queue of the bridge are full. The process and how
+/// many lines it took.
+fn connect_with_stdout_unread() -> (Proc, std::process::ChildStdout, usize) {
+    // Nothing listens there: every send is answered "not connected".
+    let (l, addr) = listener();
+    drop(l);
+    let mut relay = spawn(connect_cmd(&format!("ws://{addr}")));
+    let mut stdin = relay.0.stdin.take().expect("stdin");
+    let stdout = relay.0.stdout.take().expect("stdout");
+    let written = Arc::new(AtomicUsize::new(0));
+    let counted = written.clone();
+    // Ends when the process has gone (a broken pipe).
+    std::thread::spawn(move || {
+        for id in 0..20_000 {
+            let line =
+                format!("{{\"id\":{id},\"op\":\"send\",\"chat_id\":\"9\",\"content\":\"x\"}}\n");
+            if stdin.write_all(line.as_bytes()).is_err() {
+                return;
+            }
+            counted.store(id + 1, Ordering::Relaxed);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = usize::MAX;
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = written.load(Ordering::Relaxed);
+        if now == last {
+            return (relay, stdout, now);
+        }
+        assert!(Instant::now() < deadline, "stdin is still taken after 20 s");
+        last = now;
+    }
+}
+
+/// Issue item 9: a graceful stop that cannot finish (stdout is never read,
+/// so the answers owed cannot be written) is bounded: the bridge exits 0
+/// within 15 s of the signal, without what it could not write.
+#[test]
+fn a_graceful_stop_with_stdout_unread_ends_within_its_bound() {
+    let (mut relay, _stdout, taken) = connect_with_stdout_unread();
+    let sent = Instant::now();
+    relay.signal(libc::SIGTERM);
+    let status = relay.wait_for(Duration::from_secs(20));
+    eprintln!(
+        "graceful stop with stdout unread: {taken} lines taken, exit {status:?} after {:?}",
+        sent.elapsed()
+    );
+    let status = status.expect("relay connect still running 20 s after SIGTERM");
+    assert!(
+        sent.elapsed() >= Duration::from_secs(10),
+        "gave up on the answers owed after {:?}",
+        sent.elapsed()
+    );
+    assert_eq!(status.code(), Some(0), "exit status");
+}
+
+/// Issue item 9: a second SIGTERM during a graceful stop that cannot finish
+/// (stdout is never read, so the answers owed cannot be written) exits at
+/// once with 143 (128 + SIGTERM), as `relay connect --help` says.
+#[test]
+fn a_second_sigterm_forces_connect_to_exit_at_once() {
+    let (mut relay, _stdout, last) = connect_with_stdout_unread();
+    relay.signal(libc::SIGTERM);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        relay.wait_for(Duration::ZERO).is_none(),
+        "relay connect exited on the first SIGTERM although answers were owed to an unread stdout"
+    );
+    let sent = Instant::now();
+    relay.signal(libc::SIGTERM);
+    let status = relay.wait_for(Duration::from_secs(2));
+    eprintln!(
+        "second SIGTERM: {last} lines taken, exit {status:?} after {:?}",
+        sent.elapsed()
+    );
+    let status = status.expect("relay connect still running 2 s after a second SIGTERM");
+    assert_eq!(status.code(), Some(143), "exit status");
 }

@@ -241,3 +241,260 @@ fn garbage_and_huge_bodies_to_every_route_stay_bounded() {
     assert!(matches!(stats, Some((200, _))), "stats after: {stats:?}");
     assert!(!watch.crossed(), "crossed {RSS_LIMIT_KIB} KiB");
 }
+
+/// Issue item 9: the graceful stop of the connector waits (bounded) for each
+/// live socket's close; a second SIGTERM meanwhile exits at once with 143
+/// (128 + SIGTERM), as `relay connector --help` says. The socket's close
+/// cannot go out: its gateway reads nothing and several MiB are queued for
+/// it.
+#[test]
+fn a_second_sigterm_forces_the_connector_to_exit_at_once() {
+    let mut server = Connector::start(&[]);
+    let mut raw = raw_gateway(server.addr);
+    raw.write_all(&client_frame(
+        0x1,
+        b"{\"type\":\"hello\",\"platform\":\"telegram\",\"bot_id\":\"b\"}\n",
+    ))
+    .expect("hello");
+    // Never read from here on.
+    std::thread::sleep(Duration::from_millis(300));
+    let text = "x".repeat(512 * 1024);
+    let body = format!(
+        "{{\"instance\":\"dev-gateway\",\"event\":{{\"chat_id\":\"c\",\"platform\":\"telegram\",\"text\":\"{text}\"}}}}"
+    );
+    for i in 0..32 {
+        let answer = http(
+            server.addr,
+            "POST",
+            "/dev/inbound",
+            body.as_bytes(),
+            Duration::from_secs(5),
+        );
+        let Some((200, answer)) = answer else {
+            panic!("inbound {i}: {answer:?}");
+        };
+        assert!(answer.contains("live"), "inbound {i} not live: {answer}");
+    }
+    server.proc.signal(libc::SIGTERM);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        server.proc.wait_for(Duration::ZERO).is_none(),
+        "relay connector exited on the first SIGTERM without waiting for its socket's close"
+    );
+    let sent = Instant::now();
+    server.proc.signal(libc::SIGTERM);
+    let status = server.proc.wait_for(Duration::from_secs(2));
+    eprintln!(
+        "connector second SIGTERM: exit {status:?} after {:?}",
+        sent.elapsed()
+    );
+    let status = status.expect("relay connector still running 2 s after a second SIGTERM");
+    assert_eq!(status.code(), Some(143), "exit status");
+    drop(raw);
+}
+
+/// Reads `s` until the server closes it (EOF or a reset), discarding what
+/// comes; how long that took, or `None` if it was still open at `within`.
+fn closed_within(s: &mut TcpStream, within: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = within.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return None;
+        }
+        let _ = s.set_read_timeout(Some(left));
+        match s.read(&mut buf) {
+            Ok(0) => return Some(started.elapsed()),
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return Some(started.elapsed()),
+        }
+    }
+}
+
+/// Issue item 8: an upgraded WebSocket that sends nothing (not even a ping)
+/// is cut after the idle timeout (`--idle-timeout`, seconds); one that
+/// pings is kept.
+#[test]
+fn an_idle_websocket_is_cut_after_the_idle_timeout() {
+    let server = Connector::start(&["--idle-timeout", "1"]);
+    // One socket at a time: a second one of the same gateway would replace
+    // the first.
+    let mut quiet = raw_gateway(server.addr);
+    let took = closed_within(&mut quiet, Duration::from_secs(6));
+    eprintln!("idle WebSocket cut after {took:?} (idle timeout 1 s)");
+    let took = took.expect("an idle WebSocket still open after 6 s");
+    assert!(
+        took >= Duration::from_millis(800),
+        "cut after {took:?}, before the idle timeout"
+    );
+    let mut pinging = raw_gateway(server.addr);
+    let until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < until {
+        pinging.write_all(&client_frame(0x9, b"p")).expect("ping");
+        assert!(
+            closed_within(&mut pinging, Duration::from_millis(300)).is_none(),
+            "a WebSocket that pings was cut"
+        );
+    }
+}
+
+/// Issue item 8: a keep-alive HTTP connection idle after one request is
+/// closed after the header-read timeout (`--header-read-timeout`, seconds),
+/// the limit on waiting for the next request's headers.
+#[test]
+fn an_idle_keep_alive_connection_is_closed_after_the_header_read_timeout() {
+    let server = Connector::start(&["--header-read-timeout", "1"]);
+    let mut s = TcpStream::connect(server.addr).expect("connect");
+    s.write_all(b"GET /dev/stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("request");
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("\"model\"") {
+        match s.read(&mut buf) {
+            Ok(n) if n > 0 => got.extend_from_slice(&buf[..n]),
+            _ => panic!("no answer: {}", String::from_utf8_lossy(&got)),
+        }
+    }
+    assert!(got.starts_with(b"HTTP/1.1 200"), "not a 200 answer");
+    let took = closed_within(&mut s, Duration::from_secs(6));
+    eprintln!("idle keep-alive connection closed after {took:?} (header-read timeout 1 s)");
+    let took = took.expect("an idle keep-alive connection still open after 6 s");
+    assert!(
+        took >= Duration::from_millis(800),
+        "closed after {took:?}, before the timeout"
+    );
+}
+
+/// One `POST /dev/inbound` for `dev-gateway`; the delivery answer (`None`
+/// if the server did not answer 200).
+fn inject(addr: std::net::SocketAddr, chat: &str, text: &str) -> Option<String> {
+    let body = format!(
+        "{{\"instance\":\"dev-gateway\",\"event\":{{\"chat_id\":\"{chat}\",\"platform\":\"telegram\",\"text\":\"{text}\"}}}}"
+    );
+    match http(
+        addr,
+        "POST",
+        "/dev/inbound",
+        body.as_bytes(),
+        Duration::from_secs(5),
+    ) {
+        Some((200, answer)) => Some(answer),
+        _ => None,
+    }
+}
+
+/// Issue item 4: the frames queued for one socket are bounded in count. A
+/// gateway that never reads while the admin API injects large messages:
+/// the connector's memory stays bounded and the socket is treated as gone
+/// at the bound (the model stops delivering live and buffers); what is
+/// buffered then reaches the next connection, every item of it.
+#[test]
+fn a_socket_queue_at_its_bound_cuts_the_gateway_and_loses_nothing_buffered() {
+    const QUEUE: usize = 64;
+    const AFTER: usize = 50;
+    let queue = QUEUE.to_string();
+    let server = Connector::start(&["--socket-queue", &queue]);
+    let watch = RssWatch::start(server.proc.pid(), RSS_LIMIT_KIB);
+    let mut raw = raw_gateway(server.addr);
+    raw.write_all(&client_frame(
+        0x1,
+        b"{\"type\":\"hello\",\"platform\":\"telegram\",\"bot_id\":\"b\"}\n",
+    ))
+    .expect("hello");
+    // Never read from here on.
+    std::thread::sleep(Duration::from_millis(300));
+    // 128 KiB messages: the queue bound holds 8 MiB of them; 800 of them
+    // (100 MiB) would cross the memory bound.
+    let text = "x".repeat(128 * 1024);
+    let started = Instant::now();
+    let mut live = 0usize;
+    let mut first_buffered = None;
+    while live < 800 && !watch.crossed() && started.elapsed() < Duration::from_secs(30) {
+        let Some(answer) = inject(server.addr, "big", &text) else {
+            break;
+        };
+        if answer.contains("\"buffered\"") {
+            first_buffered = Some(answer);
+            break;
+        }
+        assert!(answer.contains("\"live\""), "{answer}");
+        live += 1;
+    }
+    let took = started.elapsed();
+    let peak = watch.peak_kib();
+    eprintln!(
+        "socket queue {QUEUE}: {live} live deliveries of 128 KiB before the cut, after {took:?}; peak RSS {peak} KiB"
+    );
+    assert!(
+        !watch.crossed(),
+        "relay connector crossed {RSS_LIMIT_KIB} KiB with {live} messages queued for a gateway that reads nothing"
+    );
+    assert!(
+        first_buffered.is_some(),
+        "{live} live deliveries in {took:?} and the socket still not treated as gone"
+    );
+    // The socket ends (after what the kernel buffers held).
+    let mut buf = vec![0u8; 1 << 16];
+    let _ = raw.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut read = 0usize;
+    let ended = loop {
+        match raw.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => read += n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                break false;
+            }
+            Err(_) => break true,
+        }
+    };
+    assert!(ended, "the cut socket is still open ({read} bytes read)");
+    // Small messages while no gateway is connected: buffered.
+    for i in 0..AFTER {
+        let answer = inject(server.addr, &format!("after-{i}"), "small").unwrap_or_default();
+        assert!(answer.contains("\"buffered\""), "after-{i}: {answer}");
+    }
+    // A gateway that reads and acks gets every buffered item.
+    let mut gateway = spawn({
+        let mut cmd = connect_cmd(&server.url());
+        cmd.arg("--auto-ack");
+        cmd
+    });
+    let out = lines(gateway.0.stdout.take().expect("stdout"));
+    let mut seen = std::collections::BTreeSet::new();
+    let mut big = 0usize;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while seen.len() < AFTER && Instant::now() < deadline {
+        let Ok(line) = out.recv_timeout(Duration::from_millis(200)) else {
+            continue;
+        };
+        if !line.contains("\"inbound\"") {
+            continue;
+        }
+        if line.contains("\"big\"") {
+            big += 1;
+        }
+        if let Some(at) = line.find("\"after-") {
+            let chat: String = line[at + 1..].chars().take_while(|c| *c != '"').collect();
+            seen.insert(chat);
+        }
+    }
+    eprintln!(
+        "after the cut: {} of {AFTER} buffered items and {big} large one(s) reached the next connection",
+        seen.len()
+    );
+    assert_eq!(big, 1, "the large message buffered at the cut");
+    assert_eq!(seen.len(), AFTER, "buffered items delivered");
+    assert!(!watch.crossed(), "crossed {RSS_LIMIT_KIB} KiB");
+}

@@ -97,3 +97,84 @@ fn ten_thousand_unacked_redeliveries_reach_the_app_once_each() {
     assert_eq!(distinct, N, "distinct deliveries");
     assert_eq!(seen, N, "inbound events handed to the application");
 }
+
+/// A peer that answers the hellos, then closes with 1014 "upstream gone".
+fn closing_peer_1014() -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
+    use std::io::Write;
+
+    use super::support::{accept_within, answer_hellos, listener, server_frame, upgrade};
+
+    let (l, addr) = listener();
+    let peer = std::thread::spawn(move || {
+        let stream = accept_within(&l, Duration::from_secs(10)).expect("client dials");
+        let mut ws = upgrade(stream);
+        answer_hellos(&mut ws);
+        let mut raw = ws.into_inner();
+        let mut payload = 1014u16.to_be_bytes().to_vec();
+        payload.extend_from_slice(b"upstream gone");
+        raw.write_all(&server_frame(0x8, &payload)).expect("close");
+        // Held open until the client has read the close.
+        std::thread::sleep(Duration::from_secs(2));
+    });
+    (addr, peer)
+}
+
+fn client_config(addr: std::net::SocketAddr) -> RelayConfig {
+    RelayConfig::builder(format!("ws://{addr}"))
+        .identity("telegram", "bot-1")
+        .gateway_id("gw-1")
+        .secret("secret-1")
+        .build()
+        .expect("config")
+}
+
+/// Issue item 12, library side: a close code that is legal on the wire but
+/// unknown to the WebSocket library (1014) reaches `Event::Disconnected` as
+/// the peer sent it, reason included, from the spawned client and from the
+/// inline one.
+#[test]
+fn a_legal_close_code_reaches_the_library_client_as_sent() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    for inline in [false, true] {
+        let (addr, peer) = closing_peer_1014();
+        let seen = rt.block_on(async {
+            let config = client_config(addr);
+            let within = Duration::from_secs(10);
+            if inline {
+                let mut client = RelayClient::inline(config);
+                let seen = tokio::time::timeout(within, async {
+                    while let Some(event) = client.next_event().await {
+                        if let Event::Disconnected { code, reason } = event {
+                            return Some((code, reason));
+                        }
+                    }
+                    None
+                })
+                .await;
+                client.shutdown().await;
+                seen
+            } else {
+                let (handle, mut events) = RelayClient::start(config);
+                let seen = tokio::time::timeout(within, async {
+                    while let Some(event) = events.next_event().await {
+                        if let Event::Disconnected { code, reason } = event {
+                            return Some((code, reason));
+                        }
+                    }
+                    None
+                })
+                .await;
+                handle.shutdown().await;
+                seen
+            }
+        });
+        let _ = peer.join();
+        let (code, reason) = seen.expect("within 10 s").expect("a disconnect");
+        assert_eq!(code, Some(1014), "inline: {inline}; reason {reason:?}");
+        assert_eq!(reason, "upstream gone", "inline: {inline}");
+    }
+}

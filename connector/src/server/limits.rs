@@ -1,17 +1,14 @@
 //! The server's bounds on connections: a cap that makes room by closing the
 //! oldest connection that has not sent a request yet (so the admin API keeps
-//! answering at the cap), accept errors logged at most once per interval,
-//! and a transport that gives up on a peer that stops reading.
+//! answering at the cap), and accept errors logged at most once per
+//! interval. (The transport that gives up on a peer that stops reading is
+//! the engine's [`relay_engine::StallGuard`].)
 
 use std::collections::VecDeque;
-use std::io;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use futures_io::{AsyncRead, AsyncWrite};
 use tokio::sync::Notify;
 
 /// One served connection's shared state.
@@ -131,80 +128,10 @@ impl Throttled {
     }
 }
 
-/// Wraps a transport; writes (or flushes) that make no progress for `limit`
-/// fail with `TimedOut`, so that a peer that stops reading is dropped.
-pub(crate) struct StallGuard<S> {
-    inner: S,
-    limit: Duration,
-    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
-}
-
-impl<S> StallGuard<S> {
-    /// Guards `inner`; a zero `limit` turns the guard off.
-    pub(crate) fn new(inner: S, limit: Duration) -> Self {
-        StallGuard {
-            inner,
-            limit,
-            stalled: None,
-        }
-    }
-
-    fn check<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
-        if poll.is_ready() || self.limit.is_zero() {
-            self.stalled = None;
-            return poll;
-        }
-        let limit = self.limit;
-        let alarm = self
-            .stalled
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
-        if alarm.as_mut().poll(cx).is_ready() {
-            self.stalled = None;
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!(
-                    "the peer read nothing for {} s while writes were waiting; treating it as gone",
-                    limit.as_secs_f64()
-                ),
-            )));
-        }
-        Poll::Pending
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for StallGuard<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for StallGuard<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
-        self.check(cx, poll)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let poll = Pin::new(&mut self.inner).poll_flush(cx);
-        self.check(cx, poll)
-    }
-
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let poll = Pin::new(&mut self.inner).poll_close(cx);
-        self.check(cx, poll)
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::task::Context;
+
     use super::*;
 
     fn notified(slot: &Slot) -> bool {

@@ -111,6 +111,11 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 /// Default [`DevServerConfig::write_stall_timeout`].
 pub const DEFAULT_WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default [`DevServerConfig::socket_queue`].
+pub const DEFAULT_SOCKET_QUEUE: usize = 1024;
+/// The longest [`ConnectorServer::shutdown`] waits for live sockets to
+/// finish their closing handshake.
+pub const SHUTDOWN_SOCKET_GRACE: Duration = Duration::from_secs(15);
 
 /// Everything a [`ConnectorServer`] is started with.
 #[derive(Clone, Debug, PartialEq)]
@@ -139,6 +144,13 @@ pub struct DevServerConfig {
     /// A WebSocket whose writes make no progress for this long (the gateway
     /// reads nothing) is cut (zero: never).
     pub write_stall_timeout: Duration,
+    /// Frames the model may queue for one socket that its writer has not
+    /// sent yet (never fewer than the model's drain window + 64, since a
+    /// drain queues a whole window at once). At the bound the socket is
+    /// treated as gone: it is closed with 1013, the model hears that it
+    /// closed, and what it had buffered and sent unacked is redelivered to
+    /// the next connection.
+    pub socket_queue: usize,
 }
 
 impl Default for DevServerConfig {
@@ -152,6 +164,7 @@ impl Default for DevServerConfig {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             write_stall_timeout: DEFAULT_WRITE_STALL_TIMEOUT,
+            socket_queue: DEFAULT_SOCKET_QUEUE,
         }
     }
 }
@@ -276,7 +289,10 @@ impl DevServerBuilder {
             sockets: Default::default(),
         };
         let model = tokio::spawn(model::run(state, cmd_rx, stop_rx.clone()));
+        // Every socket task holds a sender; the last one gone ends the wait.
+        let (live, ended) = mpsc::channel(1);
         let ctx = Arc::new(Ctx {
+            live: live.downgrade(),
             cmds: cmds.clone(),
             counters: Arc::clone(&counters),
             ws_config: socket::ws_config(config.connector.max_frame_bytes),
@@ -285,6 +301,7 @@ impl DevServerBuilder {
                 write_stall: config.write_stall_timeout,
             },
             max_body_bytes: config.max_body_bytes,
+            socket_queue: socket_queue_capacity(&config),
         });
         let limits = AcceptLimits {
             max_connections: config.max_connections,
@@ -298,8 +315,19 @@ impl DevServerBuilder {
             counters,
             stop,
             tasks: vec![acceptor, model],
+            sockets: Some(live),
+            sockets_ended: ended,
         })
     }
+}
+
+/// The capacity of each socket's queue: the setting, but room for a whole
+/// drain window (which the model queues at once) and then some.
+fn socket_queue_capacity(config: &DevServerConfig) -> usize {
+    config
+        .socket_queue
+        .max(config.connector.drain_window.saturating_add(64))
+        .min(tokio::sync::Semaphore::MAX_PERMITS)
 }
 
 /// The accept loop's bounds.
@@ -438,6 +466,9 @@ pub struct DevServerStats {
     pub wake_pokes_sent: u64,
     /// Wake pokes that failed (unsupported URL, connect error, timeout).
     pub wake_pokes_failed: u64,
+    /// Sockets treated as gone because their queue was full
+    /// ([`DevServerConfig::socket_queue`]).
+    pub sockets_cut_queue_full: u64,
     /// Live sessions in the model.
     pub sessions: usize,
     /// Items buffered over all instances.
@@ -462,6 +493,7 @@ impl DevServerStats {
             sockets_open: Counters::get(&counters.sockets_open),
             wake_pokes_sent: Counters::get(&counters.wake_pokes_sent),
             wake_pokes_failed: Counters::get(&counters.wake_pokes_failed),
+            sockets_cut_queue_full: Counters::get(&counters.sockets_cut_queue_full),
             sessions: st.connector.sessions().len(),
             buffered: st.connector.total_buffered(),
         }
@@ -510,6 +542,7 @@ impl DevServerStats {
             "sockets_open": self.sockets_open,
             "wake_pokes_sent": self.wake_pokes_sent,
             "wake_pokes_failed": self.wake_pokes_failed,
+            "sockets_cut_queue_full": self.sockets_cut_queue_full,
             "sessions": self.sessions,
             "buffered": self.buffered,
             "model": model,
@@ -526,6 +559,11 @@ pub struct ConnectorServer {
     counters: Arc<Counters>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// Cloned into every socket task (weakly through the handlers); once
+    /// this one is dropped, `sockets_ended` yields `None` when the last
+    /// socket task has ended.
+    sockets: Option<mpsc::Sender<()>>,
+    sockets_ended: mpsc::Receiver<()>,
 }
 
 impl ConnectorServer {
@@ -768,18 +806,28 @@ impl ConnectorServer {
                 RawTarget::Session(s) => Some(s),
                 RawTarget::Instance(i) => st.connector.session_of(&i),
             };
-            session.is_some_and(|s| st.to_socket(s, SocketCmd::Text(text)))
+            session.is_some_and(|s| st.send_to_socket(s, SocketCmd::Text(text)))
         })
         .await
     }
 
     /// Stops accepting, closes every live socket with 1001 and waits for the
-    /// server's tasks to end.
+    /// server's tasks to end, and for each socket's closing handshake (each
+    /// bounded by the write-stall timeout and a 2 s wait for the peer's
+    /// close frame; the whole wait by [`SHUTDOWN_SOCKET_GRACE`]).
     pub async fn shutdown(mut self) {
         tracing::info!("dev connector shutting down");
         self.stop.send_replace(true);
         for task in std::mem::take(&mut self.tasks) {
             let _ = task.await;
+        }
+        self.sockets = None;
+        let closed = tokio::time::timeout(SHUTDOWN_SOCKET_GRACE, self.sockets_ended.recv()).await;
+        if closed.is_err() {
+            tracing::warn!(
+                grace = ?SHUTDOWN_SOCKET_GRACE,
+                "sockets still closing at the end of the shutdown grace; leaving them"
+            );
         }
     }
 }

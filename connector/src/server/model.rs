@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::{Connector, ConnectorOutput, SessionId};
 use relay_core::{Instant, UnixTime};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
 use super::poke;
 
@@ -18,6 +18,9 @@ pub(crate) const QUEUE: usize = 1024;
 
 /// Close code sent to every live socket when the server shuts down.
 const CLOSE_GOING_AWAY: u16 = 1001;
+
+/// Close code of a socket cut because its queue is full ("try again later").
+pub(crate) const CLOSE_QUEUE_FULL: u16 = 1013;
 
 /// The server's clocks: a monotonic epoch taken at start for the model's
 /// [`Instant`], and the system clock for token checks.
@@ -63,6 +66,7 @@ pub(crate) struct Counters {
     pub(crate) sockets_open: AtomicU64,
     pub(crate) wake_pokes_sent: AtomicU64,
     pub(crate) wake_pokes_failed: AtomicU64,
+    pub(crate) sockets_cut_queue_full: AtomicU64,
 }
 
 impl Counters {
@@ -84,6 +88,49 @@ pub(crate) enum SocketCmd {
     Close(u16, String),
     /// Cut the link without a close frame.
     Drop,
+}
+
+/// The model's end of one socket: a queue bounded in count, and a way to
+/// cut the socket that does not wait for room in it.
+#[derive(Debug)]
+pub(crate) struct SocketTx {
+    pub(crate) queue: mpsc::Sender<SocketCmd>,
+    /// Notified once: the socket task closes with [`CLOSE_QUEUE_FULL`] and
+    /// ends, whatever is still queued.
+    pub(crate) cut: Arc<Notify>,
+}
+
+/// The socket task's end of [`SocketTx`].
+#[derive(Debug)]
+pub(crate) struct SocketRx {
+    pub(crate) queue: mpsc::Receiver<SocketCmd>,
+    pub(crate) cut: Arc<Notify>,
+}
+
+/// A socket's queue of `capacity` commands and its cut signal.
+pub(crate) fn socket_channel(capacity: usize) -> (SocketTx, SocketRx) {
+    let (queue, rx) = mpsc::channel(capacity);
+    let cut = Arc::new(Notify::new());
+    let tx = SocketTx {
+        queue,
+        cut: Arc::clone(&cut),
+    };
+    (tx, SocketRx { queue: rx, cut })
+}
+
+impl SocketTx {
+    /// Queues `cmd`; when the queue is full, cuts the socket instead.
+    /// False if the socket is gone or was cut.
+    fn send_or_cut(&self, cmd: SocketCmd) -> bool {
+        match self.queue.try_send(cmd) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.cut.notify_one();
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
 }
 
 /// A call run on the model task with exclusive access to its state.
@@ -115,7 +162,7 @@ pub(crate) struct ModelState {
     pub(crate) clock: Clock,
     pub(crate) counters: Arc<Counters>,
     /// Writers of the sockets the model still routes to.
-    pub(crate) sockets: BTreeMap<SessionId, mpsc::UnboundedSender<SocketCmd>>,
+    pub(crate) sockets: BTreeMap<SessionId, SocketTx>,
 }
 
 impl ModelState {
@@ -124,11 +171,28 @@ impl ModelState {
         self.clock.now()
     }
 
-    /// Sends `cmd` to the socket of `session`; false if it is gone.
-    pub(crate) fn to_socket(&self, session: SessionId, cmd: SocketCmd) -> bool {
-        self.sockets
-            .get(&session)
-            .is_some_and(|tx| tx.send(cmd).is_ok())
+    /// Sends `cmd` to the socket of `session`; false if it is gone. A
+    /// socket whose queue is full is treated as gone: it is cut (closed with
+    /// [`CLOSE_QUEUE_FULL`]) and the model hears that it closed, so that
+    /// what it sent unacked is redelivered and new deliveries are buffered.
+    pub(crate) fn send_to_socket(&mut self, session: SessionId, cmd: SocketCmd) -> bool {
+        let Some(tx) = self.sockets.get(&session) else {
+            return false;
+        };
+        match tx.queue.try_send(cmd) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(%session, "the socket's queue is full; treating the socket as gone");
+                Counters::bump(&self.counters.sockets_cut_queue_full);
+                if let Some(tx) = self.sockets.remove(&session) {
+                    tx.cut.notify_one();
+                }
+                let now = self.now();
+                self.connector.handle_closed(session, now);
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
     }
 
     /// Drains the model's outputs and carries them out; returns the deadline
@@ -137,7 +201,7 @@ impl ModelState {
         loop {
             match self.connector.poll_output() {
                 ConnectorOutput::Transmit { session, text } => {
-                    if !self.to_socket(session, SocketCmd::Text(text)) {
+                    if !self.send_to_socket(session, SocketCmd::Text(text)) {
                         tracing::debug!(%session, "frame for a session without a socket dropped");
                     }
                 }
@@ -148,13 +212,13 @@ impl ModelState {
                 } => {
                     tracing::info!(%session, code, %reason, "closing session");
                     if let Some(tx) = self.sockets.remove(&session) {
-                        let _ = tx.send(SocketCmd::Close(code, reason));
+                        tx.send_or_cut(SocketCmd::Close(code, reason));
                     }
                 }
                 ConnectorOutput::Dropped { session } => {
                     tracing::info!(%session, "dropping session without a close frame");
                     if let Some(tx) = self.sockets.remove(&session) {
-                        let _ = tx.send(SocketCmd::Drop);
+                        tx.send_or_cut(SocketCmd::Drop);
                     }
                 }
                 ConnectorOutput::WakePoke { instance, url } => {
@@ -173,7 +237,7 @@ impl ModelState {
         let sockets = std::mem::take(&mut self.sockets);
         let n = sockets.len();
         for (session, tx) in sockets {
-            let _ = tx.send(SocketCmd::Drop);
+            tx.send_or_cut(SocketCmd::Drop);
             self.connector.handle_closed(session, now);
         }
         n
@@ -219,6 +283,6 @@ pub(crate) async fn run(
         deadline = state.route();
     }
     for (_, tx) in std::mem::take(&mut state.sockets) {
-        let _ = tx.send(SocketCmd::Close(CLOSE_GOING_AWAY, "shutdown".to_owned()));
+        tx.send_or_cut(SocketCmd::Close(CLOSE_GOING_AWAY, "shutdown".to_owned()));
     }
 }

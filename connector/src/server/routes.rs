@@ -15,7 +15,7 @@ use relay_core::source::{MessageEvent, SessionSource};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::model::{Clock, Cmd, Counters};
+use super::model::{Clock, Cmd, Counters, socket_channel};
 use super::{call, socket};
 
 /// The response type of every route.
@@ -23,11 +23,16 @@ pub(crate) type Resp = Response<Full<Bytes>>;
 
 /// What every request handler shares.
 pub(crate) struct Ctx {
+    /// Upgraded into a sender held by each socket task, so that shutdown
+    /// can wait for the sockets' close.
+    pub(crate) live: mpsc::WeakSender<()>,
     pub(crate) cmds: mpsc::Sender<Cmd>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) ws_config: WebSocketConfig,
     pub(crate) socket_limits: socket::SocketLimits,
     pub(crate) max_body_bytes: usize,
+    /// Capacity of each socket's queue.
+    pub(crate) socket_queue: usize,
 }
 
 /// The hyper service function.
@@ -131,11 +136,12 @@ async fn upgrade(mut req: Request<Incoming>, ctx: &Ctx) -> Resp {
         .iter()
         .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
         .collect();
+    let capacity = ctx.socket_queue;
     let answer = call(&ctx.cmds, move |st| {
         let now = st.now();
         match st.connector.accept(&pairs, now, Clock::wall()) {
             Accept::Accepted(session) => {
-                let (tx, rx) = mpsc::unbounded_channel();
+                let (tx, rx) = socket_channel(capacity);
                 st.sockets.insert(session, tx);
                 Ok((session, rx))
             }
@@ -156,7 +162,8 @@ async fn upgrade(mut req: Request<Incoming>, ctx: &Ctx) -> Resp {
     Counters::bump(&ctx.counters.upgrades_accepted);
     tracing::info!(%session, "websocket upgrade accepted");
     let on_upgrade = hyper::upgrade::on(&mut req);
-    tokio::spawn(socket::serve(
+    let live = ctx.live.upgrade();
+    let serve = socket::serve(
         session,
         on_upgrade,
         ctx.ws_config,
@@ -164,7 +171,11 @@ async fn upgrade(mut req: Request<Incoming>, ctx: &Ctx) -> Resp {
         rx,
         ctx.cmds.clone(),
         Arc::clone(&ctx.counters),
-    ));
+    );
+    tokio::spawn(async move {
+        let _live = live;
+        serve.await;
+    });
     let mut resp = Response::new(Full::new(Bytes::new()));
     *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let h = resp.headers_mut();

@@ -15,10 +15,10 @@ use async_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use futures_util::StreamExt;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
+use relay_engine::{BoxFuture, StallGuard};
 use tokio::sync::mpsc;
 
-use super::limits::StallGuard;
-use super::model::{Cmd, Counters, SocketCmd};
+use super::model::{CLOSE_QUEUE_FULL, Cmd, Counters, SocketCmd, SocketRx};
 
 /// How long a closing socket waits for the peer's close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -66,14 +66,16 @@ pub(crate) async fn serve(
     upgrade: OnUpgrade,
     config: WebSocketConfig,
     limits: SocketLimits,
-    rx: mpsc::UnboundedReceiver<SocketCmd>,
+    rx: SocketRx,
     cmds: mpsc::Sender<Cmd>,
     counters: Arc<Counters>,
 ) {
     match upgrade.await {
         Ok(upgraded) => {
             let io = TokioAdapter::new(TokioIo::new(upgraded));
-            let io = StallGuard::new(io, limits.write_stall);
+            let io = StallGuard::new(io, limits.write_stall, |at| -> BoxFuture<()> {
+                Box::pin(tokio::time::sleep_until(at.into()))
+            });
             let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
             Counters::bump(&counters.sockets_open);
             let _guard = OpenGuard(counters);
@@ -87,16 +89,21 @@ pub(crate) async fn serve(
 async fn run<S>(
     session: SessionId,
     mut ws: WebSocketStream<S>,
-    mut rx: mpsc::UnboundedReceiver<SocketCmd>,
+    rx: SocketRx,
     cmds: &mpsc::Sender<Cmd>,
     idle: Duration,
 ) where
     S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
 {
+    let SocketRx { queue: mut rx, cut } = rx;
     let idle_timer = tokio::time::sleep(idle);
     tokio::pin!(idle_timer);
     loop {
         tokio::select! {
+            () = cut.notified() => {
+                close_queue_full(session, &mut ws).await;
+                return;
+            }
             () = &mut idle_timer, if !idle.is_zero() => {
                 tracing::info!(%session, ?idle, "nothing read for the idle timeout; cutting the link");
                 return;
@@ -131,7 +138,16 @@ async fn run<S>(
             },
             cmd = rx.recv() => match cmd {
                 Some(SocketCmd::Text(text)) => {
-                    if let Err(e) = ws.send(Message::text(text)).await {
+                    // A gateway that reads nothing holds this send up to the
+                    // write-stall bound; a full queue cuts it sooner.
+                    let sent = tokio::select! {
+                        sent = ws.send(Message::text(text)) => sent,
+                        () = cut.notified() => {
+                            close_queue_full(session, &mut ws).await;
+                            return;
+                        }
+                    };
+                    if let Err(e) = sent {
                         tracing::info!(%session, error = %e, "send failed");
                         return;
                     }
@@ -151,6 +167,18 @@ async fn run<S>(
             },
         }
     }
+}
+
+/// Ends a socket whose queue filled up: a 1013 close frame if it can go out
+/// within the close grace (a gateway that reads nothing takes none), and
+/// no wait for the gateway's.
+async fn close_queue_full<S>(session: SessionId, ws: &mut WebSocketStream<S>)
+where
+    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
+{
+    tracing::info!(%session, code = CLOSE_QUEUE_FULL, "the socket's queue is full; cutting the link");
+    let frame = close_frame(CLOSE_QUEUE_FULL, "socket queue full");
+    let _ = tokio::time::timeout(CLOSE_GRACE, ws.close(frame)).await;
 }
 
 /// The close frame for `code` and `reason`: the reason is cut to the 123
