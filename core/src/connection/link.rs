@@ -173,6 +173,13 @@ impl Link {
         self.now
     }
 
+    pub(crate) fn release_idle_memory(&mut self) {
+        if self.outputs.is_empty() {
+            self.outputs = VecDeque::new();
+        }
+        self.lines.release_if_drained();
+    }
+
     pub(crate) fn set_wall_clock(&mut self, now: Instant, wall: UnixTime) {
         let now = self.tick(now);
         self.wall_anchor = (now, wall);
