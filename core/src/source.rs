@@ -351,7 +351,9 @@ fn text(l: Lax<'_>) -> Option<String> {
 
 impl<'de> FillObject<'de> for SourceFill<'_> {
     fn reset(&mut self) {
-        *self.source = SessionSource::blank();
+        if !std::mem::take(&mut self.fresh) {
+            *self.source = SessionSource::blank();
+        }
         self.guild = Guild::Absent;
     }
     fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
@@ -451,13 +453,17 @@ enum Guild {
 struct SourceFill<'a> {
     source: &'a mut SessionSource,
     guild: Guild,
+    /// `source` is still the blank it was made as: no reset needed.
+    fresh: bool,
 }
 
 impl<'a> SourceFill<'a> {
-    fn new(source: &'a mut SessionSource) -> Self {
+    /// Fills `source`, which is still [`SessionSource::blank`] when `fresh`.
+    fn new(source: &'a mut SessionSource, fresh: bool) -> Self {
         SourceFill {
             source,
             guild: Guild::Absent,
+            fresh,
         }
     }
 }
@@ -584,6 +590,8 @@ impl<'de> WireObject<'de> for PromptResponseWire {
 pub(crate) struct EventWire {
     event: Box<MessageEvent>,
     bad_source: Option<&'static str>,
+    /// A `source` key was read (a later one starts from a blank source).
+    source_read: bool,
 }
 
 impl<'de> WireObject<'de> for EventWire {
@@ -606,6 +614,7 @@ impl<'de> WireObject<'de> for EventWire {
                 extra: Map::new(),
             }),
             bad_source: None,
+            source_read: false,
         }
     }
     fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
@@ -620,8 +629,9 @@ impl<'de> WireObject<'de> for EventWire {
             }
             "source" => {
                 self.bad_source = None;
+                let fresh = !std::mem::replace(&mut self.source_read, true);
                 if let Shape::Other(kind) =
-                    map.next_value_seed(ShapeInto(&mut SourceFill::new(&mut e.source)))?
+                    map.next_value_seed(ShapeInto(&mut SourceFill::new(&mut e.source, fresh)))?
                 {
                     self.bad_source = Some(kind);
                 }
@@ -687,7 +697,7 @@ impl<'de> Deserialize<'de> for SessionSource {
     /// Lenient decode (see the module docs).
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut source = SessionSource::blank();
-        match ShapeInto(&mut SourceFill::new(&mut source)).deserialize(d)? {
+        match ShapeInto(&mut SourceFill::new(&mut source, true)).deserialize(d)? {
             Shape::Obj(()) | Shape::Null => Ok(source),
             Shape::Other(_) => Err(serde::de::Error::custom("source is not an object")),
         }
