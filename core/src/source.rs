@@ -8,13 +8,13 @@
 //! null` is empty, and `scope_id` is preferred over its older alias
 //! `guild_id`. Keys this version does not model are kept in `extra`.
 
-use serde::de::{IgnoredAny, MapAccess};
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::wire::DecodeError;
-use crate::wire::lax::{self, Lax, Many, Shape, WireObject};
+use crate::wire::lax::{self, FillObject, Lax, Many, Shape, ShapeInto, WireObject};
 
 /// The kind of chat a message came from.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
@@ -182,6 +182,17 @@ impl Default for SessionSource {
     fn default() -> Self {
         SessionSource {
             platform: DEFAULT_PLATFORM.to_owned(),
+            ..SessionSource::blank()
+        }
+    }
+}
+
+impl SessionSource {
+    /// The default with an empty platform (no allocation): the decoder's
+    /// starting point, which fills in the default platform at the end.
+    fn blank() -> Self {
+        SessionSource {
+            platform: String::new(),
             chat_id: String::new(),
             chat_type: ChatType::Dm,
             chat_name: None,
@@ -327,7 +338,7 @@ impl MessageEvent {
 
     /// Decodes an event object from JSON text.
     pub fn from_json(bytes: &[u8]) -> Result<Self, DecodeError> {
-        lax::parse_line::<EventWire>(bytes)?.finish()
+        lax::parse_line::<EventWire>(bytes)?.finish().map(|e| *e)
     }
 }
 
@@ -338,12 +349,15 @@ fn text(l: Lax<'_>) -> Option<String> {
     l.into_text()
 }
 
-impl<'de> WireObject<'de> for SourceWire {
-    fn empty() -> Self {
-        SourceWire::default()
+impl<'de> FillObject<'de> for SourceFill<'_> {
+    fn reset(&mut self) {
+        if !std::mem::take(&mut self.fresh) {
+            *self.source = SessionSource::blank();
+        }
+        self.guild = Guild::Absent;
     }
     fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        let s = &mut self.0;
+        let s = &mut *self.source;
         macro_rules! opt {
             ($f:ident) => {
                 s.$f = text(lax::lax(map)?)
@@ -351,9 +365,10 @@ impl<'de> WireObject<'de> for SourceWire {
         }
         match key {
             "platform" => {
+                // Empty (the default's mark) until `done`.
                 s.platform = match lax::lax(map)? {
                     Lax::Str(p) if !p.is_empty() => p.into_owned(),
-                    _ => DEFAULT_PLATFORM.to_owned(),
+                    _ => String::new(),
                 }
             }
             "chat_id" => s.chat_id = text(lax::lax(map)?).unwrap_or_default(),
@@ -379,13 +394,13 @@ impl<'de> WireObject<'de> for SourceWire {
                 let scope = text(lax::lax(map)?);
                 // A repeated `scope_id` replaces the one the alias matched:
                 // keep that value as the alias's own.
-                if matches!(self.1, Guild::SameAsScope) {
-                    self.1 = Guild::Text(s.scope_id.take());
+                if matches!(self.guild, Guild::SameAsScope) {
+                    self.guild = Guild::Text(s.scope_id.take());
                 }
                 s.scope_id = scope;
             }
             "guild_id" => {
-                self.1 = match lax::lax(map)? {
+                self.guild = match lax::lax(map)? {
                     // The usual case, both keys carrying the same scope: no copy.
                     Lax::Str(g) if s.scope_id.as_deref() == Some(&*g) => Guild::SameAsScope,
                     other => Guild::Text(text(other)),
@@ -409,6 +424,17 @@ impl<'de> WireObject<'de> for SourceWire {
         }
         Ok(())
     }
+    fn done(&mut self) {
+        let s = &mut *self.source;
+        if s.platform.is_empty() {
+            s.platform = DEFAULT_PLATFORM.to_owned();
+        }
+        if s.scope_id.is_none()
+            && let Guild::Text(g) = std::mem::take(&mut self.guild)
+        {
+            s.scope_id = g;
+        }
+    }
 }
 
 /// The `guild_id` alias as read so far.
@@ -423,19 +449,22 @@ enum Guild {
     Text(Option<String>),
 }
 
-/// The source plus the `guild_id` alias, merged at the end.
-#[derive(Default)]
-pub(crate) struct SourceWire(SessionSource, Guild);
+/// A source read in place, plus the `guild_id` alias, merged at the end.
+struct SourceFill<'a> {
+    source: &'a mut SessionSource,
+    guild: Guild,
+    /// `source` is still the blank it was made as: no reset needed.
+    fresh: bool,
+}
 
-impl SourceWire {
-    fn finish(self) -> SessionSource {
-        let SourceWire(mut s, guild) = self;
-        if s.scope_id.is_none()
-            && let Guild::Text(g) = guild
-        {
-            s.scope_id = g;
+impl<'a> SourceFill<'a> {
+    /// Fills `source`, which is still [`SessionSource::blank`] when `fresh`.
+    fn new(source: &'a mut SessionSource, fresh: bool) -> Self {
+        SourceFill {
+            source,
+            guild: Guild::Absent,
+            fresh,
         }
-        s
     }
 }
 
@@ -558,18 +587,38 @@ impl<'de> WireObject<'de> for PromptResponseWire {
 }
 
 /// An event as read off the wire; `source` problems are reported at the end.
-#[derive(Default)]
 pub(crate) struct EventWire {
-    event: MessageEvent,
+    event: Box<MessageEvent>,
     bad_source: Option<&'static str>,
+    /// A `source` key was read (a later one starts from a blank source).
+    source_read: bool,
 }
 
 impl<'de> WireObject<'de> for EventWire {
     fn empty() -> Self {
-        Self::default()
+        // Allocated once, where the decoded event will stay: the fields are
+        // read into it in place.
+        EventWire {
+            event: Box::new(MessageEvent {
+                text: String::new(),
+                message_type: MessageType::default(),
+                source: SessionSource::blank(),
+                message_id: None,
+                reply_to_message_id: None,
+                media_urls: Vec::new(),
+                reply_to: None,
+                media: Vec::new(),
+                context: Vec::new(),
+                context_error: None,
+                prompt_response: None,
+                extra: Map::new(),
+            }),
+            bad_source: None,
+            source_read: false,
+        }
     }
     fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        let e = &mut self.event;
+        let e = &mut *self.event;
         match key {
             "text" => e.text = text(lax::lax(map)?).unwrap_or_default(),
             "message_type" => {
@@ -580,10 +629,11 @@ impl<'de> WireObject<'de> for EventWire {
             }
             "source" => {
                 self.bad_source = None;
-                match map.next_value::<Shape<SourceWire>>()? {
-                    Shape::Obj(s) => e.source = s.finish(),
-                    Shape::Null => e.source = SessionSource::default(),
-                    Shape::Other(kind) => self.bad_source = Some(kind),
+                let fresh = !std::mem::replace(&mut self.source_read, true);
+                if let Shape::Other(kind) =
+                    map.next_value_seed(ShapeInto(&mut SourceFill::new(&mut e.source, fresh)))?
+                {
+                    self.bad_source = Some(kind);
                 }
             }
             "message_id" => e.message_id = text(lax::lax(map)?),
@@ -624,9 +674,16 @@ impl<'de> WireObject<'de> for EventWire {
 
 impl EventWire {
     /// The event, or the error for a `source` that is not an object.
-    pub(crate) fn finish(self) -> Result<MessageEvent, DecodeError> {
+    pub(crate) fn finish(self) -> Result<Box<MessageEvent>, DecodeError> {
         match self.bad_source {
-            None => Ok(self.event),
+            None => {
+                let mut event = self.event;
+                // No `source` key: the default source.
+                if event.source.platform.is_empty() {
+                    event.source.platform = DEFAULT_PLATFORM.to_owned();
+                }
+                Ok(event)
+            }
             Some(kind) => Err(DecodeError::InvalidField {
                 frame: "inbound",
                 field: "event.source",
@@ -639,9 +696,9 @@ impl EventWire {
 impl<'de> Deserialize<'de> for SessionSource {
     /// Lenient decode (see the module docs).
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Shape::<SourceWire>::deserialize(d)? {
-            Shape::Obj(s) => Ok(s.finish()),
-            Shape::Null => Ok(SessionSource::default()),
+        let mut source = SessionSource::blank();
+        match ShapeInto(&mut SourceFill::new(&mut source, true)).deserialize(d)? {
+            Shape::Obj(()) | Shape::Null => Ok(source),
             Shape::Other(_) => Err(serde::de::Error::custom("source is not an object")),
         }
     }
@@ -651,7 +708,7 @@ impl<'de> Deserialize<'de> for MessageEvent {
     /// Lenient decode (see the module docs).
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match Shape::<EventWire>::deserialize(d)? {
-            Shape::Obj(e) => e.finish().map_err(serde::de::Error::custom),
+            Shape::Obj(e) => e.finish().map(|e| *e).map_err(serde::de::Error::custom),
             _ => Err(serde::de::Error::custom("event is not an object")),
         }
     }

@@ -96,6 +96,31 @@ fn scope_alias_survives_repeated_keys() {
 }
 
 #[test]
+fn a_repeated_source_replaces_the_earlier_one_whole() {
+    let raw = |text: &str| MessageEvent::from_json(text.as_bytes());
+    let e = raw(
+        r#"{"source":{"platform":"discord","guild_id":"g","user_id":"u","extra":1},"source":{"chat_id":"c"}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        e.source,
+        SessionSource {
+            chat_id: "c".into(),
+            ..SessionSource::default()
+        }
+    );
+    let e = raw(r#"{"source":{"platform":"discord","scope_id":"s"},"source":null}"#).unwrap();
+    assert_eq!(e.source, SessionSource::default());
+    let e = raw(r#"{"source":{"platform":""},"source":{"platform":"slack"}}"#).unwrap();
+    assert_eq!(e.source.platform, "slack");
+    // A bad source is an error even after a good one, and a good one after
+    // a bad one clears it.
+    assert!(raw(r#"{"source":{"platform":"discord"},"source":5}"#).is_err());
+    let e = raw(r#"{"source":[],"source":{"platform":"discord"}}"#).unwrap();
+    assert_eq!(e.source.platform, "discord");
+}
+
+#[test]
 fn later_keys() {
     let e = event(json!({
         "text": "hi", "message_id": 99,

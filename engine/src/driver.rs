@@ -21,7 +21,7 @@ use futures_util::{Sink, Stream};
 use relay_core::config::RelayConfig;
 use relay_core::requests::RequestId;
 use relay_core::wire::ActionResult;
-use relay_core::{Connection, Event, Input, Instant, Output};
+use relay_core::{Connection, Event, Input, Instant, Output, State};
 
 use super::client::{ClientError, ClientOptions, Command, EventQueue};
 use super::clock::Clock;
@@ -65,6 +65,8 @@ pub(crate) struct Engine {
     /// Events the application has not been handed yet.
     pub(crate) events: VecDeque<Event>,
     pub(crate) replies: Replies,
+    /// The queues' room left by this socket's handshake was given back.
+    trimmed: bool,
 }
 
 impl Engine {
@@ -99,6 +101,7 @@ impl Engine {
             timer: None,
             events: VecDeque::new(),
             replies,
+            trimmed: false,
         }
     }
 
@@ -155,8 +158,27 @@ impl Engine {
                 }
                 continue;
             }
+            self.trim_after_handshake();
             return Poll::Pending;
         }
+    }
+
+    /// Once per socket, the first time it is serving with nothing queued:
+    /// gives back the room the handshake's burst of outputs, events and
+    /// writes left reserved, which an idle connection would otherwise hold.
+    /// Later traffic grows the queues again once.
+    fn trim_after_handshake(&mut self) {
+        if self.trimmed
+            || !self.events.is_empty()
+            || !self.unsent.is_empty()
+            || self.conn.state() != State::Serving
+        {
+            return;
+        }
+        self.trimmed = true;
+        self.events = VecDeque::new();
+        self.unsent = VecDeque::new();
+        self.conn.release_idle_memory();
     }
 
     /// Carries out what the core asked for and hands queued writes to the
@@ -196,6 +218,7 @@ impl Engine {
                 self.ws = Some(ws);
                 self.unsent.clear();
                 self.unflushed = false;
+                self.trimmed = false;
                 self.input(Input::Opened);
             }
             Err(failure) => {

@@ -335,6 +335,8 @@ async fn raw_connection(
     let inbound = Utf8Bytes::from(inbound_line());
     let descriptor = Utf8Bytes::from(descriptor_line());
     let mut serial: u64 = 0;
+    // A newer connection takes over the stream orders; this one stays open.
+    let mut orders_open = true;
     loop {
         tokio::select! {
             msg = ws.next() => {
@@ -365,8 +367,11 @@ async fn raw_connection(
                     }
                 }
             }
-            order = stream_orders.recv() => {
-                let Some(n) = order else { return };
+            order = stream_orders.recv(), if orders_open => {
+                let Some(n) = order else {
+                    orders_open = false;
+                    continue;
+                };
                 for _ in 0..n {
                     if ws.send(Message::Text(inbound.clone())).await.is_err() {
                         return;
@@ -794,6 +799,7 @@ fn mem(kind: &str, port: u16, n: usize) {
                 let _warm = relay_serving(port, GATEWAYS - 1, options.clone()).await;
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 let before = rss();
+                let live_before = alloc::live();
                 let mut tasks = Vec::new();
                 for i in 0..n {
                     tasks.push(tokio::spawn(relay_serving(port, i, options.clone())));
@@ -804,7 +810,9 @@ fn mem(kind: &str, port: u16, n: usize) {
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 let after = rss();
-                println!("RESULT {before} {after}");
+                let live_after = alloc::live();
+                println!("RESULT {before} {after} {live_before} {live_after}");
+                mem_exit_here();
                 drop(clients);
             }
             "inline" => {
@@ -823,6 +831,7 @@ fn mem(kind: &str, port: u16, n: usize) {
                 readied.recv().await.unwrap();
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 let before = rss();
+                let live_before = alloc::live();
                 let mut tasks = Vec::new();
                 for i in 0..n {
                     tasks.push(tokio::spawn(idle(i, ready.clone())));
@@ -832,7 +841,9 @@ fn mem(kind: &str, port: u16, n: usize) {
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 let after = rss();
-                println!("RESULT {before} {after}");
+                let live_after = alloc::live();
+                println!("RESULT {before} {after} {live_before} {live_after}");
+                mem_exit_here();
                 for t in tasks {
                     t.abort();
                 }
@@ -847,6 +858,7 @@ fn mem(kind: &str, port: u16, n: usize) {
                 let _warm = tokio::spawn(raw_idle(warm));
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 let before = rss();
+                let live_before = alloc::live();
                 let mut tasks = Vec::new();
                 for _ in 0..n {
                     tasks.push(tokio::spawn(raw_connect(port, config)));
@@ -857,10 +869,21 @@ fn mem(kind: &str, port: u16, n: usize) {
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 let after = rss();
-                println!("RESULT {before} {after}");
+                let live_after = alloc::live();
+                println!("RESULT {before} {after} {live_before} {live_after}");
+                mem_exit_here();
             }
         }
     });
+}
+
+/// With `LOOPBACK_MEM_EXIT` set, the measuring process exits at the idle
+/// point without dropping anything, so a heap profiler run on it reports
+/// everything the idle connections hold as leaked.
+fn mem_exit_here() {
+    if std::env::var_os("LOOPBACK_MEM_EXIT").is_some() {
+        std::process::exit(0);
+    }
 }
 
 /// One reader task per raw connection, as an idle client holds.
@@ -1118,8 +1141,10 @@ fn orchestrate() {
     println!();
     println!("## idle memory, {MEM_CONNS} connections (client process RSS delta)");
     println!();
-    println!("| client | RSS before MiB | RSS after MiB | bytes per connection |");
-    println!("|---|---|---|---|");
+    println!(
+        "| client | RSS before MiB | RSS after MiB | bytes per connection | live heap bytes per connection |"
+    );
+    println!("|---|---|---|---|---|");
     let mut raw = spawn_server("raw", false);
     let mut dev = spawn_server("dev", false);
     for (kind, port, name) in [
@@ -1157,10 +1182,11 @@ fn orchestrate() {
         let args = ["mem", kind, &port.to_string(), &MEM_CONNS.to_string()].map(str::to_owned);
         let r = run_client(&args, (false, "multi_thread"), None, 0);
         println!(
-            "| {name} | {:.1} | {:.1} | {:.0} |",
+            "| {name} | {:.1} | {:.1} | {:.0} | {:.0} |",
             r[0] / 1048576.0,
             r[1] / 1048576.0,
-            (r[1] - r[0]) / MEM_CONNS as f64
+            (r[1] - r[0]) / MEM_CONNS as f64,
+            (r[3] - r[2]) / MEM_CONNS as f64
         );
     }
     for s in [&mut raw, &mut dev] {

@@ -2,7 +2,7 @@
 //! memories (scope, dedupe), the line buffer and the output queue. The state
 //! types decide *when* things happen; the link knows *how*.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 use core::time::Duration;
 
@@ -84,12 +84,12 @@ pub(crate) struct Link {
     scope: ScopeMemory,
     dedupe: DedupeWindow,
     /// This connection's descriptors in arrival order (the first is the
-    /// default), at most one per hello.
+    /// default), at most one per hello and one per platform (a handful:
+    /// looked up by a scan, which needs no index kept per connection).
     descriptors: Vec<CapabilityDescriptor>,
-    /// Platform → index in `descriptors`.
-    descriptor_index: BTreeMap<String, usize>,
-    /// The platforms said hello for (empty when only the `relay` hello is sent).
-    fronted: BTreeSet<String>,
+    /// The platforms said hello for (empty when only the `relay` hello is
+    /// sent); a handful, so a list.
+    fronted: Vec<String>,
     descriptor_seen_this_connection: bool,
     lines: LineBuffer,
     /// Some connection of this link received a descriptor.
@@ -112,11 +112,16 @@ pub(crate) struct Link {
 impl Link {
     pub(crate) fn new(config: RelayConfig, seed: u64, now: Instant, wall: UnixTime) -> Self {
         let identities = config.hello_identities();
-        let fronted = config
+        let mut fronted: Vec<String> = config
             .identities
             .iter()
             .map(|i| i.platform.clone())
             .collect();
+        fronted.sort_unstable();
+        fronted.dedup();
+        // Sized for one descriptor per hello, so the first one does not
+        // leave room for three more behind.
+        let descriptors = Vec::with_capacity(identities.len());
         Link {
             dial_target: config.dial_target(),
             multi_platform: identities.len() > 1,
@@ -133,8 +138,7 @@ impl Link {
                 config.limits.dedupe_window,
                 config.limits.max_unacked_deliveries,
             ),
-            descriptors: Vec::new(),
-            descriptor_index: BTreeMap::new(),
+            descriptors,
             fronted,
             descriptor_seen_this_connection: false,
             lines: LineBuffer::new(config.limits.max_frame_bytes),
@@ -167,6 +171,13 @@ impl Link {
 
     pub(crate) fn now(&self) -> Instant {
         self.now
+    }
+
+    pub(crate) fn release_idle_memory(&mut self) {
+        if self.outputs.is_empty() {
+            self.outputs = VecDeque::new();
+        }
+        self.lines.release_if_drained();
     }
 
     pub(crate) fn set_wall_clock(&mut self, now: Instant, wall: UnixTime) {
@@ -445,6 +456,9 @@ impl Link {
                 }
             }
         }
+        if signals.first_descriptor {
+            self.lines.release_if_drained();
+        }
         signals
     }
 
@@ -540,19 +554,16 @@ impl Link {
     fn store_descriptor(&mut self, d: &CapabilityDescriptor, first_of_connection: bool) -> bool {
         if first_of_connection {
             self.descriptors.clear();
-            self.descriptor_index.clear();
             self.descriptor_seen_this_connection = true;
         } else {
             let fronted = self.fronted.is_empty() || self.fronted.contains(&d.platform);
             if !fronted
-                || self.descriptor_index.contains_key(&d.platform)
+                || self.descriptors.iter().any(|s| s.platform == d.platform)
                 || self.descriptors.len() >= self.identities.len()
             {
                 return false;
             }
         }
-        self.descriptor_index
-            .insert(d.platform.clone(), self.descriptors.len());
         self.descriptors.push(d.clone());
         true
     }
@@ -626,10 +637,7 @@ impl Link {
     pub(crate) fn descriptor(&self, platform: Option<&str>) -> Option<&CapabilityDescriptor> {
         match platform {
             None => self.descriptors.first(),
-            Some(p) => self
-                .descriptor_index
-                .get(p)
-                .and_then(|&i| self.descriptors.get(i)),
+            Some(p) => self.descriptors.iter().find(|d| d.platform == p),
         }
     }
 

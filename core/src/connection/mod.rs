@@ -598,6 +598,16 @@ impl Connection {
         }
     }
 
+    /// Frees the memory of queues that are empty now (the output queue, the
+    /// buffer of partial lines). For a driver whose link went quiet after
+    /// the handshake, whose bursts left room reserved that an idle
+    /// connection does not need. Changes nothing else.
+    pub fn release_idle_memory(&mut self) {
+        if let Some(inner) = self.inner.as_mut() {
+            inner.link_mut().release_idle_memory();
+        }
+    }
+
     /// Sends an action. Its result arrives as [`Event::Response`] or
     /// [`Event::RequestFailed`]; refusals (not connected, op not advertised)
     /// are immediate and send nothing.

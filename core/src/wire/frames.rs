@@ -533,14 +533,15 @@ impl ForwardWire<'_> {
 #[derive(Default)]
 struct ConnectorEnvelope<'de> {
     ty: Option<Lax<'de>>,
-    descriptor: Option<Shape<DescriptorWire<'de>>>,
+    // Boxed: the envelope stays small, so it is cheap to move.
+    descriptor: Option<Shape<Box<DescriptorWire<'de>>>>,
     event: Option<Shape<EventWire>>,
     buffer_id: Option<Lax<'de>>,
     request_id: Option<Lax<'de>>,
     result: Option<ResultField>,
     session_key: Option<Lax<'de>>,
     chat_id: Option<Lax<'de>>,
-    forward: Option<Shape<ForwardWire<'de>>>,
+    forward: Option<Shape<Box<ForwardWire<'de>>>>,
 }
 
 impl<'de> WireObject<'de> for ConnectorEnvelope<'de> {
@@ -555,8 +556,8 @@ impl<'de> WireObject<'de> for ConnectorEnvelope<'de> {
             "bufferId" => self.buffer_id = Some(lax::lax(map)?),
             "requestId" => self.request_id = Some(lax::lax(map)?),
             "result" => {
-                self.result = Some(match map.next_value::<Shape<ActionResult>>()? {
-                    Shape::Obj(r) => ResultField::Object(Box::new(r)),
+                self.result = Some(match map.next_value::<Shape<Box<ActionResult>>>()? {
+                    Shape::Obj(r) => ResultField::Object(r),
                     _ => ResultField::NotObject,
                 })
             }
@@ -582,7 +583,7 @@ pub fn decode_connector_frame(line: &[u8]) -> Result<ConnectorFrame, DecodeError
         "descriptor" => {
             let wire = match env.descriptor {
                 None | Some(Shape::Null) => DescriptorWire::default(),
-                Some(Shape::Obj(w)) => w,
+                Some(Shape::Obj(w)) => *w,
                 Some(Shape::Other(kind)) => {
                     return Err(DecodeError::InvalidField {
                         frame: "descriptor",
@@ -611,7 +612,7 @@ pub fn decode_connector_frame(line: &[u8]) -> Result<ConnectorFrame, DecodeError
                 }
             };
             Ok(ConnectorFrame::Inbound {
-                event: Box::new(event),
+                event,
                 buffer_id: buffer_id(env.buffer_id, "inbound")?,
             })
         }

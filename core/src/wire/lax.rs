@@ -271,6 +271,69 @@ impl<'de, T: WireObject<'de>> Deserialize<'de> for Shape<T> {
     }
 }
 
+/// A large wire object read straight into its heap slot: the envelope that
+/// holds it stays small, so nothing large is moved between visitor layers.
+impl<'de, T: WireObject<'de>> WireObject<'de> for Box<T> {
+    fn empty() -> Self {
+        Box::new(T::empty())
+    }
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        (**self).field(key, map)
+    }
+}
+
+/// A type whose fields are read in place into storage it borrows.
+pub(crate) trait FillObject<'de> {
+    /// Back to the state before any key was seen (an object given again
+    /// replaces the earlier one whole).
+    fn reset(&mut self);
+    /// Reads the value of `key` from `map` (must consume exactly one value).
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error>;
+    /// Called once the object's last key was read.
+    fn done(&mut self) {}
+}
+
+/// A value expected to be an object, read in place into `T`: `Shape<()>`
+/// tells what it was. On `null` the target is reset (and finished); on any
+/// other non-object it is left alone.
+pub(crate) struct ShapeInto<'a, T>(pub(crate) &'a mut T);
+
+impl<'de, T: FillObject<'de>> Visitor<'de> for ShapeInto<'_, T> {
+    type Value = Shape<()>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+    other_scalars!(Shape::Other);
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        self.0.reset();
+        self.0.done();
+        Ok(Shape::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        self.visit_unit()
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        consume_seq(seq)?;
+        Ok(Shape::Other("an array"))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        self.0.reset();
+        while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+            self.0.field(&k, &mut map)?;
+        }
+        self.0.done();
+        Ok(Shape::Obj(()))
+    }
+}
+
+impl<'de, T: FillObject<'de>> de::DeserializeSeed<'de> for ShapeInto<'_, T> {
+    type Value = Shape<()>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
 /// A value expected to be an array of `T`.
 #[derive(Debug)]
 pub(crate) enum Many<T> {

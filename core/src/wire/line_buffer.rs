@@ -91,6 +91,14 @@ impl LineBuffer {
         self.discarding = false;
     }
 
+    /// Frees the buffer's memory when nothing is pending (the handshake's
+    /// large descriptor line need not stay reserved on an idle link).
+    pub fn release_if_drained(&mut self) {
+        if self.start == self.buf.len() {
+            self.release();
+        }
+    }
+
     fn release(&mut self) {
         self.buf = Vec::new();
         self.start = 0;
