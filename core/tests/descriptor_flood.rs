@@ -109,3 +109,58 @@ fn with_only_the_relay_hello_one_descriptor_is_kept() {
     assert!(conn.descriptor(Some("p1")).is_none());
     assert_eq!(conn.stats().descriptors_ignored, 1_000);
 }
+
+/// A gateway that fronts many platforms: storing and looking up their
+/// descriptors is keyed (no scan of the table per descriptor), so a
+/// connector repeating every platform's descriptor stays linear too.
+#[test]
+fn many_fronted_platforms_stay_keyed() {
+    const PLATFORMS: usize = 30_000;
+    let budget = if cfg!(debug_assertions) {
+        Duration::from_secs(20)
+    } else {
+        Duration::from_secs(2)
+    };
+    let identities = (0..PLATFORMS)
+        .map(|i| PlatformIdentity::new(format!("p{i}"), "app"))
+        .collect();
+    let mut conn = serving(identities);
+    let started = Clock::now();
+    let now = Instant::from_millis(1);
+    let mut events = 0;
+    for round in 0..2 {
+        let mut chunk = String::new();
+        for i in 0..PLATFORMS {
+            chunk.push_str(&desc(&format!("p{i}")));
+            if chunk.len() > 32 * 1024 || i + 1 == PLATFORMS {
+                conn.handle_input(Input::Message(chunk.as_bytes()), now);
+                chunk.clear();
+                loop {
+                    match conn.poll_output() {
+                        Output::Wait(_) => break,
+                        Output::Event(Event::Descriptor(_)) => events += 1,
+                        _ => {}
+                    }
+                }
+                assert!(
+                    started.elapsed() < budget,
+                    "round {round}: {} descriptors took over {budget:?}",
+                    i + 1
+                );
+            }
+        }
+    }
+    // Every fronted platform but the first is described once (the first
+    // descriptor of the connection, `discord`, took one hello's room).
+    assert_eq!(events, PLATFORMS - 1);
+    assert_eq!(
+        conn.descriptor(Some("p12345")).map(|d| d.platform.as_str()),
+        Some("p12345")
+    );
+    assert_eq!(
+        conn.descriptor(Some("discord"))
+            .map(|d| d.platform.as_str()),
+        Some("discord")
+    );
+    assert!(conn.descriptor(Some("p30000")).is_none());
+}

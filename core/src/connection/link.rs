@@ -84,12 +84,12 @@ pub(crate) struct Link {
     scope: ScopeMemory,
     dedupe: DedupeWindow,
     /// This connection's descriptors in arrival order (the first is the
-    /// default), at most one per hello and one per platform (a handful:
-    /// looked up by a scan, which needs no index kept per connection).
+    /// default), at most one per hello and one per platform.
     descriptors: Vec<CapabilityDescriptor>,
-    /// The platforms said hello for (empty when only the `relay` hello is
-    /// sent); a handful, so a list.
-    fronted: Vec<String>,
+    /// The platforms said hello for, sorted (found by binary search), each
+    /// with the index of its descriptor in `descriptors`; empty when only
+    /// the `relay` hello is sent. No map is kept per connection.
+    fronted: Vec<(String, Option<u32>)>,
     descriptor_seen_this_connection: bool,
     lines: LineBuffer,
     /// Some connection of this link received a descriptor.
@@ -112,10 +112,10 @@ pub(crate) struct Link {
 impl Link {
     pub(crate) fn new(config: RelayConfig, seed: u64, now: Instant, wall: UnixTime) -> Self {
         let identities = config.hello_identities();
-        let mut fronted: Vec<String> = config
+        let mut fronted: Vec<(String, Option<u32>)> = config
             .identities
             .iter()
-            .map(|i| i.platform.clone())
+            .map(|i| (i.platform.clone(), None))
             .collect();
         fronted.sort_unstable();
         fronted.dedup();
@@ -552,20 +552,47 @@ impl Link {
     /// most one descriptor per hello. `false`: ignored (a platform already
     /// described, never said hello for, or one more than the hellos).
     fn store_descriptor(&mut self, d: &CapabilityDescriptor, first_of_connection: bool) -> bool {
+        let slot = self.fronted_slot(&d.platform);
         if first_of_connection {
             self.descriptors.clear();
+            for (_, described) in &mut self.fronted {
+                *described = None;
+            }
             self.descriptor_seen_this_connection = true;
         } else {
-            let fronted = self.fronted.is_empty() || self.fronted.contains(&d.platform);
-            if !fronted
-                || self.descriptors.iter().any(|s| s.platform == d.platform)
-                || self.descriptors.len() >= self.identities.len()
-            {
+            let new_platform = match slot {
+                Some(i) => self.fronted[i].1.is_none() && !self.is_default_for(&d.platform),
+                // Only the `relay` hello: the table holds one descriptor,
+                // so this scan is of one entry at most.
+                None if self.fronted.is_empty() => {
+                    !self.descriptors.iter().any(|s| s.platform == d.platform)
+                }
+                None => false,
+            };
+            if !new_platform || self.descriptors.len() >= self.identities.len() {
                 return false;
             }
         }
+        if let Some(i) = slot {
+            // The table is bounded by the hellos, far below `u32::MAX`.
+            self.fronted[i].1 = u32::try_from(self.descriptors.len()).ok();
+        }
         self.descriptors.push(d.clone());
         true
+    }
+
+    /// Where `platform` is in `fronted`, if said hello for.
+    fn fronted_slot(&self, platform: &str) -> Option<usize> {
+        self.fronted
+            .binary_search_by(|(p, _)| p.as_str().cmp(platform))
+            .ok()
+    }
+
+    /// Whether the connection's first (default) descriptor is for `platform`.
+    fn is_default_for(&self, platform: &str) -> bool {
+        self.descriptors
+            .first()
+            .is_some_and(|d| d.platform == platform)
     }
 
     /// Decides whether a delivery goes to the application. Live deliveries
@@ -637,7 +664,13 @@ impl Link {
     pub(crate) fn descriptor(&self, platform: Option<&str>) -> Option<&CapabilityDescriptor> {
         match platform {
             None => self.descriptors.first(),
-            Some(p) => self.descriptors.iter().find(|d| d.platform == p),
+            Some(p) => match self.fronted_slot(p) {
+                Some(i) => self.fronted[i]
+                    .1
+                    .and_then(|at| self.descriptors.get(at as usize)),
+                // The first descriptor is kept whatever its platform.
+                None => self.descriptors.first().filter(|d| d.platform == p),
+            },
         }
     }
 
