@@ -10,7 +10,7 @@ use clap::Args;
 use relay_connector::ConnectorConfig;
 use relay_connector::server::{
     ConnectorServer, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_SOCKET_QUEUE, DevServerConfig,
+    DEFAULT_SOCKET_QUEUE, DEFAULT_WRITE_STALL_TIMEOUT, DevServerConfig,
 };
 use relay_core::descriptor::CapabilityDescriptor;
 use relay_engine::http::read_capped;
@@ -81,6 +81,11 @@ pub struct ConnectorArgs {
     /// 1013 and what was buffered is redelivered to the next connection.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_SOCKET_QUEUE)]
     pub socket_queue: usize,
+    /// Seconds a write to a gateway may make no progress before its socket
+    /// is cut (0: never); also how long a full socket queue is waited on
+    /// (10 s when 0) before the socket is treated as gone.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_WRITE_STALL_TIMEOUT.as_secs())]
+    pub write_stall_timeout: u64,
 }
 
 /// Why the configuration is unusable.
@@ -128,6 +133,7 @@ pub async fn run(args: ConnectorArgs) -> Exit {
         header_read_timeout: Duration::from_secs(args.header_read_timeout),
         idle_timeout: Duration::from_secs(args.idle_timeout),
         socket_queue: args.socket_queue,
+        write_stall_timeout: Duration::from_secs(args.write_stall_timeout),
         ..DevServerConfig::default()
     };
     let server = match ConnectorServer::start(config).await {

@@ -696,3 +696,41 @@ async fn a_gateway_close_is_answered_and_ends_the_session() {
     })
     .await;
 }
+
+/// A burst larger than a socket's queue (`DevServerConfig::socket_queue`,
+/// 1,024) for a gateway that reads: the model waits for room instead of
+/// treating a healthy socket as gone, so every live delivery arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_beyond_the_socket_queue_waits_for_a_reading_gateway() {
+    const BURST: usize = 5_000;
+    bounded(async {
+        let server = builder().start().await.unwrap();
+        let mut ws = serving(&server).await;
+        let sent = server
+            .with_model(|c, now| {
+                let session = c.sessions().last().copied().expect("a session");
+                let instance = c.instance_of(session).expect("its instance").to_owned();
+                (0..BURST)
+                    .filter(|i| {
+                        let e = event("chat-1", &format!("m{i}"));
+                        matches!(c.deliver(&instance, e, now), Delivery::Live(_))
+                    })
+                    .count()
+            })
+            .await
+            .unwrap();
+        assert_eq!(sent, BURST, "every item was delivered live");
+        for i in 0..BURST {
+            match next_frame(&mut ws).await {
+                ConnectorFrame::Inbound { event, buffer_id } => {
+                    assert_eq!(event.text, format!("m{i}"));
+                    assert_eq!(buffer_id, None);
+                }
+                other => panic!("expected inbound {i}, got {other:?}"),
+            }
+        }
+        let stats = server.stats().await.unwrap();
+        assert_eq!(stats.sockets_cut_queue_full, 0);
+    })
+    .await;
+}

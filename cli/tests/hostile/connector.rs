@@ -400,7 +400,9 @@ fn a_socket_queue_at_its_bound_cuts_the_gateway_and_loses_nothing_buffered() {
     const QUEUE: usize = 64;
     const AFTER: usize = 50;
     let queue = QUEUE.to_string();
-    let server = Connector::start(&["--socket-queue", &queue]);
+    // A full queue is waited on for the write-stall bound (2 s here), then
+    // the socket is treated as gone.
+    let server = Connector::start(&["--socket-queue", &queue, "--write-stall-timeout", "2"]);
     let watch = RssWatch::start(server.proc.pid(), RSS_LIMIT_KIB);
     let mut raw = raw_gateway(server.addr);
     raw.write_all(&client_frame(

@@ -146,8 +146,10 @@ pub struct DevServerConfig {
     pub write_stall_timeout: Duration,
     /// Frames the model may queue for one socket that its writer has not
     /// sent yet (never fewer than the model's drain window + 64, since a
-    /// drain queues a whole window at once). At the bound the socket is
-    /// treated as gone: it is closed with 1013, the model hears that it
+    /// drain queues a whole window at once). At the bound the model waits
+    /// for room (so its callers wait: backpressure) for at most the
+    /// write-stall timeout (10 s when that is off); a socket still full then
+    /// is treated as gone: it is closed with 1013, the model hears that it
     /// closed, and what it had buffered and sent unacked is redelivered to
     /// the next connection.
     pub socket_queue: usize,
@@ -287,6 +289,11 @@ impl DevServerBuilder {
             clock: Clock::start(),
             counters: Arc::clone(&counters),
             sockets: Default::default(),
+            room_wait: if config.write_stall_timeout.is_zero() {
+                DEFAULT_WRITE_STALL_TIMEOUT
+            } else {
+                config.write_stall_timeout
+            },
         };
         let model = tokio::spawn(model::run(state, cmd_rx, stop_rx.clone()));
         // Every socket task holds a sender; the last one gone ends the wait.

@@ -163,6 +163,17 @@ pub(crate) struct ModelState {
     pub(crate) counters: Arc<Counters>,
     /// Writers of the sockets the model still routes to.
     pub(crate) sockets: BTreeMap<SessionId, SocketTx>,
+    /// How long routing waits for room in a full socket queue before the
+    /// socket is treated as gone.
+    pub(crate) room_wait: Duration,
+}
+
+/// What [`ModelState::route`] stopped at.
+enum Routed {
+    /// Every output carried out; the deadline of the final `Wait`.
+    Wait(Option<Instant>),
+    /// A frame for a socket whose queue is full: wait for room first.
+    Full(SessionId, SocketCmd),
 }
 
 impl ModelState {
@@ -171,10 +182,9 @@ impl ModelState {
         self.clock.now()
     }
 
-    /// Sends `cmd` to the socket of `session`; false if it is gone. A
-    /// socket whose queue is full is treated as gone: it is cut (closed with
-    /// [`CLOSE_QUEUE_FULL`]) and the model hears that it closed, so that
-    /// what it sent unacked is redelivered and new deliveries are buffered.
+    /// Sends `cmd` to the socket of `session` without waiting; false if it
+    /// is gone. A socket whose queue is full is treated as gone (see
+    /// [`cut_full`](Self::cut_full)).
     pub(crate) fn send_to_socket(&mut self, session: SessionId, cmd: SocketCmd) -> bool {
         let Some(tx) = self.sockets.get(&session) else {
             return false;
@@ -182,27 +192,64 @@ impl ModelState {
         match tx.queue.try_send(cmd) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(%session, "the socket's queue is full; treating the socket as gone");
-                Counters::bump(&self.counters.sockets_cut_queue_full);
-                if let Some(tx) = self.sockets.remove(&session) {
-                    tx.cut.notify_one();
-                }
-                let now = self.now();
-                self.connector.handle_closed(session, now);
+                self.cut_full(session);
                 false
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
     }
 
-    /// Drains the model's outputs and carries them out; returns the deadline
-    /// of the final `Wait`.
-    fn route(&mut self) -> Option<Instant> {
+    /// Treats the socket of `session`, whose queue stayed full, as gone: it
+    /// is cut (closed with [`CLOSE_QUEUE_FULL`]) and the model hears that it
+    /// closed, so that what it sent unacked is redelivered and new
+    /// deliveries are buffered.
+    fn cut_full(&mut self, session: SessionId) {
+        tracing::warn!(%session, "the socket's queue stayed full; treating the socket as gone");
+        Counters::bump(&self.counters.sockets_cut_queue_full);
+        if let Some(tx) = self.sockets.remove(&session) {
+            tx.cut.notify_one();
+        }
+        let now = self.now();
+        self.connector.handle_closed(session, now);
+    }
+
+    /// Carries out every output of the model. A frame for a socket whose
+    /// queue is full waits for room (backpressure: the model task, and so
+    /// its callers, wait) for at most `room_wait`; a socket still full then
+    /// is treated as gone. Returns the deadline of the final `Wait`.
+    async fn route_all(&mut self) -> Option<Instant> {
+        loop {
+            match self.route() {
+                Routed::Wait(deadline) => return deadline,
+                Routed::Full(session, cmd) => {
+                    let Some(queue) = self.sockets.get(&session).map(|tx| tx.queue.clone()) else {
+                        continue;
+                    };
+                    match tokio::time::timeout(self.room_wait, queue.send(cmd)).await {
+                        // Queued, or the socket ended (its `Closed` follows).
+                        Ok(_) => {}
+                        Err(_) => self.cut_full(session),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Drains the model's outputs and carries them out, up to the first
+    /// frame that finds its socket's queue full.
+    fn route(&mut self) -> Routed {
         loop {
             match self.connector.poll_output() {
                 ConnectorOutput::Transmit { session, text } => {
-                    if !self.send_to_socket(session, SocketCmd::Text(text)) {
+                    let Some(tx) = self.sockets.get(&session) else {
                         tracing::debug!(%session, "frame for a session without a socket dropped");
+                        continue;
+                    };
+                    match tx.queue.try_send(SocketCmd::Text(text)) {
+                        Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+                        Err(mpsc::error::TrySendError::Full(cmd)) => {
+                            return Routed::Full(session, cmd);
+                        }
                     }
                 }
                 ConnectorOutput::Close {
@@ -225,7 +272,7 @@ impl ModelState {
                     tracing::info!(%instance, "wake poke");
                     tokio::spawn(poke::send(instance, url, Arc::clone(&self.counters)));
                 }
-                ConnectorOutput::Wait(deadline) => return deadline,
+                ConnectorOutput::Wait(deadline) => return Routed::Wait(deadline),
             }
         }
     }
@@ -251,7 +298,7 @@ pub(crate) async fn run(
     mut cmds: mpsc::Receiver<Cmd>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut deadline = state.route();
+    let mut deadline = state.route_all().await;
     loop {
         let timer = deadline.and_then(|d| state.clock.deadline(d));
         let sleep = async {
@@ -280,7 +327,7 @@ pub(crate) async fn run(
             }
             _ = shutdown.changed() => break,
         }
-        deadline = state.route();
+        deadline = state.route_all().await;
     }
     for (_, tx) in std::mem::take(&mut state.sockets) {
         tx.send_or_cut(SocketCmd::Close(CLOSE_GOING_AWAY, "shutdown".to_owned()));
