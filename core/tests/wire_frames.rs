@@ -780,3 +780,113 @@ fn line_buffer_feeds_decoder_with_bad_frame_in_the_middle() {
     }
     assert_eq!((ok, bad), (2, 1));
 }
+
+/// Reads one message as the connection does: complete lines in place while
+/// nothing is pending, then the buffer (a trailing partial line, or the
+/// whole message behind a pending one).
+fn read_message(lb: &mut LineBuffer, msg: &[u8]) -> Vec<Result<Vec<u8>, DecodeError>> {
+    let mut v = Vec::new();
+    let mut rest = msg;
+    while !rest.is_empty() && lb.is_idle() {
+        match lb.split_line(&mut rest) {
+            Some(r) => v.push(r.map(<[u8]>::to_vec)),
+            None => break,
+        }
+    }
+    lb.extend(rest);
+    v.extend(drain(lb));
+    v
+}
+
+#[test]
+fn line_buffer_in_place_reads_several_lines_of_one_message_without_copying() {
+    let mut lb = LineBuffer::new(64);
+    let got = read_message(&mut lb, b"{\"a\":1}\n\r\n{\"b\":2}\r\n  \n{\"c\":3}\n");
+    assert_eq!(
+        got,
+        vec![
+            Ok(b"{\"a\":1}".to_vec()),
+            Ok(b"{\"b\":2}".to_vec()),
+            Ok(b"{\"c\":3}".to_vec())
+        ]
+    );
+    assert_eq!(lb.capacity(), 0, "nothing was copied");
+    assert!(lb.is_idle());
+}
+
+#[test]
+fn line_buffer_in_place_copies_only_a_partial_tail_then_reads_its_rest() {
+    let mut lb = LineBuffer::new(64);
+    let got = read_message(&mut lb, b"{\"a\":1}\n{\"b\"");
+    assert_eq!(got, vec![Ok(b"{\"a\":1}".to_vec())]);
+    assert_eq!(lb.pending_len(), 4, "only the partial tail is kept");
+    assert!(!lb.is_idle());
+    let got = read_message(&mut lb, b":2}\r\n{\"c\":3}\n");
+    assert_eq!(
+        got,
+        vec![Ok(b"{\"b\":2}".to_vec()), Ok(b"{\"c\":3}".to_vec())]
+    );
+    assert!(lb.is_idle());
+    // idle again: the next message is read in place
+    let got = read_message(&mut lb, b"{\"d\":4}\n");
+    assert_eq!(got, vec![Ok(b"{\"d\":4}".to_vec())]);
+}
+
+#[test]
+fn line_buffer_in_place_reports_an_over_long_line_once() {
+    let mut lb = LineBuffer::new(8);
+    let got = read_message(&mut lb, b"{\"a\":1}\n0123456789\r\n{\"b\":2}\n");
+    assert_eq!(
+        got,
+        vec![
+            Ok(b"{\"a\":1}".to_vec()),
+            Err(DecodeError::TooLarge { len: 11, max: 8 }),
+            Ok(b"{\"b\":2}".to_vec())
+        ]
+    );
+    // an over-long partial tail: reported once, its rest discarded
+    let got = read_message(&mut lb, b"{\"c\":3}\n0123456789");
+    assert_eq!(
+        got,
+        vec![
+            Ok(b"{\"c\":3}".to_vec()),
+            Err(DecodeError::TooLarge { len: 10, max: 8 })
+        ]
+    );
+    assert!(!lb.is_idle(), "discarding to the newline");
+    assert!(read_message(&mut lb, b"still the same line").is_empty());
+    let got = read_message(&mut lb, b" end\n{\"d\":4}\n");
+    assert_eq!(got, vec![Ok(b"{\"d\":4}".to_vec())]);
+    assert!(lb.is_idle());
+}
+
+#[test]
+fn line_buffer_in_place_and_copied_reads_agree_on_any_split() {
+    let stream: &[u8] = b"{\"a\":1}\n\n  \r\n{\"b\":22}\r\n0123456789abcdef\n{\"c\":3}\n\
+        xxxxxxxxxxxxxxxxxxxxxxxx\r\n\t\n{\"d\":4}\r\n{\"e\":5}\n";
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..2000 {
+        // random cut points
+        let mut cuts = vec![0, stream.len()];
+        for _ in 0..(seed % 7) {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            cuts.push((seed >> 33) as usize % (stream.len() + 1));
+        }
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        cuts.sort_unstable();
+        let (mut in_place, mut copied) = (LineBuffer::new(12), LineBuffer::new(12));
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for w in cuts.windows(2) {
+            let msg = &stream[w[0]..w[1]];
+            a.extend(read_message(&mut in_place, msg));
+            copied.extend(msg);
+            b.extend(drain(&mut copied));
+        }
+        assert_eq!(a, b, "cuts {cuts:?}");
+        assert_eq!(in_place.pending_len(), copied.pending_len());
+    }
+}

@@ -23,8 +23,14 @@ impl Clock {
 
     /// The current core time.
     pub fn now(&self) -> Instant {
-        let elapsed = self.epoch.elapsed().as_millis();
-        Instant::from_millis(u64::try_from(elapsed).unwrap_or(u64::MAX))
+        // Seconds and milliseconds apart: `as_millis` divides a u128.
+        let elapsed = self.epoch.elapsed();
+        Instant::from_millis(
+            elapsed
+                .as_secs()
+                .saturating_mul(1000)
+                .saturating_add(u64::from(elapsed.subsec_millis())),
+        )
     }
 
     /// The system instant of a core deadline. Deadlines too far away to

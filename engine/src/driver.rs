@@ -67,6 +67,8 @@ pub(crate) struct Engine {
     pub(crate) replies: Replies,
     /// The queues' room left by this socket's handshake was given back.
     trimmed: bool,
+    /// The core time of the last wall-clock reading handed to the core.
+    wall_read_at: Instant,
 }
 
 impl Engine {
@@ -87,8 +89,10 @@ impl Engine {
             #[cfg(feature = "tls")]
             tls: options.tls.clone(),
         };
+        let now = clock.now();
         Engine {
-            conn: Connection::new(config, seed, clock.now(), Clock::wall()),
+            conn: Connection::new(config, seed, now, Clock::wall()),
+            wall_read_at: now,
             rt,
             clock,
             dial,
@@ -105,10 +109,15 @@ impl Engine {
         }
     }
 
-    /// The core's clock now; the core's wall clock is brought up to date.
+    /// The core's clock now; the core's wall clock is brought up to date
+    /// once per millisecond of core time (the core derives the wall time
+    /// from its last reading and the monotonic clock in between).
     pub(crate) fn now(&mut self) -> Instant {
         let now = self.clock.now();
-        self.conn.set_wall_clock(now, Clock::wall());
+        if now != self.wall_read_at {
+            self.wall_read_at = now;
+            self.conn.set_wall_clock(now, Clock::wall());
+        }
         now
     }
 
@@ -123,6 +132,9 @@ impl Engine {
     /// application. `Ready` once the connection is terminal.
     pub(crate) fn poll_io(&mut self, cx: &mut Context<'_>, read_room: usize) -> Poll<()> {
         let mut reads = 0;
+        // One clock reading for the messages of one batch: they were all
+        // ready without waiting.
+        let mut read_now = None;
         loop {
             self.drain();
             if self.conn.is_terminal() {
@@ -148,7 +160,8 @@ impl Engine {
                 && let Some(ws) = self.ws.as_mut()
                 && let Poll::Ready(item) = Pin::new(ws).poll_next(cx)
             {
-                self.read(Read::from_item(item));
+                let now = *read_now.get_or_insert_with(|| self.now());
+                self.read(Read::from_item(item), now);
                 reads += 1;
                 if reads >= READ_BATCH {
                     self.drain();
@@ -236,12 +249,11 @@ impl Engine {
         }
     }
 
-    fn read(&mut self, read: Read) {
+    fn read(&mut self, read: Read, now: Instant) {
         if matches!(read, Read::Closed { .. }) {
             self.drop_socket();
         }
         if let Some(input) = read.as_input() {
-            let now = self.now();
             self.conn.handle_input(input, now);
         }
     }

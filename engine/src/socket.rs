@@ -10,7 +10,7 @@ use async_tungstenite::tungstenite::http::header::HeaderName;
 use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 use async_tungstenite::tungstenite::protocol::frame::CloseFrame;
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use async_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
+use async_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::SinkExt;
 use futures_util::future::{Either, select};
@@ -223,7 +223,9 @@ pub(crate) fn ping() -> Message {
 
 /// One thing read from the socket, owned until the core has seen it.
 pub(crate) enum Read {
-    /// A text or binary payload.
+    /// A text payload (checked as UTF-8 by the WebSocket library).
+    Text(Utf8Bytes),
+    /// A binary payload.
     Payload(Bytes),
     /// A pong.
     Pong,
@@ -237,7 +239,7 @@ impl Read {
     /// Maps one item of the read half (`None`: end of stream).
     pub(crate) fn from_item(item: Option<Result<Message, WsError>>) -> Self {
         match item {
-            Some(Ok(Message::Text(text))) => Read::Payload(Bytes::from(text)),
+            Some(Ok(Message::Text(text))) => Read::Text(text),
             Some(Ok(Message::Binary(bytes))) => Read::Payload(bytes),
             Some(Ok(Message::Pong(_))) => Read::Pong,
             Some(Ok(Message::Ping(_) | Message::Frame(_))) => Read::Nothing,
@@ -260,6 +262,7 @@ impl Read {
     /// The core input, if any.
     pub(crate) fn as_input(&self) -> Option<Input<'_>> {
         match self {
+            Read::Text(text) => Some(Input::Text(text.as_str())),
             Read::Payload(bytes) => Some(Input::Message(bytes)),
             Read::Pong => Some(Input::Pong),
             Read::Closed { code, reason } => Some(Input::Closed {

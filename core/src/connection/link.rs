@@ -20,8 +20,41 @@ use crate::time::{Instant, UnixTime};
 use crate::timer::{Timer, TimerTable};
 use crate::wire::{
     Action, BufferId, ConnectorFrame, DecodeError, GatewayFrame, Hello, LineBuffer,
-    decode_connector_frame, encode_gateway_frame, encode_outbound,
+    decode_connector_frame, decode_connector_text, encode_gateway_frame, encode_outbound,
 };
+
+/// The unread part of a message: bytes from any driver, or text the
+/// WebSocket library has already checked as UTF-8.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Unread<'a> {
+    Bytes(&'a [u8]),
+    Text(&'a str),
+}
+
+/// One line read in place from an [`Unread`].
+enum Line<'a> {
+    Bytes(&'a [u8]),
+    Text(&'a str),
+}
+
+impl<'a> Unread<'a> {
+    fn is_empty(&self) -> bool {
+        match self {
+            Unread::Bytes(bytes) => bytes.is_empty(),
+            Unread::Text(text) => text.is_empty(),
+        }
+    }
+
+    /// Its bytes, leaving it empty.
+    fn take(&mut self) -> &'a [u8] {
+        let bytes = match *self {
+            Unread::Bytes(bytes) => bytes,
+            Unread::Text(text) => text.as_bytes(),
+        };
+        *self = Unread::Bytes(&[]);
+        bytes
+    }
+}
 
 /// Largest up-front buffer for an encoded frame (one large frame must not
 /// make every later one reserve as much).
@@ -418,22 +451,55 @@ impl Link {
 
     // ----- reading -----------------------------------------------------------
 
-    pub(crate) fn buffer_message(&mut self, bytes: &[u8]) {
+    /// The part of a message to read: all of it while the socket is live,
+    /// nothing otherwise.
+    pub(crate) fn admit_message<'a>(&self, message: Unread<'a>) -> Unread<'a> {
         if self.socket_live {
-            self.lines.extend(bytes);
+            message
+        } else {
+            Unread::Bytes(&[])
         }
     }
 
-    /// Decodes and handles complete lines. Stops right after the first
+    /// Decodes and handles complete lines: those of `rest` (the unread part
+    /// of a message) in place while nothing is pending in the line buffer,
+    /// then whatever the buffer holds. Stops right after the first
     /// descriptor of a connection so the state can change before the frames
-    /// behind it are handled.
-    pub(crate) fn read_lines(&mut self) -> ReadSignals {
+    /// behind it are handled; what is left of `rest` is then kept in the
+    /// buffer, as is a trailing partial line.
+    pub(crate) fn read_lines(&mut self, rest: &mut Unread<'_>) -> ReadSignals {
         let mut signals = ReadSignals::default();
         loop {
-            let decoded = match self.lines.next_line() {
-                None => break,
-                Some(Err(e)) => Err(e),
-                Some(Ok(line)) => decode_connector_frame(line),
+            let decoded = if !rest.is_empty() && self.lines.is_idle() {
+                let next = match rest {
+                    Unread::Bytes(bytes) => {
+                        self.lines.split_line(bytes).map(|r| r.map(Line::Bytes))
+                    }
+                    Unread::Text(text) => {
+                        self.lines.split_text_line(text).map(|r| r.map(Line::Text))
+                    }
+                };
+                match next {
+                    Some(Ok(Line::Bytes(line))) => decode_connector_frame(line),
+                    // A line of a text message is text: not checked again.
+                    Some(Ok(Line::Text(line))) => decode_connector_text(line),
+                    Some(Err(e)) => Err(e),
+                    // Nothing pending and nothing left: no line either.
+                    None if rest.is_empty() => break,
+                    None => {
+                        self.lines.extend(rest.take());
+                        continue;
+                    }
+                }
+            } else {
+                if !rest.is_empty() {
+                    self.lines.extend(rest.take());
+                }
+                match self.lines.next_line() {
+                    None => break,
+                    Some(Err(e)) => Err(e),
+                    Some(Ok(line)) => decode_connector_frame(line),
+                }
             };
             match decoded {
                 Err(DecodeError::TooLarge { len, max }) => {
@@ -455,6 +521,9 @@ impl Link {
                     }
                 }
             }
+        }
+        if !rest.is_empty() {
+            self.lines.extend(rest.take());
         }
         if signals.first_descriptor {
             self.lines.release_if_drained();

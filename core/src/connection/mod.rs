@@ -65,7 +65,7 @@ pub use revoked::{Closed, Revoked};
 pub use serving::{AfterServingClose, Serving};
 pub use types::*;
 
-use link::Link;
+use link::{Link, Unread};
 
 /// Close reason when the bound of outstanding buffered deliveries is reached.
 const TOO_MANY_UNACKED: &str = "too many unacked deliveries";
@@ -373,12 +373,12 @@ impl Inner {
         }
     }
 
-    fn on_message(mut self, bytes: &[u8]) -> Self {
-        self.link_mut().buffer_message(bytes);
+    fn on_message(mut self, message: Unread<'_>) -> Self {
+        let mut rest = self.link().admit_message(message);
         loop {
             self = match self {
                 Inner::Handshaking(mut c) => {
-                    let s = c.link.read_lines();
+                    let s = c.link.read_lines(&mut rest);
                     if s.too_large {
                         return Inner::Dialing(c.abandon(CLOSE_TOO_BIG, "frame too large"));
                     }
@@ -391,7 +391,7 @@ impl Inner {
                     Inner::Serving(c.on_descriptor())
                 }
                 Inner::ConfirmHandshaking(mut c) => {
-                    let s = c.link.read_lines();
+                    let s = c.link.read_lines(&mut rest);
                     if s.too_large {
                         return Inner::ConfirmDialing(c.abandon(CLOSE_TOO_BIG, "frame too large"));
                     }
@@ -406,7 +406,7 @@ impl Inner {
                     Inner::Serving(c.on_descriptor())
                 }
                 Inner::Serving(mut c) => {
-                    let s = c.link.read_lines();
+                    let s = c.link.read_lines(&mut rest);
                     if s.too_large {
                         return Inner::Dialing(c.abandon(CLOSE_TOO_BIG, "frame too large"));
                     }
@@ -421,7 +421,7 @@ impl Inner {
                     return Inner::Serving(c);
                 }
                 Inner::GoingIdle(mut c) => {
-                    let s = c.link.read_lines();
+                    let s = c.link.read_lines(&mut rest);
                     if s.too_large || s.deliveries_full {
                         c.link.event(Event::IdleRefused {
                             reason: IdleRefusal::ConnectionLost,
@@ -439,7 +439,7 @@ impl Inner {
                     return Inner::GoingIdle(c);
                 }
                 Inner::Buffered(mut c) if c.socket_open() => {
-                    let s = c.link.read_lines();
+                    let s = c.link.read_lines(&mut rest);
                     if s.too_large {
                         return Inner::Dialing(c.abandon(CLOSE_TOO_BIG, "frame too large"));
                     }
@@ -580,7 +580,8 @@ impl Connection {
         match input {
             Input::Opened => self.step(now, Inner::on_opened),
             Input::DialFailed { http_status, .. } => self.step(now, |i| i.on_refused(http_status)),
-            Input::Message(bytes) => self.step(now, |i| i.on_message(bytes)),
+            Input::Message(bytes) => self.step(now, |i| i.on_message(Unread::Bytes(bytes))),
+            Input::Text(text) => self.step(now, |i| i.on_message(Unread::Text(text))),
             Input::Closed { code, reason } => self.step(now, |i| i.on_closed(code, &reason)),
             Input::Pong => self.step(now, |mut i| {
                 i.link_mut().on_pong();

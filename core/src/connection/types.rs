@@ -25,6 +25,10 @@ pub enum Input<'a> {
     },
     /// The payload of one text or binary WebSocket message.
     Message(&'a [u8]),
+    /// The payload of one text message as the WebSocket library handed it
+    /// over, already checked as UTF-8: read as [`Input::Message`] is,
+    /// without checking the text again.
+    Text(&'a str),
     /// The socket closed. `code` is the peer's close code, `None` for an
     /// abnormal end (EOF, reset, no close frame).
     Closed {

@@ -577,7 +577,18 @@ impl<'de> WireObject<'de> for ConnectorEnvelope<'de> {
 /// Unknown keys are ignored. Gateway frame types echoed back are
 /// [`DecodeError::UnknownType`], as is any other unknown type.
 pub fn decode_connector_frame(line: &[u8]) -> Result<ConnectorFrame, DecodeError> {
-    let env = lax::parse_line::<ConnectorEnvelope<'_>>(line)?;
+    decode_connector_envelope(lax::parse_line::<ConnectorEnvelope<'_>>(line)?)
+}
+
+/// [`decode_connector_frame`] for a line that is already a `&str` (part of
+/// a text message the WebSocket library has checked): the same decoding
+/// without a second UTF-8 check.
+pub fn decode_connector_text(line: &str) -> Result<ConnectorFrame, DecodeError> {
+    decode_connector_envelope(lax::parse_text::<ConnectorEnvelope<'_>>(line)?)
+}
+
+#[inline]
+fn decode_connector_envelope(env: ConnectorEnvelope<'_>) -> Result<ConnectorFrame, DecodeError> {
     let ty = frame_type(env.ty)?;
     match ty.as_ref() {
         "descriptor" => {

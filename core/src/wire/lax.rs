@@ -419,6 +419,11 @@ pub(crate) fn parse_line<'de, T: WireObject<'de>>(line: &'de [u8]) -> Result<T, 
     // SIMD validation: chat text is often mostly non-ASCII, where the
     // standard library's check falls off its ASCII fast path.
     let text = simdutf8::basic::from_utf8(line).map_err(|_| DecodeError::NotUtf8)?;
+    parse_text(text)
+}
+
+/// [`parse_line`] for a line already known to be UTF-8.
+pub(crate) fn parse_text<'de, T: WireObject<'de>>(text: &'de str) -> Result<T, DecodeError> {
     let first = text
         .bytes()
         .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));

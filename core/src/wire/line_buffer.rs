@@ -73,6 +73,64 @@ impl LineBuffer {
         self.buf.extend_from_slice(bytes);
     }
 
+    /// Whether nothing is pending and no over-long line is being discarded:
+    /// a message may then be read in place with [`LineBuffer::split_line`].
+    pub fn is_idle(&self) -> bool {
+        self.start == self.buf.len() && !self.discarding
+    }
+
+    /// The next complete non-blank line of `rest` (a message's unread part),
+    /// read in place; `rest` moves past it. For use while the buffer
+    /// [`is_idle`](LineBuffer::is_idle): the rules are those of
+    /// [`LineBuffer::next_line`], without copying. `None` once `rest` holds
+    /// no complete line; the caller then hands what is left to
+    /// [`LineBuffer::extend`], so only a trailing partial line is copied.
+    pub fn split_line<'a>(&self, rest: &mut &'a [u8]) -> Option<Result<&'a [u8], DecodeError>> {
+        let bytes: &'a [u8] = rest;
+        let (line, used) = self.cut(bytes)?;
+        *rest = bytes.get(used..).unwrap_or_default();
+        Some(line.map(|(from, to)| bytes.get(from..to).unwrap_or_default()))
+    }
+
+    /// [`LineBuffer::split_line`] for a text message: the lines are `&str`
+    /// (cut at `\n` and before a `\r`, which are character boundaries).
+    pub fn split_text_line<'a>(&self, rest: &mut &'a str) -> Option<Result<&'a str, DecodeError>> {
+        let text: &'a str = rest;
+        let (line, used) = self.cut(text.as_bytes())?;
+        *rest = text.get(used..).unwrap_or_default();
+        Some(line.map(|(from, to)| text.get(from..to).unwrap_or_default()))
+    }
+
+    /// The range of the next complete non-blank line of `bytes` (or its
+    /// over-long error) and the bytes it used up, blank lines before it
+    /// included.
+    #[allow(clippy::type_complexity)]
+    fn cut(&self, bytes: &[u8]) -> Option<(Result<(usize, usize), DecodeError>, usize)> {
+        let mut from = 0;
+        loop {
+            let nl = from + find_newline(bytes.get(from..).unwrap_or_default())?;
+            let len = nl - from;
+            let start = from;
+            from = nl + 1;
+            if len > self.max_frame_bytes {
+                let error = DecodeError::TooLarge {
+                    len,
+                    max: self.max_frame_bytes,
+                };
+                return Some((Err(error), from));
+            }
+            let mut end = nl;
+            if end > start && bytes.get(end - 1) == Some(&b'\r') {
+                end -= 1;
+            }
+            let line = bytes.get(start..end).unwrap_or_default();
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return Some((Ok((start, end)), from));
+        }
+    }
+
     /// Bytes buffered but not yet returned.
     pub fn pending_len(&self) -> usize {
         self.buf.len() - self.start
