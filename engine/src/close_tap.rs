@@ -164,6 +164,45 @@ impl<S> CloseTap<S> {
     /// Reads the next frame header from a split header kept so far and
     /// `bytes`; the bytes after it, or `None` when `bytes` ran out first.
     fn header<'a>(&mut self, bytes: &'a [u8]) -> Option<&'a [u8]> {
+        if let Some(rest) = self.data_header(bytes) {
+            return Some(rest);
+        }
+        self.any_header(bytes)
+    }
+
+    /// The common case, read without the library's parser: a whole header
+    /// of a text, binary or continuation frame of at most 65,535 bytes at
+    /// the start of `bytes`. Its payload is only counted. `None` for
+    /// anything else (control frames, longer lengths, a split header),
+    /// which [`any_header`](Self::any_header) reads.
+    #[inline]
+    fn data_header<'a>(&mut self, bytes: &'a [u8]) -> Option<&'a [u8]> {
+        let [b0, b1, ..] = *bytes else {
+            return None;
+        };
+        if self.head_len != 0 || b0 & 0x0F > 0x2 {
+            return None;
+        }
+        let mask = if b1 & 0x80 != 0 { 4 } else { 0 };
+        let (length, used) = match b1 & 0x7F {
+            127 => return None,
+            126 => {
+                let [_, _, high, low, ..] = *bytes else {
+                    return None;
+                };
+                (u64::from(u16::from_be_bytes([high, low])), 4 + mask)
+            }
+            short => (u64::from(short), 2 + mask),
+        };
+        let rest = bytes.get(used..)?;
+        self.remaining = length;
+        self.in_close = false;
+        Some(rest)
+    }
+
+    /// Any frame header, through the library's parser, from a split header
+    /// kept so far and `bytes`.
+    fn any_header<'a>(&mut self, bytes: &'a [u8]) -> Option<&'a [u8]> {
         let kept = self.head_len;
         let parsed = if kept == 0 {
             let mut cursor = Cursor::new(bytes);
@@ -416,6 +455,30 @@ mod tests {
         bytes.extend_from_slice(&payload);
         let tap = tap_in_pieces(&bytes, 3);
         assert_eq!(tap.peer_close(), Some((4001, &b"why"[..])));
+    }
+
+    #[test]
+    fn masked_data_frames_are_skipped_whole() {
+        let mut bytes = b"HTTP/1.1 101 OK\r\n\r\n".to_vec();
+        // Payloads that look like close frames: a miscounted mask or length
+        // would read one of them as the close.
+        for len in [0usize, 5, 125, 126, 200, 65_535] {
+            let payload: Vec<u8> = [0x88u8, 0x02, 0x0b, 0xb8].repeat(len / 4 + 1)[..len].to_vec();
+            let mut frame = frame(0x1, &payload);
+            let at = if len < 126 { 2 } else { 4 };
+            frame[1] |= 0x80;
+            frame.splice(at..at, [9u8, 9, 9, 9]);
+            bytes.extend_from_slice(&frame);
+        }
+        bytes.extend_from_slice(&frame(0x8, b"\x0f\xa1bye"));
+        for piece in [1, 3, 6, 4096, bytes.len()] {
+            let tap = tap_in_pieces(&bytes, piece);
+            assert_eq!(
+                tap.peer_close(),
+                Some((4001, &b"bye"[..])),
+                "pieces of {piece}"
+            );
+        }
     }
 
     #[test]
