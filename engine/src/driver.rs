@@ -135,6 +135,9 @@ impl Engine {
         // One clock reading for the messages of one batch: they were all
         // ready without waiting.
         let mut read_now = None;
+        // The timer is polled once per call (and again when replaced): once
+        // polled, it wakes this task when it fires.
+        let mut timer_polled = false;
         loop {
             self.drain();
             if self.conn.is_terminal() {
@@ -143,7 +146,7 @@ impl Engine {
             if self.flush(cx) {
                 continue;
             }
-            if self.poll_timer(cx) {
+            if self.poll_timer(cx, &mut timer_polled) {
                 self.input(Input::Timeout);
                 continue;
             }
@@ -204,7 +207,9 @@ impl Engine {
         }
     }
 
-    fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
+    /// Whether the timer fired. `polled`: it was polled already in this
+    /// call of [`poll_io`](Self::poll_io) and has not been replaced since.
+    fn poll_timer(&mut self, cx: &mut Context<'_>, polled: &mut bool) -> bool {
         let Some(deadline) = self.deadline else {
             return false;
         };
@@ -214,6 +219,10 @@ impl Engine {
         if self.timer.as_ref().is_none_or(|(at, _)| *at > deadline) {
             let sleep = self.rt.sleep_until(self.clock.to_std(deadline));
             self.timer = Some((deadline, sleep));
+            *polled = false;
+        }
+        if std::mem::replace(polled, true) {
+            return false;
         }
         if let Some((_, sleep)) = self.timer.as_mut()
             && sleep.as_mut().poll(cx).is_ready()
