@@ -349,6 +349,40 @@ fn text(l: Lax<'_>) -> Option<String> {
     l.into_text()
 }
 
+/// The optional text field of a source that `key` names. One lookup and
+/// one shared read for all of them keeps the decoder's code small: a
+/// per-field copy of the read would not fit the instruction cache.
+fn source_text_slot<'a>(s: &'a mut SessionSource, key: &str) -> Option<&'a mut Option<String>> {
+    Some(match key {
+        "chat_name" => &mut s.chat_name,
+        "user_id" => &mut s.user_id,
+        "user_name" => &mut s.user_name,
+        "thread_id" => &mut s.thread_id,
+        "chat_topic" => &mut s.chat_topic,
+        "user_id_alt" => &mut s.user_id_alt,
+        "chat_id_alt" => &mut s.chat_id_alt,
+        "parent_chat_id" => &mut s.parent_chat_id,
+        "message_id" => &mut s.message_id,
+        "profile" => &mut s.profile,
+        "user_display_name" => &mut s.user_display_name,
+        "user_handle" => &mut s.user_handle,
+        "auto_thread_initial_name" => &mut s.auto_thread_initial_name,
+        "prospective_thread_id" => &mut s.prospective_thread_id,
+        _ => return None,
+    })
+}
+
+/// The flag of a source that `key` names (read with Python truthiness).
+fn source_flag_slot<'a>(s: &'a mut SessionSource, key: &str) -> Option<&'a mut bool> {
+    Some(match key {
+        "auto_thread_created" => &mut s.auto_thread_created,
+        "is_bot" => &mut s.is_bot,
+        "message_is_edit" => &mut s.message_is_edit,
+        "one_to_one_verified" => &mut s.one_to_one_verified,
+        _ => return None,
+    })
+}
+
 impl<'de> FillObject<'de> for SourceFill<'_> {
     fn reset(&mut self) {
         if !std::mem::take(&mut self.fresh) {
@@ -358,10 +392,13 @@ impl<'de> FillObject<'de> for SourceFill<'_> {
     }
     fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
         let s = &mut *self.source;
-        macro_rules! opt {
-            ($f:ident) => {
-                s.$f = text(lax::lax(map)?)
-            };
+        if let Some(slot) = source_text_slot(s, key) {
+            *slot = text(lax::lax(map)?);
+            return Ok(());
+        }
+        if let Some(flag) = source_flag_slot(s, key) {
+            *flag = lax::lax(map)?.truthy();
+            return Ok(());
         }
         match key {
             "platform" => {
@@ -383,13 +420,6 @@ impl<'de> FillObject<'de> for SourceFill<'_> {
                     },
                 }
             }
-            "chat_name" => opt!(chat_name),
-            "user_id" => opt!(user_id),
-            "user_name" => opt!(user_name),
-            "thread_id" => opt!(thread_id),
-            "chat_topic" => opt!(chat_topic),
-            "user_id_alt" => opt!(user_id_alt),
-            "chat_id_alt" => opt!(chat_id_alt),
             "scope_id" => {
                 let scope = text(lax::lax(map)?);
                 // A repeated `scope_id` replaces the one the alias matched:
@@ -406,17 +436,6 @@ impl<'de> FillObject<'de> for SourceFill<'_> {
                     other => Guild::Text(text(other)),
                 }
             }
-            "parent_chat_id" => opt!(parent_chat_id),
-            "message_id" => opt!(message_id),
-            "profile" => opt!(profile),
-            "user_display_name" => opt!(user_display_name),
-            "user_handle" => opt!(user_handle),
-            "auto_thread_created" => s.auto_thread_created = lax::lax(map)?.truthy(),
-            "auto_thread_initial_name" => opt!(auto_thread_initial_name),
-            "prospective_thread_id" => opt!(prospective_thread_id),
-            "is_bot" => s.is_bot = lax::lax(map)?.truthy(),
-            "message_is_edit" => s.message_is_edit = lax::lax(map)?.truthy(),
-            "one_to_one_verified" => s.one_to_one_verified = lax::lax(map)?.truthy(),
             _ => {
                 let v = lax::value(map)?;
                 s.extra.insert(key.to_owned(), v);
@@ -621,12 +640,6 @@ impl<'de> WireObject<'de> for EventWire {
         let e = &mut *self.event;
         match key {
             "text" => e.text = text(lax::lax(map)?).unwrap_or_default(),
-            "message_type" => {
-                e.message_type = match lax::lax(map)? {
-                    Lax::Str(s) => MessageType::from_wire(&s),
-                    _ => MessageType::Text,
-                }
-            }
             "source" => {
                 self.bad_source = None;
                 let fresh = !std::mem::replace(&mut self.source_read, true);
@@ -637,39 +650,59 @@ impl<'de> WireObject<'de> for EventWire {
                 }
             }
             "message_id" => e.message_id = text(lax::lax(map)?),
-            "reply_to_message_id" => e.reply_to_message_id = text(lax::lax(map)?),
-            "media_urls" => e.media_urls = lax::strings(map)?,
-            "reply_to" => e.reply_to = map.next_value::<Shape<ReplyToWire>>()?.obj().map(|r| r.0),
-            "media" => {
-                e.media = map
-                    .next_value::<Many<Shape<MediaWire>>>()?
-                    .items()
-                    .into_iter()
-                    .filter_map(|m| m.obj().map(|m| m.0))
-                    .collect()
+            "message_type" => {
+                e.message_type = match lax::lax(map)? {
+                    Lax::Str(s) => MessageType::from_wire(&s),
+                    _ => MessageType::Text,
+                }
             }
-            "context" => {
-                e.context = map
-                    .next_value::<Many<Shape<ContextWire>>>()?
-                    .items()
-                    .into_iter()
-                    .filter_map(|c| c.obj().map(|c| c.0))
-                    .collect()
-            }
-            "context_error" => e.context_error = text(lax::lax(map)?),
-            "prompt_response" => {
-                e.prompt_response = map
-                    .next_value::<Shape<PromptResponseWire>>()?
-                    .obj()
-                    .map(|p| p.0)
-            }
-            _ => {
-                let v = lax::value(map)?;
-                e.extra.insert(key.to_owned(), v);
-            }
+            _ => rare_event_field(e, key, map)?,
         }
         Ok(())
     }
+}
+
+/// The fields of an event that most messages do not carry, out of line so
+/// that the common ones stay together in the instruction cache.
+#[inline(never)]
+fn rare_event_field<'de, A: MapAccess<'de>>(
+    e: &mut MessageEvent,
+    key: &str,
+    map: &mut A,
+) -> Result<(), A::Error> {
+    match key {
+        "reply_to_message_id" => e.reply_to_message_id = text(lax::lax(map)?),
+        "media_urls" => e.media_urls = lax::strings(map)?,
+        "reply_to" => e.reply_to = map.next_value::<Shape<ReplyToWire>>()?.obj().map(|r| r.0),
+        "media" => {
+            e.media = map
+                .next_value::<Many<Shape<MediaWire>>>()?
+                .items()
+                .into_iter()
+                .filter_map(|m| m.obj().map(|m| m.0))
+                .collect()
+        }
+        "context" => {
+            e.context = map
+                .next_value::<Many<Shape<ContextWire>>>()?
+                .items()
+                .into_iter()
+                .filter_map(|c| c.obj().map(|c| c.0))
+                .collect()
+        }
+        "context_error" => e.context_error = text(lax::lax(map)?),
+        "prompt_response" => {
+            e.prompt_response = map
+                .next_value::<Shape<PromptResponseWire>>()?
+                .obj()
+                .map(|p| p.0)
+        }
+        _ => {
+            let v = lax::value(map)?;
+            e.extra.insert(key.to_owned(), v);
+        }
+    }
+    Ok(())
 }
 
 impl EventWire {

@@ -15,7 +15,7 @@ use crate::descriptor::CapabilityDescriptor;
 use crate::requests::{RequestId, Requests};
 use crate::rng::Rng;
 use crate::scope::ScopeMemory;
-use crate::source::ChatType;
+use crate::source::{ChatType, MessageEvent};
 use crate::time::{Instant, UnixTime};
 use crate::timer::{Timer, TimerTable};
 use crate::wire::{
@@ -534,6 +534,50 @@ impl Link {
     /// Handles one decoded frame; `true` asks the reader to pause.
     fn handle_frame(&mut self, frame: ConnectorFrame, signals: &mut ReadSignals) -> bool {
         match frame {
+            ConnectorFrame::Inbound { event, buffer_id } => {
+                self.handle_inbound(event, buffer_id, signals)
+            }
+            other => self.handle_other_frame(other, signals),
+        }
+    }
+
+    /// An inbound message: its chat is remembered, and it goes to the
+    /// application unless it is a duplicate or the deliveries are full.
+    fn handle_inbound(
+        &mut self,
+        event: Box<MessageEvent>,
+        buffer_id: Option<BufferId>,
+        signals: &mut ReadSignals,
+    ) -> bool {
+        let src = &event.source;
+        let is_dm = src.chat_type == ChatType::Dm;
+        let platform = Some(src.platform.as_str()).filter(|p| *p != "relay" && !p.is_empty());
+        self.scope.learn(
+            &src.chat_id,
+            src.scope_id.as_deref(),
+            platform,
+            src.user_id.as_deref(),
+            is_dm,
+        );
+        match self.admit(buffer_id) {
+            Admitted::Hand(delivery) => self.event(Event::Inbound { event, delivery }),
+            Admitted::Skip => {}
+            Admitted::Full => {
+                signals.deliveries_full = true;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Every frame but an inbound message: far rarer, so out of line, which
+    /// keeps the inbound path small in the instruction cache.
+    #[inline(never)]
+    fn handle_other_frame(&mut self, frame: ConnectorFrame, signals: &mut ReadSignals) -> bool {
+        match frame {
+            ConnectorFrame::Inbound { event, buffer_id } => {
+                return self.handle_inbound(event, buffer_id, signals);
+            }
             ConnectorFrame::Descriptor(d) => {
                 let first = !self.descriptor_seen_this_connection;
                 if self.store_descriptor(&d, first) {
@@ -544,27 +588,6 @@ impl Link {
                 if first {
                     signals.first_descriptor = true;
                     return true;
-                }
-            }
-            ConnectorFrame::Inbound { event, buffer_id } => {
-                let src = &event.source;
-                let is_dm = src.chat_type == ChatType::Dm;
-                let platform =
-                    Some(src.platform.as_str()).filter(|p| *p != "relay" && !p.is_empty());
-                self.scope.learn(
-                    &src.chat_id,
-                    src.scope_id.as_deref(),
-                    platform,
-                    src.user_id.as_deref(),
-                    is_dm,
-                );
-                match self.admit(buffer_id) {
-                    Admitted::Hand(delivery) => self.event(Event::Inbound { event, delivery }),
-                    Admitted::Skip => {}
-                    Admitted::Full => {
-                        signals.deliveries_full = true;
-                        return true;
-                    }
                 }
             }
             ConnectorFrame::PassthroughForward { forward, buffer_id } => {

@@ -49,6 +49,17 @@ impl<'de> Lax<'de> {
     pub(crate) fn into_text(self) -> Option<String> {
         match self {
             Lax::Str(s) => Some(s.into_owned()),
+            Lax::Null => None,
+            other => other.number_text(),
+        }
+    }
+
+    /// [`into_text`](Self::into_text) of anything but a string: rare, so
+    /// kept out of the decoders' hot code.
+    #[cold]
+    #[inline(never)]
+    fn number_text(self) -> Option<String> {
+        match self {
             Lax::Int(i) => Some(i.to_string()),
             Lax::UInt(u) => Some(u.to_string()),
             Lax::Float(f) => serde_json::Number::from_f64(f).map(|n| n.to_string()),
@@ -386,12 +397,15 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Many<T> {
     }
 }
 
-/// Reads the next map value as [`Lax`].
+/// Reads the next map value as [`Lax`]. One copy for all the fields that
+/// call it (per map type), for the instruction cache's sake.
+#[inline(never)]
 pub(crate) fn lax<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Lax<'de>, A::Error> {
     map.next_value::<Lax<'de>>()
 }
 
-/// Reads the next map value as a full JSON value.
+/// Reads the next map value as a full JSON value (unknown keys: rare).
+#[inline(never)]
 pub(crate) fn value<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Value, A::Error> {
     map.next_value::<Value>()
 }
