@@ -70,7 +70,8 @@ pub(crate) struct CloseTap<S> {
     in_close: bool,
     mask: Option<[u8; 4]>,
     /// The close frame's payload so far.
-    close: [u8; MAX_CONTROL],
+    /// Allocated when a close frame begins: an open socket holds none.
+    close: Option<Box<[u8; MAX_CONTROL]>>,
     close_len: usize,
     /// The code of the close frame read, if it had one.
     code: Option<u16>,
@@ -87,7 +88,7 @@ impl<S> CloseTap<S> {
             remaining: 0,
             in_close: false,
             mask: None,
-            close: [0; MAX_CONTROL],
+            close: None,
             close_len: 0,
             code: None,
         }
@@ -97,7 +98,7 @@ impl<S> CloseTap<S> {
     /// has been read whole.
     pub(crate) fn peer_close(&self) -> Option<(u16, &[u8])> {
         let code = self.code?;
-        Some((code, &self.close[2..self.close_len]))
+        Some((code, self.close.as_deref()?.get(2..self.close_len)?))
     }
 
     /// Follows the frames in `bytes`, the next bytes read from the peer.
@@ -117,7 +118,8 @@ impl<S> CloseTap<S> {
                         .unwrap_or(usize::MAX)
                         .min(bytes.len());
                     if self.in_close {
-                        self.close[self.close_len..self.close_len + take]
+                        let close = self.close.get_or_insert_with(|| Box::new([0; MAX_CONTROL]));
+                        close[self.close_len..self.close_len + take]
                             .copy_from_slice(&bytes[..take]);
                         self.close_len += take;
                     }
@@ -261,7 +263,8 @@ impl<S> CloseTap<S> {
 
     /// The close frame's payload is in.
     fn closed(&mut self) {
-        let payload = &mut self.close[..self.close_len];
+        let close = self.close.get_or_insert_with(|| Box::new([0; MAX_CONTROL]));
+        let payload = &mut close[..self.close_len];
         if let Some(mask) = self.mask {
             for (i, byte) in payload.iter_mut().enumerate() {
                 *byte ^= mask[i % 4];
