@@ -4,17 +4,19 @@
 //! 1002 "Protocol violation". Its list leaves out 1014 ("Bad Gateway"),
 //! which RFC 6455 §7.4 and the IANA registry make a legal code to send. So
 //! a read-side tap sits under the library: it follows the frame boundaries
-//! of what the peer sends (headers parsed by tungstenite's own
-//! [`FrameHeader::parse`]; only the payload bytes left of the current frame
-//! are counted, never copied) and keeps the raw code and reason of a close
-//! frame. When the library then yields its 1002 "Protocol violation" for a
-//! code that is legal on the wire, [`Ws`] reports the code and reason the
-//! peer sent. Codes that are not legal on the wire (1004, 1005, 1006, 1015,
-//! 1016-2999, below 1000, 5000 and above) stay the protocol error they are.
+//! of what the peer sends (the header of a data frame read in place, any
+//! other through tungstenite's own [`FrameHeader::parse`]; only the payload
+//! bytes left of the current frame are counted, never copied) and keeps the
+//! raw code and reason of a close frame. When the library then yields its
+//! 1002 "Protocol violation" for a code that is legal on the wire, [`Ws`]
+//! reports the code and reason the peer sent. Codes that are not legal on
+//! the wire (1004, 1005, 1006, 1015, 1016-2999, below 1000, 5000 and above)
+//! stay the protocol error they are.
 //!
 //! The tap costs a few comparisons per frame header and nothing per payload
-//! byte; it holds at most 14 bytes of a split header and the 125 bytes of a
-//! close frame's payload, in place (no allocation).
+//! byte; it holds at most 14 bytes of a split header in place, and the 125
+//! bytes of a close frame's payload in one allocation made when a close
+//! frame begins.
 
 use std::io::{self, Cursor};
 use std::pin::Pin;
