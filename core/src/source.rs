@@ -14,7 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::wire::DecodeError;
-use crate::wire::lax::{self, FillObject, Lax, Many, Shape, ShapeInto, WireObject};
+use crate::wire::lax::{self, FillObject, Lax, Shape, ShapeInto, WireObject};
 
 /// The kind of chat a message came from.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
@@ -675,19 +675,15 @@ fn rare_event_field<'de, A: MapAccess<'de>>(
         "media_urls" => e.media_urls = lax::strings(map)?,
         "reply_to" => e.reply_to = map.next_value::<Shape<ReplyToWire>>()?.obj().map(|r| r.0),
         "media" => {
-            e.media = map
-                .next_value::<Many<Shape<MediaWire>>>()?
-                .items()
+            e.media = lax::objects::<_, MediaWire>(map)?
                 .into_iter()
-                .filter_map(|m| m.obj().map(|m| m.0))
+                .map(|m| m.0)
                 .collect()
         }
         "context" => {
-            e.context = map
-                .next_value::<Many<Shape<ContextWire>>>()?
-                .items()
+            e.context = lax::objects::<_, ContextWire>(map)?
                 .into_iter()
-                .filter_map(|c| c.obj().map(|c| c.0))
+                .map(|c| c.0)
                 .collect()
         }
         "context_error" => e.context_error = text(lax::lax(map)?),

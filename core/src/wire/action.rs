@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::DecodeError;
-use super::lax::{self, Lax, Many, Shape, WireObject};
+use super::lax::{self, Lax, Shape, WireObject};
 
 /// Free-form `metadata` object carried by most actions (insertion order kept).
 pub type Metadata = Map<String, Value>;
@@ -517,11 +517,8 @@ impl<'de> WireObject<'de> for ActionWire<'de> {
             "prompt_kind" => self.prompt_kind = Some(lax::lax(map)?),
             "prompt_id" => self.prompt_id = Some(lax::lax(map)?),
             "options" => {
-                self.options = map
-                    .next_value::<Many<Shape<OptionWire<'de>>>>()?
-                    .items()
+                self.options = lax::objects::<_, OptionWire<'de>>(map)?
                     .into_iter()
-                    .filter_map(Shape::obj)
                     .map(|o| PromptOption {
                         id: o.id.and_then(Lax::into_text).unwrap_or_default(),
                         label: o.label.and_then(Lax::into_text).unwrap_or_default(),

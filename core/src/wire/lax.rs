@@ -421,6 +421,19 @@ pub(crate) fn strings<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Vec<String>
         .collect())
 }
 
+/// Reads the next map value as a list of objects (items that are not
+/// objects dropped, non-arrays give an empty list).
+pub(crate) fn objects<'de, A: MapAccess<'de>, T: WireObject<'de>>(
+    map: &mut A,
+) -> Result<Vec<T>, A::Error> {
+    Ok(map
+        .next_value::<Many<Shape<T>>>()?
+        .items()
+        .into_iter()
+        .filter_map(Shape::obj)
+        .collect())
+}
+
 fn json_error(e: &serde_json::Error) -> DecodeError {
     DecodeError::NotJson {
         detail: e.to_string(),
