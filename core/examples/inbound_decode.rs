@@ -15,57 +15,16 @@
 
 use std::time::Instant;
 
-use relay_core::source::{MessageEvent, SessionSource};
 use relay_core::wire::{ConnectorFrame, decode_connector_frame, encode_connector_frame};
-use serde::Deserialize;
 
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct RawInbound {
-    #[serde(rename = "type")]
-    ty: String,
-    event: RawEvent,
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct RawEvent {
-    text: String,
-    message_type: Option<String>,
-    message_id: Option<String>,
-    source: RawSource,
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct RawSource {
-    platform: String,
-    chat_id: String,
-    chat_type: Option<String>,
-    chat_name: Option<String>,
-    user_id: Option<String>,
-    user_name: Option<String>,
-}
+#[path = "../benches/support/loopback_frame.rs"]
+mod loopback_frame;
+use loopback_frame::{RawInbound, inbound_event};
 
 /// The bench's frame, encoded by the core (without its `\n`).
 fn line() -> Vec<u8> {
-    let event = MessageEvent {
-        text: "Hi! Could you summarise yesterday's thread about the release plan? \
-               Ich brauche nur die wichtigsten Punkte 🙏"
-            .to_owned(),
-        message_id: Some("81234".to_owned()),
-        source: SessionSource {
-            platform: "telegram".to_owned(),
-            chat_id: "-1001234567890".to_owned(),
-            chat_name: Some("Release crew".to_owned()),
-            user_id: Some("55501234".to_owned()),
-            user_name: Some("Anna Schmidt".to_owned()),
-            ..SessionSource::default()
-        },
-        ..MessageEvent::default()
-    };
     let frame = ConnectorFrame::Inbound {
-        event: Box::new(event),
+        event: Box::new(inbound_event("telegram")),
         buffer_id: None,
     };
     let mut out = Vec::new();

@@ -37,7 +37,6 @@ use futures_util::StreamExt;
 use relay_connector::server::ConnectorServer;
 use relay_core::config::{RelayConfig, Timeouts};
 use relay_core::descriptor::CapabilityDescriptor;
-use relay_core::source::{MessageEvent, SessionSource};
 use relay_core::wire::ActionResult;
 use relay_core::wire::{Action, ConnectorFrame, encode_connector_frame};
 use relay_core::{Event, State};
@@ -48,6 +47,9 @@ use tokio::sync::mpsc;
 
 #[path = "../../core/benches/support/alloc.rs"]
 mod alloc;
+#[path = "../../core/benches/support/loopback_frame.rs"]
+mod loopback_frame;
+use loopback_frame::{RawInbound, chat_id, inbound_event};
 
 /// Counts the client process's heap allocations per round trip and frame.
 #[global_allocator]
@@ -102,10 +104,6 @@ fn send_content() -> String {
     base.to_owned()
 }
 
-fn chat_id() -> &'static str {
-    "-1001234567890"
-}
-
 /// What the relay client writes for one send (for sizing the raw frame).
 fn outbound_sample() -> Vec<u8> {
     let frame = RawOutbound {
@@ -124,29 +122,10 @@ fn outbound_sample() -> Vec<u8> {
     line
 }
 
-/// The inbound message streamed to clients.
-fn inbound_event() -> MessageEvent {
-    MessageEvent {
-        text: "Hi! Could you summarise yesterday's thread about the release plan? \
-               Ich brauche nur die wichtigsten Punkte 🙏"
-            .to_owned(),
-        message_id: Some("81234".to_owned()),
-        source: SessionSource {
-            platform: PLATFORM.to_owned(),
-            chat_id: chat_id().to_owned(),
-            chat_name: Some("Release crew".to_owned()),
-            user_id: Some("55501234".to_owned()),
-            user_name: Some("Anna Schmidt".to_owned()),
-            ..SessionSource::default()
-        },
-        ..MessageEvent::default()
-    }
-}
-
 /// The inbound frame as the connector encodes it.
 fn inbound_line() -> String {
     let frame = ConnectorFrame::Inbound {
-        event: Box::new(inbound_event()),
+        event: Box::new(inbound_event(PLATFORM)),
         buffer_id: None,
     };
     let mut out = Vec::new();
@@ -198,34 +177,6 @@ struct RawResultBody {
     message_id: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct RawInbound {
-    #[serde(rename = "type")]
-    ty: String,
-    event: RawEvent,
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct RawEvent {
-    text: String,
-    message_type: Option<String>,
-    message_id: Option<String>,
-    source: RawSource,
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct RawSource {
-    platform: String,
-    chat_id: String,
-    chat_type: Option<String>,
-    chat_name: Option<String>,
-    user_id: Option<String>,
-    user_name: Option<String>,
-}
-
 // ---------------------------------------------------------------------------
 // Servers
 
@@ -267,7 +218,7 @@ async fn serve_dev(commands: &mut mpsc::UnboundedReceiver<String>) {
     }
     let server = builder.start().await.unwrap();
     println!("PORT {}", server.local_addr().port());
-    let event = inbound_event();
+    let event = inbound_event(PLATFORM);
     while let Some(line) = commands.recv().await {
         let mut words = line.split_whitespace();
         if words.next() == Some("stream") {
