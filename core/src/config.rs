@@ -997,6 +997,8 @@ impl RelayConfigBuilder {
             id.bot_id = id.bot_id.trim().to_owned();
         }
         check_identities(&c.identities, names)?;
+        // Kept by every connection made from it: no spare room.
+        c.identities.shrink_to_fit();
         if let Some(idp) = &c.idp {
             check_http_url(&idp.token_url)
                 .map_err(|r| names.invalid(Var::IdpTokenUrl, &idp.token_url, r))?;

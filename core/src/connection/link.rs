@@ -9,7 +9,7 @@ use core::time::Duration;
 use super::types::{DeliveryHandle, Event, Output, RequestError, SendError, State, Stats};
 use crate::auth::mint_token;
 use crate::backoff::Backoff;
-use crate::config::{ConfigError, DialTarget, PlatformIdentity, RelayConfig};
+use crate::config::RelayConfig;
 use crate::dedupe::{Admit, DedupeWindow, DeliveryState};
 use crate::descriptor::CapabilityDescriptor;
 use crate::requests::{RequestId, Requests};
@@ -103,9 +103,9 @@ enum Admitted {
 /// The shared part of every state.
 #[derive(Debug)]
 pub(crate) struct Link {
+    /// Its identities are the ones to hello, in order; none means one
+    /// `relay` identity (see [`Link::hellos`]).
     config: RelayConfig,
-    dial_target: Result<DialTarget, ConfigError>,
-    identities: Vec<PlatformIdentity>,
     multi_platform: bool,
     rng: Rng,
     wall_anchor: (Instant, UnixTime),
@@ -144,7 +144,7 @@ pub(crate) struct Link {
 
 impl Link {
     pub(crate) fn new(config: RelayConfig, seed: u64, now: Instant, wall: UnixTime) -> Self {
-        let identities = config.hello_identities();
+        let hellos = config.identities.len().max(1);
         let mut fronted: Vec<(String, Option<u32>)> = config
             .identities
             .iter()
@@ -154,11 +154,9 @@ impl Link {
         fronted.dedup();
         // Sized for one descriptor per hello, so the first one does not
         // leave room for three more behind.
-        let descriptors = Vec::with_capacity(identities.len());
+        let descriptors = Vec::with_capacity(hellos);
         Link {
-            dial_target: config.dial_target(),
-            multi_platform: identities.len() > 1,
-            identities,
+            multi_platform: hellos > 1,
             rng: Rng::new(seed),
             wall_anchor: (now, wall),
             now,
@@ -275,17 +273,24 @@ impl Link {
 
     /// Whether the configured relay URL cannot be dialed.
     pub(crate) fn undialable(&self) -> bool {
-        self.dial_target.is_err()
+        self.config.dial_target().is_err()
+    }
+
+    /// How many hellos a connection sends: one per identity, or the one
+    /// `relay` hello when none is configured.
+    fn hellos(&self) -> usize {
+        self.config.identities.len().max(1)
     }
 
     /// Emits a dial with a freshly minted token. A relay URL that does not
     /// parse is reported instead, and no timer is left to retry it.
     pub(crate) fn dial(&mut self) {
         self.timers.stop(Timer::Dial);
-        let target = match &self.dial_target {
-            Ok(target) => target.clone(),
+        // Parsed again at each dial (dials are rare) rather than held by
+        // every idle connection.
+        let target = match self.config.dial_target() {
+            Ok(target) => target,
             Err(error) => {
-                let error = error.clone();
                 self.stop_everything();
                 self.event(Event::ConfigRejected { error });
                 return;
@@ -340,13 +345,14 @@ impl Link {
         self.timers
             .set(Timer::Keepalive, self.now.saturating_add(keepalive));
         self.timers.stop(Timer::PongDeadline);
-        for i in 0..self.identities.len() {
-            let Some(id) = self.identities.get(i) else {
-                break;
+        for i in 0..self.hellos() {
+            let (platform, bot_id) = match self.config.identities.get(i) {
+                Some(id) => (id.platform.clone(), id.bot_id.clone()),
+                None => ("relay".to_owned(), String::new()),
             };
             let frame = GatewayFrame::Hello(Hello {
-                platform: id.platform.clone(),
-                bot_id: id.bot_id.clone(),
+                platform,
+                bot_id,
                 command_manifest: None,
             });
             self.transmit(&frame);
@@ -661,7 +667,7 @@ impl Link {
                 }
                 None => false,
             };
-            if !new_platform || self.descriptors.len() >= self.identities.len() {
+            if !new_platform || self.descriptors.len() >= self.hellos() {
                 return false;
             }
         }
@@ -807,7 +813,8 @@ impl Link {
         let mut buf = Vec::with_capacity(self.encode_hint);
         let platform = platform.as_deref();
         let bot_id = platform.and_then(|p| {
-            self.identities
+            self.config
+                .identities
                 .iter()
                 .find(|i| i.platform == p && !i.bot_id.is_empty())
                 .map(|i| i.bot_id.as_str())
@@ -831,7 +838,8 @@ impl Link {
             Action::GetChatInfo(_) => None,
             Action::FollowUp(f) => {
                 let prefix = f.kind.split('.').next().unwrap_or_default();
-                self.identities
+                self.config
+                    .identities
                     .iter()
                     .any(|i| i.platform == prefix)
                     .then(|| prefix.to_owned())
