@@ -105,7 +105,8 @@ async fn dial_now(
         .await
         .map_err(|e| DialFailure::new(format!("connect to {host}:{port} failed: {e}")))?;
     let io: Io = if secure {
-        secure_stream(tcp, host, &settings).await?
+        // Boxed: a `ws://` dial does not carry the TLS handshake's state.
+        Box::pin(secure_stream(tcp, host, &settings)).await?
     } else {
         tcp
     };
@@ -115,10 +116,14 @@ async fn dial_now(
     }));
     // The peer's close code is kept as it was on the wire.
     let io = CloseTap::new(io);
-    let (ws, _response) =
-        async_tungstenite::client_async_with_config(request, io, Some(settings.ws))
-            .await
-            .map_err(upgrade_failure)?;
+    // Boxed: the upgrade's state (about 2.4 KB) is held only while it runs,
+    // not for the whole dial.
+    let upgrade = Box::pin(async_tungstenite::client_async_with_config(
+        request,
+        io,
+        Some(settings.ws),
+    ));
+    let (ws, _response) = upgrade.await.map_err(upgrade_failure)?;
     Ok(Ws::new(ws))
 }
 
@@ -300,3 +305,42 @@ pub(crate) fn max_write_buffer(max_message: usize) -> usize {
 
 /// The boxed dial future the driver polls.
 pub(crate) type Dialing = BoxFuture<Result<Ws, DialFailure>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A runtime that is never run: the dial below is only built.
+    struct Idle;
+
+    impl Runtime for Idle {
+        fn spawn(&self, _task: BoxFuture<()>) {}
+        fn sleep_until(&self, _deadline: std::time::Instant) -> BoxFuture<()> {
+            Box::pin(std::future::pending())
+        }
+        fn connect_tcp(&self, _host: String, _port: u16) -> BoxFuture<std::io::Result<Io>> {
+            Box::pin(std::future::pending())
+        }
+        fn unblock(&self, _work: Box<dyn FnOnce() + Send + 'static>) -> BoxFuture<()> {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    /// Every connection in flight holds its dial's state: the upgrade's and
+    /// the TLS handshake's are boxed while they run, not carried by the dial
+    /// for its whole life (3.1 KB before, in this build).
+    #[test]
+    fn a_dial_in_flight_holds_a_small_state() {
+        let settings = DialSettings {
+            ws: ws_config(4096, 1 << 20),
+            timeout: std::time::Duration::from_secs(1),
+            write_stall: std::time::Duration::from_secs(1),
+            #[cfg(feature = "tls")]
+            tls: None,
+        };
+        let target = DialTarget::parse("wss://relay.example/relay").expect("a target");
+        let dial = dial_now(Arc::new(Idle), target, Vec::new(), settings);
+        let size = std::mem::size_of_val(&dial);
+        assert!(size <= 1024, "a dial's state is {size} bytes");
+    }
+}
