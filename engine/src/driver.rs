@@ -54,7 +54,10 @@ pub(crate) struct Engine {
     pub(crate) conn: Connection,
     dial: socket::DialSettings,
     write_queue: usize,
-    ws: Option<Ws>,
+    /// Boxed (one allocation per socket): the WebSocket's state is most of
+    /// a client's size, and a client inside an application's future may be
+    /// laid out more than once there.
+    ws: Option<Box<Ws>>,
     /// Messages the socket has not taken yet.
     unsent: VecDeque<Message>,
     /// Something was handed to the socket and not flushed yet.
@@ -160,7 +163,7 @@ impl Engine {
             // Backpressure: while the application has enough events to
             // take, leave the socket unread.
             if self.events.len() < read_room
-                && let Some(ws) = self.ws.as_mut()
+                && let Some(ws) = self.ws.as_deref_mut()
                 && let Poll::Ready(item) = Pin::new(ws).poll_next(cx)
             {
                 let now = *read_now.get_or_insert_with(|| self.now());
@@ -237,7 +240,7 @@ impl Engine {
         match result {
             Ok(ws) => {
                 log::debug!("relay socket open");
-                self.ws = Some(ws);
+                self.ws = Some(Box::new(ws));
                 self.unsent.clear();
                 self.unflushed = false;
                 self.trimmed = false;
@@ -270,7 +273,7 @@ impl Engine {
     /// Hands queued messages to the socket and flushes it. `true` when the
     /// socket failed (the core was told; its outputs need draining).
     fn flush(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(ws) = self.ws.as_mut() else {
+        let Some(ws) = self.ws.as_deref_mut() else {
             return false;
         };
         let mut ws = Pin::new(ws);
@@ -333,7 +336,7 @@ impl Engine {
                     self.drop_socket();
                     // 1006 is never sent on the wire: dropping the socket aborts.
                     if let (Some(ws), false) = (ws, code == 1006) {
-                        socket::close_in_background(&self.rt, ws, queued, code, reason);
+                        socket::close_in_background(&self.rt, *ws, queued, code, reason);
                     }
                 }
                 Output::Event(event) => self.route(event),
