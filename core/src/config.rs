@@ -364,10 +364,25 @@ impl RelayConfig {
 
     /// The identities to hello, in order (one `relay` identity when none).
     pub fn hello_identities(&self) -> Vec<PlatformIdentity> {
-        if self.identities.is_empty() {
-            vec![PlatformIdentity::new("relay", "")]
-        } else {
-            self.identities.clone()
+        (0..self.hello_count())
+            .filter_map(|i| self.hello(i))
+            .map(|(platform, bot_id)| PlatformIdentity::new(platform, bot_id))
+            .collect()
+    }
+
+    /// How many identities are helloed: one per configured identity, or the
+    /// one `relay` identity when none is configured.
+    pub(crate) fn hello_count(&self) -> usize {
+        self.identities.len().max(1)
+    }
+
+    /// Platform and bot id of hello `i` (see
+    /// [`hello_identities`](Self::hello_identities)), borrowed.
+    pub(crate) fn hello(&self, i: usize) -> Option<(&str, &str)> {
+        match self.identities.get(i) {
+            Some(id) => Some((id.platform.as_str(), id.bot_id.as_str())),
+            None if i == 0 && self.identities.is_empty() => Some(("relay", "")),
+            None => None,
         }
     }
 

@@ -4,7 +4,7 @@
 mod harness;
 
 use harness::*;
-use relay_core::config::PlatformIdentity;
+use relay_core::config::{PlatformIdentity, RelayConfig};
 use relay_core::connection::{CommandError, Event, Output, SendError, State};
 use relay_core::wire::{Action, EditAction, FollowUpAction};
 use serde_json::json;
@@ -219,5 +219,20 @@ fn checklist_multiplatform_1_hellos_in_configured_order_primary_first() {
     assert_eq!(
         json(&t[1]),
         json!({"type":"hello","platform":"telegram","botId":"bot-9"})
+    );
+}
+
+#[test]
+fn checklist_multiplatform_2_no_identity_hellos_once_as_relay() {
+    let config = RelayConfig {
+        identities: Vec::new(),
+        ..cfg()
+    };
+    let (mut h, _) = H::new(config, 1);
+    let t = transmits(&h.open());
+    assert_eq!(t.len(), 1, "one hello: {t:?}");
+    assert_eq!(
+        json(&t[0]),
+        json!({"type":"hello","platform":"relay","botId":""})
     );
 }

@@ -103,8 +103,7 @@ enum Admitted {
 /// The shared part of every state.
 #[derive(Debug)]
 pub(crate) struct Link {
-    /// Its identities are the ones to hello, in order; none means one
-    /// `relay` identity (see [`Link::hellos`]).
+    /// Its hellos ([`RelayConfig::hello_identities`]) are read from it.
     config: RelayConfig,
     multi_platform: bool,
     rng: Rng,
@@ -144,7 +143,7 @@ pub(crate) struct Link {
 
 impl Link {
     pub(crate) fn new(config: RelayConfig, seed: u64, now: Instant, wall: UnixTime) -> Self {
-        let hellos = config.identities.len().max(1);
+        let hellos = config.hello_count();
         let mut fronted: Vec<(String, Option<u32>)> = config
             .identities
             .iter()
@@ -276,12 +275,6 @@ impl Link {
         self.config.dial_target().is_err()
     }
 
-    /// How many hellos a connection sends: one per identity, or the one
-    /// `relay` hello when none is configured.
-    fn hellos(&self) -> usize {
-        self.config.identities.len().max(1)
-    }
-
     /// Emits a dial with a freshly minted token. A relay URL that does not
     /// parse is reported instead, and no timer is left to retry it.
     pub(crate) fn dial(&mut self) {
@@ -345,14 +338,13 @@ impl Link {
         self.timers
             .set(Timer::Keepalive, self.now.saturating_add(keepalive));
         self.timers.stop(Timer::PongDeadline);
-        for i in 0..self.hellos() {
-            let (platform, bot_id) = match self.config.identities.get(i) {
-                Some(id) => (id.platform.clone(), id.bot_id.clone()),
-                None => ("relay".to_owned(), String::new()),
+        for i in 0..self.config.hello_count() {
+            let Some((platform, bot_id)) = self.config.hello(i) else {
+                break;
             };
             let frame = GatewayFrame::Hello(Hello {
-                platform,
-                bot_id,
+                platform: platform.to_owned(),
+                bot_id: bot_id.to_owned(),
                 command_manifest: None,
             });
             self.transmit(&frame);
@@ -581,6 +573,8 @@ impl Link {
     #[inline(never)]
     fn handle_other_frame(&mut self, frame: ConnectorFrame, signals: &mut ReadSignals) -> bool {
         match frame {
+            // Taken by `handle_frame` before it comes here; handled the same
+            // way all the same, so that no frame can be dropped.
             ConnectorFrame::Inbound { event, buffer_id } => {
                 return self.handle_inbound(event, buffer_id, signals);
             }
@@ -667,7 +661,7 @@ impl Link {
                 }
                 None => false,
             };
-            if !new_platform || self.descriptors.len() >= self.hellos() {
+            if !new_platform || self.descriptors.len() >= self.config.hello_count() {
                 return false;
             }
         }
