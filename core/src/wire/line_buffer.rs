@@ -108,27 +108,40 @@ impl LineBuffer {
     fn cut(&self, bytes: &[u8]) -> Option<(Result<(usize, usize), DecodeError>, usize)> {
         let mut from = 0;
         loop {
-            let nl = from + find_newline(bytes.get(from..).unwrap_or_default())?;
-            let len = nl - from;
             let start = from;
+            let nl = start + find_newline(bytes.get(start..).unwrap_or_default())?;
             from = nl + 1;
-            if len > self.max_frame_bytes {
-                let error = DecodeError::TooLarge {
-                    len,
-                    max: self.max_frame_bytes,
-                };
-                return Some((Err(error), from));
+            if let Some(line) = self.complete_line(bytes, start, nl) {
+                return Some((line, from));
             }
-            let mut end = nl;
-            if end > start && bytes.get(end - 1) == Some(&b'\r') {
-                end -= 1;
-            }
-            let line = bytes.get(start..end).unwrap_or_default();
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            return Some((Ok((start, end)), from));
         }
+    }
+
+    /// The complete line `bytes[start..nl]` (`nl`: the index of its `\n`):
+    /// its range without a trailing `\r`, `TooLarge` over the limit, or
+    /// `None` when it is blank (skipped).
+    fn complete_line(
+        &self,
+        bytes: &[u8],
+        start: usize,
+        nl: usize,
+    ) -> Option<Result<(usize, usize), DecodeError>> {
+        let len = nl - start;
+        if len > self.max_frame_bytes {
+            return Some(Err(DecodeError::TooLarge {
+                len,
+                max: self.max_frame_bytes,
+            }));
+        }
+        let mut end = nl;
+        if end > start && bytes.get(end - 1) == Some(&b'\r') {
+            end -= 1;
+        }
+        let line = bytes.get(start..end).unwrap_or_default();
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return None;
+        }
+        Some(Ok((start, end)))
     }
 
     /// Bytes buffered but not yet returned.
@@ -193,25 +206,13 @@ impl LineBuffer {
                 }
                 return None;
             };
-            let nl = self.scanned + i;
             let line_start = self.start;
-            self.start += nl + 1;
+            let nl = line_start + self.scanned + i;
+            self.start = nl + 1;
             self.scanned = 0;
-            if nl > self.max_frame_bytes {
-                return Some(Err(DecodeError::TooLarge {
-                    len: nl,
-                    max: self.max_frame_bytes,
-                }));
+            if let Some(line) = self.complete_line(&self.buf, line_start, nl) {
+                return Some(line);
             }
-            let mut end = line_start + nl;
-            if end > line_start && self.buf.get(end - 1) == Some(&b'\r') {
-                end -= 1;
-            }
-            let line = self.buf.get(line_start..end).unwrap_or_default();
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            return Some(Ok((line_start, end)));
         }
     }
 }
