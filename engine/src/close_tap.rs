@@ -71,8 +71,8 @@ pub(crate) struct CloseTap<S> {
     /// Whether the current frame is a close frame, and its mask.
     in_close: bool,
     mask: Option<[u8; 4]>,
-    /// The close frame's payload so far.
-    /// Allocated when a close frame begins: an open socket holds none.
+    /// The close frame's payload so far, allocated when a close frame
+    /// begins: an open socket holds none.
     close: Option<Box<[u8; MAX_CONTROL]>>,
     close_len: usize,
     /// The code of the close frame read, if it had one.
@@ -119,8 +119,9 @@ impl<S> CloseTap<S> {
                     let take = usize::try_from(self.remaining)
                         .unwrap_or(usize::MAX)
                         .min(bytes.len());
-                    if self.in_close {
-                        let close = self.close.get_or_insert_with(|| Box::new([0; MAX_CONTROL]));
+                    if self.in_close
+                        && let Some(close) = self.close.as_deref_mut()
+                    {
                         close[self.close_len..self.close_len + take]
                             .copy_from_slice(&bytes[..take]);
                         self.close_len += take;
@@ -258,6 +259,7 @@ impl<S> CloseTap<S> {
         }
         self.mask = header.mask;
         self.close_len = 0;
+        self.close.get_or_insert_with(|| Box::new([0; MAX_CONTROL]));
         if length == 0 {
             self.closed();
         }
@@ -265,7 +267,10 @@ impl<S> CloseTap<S> {
 
     /// The close frame's payload is in.
     fn closed(&mut self) {
-        let close = self.close.get_or_insert_with(|| Box::new([0; MAX_CONTROL]));
+        self.phase = Phase::Done;
+        let Some(close) = self.close.as_deref_mut() else {
+            return;
+        };
         let payload = &mut close[..self.close_len];
         if let Some(mask) = self.mask {
             for (i, byte) in payload.iter_mut().enumerate() {
@@ -275,7 +280,6 @@ impl<S> CloseTap<S> {
         if let [high, low, ..] = *payload {
             self.code = Some(u16::from_be_bytes([high, low]));
         }
-        self.phase = Phase::Done;
     }
 }
 
