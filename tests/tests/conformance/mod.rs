@@ -845,6 +845,65 @@ pub async fn inline_client(h: &Harness) {
     .await;
 }
 
+/// The inline client reads only a few events ahead of the application
+/// (its memory then stays small and in cache), and still hands over every
+/// frame, in order, whatever was queued on the socket.
+pub async fn inline_reads_few_events_ahead(h: &Harness) {
+    let server = h.server(|_| {}).await;
+    let mut client = h.inline_client(gateway_config(&server, &["telegram"], SECRET));
+    h.within(10, "inline serving", async {
+        loop {
+            match client.next_event().await {
+                Some(Event::StateChanged {
+                    to: State::Serving, ..
+                }) => break,
+                Some(_) => {}
+                None => panic!("stream ended before serving"),
+            }
+        }
+    })
+    .await;
+    let before = client.stats().frames_in;
+    const SENT: usize = 20;
+    for i in 0..SENT {
+        server
+            .deliver(GATEWAY, message("chat-9", &format!("m{i}")))
+            .await
+            .expect("server up");
+    }
+    // All of them are on the client's socket before it reads any.
+    h.pause(300).await;
+    let mut texts = Vec::new();
+    h.within(10, "first inbound", async {
+        while texts.is_empty() {
+            match client.next_event().await {
+                Some(Event::Inbound { event, .. }) => texts.push(event.text),
+                Some(_) => {}
+                None => panic!("stream ended"),
+            }
+        }
+    })
+    .await;
+    let read = client.stats().frames_in - before;
+    assert!(
+        (1..=4).contains(&read),
+        "{read} frames read for the first event"
+    );
+    h.within(10, "the rest", async {
+        while texts.len() < SENT {
+            match client.next_event().await {
+                Some(Event::Inbound { event, .. }) => texts.push(event.text),
+                Some(_) => {}
+                None => panic!("stream ended"),
+            }
+        }
+    })
+    .await;
+    let expected: Vec<String> = (0..SENT).map(|i| format!("m{i}")).collect();
+    assert_eq!(texts, expected);
+    h.within(10, "inline shutdown", client.shutdown()).await;
+}
+
 /// Every scenario, by name.
 #[macro_export]
 macro_rules! conformance_tests {
@@ -856,7 +915,8 @@ macro_rules! conformance_tests {
             unauthorized_before_handshake_retries, abrupt_drop_fails_request,
             connector_restart_reconnects, oversized_frame_rejected,
             shutdown_with_requests_in_flight, refused_upgrade_http_status,
-            keepalive_detects_a_silent_peer, inline_client);
+            keepalive_detects_a_silent_peer, inline_client,
+            inline_reads_few_events_ahead);
     };
     (@each $run:path; $($name:ident),* $(,)?) => {
         $(
