@@ -14,11 +14,12 @@ use super::Runtime;
 use super::client::{ClientError, ClientOptions};
 use super::driver::{Engine, Replies};
 
-/// Events read ahead of the application at most. Few: an event is then
+/// [`InlineClient::next_event`] reads the socket only while fewer events
+/// than this wait for the application. Few: an event is then
 /// taken while its memory is still in the CPU's cache, and the allocator's
 /// per-thread cache recycles its strings for the next one. With a deep
 /// read-ahead (64 events, about 64 KB in the loopback bench) both were
-/// lost: per streamed frame, about 59 more simulated data-cache misses and
+/// lost: per streamed frame, about 50 more simulated data-cache misses and
 /// 220 more instructions (mostly the allocator's slow path).
 const READ_AHEAD: usize = 4;
 
@@ -60,9 +61,11 @@ impl std::fmt::Debug for InlineClient {
 impl InlineClient {
     /// A client on `rt` (which supplies timers, TCP connects and the task
     /// of the final close). Nothing happens until the client is awaited.
-    /// [`ClientOptions::command_capacity`] does not apply; events are read
-    /// ahead of [`next_event`](Self::next_event) only a few at a time (at
-    /// most 4, and never more than [`ClientOptions::event_capacity`]).
+    /// [`ClientOptions::command_capacity`] does not apply.
+    /// [`next_event`](Self::next_event) reads the socket only while fewer
+    /// than 4 events wait (or [`ClientOptions::event_capacity`], if lower);
+    /// one socket message may still carry several, and while
+    /// [`send`](Self::send) waits the socket is read whatever their number.
     pub fn new(rt: Arc<dyn Runtime>, config: RelayConfig, options: ClientOptions) -> Self {
         let replies = Replies::Local {
             awaiting: None,
