@@ -386,7 +386,7 @@ fn source_flag_slot<'a>(s: &'a mut SessionSource, key: &str) -> Option<&'a mut b
 impl<'de> FillObject<'de> for SourceFill<'_> {
     fn reset(&mut self) {
         if !std::mem::take(&mut self.fresh) {
-            *self.source = SessionSource::blank();
+            blank_again(self.source);
         }
         self.guild = Guild::Absent;
     }
@@ -454,6 +454,13 @@ impl<'de> FillObject<'de> for SourceFill<'_> {
             s.scope_id = g;
         }
     }
+}
+
+/// A source given a second time starts from a blank (rare: out of line).
+#[cold]
+#[inline(never)]
+fn blank_again(source: &mut SessionSource) {
+    *source = SessionSource::blank();
 }
 
 /// The `guild_id` alias as read so far.
@@ -650,6 +657,9 @@ impl<'de> WireObject<'de> for EventWire {
                 }
             }
             "message_id" => e.message_id = text(lax::lax(map)?),
+            // In most frames (often empty): read here, not with the rare
+            // fields.
+            "media_urls" => e.media_urls = lax::strings(map)?,
             "message_type" => {
                 e.message_type = match lax::lax(map)? {
                     Lax::Str(s) => MessageType::from_wire(&s),
@@ -672,7 +682,6 @@ fn rare_event_field<'de, A: MapAccess<'de>>(
 ) -> Result<(), A::Error> {
     match key {
         "reply_to_message_id" => e.reply_to_message_id = text(lax::lax(map)?),
-        "media_urls" => e.media_urls = lax::strings(map)?,
         "reply_to" => e.reply_to = map.next_value::<Shape<ReplyToWire>>()?.obj().map(|r| r.0),
         "media" => {
             e.media = lax::objects::<_, MediaWire>(map)?
