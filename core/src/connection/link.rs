@@ -500,17 +500,11 @@ impl Link {
                 }
             };
             match decoded {
-                Err(DecodeError::TooLarge { len, max }) => {
-                    self.stats.frames_rejected += 1;
-                    self.event(Event::FrameRejected {
-                        error: DecodeError::TooLarge { len, max },
-                    });
-                    signals.too_large = true;
-                    break;
-                }
                 Err(error) => {
-                    self.stats.frames_rejected += 1;
-                    self.event(Event::FrameRejected { error });
+                    if self.reject(error) {
+                        signals.too_large = true;
+                        break;
+                    }
                 }
                 Ok(frame) => {
                     self.stats.frames_in += 1;
@@ -527,6 +521,18 @@ impl Link {
             self.lines.release_if_drained();
         }
         signals
+    }
+
+    /// A line that did not decode: counted and reported. `true` when it was
+    /// over the size limit (the socket is then closed). Out of line: the
+    /// per-frame reading loop stays small in the instruction cache.
+    #[cold]
+    #[inline(never)]
+    fn reject(&mut self, error: DecodeError) -> bool {
+        let too_large = matches!(error, DecodeError::TooLarge { .. });
+        self.stats.frames_rejected += 1;
+        self.event(Event::FrameRejected { error });
+        too_large
     }
 
     /// Handles one decoded frame; `true` asks the reader to pause.
