@@ -321,30 +321,43 @@ impl Engine {
     fn drain(&mut self) {
         loop {
             match self.conn.poll_output() {
-                Output::Dial { target, headers } => {
-                    self.drop_socket();
-                    log::info!("relay dialing {target}");
-                    let dial = socket::dial(self.rt.clone(), target, headers, self.dial.clone());
-                    self.dialing = Some(Box::pin(dial));
-                }
+                Output::Dial { target, headers } => self.start_dial(target, headers),
                 Output::Transmit(text) => self.write(socket::text(text)),
                 Output::Ping => self.write(socket::ping()),
-                Output::Close { code, reason } => {
-                    log::info!("relay closing socket: {code} {reason}");
-                    let ws = self.ws.take();
-                    let queued: Vec<Message> = self.unsent.drain(..).collect();
-                    self.drop_socket();
-                    // 1006 is never sent on the wire: dropping the socket aborts.
-                    if let (Some(ws), false) = (ws, code == 1006) {
-                        socket::close_in_background(&self.rt, *ws, queued, code, reason);
-                    }
-                }
+                Output::Close { code, reason } => self.close_socket(code, reason),
                 Output::Event(event) => self.route(event),
                 Output::Wait(deadline) => {
                     self.deadline = deadline;
                     return;
                 }
             }
+        }
+    }
+
+    /// Once per dial: out of line, so that the per-frame loop above stays
+    /// small in the instruction cache.
+    #[inline(never)]
+    fn start_dial(
+        &mut self,
+        target: relay_core::config::DialTarget,
+        headers: Vec<(String, String)>,
+    ) {
+        self.drop_socket();
+        log::info!("relay dialing {target}");
+        let dial = socket::dial(self.rt.clone(), target, headers, self.dial.clone());
+        self.dialing = Some(Box::pin(dial));
+    }
+
+    /// Once per socket (out of line, as [`start_dial`](Self::start_dial)).
+    #[inline(never)]
+    fn close_socket(&mut self, code: u16, reason: String) {
+        log::info!("relay closing socket: {code} {reason}");
+        let ws = self.ws.take();
+        let queued: Vec<Message> = self.unsent.drain(..).collect();
+        self.drop_socket();
+        // 1006 is never sent on the wire: dropping the socket aborts.
+        if let (Some(ws), false) = (ws, code == 1006) {
+            socket::close_in_background(&self.rt, *ws, queued, code, reason);
         }
     }
 
@@ -374,17 +387,26 @@ impl Engine {
     /// Results go to the caller that sent the request; everything else to
     /// the event queue.
     fn route(&mut self, event: Event) {
+        match event {
+            Event::Inbound { .. } => self.events.push_back(event),
+            Event::Response { .. } | Event::RequestFailed { .. } => self.reply(event),
+            other => {
+                trace_event(&other);
+                self.events.push_back(other);
+            }
+        }
+    }
+
+    /// Hands a request's result to its caller.
+    #[inline(never)]
+    fn reply(&mut self, event: Event) {
         let (request_id, result) = match event {
             Event::Response { request_id, result } => (request_id, Ok(result)),
             Event::RequestFailed { request_id, error } => {
                 log::debug!("relay request failed: {error}");
                 (request_id, Err(error.into()))
             }
-            other => {
-                trace_event(&other);
-                self.events.push_back(other);
-                return;
-            }
+            _ => return,
         };
         match &mut self.replies {
             Replies::Remote(waiters) => {
@@ -526,6 +548,7 @@ impl Driver {
     }
 }
 
+#[inline(never)]
 fn trace_event(event: &Event) {
     match event {
         Event::StateChanged { from, to } => log::info!("relay state changed: {from} -> {to}"),
