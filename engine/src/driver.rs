@@ -19,6 +19,7 @@ use async_tungstenite::tungstenite::Message;
 use futures_channel::oneshot;
 use futures_util::{Sink, Stream};
 use relay_core::config::RelayConfig;
+use relay_core::connection::RequestError;
 use relay_core::requests::RequestId;
 use relay_core::wire::ActionResult;
 use relay_core::{Connection, Event, Input, Instant, Output, State};
@@ -389,7 +390,8 @@ impl Engine {
     fn route(&mut self, event: Event) {
         match event {
             Event::Inbound { .. } => self.events.push_back(event),
-            Event::Response { .. } | Event::RequestFailed { .. } => self.reply(event),
+            Event::Response { request_id, result } => self.reply(request_id, Ok(result)),
+            Event::RequestFailed { request_id, error } => self.reply(request_id, Err(error)),
             other => {
                 trace_event(&other);
                 self.events.push_back(other);
@@ -397,17 +399,13 @@ impl Engine {
         }
     }
 
-    /// Hands a request's result to its caller.
+    /// Hands a request's result to its caller (out of the per-frame path).
     #[inline(never)]
-    fn reply(&mut self, event: Event) {
-        let (request_id, result) = match event {
-            Event::Response { request_id, result } => (request_id, Ok(result)),
-            Event::RequestFailed { request_id, error } => {
-                log::debug!("relay request failed: {error}");
-                (request_id, Err(error.into()))
-            }
-            _ => return,
-        };
+    fn reply(&mut self, request_id: RequestId, result: Result<Box<ActionResult>, RequestError>) {
+        let result = result.map_err(|error| {
+            log::debug!("relay request failed: {error}");
+            ClientError::from(error)
+        });
         match &mut self.replies {
             Replies::Remote(waiters) => {
                 if let Some(reply) = waiters.remove(&request_id) {
