@@ -722,11 +722,7 @@ impl EventWire {
                 }
                 Ok(event)
             }
-            Some(kind) => Err(DecodeError::InvalidField {
-                frame: "inbound",
-                field: "event.source",
-                detail: format!("expected an object, got {kind}"),
-            }),
+            Some(kind) => Err(lax::not_an_object("inbound", "event.source", kind)),
         }
     }
 }

@@ -597,22 +597,12 @@ fn decode_connector_envelope(
     if ty != "inbound" {
         return decode_other_connector_frame(&ty, env);
     }
-    let event = match env.event {
-        None | Some(Shape::Null) => {
-            return Err(DecodeError::MissingField {
-                frame: "inbound",
-                field: "event",
-            });
-        }
-        Some(Shape::Obj(e)) => e.finish()?,
-        Some(Shape::Other(kind)) => {
-            return Err(DecodeError::InvalidField {
-                frame: "inbound",
-                field: "event",
-                detail: format!("expected an object, got {kind}"),
-            });
-        }
-    };
+    let event =
+        lax::object_field(env.event, "inbound", "event")?.ok_or(DecodeError::MissingField {
+            frame: "inbound",
+            field: "event",
+        })?;
+    let event = event.finish()?;
     Ok(ConnectorFrame::Inbound {
         event,
         buffer_id: buffer_id(env.buffer_id, "inbound")?,
@@ -627,17 +617,8 @@ fn decode_other_connector_frame(
 ) -> Result<ConnectorFrame, DecodeError> {
     match ty {
         "descriptor" => {
-            let wire = match env.descriptor {
-                None | Some(Shape::Null) => DescriptorWire::default(),
-                Some(Shape::Obj(w)) => *w,
-                Some(Shape::Other(kind)) => {
-                    return Err(DecodeError::InvalidField {
-                        frame: "descriptor",
-                        field: "descriptor",
-                        detail: format!("expected an object, got {kind}"),
-                    });
-                }
-            };
+            let wire = lax::object_field(env.descriptor, "descriptor", "descriptor")?
+                .map_or_else(DescriptorWire::default, |w| *w);
             Ok(ConnectorFrame::Descriptor(Box::new(wire.finish()?)))
         }
         "outbound_result" => Ok(ConnectorFrame::OutboundResult {
@@ -654,22 +635,12 @@ fn decode_other_connector_frame(
         }),
         "going_idle_ack" => Ok(ConnectorFrame::GoingIdleAck),
         "passthrough_forward" => {
-            let forward = match env.forward {
-                None | Some(Shape::Null) => {
-                    return Err(DecodeError::MissingField {
-                        frame: "passthrough_forward",
-                        field: "forward",
-                    });
-                }
-                Some(Shape::Obj(f)) => f.finish(),
-                Some(Shape::Other(kind)) => {
-                    return Err(DecodeError::InvalidField {
-                        frame: "passthrough_forward",
-                        field: "forward",
-                        detail: format!("expected an object, got {kind}"),
-                    });
-                }
-            };
+            let forward = lax::object_field(env.forward, "passthrough_forward", "forward")?
+                .ok_or(DecodeError::MissingField {
+                    frame: "passthrough_forward",
+                    field: "forward",
+                })?
+                .finish();
             Ok(ConnectorFrame::PassthroughForward {
                 forward: Box::new(forward),
                 buffer_id: buffer_id(env.buffer_id, "passthrough_forward")?,
@@ -785,22 +756,12 @@ pub fn decode_gateway_frame(line: &[u8]) -> Result<GatewayFrame, DecodeError> {
         }
         "outbound" => {
             let request_id = required_text(env.request_id, "outbound", "requestId")?;
-            let action = match env.action {
-                None | Some(Shape::Null) => {
-                    return Err(DecodeError::MissingField {
-                        frame: "outbound",
-                        field: "action",
-                    });
-                }
-                Some(Shape::Other(kind)) => {
-                    return Err(DecodeError::InvalidField {
-                        frame: "outbound",
-                        field: "action",
-                        detail: format!("expected an object, got {kind}"),
-                    });
-                }
-                Some(Shape::Obj(a)) => a.finish()?,
-            };
+            let action = lax::object_field(env.action, "outbound", "action")?
+                .ok_or(DecodeError::MissingField {
+                    frame: "outbound",
+                    field: "action",
+                })?
+                .finish()?;
             Ok(GatewayFrame::Outbound(Box::new(Outbound {
                 request_id,
                 action,

@@ -221,6 +221,31 @@ impl<T> Shape<T> {
     }
 }
 
+/// The value of a key that should hold an object: `None` when the key is
+/// absent or `null`, the typed error for any other value.
+pub(crate) fn object_field<T>(
+    value: Option<Shape<T>>,
+    frame: &'static str,
+    field: &'static str,
+) -> Result<Option<T>, DecodeError> {
+    match value {
+        None | Some(Shape::Null) => Ok(None),
+        Some(Shape::Obj(t)) => Ok(Some(t)),
+        Some(Shape::Other(kind)) => Err(not_an_object(frame, field, kind)),
+    }
+}
+
+/// The error for a key that should hold an object and holds `kind`.
+#[cold]
+#[inline(never)]
+pub(crate) fn not_an_object(frame: &'static str, field: &'static str, kind: &str) -> DecodeError {
+    DecodeError::InvalidField {
+        frame,
+        field,
+        detail: format!("expected an object, got {kind}"),
+    }
+}
+
 struct ShapeVisitor<T>(PhantomData<T>);
 
 fn lax_kind<'de, E: de::Error, T>(
