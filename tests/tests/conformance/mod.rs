@@ -733,12 +733,8 @@ async fn silent_after_descriptor(tcp: tokio::net::TcpStream) {
     tokio::time::sleep(Duration::from_secs(10)).await;
 }
 
-/// The inline client: serving, a round trip, inbound frames that arrive
-/// while a request waits (kept for `next_event`), an interrupt, and a
-/// shutdown that ends the stream and closes the socket.
-pub async fn inline_client(h: &Harness) {
-    let server = h.server(|_| {}).await;
-    let mut client = h.inline_client(gateway_config(&server, &["telegram"], SECRET));
+/// Takes an inline client's events until it is serving.
+async fn inline_until_serving(h: &Harness, client: &mut InlineClient) {
     h.within(10, "inline serving", async {
         loop {
             match client.next_event().await {
@@ -751,6 +747,35 @@ pub async fn inline_client(h: &Harness) {
         }
     })
     .await;
+}
+
+/// Takes an inline client's events until `texts` holds `n` inbound texts.
+async fn inline_texts(
+    h: &Harness,
+    client: &mut InlineClient,
+    what: &str,
+    texts: &mut Vec<String>,
+    n: usize,
+) {
+    h.within(10, what, async {
+        while texts.len() < n {
+            match client.next_event().await {
+                Some(Event::Inbound { event, .. }) => texts.push(event.text),
+                Some(_) => {}
+                None => panic!("stream ended"),
+            }
+        }
+    })
+    .await;
+}
+
+/// The inline client: serving, a round trip, inbound frames that arrive
+/// while a request waits (kept for `next_event`), an interrupt, and a
+/// shutdown that ends the stream and closes the socket.
+pub async fn inline_client(h: &Harness) {
+    let server = h.server(|_| {}).await;
+    let mut client = h.inline_client(gateway_config(&server, &["telegram"], SECRET));
+    inline_until_serving(h, &mut client).await;
     assert_eq!(client.state(), State::Serving);
     let result = h
         .within(10, "inline send", client.send_text("chat-1", "hello"))
@@ -779,16 +804,7 @@ pub async fn inline_client(h: &Harness) {
         .await;
     assert!(info.expect("chat info").success);
     let mut texts = Vec::new();
-    h.within(10, "inline inbound", async {
-        while texts.len() < 2 {
-            match client.next_event().await {
-                Some(Event::Inbound { event, .. }) => texts.push(event.text),
-                Some(_) => {}
-                None => panic!("stream ended"),
-            }
-        }
-    })
-    .await;
+    inline_texts(h, &mut client, "inline inbound", &mut texts, 2).await;
     assert_eq!(texts, ["one", "two"]);
 
     let key = "agent:main:telegram:dm:chat-9";
@@ -851,18 +867,7 @@ pub async fn inline_client(h: &Harness) {
 pub async fn inline_reads_few_events_ahead(h: &Harness) {
     let server = h.server(|_| {}).await;
     let mut client = h.inline_client(gateway_config(&server, &["telegram"], SECRET));
-    h.within(10, "inline serving", async {
-        loop {
-            match client.next_event().await {
-                Some(Event::StateChanged {
-                    to: State::Serving, ..
-                }) => break,
-                Some(_) => {}
-                None => panic!("stream ended before serving"),
-            }
-        }
-    })
-    .await;
+    inline_until_serving(h, &mut client).await;
     let before = client.stats().frames_in;
     const SENT: usize = 20;
     for i in 0..SENT {
@@ -874,31 +879,13 @@ pub async fn inline_reads_few_events_ahead(h: &Harness) {
     // All of them are on the client's socket before it reads any.
     h.pause(300).await;
     let mut texts = Vec::new();
-    h.within(10, "first inbound", async {
-        while texts.is_empty() {
-            match client.next_event().await {
-                Some(Event::Inbound { event, .. }) => texts.push(event.text),
-                Some(_) => {}
-                None => panic!("stream ended"),
-            }
-        }
-    })
-    .await;
+    inline_texts(h, &mut client, "first inbound", &mut texts, 1).await;
     let read = client.stats().frames_in - before;
     assert!(
         (1..=4).contains(&read),
         "{read} frames read for the first event"
     );
-    h.within(10, "the rest", async {
-        while texts.len() < SENT {
-            match client.next_event().await {
-                Some(Event::Inbound { event, .. }) => texts.push(event.text),
-                Some(_) => {}
-                None => panic!("stream ended"),
-            }
-        }
-    })
-    .await;
+    inline_texts(h, &mut client, "the rest", &mut texts, SENT).await;
     let expected: Vec<String> = (0..SENT).map(|i| format!("m{i}")).collect();
     assert_eq!(texts, expected);
     h.within(10, "inline shutdown", client.shutdown()).await;
