@@ -12,27 +12,36 @@ use arbitrary::{Arbitrary, Unstructured};
 use crate::auth::{mint_token, verify_token};
 use crate::config::{PlatformIdentity, RelayConfig};
 use crate::connection::{Connection, Event, Input, Output, State};
+use crate::recycle::EventPool;
 use crate::time::{Instant, UnixTime};
 use crate::wire::{
-    Action, LineBuffer, decode_connector_frame, decode_gateway_frame, encode_connector_frame,
-    encode_gateway_frame,
+    Action, ConnectorFrame, LineBuffer, decode_connector_frame, decode_connector_frame_in,
+    decode_gateway_frame, encode_connector_frame, encode_gateway_frame,
 };
 
 /// Arbitrary bytes through the line buffer (split into WS messages at
 /// positions the input chooses) and both decoders. Never panics; memory stays
 /// bounded by the line limit; every frame that decodes re-encodes to a line
-/// that decodes to the same frame.
+/// that decodes to the same frame; decoding into recycled storage (every
+/// earlier inbound message handed back) gives what a fresh decode gives.
 pub fn frame_decode(data: &[u8]) {
     let Some((&split, rest)) = data.split_first() else {
         return;
     };
     let chunk = usize::from(split % 64) + 1;
     let mut lines = LineBuffer::new(4096);
+    let mut pool = EventPool::default();
     for piece in rest.chunks(chunk) {
         lines.extend(piece);
         while let Some(line) = lines.next_line() {
             let Ok(line) = line else { continue };
-            if let Ok(frame) = decode_connector_frame(line) {
+            let fresh = decode_connector_frame(line);
+            let reused = decode_connector_frame_in(line, &mut pool);
+            assert_eq!(reused, fresh, "recycled storage must decode the same");
+            if let Ok(ConnectorFrame::Inbound { event, .. }) = reused {
+                pool.recycle(event);
+            }
+            if let Ok(frame) = fresh {
                 let mut out = Vec::new();
                 encode_connector_frame(&frame, &mut out);
                 let again = out.strip_suffix(b"\n").map(decode_connector_frame);

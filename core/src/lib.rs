@@ -20,6 +20,7 @@ pub use time::{Instant, UnixTime};
 mod backoff;
 pub mod connection;
 mod dedupe;
+pub mod recycle;
 pub mod requests;
 mod scope;
 pub mod timer;

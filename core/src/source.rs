@@ -13,6 +13,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::recycle::EventPool;
 use crate::wire::DecodeError;
 use crate::wire::lax::{self, FillObject, Lax, Shape, ShapeInto, WireObject};
 
@@ -190,7 +191,7 @@ impl Default for SessionSource {
 impl SessionSource {
     /// The default with an empty platform (no allocation): the decoder's
     /// starting point, which fills in the default platform at the end.
-    fn blank() -> Self {
+    pub(crate) fn blank() -> Self {
         SessionSource {
             platform: String::new(),
             chat_id: String::new(),
@@ -321,6 +322,25 @@ pub struct MessageEvent {
 }
 
 impl MessageEvent {
+    /// The decoder's starting point: empty, with a blank source (no
+    /// allocation).
+    fn blank() -> Self {
+        MessageEvent {
+            text: String::new(),
+            message_type: MessageType::default(),
+            source: SessionSource::blank(),
+            message_id: None,
+            reply_to_message_id: None,
+            media_urls: Vec::new(),
+            reply_to: None,
+            media: Vec::new(),
+            context: Vec::new(),
+            context_error: None,
+            prompt_response: None,
+            extra: Map::new(),
+        }
+    }
+
     /// MIME types parallel to `media_urls`, looked up by URL in `media`
     /// (`""` when unknown; empty when there are no URLs).
     pub fn media_types(&self) -> Vec<String> {
@@ -349,28 +369,83 @@ fn text(l: Lax<'_>) -> Option<String> {
     l.into_text()
 }
 
-/// The optional text field of a source that `key` names. One lookup and
-/// one shared read for all of them keeps the decoder's code small: a
-/// per-field copy of the read would not fit the instruction cache.
-fn source_text_slot<'a>(s: &'a mut SessionSource, key: &str) -> Option<&'a mut Option<String>> {
+/// [`text`] into `slot`, written into the buffer it holds when that is
+/// large enough (a handed-back message's: see [`crate::recycle`]).
+#[inline(always)]
+fn set_text(slot: &mut Option<String>, l: Lax<'_>) {
+    if let (Some(buf), Lax::Str(s)) = (slot.as_mut(), &l)
+        && buf.capacity() >= s.len()
+    {
+        buf.clear();
+        buf.push_str(s);
+        return;
+    }
+    *slot = l.into_text();
+}
+
+/// [`set_text`] for a text that is empty when absent.
+#[inline(always)]
+fn set_string(slot: &mut String, l: Lax<'_>) {
+    match l {
+        Lax::Str(s) if slot.capacity() >= s.len() => {
+            slot.clear();
+            slot.push_str(&s);
+        }
+        other => *slot = other.into_text().unwrap_or_default(),
+    }
+}
+
+/// The optional text of a source that `key` names, with its index in
+/// [`source_text_slots`]. One lookup and one shared read for all of them
+/// keeps the decoder's code small: a per-field copy of the read would not
+/// fit the instruction cache.
+fn source_text_slot<'a>(
+    s: &'a mut SessionSource,
+    key: &str,
+) -> Option<(&'a mut Option<String>, u32)> {
     Some(match key {
-        "chat_name" => &mut s.chat_name,
-        "user_id" => &mut s.user_id,
-        "user_name" => &mut s.user_name,
-        "thread_id" => &mut s.thread_id,
-        "chat_topic" => &mut s.chat_topic,
-        "user_id_alt" => &mut s.user_id_alt,
-        "chat_id_alt" => &mut s.chat_id_alt,
-        "parent_chat_id" => &mut s.parent_chat_id,
-        "message_id" => &mut s.message_id,
-        "profile" => &mut s.profile,
-        "user_display_name" => &mut s.user_display_name,
-        "user_handle" => &mut s.user_handle,
-        "auto_thread_initial_name" => &mut s.auto_thread_initial_name,
-        "prospective_thread_id" => &mut s.prospective_thread_id,
+        "chat_name" => (&mut s.chat_name, 0),
+        "user_id" => (&mut s.user_id, 1),
+        "user_name" => (&mut s.user_name, 2),
+        "thread_id" => (&mut s.thread_id, 3),
+        "chat_topic" => (&mut s.chat_topic, 4),
+        "user_id_alt" => (&mut s.user_id_alt, 5),
+        "chat_id_alt" => (&mut s.chat_id_alt, 6),
+        "parent_chat_id" => (&mut s.parent_chat_id, 7),
+        "message_id" => (&mut s.message_id, 8),
+        "profile" => (&mut s.profile, 9),
+        "user_display_name" => (&mut s.user_display_name, 10),
+        "user_handle" => (&mut s.user_handle, 11),
+        "auto_thread_initial_name" => (&mut s.auto_thread_initial_name, 12),
+        "prospective_thread_id" => (&mut s.prospective_thread_id, 13),
         _ => return None,
     })
 }
+
+/// The optional texts of a source read by [`source_text_slot`], in the
+/// order of its indexes (`scope_id` is read on its own, with its alias).
+pub(crate) fn source_text_slots(s: &mut SessionSource) -> [&mut Option<String>; 14] {
+    [
+        &mut s.chat_name,
+        &mut s.user_id,
+        &mut s.user_name,
+        &mut s.thread_id,
+        &mut s.chat_topic,
+        &mut s.user_id_alt,
+        &mut s.chat_id_alt,
+        &mut s.parent_chat_id,
+        &mut s.message_id,
+        &mut s.profile,
+        &mut s.user_display_name,
+        &mut s.user_handle,
+        &mut s.auto_thread_initial_name,
+        &mut s.prospective_thread_id,
+    ]
+}
+
+/// Bits of [`SourceFill::seen`] past those of [`source_text_slots`].
+const SEEN_PLATFORM: u32 = 1 << 14;
+const SEEN_CHAT_ID: u32 = 1 << 15;
 
 /// The flag of a source that `key` names (read with Python truthiness).
 fn source_flag_slot<'a>(s: &'a mut SessionSource, key: &str) -> Option<&'a mut bool> {
@@ -387,13 +462,15 @@ impl<'de> FillObject<'de> for SourceFill<'_> {
     fn reset(&mut self) {
         if !std::mem::take(&mut self.fresh) {
             blank_again(self.source);
+            *self.seen = 0;
         }
         self.guild = Guild::Absent;
     }
     fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
         let s = &mut *self.source;
-        if let Some(slot) = source_text_slot(s, key) {
-            *slot = text(lax::lax(map)?);
+        if let Some((slot, i)) = source_text_slot(s, key) {
+            set_text(slot, lax::lax(map)?);
+            *self.seen |= 1 << i;
             return Ok(());
         }
         if let Some(flag) = source_flag_slot(s, key) {
@@ -403,12 +480,16 @@ impl<'de> FillObject<'de> for SourceFill<'_> {
         match key {
             "platform" => {
                 // Empty (the default's mark) until `done`.
-                s.platform = match lax::lax(map)? {
-                    Lax::Str(p) if !p.is_empty() => p.into_owned(),
-                    _ => String::new(),
+                match lax::lax(map)? {
+                    p @ Lax::Str(_) => set_string(&mut s.platform, p),
+                    _ => s.platform.clear(),
                 }
+                *self.seen |= SEEN_PLATFORM;
             }
-            "chat_id" => s.chat_id = text(lax::lax(map)?).unwrap_or_default(),
+            "chat_id" => {
+                set_string(&mut s.chat_id, lax::lax(map)?);
+                *self.seen |= SEEN_CHAT_ID;
+            }
             "chat_type" => {
                 s.chat_type = match lax::lax(map)? {
                     Lax::Null => ChatType::Dm,
@@ -479,17 +560,23 @@ enum Guild {
 struct SourceFill<'a> {
     source: &'a mut SessionSource,
     guild: Guild,
-    /// `source` is still the blank it was made as: no reset needed.
+    /// `source` is still the blank it was made as, or a handed-back one
+    /// (see [`clear_unread`]): no reset needed.
     fresh: bool,
+    /// The texts read: bit `i` for `source_text_slots(..)[i]`, then
+    /// [`SEEN_PLATFORM`] and [`SEEN_CHAT_ID`].
+    seen: &'a mut u32,
 }
 
 impl<'a> SourceFill<'a> {
-    /// Fills `source`, which is still [`SessionSource::blank`] when `fresh`.
-    fn new(source: &'a mut SessionSource, fresh: bool) -> Self {
+    /// Fills `source`, which needs no reset when `fresh`, noting in `seen`
+    /// the texts read.
+    fn new(source: &'a mut SessionSource, fresh: bool, seen: &'a mut u32) -> Self {
         SourceFill {
             source,
             guild: Guild::Absent,
             fresh,
+            seen,
         }
     }
 }
@@ -615,48 +702,65 @@ impl<'de> WireObject<'de> for PromptResponseWire {
 /// An event as read off the wire; `source` problems are reported at the end.
 pub(crate) struct EventWire {
     event: Box<MessageEvent>,
+    /// `event` was handed back (see [`crate::recycle`]): the texts it
+    /// still holds and this message does not carry are cleared at the end.
+    recycled: bool,
+    /// The texts read: [`SEEN_TEXT`], [`SEEN_MESSAGE_ID`].
+    seen: u32,
+    /// The source's texts read (see [`SourceFill::seen`]).
+    source_seen: u32,
     bad_source: Option<&'static str>,
     /// A `source` key was read (a later one starts from a blank source).
     source_read: bool,
 }
 
-impl<'de> WireObject<'de> for EventWire {
-    fn empty() -> Self {
-        // Allocated once, where the decoded event will stay: the fields are
-        // read into it in place.
+const SEEN_TEXT: u32 = 1;
+const SEEN_MESSAGE_ID: u32 = 2;
+
+impl EventWire {
+    /// Read into a handed-back message of `pool` when it has one, else into
+    /// a new one.
+    pub(crate) fn from_pool(pool: Option<&mut EventPool>) -> Self {
+        let (event, recycled) = match pool.and_then(EventPool::take) {
+            Some(event) => (event, true),
+            // Allocated once, where the decoded event will stay: the
+            // fields are read into it in place.
+            None => (Box::new(MessageEvent::blank()), false),
+        };
         EventWire {
-            event: Box::new(MessageEvent {
-                text: String::new(),
-                message_type: MessageType::default(),
-                source: SessionSource::blank(),
-                message_id: None,
-                reply_to_message_id: None,
-                media_urls: Vec::new(),
-                reply_to: None,
-                media: Vec::new(),
-                context: Vec::new(),
-                context_error: None,
-                prompt_response: None,
-                extra: Map::new(),
-            }),
+            event,
+            recycled,
+            seen: 0,
+            source_seen: 0,
             bad_source: None,
             source_read: false,
         }
     }
+}
+
+impl<'de> WireObject<'de> for EventWire {
+    fn empty() -> Self {
+        EventWire::from_pool(None)
+    }
     fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
         let e = &mut *self.event;
         match key {
-            "text" => e.text = text(lax::lax(map)?).unwrap_or_default(),
+            "text" => {
+                set_string(&mut e.text, lax::lax(map)?);
+                self.seen |= SEEN_TEXT;
+            }
             "source" => {
                 self.bad_source = None;
                 let fresh = !std::mem::replace(&mut self.source_read, true);
-                if let Shape::Other(kind) =
-                    map.next_value_seed(ShapeInto(&mut SourceFill::new(&mut e.source, fresh)))?
-                {
+                let mut fill = SourceFill::new(&mut e.source, fresh, &mut self.source_seen);
+                if let Shape::Other(kind) = map.next_value_seed(ShapeInto(&mut fill))? {
                     self.bad_source = Some(kind);
                 }
             }
-            "message_id" => e.message_id = text(lax::lax(map)?),
+            "message_id" => {
+                set_text(&mut e.message_id, lax::lax(map)?);
+                self.seen |= SEEN_MESSAGE_ID;
+            }
             // In most frames (often empty): read here, not with the rare
             // fields.
             "media_urls" => e.media_urls = lax::strings(map)?,
@@ -716,6 +820,9 @@ impl EventWire {
         match self.bad_source {
             None => {
                 let mut event = self.event;
+                if self.recycled {
+                    clear_unread(&mut event, self.seen, self.source_seen);
+                }
                 // No `source` key: the default source.
                 if event.source.platform.is_empty() {
                     event.source.platform = DEFAULT_PLATFORM.to_owned();
@@ -727,11 +834,37 @@ impl EventWire {
     }
 }
 
+/// The texts of a handed-back message that this one did not carry: what a
+/// new message holds there (the source's default platform is filled in
+/// after).
+#[inline(never)]
+fn clear_unread(e: &mut MessageEvent, seen: u32, source_seen: u32) {
+    if seen & SEEN_TEXT == 0 {
+        e.text.clear();
+    }
+    if seen & SEEN_MESSAGE_ID == 0 {
+        e.message_id = None;
+    }
+    let s = &mut e.source;
+    if source_seen & SEEN_PLATFORM == 0 {
+        s.platform.clear();
+    }
+    if source_seen & SEEN_CHAT_ID == 0 {
+        s.chat_id.clear();
+    }
+    for (i, slot) in source_text_slots(s).into_iter().enumerate() {
+        if source_seen & (1 << i) == 0 {
+            *slot = None;
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for SessionSource {
     /// Lenient decode (see the module docs).
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut source = SessionSource::blank();
-        match ShapeInto(&mut SourceFill::new(&mut source, true)).deserialize(d)? {
+        let mut seen = 0;
+        match ShapeInto(&mut SourceFill::new(&mut source, true, &mut seen)).deserialize(d)? {
             Shape::Obj(()) | Shape::Null => Ok(source),
             Shape::Other(_) => Err(serde::de::Error::custom("source is not an object")),
         }
@@ -1052,6 +1185,42 @@ mod tests {
 
     fn key(s: &SessionSource) -> String {
         build_session_key(s, &SessionKeyOptions::default())
+    }
+
+    #[test]
+    fn each_source_text_key_names_the_slot_of_its_index() {
+        let keys = [
+            "chat_name",
+            "user_id",
+            "user_name",
+            "thread_id",
+            "chat_topic",
+            "user_id_alt",
+            "chat_id_alt",
+            "parent_chat_id",
+            "message_id",
+            "profile",
+            "user_display_name",
+            "user_handle",
+            "auto_thread_initial_name",
+            "prospective_thread_id",
+        ];
+        let mut s = SessionSource::blank();
+        for (i, k) in keys.iter().enumerate() {
+            let (slot, bit) = source_text_slot(&mut s, k).expect("a text key");
+            assert_eq!(bit as usize, i, "{k}");
+            *slot = Some((*k).to_owned());
+        }
+        assert!(source_text_slot(&mut s, "scope_id").is_none());
+        for (i, slot) in source_text_slots(&mut s).into_iter().enumerate() {
+            assert_eq!(slot.as_deref(), Some(keys[i]));
+        }
+        // Each slot is the field of its name.
+        let mut json = serde_json::to_value(&s).unwrap();
+        let obj = json.as_object_mut().unwrap();
+        for k in keys {
+            assert_eq!(obj[k], k, "{k} is encoded from its slot");
+        }
     }
 
     #[test]

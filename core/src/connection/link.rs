@@ -12,6 +12,7 @@ use crate::backoff::Backoff;
 use crate::config::RelayConfig;
 use crate::dedupe::{Admit, DedupeWindow, DeliveryState};
 use crate::descriptor::CapabilityDescriptor;
+use crate::recycle::EventPool;
 use crate::requests::{RequestId, Requests};
 use crate::rng::Rng;
 use crate::scope::ScopeMemory;
@@ -20,7 +21,7 @@ use crate::time::{Instant, UnixTime};
 use crate::timer::{Timer, TimerTable};
 use crate::wire::{
     Action, BufferId, ConnectorFrame, DecodeError, GatewayFrame, Hello, LineBuffer,
-    decode_connector_frame, decode_connector_text, encode_gateway_frame, encode_outbound,
+    decode_connector_frame_in, decode_connector_text_in, encode_gateway_frame, encode_outbound,
 };
 
 /// The unread part of a message: bytes from any driver, or text the
@@ -124,6 +125,8 @@ pub(crate) struct Link {
     fronted: Vec<(String, Option<u32>)>,
     descriptor_seen_this_connection: bool,
     lines: LineBuffer,
+    /// Inbound events handed back by the application, decoded into again.
+    pub(crate) pool: EventPool,
     /// Some connection of this link received a descriptor.
     pub(crate) ever_served: bool,
     /// When the current connection received its first descriptor.
@@ -172,6 +175,7 @@ impl Link {
             fronted,
             descriptor_seen_this_connection: false,
             lines: LineBuffer::new(config.limits.max_frame_bytes),
+            pool: EventPool::default(),
             ever_served: false,
             served_since: None,
             socket_live: false,
@@ -208,6 +212,7 @@ impl Link {
             self.outputs = VecDeque::new();
         }
         self.lines.release_if_drained();
+        self.pool.clear();
     }
 
     pub(crate) fn set_wall_clock(&mut self, now: Instant, wall: UnixTime) {
@@ -478,9 +483,9 @@ impl Link {
                     }
                 };
                 match next {
-                    Some(Ok(Line::Bytes(line))) => decode_connector_frame(line),
+                    Some(Ok(Line::Bytes(line))) => decode_connector_frame_in(line, &mut self.pool),
                     // A line of a text message is text: not checked again.
-                    Some(Ok(Line::Text(line))) => decode_connector_text(line),
+                    Some(Ok(Line::Text(line))) => decode_connector_text_in(line, &mut self.pool),
                     Some(Err(e)) => Err(e),
                     // Nothing pending and nothing left: no line either.
                     None if rest.is_empty() => break,
@@ -496,7 +501,7 @@ impl Link {
                 match self.lines.next_line() {
                     None => break,
                     Some(Err(e)) => Err(e),
-                    Some(Ok(line)) => decode_connector_frame(line),
+                    Some(Ok(line)) => decode_connector_frame_in(line, &mut self.pool),
                 }
             };
             match decoded {

@@ -73,6 +73,7 @@ const TOO_MANY_UNACKED: &str = "too many unacked deliveries";
 use crate::config::{IdleMode, RelayConfig};
 use crate::descriptor::CapabilityDescriptor;
 use crate::requests::RequestId;
+use crate::source::MessageEvent;
 use crate::time::{Instant, UnixTime};
 use crate::wire::Action;
 
@@ -599,8 +600,20 @@ impl Connection {
         }
     }
 
+    /// Hands back the message of an [`Event::Inbound`] the application is
+    /// done with: the next inbound messages are decoded into its box and
+    /// text buffers, so that a steady stream decodes without allocating.
+    /// Optional, and bounded (see [`crate::recycle`]); changes nothing the
+    /// application can observe but allocations.
+    pub fn recycle(&mut self, event: Box<MessageEvent>) {
+        if let Some(inner) = self.inner.as_mut() {
+            inner.link_mut().pool.recycle(event);
+        }
+    }
+
     /// Frees the memory of queues that are empty now (the output queue, the
-    /// buffer of partial lines). For a driver whose link went quiet after
+    /// buffer of partial lines, the messages handed back with
+    /// [`recycle`](Self::recycle)). For a driver whose link went quiet after
     /// the handshake, whose bursts left room reserved that an idle
     /// connection does not need. Changes nothing else.
     pub fn release_idle_memory(&mut self) {

@@ -6,9 +6,10 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use super::action::ActionWire;
-use super::lax::{self, Lax, Many, Shape, WireObject};
+use super::lax::{self, Lax, Many, Shape, ShapeFrom, WireObject};
 use super::{Action, ActionResult, DecodeError};
 use crate::descriptor::{CapabilityDescriptor, DescriptorWire};
+use crate::recycle::EventPool;
 use crate::source::{EventWire, MessageEvent};
 
 /// The id of a buffered delivery, always a string on the wire we send
@@ -531,7 +532,10 @@ impl ForwardWire<'_> {
 
 /// Every top-level key a connector frame may carry.
 #[derive(Default)]
-struct ConnectorEnvelope<'de> {
+struct ConnectorEnvelope<'de, 'p> {
+    /// Handed-back messages an `event` is decoded into (see
+    /// [`crate::recycle`]).
+    pool: Option<&'p mut EventPool>,
     ty: Option<Lax<'de>>,
     // Boxed: the envelope stays small, so it is cheap to move.
     descriptor: Option<Shape<Box<DescriptorWire<'de>>>>,
@@ -544,7 +548,7 @@ struct ConnectorEnvelope<'de> {
     forward: Option<Shape<Box<ForwardWire<'de>>>>,
 }
 
-impl<'de> WireObject<'de> for ConnectorEnvelope<'de> {
+impl<'de> WireObject<'de> for ConnectorEnvelope<'de, '_> {
     fn empty() -> Self {
         Self::default()
     }
@@ -552,7 +556,10 @@ impl<'de> WireObject<'de> for ConnectorEnvelope<'de> {
         match key {
             "type" => self.ty = Some(lax::lax(map)?),
             "descriptor" => self.descriptor = Some(map.next_value()?),
-            "event" => self.event = Some(map.next_value()?),
+            "event" => {
+                let into = EventWire::from_pool(self.pool.as_deref_mut());
+                self.event = Some(map.next_value_seed(ShapeFrom(into))?);
+            }
             "bufferId" => self.buffer_id = Some(lax::lax(map)?),
             "requestId" => self.request_id = Some(lax::lax(map)?),
             "result" => {
@@ -577,19 +584,52 @@ impl<'de> WireObject<'de> for ConnectorEnvelope<'de> {
 /// Unknown keys are ignored. Gateway frame types echoed back are
 /// [`DecodeError::UnknownType`], as is any other unknown type.
 pub fn decode_connector_frame(line: &[u8]) -> Result<ConnectorFrame, DecodeError> {
-    decode_connector_envelope(lax::parse_line::<ConnectorEnvelope<'_>>(line)?)
+    decode_connector_envelope(lax::parse_line::<ConnectorEnvelope<'_, '_>>(line)?)
 }
 
 /// [`decode_connector_frame`] for a line that is already a `&str` (part of
 /// a text message the WebSocket library has checked): the same decoding
 /// without a second UTF-8 check.
 pub fn decode_connector_text(line: &str) -> Result<ConnectorFrame, DecodeError> {
-    decode_connector_envelope(lax::parse_text::<ConnectorEnvelope<'_>>(line)?)
+    decode_connector_envelope(lax::parse_text::<ConnectorEnvelope<'_, '_>>(line)?)
+}
+
+/// [`decode_connector_frame`], an inbound message decoded into a
+/// handed-back one of `pool` when it has one.
+pub(crate) fn decode_connector_frame_in(
+    line: &[u8],
+    pool: &mut EventPool,
+) -> Result<ConnectorFrame, DecodeError> {
+    decode_connector_envelope(lax::parse_line_from(
+        line,
+        ConnectorEnvelope::in_pool(pool),
+    )?)
+}
+
+/// [`decode_connector_text`], an inbound message decoded into a
+/// handed-back one of `pool` when it has one.
+pub(crate) fn decode_connector_text_in(
+    line: &str,
+    pool: &mut EventPool,
+) -> Result<ConnectorFrame, DecodeError> {
+    decode_connector_envelope(lax::parse_text_from(
+        line,
+        ConnectorEnvelope::in_pool(pool),
+    )?)
+}
+
+impl<'p> ConnectorEnvelope<'_, 'p> {
+    fn in_pool(pool: &'p mut EventPool) -> Self {
+        ConnectorEnvelope {
+            pool: Some(pool),
+            ..ConnectorEnvelope::default()
+        }
+    }
 }
 
 #[inline]
 fn decode_connector_envelope(
-    mut env: ConnectorEnvelope<'_>,
+    mut env: ConnectorEnvelope<'_, '_>,
 ) -> Result<ConnectorFrame, DecodeError> {
     let ty = frame_type(env.ty.take())?;
     // The frame of almost every line first; the others out of line, so that
@@ -613,7 +653,7 @@ fn decode_connector_envelope(
 #[inline(never)]
 fn decode_other_connector_frame(
     ty: &str,
-    env: ConnectorEnvelope<'_>,
+    env: ConnectorEnvelope<'_, '_>,
 ) -> Result<ConnectorFrame, DecodeError> {
     match ty {
         "descriptor" => {

@@ -307,6 +307,43 @@ impl<'de, T: WireObject<'de>> Deserialize<'de> for Shape<T> {
     }
 }
 
+/// [`Shape<T>`] filled from the given starting value rather than from
+/// [`WireObject::empty`] (which is dropped when the value is no object).
+pub(crate) struct ShapeFrom<T>(pub(crate) T);
+
+impl<'de, T: WireObject<'de>> Visitor<'de> for ShapeFrom<T> {
+    type Value = Shape<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+    other_scalars!(Shape::Other);
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Shape::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Shape::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        consume_seq(seq)?;
+        Ok(Shape::Other("an array"))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut t = self.0;
+        while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+            t.field(&k, &mut map)?;
+        }
+        Ok(Shape::Obj(t))
+    }
+}
+
+impl<'de, T: WireObject<'de>> de::DeserializeSeed<'de> for ShapeFrom<T> {
+    type Value = Shape<T>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
 /// A large wire object read straight into its heap slot: the envelope that
 /// holds it stays small, so nothing large is moved between visitor layers.
 impl<'de, T: WireObject<'de>> WireObject<'de> for Box<T> {
@@ -505,14 +542,30 @@ fn json_error(e: &serde_json::Error) -> DecodeError {
 /// Parses one line into the top-level object `T`, with the typed errors for
 /// bytes that are not UTF-8, not JSON, or not an object.
 pub(crate) fn parse_line<'de, T: WireObject<'de>>(line: &'de [u8]) -> Result<T, DecodeError> {
+    parse_line_from(line, T::empty())
+}
+
+/// [`parse_line`] filled from the starting value `init`.
+pub(crate) fn parse_line_from<'de, T: WireObject<'de>>(
+    line: &'de [u8],
+    init: T,
+) -> Result<T, DecodeError> {
     // SIMD validation: chat text is often mostly non-ASCII, where the
     // standard library's check falls off its ASCII fast path.
     let text = simdutf8::basic::from_utf8(line).map_err(|_| DecodeError::NotUtf8)?;
-    parse_text(text)
+    parse_text_from(text, init)
 }
 
 /// [`parse_line`] for a line already known to be UTF-8.
 pub(crate) fn parse_text<'de, T: WireObject<'de>>(text: &'de str) -> Result<T, DecodeError> {
+    parse_text_from(text, T::empty())
+}
+
+/// [`parse_text`] filled from the starting value `init`.
+pub(crate) fn parse_text_from<'de, T: WireObject<'de>>(
+    text: &'de str,
+    init: T,
+) -> Result<T, DecodeError> {
     let first = text
         .bytes()
         .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
@@ -522,7 +575,10 @@ pub(crate) fn parse_text<'de, T: WireObject<'de>>(text: &'de str) -> Result<T, D
             Err(e) => Err(json_error(&e)),
         };
     }
-    match serde_json::from_str::<Shape<T>>(text) {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let shape = de::DeserializeSeed::deserialize(ShapeFrom(init), &mut de)
+        .and_then(|shape| de.end().map(|()| shape));
+    match shape {
         Ok(Shape::Obj(t)) => Ok(t),
         Ok(_) => Err(DecodeError::NotAnObject),
         Err(e) => Err(json_error(&e)),

@@ -1,0 +1,152 @@
+//! Inbound messages handed back for reuse.
+//!
+//! An application that is done with the [`MessageEvent`] of an
+//! [`Event::Inbound`](crate::Event::Inbound) can give it back with
+//! [`Connection::recycle`](crate::Connection::recycle). A later inbound
+//! message is then decoded into its box, each text into the buffer that
+//! held the same field, so a steady stream of messages decodes without
+//! allocating. Giving nothing back is always correct: the decoder then
+//! allocates, as it does for the first messages. What a message decodes to
+//! does not depend on the storage it was decoded into.
+//!
+//! Bounded: at most [`MAX_EVENTS`] messages are kept, and of each only the
+//! text buffers of at most [`MAX_STRING_CAPACITY`] bytes (18 buffers a
+//! message: under 80 KiB in all); anything beyond is freed at once.
+//! [`Connection::release_idle_memory`] frees them all.
+//!
+//! [`Connection::release_idle_memory`]: crate::Connection::release_idle_memory
+
+use serde_json::Map;
+
+use crate::source::{ChatType, MessageEvent, MessageType, SessionSource, source_text_slots};
+
+/// At most this many handed-back messages are kept.
+pub const MAX_EVENTS: usize = 4;
+/// A text buffer larger than this is freed rather than kept.
+pub const MAX_STRING_CAPACITY: usize = 1024;
+
+/// Handed-back messages (see the [module docs](self)).
+#[derive(Debug, Default)]
+pub(crate) struct EventPool {
+    // The boxes themselves are kept: an inbound event carries its message
+    // in a box, which is reused as it is.
+    #[allow(clippy::vec_box)]
+    events: Vec<Box<MessageEvent>>,
+}
+
+impl EventPool {
+    /// Keeps `event` when there is room, ready to be decoded into.
+    pub(crate) fn recycle(&mut self, mut event: Box<MessageEvent>) {
+        if self.events.len() < MAX_EVENTS {
+            prepare(&mut event);
+            self.events.push(event);
+        }
+    }
+
+    /// A kept message to decode into, if any.
+    pub(crate) fn take(&mut self) -> Option<Box<MessageEvent>> {
+        self.events.pop()
+    }
+
+    /// Frees everything kept.
+    pub(crate) fn clear(&mut self) {
+        self.events = Vec::new();
+    }
+}
+
+/// Makes a handed-back message ready to be decoded into: every field the
+/// decoder does not read in place is blanked, and text buffers over the
+/// bound are freed. The texts the decoder reads in place (see
+/// [`crate::source`]) keep their old values until it overwrites or clears
+/// them.
+fn prepare(e: &mut MessageEvent) {
+    // Destructured whole: a field added to `MessageEvent` must be placed
+    // here (read in place, or blanked).
+    let MessageEvent {
+        text,
+        message_type,
+        source,
+        message_id,
+        reply_to_message_id,
+        media_urls,
+        reply_to,
+        media,
+        context,
+        context_error,
+        prompt_response,
+        extra,
+    } = e;
+    bound(text);
+    bound_some(message_id);
+    *message_type = MessageType::default();
+    *reply_to_message_id = None;
+    *media_urls = Vec::new();
+    *reply_to = None;
+    *media = Vec::new();
+    *context = Vec::new();
+    *context_error = None;
+    *prompt_response = None;
+    if !extra.is_empty() {
+        *extra = Map::new();
+    }
+    prepare_source(source);
+}
+
+fn prepare_source(s: &mut SessionSource) {
+    let SessionSource {
+        platform,
+        chat_id,
+        chat_type,
+        scope_id,
+        auto_thread_created,
+        is_bot,
+        message_is_edit,
+        one_to_one_verified,
+        extra,
+        // Read in place: bounded below.
+        chat_name: _,
+        user_id: _,
+        user_name: _,
+        thread_id: _,
+        chat_topic: _,
+        user_id_alt: _,
+        chat_id_alt: _,
+        parent_chat_id: _,
+        message_id: _,
+        profile: _,
+        user_display_name: _,
+        user_handle: _,
+        auto_thread_initial_name: _,
+        prospective_thread_id: _,
+    } = s;
+    bound(platform);
+    bound(chat_id);
+    // Read with its `guild_id` alias, which compares with it: blanked.
+    *scope_id = None;
+    *chat_type = ChatType::Dm;
+    *auto_thread_created = false;
+    *is_bot = false;
+    *message_is_edit = false;
+    *one_to_one_verified = false;
+    if !extra.is_empty() {
+        *extra = Map::new();
+    }
+    for slot in source_text_slots(s) {
+        bound_some(slot);
+    }
+}
+
+fn bound(s: &mut String) {
+    if s.capacity() > MAX_STRING_CAPACITY {
+        *s = String::new();
+    }
+}
+
+fn bound_some(slot: &mut Option<String>) {
+    if slot
+        .as_ref()
+        .is_some_and(|s| s.capacity() > MAX_STRING_CAPACITY)
+    {
+        *slot = None;
+    }
+}

@@ -1,0 +1,296 @@
+//! `Connection::recycle`: inbound messages handed back are decoded into
+//! again. Nothing observable changes but allocations.
+
+#[path = "connection_harness.rs"]
+mod harness;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use harness::*;
+use relay_core::connection::{Event, Input, Output};
+use relay_core::recycle::{MAX_EVENTS, MAX_STRING_CAPACITY};
+use relay_core::source::MessageEvent;
+use serde_json::json;
+
+/// Counts the allocations of the thread that asked for counting (tests run
+/// on several threads at once).
+struct PerThread;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn note_alloc() {
+    if COUNTING.with(Cell::get) {
+        ALLOCS.with(|a| a.set(a.get() + 1));
+    }
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator.
+unsafe impl GlobalAlloc for PerThread {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note_alloc();
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note_alloc();
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note_alloc();
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: PerThread = PerThread;
+
+/// Allocations made by `f` on this thread.
+fn allocations(f: impl FnOnce()) -> u64 {
+    ALLOCS.with(|a| a.set(0));
+    COUNTING.with(|c| c.set(true));
+    f();
+    COUNTING.with(|c| c.set(false));
+    ALLOCS.with(Cell::get)
+}
+
+/// A chat message as connectors send most of them.
+fn chat_line(i: usize) -> String {
+    let frame = json!({"type": "inbound", "event": {
+        "text": format!("message {i:06}: could you summarise yesterday's thread? 🙏"),
+        "message_type": "text",
+        "message_id": (81_000 + i).to_string(),
+        "source": {
+            "platform": "discord", "chat_id": "-1001234567890", "chat_type": "group",
+            "chat_name": "Release crew", "user_id": "55501234", "user_name": "Anna Schmidt",
+        },
+    }});
+    format!("{frame}\n")
+}
+
+/// Feeds one line; every inbound message it gives is handed back when
+/// `recycle` is set. Returns the inbound messages.
+fn feed(c: &mut relay_core::Connection, line: &str, recycle: bool) -> Vec<MessageEvent> {
+    c.handle_input(Input::Message(line.as_bytes()), ms(1));
+    let mut got = Vec::new();
+    loop {
+        match c.poll_output() {
+            Output::Wait(_) => return got,
+            Output::Event(Event::Inbound { event, .. }) => {
+                got.push((*event).clone());
+                if recycle {
+                    c.recycle(event);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn a_steady_stream_with_messages_handed_back_allocates_nothing() {
+    let lines: Vec<String> = (0..1_000).map(chat_line).collect();
+    let count = |recycle: bool| {
+        let mut h = H::serving();
+        // Warm-up: scope memory, queues, the first boxes.
+        for line in &lines[..16] {
+            h.conn.handle_input(Input::Message(line.as_bytes()), ms(1));
+            drain_recycling(&mut h.conn, recycle);
+        }
+        allocations(|| {
+            for line in &lines[16..] {
+                h.conn.handle_input(Input::Message(line.as_bytes()), ms(1));
+                drain_recycling(&mut h.conn, recycle);
+            }
+        })
+    };
+    let frames = (lines.len() - 16) as u64;
+    let dropped = count(false);
+    let recycled = count(true);
+    // Without recycling: the box and the seven texts of every message.
+    assert!(
+        dropped >= 8 * frames,
+        "{dropped} allocations for {frames} frames"
+    );
+    assert_eq!(recycled, 0, "{recycled} allocations for {frames} frames");
+}
+
+/// Drains outputs, handing inbound messages back (without a copy).
+fn drain_recycling(c: &mut relay_core::Connection, recycle: bool) {
+    loop {
+        match c.poll_output() {
+            Output::Wait(_) => return,
+            Output::Event(Event::Inbound { event, .. }) => {
+                assert!(!event.text.is_empty());
+                if recycle {
+                    c.recycle(event);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Inbound lines of many shapes: fields missing, repeated, escaped, ids as
+/// numbers, texts longer than a kept buffer, sources given twice or not at
+/// all, the `guild_id` alias, unknown keys.
+fn varied_lines() -> Vec<String> {
+    let long = "x".repeat(MAX_STRING_CAPACITY + 10);
+    let events = [
+        json!({"text": "plain", "source": {"platform": "discord", "chat_id": "c1"}}),
+        json!({"text": "", "message_id": 12, "source": {"chat_id": 99, "user_id": 7}}),
+        json!({"text": "esc\"aped\\n", "source": {"platform": "tele\u{1F600}gram", "chat_id": "c\"2", "user_name": "A\u{e9}"}}),
+        json!({"text": long, "source": {"platform": "slack", "chat_id": long, "chat_name": long}}),
+        json!({"text": "no source"}),
+        json!({"text": "twice", "source": {"chat_id": "first", "user_id": "u1"}, "source": {"chat_id": "second"}}),
+        json!({"text": "alias", "source": {"platform": "discord", "chat_id": "g", "guild_id": "G1", "scope_id": "S1"}}),
+        json!({"text": "alias only", "source": {"chat_id": "g", "guild_id": "G2"}}),
+        json!({"text": "alias as the last scope", "source": {"chat_id": "g", "guild_id": "S1"}}),
+        json!({"text": "all", "message_type": "photo", "reply_to_message_id": "r1",
+               "media_urls": ["u1", 3, "u2"], "media": [{"url": "u1", "mime": "image/png", "size": 10}],
+               "reply_to": {"text": "earlier", "author": "B", "is_own": true},
+               "context": [{"text": "c", "source": {"user_name": "n", "user_id": "i"}}],
+               "context_error": "none", "prompt_response": {"prompt_id": "p", "option_id": "o"},
+               "unknown": {"k": [1, 2]},
+               "source": {"platform": "discord", "chat_id": "c", "chat_type": "thread", "thread_id": "t",
+                          "chat_topic": "topic", "user_id_alt": "ua", "chat_id_alt": "ca", "parent_chat_id": "pc",
+                          "message_id": "m", "profile": "p", "user_display_name": "D", "user_handle": "h",
+                          "auto_thread_created": 1, "auto_thread_initial_name": "n", "prospective_thread_id": "pt",
+                          "is_bot": true, "message_is_edit": "yes", "one_to_one_verified": 0, "x-extra": null}}),
+        json!({"text": "empty platform", "source": {"platform": "", "chat_id": "c"}}),
+        json!({"text": "null source", "source": null, "message_id": null}),
+        json!({"text": 5, "source": {"platform": 3, "chat_id": true, "chat_name": 1.5}}),
+    ];
+    let mut lines: Vec<String> = events
+        .iter()
+        .map(|e| format!("{}\n", json!({"type": "inbound", "event": e})))
+        .collect();
+    // A source that is not an object (an error), and an event that is not
+    // one: the frames are refused, and what they took from the pool is lost
+    // without harm.
+    lines.push("{\"type\":\"inbound\",\"event\":{\"text\":\"bad\",\"source\":3}}\n".into());
+    lines.push("{\"type\":\"inbound\",\"event\":\"not an object\"}\n".into());
+    lines.push("{\"type\":\"inbound\",\"event\":{\"text\":\"cut".into());
+    lines.push("\"}}\n".into());
+    lines.push(chat_line(1));
+    lines
+}
+
+#[test]
+fn messages_decoded_into_handed_back_storage_equal_fresh_ones() {
+    let lines = varied_lines();
+    // Every ordered pair, then every line after every other in a long run,
+    // with the same lines fed to a connection that never recycles.
+    let mut sequences: Vec<Vec<&String>> = Vec::new();
+    for a in &lines {
+        for b in &lines {
+            sequences.push(vec![a, b, a, b]);
+        }
+    }
+    let mut long = Vec::new();
+    for i in 0..lines.len() * 7 {
+        long.push(&lines[(i * 5 + i / 3) % lines.len()]);
+    }
+    sequences.push(long);
+    for seq in sequences {
+        let mut fresh = H::serving();
+        let mut reused = H::serving();
+        for line in seq {
+            let want = feed(&mut fresh.conn, line, false);
+            let got = feed(&mut reused.conn, line, true);
+            assert_eq!(got, want, "line {line:?}");
+        }
+    }
+}
+
+#[test]
+fn handing_back_more_than_the_bound_keeps_the_bound() {
+    let mut h = H::serving();
+    let mut events = Vec::new();
+    for i in 0..(MAX_EVENTS * 4) {
+        events.extend(feed(&mut h.conn, &chat_line(i), false));
+    }
+    for e in events {
+        h.conn.recycle(Box::new(e));
+    }
+    // Only MAX_EVENTS boxes were kept: decoding one more than that many
+    // messages allocates a box again.
+    let mut boxes_reused = 0;
+    for i in 0..=MAX_EVENTS {
+        let line = chat_line(1_000 + i);
+        let n = allocations(|| {
+            h.conn.handle_input(Input::Message(line.as_bytes()), ms(1));
+            drain_recycling(&mut h.conn, false);
+        });
+        if n < 8 {
+            boxes_reused += 1;
+        }
+    }
+    assert!(boxes_reused <= MAX_EVENTS, "{boxes_reused}");
+    assert!(boxes_reused >= 1, "nothing was reused");
+}
+
+#[test]
+fn releasing_idle_memory_drops_what_was_handed_back() {
+    let mut h = H::serving();
+    let got = feed(&mut h.conn, &chat_line(1), false);
+    for e in got {
+        h.conn.recycle(Box::new(e));
+    }
+    h.conn.release_idle_memory();
+    let line = chat_line(2);
+    let n = allocations(|| {
+        h.conn.handle_input(Input::Message(line.as_bytes()), ms(1));
+        drain_recycling(&mut h.conn, false);
+    });
+    assert!(n >= 8, "{n} allocations: the pool was not emptied");
+}
+
+#[test]
+fn messages_changed_before_they_are_handed_back_decode_like_fresh_ones() {
+    let lines = varied_lines();
+    for line in &lines {
+        let mut fresh = H::serving();
+        let want = feed(&mut fresh.conn, line, false);
+        let mut reused = H::serving();
+        // The application changed every field of the message it handed back.
+        let mut e = MessageEvent {
+            text: "t".repeat(2 * MAX_STRING_CAPACITY),
+            message_type: relay_core::source::MessageType::Photo,
+            message_id: Some(String::new()),
+            reply_to_message_id: Some("r".into()),
+            media_urls: vec!["u".into()],
+            reply_to: Some(Default::default()),
+            media: vec![Default::default()],
+            context: vec![Default::default()],
+            context_error: Some("e".into()),
+            prompt_response: Some(Default::default()),
+            ..Default::default()
+        };
+        e.extra.insert("k".into(), json!(1));
+        let s = &mut e.source;
+        s.platform = String::new();
+        s.chat_id = "c".repeat(3 * MAX_STRING_CAPACITY);
+        s.chat_type = relay_core::source::ChatType::Other("x".into());
+        s.scope_id = Some("S1".into());
+        s.user_name = Some("stale".into());
+        s.prospective_thread_id = Some("stale".into());
+        s.auto_thread_created = true;
+        s.is_bot = true;
+        s.message_is_edit = true;
+        s.one_to_one_verified = true;
+        s.extra.insert("k".into(), json!(2));
+        reused.conn.recycle(Box::new(e));
+        let got = feed(&mut reused.conn, line, true);
+        assert_eq!(got, want, "line {line:?}");
+    }
+}
