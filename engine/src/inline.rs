@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 use futures_util::Stream;
 use relay_core::config::{IdleMode, RelayConfig};
 use relay_core::connection::{DeliveryHandle, Stats};
+use relay_core::source::MessageEvent;
 use relay_core::wire::{Action, ActionResult};
 use relay_core::{Event, State};
 
@@ -189,6 +190,16 @@ impl InlineClient {
         let now = self.engine.now();
         self.engine.conn.shutdown(now);
         std::future::poll_fn(|cx| self.engine.poll_io(cx, usize::MAX)).await;
+    }
+
+    /// Hands back the message of an [`Event::Inbound`] once the application
+    /// is done with it: the next inbound messages are decoded into its box
+    /// and text buffers instead of new allocations, so that a steady stream
+    /// is read without allocating (bounded: see [`relay_core::recycle`]).
+    /// Optional: a message dropped instead costs its allocations, nothing
+    /// else.
+    pub fn recycle(&mut self, event: Box<MessageEvent>) {
+        self.engine.conn.recycle(event);
     }
 
     /// The current state.

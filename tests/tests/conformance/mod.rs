@@ -18,7 +18,7 @@ use relay_connector::{ConnectorConfig, ScriptedResponder};
 use relay_core::State;
 use relay_core::config::{IdleMode, RelayConfig, Timeouts};
 use relay_core::connection::RequestError;
-use relay_core::source::{MessageEvent, SessionSource};
+use relay_core::source::{ChatType, MessageEvent, SessionSource};
 use relay_core::wire::PassthroughForward;
 use relay_core::{Event, connection::DeliveryHandle};
 use relay_engine::{ClientError, ClientOptions, Events, InlineClient, RelayHandle, Runtime};
@@ -891,6 +891,51 @@ pub async fn inline_reads_few_events_ahead(h: &Harness) {
     h.within(10, "inline shutdown", client.shutdown()).await;
 }
 
+/// Messages handed back to an inline client (`recycle`) are decoded into
+/// again; what the application reads is what the connector sent, whatever
+/// the shape of the message before.
+pub async fn inline_recycles_messages(h: &Harness) {
+    let server = h.server(|_| {}).await;
+    let mut client = h.inline_client(gateway_config(&server, &["telegram"], SECRET));
+    inline_until_serving(h, &mut client).await;
+    let sent: Vec<MessageEvent> = (0..24)
+        .map(|i| {
+            let mut m = message(
+                &format!("chat-{}", i % 3),
+                &format!("m{i} {}", "x".repeat(i * 7)),
+            );
+            if i % 2 == 0 {
+                m.message_id = Some(format!("id-{i}"));
+                m.source.user_name = Some(format!("user {i}"));
+            }
+            if i % 5 == 0 {
+                m.source.chat_type = ChatType::Group;
+                m.media_urls = vec![format!("https://example.org/{i}.png")];
+            }
+            m
+        })
+        .collect();
+    for m in &sent {
+        server.deliver(GATEWAY, m.clone()).await.expect("server up");
+    }
+    let mut got = Vec::new();
+    h.within(10, "recycled inbound", async {
+        while got.len() < sent.len() {
+            match client.next_event().await {
+                Some(Event::Inbound { event, .. }) => {
+                    got.push((*event).clone());
+                    client.recycle(event);
+                }
+                Some(_) => {}
+                None => panic!("stream ended"),
+            }
+        }
+    })
+    .await;
+    assert_eq!(got, sent);
+    h.within(10, "inline shutdown", client.shutdown()).await;
+}
+
 /// Every scenario, by name.
 #[macro_export]
 macro_rules! conformance_tests {
@@ -903,7 +948,7 @@ macro_rules! conformance_tests {
             connector_restart_reconnects, oversized_frame_rejected,
             shutdown_with_requests_in_flight, refused_upgrade_http_status,
             keepalive_detects_a_silent_peer, inline_client,
-            inline_reads_few_events_ahead);
+            inline_reads_few_events_ahead, inline_recycles_messages);
     };
     (@each $run:path; $($name:ident),* $(,)?) => {
         $(
