@@ -562,7 +562,7 @@ fn client_rtt(kind: &str, port: u16, iters: usize) {
                 rtt.done();
                 handle.shutdown().await;
             }
-            "inline" => {
+            "inline" | "inline-recycle" => {
                 let mut client = inline_serving(port, 0, ClientOptions::default()).await;
                 for i in 0..RTT_WARMUP + iters {
                     rtt.mark(i);
@@ -700,6 +700,27 @@ fn client_stream(kind: &str, port: u16, n: usize) {
                 let mut frames = Frames::new(n);
                 while frames.more() {
                     frames.got(inbound_text(client.next_event().await));
+                }
+                let out = frames.finish();
+                client.shutdown().await;
+                out
+            }
+            "inline-recycle" => {
+                // Each message handed back once read: the next ones are
+                // decoded into its storage.
+                let mut client = inline_serving(port, 0, ClientOptions::default()).await;
+                println!("READY");
+                let mut frames = Frames::new(n);
+                while frames.more() {
+                    let got = match client.next_event().await {
+                        Some(Event::Inbound { event, .. }) => {
+                            assert!(!event.text.is_empty());
+                            client.recycle(event);
+                            true
+                        }
+                        _ => false,
+                    };
+                    frames.got(got);
                 }
                 let out = frames.finish();
                 client.shutdown().await;
@@ -946,6 +967,11 @@ const PAIRS: &[(&str, &str, &str)] = &[
         "InlineClient (in the app's task) ↔ raw server",
     ),
     (
+        "inline-recycle",
+        "raw",
+        "InlineClient, messages handed back (`recycle`) ↔ raw server",
+    ),
+    (
         "relay",
         "dev",
         "RelayClient (driver task) ↔ dev ConnectorServer",
@@ -968,6 +994,11 @@ const SMOL_PAIRS: &[(&str, &str, &str)] = &[
         "inline",
         "raw",
         "relay-smol InlineClient (in the app's task) ↔ raw server",
+    ),
+    (
+        "inline-recycle",
+        "raw",
+        "relay-smol InlineClient, messages handed back (`recycle`) ↔ raw server",
     ),
 ];
 
