@@ -18,7 +18,7 @@
 
 use serde_json::Map;
 
-use crate::source::{ChatType, MessageEvent, MessageType, SessionSource, source_text_slots};
+use crate::source::{ChatType, MessageEvent, MessageType, SessionSource};
 
 /// At most this many handed-back messages are kept.
 pub const MAX_EVENTS: usize = 4;
@@ -79,13 +79,28 @@ fn prepare(e: &mut MessageEvent) {
     bound(text);
     bound_some(message_id);
     *message_type = MessageType::default();
-    *reply_to_message_id = None;
-    *media_urls = Vec::new();
-    *reply_to = None;
-    *media = Vec::new();
-    *context = Vec::new();
-    *context_error = None;
-    *prompt_response = None;
+    // Most messages have none of these: only what is there is dropped.
+    if reply_to_message_id.is_some() {
+        *reply_to_message_id = None;
+    }
+    if media_urls.capacity() != 0 {
+        *media_urls = Vec::new();
+    }
+    if reply_to.is_some() {
+        *reply_to = None;
+    }
+    if media.capacity() != 0 {
+        *media = Vec::new();
+    }
+    if context.capacity() != 0 {
+        *context = Vec::new();
+    }
+    if context_error.is_some() {
+        *context_error = None;
+    }
+    if prompt_response.is_some() {
+        *prompt_response = None;
+    }
     if !extra.is_empty() {
         *extra = Map::new();
     }
@@ -97,42 +112,57 @@ fn prepare_source(s: &mut SessionSource) {
         platform,
         chat_id,
         chat_type,
+        chat_name,
+        user_id,
+        user_name,
+        thread_id,
+        chat_topic,
+        user_id_alt,
+        chat_id_alt,
         scope_id,
+        parent_chat_id,
+        message_id,
+        profile,
+        user_display_name,
+        user_handle,
         auto_thread_created,
+        auto_thread_initial_name,
+        prospective_thread_id,
         is_bot,
         message_is_edit,
         one_to_one_verified,
         extra,
-        // Read in place: bounded below.
-        chat_name: _,
-        user_id: _,
-        user_name: _,
-        thread_id: _,
-        chat_topic: _,
-        user_id_alt: _,
-        chat_id_alt: _,
-        parent_chat_id: _,
-        message_id: _,
-        profile: _,
-        user_display_name: _,
-        user_handle: _,
-        auto_thread_initial_name: _,
-        prospective_thread_id: _,
     } = s;
     bound(platform);
     bound(chat_id);
+    // The texts read in place (`source_text_slots`).
+    bound_some(chat_name);
+    bound_some(user_id);
+    bound_some(user_name);
+    bound_some(thread_id);
+    bound_some(chat_topic);
+    bound_some(user_id_alt);
+    bound_some(chat_id_alt);
+    bound_some(parent_chat_id);
+    bound_some(message_id);
+    bound_some(profile);
+    bound_some(user_display_name);
+    bound_some(user_handle);
+    bound_some(auto_thread_initial_name);
+    bound_some(prospective_thread_id);
     // Read with its `guild_id` alias, which compares with it: blanked.
-    *scope_id = None;
-    *chat_type = ChatType::Dm;
+    if scope_id.is_some() {
+        *scope_id = None;
+    }
+    if *chat_type != ChatType::Dm {
+        *chat_type = ChatType::Dm;
+    }
     *auto_thread_created = false;
     *is_bot = false;
     *message_is_edit = false;
     *one_to_one_verified = false;
     if !extra.is_empty() {
         *extra = Map::new();
-    }
-    for slot in source_text_slots(s) {
-        bound_some(slot);
     }
 }
 

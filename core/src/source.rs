@@ -424,7 +424,7 @@ fn source_text_slot<'a>(
 
 /// The optional texts of a source read by [`source_text_slot`], in the
 /// order of its indexes (`scope_id` is read on its own, with its alias).
-pub(crate) fn source_text_slots(s: &mut SessionSource) -> [&mut Option<String>; 14] {
+fn source_text_slots(s: &mut SessionSource) -> [&mut Option<String>; 14] {
     [
         &mut s.chat_name,
         &mut s.user_id,

@@ -497,6 +497,10 @@ impl Link {
             } else {
                 if !rest.is_empty() {
                     self.lines.extend(rest.take());
+                } else if self.lines.is_idle() {
+                    // Nothing pending and nothing left (the usual end of a
+                    // message): no line to look for.
+                    break;
                 }
                 match self.lines.next_line() {
                     None => break,
