@@ -9,10 +9,11 @@
 //! allocates, as it does for the first messages. What a message decodes to
 //! does not depend on the storage it was decoded into.
 //!
-//! Bounded: at most [`MAX_EVENTS`] messages are kept, and of each only the
-//! text buffers of at most [`MAX_STRING_CAPACITY`] bytes (18 buffers a
-//! message: under 80 KiB in all); anything beyond is freed at once.
-//! [`Connection::release_idle_memory`] frees them all.
+//! Bounded: messages are kept while they hold at most [`MAX_HELD_BYTES`]
+//! in all (a message counts its box and its text buffers), and of each only
+//! the text buffers of at most [`MAX_STRING_CAPACITY`] bytes; anything
+//! beyond is freed at once. [`Connection::release_idle_memory`] frees them
+//! all.
 //!
 //! [`Connection::release_idle_memory`]: crate::Connection::release_idle_memory
 
@@ -20,46 +21,61 @@ use serde_json::Map;
 
 use crate::source::{ChatType, MessageEvent, MessageType, SessionSource};
 
-/// At most this many handed-back messages are kept.
-pub const MAX_EVENTS: usize = 4;
+/// Handed-back messages are kept while they hold at most this many bytes
+/// in all (about 110 chat messages of a few hundred bytes).
+pub const MAX_HELD_BYTES: usize = 128 * 1024;
 /// A text buffer larger than this is freed rather than kept.
 pub const MAX_STRING_CAPACITY: usize = 1024;
 
 /// Handed-back messages (see the [module docs](self)).
 #[derive(Debug, Default)]
 pub(crate) struct EventPool {
-    // The boxes themselves are kept: an inbound event carries its message
-    // in a box, which is reused as it is.
-    #[allow(clippy::vec_box)]
-    events: Vec<Box<MessageEvent>>,
+    /// Each with the bytes it holds. The boxes themselves are kept: each is
+    /// decoded into again as it is.
+    events: Vec<(Box<MessageEvent>, usize)>,
+    /// Their sum: at most [`MAX_HELD_BYTES`].
+    held: usize,
 }
 
 impl EventPool {
     /// Keeps `event` when there is room, ready to be decoded into.
     pub(crate) fn recycle(&mut self, mut event: Box<MessageEvent>) {
-        if self.events.len() < MAX_EVENTS {
-            prepare(&mut event);
-            self.events.push(event);
+        let bytes = prepare(&mut event);
+        if self.held + bytes <= MAX_HELD_BYTES {
+            self.held += bytes;
+            self.events.push((event, bytes));
         }
     }
 
     /// A kept message to decode into, if any.
     pub(crate) fn take(&mut self) -> Option<Box<MessageEvent>> {
-        self.events.pop()
+        let (event, bytes) = self.events.pop()?;
+        self.held -= bytes;
+        Some(event)
     }
 
     /// Frees everything kept.
     pub(crate) fn clear(&mut self) {
-        self.events = Vec::new();
+        *self = EventPool::default();
+    }
+
+    /// The bytes kept (for tests of the bound).
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> usize {
+        self.held
     }
 }
 
-/// Makes a handed-back message ready to be decoded into: every field the
-/// decoder does not read in place is blanked, and text buffers over the
-/// bound are freed. The texts the decoder reads in place (see
-/// [`crate::source`]) keep their old values until it overwrites or clears
-/// them.
-fn prepare(e: &mut MessageEvent) {
+/// Makes a message ready to be handed back, and returns the bytes it then
+/// holds (its box and its text buffers): every field the decoder does not
+/// read in place is blanked, and text buffers over [`MAX_STRING_CAPACITY`]
+/// are freed; the texts it reads in place keep their old values until a
+/// decode overwrites or clears them.
+/// [`Connection::recycle`](crate::Connection::recycle) does this itself. A
+/// driver that carries handed-back messages from the application's thread
+/// to the connection's calls it first, so that what waits in between holds
+/// no more than the bound.
+pub fn prepare(e: &mut MessageEvent) -> usize {
     // Destructured whole: a field added to `MessageEvent` must be placed
     // here (read in place, or blanked).
     let MessageEvent {
@@ -76,8 +92,7 @@ fn prepare(e: &mut MessageEvent) {
         prompt_response,
         extra,
     } = e;
-    bound(text);
-    bound_some(message_id);
+    let held = std::mem::size_of::<MessageEvent>() + bound(text) + bound_some(message_id);
     *message_type = MessageType::default();
     // Most messages have none of these: only what is there is dropped.
     if reply_to_message_id.is_some() {
@@ -104,10 +119,10 @@ fn prepare(e: &mut MessageEvent) {
     if !extra.is_empty() {
         *extra = Map::new();
     }
-    prepare_source(source);
+    held + prepare_source(source)
 }
 
-fn prepare_source(s: &mut SessionSource) {
+fn prepare_source(s: &mut SessionSource) -> usize {
     let SessionSource {
         platform,
         chat_id,
@@ -133,23 +148,23 @@ fn prepare_source(s: &mut SessionSource) {
         one_to_one_verified,
         extra,
     } = s;
-    bound(platform);
-    bound(chat_id);
     // The texts read in place (`source_text_slots`).
-    bound_some(chat_name);
-    bound_some(user_id);
-    bound_some(user_name);
-    bound_some(thread_id);
-    bound_some(chat_topic);
-    bound_some(user_id_alt);
-    bound_some(chat_id_alt);
-    bound_some(parent_chat_id);
-    bound_some(message_id);
-    bound_some(profile);
-    bound_some(user_display_name);
-    bound_some(user_handle);
-    bound_some(auto_thread_initial_name);
-    bound_some(prospective_thread_id);
+    let held = bound(platform)
+        + bound(chat_id)
+        + bound_some(chat_name)
+        + bound_some(user_id)
+        + bound_some(user_name)
+        + bound_some(thread_id)
+        + bound_some(chat_topic)
+        + bound_some(user_id_alt)
+        + bound_some(chat_id_alt)
+        + bound_some(parent_chat_id)
+        + bound_some(message_id)
+        + bound_some(profile)
+        + bound_some(user_display_name)
+        + bound_some(user_handle)
+        + bound_some(auto_thread_initial_name)
+        + bound_some(prospective_thread_id);
     // Read with its `guild_id` alias, which compares with it: blanked.
     if scope_id.is_some() {
         *scope_id = None;
@@ -164,19 +179,74 @@ fn prepare_source(s: &mut SessionSource) {
     if !extra.is_empty() {
         *extra = Map::new();
     }
+    held
 }
 
-fn bound(s: &mut String) {
+/// Frees `s`'s buffer over the bound; the bytes it keeps.
+fn bound(s: &mut String) -> usize {
     if s.capacity() > MAX_STRING_CAPACITY {
         *s = String::new();
     }
+    s.capacity()
 }
 
-fn bound_some(slot: &mut Option<String>) {
-    if slot
-        .as_ref()
-        .is_some_and(|s| s.capacity() > MAX_STRING_CAPACITY)
-    {
-        *slot = None;
+/// [`bound`] for an optional text.
+fn bound_some(slot: &mut Option<String>) -> usize {
+    match slot {
+        Some(s) if s.capacity() > MAX_STRING_CAPACITY => {
+            *slot = None;
+            0
+        }
+        Some(s) => s.capacity(),
+        None => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn big_message() -> Box<MessageEvent> {
+        let big = "x".repeat(10 * MAX_STRING_CAPACITY);
+        let mut e = MessageEvent {
+            text: big.clone(),
+            message_id: Some(big.clone()),
+            ..MessageEvent::default()
+        };
+        e.source.platform = big.clone();
+        e.source.chat_id = "c".into();
+        e.source.user_name = Some(big.clone());
+        e.source.chat_name = Some("small".into());
+        Box::new(e)
+    }
+
+    #[test]
+    fn a_handed_back_message_keeps_only_small_text_buffers() {
+        let mut e = big_message();
+        let held = prepare(&mut e);
+        assert!(e.text.capacity() == 0 && e.message_id.is_none());
+        assert!(e.source.platform.capacity() == 0 && e.source.user_name.is_none());
+        assert_eq!(e.source.chat_name.as_deref(), Some("small"));
+        let kept =
+            e.source.chat_id.capacity() + e.source.chat_name.as_ref().map_or(0, String::capacity);
+        assert_eq!(held, std::mem::size_of::<MessageEvent>() + kept);
+    }
+
+    #[test]
+    fn the_pool_holds_at_most_its_bound() {
+        let mut pool = EventPool::default();
+        for _ in 0..1_000 {
+            pool.recycle(big_message());
+            assert!(pool.held() <= MAX_HELD_BYTES);
+        }
+        let mut n = 0;
+        while pool.take().is_some() {
+            n += 1;
+        }
+        assert_eq!(pool.held(), 0);
+        assert!(n >= MAX_HELD_BYTES / (std::mem::size_of::<MessageEvent>() + 64));
+        pool.recycle(big_message());
+        pool.clear();
+        assert!(pool.take().is_none());
     }
 }

@@ -9,7 +9,7 @@ use std::cell::Cell;
 
 use harness::*;
 use relay_core::connection::{Event, Input, Output};
-use relay_core::recycle::{MAX_EVENTS, MAX_STRING_CAPACITY};
+use relay_core::recycle::{MAX_HELD_BYTES, MAX_STRING_CAPACITY, prepare};
 use relay_core::source::MessageEvent;
 use serde_json::json;
 
@@ -216,27 +216,34 @@ fn messages_decoded_into_handed_back_storage_equal_fresh_ones() {
 fn handing_back_more_than_the_bound_keeps_the_bound() {
     let mut h = H::serving();
     let mut events = Vec::new();
-    for i in 0..(MAX_EVENTS * 4) {
+    for i in 0..200 {
         events.extend(feed(&mut h.conn, &chat_line(i), false));
     }
+    // What one of these messages holds once handed back.
+    let mut probe = Box::new(events[0].clone());
+    let each = prepare(&mut probe);
+    let fit = MAX_HELD_BYTES / each;
+    assert!(fit < 200, "the test hands back more than fits");
     for e in events {
         h.conn.recycle(Box::new(e));
     }
-    // Only MAX_EVENTS boxes were kept: decoding one more than that many
-    // messages allocates a box again.
-    let mut boxes_reused = 0;
-    for i in 0..=MAX_EVENTS {
+    // Exactly as many as fit under the bound were kept: decoding that many
+    // messages reuses them, one more allocates its box again.
+    let mut reused = 0;
+    for i in 0..=fit + 1 {
         let line = chat_line(1_000 + i);
         let n = allocations(|| {
             h.conn.handle_input(Input::Message(line.as_bytes()), ms(1));
             drain_recycling(&mut h.conn, false);
         });
         if n < 8 {
-            boxes_reused += 1;
+            reused += 1;
         }
     }
-    assert!(boxes_reused <= MAX_EVENTS, "{boxes_reused}");
-    assert!(boxes_reused >= 1, "nothing was reused");
+    assert_eq!(
+        reused, fit,
+        "{each} bytes a message, {MAX_HELD_BYTES} kept at most"
+    );
 }
 
 #[test]
