@@ -12,6 +12,8 @@ use futures_util::Stream;
 use relay_core::config::{IdleMode, RelayConfig};
 use relay_core::connection::RequestError;
 use relay_core::connection::{CommandError, DeliveryHandle, SendError, Stats};
+use relay_core::recycle;
+use relay_core::source::MessageEvent;
 use relay_core::wire::{Action, ActionResult, FollowUpAction, GetChatInfoAction};
 use relay_core::{Event, State};
 
@@ -142,6 +144,8 @@ pub fn start(
         Events {
             queue,
             taken: VecDeque::new(),
+            returned: Vec::new(),
+            returned_bytes: 0,
         },
     )
 }
@@ -268,6 +272,11 @@ pub struct Events {
     queue: Arc<EventQueue>,
     /// The batch taken from the queue, handed out one by one.
     taken: VecDeque<Event>,
+    /// Messages handed back ([`Events::recycle`]) not yet given to the
+    /// driver, and the bytes they hold (at most
+    /// [`recycle::MAX_HELD_BYTES`]).
+    returned: Returned,
+    returned_bytes: usize,
 }
 
 impl std::fmt::Debug for Events {
@@ -284,11 +293,33 @@ impl Events {
         std::future::poll_fn(|cx| self.poll_event(cx)).await
     }
 
+    /// Hands back the message of an [`Event::Inbound`] once the application
+    /// is done with it: the driver decodes later inbound messages into its
+    /// box and text buffers instead of new allocations (and the memory is
+    /// not freed on another thread than the one that allocated it).
+    /// Optional and bounded: what waits here for the driver, and what waits
+    /// in the queue to it, each hold at most [`recycle::MAX_HELD_BYTES`]
+    /// (a text buffer over [`recycle::MAX_STRING_CAPACITY`] is not kept);
+    /// more is freed.
+    pub fn recycle(&mut self, mut event: Box<MessageEvent>) {
+        let bytes = recycle::prepare(&mut event);
+        if self.returned_bytes + bytes <= recycle::MAX_HELD_BYTES {
+            self.returned_bytes += bytes;
+            self.returned.push(event);
+        }
+    }
+
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         if let Some(event) = self.taken.pop_front() {
             return Poll::Ready(Some(event));
         }
         let mut state = self.queue.lock();
+        // Messages handed back go to the driver with the lock taken anyway
+        // (when it has collected the ones before).
+        if !self.returned.is_empty() && state.returned.is_empty() {
+            std::mem::swap(&mut state.returned, &mut self.returned);
+            self.returned_bytes = 0;
+        }
         if state.events.is_empty() {
             if state.finished {
                 return Poll::Ready(None);
@@ -334,6 +365,11 @@ impl Drop for Events {
     }
 }
 
+/// Messages handed back on their way to the driver: the boxes themselves
+/// travel, as each is decoded into again as it is.
+#[allow(clippy::vec_box)]
+pub(crate) type Returned = Vec<Box<MessageEvent>>;
+
 /// The events between the driver task and [`Events`]: one lock and at most
 /// one wake-up per batch, no allocation per event.
 pub(crate) struct EventQueue {
@@ -344,6 +380,8 @@ pub(crate) struct EventQueue {
 #[derive(Default)]
 struct QueueState {
     events: VecDeque<Event>,
+    /// Messages the application handed back, for the driver to decode into.
+    returned: Returned,
     /// The application waiting for events.
     reader: Option<Waker>,
     /// The driver waiting for room.
@@ -367,9 +405,14 @@ impl EventQueue {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Events handed over and not taken yet.
-    pub(crate) fn len(&self) -> usize {
-        self.lock().events.len()
+    /// Events handed over and not taken yet; the messages the application
+    /// handed back are swapped into `returned` (which must be empty).
+    pub(crate) fn len_and_returned(&self, returned: &mut Returned) -> usize {
+        let mut state = self.lock();
+        if !state.returned.is_empty() {
+            std::mem::swap(&mut state.returned, returned);
+        }
+        state.events.len()
     }
 
     /// Hands `batch` over (waking the application once). With `full`, the
@@ -427,7 +470,48 @@ impl EventQueue {
 
 #[cfg(test)]
 mod tests {
-    use super::Command;
+    use std::collections::VecDeque;
+    use std::sync::Arc;
+
+    use relay_core::recycle::{MAX_HELD_BYTES, MAX_STRING_CAPACITY};
+    use relay_core::source::MessageEvent;
+
+    use super::{Command, EventQueue, Events};
+
+    /// Messages handed back to `Events` wait for the driver within the
+    /// bound, however many the application hands back.
+    #[test]
+    fn handed_back_messages_wait_within_the_bound() {
+        let mut events = Events {
+            queue: Arc::new(EventQueue::new(16)),
+            taken: VecDeque::new(),
+            returned: Vec::new(),
+            returned_bytes: 0,
+        };
+        let big = "x".repeat(4 * MAX_STRING_CAPACITY);
+        for i in 0..1_000 {
+            let e = MessageEvent {
+                text: if i % 2 == 0 { big.clone() } else { "hi".into() },
+                ..MessageEvent::default()
+            };
+            events.recycle(Box::new(e));
+            assert!(events.returned_bytes <= MAX_HELD_BYTES);
+        }
+        assert!(!events.returned.is_empty());
+        assert!(
+            events
+                .returned
+                .iter()
+                .all(|e| e.text.capacity() <= MAX_STRING_CAPACITY)
+        );
+        // Handed to the queue at the next look for events, in one move.
+        let mut returned = Vec::new();
+        let waker = std::task::Waker::noop();
+        let _ = events.poll_event(&mut std::task::Context::from_waker(waker));
+        assert!(events.returned.is_empty() && events.returned_bytes == 0);
+        assert_eq!(events.queue.len_and_returned(&mut returned), 0);
+        assert!(!returned.is_empty());
+    }
 
     /// Every slot of the preallocated command queue costs this much: keep
     /// large payloads boxed.

@@ -24,7 +24,7 @@ use relay_core::requests::RequestId;
 use relay_core::wire::ActionResult;
 use relay_core::{Connection, Event, Input, Instant, Output, State};
 
-use super::client::{ClientError, ClientOptions, Command, EventQueue};
+use super::client::{ClientError, ClientOptions, Command, EventQueue, Returned};
 use super::clock::Clock;
 use super::socket::{self, Dialing, Read, Ws};
 use super::{BoxFuture, Runtime};
@@ -437,6 +437,8 @@ pub(crate) struct Driver {
     events: Arc<EventQueue>,
     event_capacity: usize,
     shutdown_waiters: Vec<oneshot::Sender<()>>,
+    /// Messages the application handed back, on their way to the core.
+    returned: Returned,
 }
 
 impl Driver {
@@ -454,6 +456,7 @@ impl Driver {
             events,
             event_capacity: options.event_capacity.max(1),
             shutdown_waiters: Vec::new(),
+            returned: Vec::new(),
         }
     }
 
@@ -486,7 +489,10 @@ impl Driver {
                     Poll::Pending => break,
                 }
             }
-            let queued = self.events.len();
+            let queued = self.events.len_and_returned(&mut self.returned);
+            for event in self.returned.drain(..) {
+                self.engine.conn.recycle(event);
+            }
             let room = self.event_capacity.saturating_sub(queued);
             let progress = self.engine.poll_io(cx, room);
             if progress.is_ready() {

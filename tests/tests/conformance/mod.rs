@@ -891,14 +891,10 @@ pub async fn inline_reads_few_events_ahead(h: &Harness) {
     h.within(10, "inline shutdown", client.shutdown()).await;
 }
 
-/// Messages handed back to an inline client (`recycle`) are decoded into
-/// again; what the application reads is what the connector sent, whatever
-/// the shape of the message before.
-pub async fn inline_recycles_messages(h: &Harness) {
-    let server = h.server(|_| {}).await;
-    let mut client = h.inline_client(gateway_config(&server, &["telegram"], SECRET));
-    inline_until_serving(h, &mut client).await;
-    let sent: Vec<MessageEvent> = (0..24)
+/// Messages that vary in shape from one to the next: ids and user names
+/// on some, a group chat and a media URL on others, texts of every length.
+fn varied_messages() -> Vec<MessageEvent> {
+    (0..24)
         .map(|i| {
             let mut m = message(
                 &format!("chat-{}", i % 3),
@@ -914,7 +910,17 @@ pub async fn inline_recycles_messages(h: &Harness) {
             }
             m
         })
-        .collect();
+        .collect()
+}
+
+/// Messages handed back to an inline client (`recycle`) are decoded into
+/// again; what the application reads is what the connector sent, whatever
+/// the shape of the message before.
+pub async fn inline_recycles_messages(h: &Harness) {
+    let server = h.server(|_| {}).await;
+    let mut client = h.inline_client(gateway_config(&server, &["telegram"], SECRET));
+    inline_until_serving(h, &mut client).await;
+    let sent = varied_messages();
     for m in &sent {
         server.deliver(GATEWAY, m.clone()).await.expect("server up");
     }
@@ -936,6 +942,35 @@ pub async fn inline_recycles_messages(h: &Harness) {
     h.within(10, "inline shutdown", client.shutdown()).await;
 }
 
+/// The same through a spawned client: messages handed back to `Events`
+/// travel to the driver task and are decoded into there.
+pub async fn events_recycle_messages(h: &Harness) {
+    let server = h.server(|_| {}).await;
+    let (handle, mut events) = serving(h, &server).await;
+    let sent = varied_messages();
+    let mut got = Vec::new();
+    // One at a time, so that each is decoded after the one before came back.
+    for m in &sent {
+        server.deliver(GATEWAY, m.clone()).await.expect("server up");
+        h.within(10, "recycled inbound", async {
+            loop {
+                match events.next_event().await {
+                    Some(Event::Inbound { event, .. }) => {
+                        got.push((*event).clone());
+                        events.recycle(event);
+                        break;
+                    }
+                    Some(_) => {}
+                    None => panic!("stream ended"),
+                }
+            }
+        })
+        .await;
+    }
+    assert_eq!(got, sent);
+    h.within(10, "shutdown", handle.shutdown()).await;
+}
+
 /// Every scenario, by name.
 #[macro_export]
 macro_rules! conformance_tests {
@@ -948,7 +983,7 @@ macro_rules! conformance_tests {
             connector_restart_reconnects, oversized_frame_rejected,
             shutdown_with_requests_in_flight, refused_upgrade_http_status,
             keepalive_detects_a_silent_peer, inline_client,
-            inline_reads_few_events_ahead, inline_recycles_messages);
+            inline_reads_few_events_ahead, inline_recycles_messages, events_recycle_messages);
     };
     (@each $run:path; $($name:ident),* $(,)?) => {
         $(
