@@ -551,7 +551,7 @@ fn client_rtt(kind: &str, port: u16, iters: usize) {
         let mut rtt = Rtt::new(iters);
         let content = send_content();
         match kind {
-            "relay" => {
+            "relay" | "relay-recycle" => {
                 let (handle, _events) = relay_serving(port, 0, ClientOptions::default()).await;
                 for i in 0..RTT_WARMUP + iters {
                     rtt.mark(i);
@@ -689,6 +689,27 @@ fn client_stream(kind: &str, port: u16, n: usize) {
                 let mut frames = Frames::new(n);
                 while frames.more() {
                     frames.got(inbound_text(events.next_event().await));
+                }
+                let out = frames.finish();
+                handle.shutdown().await;
+                out
+            }
+            "relay-recycle" => {
+                // Each message handed back once read: it goes back to the
+                // driver task, which decodes the next ones into it.
+                let (handle, mut events) = relay_serving(port, 0, ClientOptions::default()).await;
+                println!("READY");
+                let mut frames = Frames::new(n);
+                while frames.more() {
+                    let got = match events.next_event().await {
+                        Some(Event::Inbound { event, .. }) => {
+                            assert!(!event.text.is_empty());
+                            events.recycle(event);
+                            true
+                        }
+                        _ => false,
+                    };
+                    frames.got(got);
                 }
                 let out = frames.finish();
                 handle.shutdown().await;
@@ -962,6 +983,11 @@ const PAIRS: &[(&str, &str, &str)] = &[
     ("raw", "raw", "raw async-tungstenite client ↔ raw server"),
     ("relay", "raw", "RelayClient (driver task) ↔ raw server"),
     (
+        "relay-recycle",
+        "raw",
+        "RelayClient, messages handed back (`Events::recycle`) ↔ raw server",
+    ),
+    (
         "inline",
         "raw",
         "InlineClient (in the app's task) ↔ raw server",
@@ -989,6 +1015,11 @@ const SMOL_PAIRS: &[(&str, &str, &str)] = &[
         "relay",
         "raw",
         "relay-smol RelayClient (driver task) ↔ raw server",
+    ),
+    (
+        "relay-recycle",
+        "raw",
+        "relay-smol RelayClient, messages handed back (`Events::recycle`) ↔ raw server",
     ),
     (
         "inline",
