@@ -318,6 +318,8 @@ struct Invariants {
     open: std::collections::BTreeSet<String>,
     sent: Vec<String>,
     states: Vec<State>,
+    /// Inbound messages seen (every other one is handed back).
+    inbound: usize,
 }
 
 impl Invariants {
@@ -327,7 +329,20 @@ impl Invariants {
 
     fn drain(&mut self, c: &mut Connection) {
         for _ in 0..100_000 {
-            match c.poll_output() {
+            let out = match c.poll_output() {
+                // Every other inbound message is handed back (after its
+                // delivery is noted below), so that the state machine runs
+                // on recycled storage too.
+                Output::Event(Event::Inbound { event, delivery }) => {
+                    self.inbound += 1;
+                    if self.inbound.is_multiple_of(2) {
+                        c.recycle(event.clone());
+                    }
+                    Output::Event(Event::Inbound { event, delivery })
+                }
+                other => other,
+            };
+            match out {
                 Output::Wait(_) => break,
                 Output::Dial { .. } => assert!(!self.terminal, "no dial after a terminal state"),
                 Output::Event(Event::StateChanged { to, .. }) => {
