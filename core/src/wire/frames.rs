@@ -557,8 +557,8 @@ impl<'de> WireObject<'de> for ConnectorEnvelope<'de, '_> {
             "type" => self.ty = Some(lax::lax(map)?),
             "descriptor" => self.descriptor = Some(map.next_value()?),
             "event" => {
-                let into = EventWire::from_pool(self.pool.as_deref_mut());
-                self.event = Some(map.next_value_seed(ShapeFrom(into))?);
+                let pool = self.pool.as_deref_mut();
+                self.event = Some(map.next_value_seed(ShapeFrom(|| EventWire::from_pool(pool)))?);
             }
             "bufferId" => self.buffer_id = Some(lax::lax(map)?),
             "requestId" => self.request_id = Some(lax::lax(map)?),
@@ -600,10 +600,9 @@ pub(crate) fn decode_connector_frame_in(
     line: &[u8],
     pool: &mut EventPool,
 ) -> Result<ConnectorFrame, DecodeError> {
-    decode_connector_envelope(lax::parse_line_from(
-        line,
-        ConnectorEnvelope::in_pool(pool),
-    )?)
+    decode_connector_envelope(lax::parse_line_from(line, || {
+        ConnectorEnvelope::in_pool(pool)
+    })?)
 }
 
 /// [`decode_connector_text`], an inbound message decoded into a
@@ -612,10 +611,9 @@ pub(crate) fn decode_connector_text_in(
     line: &str,
     pool: &mut EventPool,
 ) -> Result<ConnectorFrame, DecodeError> {
-    decode_connector_envelope(lax::parse_text_from(
-        line,
-        ConnectorEnvelope::in_pool(pool),
-    )?)
+    decode_connector_envelope(lax::parse_text_from(line, || {
+        ConnectorEnvelope::in_pool(pool)
+    })?)
 }
 
 impl<'p> ConnectorEnvelope<'_, 'p> {

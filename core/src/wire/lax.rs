@@ -246,8 +246,6 @@ pub(crate) fn not_an_object(frame: &'static str, field: &'static str, kind: &str
     }
 }
 
-struct ShapeVisitor<T>(PhantomData<T>);
-
 fn lax_kind<'de, E: de::Error, T>(
     r: Result<Lax<'de>, E>,
     f: impl FnOnce(&'static str) -> T,
@@ -275,7 +273,12 @@ macro_rules! other_scalars {
     };
 }
 
-impl<'de, T: WireObject<'de>> Visitor<'de> for ShapeVisitor<T> {
+/// A value expected to be an object, filled from the value its function
+/// makes (made only when the value is an object): [`WireObject::empty`] for
+/// [`Shape<T>`], or a starting value of the caller's.
+pub(crate) struct ShapeFrom<F>(pub(crate) F);
+
+impl<'de, T: WireObject<'de>, F: FnOnce() -> T> Visitor<'de> for ShapeFrom<F> {
     type Value = Shape<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -293,54 +296,24 @@ impl<'de, T: WireObject<'de>> Visitor<'de> for ShapeVisitor<T> {
         Ok(Shape::Other("an array"))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut t = T::empty();
+        let mut t = (self.0)();
         while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
             t.field(&k, &mut map)?;
         }
         Ok(Shape::Obj(t))
+    }
+}
+
+impl<'de, T: WireObject<'de>, F: FnOnce() -> T> de::DeserializeSeed<'de> for ShapeFrom<F> {
+    type Value = Shape<T>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
     }
 }
 
 impl<'de, T: WireObject<'de>> Deserialize<'de> for Shape<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ShapeVisitor(PhantomData))
-    }
-}
-
-/// [`Shape<T>`] filled from the given starting value rather than from
-/// [`WireObject::empty`] (which is dropped when the value is no object).
-pub(crate) struct ShapeFrom<T>(pub(crate) T);
-
-impl<'de, T: WireObject<'de>> Visitor<'de> for ShapeFrom<T> {
-    type Value = Shape<T>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object")
-    }
-    other_scalars!(Shape::Other);
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Shape::Null)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Shape::Null)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        consume_seq(seq)?;
-        Ok(Shape::Other("an array"))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut t = self.0;
-        while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
-            t.field(&k, &mut map)?;
-        }
-        Ok(Shape::Obj(t))
-    }
-}
-
-impl<'de, T: WireObject<'de>> de::DeserializeSeed<'de> for ShapeFrom<T> {
-    type Value = Shape<T>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
+        d.deserialize_any(ShapeFrom(T::empty))
     }
 }
 
@@ -542,13 +515,13 @@ fn json_error(e: &serde_json::Error) -> DecodeError {
 /// Parses one line into the top-level object `T`, with the typed errors for
 /// bytes that are not UTF-8, not JSON, or not an object.
 pub(crate) fn parse_line<'de, T: WireObject<'de>>(line: &'de [u8]) -> Result<T, DecodeError> {
-    parse_line_from(line, T::empty())
+    parse_line_from(line, T::empty)
 }
 
-/// [`parse_line`] filled from the starting value `init`.
+/// [`parse_line`] filled from the starting value `init` makes.
 pub(crate) fn parse_line_from<'de, T: WireObject<'de>>(
     line: &'de [u8],
-    init: T,
+    init: impl FnOnce() -> T,
 ) -> Result<T, DecodeError> {
     // SIMD validation: chat text is often mostly non-ASCII, where the
     // standard library's check falls off its ASCII fast path.
@@ -558,13 +531,14 @@ pub(crate) fn parse_line_from<'de, T: WireObject<'de>>(
 
 /// [`parse_line`] for a line already known to be UTF-8.
 pub(crate) fn parse_text<'de, T: WireObject<'de>>(text: &'de str) -> Result<T, DecodeError> {
-    parse_text_from(text, T::empty())
+    parse_text_from(text, T::empty)
 }
 
-/// [`parse_text`] filled from the starting value `init`.
+/// [`parse_text`] filled from the starting value `init` makes (only when
+/// the line is an object).
 pub(crate) fn parse_text_from<'de, T: WireObject<'de>>(
     text: &'de str,
-    init: T,
+    init: impl FnOnce() -> T,
 ) -> Result<T, DecodeError> {
     let first = text
         .bytes()
