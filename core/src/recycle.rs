@@ -27,9 +27,13 @@ pub const MAX_HELD_BYTES: usize = 128 * 1024;
 /// A text buffer larger than this is freed rather than kept.
 pub const MAX_STRING_CAPACITY: usize = 1024;
 
-/// Handed-back messages (see the [module docs](self)).
+/// Handed-back messages, ready to be decoded into (see the
+/// [module docs](self)). A [`Connection`](crate::Connection) keeps one; a
+/// driver that carries messages from the application's thread to the
+/// connection's collects them in another and hands it over whole with
+/// [`Connection::recycle_all`](crate::Connection::recycle_all).
 #[derive(Debug, Default)]
-pub(crate) struct EventPool {
+pub struct EventPool {
     /// Each with the bytes it holds. The boxes themselves are kept: each is
     /// decoded into again as it is.
     events: Vec<(Box<MessageEvent>, usize)>,
@@ -38,31 +42,50 @@ pub(crate) struct EventPool {
 }
 
 impl EventPool {
-    /// Keeps `event` when there is room, ready to be decoded into.
-    pub(crate) fn recycle(&mut self, mut event: Box<MessageEvent>) {
+    /// Keeps `event` when it fits under [`MAX_HELD_BYTES`] (its text
+    /// buffers over [`MAX_STRING_CAPACITY`] freed first); frees it
+    /// otherwise.
+    pub fn recycle(&mut self, mut event: Box<MessageEvent>) {
         let bytes = prepare(&mut event);
+        self.keep(event, bytes);
+    }
+
+    /// Moves every message of `other` here, as far as the bound allows (the
+    /// rest is freed); `other` is left empty.
+    pub fn append(&mut self, other: &mut EventPool) {
+        for (event, bytes) in other.events.drain(..) {
+            self.keep(event, bytes);
+        }
+        other.held = 0;
+    }
+
+    fn keep(&mut self, event: Box<MessageEvent>, bytes: usize) {
         if self.held + bytes <= MAX_HELD_BYTES {
             self.held += bytes;
             self.events.push((event, bytes));
         }
     }
 
-    /// A kept message to decode into, if any.
-    pub(crate) fn take(&mut self) -> Option<Box<MessageEvent>> {
+    /// A kept message, blank but for the text buffers it holds, if any.
+    pub fn take(&mut self) -> Option<Box<MessageEvent>> {
         let (event, bytes) = self.events.pop()?;
         self.held -= bytes;
         Some(event)
     }
 
+    /// Whether no message is kept.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// The bytes the kept messages hold (their boxes and text buffers).
+    pub fn held(&self) -> usize {
+        self.held
+    }
+
     /// Frees everything kept.
     pub(crate) fn clear(&mut self) {
         *self = EventPool::default();
-    }
-
-    /// The bytes kept (for tests of the bound).
-    #[cfg(test)]
-    pub(crate) fn held(&self) -> usize {
-        self.held
     }
 }
 
@@ -71,11 +94,7 @@ impl EventPool {
 /// read in place is blanked, and text buffers over [`MAX_STRING_CAPACITY`]
 /// are freed; the texts it reads in place keep their old values until a
 /// decode overwrites or clears them.
-/// [`Connection::recycle`](crate::Connection::recycle) does this itself. A
-/// driver that carries handed-back messages from the application's thread
-/// to the connection's calls it first, so that what waits in between holds
-/// no more than the bound.
-pub fn prepare(e: &mut MessageEvent) -> usize {
+fn prepare(e: &mut MessageEvent) -> usize {
     // Destructured whole: a field added to `MessageEvent` must be placed
     // here (read in place, or blanked).
     let MessageEvent {
@@ -248,5 +267,27 @@ mod tests {
         pool.recycle(big_message());
         pool.clear();
         assert!(pool.take().is_none());
+    }
+
+    #[test]
+    fn a_pool_appended_to_another_keeps_the_bound_and_is_left_empty() {
+        let small = || {
+            Box::new(MessageEvent {
+                text: "hi".into(),
+                ..MessageEvent::default()
+            })
+        };
+        let mut into = EventPool::default();
+        let mut from = EventPool::default();
+        while into.held() + 2 * std::mem::size_of::<MessageEvent>() < MAX_HELD_BYTES {
+            into.recycle(small());
+            from.recycle(small());
+        }
+        let before = into.held();
+        into.append(&mut from);
+        assert!(into.held() > before && into.held() <= MAX_HELD_BYTES);
+        assert!(from.is_empty() && from.held() == 0);
+        // The appended messages keep their text buffers.
+        assert_eq!(into.take().map(|e| e.text.capacity() >= 2), Some(true));
     }
 }

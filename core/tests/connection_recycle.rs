@@ -9,7 +9,7 @@ use std::cell::Cell;
 
 use harness::*;
 use relay_core::connection::{Event, Input, Output};
-use relay_core::recycle::{MAX_HELD_BYTES, MAX_STRING_CAPACITY, prepare};
+use relay_core::recycle::{EventPool, MAX_HELD_BYTES, MAX_STRING_CAPACITY};
 use relay_core::source::MessageEvent;
 use serde_json::json;
 
@@ -220,8 +220,9 @@ fn handing_back_more_than_the_bound_keeps_the_bound() {
         events.extend(feed(&mut h.conn, &chat_line(i), false));
     }
     // What one of these messages holds once handed back.
-    let mut probe = Box::new(events[0].clone());
-    let each = prepare(&mut probe);
+    let mut probe = EventPool::default();
+    probe.recycle(Box::new(events[0].clone()));
+    let each = probe.held();
     let fit = MAX_HELD_BYTES / each;
     assert!(fit < 200, "the test hands back more than fits");
     for e in events {

@@ -12,7 +12,7 @@ use futures_util::Stream;
 use relay_core::config::{IdleMode, RelayConfig};
 use relay_core::connection::RequestError;
 use relay_core::connection::{CommandError, DeliveryHandle, SendError, Stats};
-use relay_core::recycle;
+use relay_core::recycle::EventPool;
 use relay_core::source::MessageEvent;
 use relay_core::wire::{Action, ActionResult, FollowUpAction, GetChatInfoAction};
 use relay_core::{Event, State};
@@ -144,8 +144,7 @@ pub fn start(
         Events {
             queue,
             taken: VecDeque::new(),
-            returned: Vec::new(),
-            returned_bytes: 0,
+            returned: EventPool::default(),
         },
     )
 }
@@ -273,10 +272,8 @@ pub struct Events {
     /// The batch taken from the queue, handed out one by one.
     taken: VecDeque<Event>,
     /// Messages handed back ([`Events::recycle`]) not yet given to the
-    /// driver, and the bytes they hold (at most
-    /// [`recycle::MAX_HELD_BYTES`]).
-    returned: Returned,
-    returned_bytes: usize,
+    /// driver.
+    returned: EventPool,
 }
 
 impl std::fmt::Debug for Events {
@@ -298,15 +295,11 @@ impl Events {
     /// box and text buffers instead of new allocations (and the memory is
     /// not freed on another thread than the one that allocated it).
     /// Optional and bounded: what waits here for the driver, and what waits
-    /// in the queue to it, each hold at most [`recycle::MAX_HELD_BYTES`]
-    /// (a text buffer over [`recycle::MAX_STRING_CAPACITY`] is not kept);
+    /// in the queue to it, each hold at most [`MAX_HELD_BYTES`](relay_core::recycle::MAX_HELD_BYTES)
+    /// (a text buffer over [`MAX_STRING_CAPACITY`](relay_core::recycle::MAX_STRING_CAPACITY) is not kept);
     /// more is freed.
-    pub fn recycle(&mut self, mut event: Box<MessageEvent>) {
-        let bytes = recycle::prepare(&mut event);
-        if self.returned_bytes + bytes <= recycle::MAX_HELD_BYTES {
-            self.returned_bytes += bytes;
-            self.returned.push(event);
-        }
+    pub fn recycle(&mut self, event: Box<MessageEvent>) {
+        self.returned.recycle(event);
     }
 
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
@@ -318,7 +311,6 @@ impl Events {
         // (when it has collected the ones before).
         if !self.returned.is_empty() && state.returned.is_empty() {
             std::mem::swap(&mut state.returned, &mut self.returned);
-            self.returned_bytes = 0;
         }
         if state.events.is_empty() {
             if state.finished {
@@ -365,11 +357,6 @@ impl Drop for Events {
     }
 }
 
-/// Messages handed back on their way to the driver: the boxes themselves
-/// travel, as each is decoded into again as it is.
-#[allow(clippy::vec_box)]
-pub(crate) type Returned = Vec<Box<MessageEvent>>;
-
 /// The events between the driver task and [`Events`]: one lock and at most
 /// one wake-up per batch, no allocation per event.
 pub(crate) struct EventQueue {
@@ -381,7 +368,7 @@ pub(crate) struct EventQueue {
 struct QueueState {
     events: VecDeque<Event>,
     /// Messages the application handed back, for the driver to decode into.
-    returned: Returned,
+    returned: EventPool,
     /// The application waiting for events.
     reader: Option<Waker>,
     /// The driver waiting for room.
@@ -407,7 +394,7 @@ impl EventQueue {
 
     /// Events handed over and not taken yet; the messages the application
     /// handed back are swapped into `returned` (which must be empty).
-    pub(crate) fn len_and_returned(&self, returned: &mut Returned) -> usize {
+    pub(crate) fn len_and_returned(&self, returned: &mut EventPool) -> usize {
         let mut state = self.lock();
         if !state.returned.is_empty() {
             std::mem::swap(&mut state.returned, returned);
@@ -473,7 +460,7 @@ mod tests {
     use std::collections::VecDeque;
     use std::sync::Arc;
 
-    use relay_core::recycle::{MAX_HELD_BYTES, MAX_STRING_CAPACITY};
+    use relay_core::recycle::{EventPool, MAX_HELD_BYTES, MAX_STRING_CAPACITY};
     use relay_core::source::MessageEvent;
 
     use super::{Command, EventQueue, Events};
@@ -485,8 +472,7 @@ mod tests {
         let mut events = Events {
             queue: Arc::new(EventQueue::new(16)),
             taken: VecDeque::new(),
-            returned: Vec::new(),
-            returned_bytes: 0,
+            returned: EventPool::default(),
         };
         let big = "x".repeat(4 * MAX_STRING_CAPACITY);
         for i in 0..1_000 {
@@ -495,22 +481,19 @@ mod tests {
                 ..MessageEvent::default()
             };
             events.recycle(Box::new(e));
-            assert!(events.returned_bytes <= MAX_HELD_BYTES);
+            assert!(events.returned.held() <= MAX_HELD_BYTES);
         }
         assert!(!events.returned.is_empty());
-        assert!(
-            events
-                .returned
-                .iter()
-                .all(|e| e.text.capacity() <= MAX_STRING_CAPACITY)
-        );
         // Handed to the queue at the next look for events, in one move.
-        let mut returned = Vec::new();
+        let mut returned = EventPool::default();
         let waker = std::task::Waker::noop();
         let _ = events.poll_event(&mut std::task::Context::from_waker(waker));
-        assert!(events.returned.is_empty() && events.returned_bytes == 0);
+        assert!(events.returned.is_empty() && events.returned.held() == 0);
         assert_eq!(events.queue.len_and_returned(&mut returned), 0);
         assert!(!returned.is_empty());
+        while let Some(e) = returned.take() {
+            assert!(e.text.capacity() <= MAX_STRING_CAPACITY);
+        }
     }
 
     /// Every slot of the preallocated command queue costs this much: keep

@@ -20,11 +20,12 @@ use futures_channel::oneshot;
 use futures_util::{Sink, Stream};
 use relay_core::config::RelayConfig;
 use relay_core::connection::RequestError;
+use relay_core::recycle::EventPool;
 use relay_core::requests::RequestId;
 use relay_core::wire::ActionResult;
 use relay_core::{Connection, Event, Input, Instant, Output, State};
 
-use super::client::{ClientError, ClientOptions, Command, EventQueue, Returned};
+use super::client::{ClientError, ClientOptions, Command, EventQueue};
 use super::clock::Clock;
 use super::socket::{self, Dialing, Read, Ws};
 use super::{BoxFuture, Runtime};
@@ -438,7 +439,7 @@ pub(crate) struct Driver {
     event_capacity: usize,
     shutdown_waiters: Vec<oneshot::Sender<()>>,
     /// Messages the application handed back, on their way to the core.
-    returned: Returned,
+    returned: EventPool,
 }
 
 impl Driver {
@@ -456,7 +457,7 @@ impl Driver {
             events,
             event_capacity: options.event_capacity.max(1),
             shutdown_waiters: Vec::new(),
-            returned: Vec::new(),
+            returned: EventPool::default(),
         }
     }
 
@@ -490,9 +491,7 @@ impl Driver {
                 }
             }
             let queued = self.events.len_and_returned(&mut self.returned);
-            for event in self.returned.drain(..) {
-                self.engine.conn.recycle(event);
-            }
+            self.engine.conn.recycle_all(&mut self.returned);
             let room = self.event_capacity.saturating_sub(queued);
             let progress = self.engine.poll_io(cx, room);
             if progress.is_ready() {

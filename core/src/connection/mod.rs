@@ -72,6 +72,7 @@ const TOO_MANY_UNACKED: &str = "too many unacked deliveries";
 
 use crate::config::{IdleMode, RelayConfig};
 use crate::descriptor::CapabilityDescriptor;
+use crate::recycle::EventPool;
 use crate::requests::RequestId;
 use crate::source::MessageEvent;
 use crate::time::{Instant, UnixTime};
@@ -608,6 +609,16 @@ impl Connection {
     pub fn recycle(&mut self, event: Box<MessageEvent>) {
         if let Some(inner) = self.inner.as_mut() {
             inner.link_mut().pool.recycle(event);
+        }
+    }
+
+    /// [`recycle`](Self::recycle) for every message of `pool` (collected
+    /// elsewhere, for example on the application's thread), which is left
+    /// empty.
+    pub fn recycle_all(&mut self, pool: &mut EventPool) {
+        match self.inner.as_mut() {
+            Some(inner) => inner.link_mut().pool.append(pool),
+            None => pool.clear(),
         }
     }
 

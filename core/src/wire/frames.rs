@@ -584,14 +584,14 @@ impl<'de> WireObject<'de> for ConnectorEnvelope<'de, '_> {
 /// Unknown keys are ignored. Gateway frame types echoed back are
 /// [`DecodeError::UnknownType`], as is any other unknown type.
 pub fn decode_connector_frame(line: &[u8]) -> Result<ConnectorFrame, DecodeError> {
-    decode_connector_envelope(lax::parse_line::<ConnectorEnvelope<'_, '_>>(line)?)
+    decode_connector_frame_in(line, &mut EventPool::default())
 }
 
 /// [`decode_connector_frame`] for a line that is already a `&str` (part of
 /// a text message the WebSocket library has checked): the same decoding
 /// without a second UTF-8 check.
 pub fn decode_connector_text(line: &str) -> Result<ConnectorFrame, DecodeError> {
-    decode_connector_envelope(lax::parse_text::<ConnectorEnvelope<'_, '_>>(line)?)
+    decode_connector_text_in(line, &mut EventPool::default())
 }
 
 /// [`decode_connector_frame`], an inbound message decoded into a

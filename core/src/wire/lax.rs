@@ -529,13 +529,8 @@ pub(crate) fn parse_line_from<'de, T: WireObject<'de>>(
     parse_text_from(text, init)
 }
 
-/// [`parse_line`] for a line already known to be UTF-8.
-pub(crate) fn parse_text<'de, T: WireObject<'de>>(text: &'de str) -> Result<T, DecodeError> {
-    parse_text_from(text, T::empty)
-}
-
-/// [`parse_text`] filled from the starting value `init` makes (only when
-/// the line is an object).
+/// [`parse_line_from`] for a line already known to be UTF-8 (the starting
+/// value is made only when the line is an object).
 pub(crate) fn parse_text_from<'de, T: WireObject<'de>>(
     text: &'de str,
     init: impl FnOnce() -> T,
