@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Dict, List, Sequence, Tuple
 
-from conftest import GATEWAY, SECRET, STEP_TIMEOUT_S
+from conftest import GATEWAY, OPENED, SECRET, STEP_TIMEOUT_S
 from gateway.relay.adapter import RelayAdapter
 from gateway.relay.descriptor import CapabilityDescriptor
 from gateway.relay.ws_transport import WebSocketRelayTransport
@@ -27,7 +27,9 @@ def transport(connector, **kw) -> WebSocketRelayTransport:
     )
     args.update(kw)
     platform, bot = args["identities"][0]
-    return WebSocketRelayTransport(connector.url, platform, bot, **args)
+    t = WebSocketRelayTransport(connector.url, platform, bot, **args)
+    OPENED.append(t)
+    return t
 
 
 class Inbox:
