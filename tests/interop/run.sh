@@ -59,16 +59,19 @@ for ref in "${REFERENCES[@]}"; do
   version="${ref%%|*}"
   venv="$root/target/interop/venv-$version"
   echo "== interop scenarios against the reference ${ref#*|}"
+  log="$root/target/interop/pytest-$version.log"
   t0=$SECONDS
   set +e
+  # -rxX: list every expected failure with its reason (and any strict xpass).
   (cd "$root/tests/interop" && INTEROP_REFERENCE="$version" timeout 300 \
-    "$venv/bin/python" -m pytest -p no:cacheprovider -q "$@")
-  status=$?
+    "$venv/bin/python" -m pytest -p no:cacheprovider -q -rxX "$@") 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
   set -e
+  counts="$(tail -n 1 "$log" | sed -e 's/^=* *//' -e 's/ in [0-9.]*s.*$//')"
   case $status in
-    0) result="passed" ;;
+    0) result="ok ($counts)" ;;
     5) result="FAILED (pytest collected no test)"; failed+=("$version") ;;
-    *) result="FAILED (pytest exit status $status)"; failed+=("$version") ;;
+    *) result="FAILED ($counts; pytest exit status $status)"; failed+=("$version") ;;
   esac
   summary+=("reference ${ref#*|}: $result in $((SECONDS - t0)) s")
 done
