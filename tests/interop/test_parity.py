@@ -205,6 +205,39 @@ def test_prompt_answered_by_prompt_response(make_connector, ck, ref):
     run(scenario())
 
 
+# ── Slack /hermes commands ─────────────────────────────────────────────
+
+
+def test_slack_hermes_command_normalized(connector, ck, ref):
+    """Slack slash text arrives as `/hermes <command> ...`; 0.22 rewrites it
+    into the gateway command (the command set is the stand-in registry's)."""
+    cases = [("/hermes model gpt-x", "/model gpt-x", "command"),
+             ("/hermes compact now", "/compress now", "command"),
+             ("/hermes", "/help", "command"),
+             ("/hermes what is this", "what is this", "text"),
+             ("plain words", "plain words", "text")]
+
+    async def scenario():
+        t, inbox, _ = await connected(connector, identities=[("slack", "B-sl-1")])
+        for i, (text, _, _) in enumerate(cases):
+            await inbound(connector, "C-1", platform="slack", message_id=f"17.{i}", text=text)
+        await inbound(connector, "tg-1", platform="telegram", message_id="m-1",
+                      text="/hermes model gpt-x")
+        ck(await until(lambda: len(inbox.events) == len(cases) + 1), "all delivered")
+        got = [(e.text, e.message_type.value) for e in inbox.events]
+        sent = [f["event"]["text"] for f in await frames(connector, "out", "inbound")]
+        ck.eq(sent, [c[0] for c in cases] + ["/hermes model gpt-x"],
+              "the connector forwards the text as typed")
+        if ref.series == "0.22":
+            ck.eq(got[:-1], [(c[1], c[2]) for c in cases], "slack text normalized")
+        else:
+            ck.eq(got[:-1], [(c[0], "text") for c in cases], "0.19 keeps the text as typed")
+        ck.eq(got[-1], ("/hermes model gpt-x", "text"), "other platforms are left alone")
+        await t.disconnect()
+
+    run(scenario())
+
+
 # ── draft, task card, delete ─────────────────────────────────────────────
 
 
