@@ -1,88 +1,27 @@
-"""The published reference gateway transport (hermes-agent 0.19.0,
-`gateway/relay/ws_transport.py` and `adapter.py`) against `relay connector`,
-asserted on both sides: what the reference's transport and adapter report, and
-what the connector counted and logged."""
+"""The published reference gateway transport and adapter (`gateway/relay/`
+`ws_transport.py` and `adapter.py` of hermes-agent 0.19.0 and of the
+0.22.2.post1 packaging) against `relay connector`, asserted on both sides:
+what the reference's transport and adapter report, and what the connector
+counted and logged. Where the two releases behave differently, each scenario
+asserts each release's own behaviour (`ref.series`)."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import json
-from typing import Any, Dict, List
+import re
 
-from conftest import (
-    GATEWAY,
-    OTHER_GATEWAY,
-    OTHER_SECRET,
-    SECRET,
-    STEP_TIMEOUT_S,
-    run,
-    until,
-)
+from conftest import GATEWAY, OTHER_GATEWAY, STEP_TIMEOUT_S, run, until
 from gateway.relay.adapter import RelayAdapter
 from gateway.relay.descriptor import CapabilityDescriptor
 from gateway.relay.ws_transport import WebSocketRelayTransport
+from peer import IDENTITIES, KEY, call, connected, placeholder, transport, wait_stat
 from standins import Platform, PlatformConfig
 from websockets.exceptions import ConnectionClosed
 
-IDENTITIES = [("telegram", "bot-tg-1"), ("discord", "app-dc-1")]
-KEY = "agent:main:telegram:group:chat-7:user-3"
 
-
-def transport(connector, **kw) -> WebSocketRelayTransport:
-    """A reference transport for the main gateway, fronting two platforms."""
-    args: Dict[str, Any] = dict(
-        identities=IDENTITIES,
-        gateway_id=GATEWAY,
-        upgrade_secret=SECRET,
-        connect_timeout_s=STEP_TIMEOUT_S,
-        outbound_timeout_s=STEP_TIMEOUT_S,
-    )
-    args.update(kw)
-    platform, bot = args["identities"][0]
-    return WebSocketRelayTransport(connector.url, platform, bot, **args)
-
-
-class Inbox:
-    """Collects what the reference transport hands to its handlers."""
-
-    def __init__(self, t: WebSocketRelayTransport) -> None:
-        self.events: List[Any] = []
-        self.interrupts: List[tuple] = []
-        self.forwards: List[tuple] = []
-        t.set_inbound_handler(self._inbound)
-        t.set_interrupt_inbound_handler(self._interrupt)
-        t.set_passthrough_handler(self._passthrough)
-
-    async def _inbound(self, event: Any) -> None:
-        self.events.append(event)
-
-    async def _interrupt(self, session_key: str, chat_id: str) -> None:
-        self.interrupts.append((session_key, chat_id))
-
-    async def _passthrough(self, forward: Any, buffer_id: Any) -> None:
-        self.forwards.append((forward, buffer_id))
-
-
-async def call(fn, *args):
-    """Runs a blocking admin call off the event loop (the reference's reader
-    keeps running meanwhile)."""
-    return await asyncio.to_thread(fn, *args)
-
-
-async def wait_stat(connector, key: str, at_least: int) -> int:
-    return await call(connector.wait_stat, key, at_least)
-
-
-async def connected(connector, **kw):
-    t = transport(connector, **kw)
-    inbox = Inbox(t)
-    await t.connect()
-    descriptor = await t.handshake()
-    return t, inbox, descriptor
-
-
-def test_handshake_two_identities_and_descriptors(connector, ck):
+def test_handshake_two_identities_and_descriptors(connector, ck, ref):
     async def scenario():
         t, _, d = await connected(connector)
         ck(isinstance(d, CapabilityDescriptor), "handshake() gives a descriptor")
@@ -93,16 +32,42 @@ def test_handshake_two_identities_and_descriptors(connector, ck):
         ck.eq(d.len_unit, "utf16", "telegram length unit")
         ck.eq(d.contract_version, 1, "contract version")
         ck.eq(await wait_stat(connector, "descriptors_sent", 2), 2, "one descriptor per hello")
-        # The 0.19.0 transport keeps the last descriptor of the dial.
-        ck(await until(lambda: t._descriptor is not None and t._descriptor.platform == "discord"),
-           "the second hello's descriptor arrives")
-        dc = t._descriptor
+        if ref.series == "0.19":
+            # 0.19 keeps the last descriptor of the dial as its only one.
+            ck(await until(lambda: t._descriptor is not None
+                           and t._descriptor.platform == "discord"),
+               "the second hello's descriptor arrives")
+            dc = t._descriptor
+        else:
+            # 0.22 keeps the first as the session default and one per platform.
+            ck(await until(lambda: t.descriptor_for_platform("discord") is not None),
+               "the second hello's descriptor arrives")
+            ck.eq(t._descriptor.platform, "telegram", "the first descriptor stays the default")
+            ck.eq(t.descriptor_for_platform("telegram").max_message_length, 4096,
+                  "telegram's descriptor kept per platform")
+            dc = t.descriptor_for_platform("discord")
         ck.eq(dc.label, "Discord", "discord label")
         ck.eq(dc.max_message_length, 2000, "discord limit")
         ck.eq(dc.markdown_dialect, "discord", "discord dialect")
         ck.eq(dc.len_unit, "chars", "discord length unit")
-        hellos = [json.loads(e["text"]) for e in await call(connector.frames, "in", "hello")]
+        raw_hellos = [e["text"] for e in await call(connector.frames, "in", "hello")]
+        hellos = [json.loads(text) for text in raw_hellos]
         ck.eq([(h["platform"], h["botId"]) for h in hellos], IDENTITIES, "hellos in configured order")
+        ck("command_manifest" not in hellos[0], "no command manifest on the telegram hello")
+        if ref.series == "0.19":
+            ck("command_manifest" not in hellos[1], "0.19 sends no command manifest")
+        else:
+            # 0.22 declares its Discord slash commands on the discord hello, after botId.
+            ck(raw_hellos[1].startswith('{"type": "hello", "platform": "discord", '
+                                        '"botId": "app-dc-1", "command_manifest": ['),
+               "command_manifest follows botId on the discord hello")
+            manifest = hellos[1]["command_manifest"]
+            ck(len(manifest) > 0 and all(
+                re.fullmatch(r"[a-z0-9_-]{1,32}", c["name"]) and isinstance(c["description"], str)
+                for c in manifest), "every entry has a valid name and a description")
+            options = [o for c in manifest for o in c.get("options", [])]
+            ck(options and all({"type", "name", "description"} <= set(o) for o in options),
+               "options are Discord option objects")
         m = await call(connector.model)
         ck.eq(m["hellos"], 2, "connector counted two hellos")
         ck.eq(m["bad_frames"], 0, "no frame rejected")
@@ -122,20 +87,27 @@ def test_handshake_two_identities_and_descriptors(connector, ck):
     run(scenario())
 
 
-def test_inbound_every_field(connector, ck):
+def test_inbound_every_field(connector, ck, ref):
     event = {
         "text": "héllo 😀 wörld",
         "message_type": "photo",
         "message_id": "m-1",
         "reply_to_message_id": "m-0",
-        "media_urls": ["https://media.example/a.png"],
+        "media_urls": ["https://media.example/a.png", "https://media.example/b.ogg"],
+        "media": [{"url": "https://media.example/b.ogg", "mime": "audio/ogg"},
+                  {"url": "https://media.example/a.png", "mime": "image/png"}],
+        "reply_to": {"text": "quoted", "author": "ann", "is_own": True},
+        "prompt_response": {"prompt_id": "ab12cd.0011aabb", "option_id": "once",
+                            "prompt_message_id": "pm-1"},
         "context": [{"text": "earlier", "source": {"user_name": "ann"}}],
         "source": {
             "platform": "telegram", "chat_id": "chat-7", "chat_type": "group",
             "chat_name": "Team", "user_id": "user-3", "user_name": "bob",
+            "user_display_name": "Bob B.", "user_handle": "@bob",
             "thread_id": "th-1", "chat_topic": "topic", "user_id_alt": "alt-u",
             "chat_id_alt": "alt-c", "scope_id": "scope-9", "parent_chat_id": "parent-1",
-            "message_id": "m-1", "profile": "coder",
+            "message_id": "m-1", "profile": "coder", "auto_thread_created": True,
+            "auto_thread_initial_name": "Topic", "prospective_thread_id": "th-9",
         },
     }
 
@@ -153,11 +125,26 @@ def test_inbound_every_field(connector, ck):
         ck.eq(e.channel_context, "[Recent channel messages]\nann: earlier", "context rendered")
         s = e.source
         ck.eq(s.platform, Platform.TELEGRAM, "source.platform")
-        for key in ("chat_id", "chat_type", "chat_name", "user_id", "user_name", "thread_id",
+        for key in ("chat_id", "chat_type", "chat_name", "user_id", "thread_id",
                     "chat_topic", "user_id_alt", "chat_id_alt", "scope_id", "parent_chat_id",
                     "message_id", "profile"):
             ck.eq(getattr(s, key), event["source"][key], f"source.{key}")
         ck.eq(s.delivered_via_upstream_relay, True, "stamped by the reference")
+        if ref.series == "0.19":
+            # 0.19 reads the raw user name and none of the later fields.
+            ck.eq(s.user_name, "bob", "source.user_name")
+            ck(not {"auto_thread_created", "prospective_thread_id"} & set(vars(s)),
+               "no auto-thread fields")
+            ck(not {"reply_to_text", "media_types", "prompt_response"} & set(vars(e)),
+               "no reply_to, media types or prompt_response")
+        else:
+            ck.eq(s.user_name, "Bob B.", "source.user_name prefers user_display_name")
+            ck.eq((s.auto_thread_created, s.auto_thread_initial_name, s.prospective_thread_id),
+                  (True, "Topic", "th-9"), "auto-thread fields")
+            ck.eq((e.reply_to_text, e.reply_to_author_name, e.reply_to_is_own_message),
+                  ("quoted", "ann", True), "reply_to fields")
+            ck.eq(e.media_types, ["image/png", "audio/ogg"], "media types matched by url")
+            ck.eq(e.prompt_response, event["prompt_response"], "prompt_response verbatim")
         frame = json.loads((await call(connector.frames, "out", "inbound"))[-1]["text"])
         ck("bufferId" not in frame, "a live inbound has no bufferId")
         ck.eq(frame["event"]["source"].get("guild_id"), "scope-9", "scope also written as guild_id")
@@ -168,7 +155,7 @@ def test_inbound_every_field(connector, ck):
     run(scenario())
 
 
-def test_send_edit_typing_get_chat_info(connector, ck):
+def test_send_edit_typing_get_chat_info(connector, ck, ref):
     async def scenario():
         t, _, _ = await connected(connector)
         r = await t.send_outbound({"op": "send", "chat_id": "chat-7", "content": "é😀 hi",
@@ -209,7 +196,7 @@ def test_send_edit_typing_get_chat_info(connector, ck):
     run(scenario())
 
 
-def test_python_json_spelling_and_no_deflate(connector, ck):
+def test_python_json_spelling_and_no_deflate(connector, ck, ref):
     async def scenario():
         t, _, _ = await connected(connector)
         ws = t._ws
@@ -232,7 +219,7 @@ def test_python_json_spelling_and_no_deflate(connector, ck):
     run(scenario())
 
 
-def test_follow_up_capability(connector, ck):
+def test_follow_up_capability(connector, ck, ref):
     action = {"op": "follow_up", "session_key": KEY, "kind": "telegram.callback",
               "content": "done", "metadata": {}}
 
@@ -272,7 +259,7 @@ def test_follow_up_capability(connector, ck):
     run(scenario())
 
 
-def test_interrupts_both_ways(connector, ck):
+def test_interrupts_both_ways(connector, ck, ref):
     async def scenario():
         t, inbox, _ = await connected(connector)
         # Connector -> gateway: a user's stop for a session this gateway owns.
@@ -301,7 +288,7 @@ def test_interrupts_both_ways(connector, ck):
     run(scenario())
 
 
-def test_passthrough_bytes_and_headers(connector, ck):
+def test_passthrough_bytes_and_headers(connector, ck, ref):
     body = bytes(range(256)) + b'{"type": 2}'
     headers = [["X-Signature", "abc"], ["content-type", "application/json"], ["X-A", "1"],
                ["x-a", "2"]]
@@ -341,7 +328,7 @@ def test_passthrough_bytes_and_headers(connector, ck):
     run(scenario())
 
 
-def test_going_idle_buffered_drain(connector, ck):
+def test_going_idle_buffered_drain(connector, ck, ref):
     async def scenario():
         t, inbox, _ = await connected(connector)
         ck.eq(await t.go_idle(timeout_s=STEP_TIMEOUT_S), True, "going_idle acked")
@@ -381,7 +368,7 @@ def test_going_idle_buffered_drain(connector, ck):
     run(scenario())
 
 
-def test_dormant_redial(connector, ck):
+def test_dormant_redial(connector, ck, ref):
     async def scenario():
         t, inbox, _ = await connected(connector, reconnect=True)
         ck.eq(await t.go_dormant(timeout_s=STEP_TIMEOUT_S), True, "go_dormant acked")
@@ -403,18 +390,36 @@ def test_dormant_redial(connector, ck):
     run(scenario())
 
 
-def test_revocation_terminal_first_4401(connector, ck):
+def test_revocation_after_handshake(connector, ck, ref):
     async def scenario():
         t, _, _ = await connected(connector, reconnect=True, reconnect_backoff_s=0.1)
         await call(connector.post, "/dev/revoke", {"gateway_id": GATEWAY})
-        ck(await until(lambda: t.auth_revoked), "the reference latched revocation on the first 4401")
-        before = (await call(connector.stats))["upgrades_attempted"]
-        await asyncio.sleep(0.6)
-        after = (await call(connector.stats))["upgrades_attempted"]
-        ck.eq(after, before, "no re-dial after revocation")
-        ck(t._supervisor is None, "no reconnect supervisor")
-        m = await call(connector.model)
-        ck.eq(m["closes_4401"], 1, "the connector closed once with 4401")
+        if ref.series == "0.19":
+            ck(await until(lambda: t.auth_revoked),
+               "0.19 latches revocation on the first 4401")
+            before = (await call(connector.stats))["upgrades_attempted"]
+            await asyncio.sleep(0.6)
+            after = (await call(connector.stats))["upgrades_attempted"]
+            ck.eq(after, before, "no re-dial after revocation")
+            ck(t._supervisor is None, "no reconnect supervisor")
+            m = await call(connector.model)
+            ck.eq(m["closes_4401"], 1, "the connector closed once with 4401")
+        else:
+            # 0.22 confirms once: the first 4401 earns an immediate re-dial with a
+            # fresh token; the connector refuses that one too, and it latches.
+            ck(await until(lambda: connector.stats()["upgrades_attempted"] >= 2),
+               "a fresh-token re-dial follows the first 4401")
+            ck(await until(lambda: t.auth_revoked), "revocation latched on the second 4401")
+            await asyncio.sleep(0.5)
+            # Its reconnect supervisor does not stop at the latch: a dial whose
+            # hellos lose the race with the 4401 counts as a failed dial and is
+            # retried on the backoff. Each such stray dial is refused too.
+            ck(await until(lambda: connector.model()["closes_4401"]
+                           == connector.stats()["upgrades_attempted"]),
+               "every connection after the revocation closed 4401")
+            m = await call(connector.model)
+            ck.eq(m["descriptors_sent"], 2, "no descriptor after the revocation")
+            ck.eq(t.auth_revoked, True, "the latch holds")
         await t.disconnect()
 
     run(scenario())
@@ -430,7 +435,7 @@ async def connect_refused(t: WebSocketRelayTransport) -> None:
         assert e.rcvd is not None and e.rcvd.code == 4401, e
 
 
-def test_wrong_secret(connector, ck):
+def test_wrong_secret(connector, ck, ref):
     async def scenario():
         t = transport(connector, upgrade_secret="not-the-secret", connect_timeout_s=0.5)
         await connect_refused(t)
@@ -456,14 +461,10 @@ def test_wrong_secret(connector, ck):
     run(scenario())
 
 
-def test_relay_adapter_end_to_end(connector, ck):
+def test_relay_adapter_end_to_end(connector, ck, ref):
     async def scenario():
         t = transport(connector)
-        placeholder = CapabilityDescriptor(
-            contract_version=1, platform="telegram", label="Relay", max_message_length=4096,
-            supports_draft_streaming=False, supports_edit=True, supports_threads=False,
-            markdown_dialect="plain", len_unit="chars")
-        adapter = RelayAdapter(PlatformConfig(), placeholder, transport=t)
+        adapter = RelayAdapter(PlatformConfig(), placeholder(), transport=t)
         ck.eq(await adapter.connect(), True, "adapter connects")
         ck.eq(adapter.descriptor.label, "Telegram", "negotiated descriptor adopted")
         ck.eq(adapter.MAX_MESSAGE_LENGTH, 4096, "message limit from the descriptor")
@@ -478,6 +479,11 @@ def test_relay_adapter_end_to_end(connector, ck):
         ck.eq(r.success, True, "adapter send succeeds")
         sent = json.loads((await call(connector.frames, "in", "outbound"))[-1]["text"])
         ck.eq(sent["action"]["metadata"].get("scope_id"), "guild-5", "scope re-attached")
+        if ref.series == "0.19":
+            ck("user_id" not in sent["action"]["metadata"], "0.19: user_id only for DMs")
+        else:
+            ck.eq(sent["action"]["metadata"].get("user_id"), "u-1",
+                  "0.22: the author's user_id re-attached on a scoped chat too")
         ck.eq(sent.get("platform"), "discord", "reply tagged with the inbound's platform")
         ck.eq(sent.get("botId"), "app-dc-1", "and its botId")
         await call(connector.post, "/dev/bind", {"session_key": KEY, "instance": GATEWAY})
