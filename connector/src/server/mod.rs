@@ -93,12 +93,13 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use relay_core::descriptor::CapabilityDescriptor;
 use relay_core::source::MessageEvent;
 use relay_core::wire::PassthroughForward;
+use relay_engine::Clock;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use model::{Clock, Cmd, Counters, ModelState, SocketCmd};
+use model::{Cmd, Counters, ModelState, SocketCmd};
 use routes::Ctx;
 
 /// Default limit on request bodies (1 MiB).

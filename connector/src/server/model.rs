@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::{Connector, ConnectorOutput, SessionId};
-use relay_core::{Instant, UnixTime};
+use relay_core::Instant;
+use relay_engine::Clock;
 use tokio::sync::{Notify, mpsc, watch};
 
 use super::poke;
@@ -21,41 +22,6 @@ const CLOSE_GOING_AWAY: u16 = 1001;
 
 /// Close code of a socket cut because its queue is full ("try again later").
 pub(crate) const CLOSE_QUEUE_FULL: u16 = 1013;
-
-/// The server's clocks: a monotonic epoch taken at start for the model's
-/// [`Instant`], and the system clock for token checks.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Clock {
-    epoch: tokio::time::Instant,
-}
-
-impl Clock {
-    pub(crate) fn start() -> Self {
-        Clock {
-            epoch: tokio::time::Instant::now(),
-        }
-    }
-
-    /// Milliseconds since the server started.
-    pub(crate) fn now(&self) -> Instant {
-        let elapsed = self.epoch.elapsed().as_millis();
-        Instant::from_millis(u64::try_from(elapsed).unwrap_or(u64::MAX))
-    }
-
-    /// Wall-clock seconds since the Unix epoch (0 if the clock is before it).
-    pub(crate) fn wall() -> UnixTime {
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        UnixTime::from_secs(secs)
-    }
-
-    /// The tokio instant of a model deadline (`None` if it is out of range).
-    fn deadline(&self, at: Instant) -> Option<tokio::time::Instant> {
-        self.epoch
-            .checked_add(Duration::from_millis(at.as_millis()))
-    }
-}
 
 /// Counters kept outside the model (sockets and HTTP).
 #[derive(Debug, Default)]
@@ -270,7 +236,15 @@ impl ModelState {
                 }
                 ConnectorOutput::WakePoke { instance, url } => {
                     tracing::info!(%instance, "wake poke");
-                    tokio::spawn(poke::send(instance, url, Arc::clone(&self.counters)));
+                    let counters = Arc::clone(&self.counters);
+                    tokio::spawn(async move {
+                        let answered = poke::send(&instance, &url).await;
+                        Counters::bump(if answered {
+                            &counters.wake_pokes_sent
+                        } else {
+                            &counters.wake_pokes_failed
+                        });
+                    });
                 }
                 ConnectorOutput::Wait(deadline) => return Routed::Wait(deadline),
             }
@@ -300,10 +274,10 @@ pub(crate) async fn run(
 ) {
     let mut deadline = state.route_all().await;
     loop {
-        let timer = deadline.and_then(|d| state.clock.deadline(d));
+        let timer = deadline.map(|d| state.clock.to_std(d));
         let sleep = async {
             match timer {
-                Some(at) => tokio::time::sleep_until(at).await,
+                Some(at) => tokio::time::sleep_until(at.into()).await,
                 None => std::future::pending().await,
             }
         };

@@ -12,10 +12,11 @@ use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use relay_core::source::{MessageEvent, SessionSource};
+use relay_engine::Clock;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::model::{Clock, Cmd, Counters, socket_channel};
+use super::model::{Cmd, Counters, socket_channel};
 use super::{call, socket};
 
 /// The response type of every route.
