@@ -2,6 +2,8 @@
 
 use std::collections::VecDeque;
 
+use serde::Serialize;
+
 use super::SessionId;
 use relay_core::time::Instant;
 
@@ -115,8 +117,9 @@ impl FrameLog {
 }
 
 /// Counters of what the connector did. All saturate; none is ever reset
-/// (a [`super::Connector::restart`] keeps them).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// (a [`super::Connector::restart`] keeps them). They serialize as one JSON
+/// object, a key per counter, in this order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ConnectorStats {
     /// Upgrades that became authorized sessions.
     pub upgrades_accepted: u64,

@@ -16,8 +16,10 @@ use relay_engine::Clock;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::model::{Cmd, Counters, socket_channel};
-use super::{call, socket};
+use super::driver::{Cmd, call};
+use super::queue::socket_channel;
+use super::socket;
+use super::stats::Counters;
 
 /// The response type of every route.
 pub(crate) type Resp = Response<Full<Bytes>>;
@@ -96,7 +98,7 @@ fn error(status: StatusCode, message: &str) -> Resp {
     json_response(status, json!({ "error": message }).to_string())
 }
 
-/// The model task is gone (the server is stopping).
+/// The driver task is gone (the server is stopping).
 fn stopping() -> Resp {
     error(StatusCode::SERVICE_UNAVAILABLE, "server is stopping")
 }
@@ -363,7 +365,7 @@ async fn revoke(req: Request<Incoming>, ctx: &Ctx) -> Resp {
 async fn stats(ctx: &Ctx) -> Resp {
     let counters = Arc::clone(&ctx.counters);
     match call(&ctx.cmds, move |st| {
-        super::DevServerStats::collect(st, &counters)
+        super::DevServerStats::collect(&st.connector, &counters)
     })
     .await
     {
