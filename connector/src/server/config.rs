@@ -18,7 +18,7 @@ pub const DEFAULT_WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default [`DevServerConfig::socket_queue`].
 pub const DEFAULT_SOCKET_QUEUE: usize = 1024;
 
-/// Everything a [`ConnectorServer`] is started with.
+/// Everything a [`ConnectorServer`](crate::server::ConnectorServer) is started with.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DevServerConfig {
     /// Address to listen on (`127.0.0.1:0`: loopback, a free port).

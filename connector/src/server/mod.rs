@@ -1,4 +1,4 @@
-//! A development connector: the sans-IO [`Connector`] model behind a real
+//! A development connector: the sans-IO [`Connector`](crate::Connector) model behind a real
 //! tokio server, for local development, demos, the command line and driver
 //! tests.
 //!
@@ -20,12 +20,12 @@
 //! # What it serves
 //!
 //! - `GET /relay` with WebSocket upgrade headers: handed to
-//!   [`Connector::accept`]; accepted upgrades get `101`, refused ones the
+//!   [`Connector::accept`](crate::Connector::accept); accepted upgrades get `101`, refused ones the
 //!   model's HTTP status (`RejectMode::Http*`), or a `101` followed by a
 //!   4401 close frame (`RejectMode::Close4401`, the default). A WebSocket
 //!   upgrade on any other path is answered `400`.
 //! - `POST /relay/provision`, `/relay/enroll`, `/relay/policy`: the model's
-//!   [`Connector::handle_http`].
+//!   [`Connector::handle_http`](crate::Connector::handle_http).
 //! - The admin API (JSON), one route per thing a connector can do to a
 //!   gateway, each with a handle method doing the same:
 //!
@@ -62,7 +62,7 @@
 //! # How it runs
 //!
 //! One task owns the model. Socket tasks and admin calls feed it through a
-//! channel; after every input it drains [`Connector::poll_output`] and
+//! channel; after every input it drains [`Connector::poll_output`](crate::Connector::poll_output) and
 //! routes each output: frames and close frames to the session's socket, a
 //! cut link (no close frame) for `Dropped`, an HTTP GET for wake pokes, and
 //! a timer for the `Wait` deadline. The model's clock is a monotonic epoch

@@ -47,7 +47,7 @@ pub struct DevServerStats {
     /// Wake pokes that failed (unsupported URL, connect error, timeout).
     pub wake_pokes_failed: u64,
     /// Sockets treated as gone because their queue was full
-    /// ([`DevServerConfig::socket_queue`]).
+    /// ([`DevServerConfig::socket_queue`](crate::server::DevServerConfig::socket_queue)).
     pub sockets_cut_queue_full: u64,
     /// Live sessions in the model.
     pub sessions: usize,

@@ -7,7 +7,7 @@ use hyper::Request;
 use hyper::body::Incoming;
 use serde_json::{Map, Value, json};
 
-use super::Ctx;
+use super::ctx::Ctx;
 use super::json::{Answer, Failure, bad, read_object, run, string};
 
 /// What a capability call asks for.

@@ -9,7 +9,7 @@ use relay_core::source::{MessageEvent, SessionSource};
 use relay_core::wire::PassthroughForward;
 use serde_json::{Map, Value, json};
 
-use super::Ctx;
+use super::ctx::Ctx;
 use super::json::{Answer, Failure, bad, opt_string, read_object, run, string};
 use crate::{Connector, Delivery};
 

@@ -6,7 +6,7 @@ use hyper::body::Incoming;
 use relay_core::descriptor::CapabilityDescriptor;
 use serde_json::{Value, json};
 
-use super::Ctx;
+use super::ctx::Ctx;
 use super::json::{Answer, bad, read_object, run, string};
 
 /// `POST /dev/descriptor {"platform", "descriptor": {...}}`.

@@ -5,7 +5,7 @@ use hyper::Request;
 use hyper::body::Incoming;
 use serde_json::json;
 
-use super::Ctx;
+use super::ctx::Ctx;
 use super::json::{Answer, opt_string, read_object, run, string};
 
 /// `POST /dev/interrupt {"session_key", "chat_id"}`.

@@ -6,7 +6,7 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
-use super::Ctx;
+use super::ctx::Ctx;
 use crate::AdminError;
 use crate::server::driver::{Driver, call};
 

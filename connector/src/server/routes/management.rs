@@ -6,7 +6,7 @@ use hyper::header;
 use hyper::{Request, StatusCode};
 use relay_engine::Clock;
 
-use super::Ctx;
+use super::ctx::Ctx;
 use super::json::{Resp, json_response, read_body, stopping};
 use crate::server::driver::call;
 

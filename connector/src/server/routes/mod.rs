@@ -3,6 +3,7 @@
 //! a row in [`ADMIN`], an arm in [`admin`] and, for a new family, a file.
 
 mod capability;
+mod ctx;
 mod delivery;
 mod descriptor;
 mod interrupt;
@@ -15,31 +16,12 @@ mod upgrade;
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
-use tokio::sync::mpsc;
 
-use super::driver::Cmd;
-use super::socket::SocketLimits;
-use super::stats::Counters;
-
+pub(crate) use ctx::Ctx;
 pub(crate) use json::Resp;
 use json::{Answer, error, reply};
-
-/// What every request handler shares.
-pub(crate) struct Ctx {
-    /// Upgraded into a sender held by each socket task, so that shutdown
-    /// can wait for the sockets' close.
-    pub(crate) live: mpsc::WeakSender<()>,
-    pub(crate) cmds: mpsc::Sender<Cmd>,
-    pub(crate) counters: Arc<Counters>,
-    pub(crate) ws_config: WebSocketConfig,
-    pub(crate) socket_limits: SocketLimits,
-    pub(crate) max_body_bytes: usize,
-    /// Capacity of each socket's queue.
-    pub(crate) socket_queue: usize,
-}
 
 /// The admin routes.
 #[derive(Clone, Copy, Debug)]

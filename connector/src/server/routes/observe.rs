@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::Ctx;
+use super::ctx::Ctx;
 use super::json::{Answer, run};
 use crate::Direction;
 use crate::server::stats::DevServerStats;

@@ -4,7 +4,7 @@ use hyper::Request;
 use hyper::body::Incoming;
 use serde_json::json;
 
-use super::Ctx;
+use super::ctx::Ctx;
 use super::json::{Answer, read_object, run, string};
 
 /// `POST /dev/revoke {"gateway_id": "..."}`.

@@ -11,7 +11,7 @@ use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use relay_engine::Clock;
 
-use super::Ctx;
+use super::ctx::Ctx;
 use super::json::{Resp, error, stopping};
 use crate::Accept;
 use crate::server::driver::call;
