@@ -66,7 +66,7 @@ pub fn block_on(future: impl Future<Output = Exit>) -> Exit {
 /// Where the connector is and who the gateway is; each flag overrides its
 /// environment variable.
 #[derive(Clone, Debug, Default, Args)]
-pub struct ConnectorArgs {
+pub struct RelayArgs {
     /// Connector base or relay URL (`wss://…/relay` or `https://…`)
     /// [default: $GATEWAY_RELAY_URL].
     #[arg(
@@ -80,7 +80,7 @@ pub struct ConnectorArgs {
     pub gateway_id: Option<String>,
 }
 
-impl ConnectorArgs {
+impl RelayArgs {
     /// The flags as environment overrides.
     pub fn overrides(&self) -> Vec<(&'static str, Option<String>)> {
         vec![
@@ -90,10 +90,17 @@ impl ConnectorArgs {
     }
 }
 
-/// The identity token that authorises a credential call (`relay enroll`,
-/// `relay provision`).
+/// What a credential call (`relay enroll`, `relay provision`) is made
+/// with; each flag overrides its environment variable.
 #[derive(Clone, Debug, Default, Args)]
-pub struct IdentityArgs {
+pub struct CredentialArgs {
+    #[command(flatten)]
+    pub relay: RelayArgs,
+    /// Wake URL: the connector pokes it to wake an idle gateway (provision
+    /// registers it, enroll also writes it to the env file)
+    /// [default: $GATEWAY_RELAY_WAKE_URL].
+    #[arg(long, value_name = "URL")]
+    pub wake_url: Option<String>,
     /// Identity token (bearer) [default: one from the identity provider,
     /// $GATEWAY_RELAY_IDP_*].
     #[arg(
@@ -105,17 +112,17 @@ pub struct IdentityArgs {
     pub identity_token: Option<String>,
 }
 
-/// The configuration of a credential call: `connector`'s flags and `extra`
-/// over the environment. Such a call obtains credentials and dials no relay
-/// socket, so missing relay credentials are not an error here.
-pub fn load_credential_config(
-    connector: &ConnectorArgs,
-    extra: [(&'static str, Option<String>); 2],
-) -> Result<RelayConfig, Exit> {
-    let mut overrides = connector.overrides();
-    overrides.extend(extra);
-    overrides.push(("GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED", Some("1".into())));
-    load_config(&overrides)
+impl CredentialArgs {
+    /// The configuration of the call: these flags and `extra` over the
+    /// environment. Such a call obtains credentials and dials no relay
+    /// socket, so missing relay credentials are not an error here.
+    pub fn load_config(&self, extra: (&'static str, Option<String>)) -> Result<RelayConfig, Exit> {
+        let mut overrides = self.relay.overrides();
+        overrides.push(extra);
+        overrides.push(("GATEWAY_RELAY_WAKE_URL", self.wake_url.clone()));
+        overrides.push(("GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED", Some("1".into())));
+        load_config(&overrides)
+    }
 }
 
 /// `" (tenant T)"` when a tenant is known, else nothing.
