@@ -22,7 +22,7 @@ use relay_tokio::RelayClient;
 use relay_tokio::wake::WakeListener;
 use serde_json::{Value, json};
 
-use crate::common::Exit;
+use crate::exit::Exit;
 
 /// The demo gateway's id.
 const GATEWAY: &str = "demo-gateway";

@@ -6,7 +6,8 @@ use clap::Args;
 use relay_core::http::enroll_env_vars;
 use relay_tokio::http::{self, default_env_file, default_gateway_id};
 
-use crate::common::{CredentialArgs, Exit, call_failed, fail, tenant_suffix};
+use crate::config::{CredentialArgs, tenant_suffix};
+use crate::exit::{Exit, call_failed, fail};
 
 /// `relay enroll`.
 #[derive(Debug, Args)]

@@ -4,7 +4,8 @@ use clap::Args;
 use relay_core::http::PolicyBody;
 use relay_tokio::http;
 
-use crate::common::{Exit, RelayArgs, call_failed, fail, load_config};
+use crate::config::{RelayArgs, load_config};
+use crate::exit::{Exit, call_failed, fail};
 
 /// `relay policy`.
 #[derive(Debug, Args)]

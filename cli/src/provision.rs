@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 use relay_tokio::http::{self, default_gateway_id};
 
-use crate::common::{CredentialArgs, Exit, call_failed, fail, tenant_suffix};
+use crate::config::{CredentialArgs, tenant_suffix};
+use crate::exit::{Exit, call_failed, fail};
 
 /// `relay provision`.
 #[derive(Debug, Args)]

@@ -24,7 +24,10 @@ use relay_tokio::wake::WakeListener;
 use serde_json::{Map, Value, json};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 
-use crate::common::{self, Exit, Line, read_line};
+use crate::config::{self, RelayArgs};
+use crate::exit::{Exit, fail};
+use crate::lines::{Line, read_line};
+use crate::signals;
 use request::Request;
 
 /// Default bound on one stdin line (1 MiB).
@@ -43,7 +46,7 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 128;
 pub struct ConnectArgs {
     /// Where the connector is and who the gateway is.
     #[command(flatten)]
-    pub relay: common::RelayArgs,
+    pub relay: RelayArgs,
     /// Dial without credentials, for a dev connector with auth off (without
     /// it, a missing GATEWAY_RELAY_ID or GATEWAY_RELAY_SECRET is an error)
     /// [env: GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED=1].
@@ -178,12 +181,12 @@ pub async fn run(args: ConnectArgs) -> Exit {
             Some("1".to_owned()),
         ));
     }
-    let config = match common::load_config(&overrides) {
+    let config = match config::load_config(&overrides) {
         Ok(config) => config,
         Err(exit) => return exit,
     };
     if args.max_line_bytes == 0 {
-        return common::fail(
+        return fail(
             Exit::Usage,
             "--max-line-bytes must be at least 1; leave it out for the 1 MiB default",
         );
@@ -192,7 +195,7 @@ pub async fn run(args: ConnectArgs) -> Exit {
         .ok()
         .filter(|n| *n >= 1 && (*n as usize) <= Semaphore::MAX_PERMITS)
     else {
-        return common::fail(
+        return fail(
             Exit::Usage,
             format_args!(
                 "--max-in-flight must be between 1 and {}; leave it out for the default of {DEFAULT_MAX_IN_FLIGHT}",
@@ -211,7 +214,7 @@ pub async fn run(args: ConnectArgs) -> Exit {
             }
             Err(e) => {
                 handle.shutdown().await;
-                return common::fail(
+                return fail(
                     Exit::Usage,
                     format_args!(
                         "could not listen on {addr} for wakes: {e}; pick another --wake-listen address"
@@ -355,9 +358,9 @@ const STOP_GRACE: Duration = Duration::from_secs(15);
 /// On the first Ctrl-C or SIGTERM, starts the graceful stop whatever the
 /// bridge is waiting on (a stdout nobody reads holds the event loop), and
 /// bounds it: after [`STOP_GRACE`] the process exits 0 without what it could
-/// not write. A second signal exits at once ([`common::stop_signals`]).
+/// not write. A second signal exits at once ([`signals::stop_signals`]).
 fn stop_on_signal(handle: RelayHandle) {
-    let signals = common::stop_signals();
+    let signals = signals::stop_signals();
     tokio::spawn(async move {
         // Without handlers (`Err`), EOF on stdin still shuts down.
         let Ok(signal) = signals.await else {
@@ -507,39 +510,5 @@ async fn forward_event(event: Event, out: &Out, handle: &RelayHandle, auto_ack: 
             }
         }
         None => out.send(line).await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn lines(input: &[u8], max: usize) -> Vec<Result<String, ()>> {
-        let mut reader = std::io::BufReader::with_capacity(4, input);
-        let mut got = Vec::new();
-        let mut buf = Vec::new();
-        while let Some(line) = read_line(&mut reader, max, &mut buf).unwrap() {
-            got.push(match line {
-                Line::Complete => Ok(String::from_utf8(buf.clone()).unwrap()),
-                Line::TooLong(_) => Err(()),
-            });
-        }
-        got
-    }
-
-    #[test]
-    fn bounded_lines() {
-        assert_eq!(
-            lines(b"ab\ncdefgh\r\nxyz", 4),
-            vec![Ok("ab".into()), Err(()), Ok("xyz".into())]
-        );
-        assert_eq!(lines(b"", 4), vec![]);
-        assert_eq!(
-            lines(b"\n\n", 4),
-            vec![Ok(String::new()), Ok(String::new())]
-        );
-        assert_eq!(lines(b"abcd\n", 4), vec![Ok("abcd".into())]);
-        assert_eq!(lines(b"abcd\r\n", 4), vec![Ok("abcd".into())]);
-        assert_eq!(lines(b"abcde\nok", 4), vec![Err(()), Ok("ok".into())]);
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use relay_core::{Event, State};
 use tokio::sync::watch;
 
-use crate::common;
+use crate::stderr;
 
 /// Spinner frames for the stderr status line.
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
@@ -47,7 +47,7 @@ pub(super) async fn spin(mut status: watch::Receiver<Option<String>>) {
                 let mut stderr = std::io::stderr().lock();
                 let _ = write!(stderr, "\r\x1b[2K{glyph} {text}");
                 let _ = stderr.flush();
-                common::status_line(true);
+                stderr::status_line(true);
                 shown = true;
             }
             None if shown => {
@@ -60,7 +60,7 @@ pub(super) async fn spin(mut status: watch::Receiver<Option<String>>) {
 }
 
 pub(super) fn clear_status() {
-    common::status_line(false);
+    stderr::status_line(false);
     eprint!("\r\x1b[2K");
     let _ = std::io::stderr().flush();
 }
