@@ -6,8 +6,6 @@ use serde_json::{Value, json};
 
 /// The stable JSON shape of an event, and its delivery handle.
 pub(super) fn event_json(event: &Event) -> (Option<Value>, Option<DeliveryHandle>) {
-    let buffer_id =
-        |d: &Option<DeliveryHandle>| d.as_ref().map(|d| d.buffer_id().as_str().to_owned());
     let line = match event {
         Event::StateChanged { from, to } => {
             json!({ "event": "state", "from": from.as_str(), "to": to.as_str() })
@@ -24,20 +22,20 @@ pub(super) fn event_json(event: &Event) -> (Option<Value>, Option<DeliveryHandle
             "descriptor": serde_json::to_value(d.as_ref()).unwrap_or(Value::Null),
         }),
         Event::Inbound { event, delivery } => {
-            let line = json!({
-                "event": "inbound",
-                "delivery": buffer_id(delivery),
-                "message": serde_json::to_value(event.as_ref()).unwrap_or(Value::Null),
-            });
-            return (Some(line), delivery.clone());
+            return delivered(
+                "inbound",
+                "message",
+                serde_json::to_value(event.as_ref()),
+                delivery,
+            );
         }
         Event::Passthrough { forward, delivery } => {
-            let line = json!({
-                "event": "passthrough",
-                "delivery": buffer_id(delivery),
-                "forward": serde_json::to_value(forward.as_ref()).unwrap_or(Value::Null),
-            });
-            return (Some(line), delivery.clone());
+            return delivered(
+                "passthrough",
+                "forward",
+                serde_json::to_value(forward.as_ref()),
+                delivery,
+            );
         }
         Event::Interrupt {
             session_key,
@@ -62,4 +60,20 @@ pub(super) fn event_json(event: &Event) -> (Option<Value>, Option<DeliveryHandle
         }
     };
     (Some(line), None)
+}
+
+/// The line of a delivered message or forward (its `bufferId` when
+/// buffered, the payload under `key`), and its delivery handle.
+fn delivered(
+    event: &str,
+    key: &str,
+    payload: serde_json::Result<Value>,
+    delivery: &Option<DeliveryHandle>,
+) -> (Option<Value>, Option<DeliveryHandle>) {
+    let buffer_id = delivery.as_ref().map(|d| d.buffer_id().as_str());
+    let mut line = json!({ "event": event, "delivery": buffer_id });
+    if let Some(line) = line.as_object_mut() {
+        line.insert(key.to_owned(), payload.unwrap_or(Value::Null));
+    }
+    (Some(line), delivery.clone())
 }
