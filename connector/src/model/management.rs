@@ -1,6 +1,5 @@
 //! The management HTTP routes: `POST /relay/provision`, `/relay/enroll` and
-//! `/relay/policy` (PROTOCOL.md part 2 §8), as pure request → response
-//! functions.
+//! `/relay/policy`, as pure request → response functions.
 //!
 //! Identity bearers (what provision and enroll are authenticated with) are
 //! registered with [`Connector::add_identity`]. While none is registered, any
