@@ -163,6 +163,8 @@ impl Connector {
         Ok(sid)
     }
 
+    /// An `interrupt` from a gateway: routed to the live session of the key's
+    /// owner, in the sender's tenant only.
     pub(super) fn on_interrupt(&mut self, sid: SessionId, session_key: &str, now: Instant) {
         let sender_tenant = self.sessions.get(&sid).map(|s| s.tenant.clone());
         let target = self.bindings.get(session_key).and_then(|b| {

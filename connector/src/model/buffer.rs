@@ -30,6 +30,7 @@ impl Connector {
         self.deliver_payload(instance, Payload::Passthrough(Box::new(forward)), now)
     }
 
+    /// Delivers `payload` live, into the buffer, or nowhere.
     fn deliver_payload(&mut self, instance: &str, payload: Payload, now: Instant) -> Delivery {
         let now = self.clock(now);
         let inst = self.instances.entry(instance.to_owned()).or_default();
@@ -69,6 +70,8 @@ impl Connector {
         Delivery::Buffered(id)
     }
 
+    /// `going_idle`: the session stops draining and the instance flips to
+    /// buffered-only (a wake poke owed).
     pub(super) fn on_going_idle(&mut self, sid: SessionId, now: Instant) {
         bump(&mut self.stats.going_idle);
         let Some(s) = self.sessions.get_mut(&sid) else {
@@ -83,6 +86,8 @@ impl Connector {
         self.transmit(sid, &ConnectorFrame::GoingIdleAck, now);
     }
 
+    /// `inbound_ack`: marks the item acked (or counts the ack as a duplicate
+    /// or unknown) and drains on.
     pub(super) fn on_ack(&mut self, sid: SessionId, id: &BufferId, now: Instant) {
         let Some(instance) = self.sessions.get(&sid).map(|s| s.instance.clone()) else {
             return;
@@ -178,6 +183,7 @@ impl Connector {
     }
 }
 
+/// The frame that carries `payload`.
 fn frame_for(payload: Payload, buffer_id: Option<BufferId>) -> ConnectorFrame {
     match payload {
         Payload::Inbound(event) => ConnectorFrame::Inbound { event, buffer_id },

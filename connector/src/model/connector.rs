@@ -50,6 +50,7 @@ impl core::fmt::Debug for Connector {
     }
 }
 
+/// One accepted session.
 #[derive(Debug)]
 pub(super) struct Session {
     pub(super) instance: String,
@@ -63,12 +64,14 @@ pub(super) struct Session {
     pub(super) draining: bool,
 }
 
+/// What a buffered item carries.
 #[derive(Clone, Debug)]
 pub(super) enum Payload {
     Inbound(Box<MessageEvent>),
     Passthrough(Box<PassthroughForward>),
 }
 
+/// One item of an instance's buffer.
 #[derive(Debug)]
 pub(super) struct Item {
     pub(super) seq: u64,
@@ -79,6 +82,8 @@ pub(super) struct Item {
     pub(super) sent_on: Option<SessionId>,
 }
 
+/// What an instance keeps whichever session it is on: its buffer, the
+/// flip, its live session and its wake pokes.
 #[derive(Debug, Default)]
 pub(super) struct InstanceState {
     pub(super) buffer: VecDeque<Item>,
@@ -90,18 +95,22 @@ pub(super) struct InstanceState {
     pub(super) recent_acks: VecDeque<u64>,
 }
 
+/// A registered gateway: its secret rotation list (primary first) and its
+/// tenant.
 #[derive(Clone, Debug)]
 pub(super) struct GatewayRecord {
     pub(super) secrets: Vec<String>,
     pub(super) tenant: String,
 }
 
+/// The owner of a session key.
 #[derive(Clone, Debug)]
 pub(super) struct Binding {
     pub(super) instance: String,
     pub(super) tenant: String,
 }
 
+/// A stored capability's tenant and expiry.
 #[derive(Clone, Debug)]
 pub(super) struct Capability {
     pub(super) tenant: String,
@@ -109,6 +118,7 @@ pub(super) struct Capability {
     pub(super) expires_at: Option<Instant>,
 }
 
+/// An answer to an `outbound` request, due later.
 #[derive(Debug)]
 pub(super) struct PendingReply {
     pub(super) session: SessionId,
@@ -116,6 +126,7 @@ pub(super) struct PendingReply {
     pub(super) result: ActionResult,
 }
 
+/// Adds one to a counter (saturating).
 pub(super) fn bump(counter: &mut u64) {
     *counter = counter.saturating_add(1);
 }
@@ -159,6 +170,7 @@ impl Connector {
         c
     }
 
+    /// Moves the model's time to `now` (never backwards) and returns it.
     pub(super) fn clock(&mut self, now: Instant) -> Instant {
         if now > self.now {
             self.now = now;

@@ -65,6 +65,7 @@ impl Connector {
         }
     }
 
+    /// Hands a decoded frame to the part of the model that answers it.
     fn handle_frame(&mut self, sid: SessionId, frame: GatewayFrame, now: Instant) {
         match frame {
             GatewayFrame::Hello(hello) => self.on_hello(sid, hello, now),

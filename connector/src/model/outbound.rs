@@ -14,6 +14,8 @@ impl Connector {
         self.responder = responder;
     }
 
+    /// An `outbound` request: checked, then answered by the responder now,
+    /// later or never.
     pub(super) fn on_outbound(&mut self, sid: SessionId, outbound: Outbound, now: Instant) {
         bump(&mut self.stats.outbound_requests);
         let Some(s) = self.sessions.get(&sid) else {
@@ -73,6 +75,7 @@ impl Connector {
         }
     }
 
+    /// Sends the `outbound_result` of `request_id`.
     pub(super) fn send_result(
         &mut self,
         sid: SessionId,

@@ -34,6 +34,7 @@ impl Connector {
         }
     }
 
+    /// Adds a frame to the log.
     pub(super) fn log_frame(
         &mut self,
         at: Instant,
@@ -53,6 +54,7 @@ impl Connector {
         });
     }
 
+    /// Queues `frame` for `session`, logged and counted.
     pub(super) fn transmit(&mut self, session: SessionId, frame: &ConnectorFrame, now: Instant) {
         let text = frame.to_line();
         bump(&mut self.stats.frames_out);

@@ -17,6 +17,7 @@ pub const ANONYMOUS_INSTANCE: &str = "";
 /// Distinct hello platforms remembered per session (more are still answered).
 const MAX_HELLOS_PER_SESSION: usize = 64;
 
+/// Why a credential was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Refusal {
     Unauthorized,
@@ -25,6 +26,7 @@ pub(super) enum Refusal {
 }
 
 impl Refusal {
+    /// The close reason (or HTTP error) for it.
     pub(super) fn reason(self) -> &'static str {
         match self {
             Refusal::Expired => "expired",
@@ -184,6 +186,7 @@ impl Connector {
         }
     }
 
+    /// A fresh session id.
     fn alloc_session(&mut self) -> SessionId {
         let sid = SessionId(self.next_session);
         self.next_session = self.next_session.saturating_add(1);
@@ -200,6 +203,7 @@ impl Connector {
         });
     }
 
+    /// Forgets `sid` (and frees its instance's slot); false if unknown.
     fn forget_session(&mut self, sid: SessionId) -> bool {
         let Some(s) = self.sessions.remove(&sid) else {
             return false;
@@ -218,6 +222,8 @@ impl Connector {
         self.forget_session(session);
     }
 
+    /// A hello: the platform's descriptor in answer; the first one starts
+    /// serving and the drain.
     pub(super) fn on_hello(&mut self, sid: SessionId, hello: Hello, now: Instant) {
         bump(&mut self.stats.hellos);
         let descriptor = self.descriptor_for(&hello.platform);

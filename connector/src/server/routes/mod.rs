@@ -55,6 +55,7 @@ pub(crate) async fn handle(req: Request<Incoming>, ctx: Arc<Ctx>) -> Result<Resp
     Ok(route(req, &ctx).await)
 }
 
+/// Answers one request by path and method.
 async fn route(req: Request<Incoming>, ctx: &Ctx) -> Resp {
     let path = req.uri().path();
     let path = if path.len() > 1 {

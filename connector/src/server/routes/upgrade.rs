@@ -28,10 +28,13 @@ fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool
     })
 }
 
+/// Whether the request asks for a WebSocket upgrade.
 pub(super) fn wants_websocket(headers: &HeaderMap) -> bool {
     has_token(headers, header::UPGRADE, "websocket")
 }
 
+/// Checks the handshake, lets the model accept or refuse, and hands an
+/// accepted socket to its task.
 pub(super) async fn upgrade(mut req: Request<Incoming>, ctx: &Ctx) -> Resp {
     Counters::bump(&ctx.counters.upgrades_attempted);
     let headers = req.headers();
