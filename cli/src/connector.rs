@@ -16,7 +16,8 @@ use relay_core::descriptor::CapabilityDescriptor;
 use relay_engine::http::read_capped;
 use serde_json::Value;
 
-use crate::common::{self, Exit, fail};
+use crate::exit::{Exit, fail};
+use crate::signals;
 
 /// The gateway known when neither `--gateway` nor `--config` names one.
 pub const DEFAULT_GATEWAY: &str = "dev-gateway";
@@ -176,7 +177,7 @@ pub async fn run(args: ConnectorArgs) -> Exit {
     println!("    GET  {http}/dev/log            frames both ways");
     println!("  Ctrl-C or SIGTERM stops the server (a second one exits at once).");
     flush_stdout();
-    match common::stop_signals().await {
+    match signals::stop_signals().await {
         Ok(signal) => eprintln!("{signal}: stopping (send it again to exit at once)"),
         Err(_) => {
             // No signal handling: nothing could ever stop the server.

@@ -6,24 +6,17 @@ use clap::Args;
 use relay_core::http::enroll_env_vars;
 use relay_tokio::http::{self, default_env_file, default_gateway_id};
 
-use crate::common::{
-    ConnectorArgs, Exit, IdentityArgs, call_failed, fail, load_credential_config, tenant_suffix,
-};
+use crate::config::{CredentialArgs, tenant_suffix};
+use crate::exit::{Exit, call_failed, fail};
 
 /// `relay enroll`.
 #[derive(Debug, Args)]
 pub struct EnrollArgs {
     #[command(flatten)]
-    connector: ConnectorArgs,
+    call: CredentialArgs,
     /// The single-use enrollment token [default: $GATEWAY_RELAY_ENROLL_TOKEN].
     #[arg(long, value_name = "TOKEN")]
     token: Option<String>,
-    /// Wake URL to persist as GATEWAY_RELAY_WAKE_URL (the connector pokes
-    /// it to wake an idle gateway).
-    #[arg(long, value_name = "URL")]
-    wake_url: Option<String>,
-    #[command(flatten)]
-    identity: IdentityArgs,
     /// The env file to write [default: $HERMES_HOME/.env, else ~/.hermes/.env].
     #[arg(long, value_name = "PATH")]
     env_file: Option<PathBuf>,
@@ -33,11 +26,10 @@ pub struct EnrollArgs {
 /// the connector refused or the file could not be written, 2 on a
 /// configuration error.
 pub async fn run(args: EnrollArgs) -> Exit {
-    let extra = [
-        ("GATEWAY_RELAY_ENROLL_TOKEN", args.token.clone()),
-        ("GATEWAY_RELAY_WAKE_URL", args.wake_url.clone()),
-    ];
-    let config = match load_credential_config(&args.connector, extra) {
+    let config = match args
+        .call
+        .load_config(("GATEWAY_RELAY_ENROLL_TOKEN", args.token.clone()))
+    {
         Ok(c) => c,
         Err(exit) => return exit,
     };
@@ -47,7 +39,7 @@ pub async fn run(args: EnrollArgs) -> Exit {
             "cannot tell where the env file is (no HERMES_HOME nor HOME); pass --env-file",
         );
     };
-    let issued = match http::enroll(&config, None, args.identity.identity_token.as_deref()).await {
+    let issued = match http::enroll(&config, None, args.call.identity_token.as_deref()).await {
         Ok(c) => c,
         Err(e) => return call_failed(&e),
     };
@@ -55,11 +47,12 @@ pub async fn run(args: EnrollArgs) -> Exit {
     // As the reference: the URLs are persisted when given on the command
     // line (the environment already has them otherwise).
     let relay_url = args
-        .connector
+        .call
+        .relay
         .connector_url
         .as_ref()
         .map(|_| config.relay_url.as_str());
-    let wake_url = args.wake_url.as_ref().and(config.wake_url.as_deref());
+    let wake_url = args.call.wake_url.as_ref().and(config.wake_url.as_deref());
     let vars = enroll_env_vars(&creds, relay_url, wake_url);
     if let Err(e) = http::write_env_file(&path, &vars).await {
         // The connector issues the credentials only once: say so.

@@ -8,7 +8,8 @@ use relay_core::wire::{
 };
 use serde_json::{Value, json};
 
-use crate::common::{Exit, Line, fail, read_line};
+use crate::exit::{Exit, fail};
+use crate::lines::{Line, read_line};
 
 /// Who sent the frames.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -117,38 +118,4 @@ fn inspect(
     }
     output.flush()?;
     Ok(all_ok)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn lines(input: &[u8], max: usize) -> Vec<Result<Vec<u8>, usize>> {
-        let mut reader = io::BufReader::with_capacity(3, input);
-        let mut buf = Vec::new();
-        let mut out = Vec::new();
-        while let Some(line) = read_line(&mut reader, max, &mut buf).unwrap() {
-            out.push(match line {
-                Line::Complete => Ok(buf.clone()),
-                Line::TooLong(n) => Err(n),
-            });
-        }
-        out
-    }
-
-    #[test]
-    fn bounded_lines() {
-        assert_eq!(
-            lines(b"ab\r\n\ncdef\nxy", 4),
-            vec![
-                Ok(b"ab".to_vec()),
-                Ok(vec![]),
-                Ok(b"cdef".to_vec()),
-                Ok(b"xy".to_vec())
-            ]
-        );
-        assert_eq!(lines(b"abcde\nok\n", 4), vec![Err(5), Ok(b"ok".to_vec())]);
-        assert_eq!(lines(b"abcd\r\n", 4), vec![Ok(b"abcd".to_vec())]);
-        assert_eq!(lines(b"", 4), vec![]);
-    }
 }

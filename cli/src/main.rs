@@ -9,14 +9,18 @@
 
 #![forbid(unsafe_code)]
 
-mod common;
+mod config;
 mod connect;
 mod connector;
 mod demo;
 mod enroll;
+mod exit;
 mod inspect;
+mod lines;
 mod policy;
 mod provision;
+mod signals;
+mod stderr;
 mod token;
 
 use std::process::ExitCode;
@@ -89,12 +93,12 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Token(command) => token::run(command),
         Command::Inspect(args) => inspect::run(&args),
-        Command::Provision(args) => common::block_on(provision::run(args)),
-        Command::Enroll(args) => common::block_on(enroll::run(args)),
-        Command::Policy(args) => common::block_on(policy::run(args)),
-        Command::Demo(args) => common::block_on(demo::run(args)),
-        Command::Connect(args) => common::block_on(connect::run(args)),
-        Command::Connector(args) => common::block_on(connector::run(args)),
+        Command::Provision(args) => exit::block_on(provision::run(args)),
+        Command::Enroll(args) => exit::block_on(enroll::run(args)),
+        Command::Policy(args) => exit::block_on(policy::run(args)),
+        Command::Demo(args) => exit::block_on(demo::run(args)),
+        Command::Connect(args) => exit::block_on(connect::run(args)),
+        Command::Connector(args) => exit::block_on(connector::run(args)),
     };
     code.into()
 }
@@ -113,7 +117,7 @@ fn level(verbose: u8, quiet: u8) -> &'static str {
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `default_filter`), in
 /// colour only on a terminal; every line first clears a status line drawn
-/// by `relay connect` (see [`common::status_line`]).
+/// by `relay connect` (see [`stderr::status_line`]).
 fn init_logging(default_filter: &str) {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -122,6 +126,6 @@ fn init_logging(default_filter: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colour)
-        .with_writer(common::LogWriter)
+        .with_writer(stderr::LogWriter)
         .try_init();
 }

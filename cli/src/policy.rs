@@ -4,13 +4,14 @@ use clap::Args;
 use relay_core::http::PolicyBody;
 use relay_tokio::http;
 
-use crate::common::{ConnectorArgs, Exit, call_failed, fail, load_config};
+use crate::config::{RelayArgs, load_config};
+use crate::exit::{Exit, call_failed, fail};
 
 /// `relay policy`.
 #[derive(Debug, Args)]
 pub struct PolicyArgs {
     #[command(flatten)]
-    connector: ConnectorArgs,
+    relay: RelayArgs,
     /// The gateway's secret [default: $GATEWAY_RELAY_SECRET].
     #[arg(long, value_name = "S")]
     secret: Option<String>,
@@ -35,7 +36,7 @@ pub async fn run(args: PolicyArgs) -> Exit {
     if platform.is_empty() || platform == "relay" {
         return fail(Exit::Usage, "--platform must name a real platform");
     }
-    let mut overrides = args.connector.overrides();
+    let mut overrides = args.relay.overrides();
     overrides.push(("GATEWAY_RELAY_SECRET", args.secret.clone()));
     let config = match load_config(&overrides) {
         Ok(c) => c,

@@ -5,24 +5,18 @@ use std::path::PathBuf;
 use clap::Args;
 use relay_tokio::http::{self, default_gateway_id};
 
-use crate::common::{
-    ConnectorArgs, Exit, IdentityArgs, call_failed, fail, load_credential_config, tenant_suffix,
-};
+use crate::config::{CredentialArgs, tenant_suffix};
+use crate::exit::{Exit, call_failed, fail};
 
 /// `relay provision`.
 #[derive(Debug, Args)]
 pub struct ProvisionArgs {
     #[command(flatten)]
-    connector: ConnectorArgs,
+    call: CredentialArgs,
     /// Fronted platforms, comma-separated, in hello order
     /// [default: $GATEWAY_RELAY_PLATFORMS, else one `relay` identity].
     #[arg(long, value_name = "LIST")]
     platforms: Option<String>,
-    /// Wake URL to register [default: $GATEWAY_RELAY_WAKE_URL].
-    #[arg(long, value_name = "URL")]
-    wake_url: Option<String>,
-    #[command(flatten)]
-    identity: IdentityArgs,
     /// Also write the issued credentials into this env file (mode 0600);
     /// without it they are only reported as issued.
     #[arg(long, value_name = "PATH")]
@@ -32,25 +26,20 @@ pub struct ProvisionArgs {
 /// Runs `relay provision`: exit 0 when every platform succeeded, 1 when
 /// any failed (the others still count), 2 on a configuration error.
 pub async fn run(args: ProvisionArgs) -> Exit {
-    let extra = [
-        ("GATEWAY_RELAY_PLATFORMS", args.platforms.clone()),
-        ("GATEWAY_RELAY_WAKE_URL", args.wake_url.clone()),
-    ];
-    let config = match load_credential_config(&args.connector, extra) {
+    let config = match args
+        .call
+        .load_config(("GATEWAY_RELAY_PLATFORMS", args.platforms.clone()))
+    {
         Ok(c) => c,
         Err(exit) => return exit,
     };
     let gateway_id = default_gateway_id(&config);
-    let summary = match http::provision_with(
-        &config,
-        &gateway_id,
-        args.identity.identity_token.as_deref(),
-    )
-    .await
-    {
-        Ok(s) => s,
-        Err(e) => return call_failed(&e),
-    };
+    let summary =
+        match http::provision_with(&config, &gateway_id, args.call.identity_token.as_deref()).await
+        {
+            Ok(s) => s,
+            Err(e) => return call_failed(&e),
+        };
     for platform in &summary.not_issued {
         println!("{platform}: recorded, no secret issued");
     }

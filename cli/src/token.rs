@@ -5,7 +5,7 @@ use relay_core::UnixTime;
 use relay_core::auth::{DEFAULT_UPGRADE_TTL_SECS, TokenError, mint_token, verify_token};
 use relay_engine::Clock;
 
-use crate::common::{Exit, fail};
+use crate::exit::{Exit, fail};
 
 /// Token subcommands.
 #[derive(Debug, Subcommand)]

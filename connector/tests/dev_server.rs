@@ -517,6 +517,39 @@ async fn going_idle_then_deliver_sends_a_wake_poke() {
 }
 
 #[tokio::test]
+async fn a_wake_poke_that_cannot_be_sent_is_counted_as_failed() {
+    bounded(async {
+        // Only http:// wake URLs are supported: this poke fails at once.
+        let server = builder()
+            .wake_url(GW, "https://127.0.0.1:9/wake")
+            .start()
+            .await
+            .unwrap();
+        let mut ws = serving(&server).await;
+        ws.send(Message::text(GatewayFrame::GoingIdle.to_line()))
+            .await
+            .unwrap();
+        assert!(matches!(
+            next_frame(&mut ws).await,
+            ConnectorFrame::GoingIdleAck
+        ));
+        let d = server.deliver(GW, event("c", "wake up")).await.unwrap();
+        assert!(matches!(d, Delivery::Buffered(_)));
+        let mut stats = server.stats().await.unwrap();
+        for _ in 0..50 {
+            if stats.wake_pokes_failed == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            stats = server.stats().await.unwrap();
+        }
+        assert_eq!((stats.wake_pokes_failed, stats.wake_pokes_sent), (1, 0));
+        assert_eq!(stats.model.wake_pokes, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn shutdown_closes_live_sockets_with_1001() {
     bounded(async {
         let server = builder().start().await.unwrap();

@@ -1,7 +1,6 @@
 //! Wake pokes: a payload-free, unsigned HTTP/1.1 GET to an instance's wake
 //! URL (`http://` only).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::Empty;
@@ -10,27 +9,25 @@ use hyper::{Request, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use super::model::Counters;
-
 /// Longest a poke may take, connect included.
 const POKE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Sends the poke and counts the outcome. Only the host and path are
-/// logged: a wake URL's query may carry a credential.
-pub(crate) async fn send(instance: String, url: String, counters: Arc<Counters>) {
-    let outcome = tokio::time::timeout(POKE_TIMEOUT, get(&url)).await;
-    match outcome {
+/// Sends the poke and logs the outcome; true when it was answered (any
+/// status). Only the host and path are logged: a wake URL's query may carry
+/// a credential.
+pub(crate) async fn send(instance: &str, url: &str) -> bool {
+    match tokio::time::timeout(POKE_TIMEOUT, get(url)).await {
         Ok(Ok((status, target))) => {
-            Counters::bump(&counters.wake_pokes_sent);
             tracing::info!(%instance, %target, status, "wake poke answered");
+            true
         }
         Ok(Err(error)) => {
-            Counters::bump(&counters.wake_pokes_failed);
             tracing::warn!(%instance, %error, "wake poke failed");
+            false
         }
         Err(_) => {
-            Counters::bump(&counters.wake_pokes_failed);
             tracing::warn!(%instance, "wake poke timed out");
+            false
         }
     }
 }

@@ -1,4 +1,4 @@
-//! One accepted WebSocket: reads go to the model task, the model task's
+//! One accepted WebSocket: reads go to the driver task, the driver task's
 //! commands go to the wire.
 
 use std::sync::Arc;
@@ -18,7 +18,9 @@ use hyper_util::rt::TokioIo;
 use relay_engine::{BoxFuture, StallGuard};
 use tokio::sync::mpsc;
 
-use super::model::{CLOSE_QUEUE_FULL, Cmd, Counters, SocketCmd, SocketRx};
+use super::driver::Cmd;
+use super::queue::{CLOSE_QUEUE_FULL, SocketCmd, SocketRx};
+use super::stats::Counters;
 
 /// How long a closing socket waits for the peer's close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -60,7 +62,7 @@ pub(crate) struct SocketLimits {
 }
 
 /// Completes the upgrade of `session` and serves it until either side ends
-/// it; the model task always hears of the end through [`Cmd::Closed`].
+/// it; the driver task always hears of the end through [`Cmd::Closed`].
 pub(crate) async fn serve(
     session: SessionId,
     upgrade: OnUpgrade,

@@ -28,10 +28,10 @@ pub enum RejectMode {
 pub struct ConnectorConfig {
     /// Refuse upgrades without an `Authorization` header (default true).
     /// When false, a session without the header joins the anonymous instance
-    /// ([`super::ANONYMOUS_INSTANCE`]); a header that is present is still verified.
+    /// ([`crate::ANONYMOUS_INSTANCE`]); a header that is present is still verified.
     pub require_auth: bool,
     /// Initial gateway registrations: gateway id → secret rotation list
-    /// (primary first). More can be added with [`super::Connector::add_gateway`].
+    /// (primary first). More can be added with [`crate::Connector::add_gateway`].
     pub gateways: BTreeMap<String, Vec<String>>,
     /// Descriptor per platform; platforms not listed get
     /// [`CapabilityDescriptor::minimal`].

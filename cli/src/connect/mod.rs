@@ -4,23 +4,31 @@
 //! stdout, one JSON object per line. See [`ConnectArgs`]'s help text for
 //! the shapes.
 
+mod events;
+mod request;
+mod status;
+
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use relay_core::Event;
 use relay_core::config::IdleMode;
 use relay_core::connection::DeliveryHandle;
 use relay_core::wire::{Action, BufferId};
-use relay_core::{Event, State};
 use relay_engine::{ClientError, RelayHandle};
 use relay_tokio::RelayClient;
 use relay_tokio::wake::WakeListener;
 use serde_json::{Map, Value, json};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 
-use crate::common::{self, Exit, Line, read_line};
+use crate::config::{self, RelayArgs};
+use crate::exit::{Exit, fail};
+use crate::lines::{Line, read_line};
+use crate::signals;
+use request::Request;
 
 /// Default bound on one stdin line (1 MiB).
 const DEFAULT_MAX_LINE_BYTES: usize = 1024 * 1024;
@@ -31,8 +39,6 @@ const STDIN_QUEUE: usize = 16;
 /// Default bound on stdin lines being handled at once (actions awaiting
 /// their result included).
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 128;
-/// Spinner frames for the stderr status line.
-const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
 /// Options of `relay connect`.
 #[derive(Debug, Args)]
@@ -40,7 +46,7 @@ const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "�
 pub struct ConnectArgs {
     /// Where the connector is and who the gateway is.
     #[command(flatten)]
-    pub connector: common::ConnectorArgs,
+    pub relay: RelayArgs,
     /// Dial without credentials, for a dev connector with auth off (without
     /// it, a missing GATEWAY_RELAY_ID or GATEWAY_RELAY_SECRET is an error)
     /// [env: GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED=1].
@@ -167,7 +173,7 @@ impl Out {
 /// Runs the bridge until EOF on stdin, a shutdown command, Ctrl-C, SIGTERM
 /// or revocation.
 pub async fn run(args: ConnectArgs) -> Exit {
-    let mut overrides = args.connector.overrides();
+    let mut overrides = args.relay.overrides();
     overrides.push(("GATEWAY_RELAY_PLATFORMS", args.platforms.clone()));
     if args.allow_unauthenticated {
         overrides.push((
@@ -175,12 +181,12 @@ pub async fn run(args: ConnectArgs) -> Exit {
             Some("1".to_owned()),
         ));
     }
-    let config = match common::load_config(&overrides) {
+    let config = match config::load_config(&overrides) {
         Ok(config) => config,
         Err(exit) => return exit,
     };
     if args.max_line_bytes == 0 {
-        return common::fail(
+        return fail(
             Exit::Usage,
             "--max-line-bytes must be at least 1; leave it out for the 1 MiB default",
         );
@@ -189,7 +195,7 @@ pub async fn run(args: ConnectArgs) -> Exit {
         .ok()
         .filter(|n| *n >= 1 && (*n as usize) <= Semaphore::MAX_PERMITS)
     else {
-        return common::fail(
+        return fail(
             Exit::Usage,
             format_args!(
                 "--max-in-flight must be between 1 and {}; leave it out for the default of {DEFAULT_MAX_IN_FLIGHT}",
@@ -208,7 +214,7 @@ pub async fn run(args: ConnectArgs) -> Exit {
             }
             Err(e) => {
                 handle.shutdown().await;
-                return common::fail(
+                return fail(
                     Exit::Usage,
                     format_args!(
                         "could not listen on {addr} for wakes: {e}; pick another --wake-listen address"
@@ -242,7 +248,7 @@ pub async fn run(args: ConnectArgs) -> Exit {
     let (status_tx, status_rx) = watch::channel(Some(format!("dialing {url}")));
     let spinner = std::io::stderr()
         .is_terminal()
-        .then(|| tokio::spawn(spin(status_rx)));
+        .then(|| tokio::spawn(status::spin(status_rx)));
 
     let mut revoked = false;
     let mut stdin_open = true;
@@ -254,7 +260,7 @@ pub async fn run(args: ConnectArgs) -> Exit {
                 if matches!(event, Event::Revoked) {
                     revoked = true;
                 }
-                status_tx.send_replace(status_of(&event, &url));
+                status_tx.send_replace(status::status_of(&event, &url));
                 forward_event(event, &out, &handle, args.auto_ack).await;
             }
             _ = &mut stdin_done, if stdin_open => {
@@ -268,7 +274,7 @@ pub async fn run(args: ConnectArgs) -> Exit {
     status_tx.send_replace(None);
     if let Some(spinner) = spinner {
         spinner.abort();
-        clear_status();
+        status::clear_status();
     }
     // No more stdin lines; actions still in flight were failed by the
     // shutdown: wait until every one has queued its answer, then end the
@@ -352,9 +358,9 @@ const STOP_GRACE: Duration = Duration::from_secs(15);
 /// On the first Ctrl-C or SIGTERM, starts the graceful stop whatever the
 /// bridge is waiting on (a stdout nobody reads holds the event loop), and
 /// bounds it: after [`STOP_GRACE`] the process exits 0 without what it could
-/// not write. A second signal exits at once ([`common::stop_signals`]).
+/// not write. A second signal exits at once ([`signals::stop_signals`]).
 fn stop_on_signal(handle: RelayHandle) {
-    let signals = common::stop_signals();
+    let signals = signals::stop_signals();
     tokio::spawn(async move {
         // Without handlers (`Err`), EOF on stdin still shuts down.
         let Ok(signal) = signals.await else {
@@ -402,122 +408,43 @@ async fn handle_line(
     handle: &RelayHandle,
     permit: OwnedSemaphorePermit,
 ) -> bool {
-    let text = match line {
+    let parsed = match line {
         StdinLine::Eof => return false,
-        StdinLine::TooLong => {
-            out.error(
-                Value::Null,
-                "line too long; keep each JSON object on one line under --max-line-bytes",
-            )
-            .await;
-            return true;
-        }
-        StdinLine::NotUtf8 => {
-            out.error(Value::Null, "line is not UTF-8; send UTF-8 JSON")
-                .await;
-            return true;
-        }
-        StdinLine::Line(text) => text,
+        StdinLine::TooLong => Err((
+            Value::Null,
+            "line too long; keep each JSON object on one line under --max-line-bytes".to_owned(),
+        )),
+        StdinLine::NotUtf8 => Err((Value::Null, "line is not UTF-8; send UTF-8 JSON".to_owned())),
+        StdinLine::Line(text) => request::parse(&text),
     };
-    if text.trim().is_empty() {
-        return true;
-    }
-    let mut obj = match serde_json::from_str::<Value>(&text) {
-        Ok(Value::Object(obj)) => obj,
-        Ok(_) => {
-            out.error(
-                Value::Null,
-                "expected a JSON object per line; see `relay connect --help`",
-            )
-            .await;
-            return true;
-        }
-        Err(e) => {
-            out.error(
-                Value::Null,
-                format!("line is not JSON ({e}); send one JSON object per line"),
-            )
-            .await;
+    let (id, request) = match parsed {
+        Ok(Some(parsed)) => parsed,
+        Ok(None) => return true,
+        Err((id, message)) => {
+            out.error(id, message).await;
             return true;
         }
     };
-    let id = obj.remove("id").unwrap_or(Value::Null);
-    if obj.contains_key("op") {
-        action(obj, id, out, handle, permit);
-        return true;
-    }
-    if let Some(buffer_id) = obj.get("ack") {
-        let Some(buffer_id) = buffer_id.as_str() else {
-            out.error(id, "\"ack\" must be the delivery's bufferId string")
-                .await;
+    let result = match request {
+        Request::Action(obj) => {
+            action(obj, id, out, handle, permit);
             return true;
-        };
-        let delivery = DeliveryHandle::from_buffer_id(BufferId(buffer_id.to_owned()));
-        command(id, out, handle.ack(delivery).await).await;
-        return true;
-    }
-    if let Some(key) = obj.get("interrupt") {
-        let Some(key) = key.as_str() else {
-            out.error(id, "\"interrupt\" must be a session key string")
-                .await;
-            return true;
-        };
-        let reason = match obj.get("reason") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(r)) => Some(r.clone()),
-            Some(_) => {
-                out.error(id, "\"reason\" must be a string").await;
-                return true;
-            }
-        };
-        command(id, out, handle.interrupt(key, reason).await).await;
-        return true;
-    }
-    if let Some(name) = obj.get("command") {
-        let mode = match obj.get("mode") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(m)) => match IdleMode::parse(m) {
-                Some(mode) => Some(mode),
-                None => {
-                    out.error(id, "\"mode\" must be keep, close or dormant")
-                        .await;
-                    return true;
-                }
-            },
-            Some(_) => {
-                out.error(id, "\"mode\" must be keep, close or dormant")
-                    .await;
-                return true;
-            }
-        };
-        match name.as_str() {
-            Some("go_idle") => match mode {
-                Some(mode) => command(id, out, handle.go_idle_with(mode).await).await,
-                None => command(id, out, handle.go_idle().await).await,
-            },
-            Some("go_dormant") => {
-                command(id, out, handle.go_idle_with(IdleMode::Dormant).await).await
-            }
-            Some("wake") => command(id, out, handle.wake().await).await,
-            Some("shutdown") => {
-                command(id, out, Ok(())).await;
-                return false;
-            }
-            _ => {
-                out.error(
-                    id,
-                    "unknown command; use go_idle, go_dormant, wake or shutdown",
-                )
-                .await;
-            }
         }
-        return true;
-    }
-    out.error(
-        id,
-        "unrecognised line: expected an action (\"op\"), \"ack\", \"interrupt\" or \"command\"",
-    )
-    .await;
+        Request::Ack(buffer_id) => {
+            let delivery = DeliveryHandle::from_buffer_id(BufferId(buffer_id));
+            handle.ack(delivery).await
+        }
+        Request::Interrupt { key, reason } => handle.interrupt(key, reason).await,
+        Request::GoIdle(Some(mode)) => handle.go_idle_with(mode).await,
+        Request::GoIdle(None) => handle.go_idle().await,
+        Request::GoDormant => handle.go_idle_with(IdleMode::Dormant).await,
+        Request::Wake => handle.wake().await,
+        Request::Shutdown => {
+            command(id, out, Ok(())).await;
+            return false;
+        }
+    };
+    command(id, out, result).await;
     true
 }
 
@@ -573,7 +500,7 @@ fn action(
 /// Writes an event line; acks buffered deliveries once written when
 /// `auto_ack`.
 async fn forward_event(event: Event, out: &Out, handle: &RelayHandle, auto_ack: bool) {
-    let (line, delivery) = event_json(&event);
+    let (line, delivery) = events::event_json(&event);
     let Some(line) = line else { return };
     match delivery.filter(|_| auto_ack) {
         Some(delivery) => {
@@ -583,152 +510,5 @@ async fn forward_event(event: Event, out: &Out, handle: &RelayHandle, auto_ack: 
             }
         }
         None => out.send(line).await,
-    }
-}
-
-/// The stable JSON shape of an event, and its delivery handle.
-fn event_json(event: &Event) -> (Option<Value>, Option<DeliveryHandle>) {
-    let buffer_id =
-        |d: &Option<DeliveryHandle>| d.as_ref().map(|d| d.buffer_id().as_str().to_owned());
-    let line = match event {
-        Event::StateChanged { from, to } => {
-            json!({ "event": "state", "from": from.as_str(), "to": to.as_str() })
-        }
-        Event::DialScheduled { attempt, .. } => {
-            json!({ "event": "dial_scheduled", "attempt": attempt })
-        }
-        Event::Disconnected { code, reason } => {
-            json!({ "event": "disconnected", "code": code, "reason": reason })
-        }
-        Event::Descriptor(d) => json!({
-            "event": "descriptor",
-            "platform": d.platform,
-            "descriptor": serde_json::to_value(d.as_ref()).unwrap_or(Value::Null),
-        }),
-        Event::Inbound { event, delivery } => {
-            let line = json!({
-                "event": "inbound",
-                "delivery": buffer_id(delivery),
-                "message": serde_json::to_value(event.as_ref()).unwrap_or(Value::Null),
-            });
-            return (Some(line), delivery.clone());
-        }
-        Event::Passthrough { forward, delivery } => {
-            let line = json!({
-                "event": "passthrough",
-                "delivery": buffer_id(delivery),
-                "forward": serde_json::to_value(forward.as_ref()).unwrap_or(Value::Null),
-            });
-            return (Some(line), delivery.clone());
-        }
-        Event::Interrupt {
-            session_key,
-            chat_id,
-        } => json!({ "event": "interrupt", "session_key": session_key, "chat_id": chat_id }),
-        Event::FrameRejected { error } => {
-            json!({ "event": "frame_rejected", "error": error.to_string() })
-        }
-        Event::IdleRefused { reason } => {
-            let reason = match reason {
-                relay_core::connection::IdleRefusal::AckTimeout => "ack_timeout",
-                relay_core::connection::IdleRefusal::ConnectionLost => "connection_lost",
-            };
-            json!({ "event": "idle_refused", "reason": reason })
-        }
-        Event::Revoked => json!({ "event": "revoked" }),
-        // Request results answer their action line instead.
-        Event::Response { .. } | Event::RequestFailed { .. } => return (None, None),
-        other => {
-            tracing::debug!(?other, "event without a JSON shape");
-            return (None, None);
-        }
-    };
-    (Some(line), None)
-}
-
-/// The stderr status for the state an event leaves the link in (`None`:
-/// nothing to show).
-fn status_of(event: &Event, url: &str) -> Option<String> {
-    match event {
-        Event::StateChanged { to, .. } => match to {
-            State::Dialing => Some(format!("dialing {url}")),
-            State::Handshaking => Some(format!("handshaking with {url}")),
-            _ => None,
-        },
-        Event::DialScheduled { attempt, .. } => Some(format!(
-            "connection failed; retrying {url} (attempt {attempt})"
-        )),
-        _ => None,
-    }
-}
-
-/// Draws the status line on stderr while there is one.
-async fn spin(mut status: watch::Receiver<Option<String>>) {
-    let mut frame = 0usize;
-    let mut shown = false;
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            changed = status.changed() => if changed.is_err() { return },
-        }
-        let current = status.borrow().clone();
-        match current {
-            Some(text) => {
-                frame = (frame + 1) % SPINNER.len();
-                let glyph = SPINNER.get(frame).copied().unwrap_or("*");
-                // One locked write, so that no log line lands mid-way.
-                let mut stderr = std::io::stderr().lock();
-                let _ = write!(stderr, "\r\x1b[2K{glyph} {text}");
-                let _ = stderr.flush();
-                common::status_line(true);
-                shown = true;
-            }
-            None if shown => {
-                clear_status();
-                shown = false;
-            }
-            None => {}
-        }
-    }
-}
-
-fn clear_status() {
-    common::status_line(false);
-    eprint!("\r\x1b[2K");
-    let _ = std::io::stderr().flush();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn lines(input: &[u8], max: usize) -> Vec<Result<String, ()>> {
-        let mut reader = std::io::BufReader::with_capacity(4, input);
-        let mut got = Vec::new();
-        let mut buf = Vec::new();
-        while let Some(line) = read_line(&mut reader, max, &mut buf).unwrap() {
-            got.push(match line {
-                Line::Complete => Ok(String::from_utf8(buf.clone()).unwrap()),
-                Line::TooLong(_) => Err(()),
-            });
-        }
-        got
-    }
-
-    #[test]
-    fn bounded_lines() {
-        assert_eq!(
-            lines(b"ab\ncdefgh\r\nxyz", 4),
-            vec![Ok("ab".into()), Err(()), Ok("xyz".into())]
-        );
-        assert_eq!(lines(b"", 4), vec![]);
-        assert_eq!(
-            lines(b"\n\n", 4),
-            vec![Ok(String::new()), Ok(String::new())]
-        );
-        assert_eq!(lines(b"abcd\n", 4), vec![Ok("abcd".into())]);
-        assert_eq!(lines(b"abcd\r\n", 4), vec![Ok("abcd".into())]);
-        assert_eq!(lines(b"abcde\nok", 4), vec![Err(()), Ok("ok".into())]);
     }
 }

@@ -1,142 +1,30 @@
-//! The task that owns the connector model: every socket and admin call feeds
-//! it through one channel, and it routes the model's outputs.
+//! The driver task: it owns the connector model, every socket and admin call
+//! feeds it through one channel, and it carries out the model's outputs.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::{Connector, ConnectorOutput, SessionId};
-use relay_core::{Instant, UnixTime};
-use tokio::sync::{Notify, mpsc, watch};
+use relay_core::Instant;
+use relay_engine::Clock;
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::poke;
+use super::queue::{SocketCmd, SocketTx};
+use super::stats::Counters;
 
-/// Inputs queued for the model task before senders wait: socket readers
+/// Inputs queued for the driver task before senders wait: socket readers
 /// then stop reading, which pushes back on a flooding peer.
 pub(crate) const QUEUE: usize = 1024;
 
 /// Close code sent to every live socket when the server shuts down.
 const CLOSE_GOING_AWAY: u16 = 1001;
 
-/// Close code of a socket cut because its queue is full ("try again later").
-pub(crate) const CLOSE_QUEUE_FULL: u16 = 1013;
+/// A call run on the driver task with exclusive access to its state.
+pub(crate) type Call = Box<dyn FnOnce(&mut Driver) + Send>;
 
-/// The server's clocks: a monotonic epoch taken at start for the model's
-/// [`Instant`], and the system clock for token checks.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Clock {
-    epoch: tokio::time::Instant,
-}
-
-impl Clock {
-    pub(crate) fn start() -> Self {
-        Clock {
-            epoch: tokio::time::Instant::now(),
-        }
-    }
-
-    /// Milliseconds since the server started.
-    pub(crate) fn now(&self) -> Instant {
-        let elapsed = self.epoch.elapsed().as_millis();
-        Instant::from_millis(u64::try_from(elapsed).unwrap_or(u64::MAX))
-    }
-
-    /// Wall-clock seconds since the Unix epoch (0 if the clock is before it).
-    pub(crate) fn wall() -> UnixTime {
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        UnixTime::from_secs(secs)
-    }
-
-    /// The tokio instant of a model deadline (`None` if it is out of range).
-    fn deadline(&self, at: Instant) -> Option<tokio::time::Instant> {
-        self.epoch
-            .checked_add(Duration::from_millis(at.as_millis()))
-    }
-}
-
-/// Counters kept outside the model (sockets and HTTP).
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub(crate) upgrades_attempted: AtomicU64,
-    pub(crate) upgrades_accepted: AtomicU64,
-    pub(crate) upgrades_rejected: AtomicU64,
-    pub(crate) sockets_open: AtomicU64,
-    pub(crate) wake_pokes_sent: AtomicU64,
-    pub(crate) wake_pokes_failed: AtomicU64,
-    pub(crate) sockets_cut_queue_full: AtomicU64,
-}
-
-impl Counters {
-    pub(crate) fn bump(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
-    }
-}
-
-/// What the model task tells a socket task.
-#[derive(Debug)]
-pub(crate) enum SocketCmd {
-    /// Send one text message.
-    Text(String),
-    /// Send a close frame with this code and reason, then end.
-    Close(u16, String),
-    /// Cut the link without a close frame.
-    Drop,
-}
-
-/// The model's end of one socket: a queue bounded in count, and a way to
-/// cut the socket that does not wait for room in it.
-#[derive(Debug)]
-pub(crate) struct SocketTx {
-    pub(crate) queue: mpsc::Sender<SocketCmd>,
-    /// Notified once: the socket task closes with [`CLOSE_QUEUE_FULL`] and
-    /// ends, whatever is still queued.
-    pub(crate) cut: Arc<Notify>,
-}
-
-/// The socket task's end of [`SocketTx`].
-#[derive(Debug)]
-pub(crate) struct SocketRx {
-    pub(crate) queue: mpsc::Receiver<SocketCmd>,
-    pub(crate) cut: Arc<Notify>,
-}
-
-/// A socket's queue of `capacity` commands and its cut signal.
-pub(crate) fn socket_channel(capacity: usize) -> (SocketTx, SocketRx) {
-    let (queue, rx) = mpsc::channel(capacity);
-    let cut = Arc::new(Notify::new());
-    let tx = SocketTx {
-        queue,
-        cut: Arc::clone(&cut),
-    };
-    (tx, SocketRx { queue: rx, cut })
-}
-
-impl SocketTx {
-    /// Queues `cmd`; when the queue is full, cuts the socket instead.
-    /// False if the socket is gone or was cut.
-    fn send_or_cut(&self, cmd: SocketCmd) -> bool {
-        match self.queue.try_send(cmd) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.cut.notify_one();
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        }
-    }
-}
-
-/// A call run on the model task with exclusive access to its state.
-pub(crate) type Call = Box<dyn FnOnce(&mut ModelState) + Send>;
-
-/// What the model task receives.
+/// What the driver task receives.
 pub(crate) enum Cmd {
     /// One WS text or binary message of a session.
     Message(SessionId, Vec<u8>),
@@ -156,8 +44,8 @@ impl core::fmt::Debug for Cmd {
     }
 }
 
-/// The model and the live sockets, owned by the model task.
-pub(crate) struct ModelState {
+/// The model and the live sockets, owned by the driver task.
+pub(crate) struct Driver {
     pub(crate) connector: Connector,
     pub(crate) clock: Clock,
     pub(crate) counters: Arc<Counters>,
@@ -168,7 +56,7 @@ pub(crate) struct ModelState {
     pub(crate) room_wait: Duration,
 }
 
-/// What [`ModelState::route`] stopped at.
+/// What [`Driver::route`] stopped at.
 enum Routed {
     /// Every output carried out; the deadline of the final `Wait`.
     Wait(Option<Instant>),
@@ -176,7 +64,7 @@ enum Routed {
     Full(SessionId, SocketCmd),
 }
 
-impl ModelState {
+impl Driver {
     /// The model's current time.
     pub(crate) fn now(&self) -> Instant {
         self.clock.now()
@@ -200,7 +88,7 @@ impl ModelState {
     }
 
     /// Treats the socket of `session`, whose queue stayed full, as gone: it
-    /// is cut (closed with [`CLOSE_QUEUE_FULL`]) and the model hears that it
+    /// is cut (closed with [`CLOSE_QUEUE_FULL`](super::queue::CLOSE_QUEUE_FULL)) and the model hears that it
     /// closed, so that what it sent unacked is redelivered and new
     /// deliveries are buffered.
     fn cut_full(&mut self, session: SessionId) {
@@ -214,7 +102,7 @@ impl ModelState {
     }
 
     /// Carries out every output of the model. A frame for a socket whose
-    /// queue is full waits for room (backpressure: the model task, and so
+    /// queue is full waits for room (backpressure: the driver task, and so
     /// its callers, wait) for at most `room_wait`; a socket still full then
     /// is treated as gone. Returns the deadline of the final `Wait`.
     async fn route_all(&mut self) -> Option<Instant> {
@@ -270,7 +158,15 @@ impl ModelState {
                 }
                 ConnectorOutput::WakePoke { instance, url } => {
                     tracing::info!(%instance, "wake poke");
-                    tokio::spawn(poke::send(instance, url, Arc::clone(&self.counters)));
+                    let counters = Arc::clone(&self.counters);
+                    tokio::spawn(async move {
+                        let answered = poke::send(&instance, &url).await;
+                        Counters::bump(if answered {
+                            &counters.wake_pokes_sent
+                        } else {
+                            &counters.wake_pokes_failed
+                        });
+                    });
                 }
                 ConnectorOutput::Wait(deadline) => return Routed::Wait(deadline),
             }
@@ -294,16 +190,16 @@ impl ModelState {
 /// Runs the model until `shutdown` fires or every sender is gone, then
 /// closes the remaining sockets with 1001.
 pub(crate) async fn run(
-    mut state: ModelState,
+    mut state: Driver,
     mut cmds: mpsc::Receiver<Cmd>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut deadline = state.route_all().await;
     loop {
-        let timer = deadline.and_then(|d| state.clock.deadline(d));
+        let timer = deadline.map(|d| state.clock.to_std(d));
         let sleep = async {
             match timer {
-                Some(at) => tokio::time::sleep_until(at).await,
+                Some(at) => tokio::time::sleep_until(at.into()).await,
                 None => std::future::pending().await,
             }
         };
@@ -332,4 +228,18 @@ pub(crate) async fn run(
     for (_, tx) in std::mem::take(&mut state.sockets) {
         tx.send_or_cut(SocketCmd::Close(CLOSE_GOING_AWAY, "shutdown".to_owned()));
     }
+}
+
+/// Runs `f` on the driver task and returns its result (`None` once the
+/// server has stopped).
+pub(crate) async fn call<R: Send + 'static>(
+    cmds: &mpsc::Sender<Cmd>,
+    f: impl FnOnce(&mut Driver) -> R + Send + 'static,
+) -> Option<R> {
+    let (tx, rx) = oneshot::channel();
+    let call: Call = Box::new(move |st| {
+        let _ = tx.send(f(st));
+    });
+    cmds.send(Cmd::Call(call)).await.ok()?;
+    rx.await.ok()
 }

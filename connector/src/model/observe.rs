@@ -2,7 +2,9 @@
 
 use std::collections::VecDeque;
 
-use super::SessionId;
+use serde::Serialize;
+
+use super::interface::SessionId;
 use relay_core::time::Instant;
 
 /// Which way a logged frame travelled.
@@ -115,8 +117,9 @@ impl FrameLog {
 }
 
 /// Counters of what the connector did. All saturate; none is ever reset
-/// (a [`super::Connector::restart`] keeps them).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// (a [`crate::Connector::restart`] keeps them). They serialize as one JSON
+/// object, a key per counter, in this order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ConnectorStats {
     /// Upgrades that became authorized sessions.
     pub upgrades_accepted: u64,
@@ -126,7 +129,7 @@ pub struct ConnectorStats {
     pub closes_4401: u64,
     /// Sessions closed because a newer session of the same instance arrived.
     pub sessions_superseded: u64,
-    /// Sessions lost to [`super::Connector::restart`].
+    /// Sessions lost to [`crate::Connector::restart`].
     pub sessions_dropped: u64,
     /// Frames received from gateways (decoded or not).
     pub frames_in: u64,

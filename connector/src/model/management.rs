@@ -1,26 +1,22 @@
 //! The management HTTP routes: `POST /relay/provision`, `/relay/enroll` and
-//! `/relay/policy` (PROTOCOL.md part 2 §8), as pure request → response
-//! functions.
+//! `/relay/policy`, as pure request → response functions.
 //!
 //! Identity bearers (what provision and enroll are authenticated with) are
 //! registered with [`Connector::add_identity`]. While none is registered, any
 //! non-empty bearer is accepted as an identity of [`DEFAULT_TENANT`].
 
-use std::collections::BTreeMap;
-
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 // Request bodies are the client's own types: one definition of the wire shape.
 use relay_core::http::{
     EnrollRequestBody as EnrollBody, PolicyBody, ProvisionRequestBody as ProvisionBody,
 };
 
-use super::{Connector, Refusal, bearer_token, bump};
+use super::connector::{Connector, bump};
+use super::records::{DEFAULT_TENANT, PolicyRecord, ProvisionRecord};
+use super::sessions::{Refusal, bearer_token};
 use relay_core::rng::Rng;
 use relay_core::time::UnixTime;
-
-/// The tenant of identities when no identity bearer is registered.
-pub const DEFAULT_TENANT: &str = "default";
 
 /// An HTTP answer: status and JSON body.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,76 +45,33 @@ impl HttpResponse {
     }
 }
 
-/// What provision (or enroll) issued for one gateway.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProvisionRecord {
-    /// The gateway id.
-    pub gateway_id: String,
-    /// Its tenant.
-    pub tenant: String,
-    /// The upgrade-token secret (64 hex digits).
-    pub secret: String,
-    /// The delivery-signature key (64 hex digits).
-    pub delivery_key: String,
-    /// Route keys of the first provision call.
-    pub route_keys: Vec<String>,
-    /// Legacy inbound endpoint of the first provision call.
-    pub gateway_endpoint: String,
-    /// `(platform, botId)` of every provision call, in order, deduplicated.
-    pub platforms: Vec<(String, String)>,
-    /// The gateway's own instance id, when sent (informational: the model's
-    /// instance is always the gateway id).
-    pub instance_id: Option<String>,
-}
-
-/// A relevance policy declared with `POST /relay/policy`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PolicyRecord {
-    /// The platform.
-    pub platform: String,
-    /// Only addressed messages are forwarded.
-    pub require_address: bool,
-    /// Scopes where unaddressed messages are forwarded anyway.
-    pub free_response_scopes: Vec<String>,
-    /// Messages from other bots are forwarded.
-    pub allow_other_bots: bool,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct HttpState {
-    identities: BTreeMap<String, String>,
-    enrollment: BTreeMap<String, (String, bool)>,
-    records: BTreeMap<String, ProvisionRecord>,
-    policies: BTreeMap<(String, String), PolicyRecord>,
-}
-
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     error: &'a str,
 }
 
+/// The credentials provision and enroll answer with; enroll's carry no
+/// route keys.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ProvisionReply<'a> {
+struct CredentialsReply<'a> {
     secret: &'a str,
     delivery_key: &'a str,
     tenant: &'a str,
     gateway_id: &'a str,
-    route_keys: &'a [String],
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct EnrollReply<'a> {
-    secret: &'a str,
-    delivery_key: &'a str,
-    tenant: &'a str,
-    gateway_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    route_keys: Option<&'a [String]>,
 }
 
 #[derive(Serialize)]
 struct OkReply {
     ok: bool,
+}
+
+/// A request body, or the 400 to answer.
+fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, HttpResponse> {
+    serde_json::from_slice(body)
+        .map_err(|e| HttpResponse::error(400, &format!("invalid body: {e}")))
 }
 
 fn hex_secret(rng: &mut Rng) -> String {
@@ -129,26 +82,26 @@ impl Connector {
     /// Registers an identity bearer (what provision and enroll expect) for
     /// `tenant`.
     pub fn add_identity(&mut self, bearer: &str, tenant: &str) {
-        self.http
+        self.management
             .identities
             .insert(bearer.to_owned(), tenant.to_owned());
     }
 
     /// Registers a single-use enrollment token for `tenant`.
     pub fn add_enrollment_token(&mut self, token: &str, tenant: &str) {
-        self.http
+        self.management
             .enrollment
             .insert(token.to_owned(), (tenant.to_owned(), false));
     }
 
     /// What provision or enroll issued for `gateway_id`.
     pub fn provision_record(&self, gateway_id: &str) -> Option<&ProvisionRecord> {
-        self.http.records.get(gateway_id)
+        self.management.records.get(gateway_id)
     }
 
     /// The policy `gateway_id` declared for `platform`.
     pub fn policy(&self, gateway_id: &str, platform: &str) -> Option<&PolicyRecord> {
-        self.http
+        self.management
             .policies
             .get(&(gateway_id.to_owned(), platform.to_owned()))
     }
@@ -167,10 +120,10 @@ impl Connector {
         let path = path.strip_suffix('/').unwrap_or(path);
         let known = matches!(path, "/relay/provision" | "/relay/enroll" | "/relay/policy");
         if !known {
-            return self.count(HttpResponse::error(404, "not found"));
+            return self.count(Err(HttpResponse::error(404, "not found")));
         }
         if !method.eq_ignore_ascii_case("POST") {
-            return self.count(HttpResponse::error(405, "method not allowed"));
+            return self.count(Err(HttpResponse::error(405, "method not allowed")));
         }
         match path {
             "/relay/provision" => self.handle_provision(authorization, body),
@@ -179,7 +132,9 @@ impl Connector {
         }
     }
 
-    fn count(&mut self, r: HttpResponse) -> HttpResponse {
+    /// Counts `r` as answered well or not, and returns it.
+    fn count(&mut self, r: Result<HttpResponse, HttpResponse>) -> HttpResponse {
+        let r = r.unwrap_or_else(|error| error);
         if r.is_success() {
             bump(&mut self.stats.http_ok);
         } else {
@@ -193,10 +148,10 @@ impl Connector {
         let Some(bearer) = authorization.and_then(bearer_token) else {
             return Err(HttpResponse::error(401, "missing identity bearer"));
         };
-        if self.http.identities.is_empty() {
+        if self.management.identities.is_empty() {
             return Ok(DEFAULT_TENANT.to_owned());
         }
-        self.http
+        self.management
             .identities
             .get(bearer)
             .cloned()
@@ -216,7 +171,7 @@ impl Connector {
         if self.revoked.contains(gateway_id) {
             return Err(HttpResponse::error(403, "gateway revoked"));
         }
-        if let Some(r) = self.http.records.get(gateway_id) {
+        if let Some(r) = self.management.records.get(gateway_id) {
             return if r.tenant == tenant {
                 Ok(r.clone())
             } else {
@@ -257,6 +212,25 @@ impl Connector {
         })
     }
 
+    /// Keeps `record` and answers with its credentials (and `route_keys`,
+    /// for provision).
+    fn issue(&mut self, record: ProvisionRecord, with_route_keys: bool) -> HttpResponse {
+        let reply = HttpResponse::json(
+            200,
+            &CredentialsReply {
+                secret: &record.secret,
+                delivery_key: &record.delivery_key,
+                tenant: &record.tenant,
+                gateway_id: &record.gateway_id,
+                route_keys: with_route_keys.then_some(record.route_keys.as_slice()),
+            },
+        );
+        self.management
+            .records
+            .insert(record.gateway_id.clone(), record);
+        reply
+    }
+
     /// `POST /relay/provision`: issues (or returns the existing) secret and
     /// delivery key for a gateway, registers it and its wake URL.
     pub fn handle_provision(&mut self, authorization: Option<&str>, body: &[u8]) -> HttpResponse {
@@ -264,19 +238,14 @@ impl Connector {
         self.count(r)
     }
 
-    fn provision(&mut self, authorization: Option<&str>, body: &[u8]) -> HttpResponse {
-        let tenant = match self.identity(authorization) {
-            Ok(t) => t,
-            Err(r) => return r,
-        };
-        let req: ProvisionBody = match serde_json::from_slice(body) {
-            Ok(b) => b,
-            Err(e) => return HttpResponse::error(400, &format!("invalid body: {e}")),
-        };
-        let mut record = match self.record_for(&req.gateway_id, &tenant) {
-            Ok(r) => r,
-            Err(r) => return r,
-        };
+    fn provision(
+        &mut self,
+        authorization: Option<&str>,
+        body: &[u8],
+    ) -> Result<HttpResponse, HttpResponse> {
+        let tenant = self.identity(authorization)?;
+        let req: ProvisionBody = parse(body)?;
+        let mut record = self.record_for(&req.gateway_id, &tenant)?;
         let fresh = record.platforms.is_empty();
         if fresh {
             record.route_keys = req.route_keys;
@@ -292,18 +261,7 @@ impl Connector {
         if let Some(url) = req.wake_url.filter(|u| !u.is_empty()) {
             self.set_wake_url(&req.gateway_id, &url);
         }
-        let reply = HttpResponse::json(
-            200,
-            &ProvisionReply {
-                secret: &record.secret,
-                delivery_key: &record.delivery_key,
-                tenant: &record.tenant,
-                gateway_id: &record.gateway_id,
-                route_keys: &record.route_keys,
-            },
-        );
-        self.http.records.insert(req.gateway_id, record);
-        reply
+        Ok(self.issue(record, true))
     }
 
     /// `POST /relay/enroll`: redeems a single-use enrollment token for a
@@ -314,41 +272,31 @@ impl Connector {
         self.count(r)
     }
 
-    fn enroll(&mut self, authorization: Option<&str>, body: &[u8]) -> HttpResponse {
-        let identity_tenant = match self.identity(authorization) {
-            Ok(t) => t,
-            Err(r) => return r,
-        };
-        let req: EnrollBody = match serde_json::from_slice(body) {
-            Ok(b) => b,
-            Err(e) => return HttpResponse::error(400, &format!("invalid body: {e}")),
-        };
-        let tenant = match self.http.enrollment.get(&req.enrollment_token) {
-            None => return HttpResponse::error(403, "invalid enrollment token"),
-            Some((_, true)) => return HttpResponse::error(403, "enrollment token already used"),
+    fn enroll(
+        &mut self,
+        authorization: Option<&str>,
+        body: &[u8],
+    ) -> Result<HttpResponse, HttpResponse> {
+        let identity_tenant = self.identity(authorization)?;
+        let req: EnrollBody = parse(body)?;
+        let tenant = match self.management.enrollment.get(&req.enrollment_token) {
+            None => return Err(HttpResponse::error(403, "invalid enrollment token")),
+            Some((_, true)) => {
+                return Err(HttpResponse::error(403, "enrollment token already used"));
+            }
             Some((t, false)) => t.clone(),
         };
-        if !self.http.identities.is_empty() && tenant != identity_tenant {
-            return HttpResponse::error(403, "enrollment token belongs to another tenant");
+        if !self.management.identities.is_empty() && tenant != identity_tenant {
+            return Err(HttpResponse::error(
+                403,
+                "enrollment token belongs to another tenant",
+            ));
         }
-        let record = match self.record_for(&req.gateway_id, &tenant) {
-            Ok(r) => r,
-            Err(r) => return r,
-        };
-        if let Some(entry) = self.http.enrollment.get_mut(&req.enrollment_token) {
+        let record = self.record_for(&req.gateway_id, &tenant)?;
+        if let Some(entry) = self.management.enrollment.get_mut(&req.enrollment_token) {
             entry.1 = true;
         }
-        let reply = HttpResponse::json(
-            200,
-            &EnrollReply {
-                secret: &record.secret,
-                delivery_key: &record.delivery_key,
-                tenant: &record.tenant,
-                gateway_id: &record.gateway_id,
-            },
-        );
-        self.http.records.insert(req.gateway_id, record);
-        reply
+        Ok(self.issue(record, false))
     }
 
     /// `POST /relay/policy`: stores a gateway's relevance policy for one
@@ -369,24 +317,23 @@ impl Connector {
         authorization: Option<&str>,
         body: &[u8],
         wall: UnixTime,
-    ) -> HttpResponse {
+    ) -> Result<HttpResponse, HttpResponse> {
         let gateway = match authorization.map(|a| self.authenticate(a, wall)) {
-            None => return HttpResponse::error(401, "unauthorized"),
+            None => return Err(HttpResponse::error(401, "unauthorized")),
             Some(Ok(g)) => g,
-            Some(Err(Refusal::Revoked)) => return HttpResponse::error(410, "revoked"),
-            Some(Err(r)) => return HttpResponse::error(401, r.reason()),
+            Some(Err(Refusal::Revoked)) => return Err(HttpResponse::error(410, "revoked")),
+            Some(Err(r)) => return Err(HttpResponse::error(401, r.reason())),
         };
-        let req: PolicyBody = match serde_json::from_slice(body) {
-            Ok(b) => b,
-            Err(e) => return HttpResponse::error(400, &format!("invalid body: {e}")),
-        };
+        let req: PolicyBody = parse(body)?;
         let record = PolicyRecord {
             platform: req.platform.clone(),
             require_address: req.require_address,
             free_response_scopes: req.free_response_scopes,
             allow_other_bots: req.allow_other_bots,
         };
-        self.http.policies.insert((gateway, req.platform), record);
-        HttpResponse::json(200, &OkReply { ok: true })
+        self.management
+            .policies
+            .insert((gateway, req.platform), record);
+        Ok(HttpResponse::json(200, &OkReply { ok: true }))
     }
 }

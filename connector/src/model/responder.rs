@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
-use super::SessionId;
+use super::interface::SessionId;
 use relay_core::rng::Rng;
 use relay_core::time::Instant;
 use relay_core::wire::{Action, ActionResult, ChatInfo, Outbound};
@@ -33,7 +33,7 @@ pub struct Request<'a> {
 pub enum Response {
     /// Answer at once.
     Reply(ActionResult),
-    /// Answer after `delay` (emitted from [`super::Connector::handle_timeout`];
+    /// Answer after `delay` (emitted from [`crate::Connector::handle_timeout`];
     /// dropped if the session is gone by then).
     After {
         /// How long to wait.
