@@ -8,9 +8,7 @@
 //! writes the socket itself: there is no writer task, so a request costs no
 //! hand-off between tasks beyond the one to the application.
 
-use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
-use std::hash::BuildHasher;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -26,7 +24,6 @@ use relay_core::wire::ActionResult;
 use relay_core::{Connection, Event, Input, Instant, Output, State};
 
 use super::client::{ClientError, ClientOptions, Command, EventQueue};
-use super::clock::Clock;
 use super::socket::{self, Dialing, Read, Ws};
 use super::{BoxFuture, Runtime};
 
@@ -52,7 +49,6 @@ pub(crate) enum Replies {
 /// The connection, its socket and its timer, driven by one task.
 pub(crate) struct Engine {
     rt: Arc<dyn Runtime>,
-    clock: Clock,
     pub(crate) conn: Connection,
     dial: socket::DialSettings,
     write_queue: usize,
@@ -83,10 +79,7 @@ impl Engine {
         options: &ClientOptions,
         replies: Replies,
     ) -> Self {
-        let clock = Clock::start();
-        let seed = options
-            .seed
-            .unwrap_or_else(|| RandomState::new().hash_one(clock.now().as_millis()));
+        let seed = options.seed.unwrap_or_else(|| rt.seed());
         let dial = socket::DialSettings {
             ws: socket::ws_config(options.read_buffer, config.limits.max_frame_bytes),
             timeout: options.dial_timeout,
@@ -94,12 +87,11 @@ impl Engine {
             #[cfg(feature = "tls")]
             tls: options.tls.clone(),
         };
-        let now = clock.now();
+        let now = rt.now();
         Engine {
-            conn: Connection::new(config, seed, now, Clock::wall()),
+            conn: Connection::new(config, seed, now, rt.wall_clock()),
             wall_read_at: now,
             rt,
-            clock,
             dial,
             write_queue: options.write_queue.max(1),
             ws: None,
@@ -118,10 +110,10 @@ impl Engine {
     /// once per millisecond of core time (the core derives the wall time
     /// from its last reading and the monotonic clock in between).
     pub(crate) fn now(&mut self) -> Instant {
-        let now = self.clock.now();
+        let now = self.rt.now();
         if now != self.wall_read_at {
             self.wall_read_at = now;
-            self.conn.set_wall_clock(now, Clock::wall());
+            self.conn.set_wall_clock(now, self.rt.wall_clock());
         }
         now
     }
@@ -222,7 +214,7 @@ impl Engine {
         // early costs one spurious `Timeout` (the core checks what is due),
         // a new timer per request would cost an allocation each.
         if self.timer.as_ref().is_none_or(|(at, _)| *at > deadline) {
-            let sleep = self.rt.sleep_until(self.clock.to_std(deadline));
+            let sleep = self.rt.sleep_until(deadline);
             self.timer = Some((deadline, sleep));
             *polled = false;
         }

@@ -31,7 +31,6 @@ use relay_core::http::{
     render_env_file,
 };
 
-use super::clock::Clock;
 use super::{Runtime, run_blocking};
 
 /// Most redirects [`execute`] follows for one call (5).
@@ -445,7 +444,7 @@ pub async fn policy(
     options: &HttpOptions,
 ) -> Result<(), CallError> {
     let request =
-        policy_request_for(config, body, Clock::wall()).ok_or(CallError::NotConfigured {
+        policy_request_for(config, body, rt.wall_clock()).ok_or(CallError::NotConfigured {
             what: "the gateway credentials",
             hint: "set GATEWAY_RELAY_ID and GATEWAY_RELAY_SECRET (provision or enroll first)",
         })?;

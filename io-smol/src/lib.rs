@@ -13,7 +13,8 @@ use async_io::Async;
 /// The core crate, re-exported so that one dependency is enough.
 pub use relay_core;
 use relay_core::config::RelayConfig;
-use relay_engine::{BoxFuture, IoStream, Runtime};
+use relay_core::{Instant, UnixTime};
+use relay_engine::{BoxFuture, Clock, IoStream, Runtime};
 pub use relay_engine::{ClientError, ClientOptions, Events, InlineClient, RelayHandle};
 
 /// The HTTP calls (provision, policy, enroll, the env file), runtime-neutral:
@@ -98,8 +99,16 @@ impl Runtime for SmolRuntime {
         self.executor().spawn(task).detach();
     }
 
-    fn sleep_until(&self, deadline: std::time::Instant) -> BoxFuture<()> {
-        let timer = async_io::Timer::at(deadline);
+    fn now(&self) -> Instant {
+        Clock::now()
+    }
+
+    fn wall_clock(&self) -> UnixTime {
+        Clock::wall()
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<()> {
+        let timer = async_io::Timer::at(Clock::deadline(deadline));
         Box::pin(async move {
             timer.await;
         })
@@ -137,6 +146,10 @@ impl Runtime for SmolRuntime {
         Box::pin(async move {
             let _ = on_thread(work).await;
         })
+    }
+
+    fn seed(&self) -> u64 {
+        Clock::seed()
     }
 }
 

@@ -1,4 +1,4 @@
-//! The tokio glue: the four things the engine needs from a runtime.
+//! The tokio glue: what the engine needs from a runtime.
 
 use std::io;
 use std::sync::Arc;
@@ -6,8 +6,9 @@ use std::sync::Arc;
 use async_tungstenite::tokio::TokioAdapter;
 use relay_core::config::RelayConfig;
 
+use relay_core::{Instant, UnixTime};
 use relay_engine::{
-    BoxFuture, ClientOptions, Events, InlineClient, IoStream, RelayHandle, Runtime,
+    BoxFuture, ClientOptions, Clock, Events, InlineClient, IoStream, RelayHandle, Runtime,
 };
 
 /// The engine's [`Runtime`] on a tokio runtime.
@@ -35,10 +36,18 @@ impl Runtime for TokioRuntime {
         self.handle.spawn(task);
     }
 
-    fn sleep_until(&self, deadline: std::time::Instant) -> BoxFuture<()> {
+    fn now(&self) -> Instant {
+        Clock::now()
+    }
+
+    fn wall_clock(&self) -> UnixTime {
+        Clock::wall()
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<()> {
         // Timers must be created inside the runtime's context.
         let _guard = self.handle.enter();
-        Box::pin(tokio::time::sleep_until(deadline.into()))
+        Box::pin(tokio::time::sleep_until(Clock::deadline(deadline).into()))
     }
 
     fn connect_tcp(&self, host: String, port: u16) -> BoxFuture<io::Result<Box<dyn IoStream>>> {
@@ -55,6 +64,10 @@ impl Runtime for TokioRuntime {
         Box::pin(async move {
             let _ = task.await;
         })
+    }
+
+    fn seed(&self) -> u64 {
+        Clock::seed()
     }
 }
 

@@ -74,7 +74,7 @@ impl Harness {
 
     /// `fut`, or a panic naming `what` after `secs`.
     pub async fn within<T>(&self, secs: u64, what: &str, fut: impl Future<Output = T>) -> T {
-        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        let deadline = self.runtime.now().saturating_add(Duration::from_secs(secs));
         let sleep = self.runtime.sleep_until(deadline);
         futures_util::pin_mut!(fut);
         match futures_util::future::select(fut, sleep).await {
@@ -85,7 +85,10 @@ impl Harness {
 
     /// Sleeps for `millis` on the client's runtime.
     pub async fn pause(&self, millis: u64) {
-        let at = std::time::Instant::now() + Duration::from_millis(millis);
+        let at = self
+            .runtime
+            .now()
+            .saturating_add(Duration::from_millis(millis));
         self.runtime.sleep_until(at).await;
     }
 
