@@ -31,7 +31,7 @@ use relay_core::http::{
     render_env_file,
 };
 
-use super::{Runtime, run_blocking};
+use super::runtime::{Runtime, run_blocking};
 
 /// Most redirects [`execute`] follows for one call (5).
 pub const DEFAULT_MAX_REDIRECTS: u32 = 5;

@@ -11,25 +11,16 @@ use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 use async_tungstenite::tungstenite::protocol::frame::CloseFrame;
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
-use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::SinkExt;
 use futures_util::future::{Either, select};
 use relay_core::Input;
 use relay_core::config::DialTarget;
 
 use super::close_tap::CloseTap;
+use super::io::Io;
+use super::runtime::{BoxFuture, Runtime};
 use super::stall::StallGuard;
-use super::{BoxFuture, Runtime};
-
-/// A byte stream the engine can run a WebSocket over (a TCP stream, or TLS
-/// on top of one).
-pub trait IoStream: AsyncRead + AsyncWrite + Send + Unpin {}
-impl<T: AsyncRead + AsyncWrite + Send + Unpin> IoStream for T {}
-
-/// The boxed transport under every WebSocket.
-pub(crate) type Io = Box<dyn IoStream>;
-
-pub(crate) use super::close_tap::Ws;
+use super::ws::Ws;
 
 /// Why a dial did not produce an open socket.
 #[derive(Debug)]

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-use super::BoxFuture;
+use super::runtime::BoxFuture;
 
 /// Wraps a transport; writes (or flushes) that stay blocked for `limit`
 /// fail with [`io::ErrorKind::TimedOut`], so that a peer that stops reading

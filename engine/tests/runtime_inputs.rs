@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use relay_core::config::RelayConfig;
 use relay_core::{Instant, UnixTime};
-use relay_engine::{BoxFuture, ClientOptions, InlineClient, IoStream, Runtime};
+use relay_engine::{BoxFuture, ClientOptions, IoStream, RelayClient, Runtime};
 
 /// Far from any reading of the system clock.
 const START: Instant = Instant::from_millis(987_654_321_000);
@@ -69,7 +69,7 @@ fn deadlines_wall_clock_and_seed_come_from_the_runtime() {
         dial_timeout: Duration::from_secs(5),
         ..ClientOptions::default()
     };
-    let mut client = InlineClient::new(Arc::new(rt.clone()), config(), options);
+    let mut client = RelayClient::inline_on(rt.clone(), config(), options);
     let mut next = Box::pin(client.next_event());
     let mut cx = Context::from_waker(Waker::noop());
     // The first poll dials: the connect is asked of the runtime, and the
@@ -105,7 +105,7 @@ fn a_given_seed_needs_no_entropy() {
         seed: Some(3),
         ..ClientOptions::default()
     };
-    let client = InlineClient::new(Arc::new(rt.clone()), config(), options);
+    let client = RelayClient::inline_on(rt.clone(), config(), options);
     drop(client);
     assert_eq!(rt.0.lock().unwrap().seeds, 0);
 }

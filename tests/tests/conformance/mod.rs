@@ -21,7 +21,9 @@ use relay_core::connection::RequestError;
 use relay_core::source::{ChatType, MessageEvent, SessionSource};
 use relay_core::wire::PassthroughForward;
 use relay_core::{Event, connection::DeliveryHandle};
-use relay_engine::{ClientError, ClientOptions, Events, InlineClient, RelayHandle, Runtime};
+use relay_engine::{
+    ClientError, ClientOptions, Events, InlineClient, RelayClient, RelayHandle, Runtime,
+};
 
 pub const GATEWAY: &str = "gw-conformance";
 pub const SECRET: &str = "conformance-secret";
@@ -59,7 +61,7 @@ impl Harness {
             seed: Some(7),
             ..ClientOptions::default()
         };
-        relay_engine::start(self.runtime.clone(), config, options)
+        RelayClient::start_on(self.runtime.clone(), config, options)
     }
 
     /// Starts an inline client under test (driven by the test's task).
@@ -69,7 +71,7 @@ impl Harness {
             seed: Some(7),
             ..ClientOptions::default()
         };
-        InlineClient::new(self.runtime.clone(), config, options)
+        RelayClient::inline_on(self.runtime.clone(), config, options)
     }
 
     /// `fut`, or a panic naming `what` after `secs`.
