@@ -12,9 +12,6 @@ mod engine;
 mod error;
 mod events;
 mod handle;
-#[cfg(feature = "http")]
-#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-pub mod http;
 mod inline;
 mod io;
 mod options;
@@ -22,6 +19,15 @@ mod runtime;
 mod socket;
 mod stall;
 mod ws;
+
+#[cfg(feature = "http")]
+mod call_error;
+#[cfg(feature = "http")]
+mod calls;
+#[cfg(feature = "http")]
+mod env_file;
+#[cfg(feature = "http")]
+mod http_client;
 
 pub use client::RelayClient;
 pub use clock::Clock;
@@ -39,3 +45,40 @@ pub use runtime::{BoxFuture, CurrentRuntime, Runtime};
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use rustls;
 pub use stall::StallGuard;
+
+/// The HTTP calls (provision, policy, enroll, the identity-provider token)
+/// and the env file, runtime-neutral.
+///
+/// The requests and the reading of the responses are the core's
+/// ([`relay_core::http`]); this module only executes them: with a blocking
+/// `ureq` agent (rustls with ring, the webpki roots), run off the async
+/// threads through [`Runtime::unblock`].
+///
+/// The agent follows no redirect itself. [`execute`](http::execute)
+/// follows up to [`HttpOptions::max_redirects`](http::HttpOptions::max_redirects)
+/// of them and drops the `Authorization` header whenever
+/// [`may_forward_authorization`](relay_core::http::may_forward_authorization)
+/// says so: a bearer never travels to another origin, and a redirect from
+/// `https` to plain `http` is refused. Failure statuses come back as a
+/// status and a body (bounded by
+/// [`HttpOptions::max_response_bytes`](http::HttpOptions::max_response_bytes))
+/// for the core's parsers to read.
+///
+/// Every call that talks to the connector returns a
+/// [`CallError`](http::CallError) that says what went wrong and what to do
+/// next; nothing here logs a secret or a token.
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http {
+    pub use super::call_error::CallError;
+    pub use super::calls::{
+        default_gateway_id, enroll, identity_token, policy, provision, send_policies,
+    };
+    pub use super::env_file::{
+        EnvFileError, MAX_ENV_FILE_BYTES, default_env_file, read_capped, write_env_file,
+    };
+    pub use super::http_client::{
+        DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_REDIRECTS, DEFAULT_MAX_RESPONSE_BYTES,
+        DEFAULT_TIMEOUT, HttpOptions, HttpResponse, execute, execute_blocking,
+    };
+}
