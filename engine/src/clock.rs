@@ -1,30 +1,35 @@
-//! The bridge between the core's clock-free time and the system clocks.
+//! The system clocks, for runtimes that run on real time.
 
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use relay_core::{Instant, UnixTime};
 
-/// Maps the core's millisecond [`Instant`]s to `std::time::Instant`s.
+/// The system's monotonic and wall clocks in the core's units: what
+/// [`Runtime::now`](super::Runtime::now),
+/// [`Runtime::wall_clock`](super::Runtime::wall_clock) and
+/// [`Runtime::seed`](super::Runtime::seed) return on a runtime that runs on
+/// real time.
 ///
-/// The core never reads a clock; the driver picks an epoch (the moment the
-/// client started) and reports every `now` as milliseconds since then.
+/// The monotonic clock counts milliseconds from the first reading in the
+/// process; [`Clock::deadline`] maps one of its instants back to a
+/// `std::time::Instant` for the runtime's timer.
 #[derive(Clone, Copy, Debug)]
-pub struct Clock {
-    epoch: std::time::Instant,
+pub struct Clock;
+
+/// The first reading of the monotonic clock in this process.
+fn epoch() -> std::time::Instant {
+    static EPOCH: OnceLock<std::time::Instant> = OnceLock::new();
+    *EPOCH.get_or_init(std::time::Instant::now)
 }
 
 impl Clock {
-    /// A clock whose epoch is now.
-    pub fn start() -> Self {
-        Clock {
-            epoch: std::time::Instant::now(),
-        }
-    }
-
-    /// The current core time.
-    pub fn now(&self) -> Instant {
+    /// Milliseconds since the process's first reading.
+    pub fn now() -> Instant {
         // Seconds and milliseconds apart: `as_millis` divides a u128.
-        let elapsed = self.epoch.elapsed();
+        let elapsed = epoch().elapsed();
         Instant::from_millis(
             elapsed
                 .as_secs()
@@ -33,10 +38,10 @@ impl Clock {
         )
     }
 
-    /// The system instant of a core deadline. Deadlines too far away to
-    /// represent become "in a year", which is as good as never.
-    pub fn to_std(&self, at: Instant) -> std::time::Instant {
-        self.epoch
+    /// The system instant of `at`. Instants too far away to represent
+    /// become "in a year", which is as good as never.
+    pub fn deadline(at: Instant) -> std::time::Instant {
+        epoch()
             .checked_add(Duration::from_millis(at.as_millis()))
             .unwrap_or_else(|| std::time::Instant::now() + Duration::from_secs(365 * 24 * 3600))
     }
@@ -49,5 +54,28 @@ impl Clock {
             .map(|d| d.as_secs())
             .unwrap_or(0);
         UnixTime::from_secs(secs)
+    }
+
+    /// A seed from the process's hash keys (drawn from the OS once per
+    /// thread) and the clock.
+    pub fn seed() -> u64 {
+        RandomState::new().hash_one(Self::now().as_millis())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_map_back_to_the_system_clock() {
+        let now = Clock::now();
+        let at = now.saturating_add(Duration::from_millis(1500));
+        let deadline = Clock::deadline(at);
+        let ahead = deadline.saturating_duration_since(std::time::Instant::now());
+        assert!(ahead <= Duration::from_millis(1500), "{ahead:?}");
+        assert!(ahead >= Duration::from_millis(1000), "{ahead:?}");
+        // "Never" stays representable.
+        assert!(Clock::deadline(Instant::MAX) > std::time::Instant::now());
     }
 }

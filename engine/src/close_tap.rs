@@ -8,10 +8,10 @@
 //! other through tungstenite's own [`FrameHeader::parse`]; only the payload
 //! bytes left of the current frame are counted, never copied) and keeps the
 //! raw code and reason of a close frame. When the library then yields its
-//! 1002 "Protocol violation" for a code that is legal on the wire, [`Ws`]
-//! reports the code and reason the peer sent. Codes that are not legal on
-//! the wire (1004, 1005, 1006, 1015, 1016-2999, below 1000, 5000 and above)
-//! stay the protocol error they are.
+//! 1002 "Protocol violation" for a code that is legal on the wire,
+//! the socket (`Ws`) reports the code and reason the peer sent. Codes
+//! that are not legal on the wire (1004, 1005, 1006, 1015, 1016-2999, below
+//! 1000, 5000 and above) stay the protocol error they are.
 //!
 //! The tap costs a few comparisons per frame header and nothing per payload
 //! byte; it holds at most 14 bytes of a split header in place, and the 125
@@ -22,23 +22,15 @@ use std::io::{self, Cursor};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use async_tungstenite::WebSocketStream;
-use async_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Control, OpCode};
-use async_tungstenite::tungstenite::protocol::frame::{CloseFrame, FrameHeader, Utf8Bytes};
-use async_tungstenite::tungstenite::{Error as WsError, Message};
+use async_tungstenite::tungstenite::protocol::frame::FrameHeader;
+use async_tungstenite::tungstenite::protocol::frame::coding::{Control, OpCode};
 use futures_io::{AsyncRead, AsyncWrite};
-use futures_util::{Sink, SinkExt, Stream};
-
-use super::socket::Io;
 
 /// The longest frame header: 2 bytes, an 8-byte length, a 4-byte mask.
 const MAX_HEADER: usize = 14;
 
 /// The longest control-frame payload.
 const MAX_CONTROL: usize = 125;
-
-/// The reason tungstenite puts in place of a close code it does not allow.
-const REWRITTEN_REASON: &str = "Protocol violation";
 
 /// Whether `code` may be sent in a close frame (RFC 6455 §7.4.1 and the
 /// IANA "WebSocket Close Code Number Registry").
@@ -320,74 +312,6 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for CloseTap<S> {
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_close(cx)
-    }
-}
-
-/// An open socket, read and written by the one task that drives it; a
-/// close frame from the peer carries the code it was sent with whenever
-/// that code is legal on the wire.
-pub(crate) struct Ws(WebSocketStream<CloseTap<Io>>);
-
-impl Ws {
-    /// The socket over a tapped transport.
-    pub(crate) fn new(ws: WebSocketStream<CloseTap<Io>>) -> Self {
-        Ws(ws)
-    }
-
-    /// Sends a close frame and flushes it.
-    pub(crate) async fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), WsError> {
-        self.send(Message::Close(frame)).await
-    }
-
-    /// Puts back the peer's close code where the library rewrote a legal
-    /// one.
-    fn restore(&self, message: Message) -> Message {
-        let Message::Close(Some(frame)) = &message else {
-            return message;
-        };
-        if frame.code != CloseCode::Protocol || frame.reason.as_str() != REWRITTEN_REASON {
-            return message;
-        }
-        match self.0.get_ref().peer_close() {
-            Some((code, reason)) if legal_on_the_wire(code) => {
-                // The library checked the reason is UTF-8 before rewriting.
-                let reason = std::str::from_utf8(reason).unwrap_or_default();
-                Message::Close(Some(CloseFrame {
-                    code: CloseCode::from(code),
-                    reason: Utf8Bytes::from(reason),
-                }))
-            }
-            _ => message,
-        }
-    }
-}
-
-impl Stream for Ws {
-    type Item = Result<Message, WsError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let item = ready!(Pin::new(&mut self.0).poll_next(cx));
-        Poll::Ready(item.map(|item| item.map(|message| self.restore(message))))
-    }
-}
-
-impl Sink<Message> for Ws {
-    type Error = WsError;
-
-    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-        Pin::new(&mut self.0).poll_ready(cx)
-    }
-
-    fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), WsError> {
-        Pin::new(&mut self.0).start_send(item)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-        Pin::new(&mut self.0).poll_close(cx)
     }
 }
 

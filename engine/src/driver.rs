@@ -1,436 +1,24 @@
-//! The driver loop: feed the core what happened (commands, the deadline,
-//! the dial in progress, the socket) and carry out its outputs. No protocol
-//! decision is made here.
-//!
-//! [`Engine`] is the loop's body, polled by one task: the spawned driver
-//! task of [`start`](super::start) ([`Driver`]), or the application's own
-//! task with an [`InlineClient`](super::InlineClient). That task reads and
-//! writes the socket itself: there is no writer task, so a request costs no
-//! hand-off between tasks beyond the one to the application.
+//! The spawned driver task of a [`RelayClient`](super::RelayClient): an
+//! [`Engine`] fed by [`RelayHandle`](super::RelayHandle) commands, handing
+//! events to [`Events`](super::Events) in batches.
 
-use std::collections::hash_map::RandomState;
-use std::collections::{HashMap, VecDeque};
-use std::hash::BuildHasher;
+use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use async_tungstenite::tungstenite::Message;
 use futures_channel::oneshot;
-use futures_util::{Sink, Stream};
+use futures_util::Stream;
 use relay_core::config::RelayConfig;
-use relay_core::connection::RequestError;
 use relay_core::recycle::EventPool;
-use relay_core::requests::RequestId;
-use relay_core::wire::ActionResult;
-use relay_core::{Connection, Event, Input, Instant, Output, State};
 
-use super::client::{ClientError, ClientOptions, Command, EventQueue};
-use super::clock::Clock;
-use super::socket::{self, Dialing, Read, Ws};
-use super::{BoxFuture, Runtime};
+use super::command::Command;
+use super::engine::{Engine, Replies};
+use super::events::EventQueue;
+use super::options::ClientOptions;
+use super::runtime::Runtime;
 
-type Reply = oneshot::Sender<Result<ActionResult, ClientError>>;
-
-/// Socket reads handled in one poll before the task yields (and hands the
-/// events read so far to the application as one batch).
-const READ_BATCH: usize = 64;
-
-/// Where request results go.
-pub(crate) enum Replies {
-    /// Each caller of a spawned client waits on its own oneshot.
-    Remote(HashMap<RequestId, Reply>),
-    /// The one request an inline client is waiting for, and its result once
-    /// it came. Results of abandoned requests are dropped.
-    Local {
-        awaiting: Option<RequestId>,
-        /// Boxed as the core hands it over (no copy, no allocation).
-        result: Option<Result<Box<ActionResult>, ClientError>>,
-    },
-}
-
-/// The connection, its socket and its timer, driven by one task.
-pub(crate) struct Engine {
-    rt: Arc<dyn Runtime>,
-    clock: Clock,
-    pub(crate) conn: Connection,
-    dial: socket::DialSettings,
-    write_queue: usize,
-    /// Boxed (one allocation per socket): the WebSocket's state is most of
-    /// a client's size, and a client inside an application's future may be
-    /// laid out more than once there.
-    ws: Option<Box<Ws>>,
-    /// Messages the socket has not taken yet.
-    unsent: VecDeque<Message>,
-    /// Something was handed to the socket and not flushed yet.
-    unflushed: bool,
-    dialing: Option<Dialing>,
-    deadline: Option<Instant>,
-    timer: Option<(Instant, BoxFuture<()>)>,
-    /// Events the application has not been handed yet.
-    pub(crate) events: VecDeque<Event>,
-    pub(crate) replies: Replies,
-    /// The queues' room left by this socket's handshake was given back.
-    trimmed: bool,
-    /// The core time of the last wall-clock reading handed to the core.
-    wall_read_at: Instant,
-}
-
-impl Engine {
-    pub(crate) fn new(
-        rt: Arc<dyn Runtime>,
-        config: RelayConfig,
-        options: &ClientOptions,
-        replies: Replies,
-    ) -> Self {
-        let clock = Clock::start();
-        let seed = options
-            .seed
-            .unwrap_or_else(|| RandomState::new().hash_one(clock.now().as_millis()));
-        let dial = socket::DialSettings {
-            ws: socket::ws_config(options.read_buffer, config.limits.max_frame_bytes),
-            timeout: options.dial_timeout,
-            write_stall: options.write_stall_timeout,
-            #[cfg(feature = "tls")]
-            tls: options.tls.clone(),
-        };
-        let now = clock.now();
-        Engine {
-            conn: Connection::new(config, seed, now, Clock::wall()),
-            wall_read_at: now,
-            rt,
-            clock,
-            dial,
-            write_queue: options.write_queue.max(1),
-            ws: None,
-            unsent: VecDeque::new(),
-            unflushed: false,
-            dialing: None,
-            deadline: None,
-            timer: None,
-            events: VecDeque::new(),
-            replies,
-            trimmed: false,
-        }
-    }
-
-    /// The core's clock now; the core's wall clock is brought up to date
-    /// once per millisecond of core time (the core derives the wall time
-    /// from its last reading and the monotonic clock in between).
-    pub(crate) fn now(&mut self) -> Instant {
-        let now = self.clock.now();
-        if now != self.wall_read_at {
-            self.wall_read_at = now;
-            self.conn.set_wall_clock(now, Clock::wall());
-        }
-        now
-    }
-
-    fn input(&mut self, input: Input<'_>) {
-        let now = self.now();
-        self.conn.handle_input(input, now);
-    }
-
-    /// Makes all the progress there is to make without waiting: outputs
-    /// carried out, writes handed to the socket, the timer, the dial, and
-    /// socket reads while fewer than `read_room` events wait for the
-    /// application. `Ready` once the connection is terminal.
-    pub(crate) fn poll_io(&mut self, cx: &mut Context<'_>, read_room: usize) -> Poll<()> {
-        let mut reads = 0;
-        // One clock reading for the messages of one batch: they were all
-        // ready without waiting.
-        let mut read_now = None;
-        // The timer is polled once per call (and again when replaced): once
-        // polled, it wakes this task when it fires.
-        let mut timer_polled = false;
-        loop {
-            self.drain();
-            if self.conn.is_terminal() {
-                return Poll::Ready(());
-            }
-            if self.flush(cx) {
-                continue;
-            }
-            if self.poll_timer(cx, &mut timer_polled) {
-                self.input(Input::Timeout);
-                continue;
-            }
-            if let Some(dialing) = self.dialing.as_mut()
-                && let Poll::Ready(result) = dialing.as_mut().poll(cx)
-            {
-                self.dialing = None;
-                self.dialed(result);
-                continue;
-            }
-            // Backpressure: while the application has enough events to
-            // take, leave the socket unread.
-            if self.events.len() < read_room
-                && let Some(ws) = self.ws.as_deref_mut()
-                && let Poll::Ready(item) = Pin::new(ws).poll_next(cx)
-            {
-                let now = *read_now.get_or_insert_with(|| self.now());
-                self.read(Read::from_item(item), now);
-                reads += 1;
-                if reads >= READ_BATCH {
-                    self.drain();
-                    self.flush(cx);
-                    cx.waker().wake_by_ref();
-                    return Poll::Pending;
-                }
-                continue;
-            }
-            self.trim_after_handshake();
-            return Poll::Pending;
-        }
-    }
-
-    /// Once per socket, the first time it is serving with nothing queued:
-    /// gives back the room the handshake's burst of outputs, events and
-    /// writes left reserved, which an idle connection would otherwise hold.
-    /// Later traffic grows the queues again once.
-    fn trim_after_handshake(&mut self) {
-        if self.trimmed
-            || !self.events.is_empty()
-            || !self.unsent.is_empty()
-            || self.conn.state() != State::Serving
-        {
-            return;
-        }
-        self.trimmed = true;
-        self.events = VecDeque::new();
-        self.unsent = VecDeque::new();
-        self.conn.release_idle_memory();
-    }
-
-    /// Carries out what the core asked for and hands queued writes to the
-    /// socket without waiting (for calls made outside a poll).
-    pub(crate) fn push_now(&mut self) {
-        self.drain();
-        let mut cx = Context::from_waker(std::task::Waker::noop());
-        while self.flush(&mut cx) {
-            self.drain();
-        }
-    }
-
-    /// Whether the timer fired. `polled`: it was polled already in this
-    /// call of [`poll_io`](Self::poll_io) and has not been replaced since.
-    fn poll_timer(&mut self, cx: &mut Context<'_>, polled: &mut bool) -> bool {
-        let Some(deadline) = self.deadline else {
-            return false;
-        };
-        // A timer that fires no later than the deadline is kept: waking
-        // early costs one spurious `Timeout` (the core checks what is due),
-        // a new timer per request would cost an allocation each.
-        if self.timer.as_ref().is_none_or(|(at, _)| *at > deadline) {
-            let sleep = self.rt.sleep_until(self.clock.to_std(deadline));
-            self.timer = Some((deadline, sleep));
-            *polled = false;
-        }
-        if std::mem::replace(polled, true) {
-            return false;
-        }
-        if let Some((_, sleep)) = self.timer.as_mut()
-            && sleep.as_mut().poll(cx).is_ready()
-        {
-            self.timer = None;
-            return true;
-        }
-        false
-    }
-
-    fn dialed(&mut self, result: Result<Ws, socket::DialFailure>) {
-        match result {
-            Ok(ws) => {
-                log::debug!("relay socket open");
-                self.ws = Some(Box::new(ws));
-                self.unsent.clear();
-                self.unflushed = false;
-                self.trimmed = false;
-                self.input(Input::Opened);
-            }
-            Err(failure) => {
-                match failure.http_status {
-                    Some(status) => {
-                        log::warn!("relay dial failed (HTTP {status}): {}", failure.reason)
-                    }
-                    None => log::warn!("relay dial failed: {}", failure.reason),
-                }
-                self.input(Input::DialFailed {
-                    http_status: failure.http_status,
-                    reason: failure.reason,
-                });
-            }
-        }
-    }
-
-    fn read(&mut self, read: Read, now: Instant) {
-        if matches!(read, Read::Closed { .. }) {
-            self.drop_socket();
-        }
-        if let Some(input) = read.as_input() {
-            self.conn.handle_input(input, now);
-        }
-    }
-
-    /// Hands queued messages to the socket and flushes it. `true` when the
-    /// socket failed (the core was told; its outputs need draining).
-    fn flush(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(ws) = self.ws.as_deref_mut() else {
-            return false;
-        };
-        let mut ws = Pin::new(ws);
-        let mut result = Ok(());
-        while !self.unsent.is_empty() {
-            match ws.as_mut().poll_ready(cx) {
-                Poll::Ready(Ok(())) => {
-                    if let Some(message) = self.unsent.pop_front() {
-                        self.unflushed = true;
-                        if let Err(e) = ws.as_mut().start_send(message) {
-                            result = Err(e);
-                            break;
-                        }
-                    }
-                }
-                Poll::Ready(Err(e)) => {
-                    result = Err(e);
-                    break;
-                }
-                Poll::Pending => break,
-            }
-        }
-        if result.is_ok() && self.unflushed {
-            match ws.as_mut().poll_flush(cx) {
-                Poll::Ready(Ok(())) => self.unflushed = false,
-                Poll::Ready(Err(e)) => result = Err(e),
-                Poll::Pending => {}
-            }
-        }
-        match result {
-            Ok(()) => false,
-            Err(error) => {
-                log::debug!("relay socket write failed: {error}");
-                self.drop_socket();
-                self.input(Input::Closed {
-                    code: None,
-                    reason: format!("socket write failed: {error}"),
-                });
-                true
-            }
-        }
-    }
-
-    /// Carries out everything the core wants done, until it waits.
-    fn drain(&mut self) {
-        loop {
-            match self.conn.poll_output() {
-                Output::Dial { target, headers } => self.start_dial(target, headers),
-                Output::Transmit(text) => self.write(socket::text(text)),
-                Output::Ping => self.write(socket::ping()),
-                Output::Close { code, reason } => self.close_socket(code, reason),
-                Output::Event(event) => self.route(event),
-                Output::Wait(deadline) => {
-                    self.deadline = deadline;
-                    return;
-                }
-            }
-        }
-    }
-
-    /// Once per dial: out of line, so that the per-frame loop above stays
-    /// small in the instruction cache.
-    #[inline(never)]
-    fn start_dial(
-        &mut self,
-        target: relay_core::config::DialTarget,
-        headers: Vec<(String, String)>,
-    ) {
-        self.drop_socket();
-        log::info!("relay dialing {target}");
-        let dial = socket::dial(self.rt.clone(), target, headers, self.dial.clone());
-        self.dialing = Some(Box::pin(dial));
-    }
-
-    /// Once per socket (out of line, as [`start_dial`](Self::start_dial)).
-    #[inline(never)]
-    fn close_socket(&mut self, code: u16, reason: String) {
-        log::info!("relay closing socket: {code} {reason}");
-        let ws = self.ws.take();
-        let queued: Vec<Message> = self.unsent.drain(..).collect();
-        self.drop_socket();
-        // 1006 is never sent on the wire: dropping the socket aborts.
-        if let (Some(ws), false) = (ws, code == 1006) {
-            socket::close_in_background(&self.rt, *ws, queued, code, reason);
-        }
-    }
-
-    fn write(&mut self, message: Message) {
-        if self.ws.is_none() {
-            return;
-        }
-        if self.unsent.len() >= self.write_queue {
-            // The peer stopped reading long enough to fill the queue.
-            self.drop_socket();
-            self.input(Input::Closed {
-                code: None,
-                reason: "socket write queue overflowed".to_owned(),
-            });
-            return;
-        }
-        self.unsent.push_back(message);
-    }
-
-    fn drop_socket(&mut self) {
-        self.ws = None;
-        self.unsent.clear();
-        self.unflushed = false;
-        self.dialing = None;
-    }
-
-    /// Results go to the caller that sent the request; everything else to
-    /// the event queue.
-    fn route(&mut self, event: Event) {
-        match event {
-            Event::Inbound { .. } => self.events.push_back(event),
-            Event::Response { request_id, result } => self.reply(request_id, Ok(result)),
-            Event::RequestFailed { request_id, error } => self.reply(request_id, Err(error)),
-            other => {
-                trace_event(&other);
-                self.events.push_back(other);
-            }
-        }
-    }
-
-    /// Hands a request's result to its caller (out of the per-frame path).
-    #[inline(never)]
-    fn reply(&mut self, request_id: RequestId, result: Result<Box<ActionResult>, RequestError>) {
-        let result = result.map_err(|error| {
-            log::debug!("relay request failed: {error}");
-            ClientError::from(error)
-        });
-        match &mut self.replies {
-            Replies::Remote(waiters) => {
-                if let Some(reply) = waiters.remove(&request_id) {
-                    let _ = reply.send(result.map(|r| *r));
-                }
-            }
-            Replies::Local {
-                awaiting,
-                result: slot,
-            } => {
-                if awaiting.as_ref() == Some(&request_id) {
-                    *awaiting = None;
-                    *slot = Some(result);
-                }
-            }
-        }
-    }
-}
-
-/// The spawned driver task: an [`Engine`] fed by [`RelayHandle`]
-/// commands, handing events to [`Events`] in batches.
-///
-/// [`RelayHandle`]: super::RelayHandle
-/// [`Events`]: super::Events
+/// The driver task's state.
 pub(crate) struct Driver {
     engine: Engine,
     commands: Pin<Box<async_channel::Receiver<Command>>>,
@@ -484,8 +72,7 @@ impl Driver {
                     Poll::Ready(Some(command)) => self.command(command),
                     Poll::Ready(None) => {
                         self.commands_open = false;
-                        let now = self.engine.now();
-                        self.engine.conn.shutdown(now);
+                        self.engine.shutdown();
                     }
                     Poll::Pending => break,
                 }
@@ -511,12 +98,14 @@ impl Driver {
     }
 
     fn command(&mut self, command: Command) {
-        let now = self.engine.now();
-        let conn = &mut self.engine.conn;
+        let engine = &mut self.engine;
         match command {
-            Command::Send(action, reply) => match conn.send(*action, now) {
+            Command::Control(control, reply) => {
+                let _ = reply.send(engine.control(control));
+            }
+            Command::Send(action, reply) => match engine.send(*action) {
                 Ok(id) => {
-                    if let Replies::Remote(waiters) = &mut self.engine.replies {
+                    if let Replies::Remote(waiters) = &mut engine.replies {
                         waiters.insert(id, reply);
                     }
                 }
@@ -524,46 +113,13 @@ impl Driver {
                     let _ = reply.send(Err(refusal.into()));
                 }
             },
-            Command::Interrupt(payload, reply) => {
-                let (key, reason) = *payload;
-                let _ = reply.send(conn.interrupt(key, reason, now).map_err(Into::into));
-            }
-            Command::GoIdle(reply) => {
-                let _ = reply.send(conn.go_idle(now).map_err(Into::into));
-            }
-            Command::GoIdleWith(mode, reply) => {
-                let _ = reply.send(conn.go_idle_with(mode, now).map_err(Into::into));
-            }
-            Command::Wake(reply) => {
-                let _ = reply.send(conn.wake(now).map_err(Into::into));
-            }
-            Command::Ack(delivery, reply) => {
-                let _ = reply.send(conn.ack(delivery, now).map_err(Into::into));
-            }
             Command::Shutdown(reply) => {
-                conn.shutdown(now);
+                engine.shutdown();
                 self.shutdown_waiters.push(reply);
             }
             Command::Status(reply) => {
-                let _ = reply.send((conn.state(), conn.stats()));
+                let _ = reply.send(engine.status());
             }
         }
-    }
-}
-
-#[inline(never)]
-fn trace_event(event: &Event) {
-    match event {
-        Event::StateChanged { from, to } => log::info!("relay state changed: {from} -> {to}"),
-        Event::Disconnected { code, reason } => {
-            log::info!("relay socket closed: {code:?} {reason}");
-        }
-        Event::DialScheduled { attempt, at } => {
-            log::debug!("relay re-dial {attempt} scheduled at {} ms", at.as_millis());
-        }
-        Event::FrameRejected { error } => log::warn!("relay frame rejected: {error}"),
-        Event::IdleRefused { reason } => log::warn!("relay go-idle refused: {reason:?}"),
-        Event::Revoked => log::error!("relay credential revoked; not dialing again"),
-        _ => {}
     }
 }

@@ -11,9 +11,11 @@ use relay_core::source::MessageEvent;
 use relay_core::wire::{Action, ActionResult};
 use relay_core::{Event, State};
 
-use super::Runtime;
-use super::client::{ClientError, ClientOptions};
-use super::driver::{Engine, Replies};
+use super::command::Control;
+use super::engine::{Engine, Replies};
+use super::error::ClientError;
+use super::options::ClientOptions;
+use super::runtime::Runtime;
 
 /// [`InlineClient::next_event`] reads the socket only while fewer events
 /// than this wait for the application. Few: an event is then
@@ -36,8 +38,8 @@ const READ_AHEAD: usize = 4;
 /// that the connection only makes progress while the application awaits
 /// one of these calls: a task that keeps a client waiting for long (longer
 /// than the keepalive's pong deadline) will see it reconnect. Use
-/// [`start`](super::start) (`RelayClient::start` in the drivers) when
-/// several tasks share a client or send concurrently.
+/// [`RelayClient::start`](super::RelayClient::start) when several tasks
+/// share a client or send concurrently.
 ///
 /// Methods that only tell the core something ([`ack`](Self::ack),
 /// [`interrupt`](Self::interrupt), [`go_idle`](Self::go_idle),
@@ -67,7 +69,7 @@ impl InlineClient {
     /// than 4 events wait (or [`ClientOptions::event_capacity`], if lower);
     /// one socket message may still carry several, and while
     /// [`send`](Self::send) waits the socket is read whatever their number.
-    pub fn new(rt: Arc<dyn Runtime>, config: RelayConfig, options: ClientOptions) -> Self {
+    pub(crate) fn new(rt: Arc<dyn Runtime>, config: RelayConfig, options: ClientOptions) -> Self {
         let replies = Replies::Local {
             awaiting: None,
             result: None,
@@ -105,8 +107,7 @@ impl InlineClient {
     /// come. Dropping the future abandons the request (its result is
     /// discarded when it comes).
     pub async fn send(&mut self, action: Action) -> Result<ActionResult, ClientError> {
-        let now = self.engine.now();
-        let id = self.engine.conn.send(action, now)?;
+        let id = self.engine.send(action)?;
         if let Replies::Local { awaiting, result } = &mut self.engine.replies {
             *awaiting = Some(id);
             *result = None;
@@ -136,59 +137,50 @@ impl InlineClient {
         self.send(Action::send(chat_id, text)).await
     }
 
+    /// Carries out `control` and hands what it sends to the socket.
+    fn control(&mut self, control: Control) -> Result<(), ClientError> {
+        let result = self.engine.control(control);
+        self.engine.push_now();
+        result
+    }
+
     /// Sends a fire-and-forget `interrupt` for a session.
     pub fn interrupt(
         &mut self,
         session_key: impl Into<String>,
         reason: Option<String>,
     ) -> Result<(), ClientError> {
-        let now = self.engine.now();
-        let result = self.engine.conn.interrupt(session_key.into(), reason, now);
-        self.engine.push_now();
-        Ok(result?)
+        self.control(Control::Interrupt(Box::new((session_key.into(), reason))))
     }
 
     /// Asks the connector to buffer inbound for this gateway (serving only).
     pub fn go_idle(&mut self) -> Result<(), ClientError> {
-        let now = self.engine.now();
-        let result = self.engine.conn.go_idle(now);
-        self.engine.push_now();
-        Ok(result?)
+        self.control(Control::GoIdle(None))
     }
 
     /// Asks the connector to buffer inbound for this gateway (serving only),
     /// then does what `mode` says after the ack whatever the configuration
-    /// (see `RelayHandle::go_idle_with`).
+    /// (see [`RelayHandle::go_idle_with`](super::RelayHandle::go_idle_with)).
     pub fn go_idle_with(&mut self, mode: IdleMode) -> Result<(), ClientError> {
-        let now = self.engine.now();
-        let result = self.engine.conn.go_idle_with(mode, now);
-        self.engine.push_now();
-        Ok(result?)
+        self.control(Control::GoIdle(Some(mode)))
     }
 
     /// Re-dials now if buffered (what a wake poke does).
     pub fn wake(&mut self) -> Result<(), ClientError> {
-        let now = self.engine.now();
-        let result = self.engine.conn.wake(now);
-        self.engine.push_now();
-        Ok(result?)
+        self.control(Control::Wake)
     }
 
     /// Acknowledges a buffered delivery. Call it only once the item is
     /// durably handed off: the connector forgets it after this.
     pub fn ack(&mut self, delivery: DeliveryHandle) -> Result<(), ClientError> {
-        let now = self.engine.now();
-        let result = self.engine.conn.ack(delivery, now);
-        self.engine.push_now();
-        Ok(result?)
+        self.control(Control::Ack(delivery))
     }
 
     /// Shuts down: a pending request fails with `Shutdown`, the socket
     /// closes with 1000 and the client never dials again. Events not taken
     /// yet stay available from [`next_event`](Self::next_event).
     pub async fn shutdown(&mut self) {
-        let now = self.engine.now();
-        self.engine.conn.shutdown(now);
+        self.engine.shutdown();
         std::future::poll_fn(|cx| self.engine.poll_io(cx, usize::MAX)).await;
     }
 
@@ -211,6 +203,13 @@ impl InlineClient {
     pub fn stats(&self) -> Stats {
         self.engine.conn.stats()
     }
+
+    /// Messages queued for the socket that it has not taken yet: at most
+    /// [`ClientOptions::write_queue`] (a peer that lets the queue fill is
+    /// treated as gone).
+    pub fn pending_writes(&self) -> usize {
+        self.engine.status().pending_writes
+    }
 }
 
 impl Stream for InlineClient {
@@ -224,8 +223,7 @@ impl Stream for InlineClient {
 impl Drop for InlineClient {
     fn drop(&mut self) {
         if !self.engine.conn.is_terminal() {
-            let now = self.engine.now();
-            self.engine.conn.shutdown(now);
+            self.engine.shutdown();
             self.engine.push_now();
         }
     }

@@ -6,65 +6,79 @@
 mod client;
 mod clock;
 mod close_tap;
+mod command;
 mod driver;
-#[cfg(feature = "http")]
-#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-pub mod http;
+mod engine;
+mod error;
+mod events;
+mod handle;
 mod inline;
+mod io;
+mod options;
+mod runtime;
 mod socket;
 mod stall;
+mod ws;
 
-use std::future::Future;
-use std::io;
-use std::pin::Pin;
+#[cfg(feature = "http")]
+mod call_error;
+#[cfg(feature = "http")]
+mod calls;
+#[cfg(feature = "http")]
+mod env_file;
+#[cfg(feature = "http")]
+mod http_client;
 
-pub use client::{
-    ClientError, ClientOptions, DEFAULT_WRITE_STALL_TIMEOUT, Events, RelayHandle, start,
-};
+pub use client::RelayClient;
 pub use clock::Clock;
+pub use error::ClientError;
+pub use events::Events;
+pub use handle::RelayHandle;
 pub use inline::InlineClient;
+pub use io::IoStream;
+pub use options::{ClientOptions, DEFAULT_WRITE_STALL_TIMEOUT};
 /// The core crate, re-exported so that one dependency is enough.
 pub use relay_core;
+pub use runtime::{BoxFuture, CurrentRuntime, Runtime};
 /// The TLS library of `wss://` dials, for [`ClientOptions::tls`].
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use rustls;
-pub use socket::IoStream;
 pub use stall::StallGuard;
 
-/// A boxed, sendable future.
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-
-/// What an async runtime must provide to run the engine.
+/// The HTTP calls (provision, policy, enroll, the identity-provider token)
+/// and the env file, runtime-neutral.
 ///
-/// Implementations are a handful of lines each; see `relay_tokio::TokioRuntime`
-/// and `relay_smol::SmolRuntime`.
-pub trait Runtime: Send + Sync + 'static {
-    /// Runs `task` in the background until it completes.
-    fn spawn(&self, task: BoxFuture<()>);
-
-    /// Completes at `deadline` (at once if it has passed).
-    fn sleep_until(&self, deadline: std::time::Instant) -> BoxFuture<()>;
-
-    /// Opens a TCP connection to `host:port`.
-    fn connect_tcp(&self, host: String, port: u16) -> BoxFuture<io::Result<Box<dyn IoStream>>>;
-
-    /// Runs blocking `work` off the async threads and completes when it is
-    /// done.
-    fn unblock(&self, work: Box<dyn FnOnce() + Send + 'static>) -> BoxFuture<()>;
-}
-
-/// Runs blocking `work` through `rt` and returns its result.
+/// The requests and the reading of the responses are the core's
+/// ([`relay_core::http`]); this module only executes them: with a blocking
+/// `ureq` agent (rustls with ring, the webpki roots), run off the async
+/// threads through [`Runtime::unblock`].
+///
+/// The agent follows no redirect itself. [`execute`](http::execute)
+/// follows up to [`HttpOptions::max_redirects`](http::HttpOptions::max_redirects)
+/// of them and drops the `Authorization` header whenever
+/// [`may_forward_authorization`](relay_core::http::may_forward_authorization)
+/// says so: a bearer never travels to another origin, and a redirect from
+/// `https` to plain `http` is refused. Failure statuses come back as a
+/// status and a body (bounded by
+/// [`HttpOptions::max_response_bytes`](http::HttpOptions::max_response_bytes))
+/// for the core's parsers to read.
+///
+/// Every call that talks to the connector returns a
+/// [`CallError`](http::CallError) that says what went wrong and what to do
+/// next; nothing here logs a secret or a token.
 #[cfg(feature = "http")]
-pub(crate) async fn run_blocking<T, F>(rt: &dyn Runtime, work: F) -> Option<T>
-where
-    T: Send + 'static,
-    F: FnOnce() -> T + Send + 'static,
-{
-    let (tx, rx) = futures_channel::oneshot::channel();
-    rt.unblock(Box::new(move || {
-        let _ = tx.send(work());
-    }))
-    .await;
-    rx.await.ok()
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http {
+    pub use super::call_error::CallError;
+    pub use super::calls::{
+        default_gateway_id, enroll, identity_token, policy, provision, send_policies,
+    };
+    pub use super::env_file::{
+        EnvFileError, MAX_ENV_FILE_BYTES, default_env_file, read_capped, write_env_file,
+    };
+    pub use super::http_client::{
+        DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_REDIRECTS, DEFAULT_MAX_RESPONSE_BYTES,
+        DEFAULT_TIMEOUT, HttpOptions, HttpResponse, execute, execute_blocking,
+    };
 }

@@ -11,25 +11,16 @@ use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 use async_tungstenite::tungstenite::protocol::frame::CloseFrame;
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
-use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::SinkExt;
 use futures_util::future::{Either, select};
 use relay_core::Input;
 use relay_core::config::DialTarget;
 
 use super::close_tap::CloseTap;
+use super::io::Io;
+use super::runtime::{BoxFuture, Runtime};
 use super::stall::StallGuard;
-use super::{BoxFuture, Runtime};
-
-/// A byte stream the engine can run a WebSocket over (a TCP stream, or TLS
-/// on top of one).
-pub trait IoStream: AsyncRead + AsyncWrite + Send + Unpin {}
-impl<T: AsyncRead + AsyncWrite + Send + Unpin> IoStream for T {}
-
-/// The boxed transport under every WebSocket.
-pub(crate) type Io = Box<dyn IoStream>;
-
-pub(crate) use super::close_tap::Ws;
+use super::ws::Ws;
 
 /// Why a dial did not produce an open socket.
 #[derive(Debug)]
@@ -69,7 +60,7 @@ pub(crate) async fn dial(
     headers: Vec<(String, String)>,
     settings: DialSettings,
 ) -> Result<Ws, DialFailure> {
-    let deadline = std::time::Instant::now() + settings.timeout;
+    let deadline = rt.now().saturating_add(settings.timeout);
     let attempt = Box::pin(dial_now(rt.clone(), target, headers, settings));
     match select(attempt, rt.sleep_until(deadline)).await {
         Either::Left((result, _)) => result,
@@ -111,8 +102,8 @@ async fn dial_now(
         tcp
     };
     // A peer that stops reading while writes wait is treated as gone.
-    let io: Io = Box::new(StallGuard::new(io, settings.write_stall, move |at| {
-        rt.sleep_until(at)
+    let io: Io = Box::new(StallGuard::new(io, settings.write_stall, move |limit| {
+        rt.sleep_until(rt.now().saturating_add(limit))
     }));
     // The peer's close code is kept as it was on the wire.
     let io = CloseTap::new(io);
@@ -197,7 +188,7 @@ pub(crate) fn close_in_background(
     code: u16,
     reason: String,
 ) {
-    let deadline = std::time::Instant::now() + CLOSE_GRACE;
+    let deadline = rt.now().saturating_add(CLOSE_GRACE);
     let close = async move {
         for message in queued {
             if ws.feed(message).await.is_err() {
@@ -315,8 +306,17 @@ mod tests {
 
     impl Runtime for Idle {
         fn spawn(&self, _task: BoxFuture<()>) {}
-        fn sleep_until(&self, _deadline: std::time::Instant) -> BoxFuture<()> {
+        fn now(&self) -> relay_core::Instant {
+            relay_core::Instant::ZERO
+        }
+        fn wall_clock(&self) -> relay_core::UnixTime {
+            relay_core::UnixTime::EPOCH
+        }
+        fn sleep_until(&self, _deadline: relay_core::Instant) -> BoxFuture<()> {
             Box::pin(std::future::pending())
+        }
+        fn seed(&self) -> u64 {
+            0
         }
         fn connect_tcp(&self, _host: String, _port: u16) -> BoxFuture<std::io::Result<Io>> {
             Box::pin(std::future::pending())

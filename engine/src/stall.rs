@@ -4,35 +4,36 @@
 //!
 //! Runtime-neutral: the alarm comes from a function the owner passes (the
 //! engine's [`Runtime::sleep_until`](super::Runtime::sleep_until), or a
-//! runtime's own timer), so the development connector server guards its
-//! sockets with this same type.
+//! runtime's own timer), and the guard reads no clock, so the development
+//! connector server guards its sockets with this same type and a simulated
+//! runtime can run it on virtual time.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-use super::BoxFuture;
+use super::runtime::BoxFuture;
 
 /// Wraps a transport; writes (or flushes) that stay blocked for `limit`
 /// fail with [`io::ErrorKind::TimedOut`], so that a peer that stops reading
 /// is treated as gone. Reads pass through untouched.
 ///
-/// `alarm(deadline)` must return a future that completes at `deadline`; it
+/// `alarm(limit)` must return a future that completes `limit` from now; it
 /// is called once per run of blocked writes (progress clears the run).
 pub struct StallGuard<S, A> {
     inner: S,
     alarm: A,
     limit: Duration,
-    /// When the current run of blocked writes began, and its alarm.
-    stalled: Option<(Instant, BoxFuture<()>)>,
+    /// The alarm of the current run of blocked writes.
+    stalled: Option<BoxFuture<()>>,
 }
 
 impl<S, A> StallGuard<S, A>
 where
-    A: Fn(Instant) -> BoxFuture<()>,
+    A: Fn(Duration) -> BoxFuture<()>,
 {
     /// Guards `inner`; a zero `limit` turns the guard off.
     pub fn new(inner: S, limit: Duration, alarm: A) -> Self {
@@ -51,18 +52,14 @@ where
             self.stalled = None;
             return poll;
         }
-        let (since, alarm) = self.stalled.get_or_insert_with(|| {
-            let now = Instant::now();
-            (now, (self.alarm)(now + self.limit))
-        });
+        let alarm = self.stalled.get_or_insert_with(|| (self.alarm)(self.limit));
         if alarm.as_mut().poll(cx).is_ready() {
-            let waited = since.elapsed();
             self.stalled = None;
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 format!(
                     "the peer read nothing for {:.1} s while writes were waiting; treating it as gone",
-                    waited.as_secs_f64()
+                    self.limit.as_secs_f64()
                 ),
             )));
         }
@@ -83,7 +80,7 @@ impl<S: AsyncRead + Unpin, A: Unpin> AsyncRead for StallGuard<S, A> {
 impl<S, A> AsyncWrite for StallGuard<S, A>
 where
     S: AsyncWrite + Unpin,
-    A: Fn(Instant) -> BoxFuture<()> + Unpin,
+    A: Fn(Duration) -> BoxFuture<()> + Unpin,
 {
     fn poll_write(
         mut self: Pin<&mut Self>,
@@ -143,7 +140,7 @@ mod tests {
     fn alarm(
         ring: &Arc<AtomicBool>,
         made: &Arc<AtomicUsize>,
-    ) -> impl Fn(Instant) -> BoxFuture<()> + Unpin + use<> {
+    ) -> impl Fn(Duration) -> BoxFuture<()> + Unpin + use<> {
         let (ring, made) = (ring.clone(), made.clone());
         move |_| {
             made.fetch_add(1, Ordering::Relaxed);

@@ -12,8 +12,8 @@ use async_io::Async;
 
 /// The core crate, re-exported so that one dependency is enough.
 pub use relay_core;
-use relay_core::config::RelayConfig;
-use relay_engine::{BoxFuture, IoStream, Runtime};
+use relay_core::{Instant, UnixTime};
+use relay_engine::{BoxFuture, Clock, CurrentRuntime, IoStream, Runtime};
 pub use relay_engine::{ClientError, ClientOptions, Events, InlineClient, RelayHandle};
 
 /// The HTTP calls (provision, policy, enroll, the env file), runtime-neutral:
@@ -98,8 +98,16 @@ impl Runtime for SmolRuntime {
         self.executor().spawn(task).detach();
     }
 
-    fn sleep_until(&self, deadline: std::time::Instant) -> BoxFuture<()> {
-        let timer = async_io::Timer::at(deadline);
+    fn now(&self) -> Instant {
+        Clock::now()
+    }
+
+    fn wall_clock(&self) -> UnixTime {
+        Clock::wall()
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<()> {
+        let timer = async_io::Timer::at(Clock::deadline(deadline));
         Box::pin(async move {
             timer.await;
         })
@@ -138,6 +146,18 @@ impl Runtime for SmolRuntime {
             let _ = on_thread(work).await;
         })
     }
+
+    fn seed(&self) -> u64 {
+        Clock::seed()
+    }
+}
+
+/// [`SmolRuntime::default`]: the process-wide executor, so a client needs no
+/// runtime handle (never panics).
+impl CurrentRuntime for SmolRuntime {
+    fn current() -> Self {
+        SmolRuntime::default()
+    }
 }
 
 /// Runs blocking `work` on a thread of its own and completes with its result
@@ -154,45 +174,16 @@ async fn on_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static)
         .map_err(|_| io::Error::other("the blocking work ended without a result"))
 }
 
-/// A relay gateway client on smol.
-#[derive(Debug)]
-pub struct RelayClient;
-
-impl RelayClient {
-    /// Starts a client with default options. Its driver runs on the
-    /// process-wide executor of [`SmolRuntime::default`], so it needs no
-    /// runtime handle.
-    pub fn start(config: RelayConfig) -> (RelayHandle, Events) {
-        Self::start_with(config, ClientOptions::default())
-    }
-
-    /// Starts a client with `options`.
-    pub fn start_with(config: RelayConfig, options: ClientOptions) -> (RelayHandle, Events) {
-        Self::start_on(SmolRuntime::default(), config, options)
-    }
-
-    /// Starts a client on a given runtime, for example
-    /// [`SmolRuntime::with_executor`].
-    pub fn start_on(
-        runtime: SmolRuntime,
-        config: RelayConfig,
-        options: ClientOptions,
-    ) -> (RelayHandle, Events) {
-        relay_engine::start(Arc::new(runtime), config, options)
-    }
-
-    /// A client that runs inside the calling task instead of on the
-    /// executor ([`InlineClient`]): the cheapest way to run one client from
-    /// one task. It makes progress while the task awaits its `next_event`,
-    /// `send` or `shutdown`; its timers and sockets use the async-io
-    /// reactor, and the final close runs on the executor of
-    /// [`SmolRuntime::default`].
-    pub fn inline(config: RelayConfig) -> InlineClient {
-        Self::inline_with(config, ClientOptions::default())
-    }
-
-    /// [`inline`](Self::inline) with `options`.
-    pub fn inline_with(config: RelayConfig, options: ClientOptions) -> InlineClient {
-        InlineClient::new(Arc::new(SmolRuntime::default()), config, options)
-    }
-}
+/// A relay gateway client on smol: the engine's
+/// [`RelayClient`](relay_engine::RelayClient) on [`SmolRuntime`].
+///
+/// [`start`](relay_engine::RelayClient::start) and
+/// [`inline`](relay_engine::RelayClient::inline) run on the process-wide
+/// executor of [`SmolRuntime::default`], so they need no runtime handle;
+/// [`start_on`](relay_engine::RelayClient::start_on) and
+/// [`inline_on`](relay_engine::RelayClient::inline_on) take a runtime, for
+/// example [`SmolRuntime::with_executor`]. An inline client makes progress
+/// while the task awaits its `next_event`, `send` or `shutdown`; its timers
+/// and sockets use the async-io reactor, and its final close runs on the
+/// runtime's executor.
+pub type RelayClient = relay_engine::RelayClient<SmolRuntime>;

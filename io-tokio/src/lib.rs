@@ -3,10 +3,9 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(feature = "http")]
-#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-pub mod http;
 mod runtime;
+#[cfg(feature = "http")]
+mod tokio_calls;
 #[cfg(feature = "wake-listener")]
 #[cfg_attr(docsrs, doc(cfg(feature = "wake-listener")))]
 pub mod wake;
@@ -17,3 +16,30 @@ pub use relay_core;
 pub use relay_engine;
 pub use relay_engine::{ClientError, ClientOptions, Events, InlineClient, RelayHandle};
 pub use runtime::{RelayClient, TokioRuntime};
+
+/// The HTTP calls on the current tokio runtime: provision, policy, enroll
+/// and the env file.
+///
+/// Thin wrappers over [`relay_engine::http`] that use
+/// [`TokioRuntime::try_current`] and the default
+/// [`HttpOptions`](http::HttpOptions); use the
+/// engine functions directly for another runtime or other options.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let (mut config, _warnings) = relay_core::config::RelayConfig::from_env()?;
+/// let summary = relay_tokio::http::provision(&config).await?;
+/// for (platform, error) in &summary.failures {
+///     eprintln!("{platform}: {error}");
+/// }
+/// if let Some(credentials) = &summary.credentials {
+///     credentials.apply_to(&mut config);
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http {
+    pub use super::tokio_calls::*;
+}

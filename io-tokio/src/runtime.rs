@@ -1,14 +1,10 @@
-//! The tokio glue: the four things the engine needs from a runtime.
+//! The tokio glue: what the engine needs from a runtime.
 
 use std::io;
-use std::sync::Arc;
 
 use async_tungstenite::tokio::TokioAdapter;
-use relay_core::config::RelayConfig;
-
-use relay_engine::{
-    BoxFuture, ClientOptions, Events, InlineClient, IoStream, RelayHandle, Runtime,
-};
+use relay_core::{Instant, UnixTime};
+use relay_engine::{BoxFuture, Clock, CurrentRuntime, IoStream, Runtime};
 
 /// The engine's [`Runtime`] on a tokio runtime.
 #[derive(Clone, Debug)]
@@ -35,10 +31,18 @@ impl Runtime for TokioRuntime {
         self.handle.spawn(task);
     }
 
-    fn sleep_until(&self, deadline: std::time::Instant) -> BoxFuture<()> {
+    fn now(&self) -> Instant {
+        Clock::now()
+    }
+
+    fn wall_clock(&self) -> UnixTime {
+        Clock::wall()
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<()> {
         // Timers must be created inside the runtime's context.
         let _guard = self.handle.enter();
-        Box::pin(tokio::time::sleep_until(deadline.into()))
+        Box::pin(tokio::time::sleep_until(Clock::deadline(deadline).into()))
     }
 
     fn connect_tcp(&self, host: String, port: u16) -> BoxFuture<io::Result<Box<dyn IoStream>>> {
@@ -56,9 +60,29 @@ impl Runtime for TokioRuntime {
             let _ = task.await;
         })
     }
+
+    fn seed(&self) -> u64 {
+        Clock::seed()
+    }
 }
 
-/// A relay gateway client on tokio.
+/// The runtime the caller runs on.
+///
+/// # Panics
+///
+/// `current()` panics when called outside a tokio runtime (as
+/// `tokio::spawn` does).
+impl CurrentRuntime for TokioRuntime {
+    fn current() -> Self {
+        Self::from_handle(tokio::runtime::Handle::current())
+    }
+}
+
+/// A relay gateway client on tokio: the engine's
+/// [`RelayClient`](relay_engine::RelayClient) on [`TokioRuntime`].
+///
+/// [`start`](relay_engine::RelayClient::start) spawns the driver task on
+/// the current tokio runtime and returns a handle and the event stream:
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -81,80 +105,35 @@ impl Runtime for TokioRuntime {
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug)]
-pub struct RelayClient;
-
-impl RelayClient {
-    /// Starts a client with default options on the current tokio runtime.
-    ///
-    /// # Panics
-    ///
-    /// When called outside a tokio runtime (as `tokio::spawn` does).
-    pub fn start(config: RelayConfig) -> (RelayHandle, Events) {
-        Self::start_with(config, ClientOptions::default())
-    }
-
-    /// Starts a client with `options` on the current tokio runtime.
-    ///
-    /// # Panics
-    ///
-    /// When called outside a tokio runtime (as `tokio::spawn` does).
-    pub fn start_with(config: RelayConfig, options: ClientOptions) -> (RelayHandle, Events) {
-        let handle = tokio::runtime::Handle::current();
-        Self::start_on(TokioRuntime::from_handle(handle), config, options)
-    }
-
-    /// Starts a client on a given runtime.
-    pub fn start_on(
-        runtime: TokioRuntime,
-        config: RelayConfig,
-        options: ClientOptions,
-    ) -> (RelayHandle, Events) {
-        relay_engine::start(Arc::new(runtime), config, options)
-    }
-
-    /// A client that runs inside the calling task instead of on a driver
-    /// task of its own ([`InlineClient`]): the cheapest way to run one
-    /// client from one task, above all on a multi-thread runtime. It makes
-    /// progress while the task awaits its `next_event`, `send` or
-    /// `shutdown`.
-    ///
-    /// ```no_run
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// use relay_core::config::RelayConfig;
-    /// use relay_core::Event;
-    ///
-    /// let config = RelayConfig::builder("ws://127.0.0.1:8080")
-    ///     .identity("telegram", "bot-1")
-    ///     .build()?;
-    /// let mut client = relay_tokio::RelayClient::inline(config);
-    /// while let Some(event) = client.next_event().await {
-    ///     if let Event::Inbound { event, delivery } = event {
-    ///         client.send_text(event.source.chat_id.clone(), "got it").await?;
-    ///         if let Some(delivery) = delivery {
-    ///             client.ack(delivery)?;
-    ///         }
-    ///     }
-    /// }
-    /// # Ok(())
-    /// # }
-    /// ```
-    ///
-    /// # Panics
-    ///
-    /// When called outside a tokio runtime (as `tokio::spawn` does).
-    pub fn inline(config: RelayConfig) -> InlineClient {
-        Self::inline_with(config, ClientOptions::default())
-    }
-
-    /// [`inline`](Self::inline) with `options`.
-    ///
-    /// # Panics
-    ///
-    /// When called outside a tokio runtime (as `tokio::spawn` does).
-    pub fn inline_with(config: RelayConfig, options: ClientOptions) -> InlineClient {
-        let handle = tokio::runtime::Handle::current();
-        let runtime = TokioRuntime::from_handle(handle);
-        InlineClient::new(Arc::new(runtime), config, options)
-    }
-}
+///
+/// [`inline`](relay_engine::RelayClient::inline) runs the client inside
+/// the calling task instead ([`InlineClient`](relay_engine::InlineClient)):
+/// the cheapest way to run one client from one task, above all on a
+/// multi-thread runtime.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use relay_core::config::RelayConfig;
+/// use relay_core::Event;
+///
+/// let config = RelayConfig::builder("ws://127.0.0.1:8080")
+///     .identity("telegram", "bot-1")
+///     .build()?;
+/// let mut client = relay_tokio::RelayClient::inline(config);
+/// while let Some(event) = client.next_event().await {
+///     if let Event::Inbound { event, delivery } = event {
+///         client.send_text(event.source.chat_id.clone(), "got it").await?;
+///         if let Some(delivery) = delivery {
+///             client.ack(delivery)?;
+///         }
+///     }
+/// }
+/// # Ok(())
+/// # }
+/// ```
+///
+/// Both panic when called outside a tokio runtime (as `tokio::spawn`
+/// does); [`start_on`](relay_engine::RelayClient::start_on) and
+/// [`inline_on`](relay_engine::RelayClient::inline_on) take a
+/// [`TokioRuntime`] instead.
+pub type RelayClient = relay_engine::RelayClient<TokioRuntime>;

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use crate::{Connector, ConnectorConfig, RejectMode};
 use relay_core::descriptor::CapabilityDescriptor;
-use relay_engine::Clock;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
@@ -134,7 +133,6 @@ impl DevServerBuilder {
         let (stop, stop_rx) = watch::channel(false);
         let state = Driver {
             connector,
-            clock: Clock::start(),
             counters: Arc::clone(&counters),
             sockets: Default::default(),
             room_wait: if config.write_stall_timeout.is_zero() {

@@ -47,7 +47,6 @@ impl core::fmt::Debug for Cmd {
 /// The model and the live sockets, owned by the driver task.
 pub(crate) struct Driver {
     pub(crate) connector: Connector,
-    pub(crate) clock: Clock,
     pub(crate) counters: Arc<Counters>,
     /// Writers of the sockets the model still routes to.
     pub(crate) sockets: BTreeMap<SessionId, SocketTx>,
@@ -67,7 +66,7 @@ enum Routed {
 impl Driver {
     /// The model's current time.
     pub(crate) fn now(&self) -> Instant {
-        self.clock.now()
+        Clock::now()
     }
 
     /// Sends `cmd` to the socket of `session` without waiting; false if it
@@ -196,7 +195,7 @@ pub(crate) async fn run(
 ) {
     let mut deadline = state.route_all().await;
     loop {
-        let timer = deadline.map(|d| state.clock.to_std(d));
+        let timer = deadline.map(Clock::deadline);
         let sleep = async {
             match timer {
                 Some(at) => tokio::time::sleep_until(at.into()).await,

@@ -65,8 +65,8 @@
 //! channel; after every input it drains [`Connector::poll_output`](crate::Connector::poll_output) and
 //! routes each output: frames and close frames to the session's socket, a
 //! cut link (no close frame) for `Dropped`, an HTTP GET for wake pokes, and
-//! a timer for the `Wait` deadline. The model's clock is a monotonic epoch
-//! taken at [`DevServerBuilder::start`]; tokens are checked against the
+//! a timer for the `Wait` deadline. The model runs on the engine's
+//! monotonic clock (`relay_engine::Clock`); tokens are checked against the
 //! system clock.
 //!
 //! The server binds `127.0.0.1` by default and has no authentication of its

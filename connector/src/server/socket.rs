@@ -75,8 +75,8 @@ pub(crate) async fn serve(
     match upgrade.await {
         Ok(upgraded) => {
             let io = TokioAdapter::new(TokioIo::new(upgraded));
-            let io = StallGuard::new(io, limits.write_stall, |at| -> BoxFuture<()> {
-                Box::pin(tokio::time::sleep_until(at.into()))
+            let io = StallGuard::new(io, limits.write_stall, |limit| -> BoxFuture<()> {
+                Box::pin(tokio::time::sleep(limit))
             });
             let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
             Counters::bump(&counters.sockets_open);

@@ -21,7 +21,9 @@ use relay_core::connection::RequestError;
 use relay_core::source::{ChatType, MessageEvent, SessionSource};
 use relay_core::wire::PassthroughForward;
 use relay_core::{Event, connection::DeliveryHandle};
-use relay_engine::{ClientError, ClientOptions, Events, InlineClient, RelayHandle, Runtime};
+use relay_engine::{
+    ClientError, ClientOptions, Events, InlineClient, RelayClient, RelayHandle, Runtime,
+};
 
 pub const GATEWAY: &str = "gw-conformance";
 pub const SECRET: &str = "conformance-secret";
@@ -59,7 +61,7 @@ impl Harness {
             seed: Some(7),
             ..ClientOptions::default()
         };
-        relay_engine::start(self.runtime.clone(), config, options)
+        RelayClient::start_on(self.runtime.clone(), config, options)
     }
 
     /// Starts an inline client under test (driven by the test's task).
@@ -69,12 +71,12 @@ impl Harness {
             seed: Some(7),
             ..ClientOptions::default()
         };
-        InlineClient::new(self.runtime.clone(), config, options)
+        RelayClient::inline_on(self.runtime.clone(), config, options)
     }
 
     /// `fut`, or a panic naming `what` after `secs`.
     pub async fn within<T>(&self, secs: u64, what: &str, fut: impl Future<Output = T>) -> T {
-        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        let deadline = self.runtime.now().saturating_add(Duration::from_secs(secs));
         let sleep = self.runtime.sleep_until(deadline);
         futures_util::pin_mut!(fut);
         match futures_util::future::select(fut, sleep).await {
@@ -85,7 +87,10 @@ impl Harness {
 
     /// Sleeps for `millis` on the client's runtime.
     pub async fn pause(&self, millis: u64) {
-        let at = std::time::Instant::now() + Duration::from_millis(millis);
+        let at = self
+            .runtime
+            .now()
+            .saturating_add(Duration::from_millis(millis));
         self.runtime.sleep_until(at).await;
     }
 

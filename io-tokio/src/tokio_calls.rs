@@ -1,23 +1,5 @@
-//! The HTTP calls on the current tokio runtime: provision, policy, enroll
-//! and the env file.
-//!
-//! Thin wrappers over [`relay_engine::http`] that use
-//! [`TokioRuntime::try_current`] and the default [`HttpOptions`]; use the
-//! engine functions directly for another runtime or other options.
-//!
-//! ```no_run
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let (mut config, _warnings) = relay_core::config::RelayConfig::from_env()?;
-//! let summary = relay_tokio::http::provision(&config).await?;
-//! for (platform, error) in &summary.failures {
-//!     eprintln!("{platform}: {error}");
-//! }
-//! if let Some(credentials) = &summary.credentials {
-//!     credentials.apply_to(&mut config);
-//! }
-//! # Ok(())
-//! # }
-//! ```
+//! The HTTP calls on the current tokio runtime: thin wrappers over the
+//! engine's (`relay_tokio::http`).
 
 use std::path::{Path, PathBuf};
 

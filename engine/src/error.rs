@@ -1,0 +1,35 @@
+//! What a client call can fail with.
+
+use relay_core::connection::{CommandError, RequestError, SendError};
+use relay_core::wire::ActionResult;
+
+/// Why a client call ([`RelayHandle`](super::RelayHandle),
+/// [`InlineClient`](super::InlineClient)) did not succeed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The action was refused before anything was sent.
+    #[error(transparent)]
+    Refused(#[from] SendError),
+    /// The action was sent but ended without a result.
+    #[error(transparent)]
+    Failed(#[from] RequestError),
+    /// The command is not possible now.
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    /// The client has stopped (shut down or revoked) and its driver is gone.
+    #[error("the relay client has stopped")]
+    Stopped,
+}
+
+impl ClientError {
+    /// The failure as the reference's result object, for code that wants one
+    /// result shape for successes and failures.
+    pub fn to_result(&self) -> ActionResult {
+        match self {
+            ClientError::Refused(e) => e.to_result(),
+            ClientError::Failed(e) => e.to_result(),
+            other => ActionResult::failure(other.to_string(), false),
+        }
+    }
+}
