@@ -26,8 +26,7 @@ use relay_core::{Connection, Event, Input, Instant, Output, State, UnixTime};
 #[cfg(feature = "planted-bugs")]
 pub use relay_core::connection::PlantedBug;
 
-mod minimize;
-pub use minimize::{Minimized, minimize, regression_test};
+pub mod minimize;
 
 /// Wall clock (Unix seconds) at simulated time zero.
 pub const WALL_BASE: u64 = 1_700_000_000;
