@@ -10,8 +10,8 @@
 use serde::de::{IgnoredAny, MapAccess};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::wire::DecodeError;
-use crate::wire::lax::{self, Lax, Many, Shape, WireObject};
+use crate::lax::DecodeError;
+use crate::lax::{self, Lax, Many, Shape, WireObject};
 
 /// The unit a platform measures message length in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

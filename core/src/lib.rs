@@ -10,6 +10,7 @@ pub mod descriptor;
 #[cfg_attr(docsrs, doc(cfg(feature = "arbitrary")))]
 pub mod fuzzing;
 pub mod http;
+mod lax;
 pub mod rng;
 pub mod source;
 pub mod time;

@@ -13,9 +13,9 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::lax::DecodeError;
+use crate::lax::{self, FillObject, Lax, Shape, ShapeInto, WireObject};
 use crate::recycle::EventPool;
-use crate::wire::DecodeError;
-use crate::wire::lax::{self, FillObject, Lax, Shape, ShapeInto, WireObject};
 
 /// The kind of chat a message came from.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]

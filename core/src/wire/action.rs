@@ -11,8 +11,8 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use super::DecodeError;
-use super::lax::{self, Lax, Shape, WireObject};
+use crate::lax::DecodeError;
+use crate::lax::{self, Lax, Shape, WireObject};
 
 /// Free-form `metadata` object carried by most actions (insertion order kept).
 pub type Metadata = Map<String, Value>;

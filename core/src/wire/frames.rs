@@ -5,10 +5,10 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
-use super::action::ActionWire;
-use super::lax::{self, Lax, Many, Shape, ShapeFrom, WireObject};
-use super::{Action, ActionResult, DecodeError};
+use super::action::{Action, ActionResult, ActionWire};
 use crate::descriptor::{CapabilityDescriptor, DescriptorWire};
+use crate::lax::DecodeError;
+use crate::lax::{self, Lax, Many, Shape, ShapeFrom, WireObject};
 use crate::recycle::EventPool;
 use crate::source::{EventWire, MessageEvent};
 
