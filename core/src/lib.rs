@@ -22,7 +22,8 @@ mod backoff;
 pub mod connection;
 mod dedupe;
 pub mod recycle;
-pub mod requests;
+mod request_id;
+mod requests;
 mod scope;
 pub mod timer;
 

@@ -20,8 +20,8 @@ use futures_channel::oneshot;
 use futures_util::{Sink, Stream};
 use relay_core::config::RelayConfig;
 use relay_core::connection::RequestError;
+use relay_core::connection::RequestId;
 use relay_core::recycle::EventPool;
-use relay_core::requests::RequestId;
 use relay_core::wire::ActionResult;
 use relay_core::{Connection, Event, Input, Instant, Output, State};
 

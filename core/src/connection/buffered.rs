@@ -8,7 +8,7 @@
 use super::link::CLOSE_NORMAL;
 use super::serving::{AfterServingClose, after_serving_close};
 use super::{Dialing, Ordinary, RelayConnection, SendError};
-use crate::requests::RequestId;
+use crate::request_id::RequestId;
 use crate::wire::Action;
 
 /// Idle: the connector buffers for us.

@@ -8,7 +8,7 @@ use super::link::CLOSE_NORMAL;
 use super::serving::{AfterServingClose, after_serving_close};
 use super::{Buffered, Event, IdleRefusal, RelayConnection, SendError, Serving};
 use crate::config::IdleMode;
-use crate::requests::RequestId;
+use crate::request_id::RequestId;
 use crate::timer::Timer;
 use crate::wire::Action;
 

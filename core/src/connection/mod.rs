@@ -65,6 +65,8 @@ pub use revoked::{Closed, Revoked};
 pub use serving::{AfterServingClose, Serving};
 pub use types::*;
 
+pub use crate::request_id::RequestId;
+
 use link::{Link, Unread};
 
 /// Close reason when the bound of outstanding buffered deliveries is reached.
@@ -73,7 +75,6 @@ const TOO_MANY_UNACKED: &str = "too many unacked deliveries";
 use crate::config::{IdleMode, RelayConfig};
 use crate::descriptor::CapabilityDescriptor;
 use crate::recycle::EventPool;
-use crate::requests::RequestId;
 use crate::source::MessageEvent;
 use crate::time::{Instant, UnixTime};
 use crate::wire::Action;

@@ -7,7 +7,7 @@ use super::{
     State,
 };
 use crate::config::IdleMode;
-use crate::requests::RequestId;
+use crate::request_id::RequestId;
 use crate::wire::Action;
 
 /// Serving: requests, interrupts and deliveries flow.

@@ -2,7 +2,7 @@
 
 use crate::config::{ConfigError, DialTarget};
 use crate::descriptor::CapabilityDescriptor;
-use crate::requests::RequestId;
+use crate::request_id::RequestId;
 use crate::source::MessageEvent;
 use crate::time::Instant;
 use crate::wire::{ActionResult, BufferId, DecodeError, PassthroughForward};
