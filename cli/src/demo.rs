@@ -14,7 +14,7 @@ use relay_connector::server::{ConnectorServer, DevServerStats};
 use relay_connector::{Direction, LogEntry};
 use relay_core::config::{IdleMode, RelayConfig, Timeouts};
 use relay_core::connection::{DeliveryHandle, Stats};
-use relay_core::source::{MessageEvent, SessionSource};
+use relay_core::message::{MessageEvent, SessionSource};
 use relay_core::wire::PassthroughForward;
 use relay_core::{Event, State};
 use relay_engine::{ClientOptions, Events, RelayHandle};

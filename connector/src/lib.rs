@@ -28,8 +28,8 @@ pub use responder::{
 };
 
 use relay_core::descriptor::CapabilityDescriptor;
+use relay_core::message::MessageEvent;
 use relay_core::rng::Rng;
-use relay_core::source::MessageEvent;
 use relay_core::time::{Instant, UnixTime};
 use relay_core::wire::{
     Action, ActionResult, BufferId, ConnectorFrame, GatewayFrame, Hello, LineBuffer, Outbound,

@@ -11,8 +11,8 @@ pub mod descriptor;
 pub mod fuzzing;
 pub mod http;
 mod lax;
+pub mod message;
 pub mod rng;
-pub mod source;
 pub mod time;
 pub mod wire;
 

@@ -12,8 +12,8 @@ use futures_util::Stream;
 use relay_core::config::{IdleMode, RelayConfig};
 use relay_core::connection::RequestError;
 use relay_core::connection::{CommandError, DeliveryHandle, SendError, Stats};
+use relay_core::message::MessageEvent;
 use relay_core::recycle::EventPool;
-use relay_core::source::MessageEvent;
 use relay_core::wire::{Action, ActionResult, FollowUpAction, GetChatInfoAction};
 use relay_core::{Event, State};
 
@@ -460,8 +460,8 @@ mod tests {
     use std::collections::VecDeque;
     use std::sync::Arc;
 
+    use relay_core::message::MessageEvent;
     use relay_core::recycle::{EventPool, MAX_HELD_BYTES, MAX_STRING_CAPACITY};
-    use relay_core::source::MessageEvent;
 
     use super::{Command, EventQueue, Events};
 

@@ -18,8 +18,8 @@ use relay_connector::{
 };
 use relay_core::config::{IdleMode, RelayConfig};
 use relay_core::connection::{CommandError, DeliveryHandle};
+use relay_core::message::MessageEvent;
 use relay_core::rng::Rng;
-use relay_core::source::MessageEvent;
 use relay_core::wire::{Action, GatewayFrame, SendAction, decode_gateway_frame};
 use relay_core::{Connection, Event, Input, Instant, Output, State, UnixTime};
 

@@ -64,8 +64,6 @@ const KNOWN_CIRCLES: &[&[&str]] = &[
         "connector/src/server/mod.rs",
         "connector/src/server/routes.rs",
     ],
-    // The core's messages and their recycling (`EventWire::from_pool`).
-    &["core/src/recycle.rs", "core/src/source.rs"],
     // The core's typestate: `connection/mod.rs` defines what its state
     // files import and re-exports theirs; the state files import each other.
     &[
@@ -98,7 +96,7 @@ const CORE_LAYERS: &[(&str, usize)] = &[
     ("rng.rs", 0),
     ("request_id.rs", 0),
     ("lax/", 0),
-    ("source.rs", 1),
+    ("message/", 1),
     ("descriptor.rs", 1),
     ("recycle.rs", 2),
     ("wire/", 3),
@@ -113,12 +111,6 @@ const CORE_LAYERS: &[(&str, usize)] = &[
     ("connection/", 6),
     ("lib.rs", 7),
     ("fuzzing.rs", 7),
-];
-
-/// Imports in the core that break the floors today, removed one by one.
-/// Each is `(importer, imported)`. The test fails when one is gone.
-const KNOWN_CORE_BREAKS: &[(&str, &str)] = &[
-    ("core/src/source.rs", "core/src/recycle.rs"),
 ];
 
 // ---------------------------------------------------------------------------
@@ -675,7 +667,6 @@ fn floor_of(file: &str) -> Option<usize> {
 struct Findings {
     problems: Vec<String>,
     circles_seen: Vec<BTreeSet<String>>,
-    breaks_seen: BTreeSet<(String, String)>,
 }
 
 fn check_everything() -> Findings {
@@ -683,7 +674,6 @@ fn check_everything() -> Findings {
     let mut f = Findings {
         problems: Vec::new(),
         circles_seen: Vec::new(),
-        breaks_seen: BTreeSet::new(),
     };
     for (krate, roots) in CRATES {
         for root_file in roots {
@@ -721,14 +711,6 @@ fn check_everything() -> Findings {
                 if lb <= la {
                     continue;
                 }
-                let pair = (fa.clone(), fb.clone());
-                f.breaks_seen.insert(pair.clone());
-                if KNOWN_CORE_BREAKS
-                    .iter()
-                    .any(|&(x, y)| (x, y) == (pair.0.as_str(), pair.1.as_str()))
-                {
-                    continue;
-                }
                 let (line, path) = &uses[0];
                 f.problems.push(format!(
                     "{fa} (floor {la}, {}) imports {fb} (floor {lb}, {}), a higher floor: {fa}:{line}: {path}",
@@ -749,13 +731,6 @@ fn no_import_circles_and_the_core_imports_only_downwards() {
         if !f.circles_seen.contains(&files) {
             problems.push(format!(
                 "the known circle {known:?} is gone: remove it from KNOWN_CIRCLES"
-            ));
-        }
-    }
-    for &(a, b) in KNOWN_CORE_BREAKS {
-        if !f.breaks_seen.contains(&(a.to_owned(), b.to_owned())) {
-            problems.push(format!(
-                "the known break {a} → {b} is gone: remove it from KNOWN_CORE_BREAKS"
             ));
         }
     }

@@ -91,7 +91,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use relay_core::descriptor::CapabilityDescriptor;
-use relay_core::source::MessageEvent;
+use relay_core::message::MessageEvent;
 use relay_core::wire::PassthroughForward;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;

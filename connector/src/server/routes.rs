@@ -11,7 +11,7 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use relay_core::source::{MessageEvent, SessionSource};
+use relay_core::message::{MessageEvent, SessionSource};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 

@@ -12,12 +12,12 @@ use crate::backoff::Backoff;
 use crate::config::RelayConfig;
 use crate::dedupe::{Admit, DedupeWindow, DeliveryState};
 use crate::descriptor::CapabilityDescriptor;
+use crate::message::{ChatType, MessageEvent};
 use crate::recycle::EventPool;
 use crate::request_id::RequestId;
 use crate::requests::Requests;
 use crate::rng::Rng;
 use crate::scope::ScopeMemory;
-use crate::source::{ChatType, MessageEvent};
 use crate::time::{Instant, UnixTime};
 use crate::timer::{Timer, TimerTable};
 use crate::wire::{

@@ -74,8 +74,8 @@ const TOO_MANY_UNACKED: &str = "too many unacked deliveries";
 
 use crate::config::{IdleMode, RelayConfig};
 use crate::descriptor::CapabilityDescriptor;
+use crate::message::MessageEvent;
 use crate::recycle::EventPool;
-use crate::source::MessageEvent;
 use crate::time::{Instant, UnixTime};
 use crate::wire::Action;
 

@@ -2,8 +2,8 @@
 
 use crate::config::{ConfigError, DialTarget};
 use crate::descriptor::CapabilityDescriptor;
+use crate::message::MessageEvent;
 use crate::request_id::RequestId;
-use crate::source::MessageEvent;
 use crate::time::Instant;
 use crate::wire::{ActionResult, BufferId, DecodeError, PassthroughForward};
 

@@ -9,8 +9,8 @@ use super::action::{Action, ActionResult, ActionWire};
 use crate::descriptor::{CapabilityDescriptor, DescriptorWire};
 use crate::lax::DecodeError;
 use crate::lax::{self, Lax, Many, Shape, ShapeFrom, WireObject};
+use crate::message::{EventWire, MessageEvent};
 use crate::recycle::EventPool;
-use crate::source::{EventWire, MessageEvent};
 
 /// The id of a buffered delivery, always a string on the wire we send
 /// (numbers received are normalized to their decimal string).
@@ -558,7 +558,9 @@ impl<'de> WireObject<'de> for ConnectorEnvelope<'de, '_> {
             "descriptor" => self.descriptor = Some(map.next_value()?),
             "event" => {
                 let pool = self.pool.as_deref_mut();
-                self.event = Some(map.next_value_seed(ShapeFrom(|| EventWire::from_pool(pool)))?);
+                self.event = Some(map.next_value_seed(ShapeFrom(|| {
+                    EventWire::reusing(pool.and_then(EventPool::take))
+                }))?);
             }
             "bufferId" => self.buffer_id = Some(lax::lax(map)?),
             "requestId" => self.request_id = Some(lax::lax(map)?),
