@@ -101,7 +101,7 @@ const CORE_LAYERS: &[(&str, usize)] = &[
     ("recycle.rs", 2),
     ("wire/", 3),
     ("auth.rs", 4),
-    ("config.rs", 4),
+    ("config/", 4),
     ("http.rs", 4),
     ("requests.rs", 5),
     ("scope.rs", 5),
