@@ -1,7 +1,7 @@
 //! `relay policy`: send one platform's relevance policy.
 
 use clap::Args;
-use relay_core::http::PolicyBody;
+use relay_core::calls::PolicyBody;
 use relay_tokio::http;
 
 use crate::common::{ConnectorArgs, Exit, call_failed, fail, load_config};

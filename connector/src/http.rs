@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 // Request bodies are the client's own types: one definition of the wire shape.
-use relay_core::http::{
+use relay_core::calls::{
     EnrollRequestBody as EnrollBody, PolicyBody, ProvisionRequestBody as ProvisionBody,
 };
 

@@ -4,12 +4,12 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
+pub mod calls;
 pub mod config;
 pub mod descriptor;
 #[cfg(feature = "arbitrary")]
 #[cfg_attr(docsrs, doc(cfg(feature = "arbitrary")))]
 pub mod fuzzing;
-pub mod http;
 mod lax;
 pub mod message;
 pub mod rng;

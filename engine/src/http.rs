@@ -2,7 +2,7 @@
 //! runtime-neutral.
 //!
 //! The requests and the reading of the responses are the core's
-//! ([`relay_core::http`]); this module only executes them: with a blocking
+//! ([`relay_core::calls`]); this module only executes them: with a blocking
 //! [`ureq`] agent (rustls with ring, the webpki roots), run off the async
 //! threads through [`Runtime::unblock`].
 //!
@@ -22,14 +22,14 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use relay_core::config::RelayConfig;
-use relay_core::http::{
+use relay_core::calls::{
     EnrollRequestBody, HTTP_TIMEOUT, HttpCallError, HttpMethod, HttpRequest, IssuedCredentials,
     PolicyBody, ProvisionSummary, enroll_request, idp_token_request, may_forward_authorization,
     merge_provision_outcomes, parse_enroll_response, parse_idp_token_response,
     parse_policy_response, parse_provision_response, policy_request_for, provision_requests,
     render_env_file,
 };
+use relay_core::config::RelayConfig;
 
 use super::clock::Clock;
 use super::{Runtime, run_blocking};
@@ -210,7 +210,7 @@ pub fn execute_blocking(
         }
         redirects += 1;
         let next_url =
-            relay_core::http::resolve_redirect(&current.url, &location).ok_or_else(|| {
+            relay_core::calls::resolve_redirect(&current.url, &location).ok_or_else(|| {
                 HttpCallError::transport(format!(
                     "HTTP {status} redirect to an unusable location {:?}",
                     url_for_display(&location)
@@ -408,7 +408,7 @@ fn hostname() -> Option<String> {
 /// A platform whose call fails is recorded in
 /// [`ProvisionSummary::failures`]; the others stand. The credentials stay
 /// in memory: apply them with
-/// [`ResolvedCredentials::apply_to`](relay_core::http::ResolvedCredentials::apply_to)
+/// [`ResolvedCredentials::apply_to`](relay_core::calls::ResolvedCredentials::apply_to)
 /// or persist them with [`write_env_file`].
 pub async fn provision(
     rt: &dyn Runtime,
@@ -479,7 +479,7 @@ pub async fn send_policies(
 /// with `identity_token` as bearer.
 ///
 /// Persist the result with
-/// [`enroll_env_vars`](relay_core::http::enroll_env_vars) and
+/// [`enroll_env_vars`](relay_core::calls::enroll_env_vars) and
 /// [`write_env_file`]: the connector issues it only once.
 pub async fn enroll(
     rt: &dyn Runtime,

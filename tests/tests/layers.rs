@@ -102,7 +102,7 @@ const CORE_LAYERS: &[(&str, usize)] = &[
     ("wire/", 3),
     ("auth.rs", 4),
     ("config/", 4),
-    ("http.rs", 4),
+    ("calls/", 4),
     ("requests.rs", 5),
     ("scope.rs", 5),
     ("dedupe.rs", 5),
