@@ -12,10 +12,16 @@
 //! [`DecodeError::NotJson`].
 
 mod action;
+mod action_decode;
+mod action_result;
+mod frame_decode;
 mod frames;
 mod line_buffer;
 
 pub use action::*;
+pub use action_result::{ActionResult, ChatInfo};
+pub use frame_decode::{decode_connector_frame, decode_connector_text, decode_gateway_frame};
+pub(crate) use frame_decode::{decode_connector_frame_in, decode_connector_text_in};
 pub use frames::*;
 pub use line_buffer::{DEFAULT_MAX_FRAME_BYTES, LineBuffer};
 
