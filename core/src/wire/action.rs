@@ -195,15 +195,6 @@ pub struct ThreadRenameAction {
     pub only_if_current_name: Option<String>,
 }
 
-/// An op this version does not model, sent verbatim (`op` plus fields).
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct CustomAction {
-    /// The op name.
-    pub op: String,
-    /// The other fields, in order.
-    pub fields: Map<String, Value>,
-}
-
 /// One outbound action (the `action` object of an `outbound` frame).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
