@@ -372,6 +372,7 @@ impl Tree {
                 syn::Item::TraitAlias(i) => Some(&i.ident),
                 syn::Item::Type(i) => Some(&i.ident),
                 syn::Item::Union(i) => Some(&i.ident),
+                syn::Item::Macro(i) => i.ident.as_ref(),
                 _ => None,
             };
             if let Some(ident) = defined {

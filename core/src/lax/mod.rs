@@ -18,7 +18,7 @@ pub(crate) use base64::b64decode_lenient;
 pub use error::DecodeError;
 pub(crate) use line::{parse_line, parse_line_from, parse_text_from};
 pub(crate) use object::{
-    FillObject, Many, Shape, ShapeFrom, ShapeInto, WireObject, lax, not_an_object, object_field,
-    objects, strings, value,
+    FillObject, Finish, Many, Shape, ShapeFrom, ShapeInto, WireObject, deserialize_finished, lax,
+    not_an_object, object_field, objects, strings, value, wire_object,
 };
 pub(crate) use value::{Lax, value_text};

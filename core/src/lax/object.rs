@@ -19,6 +19,65 @@ pub(crate) trait WireObject<'de>: Sized {
     fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error>;
 }
 
+/// Implements [`WireObject`] for a type that starts as its `Default`: each
+/// listed key is read by the expression given for it (`$this` is the
+/// object, `$map` the map, at that key's value); any other key's value is
+/// skipped.
+macro_rules! wire_object {
+    (impl<$de:lifetime> for $ty:ty |$this:ident, $map:ident| {
+        $($key:literal => $read:expr),* $(,)?
+    }) => {
+        impl<$de> $crate::lax::WireObject<$de> for $ty {
+            fn empty() -> Self {
+                Self::default()
+            }
+            fn field<A: ::serde::de::MapAccess<$de>>(
+                &mut self,
+                key: &str,
+                $map: &mut A,
+            ) -> Result<(), A::Error> {
+                let $this = self;
+                match key {
+                    $($key => {
+                        $read;
+                    })*
+                    _ => {
+                        $map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use wire_object;
+
+/// A [`WireObject`] that becomes its value once every key was read (and,
+/// where the value has required parts, checks them).
+pub(crate) trait Finish<'de>: WireObject<'de> {
+    /// The value.
+    type Output;
+    /// What the value is, for the error when it is not an object.
+    const WHAT: &'static str;
+    /// The value, or why the object does not make one.
+    fn finish(self) -> Result<Self::Output, DecodeError>;
+}
+
+/// Reads a [`Finish`] object and finishes it, for a public type's
+/// `Deserialize`: anything but an object is an error naming
+/// [`Finish::WHAT`].
+pub(crate) fn deserialize_finished<'de, W: Finish<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<W::Output, D::Error> {
+    match Shape::<W>::deserialize(d)? {
+        Shape::Obj(w) => w.finish().map_err(de::Error::custom),
+        _ => Err(de::Error::custom(format_args!(
+            "{} is not an object",
+            W::WHAT
+        ))),
+    }
+}
+
 /// A value expected to be an object.
 #[derive(Debug)]
 pub(crate) enum Shape<T> {

@@ -1,14 +1,16 @@
 //! Lenient decoding of an inbound message (see the [module docs](super)),
 //! read in place into a new message or into one handed back for reuse.
 
-use serde::de::{DeserializeSeed, IgnoredAny, MapAccess};
+use serde::de::{DeserializeSeed, MapAccess};
 use serde::{Deserialize, Deserializer};
 
 use super::types::{
     ChatType, ContextItem, DEFAULT_PLATFORM, MediaItem, MessageEvent, MessageType, PromptResponse,
     ReplyTo, SessionSource,
 };
-use crate::lax::{self, DecodeError, FillObject, Lax, Shape, ShapeInto, WireObject};
+use crate::lax::{
+    self, DecodeError, FillObject, Finish, Lax, Shape, ShapeInto, WireObject, wire_object,
+};
 
 impl<'de> Deserialize<'de> for ChatType {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -254,118 +256,71 @@ impl<'a> SourceFill<'a> {
 #[derive(Default)]
 struct ReplyToWire(ReplyTo);
 
-impl<'de> WireObject<'de> for ReplyToWire {
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "text" => self.0.text = text(lax::lax(map)?),
-            "author" => self.0.author = text(lax::lax(map)?),
-            "is_own" => self.0.is_own = lax::lax(map)?.truthy(),
-            _ => {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
+wire_object! {
+    impl<'de> for ReplyToWire |w, map| {
+        "text" => w.0.text = text(lax::lax(map)?),
+        "author" => w.0.author = text(lax::lax(map)?),
+        "is_own" => w.0.is_own = lax::lax(map)?.truthy(),
     }
 }
 
 #[derive(Default)]
 struct MediaWire(MediaItem);
 
-impl<'de> WireObject<'de> for MediaWire {
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        let m = &mut self.0;
-        match key {
-            "url" => m.url = text(lax::lax(map)?).unwrap_or_default(),
-            "mime" => m.mime = text(lax::lax(map)?),
-            "kind" => m.kind = text(lax::lax(map)?),
-            "size" => {
-                m.size = match lax::lax(map)? {
-                    Lax::UInt(u) => Some(u),
-                    Lax::Int(i) => u64::try_from(i).ok(),
-                    Lax::Float(f) if f.is_finite() && f >= 0.0 => Some(f as u64),
-                    _ => None,
-                }
+wire_object! {
+    impl<'de> for MediaWire |w, map| {
+        "url" => w.0.url = text(lax::lax(map)?).unwrap_or_default(),
+        "mime" => w.0.mime = text(lax::lax(map)?),
+        "kind" => w.0.kind = text(lax::lax(map)?),
+        "size" => {
+            w.0.size = match lax::lax(map)? {
+                Lax::UInt(u) => Some(u),
+                Lax::Int(i) => u64::try_from(i).ok(),
+                Lax::Float(f) if f.is_finite() && f >= 0.0 => Some(f as u64),
+                _ => None,
             }
-            "filename" => m.filename = text(lax::lax(map)?),
-            "caption" => m.caption = text(lax::lax(map)?),
-            _ => {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
+        },
+        "filename" => w.0.filename = text(lax::lax(map)?),
+        "caption" => w.0.caption = text(lax::lax(map)?),
     }
 }
 
 #[derive(Default)]
 struct ContextSourceWire(Option<String>, Option<String>);
 
-impl<'de> WireObject<'de> for ContextSourceWire {
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "user_name" => self.0 = text(lax::lax(map)?),
-            "user_id" => self.1 = text(lax::lax(map)?),
-            _ => {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
+wire_object! {
+    impl<'de> for ContextSourceWire |w, map| {
+        "user_name" => w.0 = text(lax::lax(map)?),
+        "user_id" => w.1 = text(lax::lax(map)?),
     }
 }
 
 #[derive(Default)]
 struct ContextWire(ContextItem);
 
-impl<'de> WireObject<'de> for ContextWire {
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "text" => self.0.text = text(lax::lax(map)?).unwrap_or_default(),
-            "source" => {
-                if let Shape::Obj(ContextSourceWire(name, id)) =
-                    map.next_value::<Shape<ContextSourceWire>>()?
-                {
-                    self.0.user_name = name;
-                    self.0.user_id = id;
-                }
+wire_object! {
+    impl<'de> for ContextWire |w, map| {
+        "text" => w.0.text = text(lax::lax(map)?).unwrap_or_default(),
+        "source" => {
+            if let Shape::Obj(ContextSourceWire(name, id)) =
+                map.next_value::<Shape<ContextSourceWire>>()?
+            {
+                w.0.user_name = name;
+                w.0.user_id = id;
             }
-            _ => {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
+        },
     }
 }
 
 #[derive(Default)]
 struct PromptResponseWire(PromptResponse);
 
-impl<'de> WireObject<'de> for PromptResponseWire {
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        let p = &mut self.0;
-        match key {
-            "prompt_id" => p.prompt_id = text(lax::lax(map)?).unwrap_or_default(),
-            "option_id" => p.option_id = text(lax::lax(map)?).unwrap_or_default(),
-            "label" => p.label = text(lax::lax(map)?),
-            "prompt_message_id" => p.prompt_message_id = text(lax::lax(map)?),
-            _ => {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
+wire_object! {
+    impl<'de> for PromptResponseWire |w, map| {
+        "prompt_id" => w.0.prompt_id = text(lax::lax(map)?).unwrap_or_default(),
+        "option_id" => w.0.option_id = text(lax::lax(map)?).unwrap_or_default(),
+        "label" => w.0.label = text(lax::lax(map)?),
+        "prompt_message_id" => w.0.prompt_message_id = text(lax::lax(map)?),
     }
 }
 
@@ -484,9 +439,12 @@ fn rare_event_field<'de, A: MapAccess<'de>>(
     Ok(())
 }
 
-impl EventWire {
+impl<'de> Finish<'de> for EventWire {
+    type Output = Box<MessageEvent>;
+    const WHAT: &'static str = "event";
+
     /// The event, or the error for a `source` that is not an object.
-    pub(crate) fn finish(self) -> Result<Box<MessageEvent>, DecodeError> {
+    fn finish(self) -> Result<Box<MessageEvent>, DecodeError> {
         match self.bad_source {
             None => {
                 let mut event = self.event;
@@ -544,10 +502,7 @@ impl<'de> Deserialize<'de> for SessionSource {
 impl<'de> Deserialize<'de> for MessageEvent {
     /// Lenient decode (see the module docs).
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Shape::<EventWire>::deserialize(d)? {
-            Shape::Obj(e) => e.finish().map(|e| *e).map_err(serde::de::Error::custom),
-            _ => Err(serde::de::Error::custom("event is not an object")),
-        }
+        lax::deserialize_finished::<EventWire, D>(d).map(|e| *e)
     }
 }
 

@@ -1,7 +1,6 @@
 //! Lenient decoding of an outbound action: missing optional fields take
 //! defaults, ids sent as numbers become strings, unknown keys are ignored.
 
-use serde::de::MapAccess;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
@@ -9,7 +8,7 @@ use super::action::{
     Action, EditAction, FollowUpAction, GetChatInfoAction, Metadata, PromptAction, PromptOption,
     ReactAction, SendAction, SendMediaAction, ThreadCreateAction, ThreadRenameAction, TypingAction,
 };
-use crate::lax::{self, DecodeError, Lax, Shape, WireObject};
+use crate::lax::{self, DecodeError, Finish, Lax, Shape, wire_object};
 
 impl Action {
     /// Decodes an action from a JSON value (as found under `action`).
@@ -64,64 +63,46 @@ struct OptionWire<'de> {
     style: Option<Lax<'de>>,
 }
 
-impl<'de> WireObject<'de> for OptionWire<'de> {
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "id" => self.id = Some(lax::lax(map)?),
-            "label" => self.label = Some(lax::lax(map)?),
-            "style" => self.style = Some(lax::lax(map)?),
-            _ => {
-                map.next_value::<serde::de::IgnoredAny>()?;
-            }
-        }
-        Ok(())
+wire_object! {
+    impl<'de> for OptionWire<'de> |w, map| {
+        "id" => w.id = Some(lax::lax(map)?),
+        "label" => w.label = Some(lax::lax(map)?),
+        "style" => w.style = Some(lax::lax(map)?),
     }
 }
 
-impl<'de> WireObject<'de> for ActionWire<'de> {
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "op" => self.op = Some(lax::lax(map)?),
-            "chat_id" => self.chat_id = Some(lax::lax(map)?),
-            "content" => self.content = Some(lax::lax(map)?),
-            "reply_to" => self.reply_to = Some(lax::lax(map)?),
-            "metadata" => self.metadata = Some(lax::value(map)?),
-            "message_id" => self.message_id = Some(lax::lax(map)?),
-            "finalize" => self.finalize = lax::lax(map)?.truthy(),
-            "session_key" => self.session_key = Some(lax::lax(map)?),
-            "kind" => self.kind = Some(lax::lax(map)?),
-            "media_kind" => self.media_kind = Some(lax::lax(map)?),
-            "source_url" => self.source_url = Some(lax::lax(map)?),
-            "filename" => self.filename = Some(lax::lax(map)?),
-            "prompt_kind" => self.prompt_kind = Some(lax::lax(map)?),
-            "prompt_id" => self.prompt_id = Some(lax::lax(map)?),
-            "options" => {
-                self.options = lax::objects::<_, OptionWire<'de>>(map)?
-                    .into_iter()
-                    .map(|o| PromptOption {
-                        id: o.id.and_then(Lax::into_text).unwrap_or_default(),
-                        label: o.label.and_then(Lax::into_text).unwrap_or_default(),
-                        style: o.style.and_then(Lax::into_text),
-                    })
-                    .collect();
-            }
-            "timeout_s" => self.timeout_s = Some(lax::lax(map)?),
-            "emoji" => self.emoji = Some(lax::lax(map)?),
-            "remove" => self.remove = lax::lax(map)?.truthy(),
-            "thread_name" => self.thread_name = Some(lax::lax(map)?),
-            "only_if_connector_created" => self.only_if_connector_created = lax::lax(map)?.truthy(),
-            "only_if_current_name" => self.only_if_current_name = Some(lax::lax(map)?),
-            _ => {
-                map.next_value::<serde::de::IgnoredAny>()?;
-            }
-        }
-        Ok(())
+wire_object! {
+    impl<'de> for ActionWire<'de> |w, map| {
+        "op" => w.op = Some(lax::lax(map)?),
+        "chat_id" => w.chat_id = Some(lax::lax(map)?),
+        "content" => w.content = Some(lax::lax(map)?),
+        "reply_to" => w.reply_to = Some(lax::lax(map)?),
+        "metadata" => w.metadata = Some(lax::value(map)?),
+        "message_id" => w.message_id = Some(lax::lax(map)?),
+        "finalize" => w.finalize = lax::lax(map)?.truthy(),
+        "session_key" => w.session_key = Some(lax::lax(map)?),
+        "kind" => w.kind = Some(lax::lax(map)?),
+        "media_kind" => w.media_kind = Some(lax::lax(map)?),
+        "source_url" => w.source_url = Some(lax::lax(map)?),
+        "filename" => w.filename = Some(lax::lax(map)?),
+        "prompt_kind" => w.prompt_kind = Some(lax::lax(map)?),
+        "prompt_id" => w.prompt_id = Some(lax::lax(map)?),
+        "options" => {
+            w.options = lax::objects::<_, OptionWire<'de>>(map)?
+                .into_iter()
+                .map(|o| PromptOption {
+                    id: o.id.and_then(Lax::into_text).unwrap_or_default(),
+                    label: o.label.and_then(Lax::into_text).unwrap_or_default(),
+                    style: o.style.and_then(Lax::into_text),
+                })
+                .collect();
+        },
+        "timeout_s" => w.timeout_s = Some(lax::lax(map)?),
+        "emoji" => w.emoji = Some(lax::lax(map)?),
+        "remove" => w.remove = lax::lax(map)?.truthy(),
+        "thread_name" => w.thread_name = Some(lax::lax(map)?),
+        "only_if_connector_created" => w.only_if_connector_created = lax::lax(map)?.truthy(),
+        "only_if_current_name" => w.only_if_current_name = Some(lax::lax(map)?),
     }
 }
 
@@ -154,9 +135,14 @@ impl<'de> ActionWire<'de> {
             _ => Metadata::new(),
         }
     }
+}
+
+impl<'de> Finish<'de> for ActionWire<'de> {
+    type Output = Action;
+    const WHAT: &'static str = "action";
 
     /// Builds the typed action for `op`.
-    pub(crate) fn finish(mut self) -> Result<Action, DecodeError> {
+    fn finish(mut self) -> Result<Action, DecodeError> {
         let op = match self.op.take() {
             Some(Lax::Str(s)) => s,
             None | Some(Lax::Null) => {
@@ -253,10 +239,7 @@ impl<'de> ActionWire<'de> {
 impl<'de> Deserialize<'de> for Action {
     /// Lenient decode of an `action` object (see [`Action::from_value`]).
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Shape::<ActionWire<'de>>::deserialize(d)? {
-            Shape::Obj(w) => w.finish().map_err(serde::de::Error::custom),
-            _ => Err(serde::de::Error::custom("action is not an object")),
-        }
+        lax::deserialize_finished::<ActionWire<'de>, D>(d)
     }
 }
 

@@ -6,7 +6,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::lax::{self, Shape, WireObject};
+use crate::lax::{self, DecodeError, Finish, WireObject};
 
 /// `chat_info` of a `get_chat_info` result.
 ///
@@ -187,10 +187,16 @@ impl<'de> Deserialize<'de> for ActionResult {
     /// Lenient decode of a result object (a non-object is an error here;
     /// inside a frame it becomes `result: None`).
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Shape::<ActionResult>::deserialize(d)? {
-            Shape::Obj(r) => Ok(r),
-            _ => Err(serde::de::Error::custom("result is not an object")),
-        }
+        lax::deserialize_finished::<ActionResult, D>(d)
+    }
+}
+
+impl<'de> Finish<'de> for ActionResult {
+    type Output = ActionResult;
+    const WHAT: &'static str = "result";
+
+    fn finish(self) -> Result<ActionResult, DecodeError> {
+        Ok(self)
     }
 }
 

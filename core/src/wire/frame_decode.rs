@@ -4,7 +4,6 @@
 //! matching on `type`.
 
 use serde::Deserialize;
-use serde::de::{IgnoredAny, MapAccess};
 use serde_json::Value;
 
 use super::action_decode::ActionWire;
@@ -13,7 +12,7 @@ use super::frames::{
     BufferId, ConnectorFrame, GatewayFrame, Hello, ManifestCommand, Outbound, PassthroughForward,
 };
 use crate::descriptor::DescriptorWire;
-use crate::lax::{self, DecodeError, Lax, Many, Shape, ShapeFrom, WireObject};
+use crate::lax::{self, DecodeError, Finish, Lax, Many, Shape, ShapeFrom, wire_object};
 use crate::message::EventWire;
 use crate::recycle::EventPool;
 
@@ -92,31 +91,22 @@ impl<'de> Deserialize<'de> for HeaderPair {
     }
 }
 
-impl<'de> WireObject<'de> for ForwardWire<'de> {
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "platform" => self.platform = Some(lax::lax(map)?),
-            "botId" => self.bot_id = Some(lax::lax(map)?),
-            "method" => self.method = Some(lax::lax(map)?),
-            "path" => self.path = Some(lax::lax(map)?),
-            "headers" => {
-                self.headers = map
-                    .next_value::<Many<HeaderPair>>()?
-                    .items()
-                    .into_iter()
-                    .filter_map(|h| h.0)
-                    .collect()
-            }
-            "bodyB64" => self.body_b64 = Some(lax::lax(map)?),
-            "profile" => self.profile = Some(lax::lax(map)?),
-            _ => {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
+wire_object! {
+    impl<'de> for ForwardWire<'de> |w, map| {
+        "platform" => w.platform = Some(lax::lax(map)?),
+        "botId" => w.bot_id = Some(lax::lax(map)?),
+        "method" => w.method = Some(lax::lax(map)?),
+        "path" => w.path = Some(lax::lax(map)?),
+        "headers" => {
+            w.headers = map
+                .next_value::<Many<HeaderPair>>()?
+                .items()
+                .into_iter()
+                .filter_map(|h| h.0)
+                .collect()
+        },
+        "bodyB64" => w.body_b64 = Some(lax::lax(map)?),
+        "profile" => w.profile = Some(lax::lax(map)?),
     }
 }
 
@@ -163,36 +153,27 @@ struct ConnectorEnvelope<'de, 'p> {
     forward: Option<Shape<Box<ForwardWire<'de>>>>,
 }
 
-impl<'de> WireObject<'de> for ConnectorEnvelope<'de, '_> {
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "type" => self.ty = Some(lax::lax(map)?),
-            "descriptor" => self.descriptor = Some(map.next_value()?),
-            "event" => {
-                let pool = self.pool.as_deref_mut();
-                self.event = Some(map.next_value_seed(ShapeFrom(|| {
-                    EventWire::reusing(pool.and_then(EventPool::take))
-                }))?);
-            }
-            "bufferId" => self.buffer_id = Some(lax::lax(map)?),
-            "requestId" => self.request_id = Some(lax::lax(map)?),
-            "result" => {
-                self.result = Some(match map.next_value::<Shape<Box<ActionResult>>>()? {
-                    Shape::Obj(r) => ResultField::Object(r),
-                    _ => ResultField::NotObject,
-                })
-            }
-            "session_key" => self.session_key = Some(lax::lax(map)?),
-            "chat_id" => self.chat_id = Some(lax::lax(map)?),
-            "forward" => self.forward = Some(map.next_value()?),
-            _ => {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
+wire_object! {
+    impl<'de> for ConnectorEnvelope<'de, '_> |w, map| {
+        "type" => w.ty = Some(lax::lax(map)?),
+        "descriptor" => w.descriptor = Some(map.next_value()?),
+        "event" => {
+            let pool = w.pool.as_deref_mut();
+            w.event = Some(map.next_value_seed(ShapeFrom(|| {
+                EventWire::reusing(pool.and_then(EventPool::take))
+            }))?);
+        },
+        "bufferId" => w.buffer_id = Some(lax::lax(map)?),
+        "requestId" => w.request_id = Some(lax::lax(map)?),
+        "result" => {
+            w.result = Some(match map.next_value::<Shape<Box<ActionResult>>>()? {
+                Shape::Obj(r) => ResultField::Object(r),
+                _ => ResultField::NotObject,
+            })
+        },
+        "session_key" => w.session_key = Some(lax::lax(map)?),
+        "chat_id" => w.chat_id = Some(lax::lax(map)?),
+        "forward" => w.forward = Some(map.next_value()?),
     }
 }
 
@@ -314,25 +295,16 @@ struct ManifestWire<'de> {
     options: Option<Value>,
 }
 
-impl<'de> WireObject<'de> for ManifestWire<'de> {
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "name" => self.name = Some(lax::lax(map)?),
-            "description" => self.description = Some(lax::lax(map)?),
-            "options" => {
-                self.options = match lax::value(map)? {
-                    Value::Null => None,
-                    v => Some(v),
-                }
+wire_object! {
+    impl<'de> for ManifestWire<'de> |w, map| {
+        "name" => w.name = Some(lax::lax(map)?),
+        "description" => w.description = Some(lax::lax(map)?),
+        "options" => {
+            w.options = match lax::value(map)? {
+                Value::Null => None,
+                v => Some(v),
             }
-            _ => {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
+        },
     }
 }
 
@@ -350,26 +322,17 @@ struct GatewayEnvelope<'de> {
     buffer_id: Option<Lax<'de>>,
 }
 
-impl<'de> WireObject<'de> for GatewayEnvelope<'de> {
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "type" => self.ty = Some(lax::lax(map)?),
-            "platform" => self.platform = Some(lax::lax(map)?),
-            "botId" => self.bot_id = Some(lax::lax(map)?),
-            "command_manifest" => self.command_manifest = Some(map.next_value()?),
-            "requestId" => self.request_id = Some(lax::lax(map)?),
-            "action" => self.action = Some(map.next_value()?),
-            "session_key" => self.session_key = Some(lax::lax(map)?),
-            "reason" => self.reason = Some(lax::lax(map)?),
-            "bufferId" => self.buffer_id = Some(lax::lax(map)?),
-            _ => {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
+wire_object! {
+    impl<'de> for GatewayEnvelope<'de> |w, map| {
+        "type" => w.ty = Some(lax::lax(map)?),
+        "platform" => w.platform = Some(lax::lax(map)?),
+        "botId" => w.bot_id = Some(lax::lax(map)?),
+        "command_manifest" => w.command_manifest = Some(map.next_value()?),
+        "requestId" => w.request_id = Some(lax::lax(map)?),
+        "action" => w.action = Some(map.next_value()?),
+        "session_key" => w.session_key = Some(lax::lax(map)?),
+        "reason" => w.reason = Some(lax::lax(map)?),
+        "bufferId" => w.buffer_id = Some(lax::lax(map)?),
     }
 }
 
