@@ -10,16 +10,13 @@ use super::receiving::Unread;
 use super::revocation;
 use super::shared::Shared;
 use super::states::{
-    Buffered, Closed, Confirming, Dialing, GoingIdle, Handshaking, Ordinary, Revoked, Serving,
+    Buffered, Closed, Confirming, Dialing, GoingIdle, Handshaking, Ordinary, Phase, Revoked,
+    Serving,
 };
 use super::types::{
-    CLOSE_ABNORMAL, CLOSE_NORMAL, CLOSE_TOO_BIG, CLOSE_TRY_AGAIN_LATER, Event, IdleRefusal, Output,
-    State,
+    CLOSE_ABNORMAL, CLOSE_NORMAL, CLOSE_TOO_BIG, Event, IdleRefusal, Output, State,
 };
 use crate::time::Instant;
-
-/// Close reason when the bound of outstanding buffered deliveries is reached.
-const TOO_MANY_UNACKED: &str = "too many unacked deliveries";
 
 /// Whichever typed state a connection is in.
 #[derive(Debug)]
@@ -51,19 +48,34 @@ macro_rules! each {
     };
 }
 
-impl From<AfterRefusedUpgrade<Ordinary>> for AnyState {
-    fn from(a: AfterRefusedUpgrade<Ordinary>) -> Self {
-        match a {
-            AfterRefusedUpgrade::Dialing(c) => AnyState::Dialing(c),
-            AfterRefusedUpgrade::Revoked(c) => AnyState::Revoked(c),
-        }
+/// Where the `Dialing` and `Handshaking` of each phase sit in [`AnyState`].
+trait PhaseVariants: Phase + Sized {
+    fn dialing(c: InState<Dialing<Self>>) -> AnyState;
+    fn handshaking(c: InState<Handshaking<Self>>) -> AnyState;
+}
+
+impl PhaseVariants for Ordinary {
+    fn dialing(c: InState<Dialing<Self>>) -> AnyState {
+        AnyState::Dialing(c)
+    }
+    fn handshaking(c: InState<Handshaking<Self>>) -> AnyState {
+        AnyState::Handshaking(c)
     }
 }
 
-impl From<AfterRefusedUpgrade<Confirming>> for AnyState {
-    fn from(a: AfterRefusedUpgrade<Confirming>) -> Self {
+impl PhaseVariants for Confirming {
+    fn dialing(c: InState<Dialing<Self>>) -> AnyState {
+        AnyState::ConfirmDialing(c)
+    }
+    fn handshaking(c: InState<Handshaking<Self>>) -> AnyState {
+        AnyState::ConfirmHandshaking(c)
+    }
+}
+
+impl<P: PhaseVariants> From<AfterRefusedUpgrade<P>> for AnyState {
+    fn from(a: AfterRefusedUpgrade<P>) -> Self {
         match a {
-            AfterRefusedUpgrade::Dialing(c) => AnyState::ConfirmDialing(c),
+            AfterRefusedUpgrade::Dialing(c) => P::dialing(c),
             AfterRefusedUpgrade::Revoked(c) => AnyState::Revoked(c),
         }
     }
@@ -179,47 +191,18 @@ impl AnyState {
         let mut rest = self.shared().admit_message(message);
         loop {
             self = match self {
-                AnyState::Handshaking(mut c) => {
-                    let s = c.shared.read_lines(&mut rest);
-                    if s.too_large {
-                        return AnyState::Dialing(c.abandon(CLOSE_TOO_BIG, "frame too large"));
-                    }
-                    if s.deliveries_full {
-                        return AnyState::Dialing(
-                            c.abandon(CLOSE_TRY_AGAIN_LATER, TOO_MANY_UNACKED),
-                        );
-                    }
-                    if !s.first_descriptor {
-                        return AnyState::Handshaking(c);
-                    }
-                    AnyState::Serving(c.on_descriptor())
-                }
-                AnyState::ConfirmHandshaking(mut c) => {
-                    let s = c.shared.read_lines(&mut rest);
-                    if s.too_large {
-                        return AnyState::ConfirmDialing(
-                            c.abandon(CLOSE_TOO_BIG, "frame too large"),
-                        );
-                    }
-                    if s.deliveries_full {
-                        return AnyState::ConfirmDialing(
-                            c.abandon(CLOSE_TRY_AGAIN_LATER, TOO_MANY_UNACKED),
-                        );
-                    }
-                    if !s.first_descriptor {
-                        return AnyState::ConfirmHandshaking(c);
-                    }
-                    AnyState::Serving(c.on_descriptor())
-                }
+                AnyState::Handshaking(c) => match read_handshaking(c, &mut rest) {
+                    Ok(serving) => AnyState::Serving(serving),
+                    Err(state) => return state,
+                },
+                AnyState::ConfirmHandshaking(c) => match read_handshaking(c, &mut rest) {
+                    Ok(serving) => AnyState::Serving(serving),
+                    Err(state) => return state,
+                },
                 AnyState::Serving(mut c) => {
                     let s = c.shared.read_lines(&mut rest);
-                    if s.too_large {
-                        return AnyState::Dialing(c.abandon(CLOSE_TOO_BIG, "frame too large"));
-                    }
-                    if s.deliveries_full {
-                        return AnyState::Dialing(
-                            c.abandon(CLOSE_TRY_AGAIN_LATER, TOO_MANY_UNACKED),
-                        );
+                    if let Some((code, reason)) = s.close() {
+                        return AnyState::Dialing(c.abandon(code, reason));
                     }
                     if s.idle_ack {
                         return AnyState::Dialing(c.on_late_idle_ack());
@@ -230,15 +213,10 @@ impl AnyState {
                 }
                 AnyState::GoingIdle(mut c) => {
                     let s = c.shared.read_lines(&mut rest);
-                    if s.too_large || s.deliveries_full {
+                    if let Some((code, reason)) = s.close() {
                         c.shared.event(Event::IdleRefused {
                             reason: IdleRefusal::ConnectionLost,
                         });
-                        let (code, reason) = if s.too_large {
-                            (CLOSE_TOO_BIG, "frame too large")
-                        } else {
-                            (CLOSE_TRY_AGAIN_LATER, TOO_MANY_UNACKED)
-                        };
                         return AnyState::Dialing(c.into_serving().abandon(code, reason));
                     }
                     if s.idle_ack {
@@ -262,24 +240,8 @@ impl AnyState {
         match self {
             AnyState::Dialing(c) => AnyState::Dialing(c.on_timeout()),
             AnyState::ConfirmDialing(c) => AnyState::ConfirmDialing(c.on_timeout()),
-            AnyState::Handshaking(mut c) => {
-                if c.shared.run_socket_timers() {
-                    AnyState::Dialing(c.abandon(CLOSE_ABNORMAL, "keepalive timeout"))
-                } else if c.handshake_expired() {
-                    AnyState::Dialing(c.on_handshake_timeout())
-                } else {
-                    AnyState::Handshaking(c)
-                }
-            }
-            AnyState::ConfirmHandshaking(mut c) => {
-                if c.shared.run_socket_timers() {
-                    AnyState::ConfirmDialing(c.abandon(CLOSE_ABNORMAL, "keepalive timeout"))
-                } else if c.handshake_expired() {
-                    AnyState::ConfirmDialing(c.on_handshake_timeout())
-                } else {
-                    AnyState::ConfirmHandshaking(c)
-                }
-            }
+            AnyState::Handshaking(c) => handshaking_timeout(c),
+            AnyState::ConfirmHandshaking(c) => handshaking_timeout(c),
             AnyState::Serving(mut c) => {
                 if c.shared.run_socket_timers() {
                     AnyState::Dialing(c.on_keepalive_timeout())
@@ -328,5 +290,33 @@ impl AnyState {
             AnyState::Buffered(c) => AnyState::Closed(c.shutdown()),
             terminal @ (AnyState::Revoked(_) | AnyState::Closed(_)) => terminal,
         }
+    }
+}
+
+/// Reads while handshaking: `Ok` once the first descriptor moved the
+/// connection to `Serving` (where the rest of the message is read), else
+/// the state it stays in or falls back to.
+fn read_handshaking<P: PhaseVariants>(
+    mut c: InState<Handshaking<P>>,
+    rest: &mut Unread<'_>,
+) -> Result<InState<Serving>, AnyState> {
+    let s = c.shared.read_lines(rest);
+    if let Some((code, reason)) = s.close() {
+        return Err(P::dialing(c.abandon(code, reason)));
+    }
+    if !s.first_descriptor {
+        return Err(P::handshaking(c));
+    }
+    Ok(c.on_descriptor())
+}
+
+/// A timeout while handshaking: the keepalive, then the handshake deadline.
+fn handshaking_timeout<P: PhaseVariants>(mut c: InState<Handshaking<P>>) -> AnyState {
+    if c.shared.run_socket_timers() {
+        P::dialing(c.abandon(CLOSE_ABNORMAL, "keepalive timeout"))
+    } else if c.handshake_expired() {
+        P::dialing(c.on_handshake_timeout())
+    } else {
+        P::handshaking(c)
     }
 }

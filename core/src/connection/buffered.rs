@@ -6,7 +6,6 @@
 //! connector drains after the next handshake.
 
 use super::in_state::InState;
-use super::outcomes::{AfterServingClose, after_serving_close};
 use super::states::{Buffered, Dialing, Ordinary};
 use super::types::{CLOSE_NORMAL, SendError, State};
 use crate::request_id::RequestId;
@@ -49,19 +48,5 @@ impl InState<Buffered> {
             self.shared.send_interrupt(session_key, reason);
         }
         self.state.socket
-    }
-
-    /// The kept socket closed: the rules of a serving connection apply
-    /// (reconnect on the ladder, so the buffer drains; 4401 rules).
-    pub(super) fn on_closed(self, code: Option<u16>, reason: &str) -> AfterServingClose {
-        let confirming = self.state.confirming;
-        after_serving_close(self, code, reason, confirming)
-    }
-
-    /// Gives up on the kept socket (keepalive timeout, oversized frame).
-    pub(super) fn abandon(mut self, code: u16, reason: &str) -> InState<Dialing<Ordinary>> {
-        self.shared.lose_socket(Some(code), reason, true);
-        self.shared.schedule_backoff();
-        self.into_state(Dialing::new())
     }
 }

@@ -5,7 +5,7 @@
 
 use super::in_state::InState;
 use super::revocation::{self, Verdict};
-use super::states::{Confirming, Dialing, Ordinary, Revoked, TypedState};
+use super::states::{Confirming, Dialing, Ordinary, Revoked, Served, TypedState};
 
 /// Where a refused upgrade leads.
 #[derive(Debug)]
@@ -64,5 +64,22 @@ pub(super) fn after_serving_close<S: TypedState>(
             conn.shared.schedule_backoff();
             AfterServingClose::Dialing(conn.into_state(Dialing::new()))
         }
+    }
+}
+
+impl<S: Served> InState<S> {
+    /// The socket closed (for `Buffered`, the kept one: reconnecting on the
+    /// ladder drains the buffer).
+    pub(super) fn on_closed(self, code: Option<u16>, reason: &str) -> AfterServingClose {
+        let confirming = self.state.is_confirming();
+        after_serving_close(self, code, reason, confirming)
+    }
+
+    /// Gives up on the socket (keepalive timeout, oversized frame) and
+    /// retries on the backoff ladder.
+    pub(super) fn abandon(mut self, code: u16, reason: &str) -> InState<Dialing<Ordinary>> {
+        self.shared.lose_socket(Some(code), reason, true);
+        self.shared.schedule_backoff();
+        self.into_state(Dialing::new())
     }
 }

@@ -3,7 +3,9 @@
 //! kept per platform, results matched to their requests.
 
 use super::shared::Shared;
-use super::types::{CommandError, DeliveryHandle, Event, RequestError};
+use super::types::{
+    CLOSE_TOO_BIG, CLOSE_TRY_AGAIN_LATER, CommandError, DeliveryHandle, Event, RequestError,
+};
 use crate::dedupe::{Admit, DeliveryState};
 use crate::descriptor::CapabilityDescriptor;
 use crate::lax::DecodeError;
@@ -60,6 +62,23 @@ pub(crate) struct ReadSignals {
     /// reached: it was neither handed over nor acked, and the connection
     /// must be closed (1013) so the connector redelivers it later.
     pub(crate) deliveries_full: bool,
+}
+
+/// Close reason when the bound of outstanding buffered deliveries is reached.
+const TOO_MANY_UNACKED: &str = "too many unacked deliveries";
+
+impl ReadSignals {
+    /// The close this read calls for, if any: an over-long line (1009), else
+    /// a new buffered delivery beyond the bound (1013).
+    pub(super) fn close(&self) -> Option<(u16, &'static str)> {
+        if self.too_large {
+            Some((CLOSE_TOO_BIG, "frame too large"))
+        } else if self.deliveries_full {
+            Some((CLOSE_TRY_AGAIN_LATER, TOO_MANY_UNACKED))
+        } else {
+            None
+        }
+    }
 }
 
 /// What `admit` decided for one delivery.

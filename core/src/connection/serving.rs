@@ -1,7 +1,6 @@
 //! `Serving`: the descriptor arrived; frames flow both ways.
 
 use super::in_state::InState;
-use super::outcomes::{AfterServingClose, after_serving_close};
 use super::states::{Dialing, GoingIdle, Ordinary, Serving};
 use super::types::{CLOSE_ABNORMAL, CLOSE_NORMAL, CommandError, SendError, State};
 use crate::config::IdleMode;
@@ -25,19 +24,6 @@ impl InState<Serving> {
         self.shared.send_going_idle();
         let confirming = self.state.confirming;
         self.into_state(GoingIdle::new(confirming, mode))
-    }
-
-    /// The socket closed.
-    pub(super) fn on_closed(self, code: Option<u16>, reason: &str) -> AfterServingClose {
-        let confirming = self.state.confirming;
-        after_serving_close(self, code, reason, confirming)
-    }
-
-    /// Gives up on this socket (keepalive timeout, oversized frame).
-    pub(super) fn abandon(mut self, code: u16, reason: &str) -> InState<Dialing<Ordinary>> {
-        self.shared.lose_socket(Some(code), reason, true);
-        self.shared.schedule_backoff();
-        self.into_state(Dialing::new())
     }
 
     /// A `going_idle_ack` arrived after its deadline (we already reported

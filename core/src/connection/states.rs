@@ -102,6 +102,26 @@ impl GoingIdle {
     }
 }
 
+/// A state past a descriptor whose socket, when it closes or is given up,
+/// follows the close rules of a serving connection (`outcomes.rs`):
+/// `Serving`, and `Buffered` with its socket kept.
+pub(crate) trait Served: TypedState {
+    /// Its connection is the confirming re-dial after a 4401.
+    fn is_confirming(&self) -> bool;
+}
+
+impl Served for Serving {
+    fn is_confirming(&self) -> bool {
+        self.confirming
+    }
+}
+
+impl Served for Buffered {
+    fn is_confirming(&self) -> bool {
+        self.confirming
+    }
+}
+
 /// Idle: the connector buffers for us.
 #[derive(Debug)]
 pub(crate) struct Buffered {
