@@ -6,6 +6,7 @@
 // Listed by floor, lowest first: a module imports only modules on its own
 // floor or below (docs/architecture.md; checked by tests/tests/layers.rs).
 mod lax;
+mod redact;
 mod request_id;
 pub mod rng;
 pub mod time;

@@ -69,7 +69,7 @@ const KNOWN_CIRCLES: &[&[&str]] = &[
 /// The core's floors, lowest first. A file may import files on its own
 /// floor or below, never above.
 const CORE_FLOORS: &[&str] = &[
-    "ground: time, randomness, request ids, lenient decoding",
+    "ground: time, randomness, request ids, redaction, lenient decoding",
     "messages and descriptors",
     "recycling",
     "wire",
@@ -90,6 +90,7 @@ const CORE_LAYERS: &[(&str, usize)] = &[
     ("time.rs", 0),
     ("rng.rs", 0),
     ("request_id.rs", 0),
+    ("redact.rs", 0),
     ("lax/", 0),
     ("message/", 1),
     ("descriptor.rs", 1),

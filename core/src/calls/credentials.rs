@@ -4,6 +4,7 @@
 use core::fmt;
 
 use crate::config::RelayConfig;
+use crate::redact::{REDACTED, redacted};
 
 /// Credentials the connector issued. Its `Debug` output redacts the secret
 /// and the delivery key.
@@ -24,11 +25,8 @@ pub struct IssuedCredentials {
 impl fmt::Debug for IssuedCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IssuedCredentials")
-            .field("secret", &"<redacted>")
-            .field(
-                "delivery_key",
-                &self.delivery_key.as_ref().map(|_| "<redacted>"),
-            )
+            .field("secret", &REDACTED)
+            .field("delivery_key", &redacted(&self.delivery_key))
             .field("tenant", &self.tenant)
             .field("gateway_id", &self.gateway_id)
             .field("route_keys", &self.route_keys)
@@ -71,11 +69,8 @@ impl fmt::Debug for ResolvedCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResolvedCredentials")
             .field("gateway_id", &self.gateway_id)
-            .field("secret", &"<redacted>")
-            .field(
-                "delivery_key",
-                &self.delivery_key.as_ref().map(|_| "<redacted>"),
-            )
+            .field("secret", &REDACTED)
+            .field("delivery_key", &redacted(&self.delivery_key))
             .field("tenant", &self.tenant)
             .finish()
     }

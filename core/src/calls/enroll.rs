@@ -9,6 +9,7 @@ use super::request::{
     HttpCallError, HttpRequest, error_of, is_success, json_post, non_empty, parse_json, to_json,
 };
 use crate::config::enroll_url;
+use crate::redact::{REDACTED, redacted};
 
 /// Body of `POST /relay/enroll`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,7 +24,7 @@ pub struct EnrollRequestBody {
 impl fmt::Debug for EnrollRequestBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EnrollRequestBody")
-            .field("enrollment_token", &"<redacted>")
+            .field("enrollment_token", &REDACTED)
             .field("gateway_id", &self.gateway_id)
             .finish()
     }
@@ -50,11 +51,8 @@ pub struct EnrollResponseBody {
 impl fmt::Debug for EnrollResponseBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EnrollResponseBody")
-            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
-            .field(
-                "delivery_key",
-                &self.delivery_key.as_ref().map(|_| "<redacted>"),
-            )
+            .field("secret", &redacted(&self.secret))
+            .field("delivery_key", &redacted(&self.delivery_key))
             .field("tenant", &self.tenant)
             .field("gateway_id", &self.gateway_id)
             .finish()

@@ -10,6 +10,7 @@ use super::request::{
     HttpCallError, HttpRequest, error_of, is_success, json_post, non_empty, parse_json, to_json,
 };
 use crate::config::{PlatformIdentity, RelayConfig, provision_url};
+use crate::redact::redacted;
 
 /// Body of `POST /relay/provision`; keys serialize in this order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,11 +66,8 @@ impl fmt::Debug for ProvisionResponseBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProvisionResponseBody")
             .field("secret_issued", &self.secret_issued)
-            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
-            .field(
-                "delivery_key",
-                &self.delivery_key.as_ref().map(|_| "<redacted>"),
-            )
+            .field("secret", &redacted(&self.secret))
+            .field("delivery_key", &redacted(&self.delivery_key))
             .field("tenant", &self.tenant)
             .field("gateway_id", &self.gateway_id)
             .field("route_keys", &self.route_keys)

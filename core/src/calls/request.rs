@@ -4,6 +4,7 @@
 use core::fmt;
 use core::time::Duration;
 
+use crate::redact::REDACTED;
 use serde::{Deserialize, Serialize};
 
 /// How long a driver should wait for one of these calls (15 s, as the
@@ -66,7 +67,7 @@ impl fmt::Debug for HttpRequest {
             .iter()
             .map(|(n, v)| {
                 if n.eq_ignore_ascii_case("authorization") {
-                    (n.as_str(), "<redacted>")
+                    (n.as_str(), REDACTED)
                 } else {
                     (n.as_str(), v.as_str())
                 }

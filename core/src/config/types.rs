@@ -3,6 +3,7 @@
 use core::fmt;
 use core::time::Duration;
 
+use crate::redact::{REDACTED, redacted};
 use crate::wire::DEFAULT_MAX_FRAME_BYTES;
 
 /// One platform identity the gateway fronts (one `hello` each).
@@ -207,11 +208,6 @@ pub struct RelayConfig {
     pub allow_unauthenticated: bool,
 }
 
-/// `"<redacted>"` for a set secret, `None` for an unset one.
-fn redacted(v: &Option<String>) -> Option<&'static str> {
-    v.as_ref().map(|_| "<redacted>")
-}
-
 impl fmt::Debug for RelayConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RelayConfig")
@@ -255,7 +251,7 @@ impl fmt::Debug for IdpConfig {
         f.debug_struct("IdpConfig")
             .field("token_url", &self.token_url)
             .field("client_id", &self.client_id)
-            .field("client_secret", &"<redacted>")
+            .field("client_secret", &REDACTED)
             .field("scope", &self.scope)
             .finish()
     }
