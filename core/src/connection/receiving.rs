@@ -172,8 +172,7 @@ impl Shared {
     }
 
     /// A line that did not decode: counted and reported. `true` when it was
-    /// over the size limit (the socket is then closed). Out of line: the
-    /// per-frame reading loop stays small in the instruction cache.
+    /// over the size limit (the socket is then closed). Rare: out of line.
     #[cold]
     #[inline(never)]
     fn reject(&mut self, error: DecodeError) -> bool {
@@ -222,8 +221,7 @@ impl Shared {
         false
     }
 
-    /// Every frame but an inbound message: far rarer, so out of line, which
-    /// keeps the inbound path small in the instruction cache.
+    /// Every frame but an inbound message (far rarer: out of line).
     #[inline(never)]
     fn handle_other_frame(&mut self, frame: ConnectorFrame, signals: &mut ReadSignals) -> bool {
         match frame {

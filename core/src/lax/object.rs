@@ -307,8 +307,8 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Many<T> {
     }
 }
 
-/// Reads the next map value as [`Lax`]. One copy for all the fields that
-/// call it (per map type), for the instruction cache's sake.
+/// Reads the next map value as [`Lax`]. Not inlined: one copy serves every
+/// field of a map type (docs/benchmarks.md, "Rare work out of line").
 #[inline(never)]
 pub(crate) fn lax<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Lax<'de>, A::Error> {
     map.next_value::<Lax<'de>>()

@@ -44,8 +44,8 @@ impl<'de> Lax<'de> {
         }
     }
 
-    /// [`into_text`](Self::into_text) of anything but a string: rare, so
-    /// kept out of the decoders' hot code.
+    /// [`into_text`](Self::into_text) of anything but a string (rare: out
+    /// of line).
     #[cold]
     #[inline(never)]
     fn number_text(self) -> Option<String> {

@@ -68,9 +68,8 @@ fn set_string(slot: &mut String, l: Lax<'_>) {
 }
 
 /// The optional text of a source that `key` names, with its index in
-/// [`source_text_slots`]. One lookup and one shared read for all of them
-/// keeps the decoder's code small: a per-field copy of the read would not
-/// fit the instruction cache.
+/// [`source_text_slots`]. One lookup and one shared read serve them all,
+/// which keeps the decoder small.
 fn source_text_slot<'a>(
     s: &'a mut SessionSource,
     key: &str,
@@ -401,8 +400,7 @@ impl<'de> WireObject<'de> for EventWire {
     }
 }
 
-/// The fields of an event that most messages do not carry, out of line so
-/// that the common ones stay together in the instruction cache.
+/// The fields of an event that most messages do not carry (out of line).
 #[inline(never)]
 fn rare_event_field<'de, A: MapAccess<'de>>(
     e: &mut MessageEvent,

@@ -228,8 +228,7 @@ fn decode_connector_envelope(
     mut env: ConnectorEnvelope<'_, '_>,
 ) -> Result<ConnectorFrame, DecodeError> {
     let ty = frame_type(env.ty.take())?;
-    // The frame of almost every line first; the others out of line, so that
-    // the per-frame code stays small in the instruction cache.
+    // The frame of almost every line first; the others out of line.
     if ty != "inbound" {
         return decode_other_connector_frame(&ty, env);
     }
