@@ -494,7 +494,7 @@ impl Tree {
     }
 
     /// File edges: `(importer, imported) → [(line, path)]`.
-    fn edges(&self) -> BTreeMap<(usize, usize), Vec<(usize, String)>> {
+    fn edges(&self) -> Edges {
         let mut edges: BTreeMap<(usize, usize), Vec<(usize, String)>> = BTreeMap::new();
         for r in &self.references {
             let from = self.modules[r.module].file;
@@ -516,6 +516,9 @@ impl Tree {
     }
 }
 
+/// File edges: `(importer, imported) → [(line, path)]`.
+type Edges = BTreeMap<(usize, usize), Vec<(usize, String)>>;
+
 #[derive(Clone, Copy, Debug)]
 enum Found {
     Module(usize),
@@ -526,7 +529,7 @@ enum Found {
 // Circles
 
 /// Strongly connected components of more than one file (Tarjan).
-fn circles(n: usize, edges: &BTreeMap<(usize, usize), Vec<(usize, String)>>) -> Vec<Vec<usize>> {
+fn circles(n: usize, edges: &Edges) -> Vec<Vec<usize>> {
     let mut next: Vec<Vec<usize>> = vec![Vec::new(); n];
     for &(a, b) in edges.keys() {
         next[a].push(b);
@@ -587,11 +590,7 @@ fn circles(n: usize, edges: &BTreeMap<(usize, usize), Vec<(usize, String)>>) -> 
 }
 
 /// One circle through the first file of `component`, as text.
-fn describe_circle(
-    tree: &Tree,
-    component: &[usize],
-    edges: &BTreeMap<(usize, usize), Vec<(usize, String)>>,
-) -> String {
+fn describe_circle(tree: &Tree, component: &[usize], edges: &Edges) -> String {
     let inside: BTreeSet<usize> = component.iter().copied().collect();
     let start = component[0];
     // Breadth-first from `start` back to it, inside the component.
@@ -661,9 +660,10 @@ fn describe_circle(
 // ---------------------------------------------------------------------------
 // The checks
 
-fn floor_of(file: &str) -> Option<usize> {
-    let rel = file.strip_prefix("core/src/")?;
-    CORE_LAYERS
+/// The floor `table` gives `file` (a path under `src_dir`).
+fn floor_of(table: &[(&str, usize)], src_dir: &str, file: &str) -> Option<usize> {
+    let rel = file.strip_prefix(src_dir)?;
+    table
         .iter()
         .filter(|(p, _)| {
             if p.ends_with('/') {
@@ -674,6 +674,50 @@ fn floor_of(file: &str) -> Option<usize> {
         })
         .max_by_key(|(p, _)| p.len())
         .map(|&(_, floor)| floor)
+}
+
+/// An import that reaches a higher floor.
+struct Upward {
+    importer: String,
+    importer_floor: usize,
+    imported: String,
+    imported_floor: usize,
+    line: usize,
+    path: String,
+}
+
+/// The files without a floor, and the imports that reach a higher floor.
+fn floor_problems(
+    tree: &Tree,
+    edges: &Edges,
+    table: &[(&str, usize)],
+    src_dir: &str,
+) -> (Vec<String>, Vec<Upward>) {
+    let floor = |f: &str| floor_of(table, src_dir, f);
+    let unplaced = tree
+        .files
+        .iter()
+        .filter(|f| floor(f).is_none())
+        .cloned()
+        .collect();
+    let mut upward = Vec::new();
+    for (&(a, b), uses) in edges {
+        let (fa, fb) = (&tree.files[a], &tree.files[b]);
+        if let (Some(la), Some(lb)) = (floor(fa), floor(fb))
+            && lb > la
+        {
+            let (line, path) = uses[0].clone();
+            upward.push(Upward {
+                importer: fa.clone(),
+                importer_floor: la,
+                imported: fb.clone(),
+                imported_floor: lb,
+                line,
+                path,
+            });
+        }
+    }
+    (unplaced, upward)
 }
 
 struct Findings {
@@ -709,24 +753,23 @@ fn check_everything() -> Findings {
             if krate != "core" {
                 continue;
             }
-            for file in &tree.files {
-                if floor_of(file).is_none() {
-                    f.problems
-                        .push(format!("{file} has no floor: add it to CORE_LAYERS"));
-                }
+            let (unplaced, upward) = floor_problems(&tree, &edges, CORE_LAYERS, "core/src/");
+            for file in unplaced {
+                f.problems
+                    .push(format!("{file} has no floor: add it to CORE_LAYERS"));
             }
-            for (&(a, b), uses) in &edges {
-                let (fa, fb) = (&tree.files[a], &tree.files[b]);
-                let (Some(la), Some(lb)) = (floor_of(fa), floor_of(fb)) else {
-                    continue;
-                };
-                if lb <= la {
-                    continue;
-                }
-                let (line, path) = &uses[0];
+            for u in upward {
                 f.problems.push(format!(
-                    "{fa} (floor {la}, {}) imports {fb} (floor {lb}, {}), a higher floor: {fa}:{line}: {path}",
-                    CORE_FLOORS[la], CORE_FLOORS[lb]
+                    "{} (floor {}, {}) imports {} (floor {}, {}), a higher floor: {}:{}: {}",
+                    u.importer,
+                    u.importer_floor,
+                    CORE_FLOORS[u.importer_floor],
+                    u.imported,
+                    u.imported_floor,
+                    CORE_FLOORS[u.imported_floor],
+                    u.importer,
+                    u.line,
+                    u.path
                 ));
             }
         }
@@ -750,9 +793,10 @@ fn no_import_circles_and_the_core_imports_only_downwards() {
 }
 
 /// The checker itself: it sees a circle written across two modules, a path
-/// that reaches an item through a re-export, and one in a macro call.
+/// that reaches an item through a re-export, and one in a macro call; and
+/// an import that reaches a higher floor.
 #[test]
-fn the_checker_sees_circles_through_re_exports_and_macros() {
+fn the_checker_sees_circles_through_re_exports_and_macros_and_upward_imports() {
     let dir = std::env::temp_dir().join(format!("relay-layers-{}", std::process::id()));
     let src = dir.join("fake").join("src");
     std::fs::create_dir_all(src.join("deep")).unwrap_or_else(|e| panic!("{e}"));
@@ -772,4 +816,12 @@ fn the_checker_sees_circles_through_re_exports_and_macros() {
         .map(|c| c.iter().map(|&i| tree.files[i].as_str()).collect())
         .collect();
     assert_eq!(names, [["fake/src/a.rs", "fake/src/deep/b.rs"]]);
+    let floors = [("lib.rs", 2), ("a.rs", 0), ("deep/", 1)];
+    let (unplaced, upward) = floor_problems(&tree, &edges, &floors, "fake/src/");
+    assert!(unplaced.is_empty(), "{unplaced:?}");
+    let upward: Vec<(&str, &str)> = upward
+        .iter()
+        .map(|u| (u.importer.as_str(), u.imported.as_str()))
+        .collect();
+    assert_eq!(upward, [("fake/src/a.rs", "fake/src/deep/b.rs")]);
 }
