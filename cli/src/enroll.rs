@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use relay_core::http::enroll_env_vars;
+use relay_core::calls::enroll_env_vars;
 use relay_tokio::http::{self, default_env_file, default_gateway_id};
 
 use crate::config::{CredentialArgs, tenant_suffix};

@@ -1,7 +1,7 @@
 //! `relay policy`: send one platform's relevance policy.
 
 use clap::Args;
-use relay_core::http::PolicyBody;
+use relay_core::calls::PolicyBody;
 use relay_tokio::http;
 
 use crate::config::{RelayArgs, load_config};

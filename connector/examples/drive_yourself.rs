@@ -8,7 +8,7 @@ use core::time::Duration;
 use relay_connector::{Accept, Connector, ConnectorConfig, ConnectorOutput, SessionId};
 use relay_core::config::RelayConfig;
 use relay_core::connection::{Connection, Event, Input, Output};
-use relay_core::source::{MessageEvent, SessionSource};
+use relay_core::message::{MessageEvent, SessionSource};
 use relay_core::wire::Action;
 use relay_core::{Instant, UnixTime};
 

@@ -12,7 +12,7 @@ use arbitrary::Arbitrary;
 use relay_core::UnixTime;
 use relay_core::auth::mint_token;
 use relay_core::fuzzing::{FuzzEncode, byte_list, variant};
-use relay_core::source::MessageEvent;
+use relay_core::message::MessageEvent;
 use relay_core::time::Instant;
 
 use crate::{Accept, Connector, ConnectorConfig, ConnectorOutput, SessionId};

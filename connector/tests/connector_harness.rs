@@ -3,7 +3,7 @@
 
 use relay_connector::{Accept, Connector, ConnectorConfig, ConnectorOutput, SessionId};
 use relay_core::auth::mint_token;
-use relay_core::source::MessageEvent;
+use relay_core::message::MessageEvent;
 use relay_core::{Instant, UnixTime};
 use serde_json::Value;
 

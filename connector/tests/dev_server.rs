@@ -13,7 +13,7 @@ use relay_connector::{Delivery, RejectMode};
 use relay_core::UnixTime;
 use relay_core::auth::mint_token;
 use relay_core::descriptor::CapabilityDescriptor;
-use relay_core::source::{MessageEvent, SessionSource};
+use relay_core::message::{MessageEvent, SessionSource};
 use relay_core::wire::{BufferId, ConnectorFrame, GatewayFrame, Hello, decode_connector_frame};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

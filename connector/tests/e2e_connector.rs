@@ -6,7 +6,7 @@ use core::time::Duration;
 use relay_connector::{Accept, Connector, ConnectorConfig, ConnectorOutput, Delivery, SessionId};
 use relay_core::config::{PlatformIdentity, RelayConfig};
 use relay_core::connection::{Connection, DeliveryHandle, Event, Input, Output, State};
-use relay_core::source::{ChatType, MessageEvent, SessionSource};
+use relay_core::message::{ChatType, MessageEvent, SessionSource};
 use relay_core::wire::Action;
 use relay_core::{Instant, UnixTime};
 

@@ -7,11 +7,9 @@
 //! normalized at decode time (non-positive or unusable → 4096), so the field
 //! of a decoded descriptor is always positive.
 
-use serde::de::{IgnoredAny, MapAccess};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::wire::DecodeError;
-use crate::wire::lax::{self, Lax, Many, Shape, WireObject};
+use crate::lax::{self, DecodeError, Finish, Lax, Many, wire_object};
 
 /// The unit a platform measures message length in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -222,43 +220,34 @@ pub(crate) struct DescriptorWire<'de> {
     supported_ops: Option<Vec<String>>,
 }
 
-impl<'de> WireObject<'de> for DescriptorWire<'de> {
-    fn empty() -> Self {
-        Self::default()
-    }
-    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "contract_version" => self.contract_version = Some(lax::lax(map)?),
-            "platform" => self.platform = Some(lax::lax(map)?),
-            "label" => self.label = Some(lax::lax(map)?),
-            "max_message_length" => self.max_message_length = Some(lax::lax(map)?),
-            "supports_draft_streaming" => {
-                self.supports_draft_streaming = Some(lax::lax(map)?.truthy())
+wire_object! {
+    impl<'de> for DescriptorWire<'de> |w, map| {
+        "contract_version" => w.contract_version = Some(lax::lax(map)?),
+        "platform" => w.platform = Some(lax::lax(map)?),
+        "label" => w.label = Some(lax::lax(map)?),
+        "max_message_length" => w.max_message_length = Some(lax::lax(map)?),
+        "supports_draft_streaming" => {
+            w.supports_draft_streaming = Some(lax::lax(map)?.truthy())
+        },
+        "supports_edit" => w.supports_edit = Some(lax::lax(map)?.truthy()),
+        "supports_threads" => w.supports_threads = Some(lax::lax(map)?.truthy()),
+        "markdown_dialect" => w.markdown_dialect = Some(lax::lax(map)?),
+        "len_unit" => w.len_unit = Some(lax::lax(map)?),
+        "emoji" => w.emoji = Some(lax::lax(map)?),
+        "platform_hint" => w.platform_hint = Some(lax::lax(map)?),
+        "pii_safe" => w.pii_safe = lax::lax(map)?.truthy(),
+        "media_capabilities" => w.media_capabilities = lax::strings(map)?,
+        "supports_context" => w.supports_context = lax::lax(map)?.truthy(),
+        "supports_inchannel_continuable" => {
+            w.supports_inchannel_continuable = lax::lax(map)?.truthy()
+        },
+        "supports_block_formatting" => w.supports_block_formatting = lax::lax(map)?.truthy(),
+        "supported_ops" => {
+            w.supported_ops = match map.next_value::<Many<Lax<'de>>>()? {
+                Many::Items(v) => Some(v.into_iter().filter_map(Lax::into_str).collect()),
+                _ => None,
             }
-            "supports_edit" => self.supports_edit = Some(lax::lax(map)?.truthy()),
-            "supports_threads" => self.supports_threads = Some(lax::lax(map)?.truthy()),
-            "markdown_dialect" => self.markdown_dialect = Some(lax::lax(map)?),
-            "len_unit" => self.len_unit = Some(lax::lax(map)?),
-            "emoji" => self.emoji = Some(lax::lax(map)?),
-            "platform_hint" => self.platform_hint = Some(lax::lax(map)?),
-            "pii_safe" => self.pii_safe = lax::lax(map)?.truthy(),
-            "media_capabilities" => self.media_capabilities = lax::strings(map)?,
-            "supports_context" => self.supports_context = lax::lax(map)?.truthy(),
-            "supports_inchannel_continuable" => {
-                self.supports_inchannel_continuable = lax::lax(map)?.truthy()
-            }
-            "supports_block_formatting" => self.supports_block_formatting = lax::lax(map)?.truthy(),
-            "supported_ops" => {
-                self.supported_ops = match map.next_value::<Many<Lax<'de>>>()? {
-                    Many::Items(v) => Some(v.into_iter().filter_map(Lax::into_str).collect()),
-                    _ => None,
-                }
-            }
-            _ => {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
+        },
     }
 }
 
@@ -301,9 +290,12 @@ fn max_len(v: Lax<'_>) -> i64 {
     effective_max_message_length(raw)
 }
 
-impl DescriptorWire<'_> {
+impl<'de> Finish<'de> for DescriptorWire<'de> {
+    type Output = CapabilityDescriptor;
+    const WHAT: &'static str = "descriptor";
+
     /// Validates required fields and applies defaults.
-    pub(crate) fn finish(self) -> Result<CapabilityDescriptor, DecodeError> {
+    fn finish(self) -> Result<CapabilityDescriptor, DecodeError> {
         let contract_version = match self.contract_version {
             None => return Err(missing("contract_version")),
             Some(Lax::Int(i)) => i,
@@ -366,9 +358,6 @@ impl DescriptorWire<'_> {
 impl<'de> Deserialize<'de> for CapabilityDescriptor {
     /// Forward-compatible decode (see the module docs).
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Shape::<DescriptorWire<'de>>::deserialize(d)? {
-            Shape::Obj(w) => w.finish().map_err(serde::de::Error::custom),
-            _ => Err(serde::de::Error::custom("descriptor is not an object")),
-        }
+        lax::deserialize_finished::<DescriptorWire<'de>, D>(d)
     }
 }

@@ -19,7 +19,7 @@
 
 use serde_json::Map;
 
-use crate::source::{ChatType, MessageEvent, MessageType, SessionSource};
+use crate::message::{ChatType, MessageEvent, MessageType, SessionSource};
 
 /// Handed-back messages are kept while they hold at most this many bytes
 /// in all (about 110 chat messages of a few hundred bytes).

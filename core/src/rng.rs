@@ -5,7 +5,7 @@
 //! (from OS entropy) or by the simulator (from its master seed). Not for
 //! cryptography: nothing secret is derived from it.
 
-use crate::requests::RequestId;
+use crate::request_id::RequestId;
 
 /// SplitMix64: small, fast, and good enough for ids and jitter.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -9,8 +9,8 @@ use std::cell::Cell;
 
 use harness::*;
 use relay_core::connection::{Event, Input, Output};
+use relay_core::message::MessageEvent;
 use relay_core::recycle::{EventPool, MAX_HELD_BYTES, MAX_STRING_CAPACITY};
-use relay_core::source::MessageEvent;
 use serde_json::json;
 
 /// Counts the allocations of the thread that asked for counting (tests run
@@ -273,7 +273,7 @@ fn messages_changed_before_they_are_handed_back_decode_like_fresh_ones() {
         // The application changed every field of the message it handed back.
         let mut e = MessageEvent {
             text: "t".repeat(2 * MAX_STRING_CAPACITY),
-            message_type: relay_core::source::MessageType::Photo,
+            message_type: relay_core::message::MessageType::Photo,
             message_id: Some(String::new()),
             reply_to_message_id: Some("r".into()),
             media_urls: vec!["u".into()],
@@ -288,7 +288,7 @@ fn messages_changed_before_they_are_handed_back_decode_like_fresh_ones() {
         let s = &mut e.source;
         s.platform = String::new();
         s.chat_id = "c".repeat(3 * MAX_STRING_CAPACITY);
-        s.chat_type = relay_core::source::ChatType::Other("x".into());
+        s.chat_type = relay_core::message::ChatType::Other("x".into());
         s.scope_id = Some("S1".into());
         s.user_name = Some("stale".into());
         s.prospective_thread_id = Some("stale".into());

@@ -2,8 +2,7 @@
 
 use relay_core::UnixTime;
 use relay_core::auth::{mint_token, verify_token};
-use relay_core::config::{IdpConfig, PlatformIdentity, RelayConfig};
-use relay_core::http::{
+use relay_core::calls::{
     EnrollRequestBody, HttpCallError, HttpMethod, HttpRequest, IssuedCredentials, PolicyBody,
     ProvisionOutcome, ProvisionRequestBody, ProvisionResponseBody, ResolvedCredentials,
     enroll_env_vars, enroll_request, idp_token_request, merge_provision_outcomes,
@@ -11,6 +10,7 @@ use relay_core::http::{
     parse_provision_response, policy_request, policy_request_for, provision_requests,
     render_env_file,
 };
+use relay_core::config::{IdpConfig, PlatformIdentity, RelayConfig};
 
 fn body_str(req: &HttpRequest) -> &str {
     std::str::from_utf8(&req.body).expect("utf-8 body")

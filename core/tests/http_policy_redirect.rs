@@ -1,6 +1,6 @@
 //! Relevance-policy projection (§8.3) and the redirect rule for the bearer.
 
-use relay_core::http::{PolicyBody, may_forward_authorization, project_relevance_policy};
+use relay_core::calls::{PolicyBody, may_forward_authorization, project_relevance_policy};
 use serde_json::json;
 
 fn policy(platform: &str, require: bool, scopes: &[&str], bots: bool) -> PolicyBody {

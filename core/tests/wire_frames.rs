@@ -2,7 +2,7 @@
 //! table of malformed inputs, and line reassembly.
 
 use relay_core::descriptor::LenUnit;
-use relay_core::source::{ChatType, MessageType};
+use relay_core::message::{ChatType, MessageType};
 use relay_core::wire::*;
 use serde_json::{Value, json};
 

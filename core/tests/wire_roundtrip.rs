@@ -4,7 +4,7 @@
 use proptest::option;
 use proptest::prelude::*;
 use relay_core::descriptor::{CapabilityDescriptor, LenUnit};
-use relay_core::source::*;
+use relay_core::message::*;
 use relay_core::wire::*;
 use serde_json::{Map, Value};
 

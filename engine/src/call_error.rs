@@ -1,6 +1,6 @@
 //! Why an HTTP call did not succeed.
 
-use relay_core::http::HttpCallError;
+use relay_core::calls::HttpCallError;
 
 use super::env_file::EnvFileError;
 

@@ -5,13 +5,13 @@
 
 use std::fs;
 
-use relay_core::config::RelayConfig;
-use relay_core::http::{
+use relay_core::calls::{
     EnrollRequestBody, HttpCallError, IssuedCredentials, PolicyBody, ProvisionSummary,
     enroll_request, idp_token_request, merge_provision_outcomes, parse_enroll_response,
     parse_idp_token_response, parse_policy_response, parse_provision_response, policy_request_for,
     provision_requests,
 };
+use relay_core::config::RelayConfig;
 
 use super::call_error::CallError;
 use super::http_client::{HttpOptions, execute};
@@ -71,7 +71,7 @@ fn hostname() -> Option<String> {
 /// A platform whose call fails is recorded in
 /// [`ProvisionSummary::failures`]; the others stand. The credentials stay
 /// in memory: apply them with
-/// [`ResolvedCredentials::apply_to`](relay_core::http::ResolvedCredentials::apply_to)
+/// [`ResolvedCredentials::apply_to`](relay_core::calls::ResolvedCredentials::apply_to)
 /// or persist them with [`write_env_file`](crate::http::write_env_file).
 pub async fn provision(
     rt: &dyn Runtime,
@@ -142,7 +142,7 @@ pub async fn send_policies(
 /// with `identity_token` as bearer.
 ///
 /// Persist the result with
-/// [`enroll_env_vars`](relay_core::http::enroll_env_vars) and
+/// [`enroll_env_vars`](relay_core::calls::enroll_env_vars) and
 /// [`write_env_file`](crate::http::write_env_file): the connector issues it only once.
 pub async fn enroll(
     rt: &dyn Runtime,

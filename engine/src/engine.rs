@@ -17,8 +17,8 @@ use async_tungstenite::tungstenite::Message;
 use futures_channel::oneshot;
 use futures_util::{Sink, Stream};
 use relay_core::config::RelayConfig;
+use relay_core::connection::RequestId;
 use relay_core::connection::{RequestError, SendError};
-use relay_core::requests::RequestId;
 use relay_core::wire::{Action, ActionResult};
 use relay_core::{Connection, Event, Input, Instant, Output, State};
 

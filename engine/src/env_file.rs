@@ -4,7 +4,7 @@ use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
-use relay_core::http::render_env_file;
+use relay_core::calls::render_env_file;
 
 /// Largest env file [`write_env_file`] reads before merging (1 MiB); a
 /// longer one, or a device or pipe that never ends, is refused.

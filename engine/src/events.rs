@@ -8,8 +8,8 @@ use std::task::{Context, Poll, Waker};
 
 use futures_util::Stream;
 use relay_core::Event;
+use relay_core::message::MessageEvent;
 use relay_core::recycle::EventPool;
-use relay_core::source::MessageEvent;
 
 /// The stream of events from a client: inbound messages (with a
 /// [`DeliveryHandle`](relay_core::connection::DeliveryHandle) to
@@ -230,8 +230,8 @@ mod tests {
     use std::collections::VecDeque;
     use std::sync::Arc;
 
+    use relay_core::message::MessageEvent;
     use relay_core::recycle::{EventPool, MAX_HELD_BYTES, MAX_STRING_CAPACITY};
-    use relay_core::source::MessageEvent;
 
     use super::{EventQueue, Events};
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use relay_core::http::{
+use relay_core::calls::{
     HTTP_TIMEOUT, HttpCallError, HttpMethod, HttpRequest, may_forward_authorization,
 };
 
@@ -118,7 +118,7 @@ pub fn execute_blocking(
         }
         redirects += 1;
         let next_url =
-            relay_core::http::resolve_redirect(&current.url, &location).ok_or_else(|| {
+            relay_core::calls::resolve_redirect(&current.url, &location).ok_or_else(|| {
                 HttpCallError::transport(format!(
                     "HTTP {status} redirect to an unusable location {:?}",
                     url_for_display(&location)

@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use futures_util::Stream;
 use relay_core::config::{IdleMode, RelayConfig};
 use relay_core::connection::{DeliveryHandle, Stats};
-use relay_core::source::MessageEvent;
+use relay_core::message::MessageEvent;
 use relay_core::wire::{Action, ActionResult};
 use relay_core::{Event, State};
 

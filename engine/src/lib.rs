@@ -57,7 +57,7 @@ pub use stall::StallGuard;
 /// The agent follows no redirect itself. [`execute`](http::execute)
 /// follows up to [`HttpOptions::max_redirects`](http::HttpOptions::max_redirects)
 /// of them and drops the `Authorization` header whenever
-/// [`may_forward_authorization`](relay_core::http::may_forward_authorization)
+/// [`may_forward_authorization`](relay_core::calls::may_forward_authorization)
 /// says so: a bearer never travels to another origin, and a redirect from
 /// `https` to plain `http` is refused. Failure statuses come back as a
 /// status and a body (bounded by

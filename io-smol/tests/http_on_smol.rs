@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::mpsc;
 
-use relay_core::http::{HttpMethod, HttpRequest};
+use relay_core::calls::{HttpMethod, HttpRequest};
 use relay_smol::{SmolRuntime, http};
 
 /// Answers one request per listener with `response`, and reports the

@@ -16,7 +16,7 @@ use std::time::Duration;
 use relay_connector::server::ConnectorServer;
 use relay_core::Event;
 use relay_core::config::RelayConfig;
-use relay_core::source::{MessageEvent, SessionSource};
+use relay_core::message::{MessageEvent, SessionSource};
 use relay_tokio::{RelayClient, RelayHandle};
 
 const GATEWAY: &str = "dev-gateway";

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use relay_core::calls::{HttpRequest, IssuedCredentials, PolicyBody, ProvisionSummary};
 use relay_core::config::RelayConfig;
-use relay_core::http::{HttpRequest, IssuedCredentials, PolicyBody, ProvisionSummary};
 
 use crate::runtime::TokioRuntime;
 use relay_engine::http as engine;

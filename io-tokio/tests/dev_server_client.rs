@@ -7,7 +7,7 @@ use std::time::Duration;
 use relay_connector::server::ConnectorServer;
 use relay_core::Event;
 use relay_core::config::RelayConfig;
-use relay_core::source::{MessageEvent, SessionSource};
+use relay_core::message::{MessageEvent, SessionSource};
 use relay_tokio::{Events, RelayClient};
 
 const LIMIT: Duration = Duration::from_secs(20);

@@ -3,8 +3,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use relay_core::calls::{HttpCallError, PolicyBody, enroll_env_vars};
 use relay_core::config::{IdpConfig, RelayConfig};
-use relay_core::http::{HttpCallError, PolicyBody, enroll_env_vars};
 use relay_tokio::http::{self, CallError};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -543,8 +543,8 @@ async fn redirect_loops_and_huge_bodies_are_transport_errors() {
         assert!(detail.contains("redirects"), "{detail}");
         assert_eq!(server.seen().len(), 6);
 
-        let request = relay_core::http::HttpRequest {
-            method: relay_core::http::HttpMethod::Get,
+        let request = relay_core::calls::HttpRequest {
+            method: relay_core::calls::HttpMethod::Get,
             url: format!("{}/big", server.base),
             headers: vec![],
             body: vec![],

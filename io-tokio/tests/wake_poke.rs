@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use relay_connector::server::ConnectorServer;
 use relay_core::config::{RelayConfig, Timeouts};
-use relay_core::source::{MessageEvent, SessionSource};
+use relay_core::message::{MessageEvent, SessionSource};
 use relay_core::{Event, State};
 use relay_tokio::wake::WakeListener;
 use relay_tokio::{Events, RelayClient};

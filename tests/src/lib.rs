@@ -18,16 +18,15 @@ use relay_connector::{
 };
 use relay_core::config::{IdleMode, RelayConfig};
 use relay_core::connection::{CommandError, DeliveryHandle};
+use relay_core::message::MessageEvent;
 use relay_core::rng::Rng;
-use relay_core::source::MessageEvent;
 use relay_core::wire::{Action, GatewayFrame, SendAction, decode_gateway_frame};
 use relay_core::{Connection, Event, Input, Instant, Output, State, UnixTime};
 
 #[cfg(feature = "planted-bugs")]
 pub use relay_core::connection::PlantedBug;
 
-mod minimize;
-pub use minimize::{Minimized, minimize, regression_test};
+pub mod minimize;
 
 /// Wall clock (Unix seconds) at simulated time zero.
 pub const WALL_BASE: u64 = 1_700_000_000;

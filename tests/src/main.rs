@@ -16,7 +16,8 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use relay_sim::{Fault, Report, SimConfig, determinism_check, minimize, regression_test, run_seed};
+use relay_sim::minimize::{minimize, regression_test};
+use relay_sim::{Fault, Report, SimConfig, determinism_check, run_seed};
 
 struct Args {
     seed: Option<u64>,

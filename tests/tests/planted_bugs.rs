@@ -69,7 +69,7 @@ fn minimize_shrinks_a_planted_failure() {
         plant: PlantedBug::AckOnDelivery,
         ..SimConfig::default()
     };
-    let Some(m) = relay_sim::minimize(1, &cfg) else {
+    let Some(m) = relay_sim::minimize::minimize(1, &cfg) else {
         panic!("seed 1 no longer catches ack-on-delivery");
     };
     assert_eq!(m.invariant, "inbound-ack-after-app-ack");
@@ -77,14 +77,14 @@ fn minimize_shrinks_a_planted_failure() {
     assert!(m.steps <= m.original_steps, "{m:?}");
     let again = run_seed(1, &m.cfg).violation.map(|v| v.invariant);
     assert_eq!(again, Some(m.invariant));
-    let test = relay_sim::regression_test("t", 1, &m.cfg, "why");
+    let test = relay_sim::minimize::regression_test("t", 1, &m.cfg, "why");
     assert!(test.contains("assert_clean(1, &cfg);"), "{test}");
     assert!(
         test.contains(&format!("gateways: {},", m.cfg.gateways)),
         "{test}"
     );
     assert_eq!(
-        relay_sim::minimize(1, &SimConfig::default()).map(|m| m.seed),
+        relay_sim::minimize::minimize(1, &SimConfig::default()).map(|m| m.seed),
         None
     );
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use relay_core::config::IdleMode;
 use relay_core::connection::DeliveryHandle;
-use relay_core::source::{MessageEvent, SessionSource};
+use relay_core::message::{MessageEvent, SessionSource};
 use relay_core::wire::PassthroughForward;
 use relay_core::{Event, State};
 use relay_tokio::wake::WakeListener;

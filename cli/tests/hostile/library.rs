@@ -7,7 +7,7 @@ use relay_connector::ConnectorConfig;
 use relay_connector::server::ConnectorServer;
 use relay_core::Event;
 use relay_core::config::RelayConfig;
-use relay_core::source::{MessageEvent, SessionSource};
+use relay_core::message::{MessageEvent, SessionSource};
 use relay_tokio::RelayClient;
 
 /// Issue items 2 and 5 (core): 10,000 buffered deliveries, unacked, are

@@ -1,7 +1,7 @@
 //! Buffering and draining: deliveries live or into the instance's buffer,
 //! the flip to buffered-only, the ack-gated drain and its acks.
 
-use relay_core::source::MessageEvent;
+use relay_core::message::MessageEvent;
 use relay_core::time::Instant;
 use relay_core::wire::{BufferId, ConnectorFrame, PassthroughForward};
 

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use relay_core::descriptor::CapabilityDescriptor;
+use relay_core::message::MessageEvent;
 use relay_core::rng::Rng;
-use relay_core::source::MessageEvent;
 use relay_core::time::Instant;
 use relay_core::wire::{ActionResult, BufferId, Hello, LineBuffer, PassthroughForward};
 

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 // Request bodies are the client's own types: one definition of the wire shape.
-use relay_core::http::{
+use relay_core::calls::{
     EnrollRequestBody as EnrollBody, PolicyBody, ProvisionRequestBody as ProvisionBody,
 };
 

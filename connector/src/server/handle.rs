@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::{AdminError, Connector, Delivery, LogEntry, SessionId};
 use relay_core::descriptor::CapabilityDescriptor;
-use relay_core::source::MessageEvent;
+use relay_core::message::MessageEvent;
 use relay_core::wire::PassthroughForward;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;

@@ -13,8 +13,8 @@
 
 #![allow(dead_code)]
 
+use relay_core::message::{ChatType, MessageEvent, SessionSource};
 use relay_core::rng::Rng;
-use relay_core::source::{ChatType, MessageEvent, SessionSource};
 use relay_core::wire::{
     Action, ActionResult, BufferId, ConnectorFrame, EditAction, GatewayFrame, Metadata, Outbound,
     PassthroughForward, SendAction,

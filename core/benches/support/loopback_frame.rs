@@ -2,7 +2,7 @@
 //! and the derived serde structs its raw client decodes it into, shared with
 //! `core/examples/inbound_decode.rs` (which times the decode alone).
 
-use relay_core::source::{MessageEvent, SessionSource};
+use relay_core::message::{MessageEvent, SessionSource};
 use serde::Deserialize;
 
 /// The chat of every benchmark frame.

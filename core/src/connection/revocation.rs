@@ -27,7 +27,7 @@
 //!    emitted again.
 //!
 //! The typestate enforces the cold-start rule: an ordinary
-//! `RelayConnection<Handshaking<Ordinary>>` has no transition to `Revoked`.
+//! `InState<Handshaking<Ordinary>>` has no transition to `Revoked`.
 
 use crate::config::RevocationPolicy;
 

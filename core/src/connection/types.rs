@@ -2,10 +2,23 @@
 
 use crate::config::{ConfigError, DialTarget};
 use crate::descriptor::CapabilityDescriptor;
-use crate::requests::RequestId;
-use crate::source::MessageEvent;
+use crate::message::MessageEvent;
+use crate::request_id::RequestId;
 use crate::time::Instant;
 use crate::wire::{ActionResult, BufferId, DecodeError, PassthroughForward};
+
+/// Close code for a normal, deliberate close.
+pub const CLOSE_NORMAL: u16 = 1000;
+/// Close code meaning "abort the transport" (never sent on the wire).
+pub const CLOSE_ABNORMAL: u16 = 1006;
+/// Close code for a frame over the size limit.
+pub const CLOSE_TOO_BIG: u16 = 1009;
+/// Close code for "try again later": sent when a new buffered delivery
+/// arrives while [`Limits::max_unacked_deliveries`] are outstanding, so the
+/// connector keeps it and redelivers it after the reconnect.
+///
+/// [`Limits::max_unacked_deliveries`]: crate::config::Limits::max_unacked_deliveries
+pub const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 
 /// Something that happened to the socket, reported by the driver.
 ///

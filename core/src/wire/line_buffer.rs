@@ -1,6 +1,9 @@
 //! Reassembles NDJSON lines across WebSocket messages.
 
-use super::DecodeError;
+use crate::lax::DecodeError;
+
+/// The default bound on one NDJSON line (1 MiB), checked before parsing.
+pub const DEFAULT_MAX_FRAME_BYTES: usize = 1024 * 1024;
 
 /// The index of the first `\n` in `bytes` (SIMD; serde_json already
 /// depends on memchr).
@@ -33,7 +36,7 @@ pub struct LineBuffer {
 
 impl Default for LineBuffer {
     fn default() -> Self {
-        LineBuffer::new(super::DEFAULT_MAX_FRAME_BYTES)
+        LineBuffer::new(DEFAULT_MAX_FRAME_BYTES)
     }
 }
 

@@ -12,66 +12,17 @@
 //! [`DecodeError::NotJson`].
 
 mod action;
+mod action_decode;
+mod action_result;
+mod frame_decode;
 mod frames;
-pub(crate) mod lax;
 mod line_buffer;
 
 pub use action::*;
+pub use action_result::{ActionResult, ChatInfo};
+pub use frame_decode::{decode_connector_frame, decode_connector_text, decode_gateway_frame};
+pub(crate) use frame_decode::{decode_connector_frame_in, decode_connector_text_in};
 pub use frames::*;
-pub use line_buffer::LineBuffer;
+pub use line_buffer::{DEFAULT_MAX_FRAME_BYTES, LineBuffer};
 
-/// The default bound on one NDJSON line (1 MiB), checked before parsing.
-pub const DEFAULT_MAX_FRAME_BYTES: usize = 1024 * 1024;
-
-/// Why a line did not decode into a frame.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum DecodeError {
-    /// The line is not valid UTF-8.
-    #[error("frame is not valid UTF-8")]
-    NotUtf8,
-    /// The line is not valid JSON.
-    #[error("frame is not JSON: {detail}")]
-    NotJson {
-        /// What the JSON parser reported.
-        detail: String,
-    },
-    /// The line is JSON but not an object.
-    #[error("frame is not a JSON object")]
-    NotAnObject,
-    /// The object has no string `type`.
-    #[error("frame has no string \"type\"")]
-    MissingType,
-    /// The `type` is not one this direction knows.
-    #[error("unknown frame type {type_name:?}")]
-    UnknownType {
-        /// The type that was sent.
-        type_name: String,
-    },
-    /// A required field is absent.
-    #[error("{frame} frame is missing field {field:?}")]
-    MissingField {
-        /// Frame type.
-        frame: &'static str,
-        /// Field name.
-        field: &'static str,
-    },
-    /// A field has the wrong type or shape.
-    #[error("{frame} frame has an invalid {field:?}: {detail}")]
-    InvalidField {
-        /// Frame type.
-        frame: &'static str,
-        /// Field name.
-        field: &'static str,
-        /// What was wrong.
-        detail: String,
-    },
-    /// The line is longer than the configured maximum.
-    #[error("frame of {len} bytes exceeds the {max}-byte limit")]
-    TooLarge {
-        /// Bytes seen so far (at least `max + 1`).
-        len: usize,
-        /// The limit.
-        max: usize,
-    },
-}
+pub use crate::lax::DecodeError;

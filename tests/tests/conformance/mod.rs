@@ -18,7 +18,7 @@ use relay_connector::{ConnectorConfig, ScriptedResponder};
 use relay_core::State;
 use relay_core::config::{IdleMode, RelayConfig, Timeouts};
 use relay_core::connection::RequestError;
-use relay_core::source::{ChatType, MessageEvent, SessionSource};
+use relay_core::message::{ChatType, MessageEvent, SessionSource};
 use relay_core::wire::PassthroughForward;
 use relay_core::{Event, connection::DeliveryHandle};
 use relay_engine::{

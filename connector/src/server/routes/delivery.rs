@@ -5,7 +5,7 @@ use base64::Engine as _;
 use hyper::Request;
 use hyper::body::Incoming;
 use relay_core::Instant;
-use relay_core::source::{MessageEvent, SessionSource};
+use relay_core::message::{MessageEvent, SessionSource};
 use relay_core::wire::PassthroughForward;
 use serde_json::{Map, Value, json};
 

@@ -1,6 +1,6 @@
 //! SessionSource / MessageEvent decoding and encoding.
 
-use relay_core::source::*;
+use relay_core::message::*;
 use serde_json::json;
 
 fn event(v: serde_json::Value) -> MessageEvent {

@@ -1,0 +1,37 @@
+//! The connector's HTTP calls, sans-IO (PROTOCOL.md part 2 §8):
+//! `POST /relay/provision`, `POST /relay/policy`, `POST /relay/enroll`, and
+//! the OAuth2 client-credentials identity token.
+//!
+//! Nothing here performs I/O. Builders return an [`HttpRequest`] for a
+//! driver to execute (with [`HTTP_TIMEOUT`]); parsers take the response's
+//! status and body. The request and response bodies are public serde types
+//! so the connector side can parse and produce the very same shapes.
+//!
+//! A driver that follows redirects must drop the `Authorization` header
+//! whenever [`may_forward_authorization`] says no.
+
+mod credentials;
+mod enroll;
+mod env_file;
+mod idp;
+mod policy;
+mod provision;
+mod redirect;
+mod request;
+
+pub use credentials::{IssuedCredentials, ResolvedCredentials};
+pub use enroll::{
+    EnrollRequestBody, EnrollResponseBody, enroll_env_vars, enroll_request, parse_enroll_response,
+};
+pub use env_file::render_env_file;
+pub use idp::{idp_token_request, parse_idp_token_response};
+pub use policy::{
+    PolicyBody, parse_policy_response, policy_request, policy_request_for, project_relevance_policy,
+};
+pub use provision::{
+    ProvisionOutcome, ProvisionRequestBody, ProvisionResponseBody, ProvisionSummary,
+    merge_provision_outcomes, parse_provision_response, provision_body, provision_request,
+    provision_requests,
+};
+pub use redirect::{may_forward_authorization, resolve_redirect};
+pub use request::{ErrorBody, HTTP_TIMEOUT, HttpCallError, HttpMethod, HttpRequest};

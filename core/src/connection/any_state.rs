@@ -1,0 +1,322 @@
+//! [`AnyState`]: the typed state a connection is in, as one enum; what each
+//! input does in each state.
+
+use super::in_state::InState;
+use super::outcomes::{
+    AfterConfirmingHandshakeClose, AfterOrdinaryHandshakeClose, AfterRefusedUpgrade,
+    AfterServingClose,
+};
+use super::receiving::Unread;
+use super::revocation;
+use super::shared::Shared;
+use super::states::{
+    Buffered, Closed, Confirming, Dialing, GoingIdle, Handshaking, Ordinary, Phase, Revoked,
+    Serving,
+};
+use super::types::{
+    CLOSE_ABNORMAL, CLOSE_NORMAL, CLOSE_TOO_BIG, Event, IdleRefusal, Output, State,
+};
+use crate::time::Instant;
+
+/// Whichever typed state a connection is in.
+#[derive(Debug)]
+pub(super) enum AnyState {
+    Dialing(InState<Dialing<Ordinary>>),
+    ConfirmDialing(InState<Dialing<Confirming>>),
+    Handshaking(InState<Handshaking<Ordinary>>),
+    ConfirmHandshaking(InState<Handshaking<Confirming>>),
+    Serving(InState<Serving>),
+    GoingIdle(InState<GoingIdle>),
+    Buffered(InState<Buffered>),
+    Revoked(InState<Revoked>),
+    Closed(InState<Closed>),
+}
+
+macro_rules! each {
+    ($inner:expr, $c:ident => $body:expr) => {
+        match $inner {
+            AnyState::Dialing($c) => $body,
+            AnyState::ConfirmDialing($c) => $body,
+            AnyState::Handshaking($c) => $body,
+            AnyState::ConfirmHandshaking($c) => $body,
+            AnyState::Serving($c) => $body,
+            AnyState::GoingIdle($c) => $body,
+            AnyState::Buffered($c) => $body,
+            AnyState::Revoked($c) => $body,
+            AnyState::Closed($c) => $body,
+        }
+    };
+}
+
+/// Where the `Dialing` and `Handshaking` of each phase sit in [`AnyState`].
+trait PhaseVariants: Phase + Sized {
+    fn dialing(c: InState<Dialing<Self>>) -> AnyState;
+    fn handshaking(c: InState<Handshaking<Self>>) -> AnyState;
+}
+
+impl PhaseVariants for Ordinary {
+    fn dialing(c: InState<Dialing<Self>>) -> AnyState {
+        AnyState::Dialing(c)
+    }
+    fn handshaking(c: InState<Handshaking<Self>>) -> AnyState {
+        AnyState::Handshaking(c)
+    }
+}
+
+impl PhaseVariants for Confirming {
+    fn dialing(c: InState<Dialing<Self>>) -> AnyState {
+        AnyState::ConfirmDialing(c)
+    }
+    fn handshaking(c: InState<Handshaking<Self>>) -> AnyState {
+        AnyState::ConfirmHandshaking(c)
+    }
+}
+
+impl<P: PhaseVariants> From<AfterRefusedUpgrade<P>> for AnyState {
+    fn from(a: AfterRefusedUpgrade<P>) -> Self {
+        match a {
+            AfterRefusedUpgrade::Dialing(c) => P::dialing(c),
+            AfterRefusedUpgrade::Revoked(c) => AnyState::Revoked(c),
+        }
+    }
+}
+
+impl From<AfterOrdinaryHandshakeClose> for AnyState {
+    fn from(a: AfterOrdinaryHandshakeClose) -> Self {
+        match a {
+            AfterOrdinaryHandshakeClose::Dialing(c) => AnyState::Dialing(c),
+            AfterOrdinaryHandshakeClose::Confirming(c) => AnyState::ConfirmDialing(c),
+        }
+    }
+}
+
+impl From<AfterConfirmingHandshakeClose> for AnyState {
+    fn from(a: AfterConfirmingHandshakeClose) -> Self {
+        match a {
+            AfterConfirmingHandshakeClose::Dialing(c) => AnyState::ConfirmDialing(c),
+            AfterConfirmingHandshakeClose::Revoked(c) => AnyState::Revoked(c),
+        }
+    }
+}
+
+impl From<AfterServingClose> for AnyState {
+    fn from(a: AfterServingClose) -> Self {
+        match a {
+            AfterServingClose::Dialing(c) => AnyState::Dialing(c),
+            AfterServingClose::Confirming(c) => AnyState::ConfirmDialing(c),
+            AfterServingClose::Revoked(c) => AnyState::Revoked(c),
+        }
+    }
+}
+
+impl AnyState {
+    pub(super) fn shared(&self) -> &Shared {
+        each!(self, c => &c.shared)
+    }
+
+    pub(super) fn shared_mut(&mut self) -> &mut Shared {
+        each!(self, c => &mut c.shared)
+    }
+
+    pub(super) fn state(&self) -> State {
+        each!(self, c => c.state())
+    }
+
+    pub(super) fn poll_output(&mut self) -> Output {
+        each!(self, c => c.poll_output())
+    }
+
+    pub(super) fn tick(&mut self, now: Instant) {
+        each!(self, c => c.tick(now))
+    }
+
+    /// A socket the core did not ask for (or no longer wants): close it.
+    pub(super) fn close_stray_socket(mut self) -> Self {
+        self.shared_mut().emit(Output::Close {
+            code: CLOSE_NORMAL,
+            reason: "unexpected socket".into(),
+        });
+        self
+    }
+
+    pub(super) fn on_opened(self) -> Self {
+        match self {
+            AnyState::Dialing(c) if c.dial_in_flight() => AnyState::Handshaking(c.on_opened()),
+            AnyState::ConfirmDialing(c) if c.dial_in_flight() => {
+                AnyState::ConfirmHandshaking(c.on_opened())
+            }
+            // A duplicate report while a socket is live is ignored; the
+            // driver holds one socket and it is that one.
+            s @ (AnyState::Handshaking(_)
+            | AnyState::ConfirmHandshaking(_)
+            | AnyState::Serving(_)
+            | AnyState::GoingIdle(_)) => s,
+            AnyState::Buffered(c) if c.socket_open() => AnyState::Buffered(c),
+            other => other.close_stray_socket(),
+        }
+    }
+
+    pub(super) fn on_refused(self, http_status: Option<u16>) -> Self {
+        match self {
+            AnyState::Dialing(c) if c.dial_in_flight() => c.on_refused(http_status).into(),
+            AnyState::ConfirmDialing(c) if c.dial_in_flight() => c.on_refused(http_status).into(),
+            other => other,
+        }
+    }
+
+    pub(super) fn on_closed(self, code: Option<u16>, reason: &str) -> Self {
+        match self {
+            // The socket died before the upgrade completed.
+            AnyState::Dialing(c) if c.dial_in_flight() => c.on_refused(None).into(),
+            AnyState::ConfirmDialing(c) if c.dial_in_flight() => c.on_refused(None).into(),
+            // PLANTED BUG: a cold-start 4401 revokes.
+            AnyState::Handshaking(mut c)
+                if planted!(c.shared, ColdStart4401Revokes)
+                    && code == Some(revocation::CLOSE_UNAUTHORIZED)
+                    && !c.shared.ever_served =>
+            {
+                c.shared.lose_socket(code, reason, false);
+                AnyState::Revoked(c.into_revoked())
+            }
+            AnyState::Handshaking(c) => c.on_closed(code, reason).into(),
+            AnyState::ConfirmHandshaking(c) => c.on_closed(code, reason).into(),
+            AnyState::Serving(c) => c.on_closed(code, reason).into(),
+            AnyState::GoingIdle(c) => c.on_closed(code, reason).into(),
+            AnyState::Buffered(c) if c.socket_open() => c.on_closed(code, reason).into(),
+            other => other,
+        }
+    }
+
+    pub(super) fn on_message(mut self, message: Unread<'_>) -> Self {
+        let mut rest = self.shared().admit_message(message);
+        loop {
+            self = match self {
+                AnyState::Handshaking(c) => match read_handshaking(c, &mut rest) {
+                    Ok(serving) => AnyState::Serving(serving),
+                    Err(state) => return state,
+                },
+                AnyState::ConfirmHandshaking(c) => match read_handshaking(c, &mut rest) {
+                    Ok(serving) => AnyState::Serving(serving),
+                    Err(state) => return state,
+                },
+                AnyState::Serving(mut c) => {
+                    let s = c.shared.read_lines(&mut rest);
+                    if let Some((code, reason)) = s.close() {
+                        return AnyState::Dialing(c.abandon(code, reason));
+                    }
+                    if s.idle_ack {
+                        return AnyState::Dialing(c.on_late_idle_ack());
+                    }
+                    // Only a connection's first descriptor pauses the reader,
+                    // and that one moved us here: everything is read.
+                    return AnyState::Serving(c);
+                }
+                AnyState::GoingIdle(mut c) => {
+                    let s = c.shared.read_lines(&mut rest);
+                    if let Some((code, reason)) = s.close() {
+                        c.shared.event(Event::IdleRefused {
+                            reason: IdleRefusal::ConnectionLost,
+                        });
+                        return AnyState::Dialing(c.into_serving().abandon(code, reason));
+                    }
+                    if s.idle_ack {
+                        return AnyState::Buffered(c.on_idle_ack());
+                    }
+                    return AnyState::GoingIdle(c);
+                }
+                AnyState::Buffered(mut c) if c.socket_open() => {
+                    let s = c.shared.read_lines(&mut rest);
+                    if s.too_large {
+                        return AnyState::Dialing(c.abandon(CLOSE_TOO_BIG, "frame too large"));
+                    }
+                    return AnyState::Buffered(c);
+                }
+                other => return other,
+            };
+        }
+    }
+
+    pub(super) fn on_timeout(self) -> Self {
+        match self {
+            AnyState::Dialing(c) => AnyState::Dialing(c.on_timeout()),
+            AnyState::ConfirmDialing(c) => AnyState::ConfirmDialing(c.on_timeout()),
+            AnyState::Handshaking(c) => handshaking_timeout(c),
+            AnyState::ConfirmHandshaking(c) => handshaking_timeout(c),
+            AnyState::Serving(mut c) => {
+                if c.shared.run_socket_timers() {
+                    AnyState::Dialing(c.on_keepalive_timeout())
+                } else {
+                    AnyState::Serving(c)
+                }
+            }
+            AnyState::GoingIdle(mut c) => {
+                if c.shared.run_socket_timers() {
+                    c.shared.event(Event::IdleRefused {
+                        reason: IdleRefusal::ConnectionLost,
+                    });
+                    AnyState::Dialing(c.into_serving().on_keepalive_timeout())
+                } else if c.idle_ack_expired() {
+                    AnyState::Serving(c.on_idle_ack_timeout())
+                } else {
+                    AnyState::GoingIdle(c)
+                }
+            }
+            AnyState::Buffered(mut c) if c.socket_open() => {
+                if c.shared.run_socket_timers() {
+                    AnyState::Dialing(c.abandon(CLOSE_ABNORMAL, "keepalive timeout"))
+                } else {
+                    AnyState::Buffered(c)
+                }
+            }
+            AnyState::Buffered(mut c) => {
+                if c.dormant_due() {
+                    AnyState::Dialing(c.wake())
+                } else {
+                    AnyState::Buffered(c)
+                }
+            }
+            terminal @ (AnyState::Revoked(_) | AnyState::Closed(_)) => terminal,
+        }
+    }
+
+    pub(super) fn shutdown(self) -> Self {
+        match self {
+            AnyState::Dialing(c) => AnyState::Closed(c.shutdown()),
+            AnyState::ConfirmDialing(c) => AnyState::Closed(c.shutdown()),
+            AnyState::Handshaking(c) => AnyState::Closed(c.shutdown()),
+            AnyState::ConfirmHandshaking(c) => AnyState::Closed(c.shutdown()),
+            AnyState::Serving(c) => AnyState::Closed(c.shutdown()),
+            AnyState::GoingIdle(c) => AnyState::Closed(c.shutdown()),
+            AnyState::Buffered(c) => AnyState::Closed(c.shutdown()),
+            terminal @ (AnyState::Revoked(_) | AnyState::Closed(_)) => terminal,
+        }
+    }
+}
+
+/// Reads while handshaking: `Ok` once the first descriptor moved the
+/// connection to `Serving` (where the rest of the message is read), else
+/// the state it stays in or falls back to.
+fn read_handshaking<P: PhaseVariants>(
+    mut c: InState<Handshaking<P>>,
+    rest: &mut Unread<'_>,
+) -> Result<InState<Serving>, AnyState> {
+    let s = c.shared.read_lines(rest);
+    if let Some((code, reason)) = s.close() {
+        return Err(P::dialing(c.abandon(code, reason)));
+    }
+    if !s.first_descriptor {
+        return Err(P::handshaking(c));
+    }
+    Ok(c.on_descriptor())
+}
+
+/// A timeout while handshaking: the keepalive, then the handshake deadline.
+fn handshaking_timeout<P: PhaseVariants>(mut c: InState<Handshaking<P>>) -> AnyState {
+    if c.shared.run_socket_timers() {
+        P::dialing(c.abandon(CLOSE_ABNORMAL, "keepalive timeout"))
+    } else if c.handshake_expired() {
+        P::dialing(c.on_handshake_timeout())
+    } else {
+        P::handshaking(c)
+    }
+}

@@ -1,0 +1,85 @@
+//! [`InState<S>`]: a connection in the typed state `S`, holding what every
+//! state shares; the moves every state can make (a state change, shutdown,
+//! revocation).
+
+use super::shared::Shared;
+use super::states::{Closed, Dialing, Live, Ordinary, Revoked, TypedState};
+use super::types::{CLOSE_NORMAL, Event, Output, RequestError, State};
+use crate::config::RelayConfig;
+use crate::time::{Instant, UnixTime};
+
+/// One connection in typed state `S`, with what every state shares.
+#[derive(Debug)]
+pub(crate) struct InState<S> {
+    pub(super) shared: Box<Shared>,
+    pub(super) state: S,
+}
+
+impl InState<Dialing<Ordinary>> {
+    /// A new connection that dials at once. `seed` feeds request ids and
+    /// backoff jitter; `now` and `wall` anchor the monotonic and wall
+    /// clocks. A relay URL that does not parse gives
+    /// [`Event::ConfigRejected`] instead of a dial, and no timer (the public
+    /// `Connection::new` then closes it).
+    pub(super) fn new(config: RelayConfig, seed: u64, now: Instant, wall: UnixTime) -> Self {
+        let shared = Box::new(Shared::new(config, seed, now, wall));
+        InState {
+            shared,
+            state: Dialing::new(),
+        }
+        .dial_now()
+    }
+}
+
+impl<S: TypedState> InState<S> {
+    /// The runtime name of this state.
+    pub(super) fn state(&self) -> State {
+        S::STATE
+    }
+
+    /// The next queued output, or `Wait` with the earliest deadline.
+    pub(super) fn poll_output(&mut self) -> Output {
+        match self.shared.pop_output() {
+            Some(out) => out,
+            None => Output::Wait(self.shared.next_deadline()),
+        }
+    }
+
+    /// Moves to `next`, reporting the change.
+    pub(super) fn into_state<T: TypedState>(mut self, next: T) -> InState<T> {
+        self.shared.state_changed(S::STATE, T::STATE);
+        InState {
+            shared: self.shared,
+            state: next,
+        }
+    }
+
+    /// Terminal revocation: every timer cancelled, nothing in flight.
+    pub(super) fn into_revoked(mut self) -> InState<Revoked> {
+        self.shared.fail_all(RequestError::ConnectionLost);
+        self.shared.stop_everything();
+        self.shared.event(Event::Revoked);
+        let mut revoked = self.into_state(Revoked);
+        if planted!(revoked.shared, RedialAfterRevoked) {
+            revoked.shared.dial(); // PLANTED BUG: a dial after Revoked
+        }
+        revoked
+    }
+
+    /// Advances the clock (clamped: time never goes backwards).
+    pub(super) fn tick(&mut self, now: Instant) {
+        self.shared.tick(now);
+    }
+}
+
+impl<S: Live> InState<S> {
+    /// Deliberate shutdown: fails pending requests, closes with 1000, never
+    /// dials again.
+    pub(super) fn shutdown(mut self) -> InState<Closed> {
+        self.shared.fail_all(RequestError::Shutdown);
+        self.shared
+            .lose_socket(Some(CLOSE_NORMAL), "shutdown", true);
+        self.shared.stop_everything();
+        self.into_state(Closed)
+    }
+}

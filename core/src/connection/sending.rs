@@ -1,0 +1,123 @@
+//! What a connection sends on the application's behalf: requests (tagged
+//! with their platform and enriched with what the link learned of the
+//! chat), interrupts and `going_idle`.
+
+use super::shared::Shared;
+use super::types::SendError;
+use crate::request_id::RequestId;
+use crate::timer::Timer;
+use crate::wire::{Action, GatewayFrame, encode_outbound};
+
+impl Shared {
+    /// Sends `going_idle` and arms the ack deadline.
+    pub(super) fn send_going_idle(&mut self) {
+        self.transmit(&GatewayFrame::GoingIdle);
+        self.idle_unacked = true;
+        let at = self.now.saturating_add(self.config.timeouts.idle_ack);
+        self.timers.set(Timer::IdleAck, at);
+    }
+
+    pub(super) fn send_interrupt(&mut self, session_key: String, reason: Option<String>) {
+        self.transmit(&GatewayFrame::Interrupt {
+            session_key,
+            reason,
+        });
+    }
+
+    /// Tags, enriches, checks and sends one request.
+    pub(super) fn send_request(&mut self, mut action: Action) -> Result<RequestId, SendError> {
+        let limit = self.config.limits.max_pending_requests;
+        if self.requests.len() >= limit {
+            return Err(SendError::TooManyPending { limit });
+        }
+        let platform = self.frame_platform(&action);
+        let descriptor = self
+            .descriptor(platform.as_deref())
+            .or_else(|| self.descriptor(None));
+        if let Some(d) = descriptor
+            && !d.supports_op(action.op())
+        {
+            return Err(SendError::OpNotSupported {
+                op: action.op().to_owned(),
+                platform: d.platform.clone(),
+            });
+        }
+        self.enrich_metadata(&mut action);
+        let id = self.rng.request_id();
+        // Encoded from borrowed fields: no owned frame, no copy of the id.
+        let mut buf = Vec::with_capacity(self.encode_hint);
+        let platform = platform.as_deref();
+        let bot_id = platform.and_then(|p| {
+            self.config
+                .identities
+                .iter()
+                .find(|i| i.platform == p && !i.bot_id.is_empty())
+                .map(|i| i.bot_id.as_str())
+        });
+        encode_outbound(id.as_str(), &action, platform, bot_id, &mut buf);
+        self.transmit_encoded(buf);
+        let deadline = self.now.saturating_add(self.config.timeouts.request);
+        self.requests.insert(id, deadline);
+        self.stats.requests_sent += 1;
+        Ok(id)
+    }
+
+    /// The per-frame `platform` tag (multi-platform gateways only): the chat's
+    /// learned platform for chat ops, the `kind` prefix for a `follow_up` of a
+    /// fronted platform; `get_chat_info` is never tagged.
+    fn frame_platform(&self, action: &Action) -> Option<String> {
+        if !self.multi_platform {
+            return None;
+        }
+        match action {
+            Action::GetChatInfo(_) => None,
+            Action::FollowUp(f) => {
+                let prefix = f.kind.split('.').next().unwrap_or_default();
+                self.config
+                    .identities
+                    .iter()
+                    .any(|i| i.platform == prefix)
+                    .then(|| prefix.to_owned())
+            }
+            other => other
+                .chat_id()
+                .and_then(|c| self.scope.get(c))
+                .and_then(|m| m.platform.clone()),
+        }
+    }
+
+    /// Re-attaches the learned scope (as `scope_id`, and `guild_id` when
+    /// configured) and author (`user_id`) to a chat op's metadata, never
+    /// overwriting what the caller set.
+    fn enrich_metadata(&self, action: &mut Action) {
+        if matches!(action, Action::FollowUp(_) | Action::GetChatInfo(_)) {
+            return;
+        }
+        // Borrowed, not cloned: the memory is read while the action changes.
+        let Some(memory) = action.chat_id().and_then(|c| self.scope.get(c)) else {
+            return;
+        };
+        let write_guild_id = self.config.write_guild_id;
+        let Some(meta) = action.metadata_mut() else {
+            return;
+        };
+        if let Some(scope) = &memory.scope {
+            if !meta.contains_key("scope_id") {
+                meta.insert("scope_id".into(), scope.clone().into());
+            }
+            if write_guild_id && !meta.contains_key("guild_id") {
+                meta.insert("guild_id".into(), scope.clone().into());
+            }
+        }
+        if let Some(user) = &memory.user_id
+            && (memory.is_dm || memory.scope.is_some())
+            && !meta.contains_key("user_id")
+        {
+            meta.insert("user_id".into(), user.clone().into());
+        }
+    }
+
+    pub(super) fn pending_requests(&self) -> usize {
+        self.requests.len()
+    }
+}

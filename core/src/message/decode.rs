@@ -1,0 +1,546 @@
+//! Lenient decoding of an inbound message (see the [module docs](super)),
+//! read in place into a new message or into one handed back for reuse.
+
+use serde::de::{DeserializeSeed, MapAccess};
+use serde::{Deserialize, Deserializer};
+
+use super::types::{
+    ChatType, ContextItem, DEFAULT_PLATFORM, MediaItem, MessageEvent, MessageType, PromptResponse,
+    ReplyTo, SessionSource,
+};
+use crate::lax::{
+    self, DecodeError, FillObject, Finish, Lax, Shape, ShapeInto, WireObject, wire_object,
+};
+
+impl<'de> Deserialize<'de> for ChatType {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match Lax::deserialize(d)? {
+            Lax::Null => ChatType::Dm,
+            other => ChatType::from_wire(&other.into_text().unwrap_or_default()),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for MessageType {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match Lax::deserialize(d)? {
+            Lax::Str(s) => MessageType::from_wire(&s),
+            _ => MessageType::Text,
+        })
+    }
+}
+
+impl MessageEvent {
+    /// Decodes an event object from JSON text.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, DecodeError> {
+        lax::parse_line::<EventWire>(bytes)?.finish().map(|e| *e)
+    }
+}
+
+fn text(l: Lax<'_>) -> Option<String> {
+    l.into_text()
+}
+
+/// [`text`] into `slot`, written into the buffer it holds when that is
+/// large enough (a handed-back message's: see [`crate::recycle`]).
+#[inline(always)]
+fn set_text(slot: &mut Option<String>, l: Lax<'_>) {
+    if let (Some(buf), Lax::Str(s)) = (slot.as_mut(), &l)
+        && buf.capacity() >= s.len()
+    {
+        buf.clear();
+        buf.push_str(s);
+        return;
+    }
+    *slot = l.into_text();
+}
+
+/// [`set_text`] for a text that is empty when absent.
+#[inline(always)]
+fn set_string(slot: &mut String, l: Lax<'_>) {
+    match l {
+        Lax::Str(s) if slot.capacity() >= s.len() => {
+            slot.clear();
+            slot.push_str(&s);
+        }
+        other => *slot = other.into_text().unwrap_or_default(),
+    }
+}
+
+/// The optional text of a source that `key` names, with its index in
+/// [`source_text_slots`]. One lookup and one shared read serve them all,
+/// which keeps the decoder small.
+fn source_text_slot<'a>(
+    s: &'a mut SessionSource,
+    key: &str,
+) -> Option<(&'a mut Option<String>, u32)> {
+    Some(match key {
+        "chat_name" => (&mut s.chat_name, 0),
+        "user_id" => (&mut s.user_id, 1),
+        "user_name" => (&mut s.user_name, 2),
+        "thread_id" => (&mut s.thread_id, 3),
+        "chat_topic" => (&mut s.chat_topic, 4),
+        "user_id_alt" => (&mut s.user_id_alt, 5),
+        "chat_id_alt" => (&mut s.chat_id_alt, 6),
+        "parent_chat_id" => (&mut s.parent_chat_id, 7),
+        "message_id" => (&mut s.message_id, 8),
+        "profile" => (&mut s.profile, 9),
+        "user_display_name" => (&mut s.user_display_name, 10),
+        "user_handle" => (&mut s.user_handle, 11),
+        "auto_thread_initial_name" => (&mut s.auto_thread_initial_name, 12),
+        "prospective_thread_id" => (&mut s.prospective_thread_id, 13),
+        _ => return None,
+    })
+}
+
+/// The optional texts of a source read by [`source_text_slot`], in the
+/// order of its indexes (`scope_id` is read on its own, with its alias).
+fn source_text_slots(s: &mut SessionSource) -> [&mut Option<String>; 14] {
+    [
+        &mut s.chat_name,
+        &mut s.user_id,
+        &mut s.user_name,
+        &mut s.thread_id,
+        &mut s.chat_topic,
+        &mut s.user_id_alt,
+        &mut s.chat_id_alt,
+        &mut s.parent_chat_id,
+        &mut s.message_id,
+        &mut s.profile,
+        &mut s.user_display_name,
+        &mut s.user_handle,
+        &mut s.auto_thread_initial_name,
+        &mut s.prospective_thread_id,
+    ]
+}
+
+/// Bits of [`SourceFill::seen`] past those of [`source_text_slots`].
+const SEEN_PLATFORM: u32 = 1 << 14;
+const SEEN_CHAT_ID: u32 = 1 << 15;
+
+/// The flag of a source that `key` names (read with Python truthiness).
+fn source_flag_slot<'a>(s: &'a mut SessionSource, key: &str) -> Option<&'a mut bool> {
+    Some(match key {
+        "auto_thread_created" => &mut s.auto_thread_created,
+        "is_bot" => &mut s.is_bot,
+        "message_is_edit" => &mut s.message_is_edit,
+        "one_to_one_verified" => &mut s.one_to_one_verified,
+        _ => return None,
+    })
+}
+
+impl<'de> FillObject<'de> for SourceFill<'_> {
+    fn reset(&mut self) {
+        if !std::mem::take(&mut self.fresh) {
+            blank_again(self.source);
+            *self.seen = 0;
+        }
+        self.guild = Guild::Absent;
+    }
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        let s = &mut *self.source;
+        if let Some((slot, i)) = source_text_slot(s, key) {
+            set_text(slot, lax::lax(map)?);
+            *self.seen |= 1 << i;
+            return Ok(());
+        }
+        if let Some(flag) = source_flag_slot(s, key) {
+            *flag = lax::lax(map)?.truthy();
+            return Ok(());
+        }
+        match key {
+            "platform" => {
+                // Empty (the default's mark) until `done`.
+                match lax::lax(map)? {
+                    p @ Lax::Str(_) => set_string(&mut s.platform, p),
+                    _ => s.platform.clear(),
+                }
+                *self.seen |= SEEN_PLATFORM;
+            }
+            "chat_id" => {
+                set_string(&mut s.chat_id, lax::lax(map)?);
+                *self.seen |= SEEN_CHAT_ID;
+            }
+            "chat_type" => {
+                s.chat_type = match lax::lax(map)? {
+                    Lax::Null => ChatType::Dm,
+                    // Known values need no owned copy.
+                    Lax::Str(t) => ChatType::from_wire(&t),
+                    other => match other.into_text() {
+                        Some(t) => ChatType::from_wire(&t),
+                        None => ChatType::Dm,
+                    },
+                }
+            }
+            "scope_id" => {
+                let scope = text(lax::lax(map)?);
+                // A repeated `scope_id` replaces the one the alias matched:
+                // keep that value as the alias's own.
+                if matches!(self.guild, Guild::SameAsScope) {
+                    self.guild = Guild::Text(s.scope_id.take());
+                }
+                s.scope_id = scope;
+            }
+            "guild_id" => {
+                self.guild = match lax::lax(map)? {
+                    // The usual case, both keys carrying the same scope: no copy.
+                    Lax::Str(g) if s.scope_id.as_deref() == Some(&*g) => Guild::SameAsScope,
+                    other => Guild::Text(text(other)),
+                }
+            }
+            _ => {
+                let v = lax::value(map)?;
+                s.extra.insert(key.to_owned(), v);
+            }
+        }
+        Ok(())
+    }
+    fn done(&mut self) {
+        let s = &mut *self.source;
+        if s.platform.is_empty() {
+            s.platform = DEFAULT_PLATFORM.to_owned();
+        }
+        if s.scope_id.is_none()
+            && let Guild::Text(g) = std::mem::take(&mut self.guild)
+        {
+            s.scope_id = g;
+        }
+    }
+}
+
+/// A source given a second time starts from a blank (rare: out of line).
+#[cold]
+#[inline(never)]
+fn blank_again(source: &mut SessionSource) {
+    *source = SessionSource::blank();
+}
+
+/// The `guild_id` alias as read so far.
+#[derive(Default)]
+enum Guild {
+    /// Absent.
+    #[default]
+    Absent,
+    /// Equal to the `scope_id` read before it (and still current).
+    SameAsScope,
+    /// Its own value (`None`: not a string or number).
+    Text(Option<String>),
+}
+
+/// A source read in place, plus the `guild_id` alias, merged at the end.
+struct SourceFill<'a> {
+    source: &'a mut SessionSource,
+    guild: Guild,
+    /// `source` is still the blank it was made as, or a handed-back one
+    /// (see [`clear_unread`]): no reset needed.
+    fresh: bool,
+    /// The texts read: bit `i` for `source_text_slots(..)[i]`, then
+    /// [`SEEN_PLATFORM`] and [`SEEN_CHAT_ID`].
+    seen: &'a mut u32,
+}
+
+impl<'a> SourceFill<'a> {
+    /// Fills `source`, which needs no reset when `fresh`, noting in `seen`
+    /// the texts read.
+    fn new(source: &'a mut SessionSource, fresh: bool, seen: &'a mut u32) -> Self {
+        SourceFill {
+            source,
+            guild: Guild::Absent,
+            fresh,
+            seen,
+        }
+    }
+}
+
+#[derive(Default)]
+struct ReplyToWire(ReplyTo);
+
+wire_object! {
+    impl<'de> for ReplyToWire |w, map| {
+        "text" => w.0.text = text(lax::lax(map)?),
+        "author" => w.0.author = text(lax::lax(map)?),
+        "is_own" => w.0.is_own = lax::lax(map)?.truthy(),
+    }
+}
+
+#[derive(Default)]
+struct MediaWire(MediaItem);
+
+wire_object! {
+    impl<'de> for MediaWire |w, map| {
+        "url" => w.0.url = text(lax::lax(map)?).unwrap_or_default(),
+        "mime" => w.0.mime = text(lax::lax(map)?),
+        "kind" => w.0.kind = text(lax::lax(map)?),
+        "size" => {
+            w.0.size = match lax::lax(map)? {
+                Lax::UInt(u) => Some(u),
+                Lax::Int(i) => u64::try_from(i).ok(),
+                Lax::Float(f) if f.is_finite() && f >= 0.0 => Some(f as u64),
+                _ => None,
+            }
+        },
+        "filename" => w.0.filename = text(lax::lax(map)?),
+        "caption" => w.0.caption = text(lax::lax(map)?),
+    }
+}
+
+#[derive(Default)]
+struct ContextSourceWire(Option<String>, Option<String>);
+
+wire_object! {
+    impl<'de> for ContextSourceWire |w, map| {
+        "user_name" => w.0 = text(lax::lax(map)?),
+        "user_id" => w.1 = text(lax::lax(map)?),
+    }
+}
+
+#[derive(Default)]
+struct ContextWire(ContextItem);
+
+wire_object! {
+    impl<'de> for ContextWire |w, map| {
+        "text" => w.0.text = text(lax::lax(map)?).unwrap_or_default(),
+        "source" => {
+            if let Shape::Obj(ContextSourceWire(name, id)) =
+                map.next_value::<Shape<ContextSourceWire>>()?
+            {
+                w.0.user_name = name;
+                w.0.user_id = id;
+            }
+        },
+    }
+}
+
+#[derive(Default)]
+struct PromptResponseWire(PromptResponse);
+
+wire_object! {
+    impl<'de> for PromptResponseWire |w, map| {
+        "prompt_id" => w.0.prompt_id = text(lax::lax(map)?).unwrap_or_default(),
+        "option_id" => w.0.option_id = text(lax::lax(map)?).unwrap_or_default(),
+        "label" => w.0.label = text(lax::lax(map)?),
+        "prompt_message_id" => w.0.prompt_message_id = text(lax::lax(map)?),
+    }
+}
+
+/// An event as read off the wire; `source` problems are reported at the end.
+pub(crate) struct EventWire {
+    event: Box<MessageEvent>,
+    /// `event` was handed back (see [`crate::recycle`]): the texts it
+    /// still holds and this message does not carry are cleared at the end.
+    recycled: bool,
+    /// The texts read: [`SEEN_TEXT`], [`SEEN_MESSAGE_ID`].
+    seen: u32,
+    /// The source's texts read (see [`SourceFill::seen`]).
+    source_seen: u32,
+    bad_source: Option<&'static str>,
+    /// A `source` key was read (a later one starts from a blank source).
+    source_read: bool,
+}
+
+const SEEN_TEXT: u32 = 1;
+const SEEN_MESSAGE_ID: u32 = 2;
+
+impl EventWire {
+    /// Read into `handed_back` (a message given back for reuse) when there
+    /// is one, else into a new one.
+    pub(crate) fn reusing(handed_back: Option<Box<MessageEvent>>) -> Self {
+        let (event, recycled) = match handed_back {
+            Some(event) => (event, true),
+            // Allocated once, where the decoded event will stay: the
+            // fields are read into it in place.
+            None => (Box::new(MessageEvent::blank()), false),
+        };
+        EventWire {
+            event,
+            recycled,
+            seen: 0,
+            source_seen: 0,
+            bad_source: None,
+            source_read: false,
+        }
+    }
+}
+
+impl<'de> WireObject<'de> for EventWire {
+    fn empty() -> Self {
+        EventWire::reusing(None)
+    }
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        let e = &mut *self.event;
+        match key {
+            "text" => {
+                set_string(&mut e.text, lax::lax(map)?);
+                self.seen |= SEEN_TEXT;
+            }
+            "source" => {
+                self.bad_source = None;
+                let fresh = !std::mem::replace(&mut self.source_read, true);
+                let mut fill = SourceFill::new(&mut e.source, fresh, &mut self.source_seen);
+                if let Shape::Other(kind) = map.next_value_seed(ShapeInto(&mut fill))? {
+                    self.bad_source = Some(kind);
+                }
+            }
+            "message_id" => {
+                set_text(&mut e.message_id, lax::lax(map)?);
+                self.seen |= SEEN_MESSAGE_ID;
+            }
+            // In most frames (often empty): read here, not with the rare
+            // fields.
+            "media_urls" => e.media_urls = lax::strings(map)?,
+            "message_type" => {
+                e.message_type = match lax::lax(map)? {
+                    Lax::Str(s) => MessageType::from_wire(&s),
+                    _ => MessageType::Text,
+                }
+            }
+            _ => rare_event_field(e, key, map)?,
+        }
+        Ok(())
+    }
+}
+
+/// The fields of an event that most messages do not carry (out of line).
+#[inline(never)]
+fn rare_event_field<'de, A: MapAccess<'de>>(
+    e: &mut MessageEvent,
+    key: &str,
+    map: &mut A,
+) -> Result<(), A::Error> {
+    match key {
+        "reply_to_message_id" => e.reply_to_message_id = text(lax::lax(map)?),
+        "reply_to" => e.reply_to = map.next_value::<Shape<ReplyToWire>>()?.obj().map(|r| r.0),
+        "media" => {
+            e.media = lax::objects::<_, MediaWire>(map)?
+                .into_iter()
+                .map(|m| m.0)
+                .collect()
+        }
+        "context" => {
+            e.context = lax::objects::<_, ContextWire>(map)?
+                .into_iter()
+                .map(|c| c.0)
+                .collect()
+        }
+        "context_error" => e.context_error = text(lax::lax(map)?),
+        "prompt_response" => {
+            e.prompt_response = map
+                .next_value::<Shape<PromptResponseWire>>()?
+                .obj()
+                .map(|p| p.0)
+        }
+        _ => {
+            let v = lax::value(map)?;
+            e.extra.insert(key.to_owned(), v);
+        }
+    }
+    Ok(())
+}
+
+impl<'de> Finish<'de> for EventWire {
+    type Output = Box<MessageEvent>;
+    const WHAT: &'static str = "event";
+
+    /// The event, or the error for a `source` that is not an object.
+    fn finish(self) -> Result<Box<MessageEvent>, DecodeError> {
+        match self.bad_source {
+            None => {
+                let mut event = self.event;
+                if self.recycled {
+                    clear_unread(&mut event, self.seen, self.source_seen);
+                }
+                // No `source` key: the default source.
+                if event.source.platform.is_empty() {
+                    event.source.platform = DEFAULT_PLATFORM.to_owned();
+                }
+                Ok(event)
+            }
+            Some(kind) => Err(lax::not_an_object("inbound", "event.source", kind)),
+        }
+    }
+}
+
+/// The texts of a handed-back message that this one did not carry: what a
+/// new message holds there (the source's default platform is filled in
+/// after).
+#[inline(never)]
+fn clear_unread(e: &mut MessageEvent, seen: u32, source_seen: u32) {
+    if seen & SEEN_TEXT == 0 {
+        e.text.clear();
+    }
+    if seen & SEEN_MESSAGE_ID == 0 {
+        e.message_id = None;
+    }
+    let s = &mut e.source;
+    if source_seen & SEEN_PLATFORM == 0 {
+        s.platform.clear();
+    }
+    if source_seen & SEEN_CHAT_ID == 0 {
+        s.chat_id.clear();
+    }
+    for (i, slot) in source_text_slots(s).into_iter().enumerate() {
+        if source_seen & (1 << i) == 0 {
+            *slot = None;
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SessionSource {
+    /// Lenient decode (see the module docs).
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut source = SessionSource::blank();
+        let mut seen = 0;
+        match ShapeInto(&mut SourceFill::new(&mut source, true, &mut seen)).deserialize(d)? {
+            Shape::Obj(()) | Shape::Null => Ok(source),
+            Shape::Other(_) => Err(serde::de::Error::custom("source is not an object")),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MessageEvent {
+    /// Lenient decode (see the module docs).
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        lax::deserialize_finished::<EventWire, D>(d).map(|e| *e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_source_text_key_names_the_slot_of_its_index() {
+        let keys = [
+            "chat_name",
+            "user_id",
+            "user_name",
+            "thread_id",
+            "chat_topic",
+            "user_id_alt",
+            "chat_id_alt",
+            "parent_chat_id",
+            "message_id",
+            "profile",
+            "user_display_name",
+            "user_handle",
+            "auto_thread_initial_name",
+            "prospective_thread_id",
+        ];
+        let mut s = SessionSource::blank();
+        for (i, k) in keys.iter().enumerate() {
+            let (slot, bit) = source_text_slot(&mut s, k).expect("a text key");
+            assert_eq!(bit as usize, i, "{k}");
+            *slot = Some((*k).to_owned());
+        }
+        assert!(source_text_slot(&mut s, "scope_id").is_none());
+        for (i, slot) in source_text_slots(&mut s).into_iter().enumerate() {
+            assert_eq!(slot.as_deref(), Some(keys[i]));
+        }
+        // Each slot is the field of its name.
+        let mut json = serde_json::to_value(&s).unwrap();
+        let obj = json.as_object_mut().unwrap();
+        for k in keys {
+            assert_eq!(obj[k], k, "{k} is encoded from its slot");
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! Inbound messages: what they carry ([`MessageEvent`]), who sent them and
+//! where ([`SessionSource`]), and the session key derived from them.
+//!
+//! Decoding follows the reference's reading of the `inbound.event` object:
+//! every field is optional, ids sent as numbers become strings, an unknown
+//! `message_type` is `text`, an unknown `chat_type` is kept as
+//! [`ChatType::Other`], a missing `source.platform` is `relay`, `media_urls:
+//! null` is empty, and `scope_id` is preferred over its older alias
+//! `guild_id`. Keys this version does not model are kept in `extra`.
+
+mod decode;
+mod encode;
+mod session_key;
+mod types;
+
+pub(crate) use decode::EventWire;
+pub use session_key::{SessionKeyOptions, build_session_key, session_key_namespace};
+pub use types::{
+    ChatType, ContextItem, DEFAULT_PLATFORM, MediaItem, MessageEvent, MessageType, PromptResponse,
+    ReplyTo, SessionSource,
+};

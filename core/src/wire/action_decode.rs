@@ -1,0 +1,309 @@
+//! Lenient decoding of an outbound action: missing optional fields take
+//! defaults, ids sent as numbers become strings, unknown keys are ignored.
+
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use super::action::{
+    Action, EditAction, FollowUpAction, GetChatInfoAction, Metadata, PromptAction, PromptOption,
+    ReactAction, SendAction, SendMediaAction, ThreadCreateAction, ThreadRenameAction, TypingAction,
+};
+use crate::lax::{self, DecodeError, Finish, Lax, Shape, wire_object};
+
+impl Action {
+    /// Decodes an action from a JSON value (as found under `action`).
+    pub fn from_value(v: &Value) -> Result<Self, DecodeError> {
+        match Shape::<ActionWire<'_>>::deserialize(v) {
+            Ok(Shape::Obj(w)) => w.finish(),
+            Ok(Shape::Null) | Ok(Shape::Other(_)) => Err(invalid("action", "expected an object")),
+            Err(e) => Err(invalid("action", e.to_string())),
+        }
+    }
+}
+
+fn invalid(field: &'static str, detail: impl Into<String>) -> DecodeError {
+    DecodeError::InvalidField {
+        frame: "outbound",
+        field,
+        detail: detail.into(),
+    }
+}
+
+/// Every key any op may carry, read leniently; [`ActionWire::finish`] picks
+/// what the op needs.
+#[derive(Default)]
+pub(crate) struct ActionWire<'de> {
+    op: Option<Lax<'de>>,
+    chat_id: Option<Lax<'de>>,
+    content: Option<Lax<'de>>,
+    reply_to: Option<Lax<'de>>,
+    metadata: Option<Value>,
+    message_id: Option<Lax<'de>>,
+    finalize: bool,
+    session_key: Option<Lax<'de>>,
+    kind: Option<Lax<'de>>,
+    media_kind: Option<Lax<'de>>,
+    source_url: Option<Lax<'de>>,
+    filename: Option<Lax<'de>>,
+    prompt_kind: Option<Lax<'de>>,
+    prompt_id: Option<Lax<'de>>,
+    options: Vec<PromptOption>,
+    timeout_s: Option<Lax<'de>>,
+    emoji: Option<Lax<'de>>,
+    remove: bool,
+    thread_name: Option<Lax<'de>>,
+    only_if_connector_created: bool,
+    only_if_current_name: Option<Lax<'de>>,
+}
+
+#[derive(Default)]
+struct OptionWire<'de> {
+    id: Option<Lax<'de>>,
+    label: Option<Lax<'de>>,
+    style: Option<Lax<'de>>,
+}
+
+wire_object! {
+    impl<'de> for OptionWire<'de> |w, map| {
+        "id" => w.id = Some(lax::lax(map)?),
+        "label" => w.label = Some(lax::lax(map)?),
+        "style" => w.style = Some(lax::lax(map)?),
+    }
+}
+
+wire_object! {
+    impl<'de> for ActionWire<'de> |w, map| {
+        "op" => w.op = Some(lax::lax(map)?),
+        "chat_id" => w.chat_id = Some(lax::lax(map)?),
+        "content" => w.content = Some(lax::lax(map)?),
+        "reply_to" => w.reply_to = Some(lax::lax(map)?),
+        "metadata" => w.metadata = Some(lax::value(map)?),
+        "message_id" => w.message_id = Some(lax::lax(map)?),
+        "finalize" => w.finalize = lax::lax(map)?.truthy(),
+        "session_key" => w.session_key = Some(lax::lax(map)?),
+        "kind" => w.kind = Some(lax::lax(map)?),
+        "media_kind" => w.media_kind = Some(lax::lax(map)?),
+        "source_url" => w.source_url = Some(lax::lax(map)?),
+        "filename" => w.filename = Some(lax::lax(map)?),
+        "prompt_kind" => w.prompt_kind = Some(lax::lax(map)?),
+        "prompt_id" => w.prompt_id = Some(lax::lax(map)?),
+        "options" => {
+            w.options = lax::objects::<_, OptionWire<'de>>(map)?
+                .into_iter()
+                .map(|o| PromptOption {
+                    id: o.id.and_then(Lax::into_text).unwrap_or_default(),
+                    label: o.label.and_then(Lax::into_text).unwrap_or_default(),
+                    style: o.style.and_then(Lax::into_text),
+                })
+                .collect();
+        },
+        "timeout_s" => w.timeout_s = Some(lax::lax(map)?),
+        "emoji" => w.emoji = Some(lax::lax(map)?),
+        "remove" => w.remove = lax::lax(map)?.truthy(),
+        "thread_name" => w.thread_name = Some(lax::lax(map)?),
+        "only_if_connector_created" => w.only_if_connector_created = lax::lax(map)?.truthy(),
+        "only_if_current_name" => w.only_if_current_name = Some(lax::lax(map)?),
+    }
+}
+
+fn text(v: Option<Lax<'_>>) -> String {
+    v.and_then(Lax::into_text).unwrap_or_default()
+}
+
+fn opt_text(v: Option<Lax<'_>>) -> Option<String> {
+    v.and_then(Lax::into_text)
+}
+
+impl<'de> ActionWire<'de> {
+    fn required(v: Option<Lax<'de>>, field: &'static str) -> Result<String, DecodeError> {
+        match v {
+            None | Some(Lax::Null) => Err(DecodeError::MissingField {
+                frame: "outbound",
+                field,
+            }),
+            Some(l) => {
+                let kind = l.kind();
+                l.into_text()
+                    .ok_or_else(|| invalid(field, format!("expected a string, got {kind}")))
+            }
+        }
+    }
+
+    fn metadata(v: Option<Value>) -> Metadata {
+        match v {
+            Some(Value::Object(m)) => m,
+            _ => Metadata::new(),
+        }
+    }
+}
+
+impl<'de> Finish<'de> for ActionWire<'de> {
+    type Output = Action;
+    const WHAT: &'static str = "action";
+
+    /// Builds the typed action for `op`.
+    fn finish(mut self) -> Result<Action, DecodeError> {
+        let op = match self.op.take() {
+            Some(Lax::Str(s)) => s,
+            None | Some(Lax::Null) => {
+                return Err(DecodeError::MissingField {
+                    frame: "outbound",
+                    field: "action.op",
+                });
+            }
+            Some(other) => {
+                return Err(invalid(
+                    "action.op",
+                    format!("expected a string, got {}", other.kind()),
+                ));
+            }
+        };
+        let w = self;
+        Ok(match op.as_ref() {
+            "send" => Action::Send(SendAction {
+                chat_id: Self::required(w.chat_id, "action.chat_id")?,
+                content: text(w.content),
+                reply_to: opt_text(w.reply_to),
+                metadata: Self::metadata(w.metadata),
+            }),
+            "edit" => Action::Edit(EditAction {
+                chat_id: Self::required(w.chat_id, "action.chat_id")?,
+                message_id: Self::required(w.message_id, "action.message_id")?,
+                content: text(w.content),
+                finalize: w.finalize,
+                metadata: Self::metadata(w.metadata),
+            }),
+            "typing" => Action::Typing(TypingAction {
+                chat_id: Self::required(w.chat_id, "action.chat_id")?,
+                content: opt_text(w.content),
+                metadata: Self::metadata(w.metadata),
+            }),
+            "follow_up" => Action::FollowUp(FollowUpAction {
+                session_key: Self::required(w.session_key, "action.session_key")?,
+                kind: text(w.kind),
+                content: text(w.content),
+                metadata: Self::metadata(w.metadata),
+            }),
+            "get_chat_info" => Action::GetChatInfo(GetChatInfoAction {
+                chat_id: Self::required(w.chat_id, "action.chat_id")?,
+            }),
+            "send_media" => Action::SendMedia(SendMediaAction {
+                chat_id: Self::required(w.chat_id, "action.chat_id")?,
+                media_kind: text(w.media_kind),
+                source_url: Self::required(w.source_url, "action.source_url")?,
+                content: text(w.content),
+                reply_to: opt_text(w.reply_to),
+                metadata: Self::metadata(w.metadata),
+                filename: opt_text(w.filename),
+            }),
+            "prompt" => Action::Prompt(PromptAction {
+                chat_id: Self::required(w.chat_id, "action.chat_id")?,
+                content: text(w.content),
+                prompt_kind: text(w.prompt_kind),
+                prompt_id: Self::required(w.prompt_id, "action.prompt_id")?,
+                options: w.options,
+                reply_to: opt_text(w.reply_to),
+                metadata: Self::metadata(w.metadata),
+                timeout_s: match w.timeout_s {
+                    Some(Lax::Int(i)) => Some(i),
+                    Some(Lax::UInt(u)) => Some(i64::try_from(u).unwrap_or(i64::MAX)),
+                    Some(Lax::Float(f)) if f.is_finite() => Some(f as i64),
+                    _ => None,
+                },
+            }),
+            "react" => Action::React(ReactAction {
+                chat_id: Self::required(w.chat_id, "action.chat_id")?,
+                message_id: Self::required(w.message_id, "action.message_id")?,
+                emoji: text(w.emoji),
+                remove: w.remove,
+                metadata: Self::metadata(w.metadata),
+            }),
+            "thread_create" => Action::ThreadCreate(ThreadCreateAction {
+                chat_id: Self::required(w.chat_id, "action.chat_id")?,
+                thread_name: text(w.thread_name),
+                metadata: Self::metadata(w.metadata),
+            }),
+            "thread_rename" => Action::ThreadRename(ThreadRenameAction {
+                chat_id: Self::required(w.chat_id, "action.chat_id")?,
+                message_id: Self::required(w.message_id, "action.message_id")?,
+                thread_name: text(w.thread_name),
+                metadata: Self::metadata(w.metadata),
+                only_if_connector_created: w.only_if_connector_created,
+                only_if_current_name: opt_text(w.only_if_current_name),
+            }),
+            other => return Err(invalid("action.op", format!("unknown op {other:?}"))),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Action {
+    /// Lenient decode of an `action` object (see [`Action::from_value`]).
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        lax::deserialize_finished::<ActionWire<'de>, D>(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::ACTION_OPS;
+    use serde_json::json;
+
+    #[test]
+    fn decode_lenient_action() {
+        let a = Action::from_value(&json!({"op":"send","chat_id":42,"content":"x","extra":1}));
+        assert_eq!(
+            a,
+            Ok(Action::Send(SendAction {
+                chat_id: "42".into(),
+                content: "x".into(),
+                reply_to: None,
+                metadata: Metadata::new(),
+            }))
+        );
+        assert_eq!(
+            Action::from_value(&json!({"op":"send"})),
+            Err(DecodeError::MissingField {
+                frame: "outbound",
+                field: "action.chat_id"
+            })
+        );
+        assert!(matches!(
+            Action::from_value(&json!({"op":"draft","chat_id":"c"})),
+            Err(DecodeError::InvalidField {
+                field: "action.op",
+                ..
+            })
+        ));
+        assert!(matches!(
+            Action::from_value(&json!({"op":"send","chat_id":[1]})),
+            Err(DecodeError::InvalidField {
+                field: "action.chat_id",
+                ..
+            })
+        ));
+        assert_eq!(
+            Action::from_value(&json!({"chat_id":"c"})),
+            Err(DecodeError::MissingField {
+                frame: "outbound",
+                field: "action.op"
+            })
+        );
+    }
+
+    #[test]
+    fn metadata_accessors_cover_every_op() {
+        for op in ACTION_OPS {
+            let v = json!({"op": op, "chat_id": "c", "session_key": "s", "message_id": "m",
+                           "source_url": "u", "prompt_id": "p", "metadata": {"k": 1}});
+            let mut a = Action::from_value(&v).unwrap_or_else(|e| panic!("{op}: {e}"));
+            assert_eq!(a.op(), op);
+            if op == "get_chat_info" {
+                assert!(a.metadata_mut().is_none());
+            } else {
+                assert_eq!(a.metadata_mut().and_then(|m| m.get("k")), Some(&json!(1)));
+            }
+            assert_eq!(a.chat_id().is_some(), op != "follow_up");
+        }
+    }
+}
