@@ -13,6 +13,8 @@ mod errors;
 mod json;
 mod link;
 mod models;
+#[cfg(feature = "proto-thread")]
+mod proto_thread;
 mod sansio;
 mod ws;
 
@@ -29,6 +31,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Config>()?;
     m.add_class::<Connection>()?;
     m.add_class::<Link>()?;
+    #[cfg(feature = "proto-thread")]
+    m.add_class::<proto_thread::ThreadClient>()?;
     m.add_class::<Dial>()?;
     m.add_class::<Transmit>()?;
     m.add_class::<Ping>()?;
