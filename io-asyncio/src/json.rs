@@ -30,7 +30,11 @@ pub fn to_py(py: Python<'_>, v: &Value) -> PyResult<Py<PyAny>> {
                 u.into_pyobject(py)?.into_any().unbind()
             } else {
                 // serde_json numbers are i64, u64 or finite f64.
-                n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any().unbind()
+                n.as_f64()
+                    .unwrap_or(f64::NAN)
+                    .into_pyobject(py)?
+                    .into_any()
+                    .unbind()
             }
         }
         Value::String(s) => PyString::new(py, s).into_any().unbind(),
@@ -86,7 +90,11 @@ fn key(k: &Bound<'_, PyAny>) -> PyResult<String> {
         // json.dumps writes float keys with float.__repr__.
         let v = f.value();
         float(v)?;
-        return Ok(k.py().get_type::<PyFloat>().call_method1("__repr__", (v,))?.extract()?);
+        return Ok(k
+            .py()
+            .get_type::<PyFloat>()
+            .call_method1("__repr__", (v,))?
+            .extract()?);
     }
     Err(PyTypeError::new_err(format!(
         "keys must be str, int, float, bool or None, not {}",
@@ -128,10 +136,18 @@ fn from_py_at(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
         return Ok(Value::Object(map));
     }
     if let Ok(l) = obj.cast::<PyList>() {
-        return l.iter().map(|v| from_py_at(&v, depth + 1)).collect::<PyResult<_>>().map(Value::Array);
+        return l
+            .iter()
+            .map(|v| from_py_at(&v, depth + 1))
+            .collect::<PyResult<_>>()
+            .map(Value::Array);
     }
     if let Ok(t) = obj.cast::<PyTuple>() {
-        return t.iter().map(|v| from_py_at(&v, depth + 1)).collect::<PyResult<_>>().map(Value::Array);
+        return t
+            .iter()
+            .map(|v| from_py_at(&v, depth + 1))
+            .collect::<PyResult<_>>()
+            .map(Value::Array);
     }
     Err(PyTypeError::new_err(format!(
         "Object of type {} is not JSON serializable",

@@ -13,8 +13,6 @@ mod errors;
 mod json;
 mod link;
 mod models;
-#[cfg(feature = "proto-thread")]
-mod proto_thread;
 mod sansio;
 mod ws;
 
@@ -31,8 +29,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Config>()?;
     m.add_class::<Connection>()?;
     m.add_class::<Link>()?;
-    #[cfg(feature = "proto-thread")]
-    m.add_class::<proto_thread::ThreadClient>()?;
     m.add_class::<Dial>()?;
     m.add_class::<Transmit>()?;
     m.add_class::<Ping>()?;
@@ -59,7 +55,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         ("InvalidActionError", py.get_type::<InvalidActionError>()),
         ("CommandRefusedError", py.get_type::<CommandRefusedError>()),
         ("InvalidStateError", py.get_type::<InvalidStateError>()),
-        ("UnknownDeliveryError", py.get_type::<UnknownDeliveryError>()),
+        (
+            "UnknownDeliveryError",
+            py.get_type::<UnknownDeliveryError>(),
+        ),
         ("AlreadyAckedError", py.get_type::<AlreadyAckedError>()),
     ] {
         m.add(name, ty)?;

@@ -13,11 +13,14 @@
 use std::collections::HashMap;
 use std::time::Instant as StdInstant;
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use relay_core::config::IdleMode;
-use relay_core::connection::{Connection as CoreConnection, DeliveryHandle, Event, IdleRefusal, Input, Output};
-use relay_core::wire::{Action, BufferId};
+use relay_core::connection::{
+    Connection as CoreConnection, DeliveryHandle, Event, IdleRefusal, Input, Output,
+};
+use relay_core::wire::{Action, ActionResult, BufferId};
 use relay_core::{Instant, UnixTime};
 
 use crate::config::Config;
@@ -56,6 +59,32 @@ pub struct Link {
     models: Models,
 }
 
+/// A result object as the dict the reference hands its callers (the keys
+/// and order of the core's serialisation, without going through JSON).
+fn result_dict(py: Python<'_>, r: &ActionResult) -> PyResult<Py<PyAny>> {
+    let d = PyDict::new(py);
+    d.set_item(intern!(py, "success"), r.success)?;
+    if let Some(v) = &r.message_id {
+        d.set_item(intern!(py, "message_id"), v)?;
+    }
+    if let Some(v) = &r.thread_id {
+        d.set_item(intern!(py, "thread_id"), v)?;
+    }
+    if let Some(v) = &r.chat_info {
+        d.set_item(intern!(py, "chat_info"), to_py(py, &json_of(v))?)?;
+    }
+    if let Some(v) = &r.error {
+        d.set_item(intern!(py, "error"), v)?;
+    }
+    if r.ambiguous {
+        d.set_item(intern!(py, "ambiguous"), true)?;
+    }
+    for (k, v) in &r.extra {
+        d.set_item(k, to_py(py, v)?)?;
+    }
+    Ok(d.into_any().unbind())
+}
+
 fn tuple<'py>(py: Python<'py>, items: Vec<Bound<'py, PyAny>>) -> PyResult<Py<PyAny>> {
     Ok(PyTuple::new(py, items)?.into_any().unbind())
 }
@@ -84,20 +113,34 @@ impl Link {
         self.flush(py);
         if self.sock.take().is_some() || self.plan.take().is_some() {
             let kind = if abort { "abort" } else { "close" };
-            let ev = tuple(py, vec![kind.into_pyobject(py)?.into_any(), self.dial_no.into_pyobject(py)?.into_any()])?;
+            let ev = tuple(
+                py,
+                vec![
+                    kind.into_pyobject(py)?.into_any(),
+                    self.dial_no.into_pyobject(py)?.into_any(),
+                ],
+            )?;
             self.events.push(ev);
         }
         Ok(())
     }
 
     /// Tells the driver why the upgrade of the current dial failed.
-    fn dial_failed_event(&mut self, py: Python<'_>, status: Option<u16>, reason: &str) -> PyResult<()> {
-        let ev = tuple(py, vec![
-            "dial_failed".into_pyobject(py)?.into_any(),
-            self.dial_no.into_pyobject(py)?.into_any(),
-            status.into_pyobject(py)?.into_any(),
-            reason.into_pyobject(py)?.into_any(),
-        ])?;
+    fn dial_failed_event(
+        &mut self,
+        py: Python<'_>,
+        status: Option<u16>,
+        reason: &str,
+    ) -> PyResult<()> {
+        let ev = tuple(
+            py,
+            vec![
+                "dial_failed".into_pyobject(py)?.into_any(),
+                self.dial_no.into_pyobject(py)?.into_any(),
+                status.into_pyobject(py)?.into_any(),
+                reason.into_pyobject(py)?.into_any(),
+            ],
+        )?;
         self.events.push(ev);
         Ok(())
     }
@@ -105,8 +148,9 @@ impl Link {
     fn resolve(&mut self, py: Python<'_>, request_id: &str, result: Py<PyAny>) -> PyResult<()> {
         if let Some(fut) = self.futures.remove(request_id) {
             let fut = fut.bind(py);
-            if !fut.call_method0("done")?.is_truthy()? {
-                fut.call_method1("set_result", (result,))?;
+            // A caller that gave up (cancelled) left a finished future.
+            if !fut.call_method0(intern!(py, "done"))?.is_truthy()? {
+                fut.call_method1(intern!(py, "set_result"), (result,))?;
             }
         }
         Ok(())
@@ -115,11 +159,14 @@ impl Link {
     fn on_event(&mut self, py: Python<'_>, event: Event) -> PyResult<()> {
         let ev = match event {
             Event::Response { request_id, result } => {
-                let r = to_py(py, &json_of(&*result))?;
+                if !self.futures.contains_key(request_id.as_str()) {
+                    return Ok(());
+                }
+                let r = result_dict(py, &result)?;
                 return self.resolve(py, request_id.as_str(), r);
             }
             Event::RequestFailed { request_id, error } => {
-                let r = to_py(py, &json_of(&error.to_result()))?;
+                let r = result_dict(py, &error.to_result())?;
                 return self.resolve(py, request_id.as_str(), r);
             }
             Event::Inbound { event, delivery } => {
@@ -130,11 +177,14 @@ impl Link {
                     Err(e) => return self.unbuildable(py, "inbound message", e),
                 };
                 let buffer = delivery.map(|d| d.buffer_id().as_str().to_owned());
-                tuple(py, vec![
-                    "inbound".into_pyobject(py)?.into_any(),
-                    obj.into_bound(py),
-                    buffer.into_pyobject(py)?.into_any(),
-                ])?
+                tuple(
+                    py,
+                    vec![
+                        "inbound".into_pyobject(py)?.into_any(),
+                        obj.into_bound(py),
+                        buffer.into_pyobject(py)?.into_any(),
+                    ],
+                )?
             }
             Event::Passthrough { forward, delivery } => {
                 let kw = models::forward_kwargs(py, &self.models, &forward)?;
@@ -143,54 +193,84 @@ impl Link {
                     Err(e) => return self.unbuildable(py, "passthrough forward", e),
                 };
                 let buffer = delivery.map(|d| d.buffer_id().as_str().to_owned());
-                tuple(py, vec![
-                    "passthrough".into_pyobject(py)?.into_any(),
-                    obj.into_bound(py),
-                    buffer.into_pyobject(py)?.into_any(),
-                ])?
+                tuple(
+                    py,
+                    vec![
+                        "passthrough".into_pyobject(py)?.into_any(),
+                        obj.into_bound(py),
+                        buffer.into_pyobject(py)?.into_any(),
+                    ],
+                )?
             }
-            Event::Interrupt { session_key, chat_id } => tuple(py, vec![
-                "interrupt".into_pyobject(py)?.into_any(),
-                session_key.into_pyobject(py)?.into_any(),
-                chat_id.into_pyobject(py)?.into_any(),
-            ])?,
-            Event::StateChanged { from, to } => tuple(py, vec![
-                "state".into_pyobject(py)?.into_any(),
-                from.as_str().into_pyobject(py)?.into_any(),
-                to.as_str().into_pyobject(py)?.into_any(),
-            ])?,
-            Event::DialScheduled { attempt, at } => tuple(py, vec![
-                "dial_scheduled".into_pyobject(py)?.into_any(),
-                attempt.into_pyobject(py)?.into_any(),
-                at.as_millis().into_pyobject(py)?.into_any(),
-            ])?,
-            Event::Disconnected { code, reason } => tuple(py, vec![
-                "disconnected".into_pyobject(py)?.into_any(),
-                code.into_pyobject(py)?.into_any(),
-                reason.into_pyobject(py)?.into_any(),
-            ])?,
-            Event::Descriptor(d) => tuple(py, vec![
-                "descriptor".into_pyobject(py)?.into_any(),
-                d.platform.as_str().into_pyobject(py)?.into_any(),
-            ])?,
-            Event::FrameRejected { error } => tuple(py, vec![
-                "rejected".into_pyobject(py)?.into_any(),
-                error.to_string().into_pyobject(py)?.into_any(),
-            ])?,
-            Event::IdleRefused { reason } => tuple(py, vec![
-                "idle_refused".into_pyobject(py)?.into_any(),
-                match reason {
-                    IdleRefusal::AckTimeout => "ack_timeout",
-                    IdleRefusal::ConnectionLost => "connection_lost",
-                }
-                .into_pyobject(py)?
-                .into_any(),
-            ])?,
+            Event::Interrupt {
+                session_key,
+                chat_id,
+            } => tuple(
+                py,
+                vec![
+                    "interrupt".into_pyobject(py)?.into_any(),
+                    session_key.into_pyobject(py)?.into_any(),
+                    chat_id.into_pyobject(py)?.into_any(),
+                ],
+            )?,
+            Event::StateChanged { from, to } => tuple(
+                py,
+                vec![
+                    "state".into_pyobject(py)?.into_any(),
+                    from.as_str().into_pyobject(py)?.into_any(),
+                    to.as_str().into_pyobject(py)?.into_any(),
+                ],
+            )?,
+            Event::DialScheduled { attempt, at } => tuple(
+                py,
+                vec![
+                    "dial_scheduled".into_pyobject(py)?.into_any(),
+                    attempt.into_pyobject(py)?.into_any(),
+                    at.as_millis().into_pyobject(py)?.into_any(),
+                ],
+            )?,
+            Event::Disconnected { code, reason } => tuple(
+                py,
+                vec![
+                    "disconnected".into_pyobject(py)?.into_any(),
+                    code.into_pyobject(py)?.into_any(),
+                    reason.into_pyobject(py)?.into_any(),
+                ],
+            )?,
+            Event::Descriptor(d) => tuple(
+                py,
+                vec![
+                    "descriptor".into_pyobject(py)?.into_any(),
+                    d.platform.as_str().into_pyobject(py)?.into_any(),
+                ],
+            )?,
+            Event::FrameRejected { error } => tuple(
+                py,
+                vec![
+                    "rejected".into_pyobject(py)?.into_any(),
+                    error.to_string().into_pyobject(py)?.into_any(),
+                ],
+            )?,
+            Event::IdleRefused { reason } => tuple(
+                py,
+                vec![
+                    "idle_refused".into_pyobject(py)?.into_any(),
+                    match reason {
+                        IdleRefusal::AckTimeout => "ack_timeout",
+                        IdleRefusal::ConnectionLost => "connection_lost",
+                    }
+                    .into_pyobject(py)?
+                    .into_any(),
+                ],
+            )?,
             Event::Revoked => tuple(py, vec!["revoked".into_pyobject(py)?.into_any()])?,
-            other => tuple(py, vec![
-                "rejected".into_pyobject(py)?.into_any(),
-                format!("{other:?}").into_pyobject(py)?.into_any(),
-            ])?,
+            other => tuple(
+                py,
+                vec![
+                    "rejected".into_pyobject(py)?.into_any(),
+                    format!("{other:?}").into_pyobject(py)?.into_any(),
+                ],
+            )?,
         };
         self.events.push(ev);
         Ok(())
@@ -199,10 +279,15 @@ impl Link {
     /// An event the application's class refused: reported, not delivered
     /// (and so not acknowledged), and the link carries on.
     fn unbuildable(&mut self, py: Python<'_>, what: &str, e: PyErr) -> PyResult<()> {
-        let ev = tuple(py, vec![
-            "rejected".into_pyobject(py)?.into_any(),
-            format!("could not build the {what}: {e}").into_pyobject(py)?.into_any(),
-        ])?;
+        let ev = tuple(
+            py,
+            vec![
+                "rejected".into_pyobject(py)?.into_any(),
+                format!("could not build the {what}: {e}")
+                    .into_pyobject(py)?
+                    .into_any(),
+            ],
+        )?;
         self.events.push(ev);
         Ok(())
     }
@@ -237,13 +322,18 @@ impl Link {
                         url: target.url().to_owned(),
                         headers,
                     });
-                    let ev = tuple(py, vec![
-                        "dial".into_pyobject(py)?.into_any(),
-                        self.dial_no.into_pyobject(py)?.into_any(),
-                        target.host().into_pyobject(py)?.into_any(),
-                        target.port().into_pyobject(py)?.into_any(),
-                        pyo3::types::PyBool::new(py, target.is_secure()).to_owned().into_any(),
-                    ])?;
+                    let ev = tuple(
+                        py,
+                        vec![
+                            "dial".into_pyobject(py)?.into_any(),
+                            self.dial_no.into_pyobject(py)?.into_any(),
+                            target.host().into_pyobject(py)?.into_any(),
+                            target.port().into_pyobject(py)?.into_any(),
+                            pyo3::types::PyBool::new(py, target.is_secure())
+                                .to_owned()
+                                .into_any(),
+                        ],
+                    )?;
                     self.events.push(ev);
                 }
                 Output::Event(e) => self.on_event(py, e)?,
@@ -297,7 +387,12 @@ impl Link {
     ) -> PyResult<Self> {
         let epoch = StdInstant::now();
         Ok(Link {
-            conn: CoreConnection::new(config.inner.clone(), seed, Instant::from_millis(0), UnixTime::from_secs(wall_s)),
+            conn: CoreConnection::new(
+                config.inner.clone(),
+                seed,
+                Instant::from_millis(0),
+                UnixTime::from_secs(wall_s),
+            ),
             epoch,
             dial_no: 0,
             plan: None,
@@ -324,7 +419,12 @@ impl Link {
 
     /// The stream of dial `dial_no` is open; `transport.write` takes its bytes.
     /// False when that dial is no longer wanted (close the stream).
-    fn opened(&mut self, py: Python<'_>, dial_no: u64, transport: &Bound<'_, PyAny>) -> PyResult<bool> {
+    fn opened(
+        &mut self,
+        py: Python<'_>,
+        dial_no: u64,
+        transport: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
         if dial_no != self.dial_no || self.sock.is_some() {
             return Ok(false);
         }
@@ -342,7 +442,13 @@ impl Link {
             }
             Err(reason) => {
                 let now = self.now();
-                self.conn.handle_input(Input::DialFailed { http_status: None, reason }, now);
+                self.conn.handle_input(
+                    Input::DialFailed {
+                        http_status: None,
+                        reason,
+                    },
+                    now,
+                );
                 self.pump(py)?;
                 Ok(false)
             }
@@ -369,7 +475,13 @@ impl Link {
         }
         self.sock = None;
         self.plan = None;
-        self.input(py, Input::DialFailed { http_status, reason })
+        self.input(
+            py,
+            Input::DialFailed {
+                http_status,
+                reason,
+            },
+        )
     }
 
     /// Bytes read from the stream of dial `dial_no`.
@@ -386,7 +498,8 @@ impl Link {
         for item in incoming.drain(..) {
             match item {
                 Incoming::Opened => self.conn.handle_input(Input::Opened, now),
-                Incoming::Message(bytes) => self.conn.handle_input(Input::Message(&bytes), now),
+                Incoming::Text(text) => self.conn.handle_input(Input::Text(text.as_str()), now),
+                Incoming::Binary(bytes) => self.conn.handle_input(Input::Message(&bytes), now),
                 Incoming::Pong => self.conn.handle_input(Input::Pong, now),
                 Incoming::Refused { status } => {
                     self.dial_failed_event(py, Some(status), &format!("HTTP {status}"))?;
@@ -408,10 +521,17 @@ impl Link {
                     let opened = self.sock.as_ref().is_some_and(|s| s.framing.is_open());
                     self.drop_socket(py, true)?;
                     if opened {
-                        self.conn.handle_input(Input::Closed { code: None, reason }, now);
+                        self.conn
+                            .handle_input(Input::Closed { code: None, reason }, now);
                     } else {
                         self.dial_failed_event(py, None, &reason)?;
-                        self.conn.handle_input(Input::DialFailed { http_status: None, reason }, now);
+                        self.conn.handle_input(
+                            Input::DialFailed {
+                                http_status: None,
+                                reason,
+                            },
+                            now,
+                        );
                     }
                 }
             }
@@ -426,7 +546,12 @@ impl Link {
 
     /// The stream of dial `dial_no` ended (or failed).
     #[pyo3(signature = (dial_no, reason=String::new()))]
-    fn lost(&mut self, py: Python<'_>, dial_no: u64, reason: String) -> PyResult<Option<Py<PyAny>>> {
+    fn lost(
+        &mut self,
+        py: Python<'_>,
+        dial_no: u64,
+        reason: String,
+    ) -> PyResult<Option<Py<PyAny>>> {
         if dial_no != self.dial_no {
             return Ok(None);
         }
@@ -436,7 +561,13 @@ impl Link {
         if sock.framing.is_open() {
             self.input(py, Input::Closed { code: None, reason })
         } else {
-            self.input(py, Input::DialFailed { http_status: None, reason })
+            self.input(
+                py,
+                Input::DialFailed {
+                    http_status: None,
+                    reason,
+                },
+            )
         }
     }
 
@@ -461,7 +592,8 @@ impl Link {
         // The per-frame platform is the core's to honour (not yet possible).
         let _ = platform;
         let value = from_py(action)?;
-        let action = Action::from_value(&value).map_err(|e| InvalidActionError::new_err(e.to_string()))?;
+        let action =
+            Action::from_value(&value).map_err(|e| InvalidActionError::new_err(e.to_string()))?;
         let now = self.now();
         let id = self.conn.send(action, now).map_err(send_error)?;
         self.futures.insert(id.as_str().to_owned(), future);
@@ -470,9 +602,16 @@ impl Link {
 
     /// Sends a fire-and-forget interrupt.
     #[pyo3(signature = (session_key, reason=None))]
-    fn interrupt(&mut self, py: Python<'_>, session_key: String, reason: Option<String>) -> PyResult<Option<Py<PyAny>>> {
+    fn interrupt(
+        &mut self,
+        py: Python<'_>,
+        session_key: String,
+        reason: Option<String>,
+    ) -> PyResult<Option<Py<PyAny>>> {
         let now = self.now();
-        self.conn.interrupt(session_key, reason, now).map_err(send_error)?;
+        self.conn
+            .interrupt(session_key, reason, now)
+            .map_err(send_error)?;
         self.pump(py)
     }
 
@@ -480,7 +619,9 @@ impl Link {
     /// what `mode` says (`keep`, `close` or `dormant`).
     fn go_idle(&mut self, py: Python<'_>, mode: &str) -> PyResult<Option<Py<PyAny>>> {
         let mode = IdleMode::parse(mode).ok_or_else(|| {
-            pyo3::exceptions::PyValueError::new_err(format!("idle mode must be keep, close or dormant, not {mode:?}"))
+            pyo3::exceptions::PyValueError::new_err(format!(
+                "idle mode must be keep, close or dormant, not {mode:?}"
+            ))
         })?;
         let now = self.now();
         self.conn.go_idle_with(mode, now).map_err(command_error)?;

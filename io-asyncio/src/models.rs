@@ -61,10 +61,11 @@ pub fn context_text(items: &[ContextItem]) -> Option<String> {
             continue;
         }
         out.push('\n');
-        match item.user_name.as_deref().filter(|s| !s.is_empty()).or(item
-            .user_id
+        match item
+            .user_name
             .as_deref()
-            .filter(|s| !s.is_empty()))
+            .filter(|s| !s.is_empty())
+            .or(item.user_id.as_deref().filter(|s| !s.is_empty()))
         {
             Some(who) => {
                 out.push_str(who);
@@ -82,7 +83,11 @@ pub fn context_text(items: &[ContextItem]) -> Option<String> {
 
 /// `SessionSource` keywords. `platform` is the wire name (the caller maps
 /// it to its enum).
-pub fn source_kwargs<'py>(py: Python<'py>, m: &Models, s: &SessionSource) -> PyResult<Bound<'py, PyDict>> {
+pub fn source_kwargs<'py>(
+    py: Python<'py>,
+    m: &Models,
+    s: &SessionSource,
+) -> PyResult<Bound<'py, PyDict>> {
     let f = &m.source;
     let d = PyDict::new(py);
     d.set_item("platform", &s.platform)?;
@@ -105,8 +110,18 @@ pub fn source_kwargs<'py>(py: Python<'py>, m: &Models, s: &SessionSource) -> PyR
     if f.has("auto_thread_created") {
         d.set_item("auto_thread_created", s.auto_thread_created)?;
     }
-    set_opt(&d, f, "auto_thread_initial_name", s.auto_thread_initial_name.as_deref())?;
-    set_opt(&d, f, "prospective_thread_id", s.prospective_thread_id.as_deref())?;
+    set_opt(
+        &d,
+        f,
+        "auto_thread_initial_name",
+        s.auto_thread_initial_name.as_deref(),
+    )?;
+    set_opt(
+        &d,
+        f,
+        "prospective_thread_id",
+        s.prospective_thread_id.as_deref(),
+    )?;
     // Stamped by the transport, never read off the wire: the event came
     // over the authenticated relay socket.
     if f.has("delivered_via_upstream_relay") {
@@ -132,16 +147,35 @@ pub fn message_type(t: MessageType) -> &'static str {
 
 /// `MessageEvent` keywords except `source`. `message_type` is the wire
 /// name (the caller maps it to its enum).
-pub fn event_kwargs<'py>(py: Python<'py>, m: &Models, e: &MessageEvent) -> PyResult<Bound<'py, PyDict>> {
+pub fn event_kwargs<'py>(
+    py: Python<'py>,
+    m: &Models,
+    e: &MessageEvent,
+) -> PyResult<Bound<'py, PyDict>> {
     let f = &m.event;
     let d = PyDict::new(py);
     d.set_item("text", &e.text)?;
     d.set_item("message_type", message_type(e.message_type))?;
     set_opt(&d, f, "message_id", e.message_id.as_deref())?;
-    set_opt(&d, f, "reply_to_message_id", e.reply_to_message_id.as_deref())?;
+    set_opt(
+        &d,
+        f,
+        "reply_to_message_id",
+        e.reply_to_message_id.as_deref(),
+    )?;
     let reply = e.reply_to.as_ref();
-    set_opt(&d, f, "reply_to_text", reply.and_then(|r| r.text.as_deref()))?;
-    set_opt(&d, f, "reply_to_author_name", reply.and_then(|r| r.author.as_deref()))?;
+    set_opt(
+        &d,
+        f,
+        "reply_to_text",
+        reply.and_then(|r| r.text.as_deref()),
+    )?;
+    set_opt(
+        &d,
+        f,
+        "reply_to_author_name",
+        reply.and_then(|r| r.author.as_deref()),
+    )?;
     if f.has("reply_to_is_own_message") {
         d.set_item("reply_to_is_own_message", reply.is_some_and(|r| r.is_own))?;
     }
@@ -175,13 +209,20 @@ pub fn event_kwargs<'py>(py: Python<'py>, m: &Models, e: &MessageEvent) -> PyRes
 }
 
 /// `PassthroughForward` keywords.
-pub fn forward_kwargs<'py>(py: Python<'py>, m: &Models, p: &PassthroughForward) -> PyResult<Bound<'py, PyDict>> {
+pub fn forward_kwargs<'py>(
+    py: Python<'py>,
+    m: &Models,
+    p: &PassthroughForward,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("platform", &p.platform)?;
     d.set_item("bot_id", &p.bot_id)?;
     d.set_item("method", &p.method)?;
     d.set_item("path", &p.path)?;
-    d.set_item("headers", PyList::new(py, p.headers.iter().map(|(k, v)| (k, v)))?)?;
+    d.set_item(
+        "headers",
+        PyList::new(py, p.headers.iter().map(|(k, v)| (k, v)))?,
+    )?;
     d.set_item("body", PyBytes::new(py, &p.body))?;
     set_opt(&d, &m.forward, "profile", p.profile.as_deref())?;
     Ok(d)

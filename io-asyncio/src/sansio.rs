@@ -14,7 +14,6 @@ use crate::config::Config;
 use crate::errors::{InvalidActionError, command_error, send_error};
 use crate::json::{from_py, json_of, to_py};
 
-
 /// Open a WebSocket to `url` with these extra headers; then report
 /// `handle_opened` or `handle_dial_failed`.
 #[pyclass(module = "hermes_relay._core", frozen, get_all)]
@@ -301,7 +300,8 @@ impl Connection {
 
     /// The WebSocket upgrade succeeded.
     fn handle_opened(&mut self, now_ms: u64) {
-        self.inner.handle_input(Input::Opened, Instant::from_millis(now_ms));
+        self.inner
+            .handle_input(Input::Opened, Instant::from_millis(now_ms));
     }
 
     /// The dial failed (`http_status` when the server answered one).
@@ -340,12 +340,14 @@ impl Connection {
 
     /// A pong arrived.
     fn handle_pong(&mut self, now_ms: u64) {
-        self.inner.handle_input(Input::Pong, Instant::from_millis(now_ms));
+        self.inner
+            .handle_input(Input::Pong, Instant::from_millis(now_ms));
     }
 
     /// The last wait deadline passed.
     fn handle_timeout(&mut self, now_ms: u64) {
-        self.inner.handle_input(Input::Timeout, Instant::from_millis(now_ms));
+        self.inner
+            .handle_input(Input::Timeout, Instant::from_millis(now_ms));
     }
 
     /// Sends an action object (`{"op": "send", ...}`); returns the request id.
@@ -362,7 +364,12 @@ impl Connection {
 
     /// Sends a fire-and-forget `interrupt` for `session_key`.
     #[pyo3(signature = (now_ms, session_key, reason=None))]
-    fn interrupt(&mut self, now_ms: u64, session_key: String, reason: Option<String>) -> PyResult<()> {
+    fn interrupt(
+        &mut self,
+        now_ms: u64,
+        session_key: String,
+        reason: Option<String>,
+    ) -> PyResult<()> {
         self.inner
             .interrupt(session_key, reason, Instant::from_millis(now_ms))
             .map_err(send_error)
@@ -464,7 +471,6 @@ impl Connection {
         stats_dict(py, &self.inner.stats())
     }
 }
-
 
 /// The core's counters as a dict.
 pub fn stats_dict<'py>(py: Python<'py>, s: &Stats) -> PyResult<Bound<'py, PyDict>> {

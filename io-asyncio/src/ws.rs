@@ -1,6 +1,6 @@
 //! WebSocket framing over in-memory buffers, for a driver whose socket is
 //! not Rust's: bytes read from the socket go in with [`WsSocket::feed`],
-//! bytes to write come out of [`WsSocket::take_output`]. The HTTP upgrade
+//! bytes to write come out of [`WsSocket::output`]. The HTTP upgrade
 //! and the framing are tungstenite's; this module only moves bytes.
 
 use std::io::{self, Read, Write};
@@ -89,8 +89,10 @@ pub enum Incoming {
         /// The status code.
         status: u16,
     },
-    /// One text or binary message.
-    Message(Vec<u8>),
+    /// One text message (already checked as UTF-8).
+    Text(tungstenite::Utf8Bytes),
+    /// One binary message.
+    Binary(tungstenite::Bytes),
     /// A pong.
     Pong,
     /// The server closed (`code` None: a close frame without a code).
@@ -116,7 +118,7 @@ pub struct WsSocket {
 
 impl WsSocket {
     /// Starts the upgrade to `url` with extra `headers`; the request is in
-    /// [`take_output`](Self::take_output).
+    /// [`output`](Self::output).
     pub fn connect(url: &str, headers: &[(String, String)]) -> Result<Self, String> {
         let mut request: Request = url.into_client_request().map_err(|e| e.to_string())?;
         for (k, v) in headers {
@@ -184,8 +186,8 @@ impl WsSocket {
         };
         loop {
             match ws.read() {
-                Ok(Message::Text(t)) => out.push(Incoming::Message(Vec::from(t.as_str()))),
-                Ok(Message::Binary(b)) => out.push(Incoming::Message(b.to_vec())),
+                Ok(Message::Text(t)) => out.push(Incoming::Text(t)),
+                Ok(Message::Binary(b)) => out.push(Incoming::Binary(b)),
                 Ok(Message::Pong(_)) => out.push(Incoming::Pong),
                 Ok(Message::Ping(_) | Message::Frame(_)) => {}
                 Ok(Message::Close(frame)) => {

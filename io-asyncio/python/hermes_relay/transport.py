@@ -24,6 +24,7 @@ import collections
 import logging
 import os
 import ssl
+import sys
 import time
 from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Tuple
 
@@ -192,9 +193,8 @@ class WebSocketRelayTransport:
         self._state_waiters: List[Tuple[Callable[[str], Optional[bool]], asyncio.Future[bool]]] = []
         self._handshake_waiters: List[asyncio.Future[Any]] = []
         self._inbox: Deque[Tuple[Any, ...]] = collections.deque()
-        self._inbox_ready: Optional[asyncio.Event] = None
         self._reading_paused = False
-        self._dispatcher: Optional[asyncio.Task[None]] = None
+        self._delivering: Any = None
         self._auth_revoked = False
 
     # -- lifecycle -----------------------------------------------------------
@@ -225,8 +225,6 @@ class WebSocketRelayTransport:
             _models.FORWARD_FIELDS,
         )
         self._first_dial = loop.create_future()
-        self._inbox_ready = asyncio.Event()
-        self._dispatcher = loop.create_task(self._dispatch_loop(), name="hermes-relay-dispatch")
         self._run(self._link.start())
         try:
             await asyncio.wait_for(asyncio.shield(self._first_dial), self._connect_timeout_s)
@@ -269,13 +267,15 @@ class WebSocketRelayTransport:
             if s.transport is not None:
                 s.transport.abort()
         self._closing_streams.clear()
-        if self._dispatcher is not None:
-            self._dispatcher.cancel()
+        task = self._delivering
+        if isinstance(task, asyncio.Task):
+            task.cancel()
             try:
-                await self._dispatcher
+                await task
             except (asyncio.CancelledError, Exception):  # noqa: BLE001 - teardown
                 pass
-            self._dispatcher = None
+        self._delivering = None
+        self._inbox.clear()
 
     async def handshake(self) -> Any:
         """The default platform's capability descriptor, once serving.
@@ -662,7 +662,16 @@ class WebSocketRelayTransport:
 
     def _post(self, ev: Tuple[Any, ...]) -> None:
         self._inbox.append(ev)
-        self._inbox_ready.set()  # type: ignore[union-attr]
+        if self._delivering is None:
+            # One delivery task at a time, started on demand; where asyncio
+            # can start it eagerly (3.12+) a handler that does not suspend
+            # runs, and is acked, without waiting for the next loop turn.
+            self._delivering = _STARTING
+            task = _start_task(self._loop, self._deliver_all())  # type: ignore[arg-type]
+            if not task.done():
+                self._delivering = task
+            elif self._delivering is _STARTING:
+                self._delivering = None
         if len(self._inbox) > _INBOX_HIGH and not self._reading_paused:
             stream = self._stream
             if stream is not None and stream.transport is not None:
@@ -675,23 +684,22 @@ class WebSocketRelayTransport:
         if stream is not None and stream.transport is not None and not stream.transport.is_closing():
             stream.transport.resume_reading()
 
-    async def _dispatch_loop(self) -> None:
+    async def _deliver_all(self) -> None:
+        """Hands every waiting event to its handler, in order, one at a time."""
         inbox = self._inbox
-        ready = self._inbox_ready
-        while True:
-            if not inbox:
-                ready.clear()  # type: ignore[union-attr]
-                await ready.wait()  # type: ignore[union-attr]
-                continue
-            ev = inbox.popleft()
-            if self._reading_paused and len(inbox) < _INBOX_LOW:
-                self._resume_reading()
-            try:
-                await self._deliver(ev)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - a failing handler never stops the link
-                logger.warning("relay %s handler raised; not acknowledged", ev[0], exc_info=True)
+        try:
+            while inbox:
+                ev = inbox.popleft()
+                if self._reading_paused and len(inbox) < _INBOX_LOW:
+                    self._resume_reading()
+                try:
+                    await self._deliver(ev)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # noqa: BLE001 - a failing handler never stops the link
+                    logger.warning("relay %s handler raised; not acknowledged", ev[0], exc_info=True)
+        finally:
+            self._delivering = None
 
     async def _deliver(self, ev: Tuple[Any, ...]) -> None:
         kind = ev[0]
@@ -719,6 +727,19 @@ class WebSocketRelayTransport:
                 self._run(link.ack(buffer_id))
             except _core.CommandRefusedError as exc:
                 logger.debug("relay: ack refused: %s", exc)
+
+
+_STARTING = object()
+
+
+def _start_task(loop: asyncio.AbstractEventLoop, coro: Any) -> "asyncio.Task[None]":
+    """A task for ``coro``, started eagerly where asyncio can (3.12+)."""
+    if _EAGER:
+        return asyncio.Task(coro, loop=loop, eager_start=True)  # type: ignore[call-arg]
+    return loop.create_task(coro)
+
+
+_EAGER = sys.version_info >= (3, 12)
 
 
 def _idle_outcome(ev: Tuple[Any, ...]) -> Optional[bool]:

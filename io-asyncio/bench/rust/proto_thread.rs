@@ -1,19 +1,31 @@
-//! Prototype (feature `proto-thread`, not shipped): the engine's spawned
-//! client on a tokio runtime thread, results handed to asyncio with
-//! `loop.call_soon_threadsafe`. Kept to measure the architecture that was
-//! not chosen (see docs/benchmarks-python.md).
+#![cfg(feature = "proto")]
+//! `relay_proto_thread` (feature `proto`, never shipped): the architecture
+//! hermes_relay did not choose, kept to measure it (`../architectures.py`,
+//! docs/benchmarks-python.md): the engine's spawned client on a tokio
+//! runtime thread, each result handed to asyncio with
+//! `loop.call_soon_threadsafe`.
+
+#[path = "../../src/json.rs"]
+mod json;
 
 use std::sync::Arc;
 
 use pyo3::prelude::*;
 use relay_core::config::RelayConfig;
 use relay_core::wire::Action;
+use relay_tokio::relay_core;
 use relay_tokio::{RelayClient, RelayHandle};
 
-use crate::json::{from_py, json_of, to_py};
+use json::{from_py, json_of, to_py};
+
+/// The prototype's module.
+#[pymodule]
+fn relay_proto_thread(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<ThreadClient>()
+}
 
 /// A spawned engine client on its own runtime thread.
-#[pyclass(module = "hermes_relay._core")]
+#[pyclass(module = "relay_proto_thread")]
 pub struct ThreadClient {
     rt: Arc<tokio::runtime::Runtime>,
     handle: RelayHandle,
@@ -23,7 +35,12 @@ pub struct ThreadClient {
 #[pymethods]
 impl ThreadClient {
     #[new]
-    fn new(url: String, gateway_id: String, secret: String, event_loop: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn new(
+        url: String,
+        gateway_id: String,
+        secret: String,
+        event_loop: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -64,7 +81,8 @@ impl ThreadClient {
     /// event loop's thread.
     fn send(&self, py: Python<'_>, action: &Bound<'_, PyAny>, future: Py<PyAny>) -> PyResult<()> {
         let value = from_py(action)?;
-        let action = Action::from_value(&value).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+        let action = Action::from_value(&value)
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
         let h = self.handle.clone();
         let call_soon = self.call_soon.clone_ref(py);
         self.rt.spawn(async move {

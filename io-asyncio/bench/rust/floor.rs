@@ -1,4 +1,4 @@
-//! The Rust floor of the Python benchmark (`bench/bench.py`): its three
+//! The Rust floor of the Python benchmark (`../bench.py`): its three
 //! workloads driven by the engine's clients against the same connector, on
 //! a current-thread tokio runtime (one thread, as asyncio has).
 //!
@@ -68,7 +68,10 @@ async fn run(args: Vec<String>) -> serde_json::Value {
     let (c0, w0) = (cpu_seconds(), Instant::now());
     for i in 0..n_rt {
         let s = Instant::now();
-        let r = c.send(Action::send("c1", format!("m{i}"))).await.expect("result");
+        let r = c
+            .send(Action::send("c1", format!("m{i}")))
+            .await
+            .expect("result");
         assert!(r.success, "{r:?}");
         lat.push(s.elapsed().as_secs_f64());
     }
@@ -101,7 +104,8 @@ async fn run(args: Vec<String>) -> serde_json::Value {
         }
     }
     let (w, cpu) = (w0.elapsed().as_secs_f64(), cpu_seconds() - c0);
-    let drain = serde_json::json!({"rate": n_drain as f64 / w, "cpu_us": cpu / n_drain as f64 * 1e6});
+    let drain =
+        serde_json::json!({"rate": n_drain as f64 / w, "cpu_us": cpu / n_drain as f64 * 1e6});
     c.shutdown().await;
 
     // Streamed edits, 32 in flight.
@@ -128,7 +132,8 @@ async fn run(args: Vec<String>) -> serde_json::Value {
         t.await.expect("task");
     }
     let (w, cpu) = (w0.elapsed().as_secs_f64(), cpu_seconds() - c0);
-    let stream = serde_json::json!({"rate": n_stream as f64 / w, "cpu_us": cpu / n_stream as f64 * 1e6});
+    let stream =
+        serde_json::json!({"rate": n_stream as f64 / w, "cpu_us": cpu / n_stream as f64 * 1e6});
     handle.shutdown().await;
     drop(events);
     serde_json::json!({"rt": rt, "stream": stream, "drain": drain})
@@ -136,7 +141,10 @@ async fn run(args: Vec<String>) -> serde_json::Value {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    assert!(args.len() == 7, "usage: floor <url> <gateway-id> <secret> <n_rt> <n_stream> <n_drain>");
+    assert!(
+        args.len() == 7,
+        "usage: floor <url> <gateway-id> <secret> <n_rt> <n_stream> <n_drain>"
+    );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
