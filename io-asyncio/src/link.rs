@@ -54,6 +54,8 @@ pub struct Link {
     incoming: Vec<Incoming>,
     armed: Option<u64>,
     arm: Py<PyAny>,
+    corked: bool,
+    defer: Py<PyAny>,
     build_inbound: Py<PyAny>,
     build_forward: Py<PyAny>,
     models: Models,
@@ -94,7 +96,22 @@ impl Link {
         Instant::from_millis(self.epoch.elapsed().as_millis() as u64)
     }
 
-    /// Writes what the framing produced to the stream.
+    /// Writes what the framing produced: at once for the first write of an
+    /// event-loop turn (a lone request is not delayed), then corked until
+    /// the driver's `defer` callback runs `uncork` on the next turn, so that
+    /// the frames of many coroutines go out in one system call.
+    fn flush_batched(&mut self, py: Python<'_>) -> PyResult<()> {
+        let pending = self.sock.as_mut().is_some_and(|s| !s.framing.output().is_empty());
+        if !pending || self.corked {
+            return Ok(());
+        }
+        self.flush(py);
+        self.corked = true;
+        self.defer.call0(py)?;
+        Ok(())
+    }
+
+    /// Writes what the framing produced to the stream, now.
     fn flush(&mut self, py: Python<'_>) {
         if let Some(sock) = self.sock.as_mut() {
             let out = sock.framing.output();
@@ -340,7 +357,7 @@ impl Link {
                 Output::Wait(d) => break d,
             }
         };
-        self.flush(py);
+        self.flush_batched(py)?;
         if let Some(d) = deadline.map(Instant::as_millis)
             && self.armed.is_none_or(|a| d < a)
         {
@@ -366,12 +383,13 @@ impl Link {
 #[pymethods]
 impl Link {
     /// A link for `config`. `arm(delay_s)` is called to (re)arm the timer;
+    /// `defer()` must have `uncork()` called on the event loop's next turn;
     /// `build_inbound(source_kwargs, event_kwargs)` and
     /// `build_forward(kwargs)` make the application's objects, whose classes
     /// accept the names in `source_fields`, `event_fields` and
     /// `forward_fields` (`None`: any name).
     #[new]
-    #[pyo3(signature = (config, seed, wall_s, arm, build_inbound, build_forward,
+    #[pyo3(signature = (config, seed, wall_s, arm, defer, build_inbound, build_forward,
         source_fields=None, event_fields=None, forward_fields=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -379,6 +397,7 @@ impl Link {
         seed: u64,
         wall_s: u64,
         arm: Py<PyAny>,
+        defer: Py<PyAny>,
         build_inbound: Py<PyAny>,
         build_forward: Py<PyAny>,
         source_fields: Option<&Bound<'_, PyAny>>,
@@ -402,6 +421,8 @@ impl Link {
             incoming: Vec::new(),
             armed: None,
             arm,
+            corked: false,
+            defer,
             build_inbound,
             build_forward,
             models: Models {
@@ -410,6 +431,12 @@ impl Link {
                 forward: Fields::from_py(forward_fields)?,
             },
         })
+    }
+
+    /// Writes what was corked since the last turn (see `defer`).
+    fn uncork(&mut self, py: Python<'_>) -> PyResult<()> {
+        self.corked = false;
+        self.flush_batched(py)
     }
 
     /// The first outputs (the dial).

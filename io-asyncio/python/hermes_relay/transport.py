@@ -218,6 +218,7 @@ class WebSocketRelayTransport:
             seed,
             int(time.time()),
             self._arm,
+            self._defer,
             _models.build_inbound,
             _models.build_forward,
             _models.SOURCE_FIELDS,
@@ -566,6 +567,14 @@ class WebSocketRelayTransport:
         if self._timer is not None:
             self._timer.cancel()
         self._timer = self._loop.call_later(delay, self._on_timer)  # type: ignore[union-attr]
+
+    def _defer(self) -> None:
+        self._loop.call_soon(self._uncork)  # type: ignore[union-attr]
+
+    def _uncork(self) -> None:
+        link = self._link
+        if link is not None:
+            link.uncork()
 
     def _disarm(self) -> None:
         if self._timer is not None:
