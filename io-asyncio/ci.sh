@@ -14,9 +14,14 @@
 #   RELAY_BIN=/path/to/relay io-asyncio/ci.sh     # use a built relay binary
 #   io-asyncio/ci.sh                               # build it first (release)
 #
+# Then the wheel is tested without Hermes under every other CPython 3.10+
+# found in EXTRA_PYTHONS (default: pyenv's 3.10 and 3.12, when installed), so
+# the one abi3 wheel is exercised on the oldest supported version and on one
+# that starts handler tasks eagerly.
+#
 # Environment: PYTHON (default python3), RELAY_BIN, PYTEST_TIMEOUT (seconds per
-# run, default 600), RUNS (default "none 0.19 0.22"), BENCH=1 to also run the
-# benchmark afterwards (it builds the floor binary).
+# run, default 600), RUNS (default "none 0.19 0.22"), EXTRA_PYTHONS, BENCH=1 to
+# also run the benchmark afterwards (it builds the floor binary).
 # Everything is created under <repo>/target/. Exits non-zero on any failure,
 # including "no tests collected".
 set -euo pipefail
@@ -54,9 +59,9 @@ SDIST="$(ls "$OUT"/wheels/hermes_relay-*.tar.gz | head -n1)"
 case "$WHEEL" in *cp310-abi3*) ;; *) echo "not a CPython>=3.10 abi3 wheel: $WHEEL" >&2; exit 1 ;; esac
 
 run_tests() {
-    local run="$1" venv="$OUT/test-venv-$1"
-    echo "== test run: Hermes $run"
-    "$PYTHON" -m venv "$venv"
+    local run="$1" venv="$OUT/test-venv-$1" python="${2:-$PYTHON}"
+    echo "== test run: Hermes $run ($("$python" --version))"
+    "$python" -m venv "$venv"
     local pip="$venv/bin/pip"
     "$pip" install -q --upgrade pip
     "$pip" install -q "websockets==15.0.1" "pytest>=8" "pytest-asyncio>=0.24"
@@ -65,6 +70,10 @@ run_tests() {
             # From the sdist: compiles the extension here (CARGO_TARGET_DIR
             # keeps it incremental across runs).
             CARGO_TARGET_DIR="$ROOT/target/asyncio-sdist" "$pip" install -q "$SDIST"
+            ;;
+        none-wheel)
+            "$pip" install -q "$WHEEL"
+            run=none
             ;;
         0.19)
             "$pip" install -q "$WHEEL"
@@ -97,6 +106,13 @@ run_tests() {
 PYTEST_ARGS=("$@")
 for run in $RUNS; do
     run_tests "$run"
+done
+PYENV_VERSIONS="${PYENV_ROOT:-$HOME/.pyenv}/versions"
+EXTRA_PYTHONS="${EXTRA_PYTHONS-$(ls -d "$PYENV_VERSIONS"/3.10*/bin/python "$PYENV_VERSIONS"/3.12*/bin/python 2>/dev/null | tr '\n' ' ')}"
+for python in $EXTRA_PYTHONS; do
+    tag="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+    run_tests none-wheel "$python"
+    mv "$OUT/test-venv-none-wheel" "$OUT/test-venv-py$tag"
 done
 echo "== io-asyncio/ci.sh: all runs passed in $(( $(date +%s) - started )) s"
 

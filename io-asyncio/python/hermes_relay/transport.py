@@ -194,7 +194,8 @@ class WebSocketRelayTransport:
         self._handshake_waiters: List[asyncio.Future[Any]] = []
         self._inbox: Deque[Tuple[Any, ...]] = collections.deque()
         self._reading_paused = False
-        self._delivering: Any = None
+        self._delivery_task: Any = None
+        self._delivery_waiter: Optional[asyncio.Future[None]] = None
         self._auth_revoked = False
 
     # -- lifecycle -----------------------------------------------------------
@@ -268,14 +269,15 @@ class WebSocketRelayTransport:
             if s.transport is not None:
                 s.transport.abort()
         self._closing_streams.clear()
-        task = self._delivering
+        task = self._delivery_task
         if isinstance(task, asyncio.Task):
             task.cancel()
             try:
                 await task
             except (asyncio.CancelledError, Exception):  # noqa: BLE001 - teardown
                 pass
-        self._delivering = None
+        self._delivery_task = None
+        self._delivery_waiter = None
         self._inbox.clear()
 
     async def handshake(self) -> Any:
@@ -671,16 +673,20 @@ class WebSocketRelayTransport:
 
     def _post(self, ev: Tuple[Any, ...]) -> None:
         self._inbox.append(ev)
-        if self._delivering is None:
-            # One delivery task at a time, started on demand; where asyncio
-            # can start it eagerly (3.12+) a handler that does not suspend
-            # runs, and is acked, without waiting for the next loop turn.
-            self._delivering = _STARTING
+        if self._delivery_task is None:
+            # One delivery task at a time, started on demand, eagerly where
+            # asyncio can (3.12+): a handler that does not suspend then runs,
+            # and is acked, without waiting for the loop's next turn.
+            self._delivery_task = _STARTING
             task = _start_task(self._loop, self._deliver_all())  # type: ignore[arg-type]
             if not task.done():
-                self._delivering = task
-            elif self._delivering is _STARTING:
-                self._delivering = None
+                self._delivery_task = task
+            elif self._delivery_task is _STARTING:
+                self._delivery_task = None
+        else:
+            waiter, self._delivery_waiter = self._delivery_waiter, None
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
         if len(self._inbox) > _INBOX_HIGH and not self._reading_paused:
             stream = self._stream
             if stream is not None and stream.transport is not None:
@@ -694,21 +700,30 @@ class WebSocketRelayTransport:
             stream.transport.resume_reading()
 
     async def _deliver_all(self) -> None:
-        """Hands every waiting event to its handler, in order, one at a time."""
+        """Hands every waiting event to its handler, in order, one at a time.
+        Before 3.12 the task then stays, waiting for ``_post`` to wake it:
+        cheaper than a task per event when it cannot start eagerly."""
         inbox = self._inbox
         try:
-            while inbox:
-                ev = inbox.popleft()
-                if self._reading_paused and len(inbox) < _INBOX_LOW:
-                    self._resume_reading()
-                try:
-                    await self._deliver(ev)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:  # noqa: BLE001 - a failing handler never stops the link
-                    logger.warning("relay %s handler raised; not acknowledged", ev[0], exc_info=True)
+            while True:
+                while inbox:
+                    ev = inbox.popleft()
+                    if self._reading_paused and len(inbox) < _INBOX_LOW:
+                        self._resume_reading()
+                    try:
+                        await self._deliver(ev)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:  # noqa: BLE001 - a failing handler never stops the link
+                        logger.warning("relay %s handler raised; not acknowledged", ev[0], exc_info=True)
+                if _EAGER:
+                    return
+                waiter = self._loop.create_future()  # type: ignore[union-attr]
+                self._delivery_waiter = waiter
+                await waiter
         finally:
-            self._delivering = None
+            if _EAGER:
+                self._delivery_task = None
 
     async def _deliver(self, ev: Tuple[Any, ...]) -> None:
         kind = ev[0]
