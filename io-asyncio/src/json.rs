@@ -90,11 +90,11 @@ fn key(k: &Bound<'_, PyAny>) -> PyResult<String> {
         // json.dumps writes float keys with float.__repr__.
         let v = f.value();
         float(v)?;
-        return Ok(k
+        return k
             .py()
             .get_type::<PyFloat>()
             .call_method1("__repr__", (v,))?
-            .extract()?);
+            .extract();
     }
     Err(PyTypeError::new_err(format!(
         "keys must be str, int, float, bool or None, not {}",

@@ -101,7 +101,10 @@ impl Link {
     /// the driver's `defer` callback runs `uncork` on the next turn, so that
     /// the frames of many coroutines go out in one system call.
     fn flush_batched(&mut self, py: Python<'_>) -> PyResult<()> {
-        let pending = self.sock.as_mut().is_some_and(|s| !s.framing.output().is_empty());
+        let pending = self
+            .sock
+            .as_mut()
+            .is_some_and(|s| !s.framing.output().is_empty());
         if !pending || self.corked {
             return Ok(());
         }

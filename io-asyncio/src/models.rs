@@ -61,17 +61,14 @@ pub fn context_text(items: &[ContextItem]) -> Option<String> {
             continue;
         }
         out.push('\n');
-        match item
+        if let Some(who) = item
             .user_name
             .as_deref()
             .filter(|s| !s.is_empty())
             .or(item.user_id.as_deref().filter(|s| !s.is_empty()))
         {
-            Some(who) => {
-                out.push_str(who);
-                out.push_str(": ");
-            }
-            None => {}
+            out.push_str(who);
+            out.push_str(": ");
         }
         out.push_str(&item.text);
     }

@@ -73,7 +73,7 @@ fn config() -> WebSocketConfig {
 }
 
 enum Phase {
-    Upgrading(MidHandshake<ClientHandshake<MemStream>>),
+    Upgrading(Box<MidHandshake<ClientHandshake<MemStream>>>),
     Open(Box<WebSocket<MemStream>>),
     /// Closed, failed, or in the middle of a transition.
     Done,
@@ -129,7 +129,7 @@ impl WsSocket {
         let mid = ClientHandshake::start(MemStream::default(), request, Some(config()))
             .map_err(|e| e.to_string())?;
         let mut sock = WsSocket {
-            phase: Phase::Upgrading(mid),
+            phase: Phase::Upgrading(Box::new(mid)),
             pending: Vec::new(),
         };
         // Writes the request into the buffer; a memory stream cannot fail.
@@ -150,12 +150,12 @@ impl WsSocket {
         let Phase::Upgrading(mid) = std::mem::replace(&mut self.phase, Phase::Done) else {
             return;
         };
-        match mid.handshake() {
+        match (*mid).handshake() {
             Ok((ws, _response)) => {
                 self.phase = Phase::Open(Box::new(ws));
                 out.push(Incoming::Opened);
             }
-            Err(HandshakeError::Interrupted(mid)) => self.phase = Phase::Upgrading(mid),
+            Err(HandshakeError::Interrupted(mid)) => self.phase = Phase::Upgrading(Box::new(mid)),
             Err(HandshakeError::Failure(Error::Http(resp))) => {
                 out.push(Incoming::Refused {
                     status: resp.status().as_u16(),

@@ -18,7 +18,7 @@ use std::io::BufRead;
 use std::time::{Duration, Instant};
 
 use relay_tokio::RelayClient;
-use relay_tokio::relay_core::config::{IdleMode, RelayConfig, Timeouts};
+use relay_tokio::relay_core::config::{IdleMode, RelayConfig};
 use relay_tokio::relay_core::wire::Action;
 use relay_tokio::relay_core::{Event, State};
 
@@ -31,13 +31,11 @@ fn cpu_seconds() -> f64 {
 }
 
 fn config(url: &str, gw: &str, secret: &str) -> RelayConfig {
-    let mut t = Timeouts::default();
-    t.request = Duration::from_secs(30);
+    // The default request timeout (30 s) is the one the Python rows use.
     RelayConfig::builder(url)
         .identity("telegram", "bench-bot")
         .gateway_id(gw)
         .secret(secret)
-        .timeouts(t)
         .build()
         .expect("valid configuration")
 }
