@@ -1,9 +1,9 @@
 """hermes_relay: the relay-rs gateway core for Python.
 
-``hermes_relay._core`` is the sans-IO state machine compiled from Rust;
-``hermes_relay.WebSocketRelayTransport`` drives it from asyncio over the
-``websockets`` library and is a drop-in for the Hermes gateway transport of
-the same name.
+``hermes_relay._core`` is compiled from Rust: the sans-IO state machine
+(``Connection``) and, with the WebSocket framing, ``Link``.
+``hermes_relay.WebSocketRelayTransport`` drives a ``Link`` from asyncio and is
+a drop-in for the Hermes gateway transport of the same name.
 """
 
 from ._core import (
@@ -21,7 +21,7 @@ from ._core import (
     TooManyPendingError,
     UnknownDeliveryError,
 )
-from .transport import RelayRevokedError, TransportClosedError, WebSocketRelayTransport
+from .transport import RelayRevokedError, TransportClosedError, UpgradeRefusedError, WebSocketRelayTransport
 
 __all__ = [
     "AlreadyAckedError",
@@ -39,6 +39,7 @@ __all__ = [
     "TooManyPendingError",
     "TransportClosedError",
     "UnknownDeliveryError",
+    "UpgradeRefusedError",
     "WebSocketRelayTransport",
 ]
 __version__ = "0.1.0"

@@ -1,21 +1,27 @@
 """The objects handed to application handlers.
 
 When the Hermes ``gateway`` package is importable, inbound events are built
-from its own classes (``gateway.platforms.base.MessageEvent``,
-``gateway.session.SessionSource``, ``gateway.relay.descriptor.CapabilityDescriptor``)
-so existing handlers see exactly the types they already know. Otherwise the
-small stand-ins below are used: same attribute names, no Hermes dependency.
+from its own classes (``MessageEvent`` and ``MessageType`` from
+``gateway.platforms.event``, or from ``gateway.platforms.base`` in older
+versions; ``gateway.session.SessionSource``;
+``gateway.relay.descriptor.CapabilityDescriptor``;
+``gateway.relay.ws_transport.PassthroughForward``), so existing handlers see
+exactly the types they already know. Otherwise the stand-ins below are used:
+the same attribute names, no Hermes dependency.
 
-Nothing here decides anything about the protocol: the core has already
-validated and normalised every value; this module only re-shapes dicts.
+The Rust side fills every keyword that the chosen class defines (see
+``SOURCE_FIELDS`` and friends) from the core's decoded message; this module
+only maps the platform and message-type names to their enums and calls the
+classes. Nothing here reads JSON or decides anything about the protocol.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
-from dataclasses import dataclass, field, fields
-from typing import Any, Dict, List, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
 
 class Platform(str, enum.Enum):
@@ -39,7 +45,7 @@ class Platform(str, enum.Enum):
 
 
 class MessageType(enum.Enum):
-    """Stand-in for ``gateway.platforms.base.MessageType``."""
+    """Stand-in for the Hermes ``MessageType``."""
 
     TEXT = "text"
     LOCATION = "location"
@@ -72,12 +78,22 @@ class SessionSource:
     parent_chat_id: Optional[str] = None
     message_id: Optional[str] = None
     profile: Optional[str] = None
+    auto_thread_created: bool = False
+    auto_thread_initial_name: Optional[str] = None
+    prospective_thread_id: Optional[str] = None
     delivered_via_upstream_relay: bool = False
+
+    def __post_init__(self) -> None:
+        # Both names of the tenant scope are kept in step, as Hermes does.
+        if self.scope_id is None and self.guild_id is not None:
+            self.scope_id = self.guild_id
+        elif self.scope_id is not None:
+            self.guild_id = self.scope_id
 
 
 @dataclass
 class MessageEvent:
-    """Stand-in for ``gateway.platforms.base.MessageEvent``."""
+    """Stand-in for the Hermes ``MessageEvent``."""
 
     text: str
     message_type: Any = MessageType.TEXT
@@ -88,6 +104,9 @@ class MessageEvent:
     media_types: List[str] = field(default_factory=list)
     reply_to_message_id: Optional[str] = None
     reply_to_text: Optional[str] = None
+    reply_to_author_name: Optional[str] = None
+    reply_to_is_own_message: bool = False
+    prompt_response: Optional[Dict[str, Any]] = None
     channel_context: Optional[str] = None
 
 
@@ -108,12 +127,16 @@ class CapabilityDescriptor:
     platform_hint: str = ""
     pii_safe: bool = False
     supports_context: bool = False
+    supported_ops: Optional[Tuple[str, ...]] = None
 
     @classmethod
     def from_json(cls, data: str) -> "CapabilityDescriptor":
         raw = json.loads(data)
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in names})
+        names = {f.name for f in dataclasses.fields(cls)}
+        kw = {k: v for k, v in raw.items() if k in names}
+        if isinstance(kw.get("supported_ops"), list):
+            kw["supported_ops"] = tuple(kw["supported_ops"])
+        return cls(**kw)
 
 
 @dataclass
@@ -126,107 +149,101 @@ class PassthroughForward:
     path: str
     headers: List[Tuple[str, str]]
     body: bytes
+    profile: Optional[str] = None
 
 
-# Prefer the application's own classes when they are importable.
-try:  # pragma: no cover - depends on the environment
-    from gateway.config import Platform as _HermesPlatform
-    from gateway.platforms.base import MessageEvent as _HermesMessageEvent
-    from gateway.platforms.base import MessageType as _HermesMessageType
-    from gateway.relay.descriptor import CapabilityDescriptor as _HermesDescriptor
-    from gateway.session import SessionSource as _HermesSessionSource
-except Exception:  # noqa: BLE001 - any import failure means "use the stand-ins"
-    HERMES_CLASSES = False
-else:  # pragma: no cover - depends on the environment
-    HERMES_CLASSES = True
-    Platform = _HermesPlatform  # type: ignore[misc]
-    MessageType = _HermesMessageType  # type: ignore[misc]
-    MessageEvent = _HermesMessageEvent  # type: ignore[misc]
-    SessionSource = _HermesSessionSource  # type: ignore[misc]
-    CapabilityDescriptor = _HermesDescriptor  # type: ignore[misc]
+def _hermes() -> Optional[Dict[str, Any]]:
+    """The installed Hermes classes, or None."""
+    try:  # pragma: no cover - depends on the environment
+        from gateway.config import Platform as platform_cls
+        from gateway.relay.descriptor import CapabilityDescriptor as descriptor_cls
+        from gateway.session import SessionSource as source_cls
 
-try:  # pragma: no cover - depends on the environment
-    from gateway.relay.ws_transport import PassthroughForward as _HermesForward
-except Exception:  # noqa: BLE001
-    pass
-else:  # pragma: no cover
-    PassthroughForward = _HermesForward  # type: ignore[misc]
+        try:  # today's module
+            from gateway.platforms.event import MessageEvent as event_cls
+            from gateway.platforms.event import MessageType as type_cls
+        except ImportError:  # before it was split out of the adapter base
+            from gateway.platforms.base import MessageEvent as event_cls
+            from gateway.platforms.base import MessageType as type_cls
+    except Exception:  # noqa: BLE001 - any import failure means "use the stand-ins"
+        return None
+    found: Dict[str, Any] = {
+        "Platform": platform_cls,
+        "MessageType": type_cls,
+        "MessageEvent": event_cls,
+        "SessionSource": source_cls,
+        "CapabilityDescriptor": descriptor_cls,
+    }
+    try:  # pragma: no cover
+        from gateway.relay.ws_transport import PassthroughForward as forward_cls
+    except Exception:  # noqa: BLE001
+        pass
+    else:
+        found["PassthroughForward"] = forward_cls
+    return found
 
-_SOURCE_FIELDS = {f.name for f in fields(SessionSource)}
-_EVENT_FIELDS = {f.name for f in fields(MessageEvent)}
-_SOURCE_KEYS = (
-    "chat_name",
-    "user_id",
-    "user_name",
-    "thread_id",
-    "chat_topic",
-    "user_id_alt",
-    "chat_id_alt",
-    "scope_id",
-    "parent_chat_id",
-    "message_id",
-    "profile",
-)
+
+_found = _hermes()
+HERMES_CLASSES = _found is not None
+if _found is not None:  # pragma: no cover - depends on the environment
+    Platform = _found["Platform"]  # type: ignore[misc]
+    MessageType = _found["MessageType"]  # type: ignore[misc]
+    MessageEvent = _found["MessageEvent"]  # type: ignore[misc]
+    SessionSource = _found["SessionSource"]  # type: ignore[misc]
+    CapabilityDescriptor = _found["CapabilityDescriptor"]  # type: ignore[misc]
+    PassthroughForward = _found.get("PassthroughForward", PassthroughForward)  # type: ignore[misc]
+
+
+def field_names(cls: Any) -> Optional[FrozenSet[str]]:
+    """The keywords a class takes: its dataclass fields (those set in
+    ``__init__``), or None when it is not a dataclass (any keyword)."""
+    if not dataclasses.is_dataclass(cls):
+        return None
+    return frozenset(f.name for f in dataclasses.fields(cls) if f.init)
+
+
+SOURCE_FIELDS = field_names(SessionSource)
+EVENT_FIELDS = field_names(MessageEvent)
+FORWARD_FIELDS = field_names(PassthroughForward)
+
+_platforms: Dict[str, Any] = {}
+_types: Dict[str, Any] = {}
 
 
 def _platform(name: str) -> Any:
-    try:
-        return Platform(name)
-    except ValueError:
-        return Platform.RELAY
+    p = _platforms.get(name)
+    if p is None:
+        try:
+            p = Platform(name)
+        except ValueError:
+            p = Platform.RELAY
+        if len(_platforms) < 256:
+            _platforms[name] = p
+    return p
 
 
 def _message_type(name: str) -> Any:
-    try:
-        return MessageType(name)
-    except ValueError:
-        return MessageType.TEXT
+    t = _types.get(name)
+    if t is None:
+        try:
+            t = MessageType(name)
+        except ValueError:
+            t = MessageType.TEXT
+        _types[name] = t
+    return t
 
 
-def _context_text(items: Any) -> Optional[str]:
-    """The connector's surrounding-context list as one read-only text block
-    (``author: text`` per line, oldest first), or None when there is none."""
-    if not isinstance(items, list):
-        return None
-    out = []
-    for item in items:
-        if not isinstance(item, dict) or not item.get("text"):
-            continue
-        src = item.get("source") if isinstance(item.get("source"), dict) else {}
-        who = src.get("user_name") or src.get("user_id") or ""
-        out.append(f"{who}: {item['text']}" if who else str(item["text"]))
-    if not out:
-        return None
-    return "[Recent channel messages]\n" + "\n".join(out)
+def build_inbound(source_kwargs: Dict[str, Any], event_kwargs: Dict[str, Any]) -> Any:
+    """An application ``MessageEvent`` from the keywords the Rust side built."""
+    source_kwargs["platform"] = _platform(source_kwargs["platform"])
+    event_kwargs["message_type"] = _message_type(event_kwargs["message_type"])
+    event_kwargs["source"] = SessionSource(**source_kwargs)
+    return MessageEvent(**event_kwargs)
 
 
-def message_event(wire: Dict[str, Any]) -> Any:
-    """An application ``MessageEvent`` from the core's normalised wire dict."""
-    src = wire.get("source") or {}
-    skw: Dict[str, Any] = {
-        "platform": _platform(src.get("platform", "relay")),
-        "chat_id": src.get("chat_id", ""),
-        "chat_type": src.get("chat_type") or "dm",
-    }
-    for key in _SOURCE_KEYS:
-        if key in _SOURCE_FIELDS:
-            skw[key] = src.get(key)
-    if "is_bot" in _SOURCE_FIELDS and src.get("is_bot"):
-        skw["is_bot"] = True
-    if "delivered_via_upstream_relay" in _SOURCE_FIELDS:
-        skw["delivered_via_upstream_relay"] = True
-    source = SessionSource(**skw)
-    ekw: Dict[str, Any] = {
-        "text": wire.get("text", ""),
-        "message_type": _message_type(wire.get("message_type", "text")),
-        "source": source,
-        "message_id": wire.get("message_id"),
-        "reply_to_message_id": wire.get("reply_to_message_id"),
-        "media_urls": list(wire.get("media_urls") or []),
-    }
-    if "channel_context" in _EVENT_FIELDS:
-        ekw["channel_context"] = _context_text(wire.get("context"))
-    return MessageEvent(**ekw)
+def build_forward(kwargs: Dict[str, Any]) -> Any:
+    """An application ``PassthroughForward``."""
+    return PassthroughForward(**kwargs)
 
 
 def descriptor(d: Optional[Dict[str, Any]]) -> Any:
@@ -234,15 +251,3 @@ def descriptor(d: Optional[Dict[str, Any]]) -> Any:
     if d is None:
         return None
     return CapabilityDescriptor.from_json(json.dumps(d))
-
-
-def passthrough(p: Any) -> Any:
-    """An application ``PassthroughForward`` from the core's event."""
-    return PassthroughForward(
-        platform=p.platform,
-        bot_id=p.bot_id,
-        method=p.method,
-        path=p.path,
-        headers=[(str(k), str(v)) for k, v in p.headers],
-        body=bytes(p.body),
-    )

@@ -2,17 +2,19 @@
 
 ``WebSocketRelayTransport`` has the constructor, coroutines, result
 dictionaries and handler signatures of the Hermes gateway's transport of the
-same name, so it can be passed wherever that one is. Underneath, every
-protocol decision is made by the Rust core (``hermes_relay._core``): when to
-dial and re-dial, what a 4401 means, which frames to send, when a request has
-timed out, when a buffered delivery may be acked, when to give up on going
-idle. This module only moves bytes between the core and a ``websockets``
-connection, keeps one timer at the core's deadline, and hands events to the
-application.
+same name, so it can be passed wherever that one is. Underneath, one Rust
+object (``hermes_relay._core.Link``) holds the core and the WebSocket
+framing: every protocol decision (when to dial and re-dial, what a 4401
+means, which frames to send, when a request has timed out, when a buffered
+delivery may be acked) is the core's, and the WebSocket upgrade and frames
+are tungstenite's. This module owns only what asyncio must own: the TCP (or
+TLS) streams, one timer, and the tasks that run the application's handlers.
 
-The loop contract: after every input (a socket event, a timer expiry or an
-application command) the core is drained until it asks to wait; each output
-is carried out in order.
+The loop contract: every socket read, timer expiry and application command
+is one call into the ``Link``; it writes what must be written, resolves the
+futures of finished requests, re-arms the timer through a callback, and
+returns what the driver must act on (dial, close a stream, hand over an
+event) as a list of tuples, or None.
 """
 
 from __future__ import annotations
@@ -21,11 +23,10 @@ import asyncio
 import collections
 import logging
 import os
+import ssl
+import sys
 import time
 from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Tuple
-
-import websockets
-from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from . import _core
 from . import _models
@@ -34,14 +35,14 @@ logger = logging.getLogger("hermes_relay")
 
 _NOT_CONNECTED = "relay transport not connected"
 _CLOSED = "relay transport closed"
-_PING = object()
-# Largest WebSocket message accepted from the connector. The core bounds each
-# NDJSON line (1 MiB by default); one message may carry a few lines.
-_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
-# How many undelivered application events the reader may run ahead of the
-# handlers before it stops reading the socket (backpressure).
+# How many undelivered application events may wait for the handlers before
+# the socket is no longer read (backpressure), and when reading resumes.
 _INBOX_HIGH = 1024
 _INBOX_LOW = 128
+# How long a stream that sent its close frame waits for the peer to end it.
+_CLOSE_GRACE_S = 2.0
+# The stagger between address families when a name resolves to several.
+_HAPPY_EYEBALLS_S = 0.25
 
 InboundHandler = Callable[[Any], Awaitable[None]]
 
@@ -54,32 +55,77 @@ class RelayRevokedError(_core.RelayError, RuntimeError):
     """The connector revoked this gateway's credential; the link is terminal."""
 
 
-class _Socket:
-    """One live WebSocket: its writer queue and its two tasks."""
+class UpgradeRefusedError(_core.RelayError, ConnectionError):
+    """The connector answered the WebSocket upgrade with an HTTP error."""
 
-    __slots__ = ("ws", "out", "wake", "busy", "reader", "writer")
+    def __init__(self, status: Optional[int], reason: str) -> None:
+        super().__init__(f"relay upgrade refused: {reason}")
+        self.status = status
 
-    def __init__(self, ws: Any) -> None:
-        self.ws = ws
-        self.out: Deque[Any] = collections.deque()
-        self.wake = asyncio.Event()
-        # True while some task is writing this socket's queue; whoever holds
-        # it writes everything queued, in order, before letting go.
-        self.busy = False
-        self.reader: Optional[asyncio.Task[None]] = None
-        self.writer: Optional[asyncio.Task[None]] = None
+
+class _Stream(asyncio.Protocol):
+    """One TCP (or TLS) stream: bytes in and out, nothing else."""
+
+    __slots__ = ("_owner", "dial_no", "transport", "_closer")
+
+    def __init__(self, owner: "WebSocketRelayTransport", dial_no: int) -> None:
+        self._owner = owner
+        self.dial_no = dial_no
+        self.transport: Optional[asyncio.Transport] = None
+        self._closer: Optional[asyncio.TimerHandle] = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        owner = self._owner
+        link = owner._link
+        if link is None:
+            return
+        evs = link.feed(self.dial_no, data)
+        if evs is not None:
+            owner._handle(evs)
+
+    def eof_received(self) -> bool:
+        return False  # close our side too
+
+    def connection_lost(self, exc: Optional[BaseException]) -> None:
+        if self._closer is not None:
+            self._closer.cancel()
+            self._closer = None
+        self._owner._stream_lost(self, exc)
+
+    def pause_writing(self) -> None:
+        self._owner._paused_writing = True
+
+    def resume_writing(self) -> None:
+        owner = self._owner
+        owner._paused_writing = False
+        waiters, owner._drain_waiters = owner._drain_waiters, []
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
+
+    def close_after(self, delay: float) -> None:
+        """The close frame is written: let the peer end the stream, or abort
+        it after ``delay``."""
+        t = self.transport
+        if t is None or t.is_closing():
+            return
+        self._closer = asyncio.get_running_loop().call_later(delay, t.abort)
 
 
 class WebSocketRelayTransport:
     """The gateway's relay link, driven by the relay-rs core.
 
     Arguments are those of the Hermes transport. ``connect_timeout_s`` bounds
-    the WebSocket upgrade and ``handshake()``, and is the core's handshake
-    timeout; ``outbound_timeout_s`` is the core's request deadline;
-    ``reconnect_backoff_s`` and ``reconnect_max_backoff_s`` shape the core's
-    backoff ladder. The keyword-only extras (``idle_ack_timeout_s``,
-    ``dormant_redial_s``, ``seed``, ``revocation``, ``max_frame_bytes``) have
-    defaults matching the reference's behaviour.
+    each dial (TCP, TLS and the WebSocket upgrade) and ``handshake()``, and is
+    the core's handshake timeout; ``outbound_timeout_s`` is the core's request
+    deadline; ``reconnect_backoff_s`` and ``reconnect_max_backoff_s`` shape the
+    core's backoff ladder. With ``reconnect=False`` the link ends at the first
+    unexpected close instead of re-dialing. The keyword-only extras
+    (``idle_ack_timeout_s``, ``dormant_redial_s``, ``seed``, ``revocation``,
+    ``max_frame_bytes``, ``ssl``) have defaults matching the reference.
     """
 
     def __init__(
@@ -101,13 +147,17 @@ class WebSocketRelayTransport:
         seed: Optional[int] = None,
         revocation: Optional[str] = None,
         max_frame_bytes: Optional[int] = None,
+        ssl: Optional["ssl.SSLContext"] = None,
     ) -> None:
         self._platform = platform
         self._bot_id = bot_id
         self._identities = [tuple(i) for i in identities] if identities else [(platform, bot_id)]
         self._connect_timeout_s = connect_timeout_s
+        self._outbound_timeout_s = outbound_timeout_s
         self._reconnect = reconnect
+        self._dormant_redial_s = dormant_redial_s
         self._seed = seed
+        self._ssl = ssl
         self._config = _core.Config(
             url,
             [(str(p), str(b or "")) for p, b in self._identities],
@@ -121,7 +171,7 @@ class WebSocketRelayTransport:
             idle_ack_timeout_s=idle_ack_timeout_s,
             backoff_initial_s=reconnect_backoff_s,
             backoff_max_s=max(reconnect_max_backoff_s, reconnect_backoff_s),
-            dormant_redial_s=dormant_redial_s if reconnect else None,
+            dormant_redial_s=dormant_redial_s,
             revocation=revocation,
             max_frame_bytes=max_frame_bytes,
         )
@@ -132,51 +182,52 @@ class WebSocketRelayTransport:
         self._passthrough_handler: Optional[Callable[[Any, Optional[str]], Awaitable[None]]] = None
 
         self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._conn: Optional[_core.Connection] = None
-        self._epoch = 0.0
-        self._sock: Optional[_Socket] = None
-        self._dial_gen = 0
-        self._dial_task: Optional[asyncio.Task[None]] = None
+        self._link: Optional[_core.Link] = None
+        self._stream: Optional[_Stream] = None
+        self._closing_streams: set = set()
+        self._dial_tasks: Dict[int, asyncio.Task[None]] = {}
         self._first_dial: Optional[asyncio.Future[bool]] = None
         self._timer: Optional[asyncio.TimerHandle] = None
-        self._armed: Optional[int] = None
-        self._pending: Dict[str, asyncio.Future[Dict[str, Any]]] = {}
+        self._paused_writing = False
+        self._drain_waiters: List[asyncio.Future[None]] = []
+        self._state_waiters: List[Tuple[Callable[[str], Optional[bool]], asyncio.Future[bool]]] = []
         self._handshake_waiters: List[asyncio.Future[Any]] = []
-        self._idle_waiters: List[asyncio.Future[bool]] = []
-        self._inbox: Deque[Tuple[str, Any]] = collections.deque()
-        self._inbox_ready = asyncio.Event()
-        self._inbox_drained = asyncio.Event()
-        self._dispatcher: Optional[asyncio.Task[None]] = None
-        self._closers: set = set()
+        self._inbox: Deque[Tuple[Any, ...]] = collections.deque()
+        self._reading_paused = False
+        self._delivery_task: Any = None
+        self._delivery_waiter: Optional[asyncio.Future[None]] = None
         self._auth_revoked = False
-
-    # -- clock -------------------------------------------------------------
-
-    def _now(self) -> int:
-        return int((self._loop.time() - self._epoch) * 1000.0)  # type: ignore[union-attr]
 
     # -- lifecycle -----------------------------------------------------------
 
     async def connect(self) -> bool:
         """Start the link and wait for the first WebSocket upgrade.
 
-        Returns True once the socket is open (the handshake continues in the
-        background; await ``handshake()`` for the descriptor). If the first
-        dial fails, the link is shut down and the dial's exception is raised.
-        Calling it on a live link is a no-op that returns True.
+        Returns True once the socket is open and the hellos are on their way
+        (await ``handshake()`` for the descriptor). If the first dial fails,
+        the link is shut down and the dial's exception is raised. Calling it
+        on a live link is a no-op that returns True.
         """
-        if self._conn is not None and not self._conn.is_terminal:
+        if self._link is not None and not self._link.is_terminal:
             return True
         loop = asyncio.get_running_loop()
         self._loop = loop
-        self._epoch = loop.time()
         seed = self._seed if self._seed is not None else int.from_bytes(os.urandom(8), "little")
-        self._conn = _core.Connection(self._config, seed, 0, int(time.time()))
+        self._auth_revoked = False
+        self._link = _core.Link(
+            self._config,
+            seed,
+            int(time.time()),
+            self._arm,
+            self._defer,
+            _models.build_inbound,
+            _models.build_forward,
+            _models.SOURCE_FIELDS,
+            _models.EVENT_FIELDS,
+            _models.FORWARD_FIELDS,
+        )
         self._first_dial = loop.create_future()
-        self._inbox_ready = asyncio.Event()
-        self._inbox_drained = asyncio.Event()
-        self._dispatcher = loop.create_task(self._dispatch_loop(), name="hermes-relay-dispatch")
-        self._pump()
+        self._run(self._link.start())
         try:
             await asyncio.wait_for(asyncio.shield(self._first_dial), self._connect_timeout_s)
         except BaseException:
@@ -184,43 +235,50 @@ class WebSocketRelayTransport:
             raise
         return True
 
-    async def disconnect(self) -> None:
-        """Deliberate shutdown: pending requests end with a failed result,
-        the socket closes with 1000, and the link never dials again."""
-        if self._conn is None:
+    async def disconnect(self, *, budget_s: Optional[float] = None) -> None:
+        """Deliberate shutdown: pending requests end with a failed result, the
+        socket closes with 1000, and the link never dials again.
+
+        ``budget_s`` (the time the caller can spend here) is accepted; the
+        drain of in-flight requests within it is the core's to do and is not
+        done yet: requests still in flight fail at once (ambiguous).
+        """
+        if self._link is None:
             return
-        self._conn.shutdown(self._now())
-        self._pump()
         await self._teardown()
 
     async def _teardown(self) -> None:
-        conn = self._conn
-        if conn is not None and not conn.is_terminal:
-            conn.shutdown(self._now())
-            self._pump()
+        link = self._link
+        if link is not None and not link.is_terminal:
+            self._run(link.shutdown())
         self._disarm()
-        self._dial_gen += 1
-        if self._dial_task is not None:
-            self._dial_task.cancel()
-            self._dial_task = None
-        sock, self._sock = self._sock, None
-        if sock is not None:
-            self._abort(sock)
-        for fut in self._pending.values():
-            if not fut.done():
-                fut.set_result({"success": False, "error": _CLOSED, "ambiguous": True})
-        self._pending.clear()
+        for task in list(self._dial_tasks.values()):
+            task.cancel()
+        self._dial_tasks.clear()
+        stream, self._stream = self._stream, None
+        if stream is not None and stream.transport is not None:
+            stream.transport.abort()
         self._fail_waiters(TransportClosedError(_CLOSED))
-        closers = [t for t in self._closers if not t.done()]
-        if closers:
-            await asyncio.wait(closers, timeout=3.0)
-        if self._dispatcher is not None:
-            self._dispatcher.cancel()
+        closing = [s for s in self._closing_streams if s.transport is not None and not s.transport.is_closing()]
+        if closing:
+            deadline = time.monotonic() + _CLOSE_GRACE_S
+            while closing and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+                closing = [s for s in closing if not s.transport.is_closing()]
+        for s in list(self._closing_streams):
+            if s.transport is not None:
+                s.transport.abort()
+        self._closing_streams.clear()
+        task = self._delivery_task
+        if isinstance(task, asyncio.Task):
+            task.cancel()
             try:
-                await self._dispatcher
+                await task
             except (asyncio.CancelledError, Exception):  # noqa: BLE001 - teardown
                 pass
-            self._dispatcher = None
+        self._delivery_task = None
+        self._delivery_waiter = None
+        self._inbox.clear()
 
     async def handshake(self) -> Any:
         """The default platform's capability descriptor, once serving.
@@ -228,12 +286,12 @@ class WebSocketRelayTransport:
         Waits up to ``connect_timeout_s`` across re-dials: a waiting caller is
         resolved by whichever connection completes the handshake.
         """
-        conn = self._conn
-        if conn is None:
+        link = self._link
+        if link is None:
             raise RuntimeError("handshake() called before connect()")
-        if conn.state in ("serving", "going_idle"):
-            return _models.descriptor(conn.descriptor(None))
-        if conn.is_terminal:
+        if link.state in ("serving", "going_idle") or (link.state == "buffered" and link.socket_open):
+            return _models.descriptor(link.descriptor(None))
+        if link.is_terminal:
             raise self._terminal_error()
         fut = self._loop.create_future()  # type: ignore[union-attr]
         self._handshake_waiters.append(fut)
@@ -252,18 +310,18 @@ class WebSocketRelayTransport:
     def state(self) -> str:
         """The core's state: dialing, handshaking, serving, going_idle,
         buffered, revoked or closed (``closed`` before ``connect()``)."""
-        return self._conn.state if self._conn is not None else "closed"
+        return self._link.state if self._link is not None else "closed"
 
     def stats(self) -> Dict[str, int]:
         """The core's counters."""
-        return self._conn.stats() if self._conn is not None else {}
+        return self._link.stats() if self._link is not None else {}
 
     def descriptor_for_platform(self, platform: Optional[str] = None) -> Any:
         """The descriptor the connector sent for ``platform`` (the default
         one for None), or None when there is none."""
-        if self._conn is None:
+        if self._link is None:
             return None
-        return _models.descriptor(self._conn.descriptor(platform))
+        return _models.descriptor(self._link.descriptor(platform))
 
     def set_inbound_handler(self, handler: InboundHandler) -> None:
         self._inbound = handler
@@ -281,28 +339,30 @@ class WebSocketRelayTransport:
     ) -> Dict[str, Any]:
         """Send one action; the connector's result dict, or a failed one.
 
-        ``platform`` is accepted for compatibility; the per-frame platform tag
-        is the core's (learned from inbound traffic, as the adapter does).
+        ``platform`` names the identity the frame is for; tagging the frame
+        with it is the core's, which does not do it yet (the chat's platform
+        learned from inbound traffic is used).
         """
-        conn = self._conn
-        if conn is None:
+        link = self._link
+        if link is None:
             return {"success": False, "error": _NOT_CONNECTED}
+        fut: asyncio.Future[Dict[str, Any]] = self._loop.create_future()  # type: ignore[union-attr]
         try:
-            request_id = conn.send(self._now(), action)
+            evs = link.send(action, fut, platform)
         except _core.NotConnectedError:
             return {"success": False, "error": _NOT_CONNECTED}
         except _core.OpNotSupportedError:
             return {"success": False, "error": "Not supported"}
         except _core.SendRefusedError as exc:
             return {"success": False, "error": str(exc)}
-        fut: asyncio.Future[Dict[str, Any]] = self._loop.create_future()  # type: ignore[union-attr]
-        self._pending[request_id] = fut
-        self._pump(inline=True)
-        try:
-            await self._flush_inline()
-            return await fut
-        finally:
-            self._pending.pop(request_id, None)
+        except (TypeError, ValueError) as exc:
+            # What json.dumps refuses is not sent, as with the reference.
+            return {"success": False, "error": f"relay send failed: {exc}"}
+        if evs is not None:
+            self._handle(evs)
+        if self._paused_writing:
+            await self._drained()
+        return await fut
 
     async def send_follow_up(
         self, action: Dict[str, Any], *, platform: Optional[str] = None
@@ -315,125 +375,173 @@ class WebSocketRelayTransport:
         return {"name": info.get("name", chat_id), "type": info.get("type", "dm")}
 
     async def send_interrupt(self, session_key: str, reason: Optional[str] = None) -> None:
-        conn = self._conn
-        if conn is None:
+        link = self._link
+        if link is None:
             raise RuntimeError(_NOT_CONNECTED)
         try:
-            conn.interrupt(self._now(), session_key, reason)
+            evs = link.interrupt(session_key, reason)
         except _core.NotConnectedError as exc:
             raise RuntimeError(_NOT_CONNECTED) from exc
-        self._pump(inline=True)
-        await self._flush_inline()
+        if evs is not None:
+            self._handle(evs)
+        if self._paused_writing:
+            await self._drained()
+
+    async def _drained(self) -> None:
+        fut = self._loop.create_future()  # type: ignore[union-attr]
+        self._drain_waiters.append(fut)
+        await fut
 
     # -- idle --------------------------------------------------------------
 
     async def go_idle(self, timeout_s: float = 10.0) -> bool:
-        """Ask the connector to buffer for this gateway.
+        """Ask the connector to buffer for this gateway, keeping the socket.
 
-        True once the connector acknowledged (the core then closes the socket
-        and the link is buffered until ``wake()`` or, with ``reconnect=True``,
-        the dormant re-dial cadence). False when not serving or when the core
-        gave up waiting for the ack (still serving). The ack deadline is the
-        core's ``idle_ack_timeout_s``; ``timeout_s`` is accepted for
-        compatibility.
+        True once the connector acknowledged: from then on it buffers inbound
+        traffic while this link keeps its socket and keeps serving (requests
+        still go out) until ``go_dormant()``, ``wake()`` or ``disconnect()``.
+        False when there is no socket, when no ack came within ``timeout_s``
+        or the core's ``idle_ack_timeout_s``, or when the socket dropped
+        first; the link then keeps serving. Already idle with the socket
+        kept: True at once.
         """
-        conn = self._conn
-        if conn is None or conn.state != "serving":
+        link = self._link
+        if link is None:
+            return False
+        if link.state == "going_idle":
+            return await self._wait_state(_idle_outcome, timeout_s)
+        if link.state == "buffered" and link.socket_open:
+            return True
+        if link.state != "serving":
             return False
         try:
-            conn.go_idle(self._now())
+            self._run(link.go_idle("keep"))
         except _core.CommandRefusedError:
             return False
-        fut: asyncio.Future[bool] = self._loop.create_future()  # type: ignore[union-attr]
-        self._idle_waiters.append(fut)
-        self._pump()
-        try:
-            return await fut
-        finally:
-            if fut in self._idle_waiters:
-                self._idle_waiters.remove(fut)
+        return await self._wait_state(_idle_outcome, timeout_s)
 
     async def go_dormant(self, timeout_s: float = 10.0) -> bool:
-        """``go_idle()``: an acknowledged flip already leaves the socket closed
-        and the link buffered, re-dialing on the dormant cadence."""
-        return await self.go_idle(timeout_s=timeout_s)
+        """Go idle and close the socket, for a suspend.
+
+        True once the connector acknowledged; the socket is then closed
+        (1000) and, with ``reconnect=True``, the link re-dials after
+        ``dormant_redial_s`` (1 s), whereupon the connector drains what it
+        buffered; with ``reconnect=False`` it waits for ``wake()``. Without
+        an ack it returns False and keeps serving. After ``go_idle()`` (socket
+        kept) the link first re-dials to go idle again on a fresh socket (the
+        core cannot yet close a kept socket into the dormant cadence).
+        """
+        link = self._link
+        if link is None or not link.socket_open:
+            return False
+        deadline = time.monotonic() + timeout_s
+        if link.state == "going_idle":
+            await self._wait_state(_idle_outcome, timeout_s)
+        if link.state == "buffered" and link.socket_open:
+            self._run(link.wake())
+            left = max(0.0, deadline - time.monotonic())
+            if not await self._wait_state(_serving_outcome, left):
+                return False
+        if link.state != "serving":
+            return False
+        mode = "dormant" if self._reconnect and self._dormant_redial_s else "close"
+        try:
+            self._run(link.go_idle(mode))
+        except _core.CommandRefusedError:
+            return False
+        return await self._wait_state(_idle_outcome, max(0.0, deadline - time.monotonic()))
 
     def wake(self) -> None:
         """Re-dial now if buffered (a no-op while live)."""
-        if self._conn is not None and not self._conn.is_terminal:
-            self._conn.wake(self._now())
-            self._pump()
+        link = self._link
+        if link is not None and not link.is_terminal:
+            self._run(link.wake())
+
+    def hold_redial(self) -> None:
+        """Park re-dials while a brokered suspend is in flight.
+
+        Not available yet: holding a re-dial is the core's, which does not
+        have it. Raises ``NotImplementedError`` (the Hermes adapter then
+        reports that the hold did not take).
+        """
+        raise NotImplementedError("hold_redial needs the core's re-dial hold")
+
+    def release_redial(self) -> None:
+        """Undo ``hold_redial()``. Not available yet (see there)."""
+        raise NotImplementedError("release_redial needs the core's re-dial hold")
+
+    async def _wait_state(self, check: Callable[[Any], Optional[bool]], timeout_s: float) -> bool:
+        """Waits until ``check(event)`` answers True or False for a state or
+        idle event (False on timeout or teardown)."""
+        fut: asyncio.Future[bool] = self._loop.create_future()  # type: ignore[union-attr]
+        entry = (check, fut)
+        self._state_waiters.append(entry)
+        try:
+            return await asyncio.wait_for(fut, timeout_s)
+        except asyncio.TimeoutError:
+            return False
+        finally:
+            if entry in self._state_waiters:
+                self._state_waiters.remove(entry)
 
     # -- the loop ------------------------------------------------------------
 
-    def _pump(self, inline: bool = False) -> None:
-        """Drain the core and carry out each output in order.
+    def _run(self, evs: Optional[List[Tuple[Any, ...]]]) -> None:
+        if evs is not None:
+            self._handle(evs)
 
-        Frames go to the socket's queue. With ``inline`` the calling
-        coroutine writes them itself right after (``_flush_inline``), which
-        saves a hop through the writer task on the request path."""
-        conn = self._conn
-        if conn is None:
-            return
-        outs, deadline = conn.drain()
-        for out in outs:
-            kind = type(out)
-            if kind is _core.Transmit:
-                sock = self._sock
-                if sock is not None:
-                    sock.out.append(out.text)
-                    if not inline and not sock.busy:
-                        sock.wake.set()
-            elif kind is _core.Response:
-                fut = self._pending.get(out.request_id)
-                if fut is not None and not fut.done():
-                    fut.set_result(out.result)
-            elif kind is _core.RequestFailed:
-                fut = self._pending.get(out.request_id)
-                if fut is not None and not fut.done():
-                    fut.set_result(out.result)
-            elif kind is _core.Inbound:
-                self._post("inbound", out)
-            elif kind is _core.Passthrough:
-                self._post("passthrough", out)
-            elif kind is _core.Interrupt:
-                self._post("interrupt", out)
-            elif kind is _core.Dial:
-                self._start_dial(out.url, out.headers)
-            elif kind is _core.Close:
-                self._close_socket(out.code, out.reason)
-            elif kind is _core.Ping:
-                sock = self._sock
-                if sock is not None:
-                    sock.out.append(_PING)
-                    if not sock.busy:
-                        sock.wake.set()
-            elif kind is _core.StateChanged:
-                self._on_state(out.to_state)
-            elif kind is _core.IdleRefused:
-                self._resolve_idle(False)
-            elif kind is _core.Revoked:
+    def _handle(self, evs: List[Tuple[Any, ...]]) -> None:
+        """Acts on what the link returned, in order."""
+        for ev in evs:
+            kind = ev[0]
+            if kind == "inbound" or kind == "passthrough" or kind == "interrupt":
+                self._post(ev)
+            elif kind == "state":
+                self._on_state(ev[2])
+            elif kind == "dial":
+                self._start_dial(ev[1], ev[2], ev[3], ev[4])
+            elif kind == "close" or kind == "abort":
+                self._end_stream(ev[1], kind == "abort")
+            elif kind == "dial_failed":
+                self._first_dial_failed(UpgradeRefusedError(ev[2], ev[3]))
+            elif kind == "dial_scheduled":
+                if not self._reconnect:
+                    # The core would wait out a backoff and re-dial: without
+                    # reconnect the link ends here, as the reference's does.
+                    logger.info("relay link closed; not reconnecting (reconnect=False)")
+                    self._run(self._link.shutdown())  # type: ignore[union-attr]
+            elif kind == "idle_refused":
+                self._notify(ev)
+            elif kind == "revoked":
                 self._auth_revoked = True
                 logger.warning("relay credential revoked; the link will not dial again")
-            elif kind is _core.FrameRejected:
-                logger.warning("relay: skipped a frame: %s", out.error)
-            elif kind is _core.Disconnected:
-                logger.info("relay socket closed: code=%s reason=%s", out.code, out.reason)
-        self._arm(deadline)
+            elif kind == "rejected":
+                logger.warning("relay: skipped a frame: %s", ev[1])
+            elif kind == "disconnected":
+                logger.info("relay socket closed: code=%s reason=%s", ev[1], ev[2])
 
     def _on_state(self, to: str) -> None:
-        if to == "serving":
+        if to == "handshaking":
+            first, self._first_dial = self._first_dial, None
+            if first is not None and not first.done():
+                first.set_result(True)
+        elif to == "serving":
             waiters, self._handshake_waiters = self._handshake_waiters, []
-            desc = _models.descriptor(self._conn.descriptor(None)) if waiters else None  # type: ignore[union-attr]
+            desc = _models.descriptor(self._link.descriptor(None)) if waiters else None  # type: ignore[union-attr]
             for fut in waiters:
                 if not fut.done():
                     fut.set_result(desc)
-        elif to == "buffered":
-            self._resolve_idle(True)
         elif to in ("revoked", "closed"):
-            self._resolve_idle(False)
             self._fail_waiters(self._terminal_error())
-            self._disarm()
+        self._notify(("state", to))
+
+    def _notify(self, ev: Tuple[Any, ...]) -> None:
+        for check, fut in list(self._state_waiters):
+            if fut.done():
+                continue
+            verdict = check(ev)
+            if verdict is not None:
+                fut.set_result(verdict)
 
     def _terminal_error(self) -> Exception:
         if self._auth_revoked:
@@ -445,256 +553,236 @@ class WebSocketRelayTransport:
         for fut in waiters:
             if not fut.done():
                 fut.set_exception(exc)
-        self._resolve_idle(False)
-
-    def _resolve_idle(self, ok: bool) -> None:
-        waiters, self._idle_waiters = self._idle_waiters, []
-        for fut in waiters:
+        for _check, fut in list(self._state_waiters):
             if not fut.done():
-                fut.set_result(ok)
+                fut.set_result(False)
+        self._first_dial_failed(exc)
+
+    def _first_dial_failed(self, exc: BaseException) -> None:
+        first, self._first_dial = self._first_dial, None
+        if first is not None and not first.done():
+            first.set_exception(exc)
 
     # timer
 
-    def _arm(self, deadline: Optional[int]) -> None:
-        if deadline == self._armed:
-            return
+    def _arm(self, delay: float) -> None:
         if self._timer is not None:
             self._timer.cancel()
-            self._timer = None
-        self._armed = deadline
-        if deadline is not None and self._loop is not None:
-            when = self._epoch + (deadline + 1) / 1000.0
-            self._timer = self._loop.call_at(when, self._on_timer)
+        self._timer = self._loop.call_later(delay, self._on_timer)  # type: ignore[union-attr]
+
+    def _defer(self) -> None:
+        self._loop.call_soon(self._uncork)  # type: ignore[union-attr]
+
+    def _uncork(self) -> None:
+        link = self._link
+        if link is not None:
+            link.uncork()
 
     def _disarm(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
         self._timer = None
-        self._armed = None
 
     def _on_timer(self) -> None:
         self._timer = None
-        self._armed = None
-        if self._conn is not None:
-            self._conn.handle_timeout(self._now())
-            self._pump()
+        link = self._link
+        if link is not None:
+            self._run(link.timeout())
 
-    # dialing
+    # streams
 
-    def _start_dial(self, url: str, headers: List[Tuple[str, str]]) -> None:
-        sock, self._sock = self._sock, None
-        if sock is not None:
-            self._abort(sock)
-        self._dial_gen += 1
-        if self._dial_task is not None and not self._dial_task.done():
-            self._dial_task.cancel()
-        self._dial_task = self._loop.create_task(  # type: ignore[union-attr]
-            self._dial(self._dial_gen, url, headers), name="hermes-relay-dial"
+    def _start_dial(self, dial_no: int, host: str, port: int, secure: bool) -> None:
+        self._dial_tasks[dial_no] = self._loop.create_task(  # type: ignore[union-attr]
+            self._dial(dial_no, host, port, secure), name="hermes-relay-dial"
         )
 
-    async def _dial(self, gen: int, url: str, headers: List[Tuple[str, str]]) -> None:
+    async def _dial(self, dial_no: int, host: str, port: int, secure: bool) -> None:
+        loop = self._loop
         try:
-            ws = await websockets.connect(
-                url,
-                additional_headers=list(headers) or None,
-                open_timeout=self._connect_timeout_s,
-                ping_interval=None,
-                ping_timeout=None,
-                close_timeout=2.0,
-                max_size=_MAX_MESSAGE_BYTES,
+            context = None
+            if secure:
+                context = self._ssl or ssl.create_default_context()
+            transport, stream = await asyncio.wait_for(
+                loop.create_connection(  # type: ignore[union-attr]
+                    lambda: _Stream(self, dial_no),
+                    host,
+                    port,
+                    ssl=context,
+                    server_hostname=host if secure else None,
+                    happy_eyeballs_delay=_HAPPY_EYEBALLS_S,
+                ),
+                self._connect_timeout_s,
             )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - every dial failure is reported to the core
-            if gen != self._dial_gen or self._conn is None:
+            self._dial_tasks.pop(dial_no, None)
+            link = self._link
+            if link is None:
                 return
-            status = None
-            if isinstance(exc, InvalidStatus):
-                status = exc.response.status_code
-            self._conn.handle_dial_failed(self._now(), status, str(exc))
-            first, self._first_dial = self._first_dial, None
-            if first is not None and not first.done():
-                first.set_exception(exc)
-            self._pump()
+            evs = link.connect_failed(dial_no, str(exc) or type(exc).__name__)
+            self._first_dial_failed(exc)
+            self._run(evs)
             return
-        if gen != self._dial_gen or self._conn is None:
-            self._spawn_close(ws, 1000, "unexpected socket")
-            return
-        sock = _Socket(ws)
-        self._sock = sock
-        sock.reader = self._loop.create_task(self._read(sock), name="hermes-relay-reader")  # type: ignore[union-attr]
-        sock.writer = self._loop.create_task(self._write(sock), name="hermes-relay-writer")  # type: ignore[union-attr]
-        first, self._first_dial = self._first_dial, None
-        if first is not None and not first.done():
-            first.set_result(True)
-        self._conn.handle_opened(self._now())
-        self._pump()
-
-    # one socket
-
-    async def _read(self, sock: _Socket) -> None:
-        ws = sock.ws
-        code: Optional[int] = None
-        reason = ""
-        try:
-            while True:
-                msg = await ws.recv()
-                if sock is not self._sock:
-                    return
-                self._conn.handle_message(self._now(), msg)  # type: ignore[union-attr]
-                self._pump()
-                if len(self._inbox) > _INBOX_HIGH:
-                    self._inbox_drained.clear()
-                    await self._inbox_drained.wait()
-        except ConnectionClosed as exc:
-            if exc.rcvd is not None:
-                code, reason = exc.rcvd.code, exc.rcvd.reason
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any socket error ends this socket
-            reason = str(exc)
-        if sock is self._sock and self._conn is not None:
-            self._sock = None
-            sock.wake.set()
-            self._conn.handle_closed(self._now(), code, reason)
-            self._pump()
-
-    async def _write(self, sock: _Socket) -> None:
-        try:
-            while True:
-                await sock.wake.wait()
-                sock.wake.clear()
-                if not sock.busy and await self._flush(sock):
-                    return
-                if sock is not self._sock and not sock.out:
-                    return
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # noqa: BLE001 - the reader reports the socket's end
-            return
-
-    async def _flush(self, sock: _Socket) -> bool:
-        """Write everything queued, in order; True once the socket is closed."""
-        ws = sock.ws
-        out = sock.out
-        sock.busy = True
-        try:
-            while out:
-                item = out.popleft()
-                if item.__class__ is str:
-                    await ws.send(item)
-                elif item is _PING:
-                    waiter = await ws.ping()
-                    waiter.add_done_callback(lambda f, s=sock: self._on_pong(s, f))
-                else:
-                    code, reason = item
-                    await ws.close(code, reason)
-                    return True
-            return False
-        finally:
-            sock.busy = False
-            if out:
-                sock.wake.set()
-
-    async def _flush_inline(self) -> None:
-        sock = self._sock
-        if sock is None or not sock.out:
-            return
-        if sock.busy:
-            return  # the task holding it writes what was just queued
-        try:
-            await self._flush(sock)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # noqa: BLE001 - the reader reports the socket's end
-            pass
-
-    def _on_pong(self, sock: _Socket, fut: "asyncio.Future[Any]") -> None:
-        if fut.cancelled() or fut.exception() is not None:
-            return
-        if sock is self._sock and self._conn is not None:
-            self._conn.handle_pong(self._now())
-            self._pump()
-
-    def _close_socket(self, code: int, reason: str) -> None:
-        sock, self._sock = self._sock, None
-        if self._dial_task is not None and not self._dial_task.done():
-            self._dial_gen += 1
-            self._dial_task.cancel()
-        if sock is None:
-            return
-        if sock.reader is not None:
-            sock.reader.cancel()
-        if code == 1006:
-            self._abort(sock)
-            return
-        # The writer flushes what was queued before the close, then closes.
-        sock.out.append((code, reason))
-        if not sock.busy:
-            sock.wake.set()
-        if sock.writer is not None:
-            self._closers.add(sock.writer)
-            sock.writer.add_done_callback(self._closers.discard)
-
-    def _abort(self, sock: _Socket) -> None:
-        for task in (sock.reader, sock.writer):
-            if task is not None:
-                task.cancel()
-        transport = getattr(sock.ws, "transport", None)
-        if transport is not None:
+        self._dial_tasks.pop(dial_no, None)
+        link = self._link
+        if link is None or not link.opened(dial_no, transport):
             transport.abort()
+            return
+        self._stream = stream
+        self._paused_writing = False
+        # The upgrade shares the dial's deadline.
+        loop.call_later(self._connect_timeout_s, self._upgrade_deadline, dial_no)  # type: ignore[union-attr]
 
-    def _spawn_close(self, ws: Any, code: int, reason: str) -> None:
-        task = self._loop.create_task(ws.close(code, reason))  # type: ignore[union-attr]
-        self._closers.add(task)
-        task.add_done_callback(self._closers.discard)
+    def _upgrade_deadline(self, dial_no: int) -> None:
+        link = self._link
+        if link is None or not link.upgrading(dial_no):
+            return
+        stream = self._stream
+        if stream is not None and stream.dial_no == dial_no:
+            self._stream = None
+            if stream.transport is not None:
+                stream.transport.abort()
+        exc = asyncio.TimeoutError("relay WebSocket upgrade timed out")
+        self._first_dial_failed(exc)
+        self._run(link.connect_failed(dial_no, str(exc)))
+
+    def _end_stream(self, dial_no: int, abort: bool) -> None:
+        stream = self._stream
+        if stream is None or stream.dial_no != dial_no:
+            return
+        self._stream = None
+        if stream.transport is None:
+            return
+        if abort:
+            stream.transport.abort()
+        else:
+            self._closing_streams.add(stream)
+            stream.close_after(_CLOSE_GRACE_S)
+
+    def _stream_lost(self, stream: _Stream, exc: Optional[BaseException]) -> None:
+        self._closing_streams.discard(stream)
+        if stream is not self._stream:
+            return
+        self._stream = None
+        link = self._link
+        if link is not None:
+            self._run(link.lost(stream.dial_no, str(exc) if exc else "connection closed"))
 
     # application events
 
-    def _post(self, kind: str, event: Any) -> None:
-        self._inbox.append((kind, event))
-        self._inbox_ready.set()
+    def _post(self, ev: Tuple[Any, ...]) -> None:
+        self._inbox.append(ev)
+        if self._delivery_task is None:
+            # One delivery task at a time, started on demand, eagerly where
+            # asyncio can (3.12+): a handler that does not suspend then runs,
+            # and is acked, without waiting for the loop's next turn.
+            self._delivery_task = _STARTING
+            task = _start_task(self._loop, self._deliver_all())  # type: ignore[arg-type]
+            if not task.done():
+                self._delivery_task = task
+            elif self._delivery_task is _STARTING:
+                self._delivery_task = None
+        else:
+            waiter, self._delivery_waiter = self._delivery_waiter, None
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+        if len(self._inbox) > _INBOX_HIGH and not self._reading_paused:
+            stream = self._stream
+            if stream is not None and stream.transport is not None:
+                self._reading_paused = True
+                stream.transport.pause_reading()
 
-    async def _dispatch_loop(self) -> None:
+    def _resume_reading(self) -> None:
+        self._reading_paused = False
+        stream = self._stream
+        if stream is not None and stream.transport is not None and not stream.transport.is_closing():
+            stream.transport.resume_reading()
+
+    async def _deliver_all(self) -> None:
+        """Hands every waiting event to its handler, in order, one at a time.
+        Before 3.12 the task then stays, waiting for ``_post`` to wake it:
+        cheaper than a task per event when it cannot start eagerly."""
         inbox = self._inbox
-        while True:
-            if not inbox:
-                self._inbox_drained.set()
-                self._inbox_ready.clear()
-                await self._inbox_ready.wait()
-                continue
-            kind, ev = inbox.popleft()
-            if len(inbox) < _INBOX_LOW:
-                self._inbox_drained.set()
-            try:
-                await self._deliver(kind, ev)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - a failing handler never stops the link
-                logger.warning("relay %s handler raised; not acknowledged", kind, exc_info=True)
+        try:
+            while True:
+                while inbox:
+                    ev = inbox.popleft()
+                    if self._reading_paused and len(inbox) < _INBOX_LOW:
+                        self._resume_reading()
+                    try:
+                        await self._deliver(ev)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:  # noqa: BLE001 - a failing handler never stops the link
+                        logger.warning("relay %s handler raised; not acknowledged", ev[0], exc_info=True)
+                if _EAGER:
+                    return
+                waiter = self._loop.create_future()  # type: ignore[union-attr]
+                self._delivery_waiter = waiter
+                await waiter
+        finally:
+            if _EAGER:
+                self._delivery_task = None
 
-    async def _deliver(self, kind: str, ev: Any) -> None:
+    async def _deliver(self, ev: Tuple[Any, ...]) -> None:
+        kind = ev[0]
         if kind == "inbound":
             handler = self._inbound
             if handler is None:
                 return
-            await handler(_models.message_event(ev.event))
+            await handler(ev[1])
         elif kind == "passthrough":
             handler = self._passthrough_handler
             if handler is None:
                 return
-            await handler(_models.passthrough(ev), ev.buffer_id)
+            await handler(ev[1], ev[2])
         else:
             handler = self._interrupt_inbound_handler
             if handler is not None:
-                await handler(ev.session_key, ev.chat_id)
+                await handler(ev[1], ev[2])
             return
         # Durable handoff: the handler returned, so a buffered delivery may be
         # acknowledged. The core decides whether (and when) inbound_ack goes out.
-        if ev.buffer_id and self._conn is not None:
+        buffer_id = ev[2]
+        link = self._link
+        if buffer_id and link is not None:
             try:
-                self._conn.ack(self._now(), ev.buffer_id)
+                self._run(link.ack(buffer_id))
             except _core.CommandRefusedError as exc:
                 logger.debug("relay: ack refused: %s", exc)
-            self._pump(inline=True)
-            await self._flush_inline()
+
+
+_STARTING = object()
+
+
+def _start_task(loop: asyncio.AbstractEventLoop, coro: Any) -> "asyncio.Task[None]":
+    """A task for ``coro``, started eagerly where asyncio can (3.12+)."""
+    if _EAGER:
+        return asyncio.Task(coro, loop=loop, eager_start=True)  # type: ignore[call-arg]
+    return loop.create_task(coro)
+
+
+_EAGER = sys.version_info >= (3, 12)
+
+
+def _idle_outcome(ev: Tuple[Any, ...]) -> Optional[bool]:
+    """True when going idle ended acknowledged, False when it was refused."""
+    if ev[0] == "idle_refused":
+        return False
+    if ev[0] == "state":
+        if ev[1] == "buffered":
+            return True
+        if ev[1] in ("dialing", "revoked", "closed"):
+            return False
+    return None
+
+
+def _serving_outcome(ev: Tuple[Any, ...]) -> Optional[bool]:
+    """True once serving again, False once terminal."""
+    if ev[0] == "state":
+        if ev[1] == "serving":
+            return True
+        if ev[1] in ("revoked", "closed"):
+            return False
+    return None

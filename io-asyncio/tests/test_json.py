@@ -1,0 +1,92 @@
+"""What goes out as JSON: exactly what ``json.dumps`` would accept, nothing
+coerced. The bare core raises ``json.dumps``'s own errors; the transport,
+like the reference, answers with a failed result and sends nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import math
+
+import pytest
+
+from hermes_relay import _core
+from test_connector import BOUND, started
+from test_core import serving
+
+
+class Colour(str, enum.Enum):
+    RED = "red"
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+REFUSED = [
+    ({"x": float("nan")}, ValueError),
+    ({"x": math.inf}, ValueError),
+    ({"x": -math.inf}, ValueError),
+    ({(1, 2): "tuple key"}, TypeError),
+    ({"x": object()}, TypeError),
+    ({"x": {1, 2}}, TypeError),
+    ({"x": b"bytes"}, TypeError),
+    ({"x": 2**70}, ValueError),
+]
+
+
+def send_action(**metadata):
+    return {"op": "send", "chat_id": "c", "content": "hi", "metadata": metadata}
+
+
+@pytest.mark.parametrize("meta,exc", REFUSED)
+def test_the_core_refuses_what_json_dumps_refuses(meta, exc):
+    action = send_action(**{"m": meta})
+    if exc is not ValueError or 2**70 not in meta.values():
+        with pytest.raises(exc):
+            json.dumps(action, allow_nan=False)
+    conn = serving()
+    conn.drain()
+    with pytest.raises(exc):
+        conn.send(10, action)
+    outs, _ = conn.drain()
+    assert not [o for o in outs if type(o) is _core.Transmit], "nothing may be sent"
+    assert conn.pending_requests == 0
+
+
+def test_what_json_dumps_accepts_goes_out_as_it_would():
+    meta = {"s": Colour.RED, "i": Level.HIGH, "t": (1, "two"), 1: "int key", None: "none key",
+            True: "bool key", 2.5: "float key", "f": 0.1, "n": None, "nested": [{"a": [1.5e300]}]}
+    conn = serving()
+    conn.drain()
+    conn.send(10, send_action(m=meta))
+    outs, _ = conn.drain()
+    sent = [json.loads(o.text) for o in outs if type(o) is _core.Transmit]
+    assert len(sent) == 1
+    assert sent[0]["action"]["metadata"]["m"] == json.loads(json.dumps(meta))
+
+
+def test_nesting_is_bounded():
+    deep: list = []
+    cur = deep
+    for _ in range(200):
+        cur.append([])
+        cur = cur[0]
+    conn = serving()
+    conn.drain()
+    with pytest.raises(ValueError):
+        conn.send(10, send_action(deep=deep))
+
+
+async def test_the_transport_answers_a_failed_result_and_sends_nothing(connector):
+    t, _, _ = await started(connector)
+    try:
+        for meta, exc in REFUSED:
+            r = await asyncio.wait_for(t.send_outbound(send_action(m=meta)), BOUND)
+            assert r["success"] is False and r["error"].startswith("relay send failed: "), r
+            assert "ambiguous" not in r
+        assert t.stats()["requests_sent"] == 0
+        assert (await connector.model())["outbound_requests"] == 0
+    finally:
+        await asyncio.wait_for(t.disconnect(), BOUND)
