@@ -171,11 +171,14 @@ impl RelayConfigBuilder {
         if let Some(idp) = &c.idp {
             check_http_url(&idp.token_url)
                 .map_err(|r| names.invalid(Var::IdpTokenUrl, &idp.token_url, r))?;
-            if idp.client_id.trim().is_empty() {
-                return Err(names.missing(Var::IdpClientId));
-            }
-            if idp.client_secret.is_empty() {
-                return Err(names.missing(Var::IdpClientSecret));
+            // Neither: an ambient endpoint; exactly one: refused.
+            match (
+                idp.client_id.trim().is_empty(),
+                idp.client_secret.is_empty(),
+            ) {
+                (false, true) => return Err(names.missing(Var::IdpClientSecret)),
+                (true, false) => return Err(names.missing(Var::IdpClientId)),
+                _ => {}
             }
         }
         check_timeouts(&c.timeouts, names)?;

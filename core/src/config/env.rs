@@ -266,16 +266,19 @@ pub(super) fn load(lookup: &Lookup<'_>) -> Result<(RelayConfig, Vec<ConfigWarnin
     if let Some((token_url, names)) = text(lookup, Var::IdpTokenUrl)? {
         let token_url = token_url.trim_end_matches('/').to_owned();
         check_http_url(&token_url).map_err(|r| names.invalid(Var::IdpTokenUrl, &token_url, r))?;
-        let client_id = text(lookup, Var::IdpClientId)?
-            .map(|(v, _)| v)
-            .ok_or_else(|| names.missing(Var::IdpClientId))?;
-        let client_secret = text(lookup, Var::IdpClientSecret)?
-            .map(|(v, _)| v)
-            .ok_or_else(|| names.missing(Var::IdpClientSecret))?;
+        // Neither client id nor secret: an ambient token endpoint; exactly
+        // one: a mistyped client-credentials setup, refused.
+        let client_id = text(lookup, Var::IdpClientId)?;
+        let client_secret = text(lookup, Var::IdpClientSecret)?;
+        match (&client_id, &client_secret) {
+            (Some(_), None) => return Err(names.missing(Var::IdpClientSecret)),
+            (None, Some(_)) => return Err(names.missing(Var::IdpClientId)),
+            _ => {}
+        }
         c.idp = Some(IdpConfig {
             token_url,
-            client_id,
-            client_secret,
+            client_id: client_id.map(|(v, _)| v).unwrap_or_default(),
+            client_secret: client_secret.map(|(v, _)| v).unwrap_or_default(),
             scope: text(lookup, Var::IdpScope)?.map(|(v, _)| v),
         });
     }

@@ -81,7 +81,7 @@ mod yaml;
 pub use builder::RelayConfigBuilder;
 pub use error::{ConfigError, ConfigWarning};
 pub use relay_url::{
-    DialScheme, DialTarget, UrlError, dial_url, enroll_url, http_base_url, policy_url,
+    DialScheme, DialTarget, UrlError, dial_url, enroll_url, http_base_url, media_url, policy_url,
     provision_url,
 };
 pub use types::{

@@ -196,7 +196,7 @@ impl Names {
         let hint = match key {
             Var::Url => "set it to the connector's base URL, e.g. https://connector.example",
             Var::IdpClientId | Var::IdpClientSecret => {
-                "the identity provider token URL is set, so its client id and client secret are required too"
+                "the identity provider token URL is set with only one of its client id and client secret; set both for the OAuth2 client-credentials grant, or neither to read the token from the URL as an ambient endpoint (a plain GET)"
             }
             Var::Id | Var::Secret if self == Names::Builder => {
                 "set the gateway id and secret the connector issued, or call RelayConfigBuilder::allow_unauthenticated to dial without credentials (a connector with authentication off)"

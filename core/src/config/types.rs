@@ -232,18 +232,65 @@ impl fmt::Debug for RelayConfig {
     }
 }
 
-/// An OAuth2 `client_credentials` identity provider (PROTOCOL.md part 2
-/// §8.1). Its `Debug` output redacts the client secret.
+/// Where the identity token (the bearer of provision and enroll) comes
+/// from (PROTOCOL.md part 2 §8.1). Its `Debug` output redacts the client
+/// secret.
+///
+/// With a client id and a client secret, the token URL is an OAuth2
+/// `client_credentials` grant (a form `POST`). With neither (both empty:
+/// [`IdpConfig::ambient`]), it is an ambient token endpoint, such as a
+/// metadata server: a plain `GET` whose body is the token, raw or as
+/// `{"access_token": ...}`. Exactly one of the two is a configuration error.
 #[derive(Clone, PartialEq, Eq)]
 pub struct IdpConfig {
     /// Token endpoint (`GATEWAY_RELAY_IDP_TOKEN_URL`).
     pub token_url: String,
-    /// Client id (`GATEWAY_RELAY_IDP_CLIENT_ID`).
+    /// Client id (`GATEWAY_RELAY_IDP_CLIENT_ID`); empty for an ambient
+    /// endpoint.
     pub client_id: String,
-    /// Client secret (`GATEWAY_RELAY_IDP_CLIENT_SECRET`).
+    /// Client secret (`GATEWAY_RELAY_IDP_CLIENT_SECRET`); empty for an
+    /// ambient endpoint.
     pub client_secret: String,
-    /// Optional scope (`GATEWAY_RELAY_IDP_SCOPE`).
+    /// Optional scope (`GATEWAY_RELAY_IDP_SCOPE`; client credentials only).
     pub scope: Option<String>,
+}
+
+impl IdpConfig {
+    /// An OAuth2 `client_credentials` identity provider.
+    pub fn client_credentials(
+        token_url: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        IdpConfig {
+            token_url: token_url.into(),
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            scope: None,
+        }
+    }
+
+    /// An ambient token endpoint: a plain `GET` of `token_url` answers the
+    /// token.
+    pub fn ambient(token_url: impl Into<String>) -> Self {
+        IdpConfig {
+            token_url: token_url.into(),
+            client_id: String::new(),
+            client_secret: String::new(),
+            scope: None,
+        }
+    }
+
+    /// Whether the token URL is an ambient endpoint (neither client id nor
+    /// client secret).
+    pub fn is_ambient(&self) -> bool {
+        self.client_id.trim().is_empty() && self.client_secret.is_empty()
+    }
+
+    /// The client secret, when one is set.
+    pub fn client_secret(&self) -> Option<&str> {
+        (!self.client_secret.is_empty()).then_some(self.client_secret.as_str())
+    }
 }
 
 impl fmt::Debug for IdpConfig {
@@ -251,7 +298,7 @@ impl fmt::Debug for IdpConfig {
         f.debug_struct("IdpConfig")
             .field("token_url", &self.token_url)
             .field("client_id", &self.client_id)
-            .field("client_secret", &REDACTED)
+            .field("client_secret", &self.client_secret().map(|_| REDACTED))
             .field("scope", &self.scope)
             .finish()
     }
