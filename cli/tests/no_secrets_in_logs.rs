@@ -500,3 +500,56 @@ fn credential_calls_print_no_credentials_at_trace() {
         );
     }
 }
+
+#[test]
+fn media_prints_no_credentials_at_trace() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("note.txt");
+    std::fs::write(&file, b"a note").expect("write");
+    for verbosity in VERBOSITY {
+        let connector = start_connector(verbosity);
+        let url = format!("ws://{}", connector.addr);
+        let env = [
+            ("GATEWAY_RELAY_URL", url.as_str()),
+            ("GATEWAY_RELAY_ID", GATEWAY),
+            ("GATEWAY_RELAY_SECRET", SECRET),
+        ];
+        let up = run(
+            relay(
+                &["media", "upload", file.to_str().expect("utf-8")],
+                &env,
+                verbosity,
+            ),
+            "",
+        );
+        assert!(up.status.success(), "upload: {}", text(&up.stderr));
+        assert_clean(
+            &format!("relay media upload ({verbosity})"),
+            &text(&up.stdout),
+            &text(&up.stderr),
+        );
+        let reference = text(&up.stdout).trim().to_owned();
+        let out = dir.path().join(format!("copy-{}", verbosity.len()));
+        let down = run(
+            relay(
+                &[
+                    "media",
+                    "download",
+                    &reference,
+                    "--out",
+                    out.to_str().expect("utf-8"),
+                ],
+                &env,
+                verbosity,
+            ),
+            "",
+        );
+        assert!(down.status.success(), "download: {}", text(&down.stderr));
+        assert_clean(
+            &format!("relay media download ({verbosity})"),
+            &text(&down.stdout),
+            &text(&down.stderr),
+        );
+        connector.stop_and_check(&format!("relay connector serving media ({verbosity})"));
+    }
+}
