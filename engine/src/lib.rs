@@ -21,6 +21,8 @@ mod stall;
 mod ws;
 
 #[cfg(feature = "http")]
+mod boot;
+#[cfg(feature = "http")]
 mod call_error;
 #[cfg(feature = "http")]
 mod calls;
@@ -72,6 +74,7 @@ pub use stall::StallGuard;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http {
+    pub use super::boot::{BootOutcome, BootProvision, PolicyStatus, boot};
     pub use super::call_error::CallError;
     pub use super::calls::{
         default_gateway_id, enroll, identity_token, policy, provision, send_policies,

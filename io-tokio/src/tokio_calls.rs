@@ -12,9 +12,9 @@ use crate::runtime::TokioRuntime;
 use relay_engine::http as engine;
 
 pub use relay_engine::http::{
-    CallError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_REDIRECTS, DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_TIMEOUT, EnvFileError, HttpOptions, HttpResponse, default_env_file, default_gateway_id,
-    extension_for, upload_content_type,
+    BootOutcome, BootProvision, CallError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_REDIRECTS,
+    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, EnvFileError, HttpOptions, HttpResponse,
+    PolicyStatus, default_env_file, default_gateway_id, extension_for, upload_content_type,
 };
 
 /// The current tokio runtime, or [`CallError::NoRuntime`].
@@ -90,6 +90,15 @@ pub async fn enroll(
     let token = engine::identity_token(&rt, config, identity_token, &options).await?;
     let gateway_id = default_gateway_id(config);
     engine::enroll(&rt, config, &gateway_id, enrollment_token, &token, &options).await
+}
+
+/// Provisions the gateway (unless a secret is configured) and declares its
+/// relevance policies, as the reference does at boot, with `identity` as
+/// identity token when given (see
+/// [`engine::boot`](relay_engine::http::boot)). Never fails: start the
+/// client with [`BootOutcome::config`].
+pub async fn boot(config: RelayConfig, identity: Option<&str>) -> Result<BootOutcome, CallError> {
+    Ok(engine::boot(&runtime()?, config, identity, &HttpOptions::default()).await)
 }
 
 /// Uploads `bytes` to the connector's media plane (see

@@ -1,6 +1,6 @@
-//! The media calls and the ambient identity token against raw HTTP/1.1
-//! servers on 127.0.0.1, including servers that lie about or omit
-//! `Content-Length`.
+//! The media calls, the ambient identity token and the boot sequence
+//! against raw HTTP/1.1 servers on 127.0.0.1, including servers that lie
+//! about or omit `Content-Length`.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -427,6 +427,164 @@ async fn the_identity_token_comes_from_an_ambient_endpoint() {
             Some("application/json, text/plain")
         );
         assert_eq!(seen[0].header("authorization"), None);
+    })
+    .await;
+}
+
+fn seen_json(seen: &Seen) -> serde_json::Value {
+    serde_json::from_slice(&seen.body).unwrap_or(serde_json::Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boot_provisions_tolerating_a_failing_platform_then_declares_policies() {
+    use relay_core::config::RelevanceSettings;
+    use relay_tokio::http::{BootProvision, PolicyStatus};
+    bounded(async {
+        let jwt = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln";
+        let server = Server::start(move |seen| match seen.path.as_str() {
+            "/ambient" => json_reply(200, jwt),
+            "/relay/provision" => match seen_json(seen)["platform"].as_str() {
+                Some("telegram") => json_reply(503, r#"{"error":"later"}"#),
+                _ => json_reply(
+                    200,
+                    r#"{"secret":"issued-s","deliveryKey":"issued-dk","gatewayId":"gw-issued"}"#,
+                ),
+            },
+            "/relay/policy" => json_reply(200, "{}"),
+            _ => json_reply(404, "{}"),
+        })
+        .await;
+        let config = RelayConfig::builder(format!("{}/relay", server.base))
+            .identity("telegram", "tg")
+            .identity("discord", "dc")
+            .gateway_id("gw-mine")
+            .display_name("  Ops  ")
+            .idp(IdpConfig::ambient(format!("{}/ambient", server.base)))
+            .relevance(
+                "telegram",
+                RelevanceSettings {
+                    require_mention: Some(false),
+                    ..RelevanceSettings::default()
+                },
+            )
+            .allow_unauthenticated()
+            .build()
+            .unwrap();
+        let outcome = http::boot(config, None).await.unwrap();
+        let BootProvision::Provisioned(summary) = &outcome.provision else {
+            panic!("{:?}", outcome.provision);
+        };
+        assert_eq!(summary.failures.len(), 1, "telegram failed, tolerated");
+        assert_eq!(outcome.config.gateway_id.as_deref(), Some("gw-issued"));
+        assert_eq!(outcome.config.secret.as_deref(), Some("issued-s"));
+        assert_eq!(outcome.config.delivery_key.as_deref(), Some("issued-dk"));
+        assert!(
+            matches!(outcome.policies[0], (ref p, PolicyStatus::Accepted(_)) if p == "telegram")
+        );
+        assert!(
+            matches!(outcome.policies[1], (ref p, PolicyStatus::NothingToDeclare) if p == "discord")
+        );
+
+        let seen = server.seen();
+        let paths: Vec<&str> = seen.iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "/ambient",
+                "/relay/provision",
+                "/relay/provision",
+                "/relay/policy"
+            ]
+        );
+        for provision in &seen[1..3] {
+            assert_eq!(
+                provision.header("authorization"),
+                Some(&*format!("Bearer {jwt}"))
+            );
+            let body = seen_json(provision);
+            assert_eq!(body["displayName"], "Ops");
+            assert_eq!(body["gatewayId"], "gw-mine");
+        }
+        let policy = &seen[3];
+        assert_eq!(
+            seen_json(policy),
+            serde_json::json!({"platform": "telegram", "requireAddress": false,
+                               "freeResponseScopes": [], "allowOtherBots": false})
+        );
+        // The policy is authenticated with the credentials just issued.
+        let token = policy
+            .header("authorization")
+            .unwrap()
+            .strip_prefix("Bearer ")
+            .unwrap();
+        let now = UnixTime::from_secs(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+        );
+        assert_eq!(
+            verify_token(token, &["issued-s"], now).as_deref(),
+            Ok("gw-issued")
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boot_keeps_a_pinned_secret_and_never_blocks_the_start() {
+    use relay_core::config::RelevanceSettings;
+    use relay_tokio::http::{BootProvision, PolicyStatus};
+    bounded(async {
+        let server = Server::start(|seen| match seen.path.as_str() {
+            "/relay/policy" => json_reply(201, "{}"),
+            "/relay/provision" => json_reply(200, r#"{"secretIssued": false}"#),
+            _ => json_reply(404, "{}"),
+        })
+        .await;
+        let relevance = RelevanceSettings {
+            require_mention: Some(true),
+            ..RelevanceSettings::default()
+        };
+        // A pinned secret: nothing provisioned; the policy's 201 is a failure.
+        let pinned = RelayConfig::builder(&server.base)
+            .identity("slack", "")
+            .gateway_id("gw-p")
+            .secret("pinned")
+            .relevance("slack", relevance.clone())
+            .build()
+            .unwrap();
+        let outcome = http::boot(pinned.clone(), Some("id-token")).await.unwrap();
+        assert!(matches!(outcome.provision, BootProvision::SecretPinned));
+        assert_eq!(
+            outcome.config, pinned,
+            "the pinned configuration is kept as is"
+        );
+        assert!(matches!(outcome.policies[0].1, PolicyStatus::Failed(..)));
+        assert!(server.seen().iter().all(|s| s.path != "/relay/provision"));
+
+        // No identity at all: reported, the start goes on without credentials.
+        let bare = RelayConfig::builder(&server.base)
+            .identity("slack", "")
+            .relevance("slack", relevance)
+            .allow_unauthenticated()
+            .build()
+            .unwrap();
+        let outcome = http::boot(bare.clone(), None).await.unwrap();
+        assert!(matches!(
+            outcome.provision,
+            BootProvision::NoIdentityToken(_)
+        ));
+        assert!(matches!(outcome.policies[0].1, PolicyStatus::NoCredentials));
+        assert!(!outcome.has_credentials());
+
+        // secretIssued: false everywhere: recorded, no credentials.
+        let outcome = http::boot(bare, Some("id-token")).await.unwrap();
+        let BootProvision::Provisioned(summary) = &outcome.provision else {
+            panic!("{:?}", outcome.provision);
+        };
+        assert_eq!(summary.not_issued, vec!["slack".to_owned()]);
+        assert!(summary.credentials.is_none() && !outcome.has_credentials());
     })
     .await;
 }

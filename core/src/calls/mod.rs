@@ -38,7 +38,8 @@ pub use media::{
     parse_media_upload_response, safe_file_name,
 };
 pub use policy::{
-    PolicyBody, parse_policy_response, policy_request, policy_request_for, project_relevance_policy,
+    PolicyBody, parse_policy_response, policy_for, policy_request, policy_request_for,
+    project_relevance_policy, relevance_policies,
 };
 pub use provision::{
     ProvisionOutcome, ProvisionRequestBody, ProvisionResponseBody, ProvisionSummary,

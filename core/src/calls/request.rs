@@ -213,7 +213,14 @@ pub(super) fn error_of(body: &[u8]) -> Option<String> {
         .filter(|e| !e.trim().is_empty())
 }
 
+/// Parses a JSON object body. Anything else (an array, which serde would
+/// read positionally into the struct's fields) is refused.
 pub(super) fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, HttpCallError> {
+    if !body.trim_ascii_start().starts_with(b"{") {
+        return Err(HttpCallError::InvalidBody {
+            detail: "expected a JSON object".to_owned(),
+        });
+    }
     serde_json::from_slice(body).map_err(|e| HttpCallError::InvalidBody {
         detail: e.to_string(),
     })

@@ -10,6 +10,7 @@ use super::check::{
     normalize_opt_http_url, normalize_relay_url,
 };
 use super::error::{ConfigError, ConfigWarning};
+use super::relevance::parse_policy_map;
 use super::settings::{Names, Var};
 use super::types::{IdleMode, IdpConfig, PlatformIdentity, RelayConfig, RevocationPolicy};
 
@@ -134,6 +135,19 @@ fn list(lookup: &Lookup<'_>, key: Var) -> Vec<String> {
         .collect()
 }
 
+/// Longest display name declared (the connector's own cap).
+pub(super) const MAX_DISPLAY_NAME_CHARS: usize = 64;
+
+/// A display name as declared: trimmed, at most 64 characters.
+pub(super) fn display_name(name: &str) -> String {
+    name.trim()
+        .chars()
+        .take(MAX_DISPLAY_NAME_CHARS)
+        .collect::<String>()
+        .trim_end()
+        .to_owned()
+}
+
 /// Parses decimal seconds (`30`, `0.5`, at most 3 decimals).
 fn parse_secs(s: &str) -> Result<Duration, String> {
     const EXPECTED: &str = "expected a number of seconds such as 30 or 0.5";
@@ -242,6 +256,16 @@ pub(super) fn load(lookup: &Lookup<'_>) -> Result<(RelayConfig, Vec<ConfigWarnin
     c.delivery_key = text(lookup, Var::DeliveryKey)?.map(|(v, _)| v);
     c.instance_id = text(lookup, Var::InstanceId)?.map(|(v, _)| v);
     c.enroll_token = text(lookup, Var::EnrollToken)?.map(|(v, _)| v);
+    if let Some((name, _)) = text(lookup, Var::DisplayName)? {
+        let chars = name.chars().count();
+        if chars > MAX_DISPLAY_NAME_CHARS {
+            warnings.push(ConfigWarning::DisplayNameTruncated { chars });
+        }
+        c.display_name = Some(display_name(&name));
+    }
+    if let Some((v, names)) = text(lookup, Var::Policy)? {
+        c.relevance = parse_policy_map(&v).map_err(|r| names.invalid(Var::Policy, "<JSON>", r))?;
+    }
     for (key, slot) in [
         (Var::Endpoint, &mut c.endpoint),
         (Var::WakeUrl, &mut c.wake_url),

@@ -36,11 +36,13 @@ pub(super) enum Var {
     WriteGuildId,
     IdleMode,
     AllowUnauthenticated,
+    DisplayName,
+    Policy,
 }
 
 impl Var {
     /// Every setting.
-    pub(super) const ALL: [Var; 29] = [
+    pub(super) const ALL: [Var; 32] = [
         Var::Url,
         Var::Id,
         Var::Secret,
@@ -69,7 +71,10 @@ impl Var {
         Var::Revocation,
         Var::MaxFrameBytes,
         Var::WriteGuildId,
+        Var::IdleMode,
         Var::AllowUnauthenticated,
+        Var::DisplayName,
+        Var::Policy,
     ];
 
     /// The environment variable.
@@ -105,6 +110,8 @@ impl Var {
             Var::WriteGuildId => "GATEWAY_RELAY_RS_WRITE_GUILD_ID",
             Var::IdleMode => "GATEWAY_RELAY_RS_IDLE_MODE",
             Var::AllowUnauthenticated => "GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED",
+            Var::DisplayName => "GATEWAY_RELAY_DISPLAY_NAME",
+            Var::Policy => "GATEWAY_RELAY_RS_POLICY",
         }
     }
 
@@ -140,6 +147,8 @@ impl Var {
             Var::WriteGuildId => "RelayConfigBuilder::write_guild_id",
             Var::IdleMode => "RelayConfigBuilder::idle_mode",
             Var::AllowUnauthenticated => "RelayConfigBuilder::allow_unauthenticated",
+            Var::DisplayName => "RelayConfigBuilder::display_name",
+            Var::Policy => "RelayConfigBuilder::relevance",
         }
     }
 

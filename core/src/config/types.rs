@@ -2,6 +2,9 @@
 
 use core::fmt;
 use core::time::Duration;
+use std::collections::BTreeMap;
+
+use super::relevance::RelevanceSettings;
 
 use crate::redact::{REDACTED, redacted};
 use crate::wire::DEFAULT_MAX_FRAME_BYTES;
@@ -201,6 +204,13 @@ pub struct RelayConfig {
     pub idp: Option<IdpConfig>,
     /// Enrollment token (`GATEWAY_RELAY_ENROLL_TOKEN`).
     pub enroll_token: Option<String>,
+    /// The name provisioning declares for this gateway (`displayName`;
+    /// `GATEWAY_RELAY_DISPLAY_NAME`, trimmed, at most 64 characters).
+    pub display_name: Option<String>,
+    /// Relevance settings per platform (`GATEWAY_RELAY_RS_POLICY`), declared
+    /// to the connector as relevance policies (see
+    /// [`relevance_policies`](crate::calls::relevance_policies)).
+    pub relevance: BTreeMap<String, RelevanceSettings>,
     /// Dial without credentials when the gateway id or secret is unset
     /// (`GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED`,
     /// [`RelayConfigBuilder::allow_unauthenticated`](super::RelayConfigBuilder::allow_unauthenticated)). Without it, loading or
@@ -227,6 +237,8 @@ impl fmt::Debug for RelayConfig {
             .field("idle_mode", &self.idle_mode)
             .field("idp", &self.idp)
             .field("enroll_token", &redacted(&self.enroll_token))
+            .field("display_name", &self.display_name)
+            .field("relevance", &self.relevance)
             .field("allow_unauthenticated", &self.allow_unauthenticated)
             .finish()
     }
@@ -323,6 +335,8 @@ impl Default for RelayConfig {
             idle_mode: None,
             idp: None,
             enroll_token: None,
+            display_name: None,
+            relevance: BTreeMap::new(),
             allow_unauthenticated: false,
         }
     }
