@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+mod boot;
 mod config;
 mod connect;
 mod connector;

@@ -553,3 +553,72 @@ fn media_prints_no_credentials_at_trace() {
         connector.stop_and_check(&format!("relay connector serving media ({verbosity})"));
     }
 }
+
+#[test]
+fn connect_self_provisions_and_declares_its_policy_without_printing_credentials() {
+    for verbosity in VERBOSITY {
+        let connector = start_connector(verbosity);
+        let url = format!("ws://{}", connector.addr);
+        // No secret: the connector issues one at start, kept in memory.
+        let mut child = relay(
+            &["connect", "--self-provision", "--platforms", "telegram"],
+            &[
+                ("GATEWAY_RELAY_URL", &url),
+                ("GATEWAY_RELAY_ID", "gw-booted"),
+                ("GATEWAY_RELAY_IDENTITY_TOKEN", ARG_TOKEN),
+                ("GATEWAY_RELAY_DISPLAY_NAME", "Ops"),
+                (
+                    "GATEWAY_RELAY_RS_POLICY",
+                    r#"{"telegram": {"require_mention": false}}"#,
+                ),
+            ],
+            verbosity,
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn relay connect");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let stderr = collect(child.stderr.take().expect("stderr"));
+        let proc = Proc(child);
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut out = String::new();
+        let mut serving = false;
+        while let Ok(line) = rx.recv_timeout(WAIT) {
+            out.push_str(&line);
+            out.push('\n');
+            if line.contains(r#""to":"serving""#) {
+                serving = true;
+                break;
+            }
+        }
+        drop(stdin);
+        let err = stderr.recv_timeout(WAIT).expect("relay connect ended");
+        drop(proc);
+        assert!(
+            serving,
+            "served with the issued credentials; stderr:\n{err}"
+        );
+        assert!(
+            err.contains("credentials issued for gateway gw-booted"),
+            "{err}"
+        );
+        assert!(err.contains("policy: telegram: accepted"), "{err}");
+        assert_clean(
+            &format!("relay connect --self-provision ({verbosity})"),
+            &out,
+            &err,
+        );
+        connector.stop_and_check(&format!("relay connector provisioning ({verbosity})"));
+    }
+}
