@@ -191,12 +191,12 @@ fn is_token_word(word: &str) -> bool {
 /// Replaces every base64url word (letters, digits, `-`, `_`, `.`) that
 /// [`is_token_word`] recognises.
 fn redact_token_words(text: &str) -> String {
-    let is_word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '=');
+    let is_word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
     let mut out = String::with_capacity(text.len());
     let mut word = String::new();
     let flush = |word: &mut String, out: &mut String| {
         let trimmed = word.trim_end_matches('.');
-        if is_token_word(trimmed) || is_token_word(trimmed.trim_end_matches('=')) {
+        if is_token_word(trimmed) {
             out.push_str(REDACTED);
             out.push_str(&word[trimmed.len()..]);
         } else {

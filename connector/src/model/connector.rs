@@ -11,7 +11,7 @@ use relay_core::wire::{ActionResult, BufferId, Hello, LineBuffer, PassthroughFor
 
 use super::config::ConnectorConfig;
 use super::interface::{ConnectorOutput, SessionId};
-use super::media::MediaStore;
+use super::media_store::MediaStore;
 use super::observe::{ConnectorStats, FrameLog};
 use super::records::ManagementState;
 use super::responder::{DefaultResponder, Responder};

@@ -9,7 +9,8 @@
 //! queue), `wake`, `buffer` (buffering and the drain), `outbound`,
 //! `sessions` (sessions and credentials), `admin`, `input` (socket bytes
 //! and timers), `management` (the provision, enroll and policy calls) and
-//! `media` (the media plane's store).
+//! `media` (the media plane's calls; its store is in `media_store`, beside
+//! `records`).
 
 mod admin;
 mod buffer;
@@ -19,6 +20,7 @@ mod input;
 mod interface;
 mod management;
 mod media;
+mod media_store;
 mod observe;
 mod outbound;
 mod output;
@@ -35,7 +37,7 @@ pub use interface::{
     Accept, CLOSE_NORMAL, CLOSE_UNAUTHORIZED, ConnectorOutput, Delivery, SessionId,
 };
 pub use management::HttpResponse;
-pub use media::{MediaRefusal, MediaStats, StoredMedia};
+pub use media_store::{MediaRefusal, MediaStats, StoredMedia};
 pub use observe::{ConnectorStats, Direction, FrameLog, LogEntry};
 pub use platforms::{KNOWN_PLATFORMS, platform_descriptor};
 pub use records::{DEFAULT_TENANT, PolicyRecord, ProvisionRecord};
