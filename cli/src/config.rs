@@ -66,6 +66,9 @@ impl CredentialArgs {
         overrides.push(extra);
         overrides.push(("GATEWAY_RELAY_WAKE_URL", self.wake_url.clone()));
         overrides.push(("GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED", Some("1".into())));
+        if let Some(token) = &self.identity_token {
+            crate::logging::register_secret(token);
+        }
         load_config(&overrides)
     }
 }
@@ -91,11 +94,25 @@ pub fn load_config(overrides: &[(&'static str, Option<String>)]) -> Result<Relay
     };
     match RelayConfig::from_env_os_map(get) {
         Ok((config, warnings)) => {
+            register_secrets(&config);
             for warning in warnings {
                 eprintln!("warning: {warning}");
             }
             Ok(config)
         }
         Err(e) => Err(fail(Exit::Usage, e)),
+    }
+}
+
+/// Registers the configuration's secrets with the log scrubber.
+pub fn register_secrets(config: &RelayConfig) {
+    let secrets = [
+        config.secret.as_deref(),
+        config.delivery_key.as_deref(),
+        config.enroll_token.as_deref(),
+        config.idp.as_ref().and_then(|idp| idp.client_secret()),
+    ];
+    for secret in secrets.into_iter().flatten() {
+        crate::logging::register_secret(secret);
     }
 }

@@ -39,12 +39,16 @@ GATEWAY_RELAY_SECRET=dev-secret (and core/examples/blocking_loop.rs) work as is.
     \"gateways\":    {\"gw-1\": [\"primary-secret\", \"older-secret\"]},
     \"descriptors\": {\"telegram\": {<capability descriptor JSON>}},
     \"wake_urls\":   {\"gw-1\": \"http://127.0.0.1:9000/wake\"},
-    \"ack_passthrough\": false
+    \"ack_passthrough\": false,
+    \"media_max_objects\": 1024,
+    \"media_max_bytes\": 134217728
   }
 Known platforms (discord, telegram, slack, whatsapp, signal, matrix) get
 realistic descriptors unless \"descriptors\" sets one. \"ack_passthrough\"
 (default true) makes buffered passthrough_forwards wait for an inbound_ack;
 set it to false for gateways that never ack them (the 2026-06-26 era).
+\"media_max_objects\" and \"media_max_bytes\" bound the media store (uploads to
+/relay/media, kept in memory; the oldest objects make room).
 
 The admin API has no authentication: keep the server on loopback.
 
@@ -161,6 +165,12 @@ pub async fn run(args: ConnectorArgs) -> Exit {
     println!("    POST {http}/relay/enroll       enrollment");
     println!("    POST {http}/relay/policy       relevance policy");
     println!(
+        "    POST {http}/relay/media        media upload (bearer: an upgrade token; at most 25 MiB)"
+    );
+    println!(
+        "    GET  {http}/relay/media/ID     media download (bearer: an upgrade token of the same tenant)"
+    );
+    println!(
         "    POST {http}/dev/inbound        {{\"instance\": \"<gateway id>\", \"event\": {{\"chat_id\", \"text\", \"platform\"}}}}"
     );
     println!(
@@ -256,12 +266,33 @@ fn read_config_file(path: &Path, config: &mut ConnectorConfig) -> Result<(), Con
     for key in top.keys() {
         if !matches!(
             key.as_str(),
-            "gateways" | "descriptors" | "wake_urls" | "ack_passthrough"
+            "gateways"
+                | "descriptors"
+                | "wake_urls"
+                | "ack_passthrough"
+                | "media_max_objects"
+                | "media_max_bytes"
         ) {
             return Err(shape(format!(
-                "unknown key {key:?} (expected gateways, descriptors, wake_urls, ack_passthrough)"
+                "unknown key {key:?} (expected gateways, descriptors, wake_urls, ack_passthrough, media_max_objects, media_max_bytes)"
             )));
         }
+    }
+    let count = |key: &str| -> Result<Option<u64>, ConfigFileError> {
+        match top.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .filter(|n| *n >= 1)
+                .map(Some)
+                .ok_or_else(|| shape(format!("{key} must be a whole number, at least 1"))),
+        }
+    };
+    if let Some(n) = count("media_max_objects")? {
+        config.media_max_objects = usize::try_from(n).unwrap_or(usize::MAX);
+    }
+    if let Some(n) = count("media_max_bytes")? {
+        config.media_max_bytes = n;
     }
     if let Some(ack) = top.get("ack_passthrough") {
         config.ack_passthrough = ack

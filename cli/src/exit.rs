@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::process::ExitCode;
 
+use relay_core::calls::HttpCallError;
 use relay_tokio::http::CallError;
 
 /// How a subcommand ended.
@@ -39,7 +40,9 @@ pub fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
 /// 1 otherwise.
 pub fn call_failed(e: &CallError) -> Exit {
     let exit = match e {
-        CallError::NotConfigured { .. } => Exit::Usage,
+        CallError::NotConfigured { .. } | CallError::Http(HttpCallError::NoCredentials) => {
+            Exit::Usage
+        }
         _ => Exit::Failed,
     };
     fail(exit, e)

@@ -5,10 +5,12 @@
 //! configuration error, 3 revoked (`relay connect`). Logs go to stderr,
 //! filtered by `RUST_LOG`, else by `-v`/`-q` (default `warn`; `off` for
 //! `relay demo`, whose timeline says it all), in colour only when stderr is
-//! a terminal (and `NO_COLOR` is unset).
+//! a terminal (and `NO_COLOR` is unset); dependencies log at most at `info`
+//! and no line carries a credential (see [`logging`]).
 
 #![forbid(unsafe_code)]
 
+mod boot;
 mod config;
 mod connect;
 mod connector;
@@ -17,6 +19,8 @@ mod enroll;
 mod exit;
 mod inspect;
 mod lines;
+mod logging;
+mod media;
 mod policy;
 mod provision;
 mod signals;
@@ -28,7 +32,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 /// The relay-rs command line: a protocol demo, a gateway bridge for agents,
-/// a dev connector, tokens, frame inspection and the connector's HTTP calls.
+/// a dev connector, tokens, frame inspection, the connector's HTTP calls and
+/// its media plane.
 #[derive(Debug, Parser)]
 #[command(
     name = "relay",
@@ -54,7 +59,10 @@ const LOGGING_HELP: &str = "\
 Logs go to stderr. RUST_LOG picks what is logged, e.g. RUST_LOG=debug or
 RUST_LOG=relay_engine=debug,warn (tracing-subscriber's EnvFilter syntax);
 without it, -v/-vv/-vvv and -q/-qq move the default level (warn) up or down.
-Colour is used only when stderr is a terminal and NO_COLOR is unset.
+Libraries other than relay-rs's own log at most at info, whatever is asked
+(below that they print what they send, tokens included), and every line is
+scrubbed of credentials. Colour is used only when stderr is a terminal and
+NO_COLOR is unset.
 
 Exit codes: 0 success, 1 failure, 2 usage or configuration error, 3 revoked
 (relay connect); a second Ctrl-C or SIGTERM during a graceful stop exits at
@@ -74,6 +82,9 @@ enum Command {
     Enroll(enroll::EnrollArgs),
     /// Send a platform's relevance policy to the connector.
     Policy(policy::PolicyArgs),
+    /// Upload to and download from the connector's media plane.
+    #[command(subcommand)]
+    Media(media::MediaCommand),
     /// Run a dev connector and a gateway in-process and tour the protocol.
     Demo(demo::DemoArgs),
     /// Run a gateway and bridge it to an agent over stdin/stdout JSON lines.
@@ -87,45 +98,19 @@ fn main() -> ExitCode {
     // The demo's timeline says everything; its logs stay quiet unless asked.
     let default = match cli.command {
         Command::Demo(_) if cli.verbose == 0 => "off",
-        _ => level(cli.verbose, cli.quiet),
+        _ => logging::level(cli.verbose, cli.quiet),
     };
-    init_logging(default);
+    logging::init(default);
     let code = match cli.command {
         Command::Token(command) => token::run(command),
         Command::Inspect(args) => inspect::run(&args),
         Command::Provision(args) => exit::block_on(provision::run(args)),
         Command::Enroll(args) => exit::block_on(enroll::run(args)),
         Command::Policy(args) => exit::block_on(policy::run(args)),
+        Command::Media(command) => exit::block_on(media::run(command)),
         Command::Demo(args) => exit::block_on(demo::run(args)),
         Command::Connect(args) => exit::block_on(connect::run(args)),
         Command::Connector(args) => exit::block_on(connector::run(args)),
     };
     code.into()
-}
-
-/// The default log filter for `-v` and `-q` counts.
-fn level(verbose: u8, quiet: u8) -> &'static str {
-    match (verbose, quiet) {
-        (0, 0) => "warn",
-        (1, _) => "info",
-        (2, _) => "debug",
-        (v, _) if v >= 3 => "trace",
-        (_, 1) => "error",
-        _ => "off",
-    }
-}
-
-/// Logs to stderr, filtered by `RUST_LOG` (default `default_filter`), in
-/// colour only on a terminal; every line first clears a status line drawn
-/// by `relay connect` (see [`stderr::status_line`]).
-fn init_logging(default_filter: &str) {
-    use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
-    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(colour)
-        .with_writer(stderr::LogWriter)
-        .try_init();
 }

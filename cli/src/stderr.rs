@@ -16,16 +16,3 @@ pub fn clear_status_line(stderr: &mut impl std::io::Write) {
         let _ = stderr.write_all(b"\r\x1b[2K");
     }
 }
-
-/// The log writer: stderr, with the status line cleared before each line.
-pub struct LogWriter;
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
-    type Writer = std::io::StderrLock<'static>;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        let mut stderr = std::io::stderr().lock();
-        clear_status_line(&mut stderr);
-        stderr
-    }
-}

@@ -270,11 +270,18 @@ fn idp_settings() {
             scope: Some("relay".to_owned()),
         })
     );
+    // A token URL alone is an ambient token endpoint.
+    let (c, _) = ok(&[
+        URL,
+        ("GATEWAY_RELAY_IDP_TOKEN_URL", "https://idp.example/t"),
+    ]);
+    assert_eq!(c.idp, Some(IdpConfig::ambient("https://idp.example/t")));
     let err = load(&[
         URL,
         ("GATEWAY_RELAY_IDP_TOKEN_URL", "https://idp.example/t"),
+        ("GATEWAY_RELAY_IDP_CLIENT_SECRET", "csecret"),
     ])
-    .expect_err("no id");
+    .expect_err("a secret without its id");
     assert!(
         matches!(&err, ConfigError::Missing { setting, .. } if setting == "GATEWAY_RELAY_IDP_CLIENT_ID"),
         "{err:?}"

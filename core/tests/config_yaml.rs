@@ -95,14 +95,17 @@ fn file_errors_name_the_file_key() {
         }
         other => panic!("expected Invalid, got {other:?}"),
     }
-    let yaml =
-        "gateway:\n  relay_url: https://c.example\n  idp:\n    token_url: https://idp.example/t\n";
+    let yaml = "gateway:\n  relay_url: https://c.example\n  idp:\n    token_url: https://idp.example/t\n    client_secret: cs\n";
     match RelayConfig::from_yaml_str(yaml) {
         Err(ConfigError::Missing { setting, .. }) => {
             assert_eq!(setting, "gateway.idp.client_id in the config file");
         }
         other => panic!("expected Missing, got {other:?}"),
     }
+    // A token URL alone is an ambient token endpoint.
+    let yaml = "gateway:\n  relay_url: https://c.example\n  relay_id: g\n  relay_secret: s\n  idp:\n    token_url: https://idp.example/t\n";
+    let (config, _) = RelayConfig::from_yaml_str(yaml).expect("an ambient endpoint");
+    assert!(config.idp.expect("an identity provider").is_ambient());
 }
 
 #[test]

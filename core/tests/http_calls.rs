@@ -90,6 +90,7 @@ fn provision_body_round_trips_for_the_connector() {
         route_keys: vec![],
         instance_id: Some("i".to_owned()),
         wake_url: None,
+        display_name: None,
     };
     let text = serde_json::to_string(&body).expect("serializes");
     let back: ProvisionRequestBody = serde_json::from_str(&text).expect("parses");

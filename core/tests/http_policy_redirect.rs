@@ -46,11 +46,12 @@ fn top_level_require_mention_fallback() {
         project_relevance_policy("telegram", None, Some(&top), None),
         Some(policy("telegram", true, &[], false))
     );
-    // The platform's own value wins over the top level.
+    // The platform's own value wins over the top level, and an explicit
+    // false is declared (the connector's default would gate on mentions).
     let block = json!({"require_mention": false});
     assert_eq!(
         project_relevance_policy("telegram", Some(&block), Some(&top), None),
-        None
+        Some(policy("telegram", false, &[], false))
     );
     // Strings are read as booleans.
     let block = json!({"require_mention": "true"});
@@ -69,10 +70,11 @@ fn unresolved_platform_and_all_default_give_none() {
     );
     assert_eq!(project_relevance_policy("", Some(&block), None, None), None);
     assert_eq!(project_relevance_policy("telegram", None, None, None), None);
+    // A null require_mention is unset.
     assert_eq!(
         project_relevance_policy(
             "telegram",
-            Some(&json!({"require_mention": false})),
+            Some(&json!({"require_mention": null})),
             None,
             Some("none")
         ),
@@ -99,14 +101,22 @@ fn allow_bots_values() {
 }
 
 #[test]
-fn discord_always_declares_without_other_bots() {
-    assert_eq!(
-        project_relevance_policy("discord", None, None, None),
-        Some(policy("discord", false, &[], false))
-    );
+fn discord_is_projected_like_every_platform() {
+    // Today's reference has no Discord rule: nothing configured declares
+    // nothing, and DISCORD_ALLOW_BOTS is read like any platform's.
+    assert_eq!(project_relevance_policy("discord", None, None, None), None);
     assert_eq!(
         project_relevance_policy("discord", None, None, Some("all")),
-        Some(policy("discord", false, &[], false))
+        Some(policy("discord", false, &[], true))
+    );
+}
+
+#[test]
+fn free_response_channels_fall_back_to_the_top_level() {
+    let top = json!({"free_response_channels": "c-1,c-2"});
+    assert_eq!(
+        project_relevance_policy("slack", Some(&json!({})), Some(&top), None),
+        Some(policy("slack", false, &["c-1", "c-2"], false))
     );
 }
 

@@ -1,15 +1,15 @@
-//! The relay's HTTP calls: the identity-provider token, provision, policy
-//! and enroll. The requests and the reading of the responses are the
-//! core's ([`relay_core::http`]); these functions only run them through
+//! The relay's HTTP calls: the identity token, provision, policy and
+//! enroll. The requests and the reading of the responses are the core's
+//! ([`relay_core::calls`]); these functions only run them through
 //! [`execute`].
 
 use std::fs;
 
 use relay_core::calls::{
-    EnrollRequestBody, HttpCallError, IssuedCredentials, PolicyBody, ProvisionSummary,
-    enroll_request, idp_token_request, merge_provision_outcomes, parse_enroll_response,
-    parse_idp_token_response, parse_policy_response, parse_provision_response, policy_request_for,
-    provision_requests,
+    EnrollRequestBody, HttpCallError, IDENTITY_TOKEN_MAX_BYTES, IssuedCredentials, PolicyBody,
+    ProvisionSummary, enroll_request, idp_token_request, merge_provision_outcomes,
+    parse_enroll_response, parse_identity_token_response, parse_policy_response,
+    parse_provision_response, policy_request_for, provision_requests,
 };
 use relay_core::config::RelayConfig;
 
@@ -18,8 +18,13 @@ use super::http_client::{HttpOptions, execute};
 use super::runtime::Runtime;
 
 /// The identity token to provision or enroll with: `explicit` when given
-/// (non-empty), else one fetched from the configured identity provider
-/// (`GATEWAY_RELAY_IDP_*`).
+/// (non-empty), else one from the configured identity provider
+/// (`GATEWAY_RELAY_IDP_*`): the OAuth2 client-credentials grant with a
+/// client id and secret, or a plain `GET` of an ambient token endpoint with
+/// neither (see [`IdpConfig`](relay_core::config::IdpConfig)). The answer
+/// is read through at most
+/// [`IDENTITY_TOKEN_MAX_BYTES`](relay_core::calls::IDENTITY_TOKEN_MAX_BYTES)
+/// (and `options`' bound, when lower), within `options`' timeout.
 pub async fn identity_token(
     rt: &dyn Runtime,
     config: &RelayConfig,
@@ -31,10 +36,18 @@ pub async fn identity_token(
     }
     let idp = config.idp.as_ref().ok_or(CallError::NotConfigured {
         what: "an identity token",
-        hint: "set GATEWAY_RELAY_IDP_TOKEN_URL, _IDP_CLIENT_ID and _IDP_CLIENT_SECRET, or pass an identity token",
+        hint: "set GATEWAY_RELAY_IDP_TOKEN_URL (with _IDP_CLIENT_ID and _IDP_CLIENT_SECRET for the client-credentials grant, without them for an ambient token endpoint), or pass an identity token",
     })?;
-    let response = execute(rt, idp_token_request(idp), options).await?;
-    Ok(parse_idp_token_response(response.status, &response.body)?)
+    let options = HttpOptions {
+        max_response_bytes: options.max_response_bytes.min(IDENTITY_TOKEN_MAX_BYTES),
+        ..options.clone()
+    };
+    let response = execute(rt, idp_token_request(idp), &options).await?;
+    Ok(parse_identity_token_response(
+        idp,
+        response.status,
+        &response.body,
+    )?)
 }
 
 /// The gateway id to provision or enroll as: the configured

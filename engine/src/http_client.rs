@@ -52,11 +52,14 @@ impl Default for HttpOptions {
     }
 }
 
-/// A response: the final status and body, after redirects.
+/// A response: the final status, headers and body, after redirects.
 #[derive(Clone, PartialEq, Eq)]
 pub struct HttpResponse {
     /// HTTP status of the last hop.
     pub status: u16,
+    /// Its headers in order (names lowercase; values that are not text are
+    /// left out).
+    pub headers: Vec<(String, String)>,
     /// Its body (at most [`HttpOptions::max_response_bytes`]).
     pub body: Vec<u8>,
     /// The URL that answered (the request's own URL unless redirected).
@@ -68,6 +71,7 @@ impl std::fmt::Debug for HttpResponse {
         // The body may carry issued credentials: show its length only.
         f.debug_struct("HttpResponse")
             .field("status", &self.status)
+            .field("headers", &self.headers.len())
             .field("body_len", &self.body.len())
             .field("url", &self.url)
             .finish()
@@ -77,8 +81,10 @@ impl std::fmt::Debug for HttpResponse {
 /// Executes `request` through `rt` (the blocking work runs in
 /// [`Runtime::unblock`]), following redirects as described in the module
 /// documentation. Any status comes back as a response; only transport
-/// failures (connect, TLS, timeout, an oversized body, too many or broken
-/// redirects) are errors.
+/// failures (connect, TLS, timeout, too many or broken redirects) and a body
+/// over [`HttpOptions::max_response_bytes`] ([`HttpCallError::TooLarge`]:
+/// refused from its `Content-Length` before it is read, or cut off at the
+/// bound) are errors.
 pub async fn execute(
     rt: &dyn Runtime,
     request: HttpRequest,
@@ -101,10 +107,15 @@ pub fn execute_blocking(
     let mut current = request;
     let mut redirects = 0u32;
     loop {
-        let (status, location, body) = send_once(&agent, &current, options)?;
+        let (status, headers, body) = send_once(&agent, &current, options)?;
+        let location = headers
+            .iter()
+            .find(|(n, _)| n == "location")
+            .map(|(_, v)| v.clone());
         let Some(location) = location.filter(|_| is_redirect(status)) else {
             return Ok(HttpResponse {
                 status,
+                headers,
                 body,
                 url: current.url,
             });
@@ -155,13 +166,16 @@ fn agent(options: &HttpOptions) -> ureq::Agent {
         .new_agent()
 }
 
-/// Sends one request; returns the status, the `Location` header and the
-/// (bounded) body.
+/// Headers in order: lowercase names and their text values.
+type Headers = Vec<(String, String)>;
+
+/// Sends one request; returns the status, the headers and the (bounded)
+/// body.
 fn send_once(
     agent: &ureq::Agent,
     request: &HttpRequest,
     options: &HttpOptions,
-) -> Result<(u16, Option<String>, Vec<u8>), HttpCallError> {
+) -> Result<(u16, Headers, Vec<u8>), HttpCallError> {
     if !is_http_url(&request.url) {
         return Err(HttpCallError::transport(format!(
             "{} is not an http:// or https:// URL; check GATEWAY_RELAY_URL",
@@ -174,26 +188,43 @@ fn send_once(
     for (name, value) in &request.headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
+    // The body is lent, not copied: a media upload is up to 25 MiB.
     let result = match request.method {
         HttpMethod::Get => builder.body(()).map(|r| agent.run(r)),
-        HttpMethod::Post => builder.body(request.body.clone()).map(|r| agent.run(r)),
+        HttpMethod::Post => builder.body(request.body.as_slice()).map(|r| agent.run(r)),
     };
     let mut response = result
         .map_err(|e| HttpCallError::transport(format!("invalid request: {e}")))?
         .map_err(|e| transport_error(&request.url, e))?;
     let status = response.status().as_u16();
-    let location = response
+    let headers: Headers = response
         .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .iter()
+        .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
+    let too_large = |size| HttpCallError::TooLarge {
+        size,
+        max: options.max_response_bytes,
+    };
+    // A declared length over the bound is refused before the body is read.
+    let declared = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.trim().parse::<u64>().ok());
+    if let Some(n) = declared.filter(|n| *n > options.max_response_bytes) {
+        return Err(too_large(Some(n)));
+    }
+    // Whatever the headers say (or omit), at most the bound is read.
     let body = response
         .body_mut()
         .with_config()
         .limit(options.max_response_bytes)
         .read_to_vec()
-        .map_err(|e| transport_error(&request.url, e))?;
-    Ok((status, location, body))
+        .map_err(|e| match e {
+            ureq::Error::BodyExceedsLimit(_) => too_large(None),
+            e => transport_error(&request.url, e),
+        })?;
+    Ok((status, headers, body))
 }
 
 /// A ureq error as a transport error, with a hint.
@@ -205,7 +236,6 @@ fn transport_error(url: &str, e: ureq::Error) -> HttpCallError {
         ureq::Error::ConnectionFailed | ureq::Error::Io(_) => {
             "; check GATEWAY_RELAY_URL and that the connector is up"
         }
-        ureq::Error::BodyExceedsLimit(_) => "; the response is too large to be a connector answer",
         _ => "",
     };
     HttpCallError::transport(format!("{url}: {e}{hint}"))

@@ -21,6 +21,8 @@ mod stall;
 mod ws;
 
 #[cfg(feature = "http")]
+mod boot;
+#[cfg(feature = "http")]
 mod call_error;
 #[cfg(feature = "http")]
 mod calls;
@@ -28,6 +30,8 @@ mod calls;
 mod env_file;
 #[cfg(feature = "http")]
 mod http_client;
+#[cfg(feature = "http")]
+mod media_calls;
 
 pub use client::RelayClient;
 pub use clock::Clock;
@@ -46,11 +50,11 @@ pub use runtime::{BoxFuture, CurrentRuntime, Runtime};
 pub use rustls;
 pub use stall::StallGuard;
 
-/// The HTTP calls (provision, policy, enroll, the identity-provider token)
-/// and the env file, runtime-neutral.
+/// The HTTP calls (provision, policy, enroll, the identity token, the media
+/// plane, the boot sequence) and the env file, runtime-neutral.
 ///
 /// The requests and the reading of the responses are the core's
-/// ([`relay_core::http`]); this module only executes them: with a blocking
+/// ([`relay_core::calls`]); this module only executes them: with a blocking
 /// `ureq` agent (rustls with ring, the webpki roots), run off the async
 /// threads through [`Runtime::unblock`].
 ///
@@ -70,6 +74,7 @@ pub use stall::StallGuard;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http {
+    pub use super::boot::{BootOutcome, BootProvision, PolicyStatus, boot};
     pub use super::call_error::CallError;
     pub use super::calls::{
         default_gateway_id, enroll, identity_token, policy, provision, send_policies,
@@ -80,5 +85,8 @@ pub mod http {
     pub use super::http_client::{
         DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_REDIRECTS, DEFAULT_MAX_RESPONSE_BYTES,
         DEFAULT_TIMEOUT, HttpOptions, HttpResponse, execute, execute_blocking,
+    };
+    pub use super::media_calls::{
+        download_media, extension_for, upload_content_type, upload_media,
     };
 }

@@ -17,8 +17,8 @@ pub use relay_engine;
 pub use relay_engine::{ClientError, ClientOptions, Events, InlineClient, RelayHandle};
 pub use runtime::{RelayClient, TokioRuntime};
 
-/// The HTTP calls on the current tokio runtime: provision, policy, enroll
-/// and the env file.
+/// The HTTP calls on the current tokio runtime: provision, policy, enroll,
+/// the media plane, the boot sequence and the env file.
 ///
 /// Thin wrappers over [`relay_engine::http`] that use
 /// [`TokioRuntime::try_current`] and the default

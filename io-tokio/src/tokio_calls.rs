@@ -3,15 +3,18 @@
 
 use std::path::{Path, PathBuf};
 
-use relay_core::calls::{HttpRequest, IssuedCredentials, PolicyBody, ProvisionSummary};
+use relay_core::calls::{
+    HttpRequest, IssuedCredentials, MediaObject, MediaRef, PolicyBody, ProvisionSummary,
+};
 use relay_core::config::RelayConfig;
 
 use crate::runtime::TokioRuntime;
 use relay_engine::http as engine;
 
 pub use relay_engine::http::{
-    CallError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_REDIRECTS, DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_TIMEOUT, EnvFileError, HttpOptions, HttpResponse, default_env_file, default_gateway_id,
+    BootOutcome, BootProvision, CallError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_REDIRECTS,
+    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, EnvFileError, HttpOptions, HttpResponse,
+    PolicyStatus, default_env_file, default_gateway_id, extension_for, upload_content_type,
 };
 
 /// The current tokio runtime, or [`CallError::NoRuntime`].
@@ -87,6 +90,41 @@ pub async fn enroll(
     let token = engine::identity_token(&rt, config, identity_token, &options).await?;
     let gateway_id = default_gateway_id(config);
     engine::enroll(&rt, config, &gateway_id, enrollment_token, &token, &options).await
+}
+
+/// Provisions the gateway (unless a secret is configured) and declares its
+/// relevance policies, as the reference does at boot, with `identity` as
+/// identity token when given (see
+/// [`engine::boot`](relay_engine::http::boot)). Never fails: start the
+/// client with [`BootOutcome::config`].
+pub async fn boot(config: RelayConfig, identity: Option<&str>) -> Result<BootOutcome, CallError> {
+    Ok(engine::boot(&runtime()?, config, identity, &HttpOptions::default()).await)
+}
+
+/// Uploads `bytes` to the connector's media plane (see
+/// [`engine::upload_media`](relay_engine::http::upload_media)): the
+/// content type is `mime`, else guessed from `filename`.
+pub async fn upload_media(
+    config: &RelayConfig,
+    bytes: Vec<u8>,
+    mime: Option<&str>,
+    filename: Option<&str>,
+) -> Result<MediaRef, CallError> {
+    engine::upload_media(
+        &runtime()?,
+        config,
+        bytes,
+        mime,
+        filename,
+        &HttpOptions::default(),
+    )
+    .await
+}
+
+/// Downloads a media object, bounded at 25 MiB (see
+/// [`engine::download_media`](relay_engine::http::download_media)).
+pub async fn download_media(config: &RelayConfig, url: &str) -> Result<MediaObject, CallError> {
+    engine::download_media(&runtime()?, config, url, &HttpOptions::default()).await
 }
 
 /// Writes `vars` into the env file at `path`, atomically with mode 0600

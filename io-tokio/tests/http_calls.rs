@@ -524,7 +524,7 @@ async fn redirect_to_localhost_drops_the_bearer() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redirect_loops_and_huge_bodies_are_transport_errors() {
+async fn redirect_loops_and_huge_bodies_are_refused() {
     bounded(async {
         let server = Server::start(|seen| match seen.path.as_str() {
             "/relay/provision" => redirect(307, "/relay/provision"),
@@ -535,8 +535,13 @@ async fn redirect_loops_and_huge_bodies_are_transport_errors() {
             },
         })
         .await;
-        let config = RelayConfig::builder(&server.base).allow_unauthenticated().build().unwrap();
-        let summary = http::provision_with(&config, "gw", Some("t")).await.unwrap();
+        let config = RelayConfig::builder(&server.base)
+            .allow_unauthenticated()
+            .build()
+            .unwrap();
+        let summary = http::provision_with(&config, "gw", Some("t"))
+            .await
+            .unwrap();
         let HttpCallError::Transport { detail } = &summary.failures[0].1 else {
             panic!("{summary:?}");
         };
@@ -550,8 +555,15 @@ async fn redirect_loops_and_huge_bodies_are_transport_errors() {
             body: vec![],
         };
         let err = http::execute(request).await.unwrap_err();
+        // Refused from its Content-Length, with a typed error.
         assert!(
-            matches!(&err, CallError::Http(HttpCallError::Transport { detail }) if detail.contains("larger")),
+            matches!(
+                &err,
+                CallError::Http(HttpCallError::TooLarge {
+                    size: Some(2_097_152),
+                    max: 1_048_576
+                })
+            ),
             "{err}"
         );
     })

@@ -386,9 +386,6 @@ def test_delete(make_connector, ck, ref):
 # ── media ────────────────────────────────────────────────────────────────
 
 
-@connector_gap("no media routes (needs: POST /relay/media and GET /relay/media/{id}, bearer "
-               "= the gateway's upgrade token, 25 MiB cap, stored in memory; stats `media`)",
-               series=("0.22",))
 def test_media_upload_then_send_media(make_connector, ck, ref, tmp_path: Path, monkeypatch):
     connector = make_connector(**all_ops("telegram", "discord"))
     # The reference's own relay settings: where the media plane is, and its credential.

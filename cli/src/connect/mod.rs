@@ -72,6 +72,20 @@ pub struct ConnectArgs {
     /// nothing is dropped.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_IN_FLIGHT)]
     pub max_in_flight: usize,
+    /// Before connecting, provision every fronted platform (unless
+    /// GATEWAY_RELAY_SECRET is set; credentials stay in memory) and declare
+    /// the relevance policies of GATEWAY_RELAY_RS_POLICY; failures are
+    /// reported and the start goes on. The identity token comes from
+    /// GATEWAY_RELAY_IDENTITY_TOKEN, else GATEWAY_RELAY_IDP_*.
+    #[arg(
+        long,
+        env = "GATEWAY_RELAY_RS_SELF_PROVISION",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        default_value_t = false,
+        num_args = 0,
+        default_missing_value = "true"
+    )]
+    pub self_provision: bool,
 }
 
 const CONNECT_HELP: &str = "\
@@ -175,7 +189,8 @@ impl Out {
 pub async fn run(args: ConnectArgs) -> Exit {
     let mut overrides = args.relay.overrides();
     overrides.push(("GATEWAY_RELAY_PLATFORMS", args.platforms.clone()));
-    if args.allow_unauthenticated {
+    // Self-provisioning obtains the credentials: they may be missing here.
+    if args.allow_unauthenticated || args.self_provision {
         overrides.push((
             "GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED",
             Some("1".to_owned()),
@@ -184,6 +199,15 @@ pub async fn run(args: ConnectArgs) -> Exit {
     let config = match config::load_config(&overrides) {
         Ok(config) => config,
         Err(exit) => return exit,
+    };
+    let config = if args.self_provision {
+        let identity = std::env::var("GATEWAY_RELAY_IDENTITY_TOKEN").ok();
+        if let Some(token) = &identity {
+            crate::logging::register_secret(token);
+        }
+        crate::boot::run(config, identity.as_deref()).await
+    } else {
+        config
     };
     if args.max_line_bytes == 0 {
         return fail(

@@ -500,3 +500,82 @@ fn a_socket_queue_at_its_bound_cuts_the_gateway_and_loses_nothing_buffered() {
     assert_eq!(seen.len(), AFTER, "buffered items delivered");
     assert!(!watch.crossed(), "crossed {RSS_LIMIT_KIB} KiB");
 }
+
+/// The media plane: an authenticated upload that streams 100 MiB without a
+/// `Content-Length` is cut off at 25 MiB (413) and the connector's memory
+/// stays bounded; unauthenticated and over-declared uploads are refused
+/// without reading their bodies.
+#[test]
+fn a_streamed_media_upload_past_the_cap_stays_bounded() {
+    let server = Connector::start(&["--gateway", "gw-media:media-secret"]);
+    let watch = RssWatch::start(server.proc.pid(), RSS_LIMIT_KIB);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let token = relay_core::auth::mint_token(
+        "gw-media",
+        "media-secret",
+        300,
+        relay_core::UnixTime::from_secs(now),
+    );
+    let mut s = TcpStream::connect(server.addr).expect("connect");
+    let _ = s.set_write_timeout(Some(Duration::from_secs(5)));
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    let head = format!(
+        "POST /relay/media HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    let _ = s.write_all(head.as_bytes());
+    let chunk = vec![b'm'; 1 << 20];
+    let until = Instant::now() + Duration::from_secs(20);
+    let mut sent = 0usize;
+    for _ in 0..100 {
+        let framed = s
+            .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+            .and_then(|()| s.write_all(&chunk))
+            .and_then(|()| s.write_all(b"\r\n"));
+        if Instant::now() > until || framed.is_err() {
+            break;
+        }
+        sent += 1;
+    }
+    let mut answer = Vec::new();
+    let _ = (&mut s).take(4096).read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 413"),
+        "after {sent} MiB: {answer}"
+    );
+    assert!(!watch.crossed(), "crossed {RSS_LIMIT_KIB} KiB");
+    for head in [
+        "POST /relay/media HTTP/1.1\r\nHost: x\r\nContent-Length: 104857600\r\n\r\n".to_owned(),
+        format!(
+            "POST /relay/media HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Length: 104857600\r\n\r\n"
+        ),
+    ] {
+        let mut s = TcpStream::connect(server.addr).expect("connect");
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let _ = s.write_all(head.as_bytes());
+        let mut answer = vec![0; 64];
+        let n = s.read(&mut answer).unwrap_or(0);
+        let answer = String::from_utf8_lossy(&answer[..n]);
+        assert!(
+            answer.starts_with("HTTP/1.1 401") || answer.starts_with("HTTP/1.1 413"),
+            "answered from the headers alone: {answer}"
+        );
+    }
+    let stats = http(
+        server.addr,
+        "GET",
+        "/dev/stats",
+        b"",
+        Duration::from_secs(2),
+    );
+    let Some((200, body)) = stats else {
+        panic!("stats: {stats:?}");
+    };
+    let stats: serde_json::Value = serde_json::from_str(&body).expect("JSON stats");
+    assert_eq!(stats["media"]["uploads_refused"], 3, "{stats}");
+    assert_eq!(stats["media"]["stored"], 0);
+    eprintln!("media: peak RSS {} KiB", watch.peak_kib());
+}

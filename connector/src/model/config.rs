@@ -60,7 +60,16 @@ pub struct ConnectorConfig {
     pub log_capacity: usize,
     /// Bytes of frame text kept per log entry (longer text is truncated).
     pub log_text_limit: usize,
+    /// Media objects kept at most (1,024); the oldest make room.
+    pub media_max_objects: usize,
+    /// Bytes of media kept at most (128 MiB); the oldest objects make room.
+    pub media_max_bytes: u64,
 }
+
+/// Default [`ConnectorConfig::media_max_objects`].
+pub const DEFAULT_MEDIA_MAX_OBJECTS: usize = 1024;
+/// Default [`ConnectorConfig::media_max_bytes`] (128 MiB).
+pub const DEFAULT_MEDIA_MAX_BYTES: u64 = 128 * 1024 * 1024;
 
 impl Default for ConnectorConfig {
     fn default() -> Self {
@@ -78,6 +87,8 @@ impl Default for ConnectorConfig {
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             log_capacity: 4096,
             log_text_limit: 4096,
+            media_max_objects: DEFAULT_MEDIA_MAX_OBJECTS,
+            media_max_bytes: DEFAULT_MEDIA_MAX_BYTES,
         }
     }
 }

@@ -11,6 +11,7 @@ use relay_core::wire::{ActionResult, BufferId, Hello, LineBuffer, PassthroughFor
 
 use super::config::ConnectorConfig;
 use super::interface::{ConnectorOutput, SessionId};
+use super::media_store::MediaStore;
 use super::observe::{ConnectorStats, FrameLog};
 use super::records::ManagementState;
 use super::responder::{DefaultResponder, Responder};
@@ -37,6 +38,7 @@ pub struct Connector {
     pub(super) log: FrameLog,
     pub(super) stats: ConnectorStats,
     pub(super) management: ManagementState,
+    pub(super) media: MediaStore,
 }
 
 impl core::fmt::Debug for Connector {
@@ -156,6 +158,7 @@ impl Connector {
             outputs: VecDeque::new(),
             stats: ConnectorStats::default(),
             management: ManagementState::default(),
+            media: MediaStore::default(),
         };
         let initial: Vec<(String, Vec<String>)> = c
             .config

@@ -8,7 +8,9 @@
 //! file per concern, each an `impl Connector` block: `output` (the output
 //! queue), `wake`, `buffer` (buffering and the drain), `outbound`,
 //! `sessions` (sessions and credentials), `admin`, `input` (socket bytes
-//! and timers) and `management` (the provision, enroll and policy calls).
+//! and timers), `management` (the provision, enroll and policy calls) and
+//! `media` (the media plane's calls; its store is in `media_store`, beside
+//! `records`).
 
 mod admin;
 mod buffer;
@@ -17,6 +19,8 @@ mod connector;
 mod input;
 mod interface;
 mod management;
+mod media;
+mod media_store;
 mod observe;
 mod outbound;
 mod output;
@@ -27,12 +31,13 @@ mod sessions;
 mod wake;
 
 pub use admin::{AdminError, MAX_ADMIN_ENTRIES, chat_id_of_session_key};
-pub use config::{ConnectorConfig, RejectMode};
+pub use config::{ConnectorConfig, DEFAULT_MEDIA_MAX_BYTES, DEFAULT_MEDIA_MAX_OBJECTS, RejectMode};
 pub use connector::Connector;
 pub use interface::{
     Accept, CLOSE_NORMAL, CLOSE_UNAUTHORIZED, ConnectorOutput, Delivery, SessionId,
 };
 pub use management::HttpResponse;
+pub use media_store::{MediaRefusal, MediaStats, StoredMedia};
 pub use observe::{ConnectorStats, Direction, FrameLog, LogEntry};
 pub use platforms::{KNOWN_PLATFORMS, platform_descriptor};
 pub use records::{DEFAULT_TENANT, PolicyRecord, ProvisionRecord};

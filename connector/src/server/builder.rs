@@ -14,7 +14,7 @@ use super::config::{DEFAULT_WRITE_STALL_TIMEOUT, DevServerConfig};
 use super::driver::{self, Driver};
 use super::handle::ConnectorServer;
 use super::listener::{AcceptLimits, accept_loop};
-use super::routes::Ctx;
+use super::routes::{Ctx, MAX_MEDIA_UPLOADS_AT_ONCE};
 use super::socket;
 use super::stats::Counters;
 
@@ -155,6 +155,7 @@ impl DevServerBuilder {
             },
             max_body_bytes: config.max_body_bytes,
             socket_queue: socket_queue_capacity(&config),
+            media_uploads: Arc::new(tokio::sync::Semaphore::new(MAX_MEDIA_UPLOADS_AT_ONCE)),
         });
         let limits = AcceptLimits {
             max_connections: config.max_connections,

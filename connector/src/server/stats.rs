@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::{Connector, ConnectorStats};
+use crate::{Connector, ConnectorStats, MediaStats};
 use serde_json::{Value, json};
 
 /// Counters kept outside the model (sockets and HTTP).
@@ -53,6 +53,8 @@ pub struct DevServerStats {
     pub sessions: usize,
     /// Items buffered over all instances.
     pub buffered: usize,
+    /// The media plane's store and counters.
+    pub media: MediaStats,
 }
 
 impl DevServerStats {
@@ -69,11 +71,13 @@ impl DevServerStats {
             sockets_cut_queue_full: Counters::get(&counters.sockets_cut_queue_full),
             sessions: connector.sessions().len(),
             buffered: connector.total_buffered(),
+            media: connector.media_stats(),
         }
     }
 
     /// The stats as the JSON object `GET /dev/stats` answers: the server's
-    /// counters at the top level and the model's under `"model"`.
+    /// counters at the top level, the model's under `"model"` and the media
+    /// plane's under `"media"`.
     pub fn to_json(&self) -> Value {
         // The model's counters in their declaration order.
         let model = serde_json::to_value(&self.model).unwrap_or(Value::Null);
@@ -88,6 +92,7 @@ impl DevServerStats {
             "sessions": self.sessions,
             "buffered": self.buffered,
             "model": model,
+            "media": serde_json::to_value(&self.media).unwrap_or(Value::Null),
         })
     }
 }

@@ -1,5 +1,5 @@
-//! The OAuth2 client-credentials identity token (the bearer of provision
-//! and enroll).
+//! The identity token (the bearer of provision and enroll): an OAuth2
+//! client-credentials grant, or an ambient token endpoint.
 
 use serde::Deserialize;
 
@@ -21,9 +21,28 @@ fn form_encode(s: &str) -> String {
     out
 }
 
-/// The `client_credentials` token request: a form-encoded `POST` of
-/// `grant_type`, `client_id`, `client_secret` and (when set) `scope`.
+/// Largest identity-provider response a driver reads (64 KiB): a token
+/// response is a few KiB at most.
+pub const IDENTITY_TOKEN_MAX_BYTES: u64 = 64 * 1024;
+
+/// The identity token request. For client credentials
+/// ([`IdpConfig::is_ambient`] false): a form-encoded `POST` of `grant_type`,
+/// `client_id`, `client_secret` and (when set) `scope`. For an ambient
+/// endpoint: a plain `GET` with `Accept: application/json, text/plain`.
+///
+/// Read the answer with [`parse_identity_token_response`].
 pub fn idp_token_request(idp: &IdpConfig) -> HttpRequest {
+    if idp.is_ambient() {
+        return HttpRequest {
+            method: HttpMethod::Get,
+            url: idp.token_url.clone(),
+            headers: vec![(
+                "Accept".to_owned(),
+                "application/json, text/plain".to_owned(),
+            )],
+            body: Vec::new(),
+        };
+    }
     let mut fields = vec![
         ("grant_type", "client_credentials"),
         ("client_id", idp.client_id.as_str()),
@@ -48,6 +67,90 @@ pub fn idp_token_request(idp: &IdpConfig) -> HttpRequest {
             ("Accept".to_owned(), "application/json".to_owned()),
         ],
         body: body.into_bytes(),
+    }
+}
+
+/// Parses the answer to [`idp_token_request`]: the client-credentials grant
+/// with [`parse_idp_token_response`], an ambient endpoint with
+/// [`parse_ambient_token_response`].
+pub fn parse_identity_token_response(
+    idp: &IdpConfig,
+    status: u16,
+    body: &[u8],
+) -> Result<String, HttpCallError> {
+    if idp.is_ambient() {
+        parse_ambient_token_response(status, body)
+    } else {
+        parse_idp_token_response(status, body)
+    }
+}
+
+/// Parses an ambient token endpoint's answer (a 2xx). The body, stripped of
+/// surrounding whitespace, is:
+///
+/// - JSON when it starts with `{`: its `access_token` string (trimmed, not
+///   empty) is the token, whatever its alphabet;
+/// - otherwise the token itself, when it is shaped like one: a JWT (three or
+///   more non-empty dot-separated base64url segments) or an opaque
+///   base64url string of at least 32 characters.
+///
+/// Anything else (an error page, `unauthorized`, a body that is not UTF-8)
+/// fails closed with [`HttpCallError::IdentityProvider`], which never
+/// quotes the body.
+pub fn parse_ambient_token_response(status: u16, body: &[u8]) -> Result<String, HttpCallError> {
+    let fail = |detail: String| HttpCallError::IdentityProvider { detail };
+    if !is_success(status) {
+        return Err(fail(format!(
+            "the ambient token endpoint answered HTTP {status}"
+        )));
+    }
+    let text = core::str::from_utf8(body)
+        .map_err(|_| {
+            fail("the ambient token endpoint answered a body that is not UTF-8".to_owned())
+        })?
+        .trim();
+    let token = if text.starts_with('{') {
+        #[derive(Deserialize)]
+        struct Envelope {
+            #[serde(default)]
+            access_token: Option<serde_json::Value>,
+        }
+        match serde_json::from_str::<Envelope>(text)
+            .ok()
+            .and_then(|e| e.access_token)
+        {
+            Some(serde_json::Value::String(t)) => t.trim().to_owned(),
+            _ => String::new(),
+        }
+    } else if is_token_shaped(text) {
+        text.to_owned()
+    } else {
+        String::new()
+    };
+    if token.is_empty() {
+        return Err(fail(format!(
+            "no client id and secret are configured, so the token URL was read as an ambient token endpoint (GET), but its {}-byte answer is not a token; for the OAuth2 client-credentials grant set both GATEWAY_RELAY_IDP_CLIENT_ID and _CLIENT_SECRET",
+            body.len()
+        )));
+    }
+    Ok(token)
+}
+
+/// A raw token: a JWT (3+ non-empty base64url segments joined by dots), or
+/// an opaque base64url string of at least 32 characters. Short words
+/// (`unauthorized`, `null`) are error bodies, not tokens.
+fn is_token_shaped(s: &str) -> bool {
+    let base64url = |seg: &str| {
+        !seg.is_empty()
+            && seg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    let segments = s.split('.').count();
+    if segments >= 3 {
+        s.split('.').all(base64url)
+    } else {
+        segments == 1 && s.len() >= 32 && base64url(s)
     }
 }
 
@@ -85,6 +188,19 @@ pub fn parse_idp_token_response(status: u16, body: &[u8]) -> Result<String, Http
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_shapes() {
+        assert!(is_token_shaped("a.b.c"));
+        assert!(is_token_shaped("eyJh-_.eyJ9.sig.extra"));
+        assert!(is_token_shaped(&"A".repeat(32)));
+        assert!(!is_token_shaped(&"A".repeat(31)));
+        assert!(!is_token_shaped("a.b"));
+        assert!(!is_token_shaped("a..c"));
+        assert!(!is_token_shaped("unauthorized"));
+        assert!(!is_token_shaped(&format!("{} x", "A".repeat(40))));
+        assert!(!is_token_shaped(&format!("{}=", "A".repeat(40))));
+    }
 
     #[test]
     fn form_encoding() {

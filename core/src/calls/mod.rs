@@ -1,6 +1,8 @@
 //! The connector's HTTP calls, sans-IO (PROTOCOL.md part 2 §8):
-//! `POST /relay/provision`, `POST /relay/policy`, `POST /relay/enroll`, and
-//! the OAuth2 client-credentials identity token.
+//! `POST /relay/provision`, `POST /relay/policy`, `POST /relay/enroll`, the
+//! media plane (`POST /relay/media`, `GET /relay/media/{id}`), and the
+//! identity token (an OAuth2 client-credentials grant or an ambient
+//! endpoint).
 //!
 //! Nothing here performs I/O. Builders return an [`HttpRequest`] for a
 //! driver to execute (with [`HTTP_TIMEOUT`]); parsers take the response's
@@ -14,6 +16,7 @@ mod credentials;
 mod enroll;
 mod env_file;
 mod idp;
+mod media;
 mod policy;
 mod provision;
 mod redirect;
@@ -24,9 +27,19 @@ pub use enroll::{
     EnrollRequestBody, EnrollResponseBody, enroll_env_vars, enroll_request, parse_enroll_response,
 };
 pub use env_file::render_env_file;
-pub use idp::{idp_token_request, parse_idp_token_response};
+pub use idp::{
+    IDENTITY_TOKEN_MAX_BYTES, idp_token_request, parse_ambient_token_response,
+    parse_identity_token_response, parse_idp_token_response,
+};
+pub use media::{
+    MEDIA_FILENAME_MAX_CHARS, MEDIA_MAX_BYTES, MEDIA_TIMEOUT, MediaObject, MediaRef,
+    check_download_length, check_upload_size, disposition_file_name, is_connector_media_url,
+    media_download_request, media_upload_request, parse_media_download,
+    parse_media_upload_response, safe_file_name,
+};
 pub use policy::{
-    PolicyBody, parse_policy_response, policy_request, policy_request_for, project_relevance_policy,
+    PolicyBody, parse_policy_response, policy_for, policy_request, policy_request_for,
+    project_relevance_policy, relevance_policies,
 };
 pub use provision::{
     ProvisionOutcome, ProvisionRequestBody, ProvisionResponseBody, ProvisionSummary,

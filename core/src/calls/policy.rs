@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::request::{HttpCallError, HttpRequest, error_of, json_post, to_json};
 use crate::auth::{DEFAULT_UPGRADE_TTL_SECS, mint_token};
-use crate::config::{RelayConfig, policy_url};
+use crate::config::{RelayConfig, RelevanceSettings, policy_url, scopes, truthy};
 use crate::time::UnixTime;
 
 /// Body of `POST /relay/policy`: one platform's relevance policy.
@@ -64,86 +64,86 @@ pub fn parse_policy_response(status: u16, body: &[u8]) -> Result<(), HttpCallErr
     }
 }
 
-/// Truthiness of a config value: booleans, numbers (non-zero), and the
-/// strings `true/yes/on/1` (any case); everything else is false.
-fn truthy(v: &serde_json::Value) -> bool {
-    match v {
-        serde_json::Value::Bool(b) => *b,
-        serde_json::Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        serde_json::Value::String(s) => matches!(
-            s.trim().to_ascii_lowercase().as_str(),
-            "true" | "yes" | "on" | "1"
-        ),
-        _ => false,
+/// The relevance policy of `platform` with `settings`, as the reference
+/// projects it: `requireAddress` ← `require_mention`, `freeResponseScopes`
+/// ← `free_response_channels`, `allowOtherBots` ← `allow_bots` is
+/// `mentions` or `all`.
+///
+/// `None` (nothing to declare: the connector's default applies) for the
+/// unresolved platform `relay` (or an empty name), and when
+/// `require_mention` is unset, no scope is listed and other bots are not
+/// admitted. An explicit `require_mention: false` is declared.
+pub fn policy_for(platform: &str, settings: &RelevanceSettings) -> Option<PolicyBody> {
+    let platform = platform.trim();
+    if platform.is_empty() || platform == "relay" {
+        return None;
     }
+    let allow_other_bots = settings.allows_other_bots();
+    if settings.require_mention.is_none()
+        && settings.free_response_channels.is_empty()
+        && !allow_other_bots
+    {
+        return None;
+    }
+    Some(PolicyBody {
+        platform: platform.to_owned(),
+        require_address: settings.require_mention.unwrap_or(false),
+        free_response_scopes: settings.free_response_channels.clone(),
+        allow_other_bots,
+    })
 }
 
-/// A list of scopes: a list of strings / numbers, or a comma string; items
-/// trimmed, empty ones dropped.
-fn scopes(v: &serde_json::Value) -> Vec<String> {
-    let items: Vec<String> = match v {
-        serde_json::Value::String(s) => s.split(',').map(str::to_owned).collect(),
-        serde_json::Value::Array(items) => items
-            .iter()
-            .filter_map(|i| match i {
-                serde_json::Value::String(s) => Some(s.clone()),
-                serde_json::Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    items
-        .iter()
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+/// Every fronted platform (hello order) with its relevance policy from
+/// [`RelayConfig::relevance`] (`None`: nothing to declare, see
+/// [`policy_for`]).
+pub fn relevance_policies(config: &RelayConfig) -> Vec<(String, Option<PolicyBody>)> {
+    config
+        .hello_identities()
+        .into_iter()
+        .map(|identity| {
+            let settings = config
+                .relevance
+                .get(&identity.platform)
+                .cloned()
+                .unwrap_or_default();
+            let policy = policy_for(&identity.platform, &settings);
+            (identity.platform, policy)
+        })
         .collect()
 }
 
-/// Projects a platform's relevance settings onto a [`PolicyBody`]
-/// (PROTOCOL.md part 2 §8.3).
+/// Projects a platform's relevance settings, as a `config.yaml` holds them,
+/// onto a [`PolicyBody`] (PROTOCOL.md part 2 §8.3), by [`policy_for`]'s
+/// rule:
 ///
-/// - `requireAddress` ← `require_mention` of `platform_settings` (the
-///   platform's config block), falling back to `top_level`'s;
-/// - `freeResponseScopes` ← `free_response_channels` of the platform block
+/// - `require_mention` of `platform_settings` (the platform's config block)
+///   when the block has the key, else `top_level`'s when not null;
+/// - `free_response_channels` of the platform block, else of `top_level`
 ///   (a list, or a comma string);
-/// - `allowOtherBots` ← `allow_bots` (the value of `{PLATFORM}_ALLOW_BOTS`)
-///   is `mentions` or `all`.
-///
-/// Returns `None` for the unresolved platform `relay` (or an empty name)
-/// and for an all-default policy. Discord always declares a policy, with
-/// `allowOtherBots: false`.
+/// - `allow_bots` (the value of `{PLATFORM}_ALLOW_BOTS`).
 pub fn project_relevance_policy(
     platform: &str,
     platform_settings: Option<&serde_json::Value>,
     top_level: Option<&serde_json::Value>,
     allow_bots: Option<&str>,
 ) -> Option<PolicyBody> {
-    let platform = platform.trim();
-    if platform.is_empty() || platform == "relay" {
-        return None;
-    }
-    let require_address = platform_settings
-        .and_then(|b| b.get("require_mention"))
-        .filter(|v| !v.is_null())
-        .or_else(|| top_level.and_then(|t| t.get("require_mention")))
-        .is_some_and(truthy);
-    let free_response_scopes = platform_settings
+    let require_mention = match platform_settings.and_then(|b| b.get("require_mention")) {
+        Some(v) => (!v.is_null()).then(|| truthy(v)),
+        None => top_level
+            .and_then(|t| t.get("require_mention"))
+            .filter(|v| !v.is_null())
+            .map(truthy),
+    };
+    let free_response_channels = platform_settings
         .and_then(|b| b.get("free_response_channels"))
+        .filter(|v| !v.is_null())
+        .or_else(|| top_level.and_then(|t| t.get("free_response_channels")))
         .map(scopes)
         .unwrap_or_default();
-    let is_discord = platform == "discord";
-    let allow_other_bots = !is_discord
-        && allow_bots
-            .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "mentions" | "all"));
-    if !is_discord && !require_address && free_response_scopes.is_empty() && !allow_other_bots {
-        return None;
-    }
-    Some(PolicyBody {
-        platform: platform.to_owned(),
-        require_address,
-        free_response_scopes,
-        allow_other_bots,
-    })
+    let settings = RelevanceSettings {
+        require_mention,
+        free_response_channels,
+        allow_bots: allow_bots.map(str::to_owned),
+    };
+    policy_for(platform, &settings)
 }

@@ -34,6 +34,10 @@ pub struct ProvisionRequestBody {
     /// Wake URL; the key is absent when unset (never `""`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wake_url: Option<String>,
+    /// The gateway's display name (at most 64 characters); the key is
+    /// absent when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
 }
 
 /// Body of a `/relay/provision` response: either issued credentials, or
@@ -93,7 +97,8 @@ pub enum ProvisionOutcome {
 }
 
 /// The provision body for one identity: `gatewayEndpoint` is `""` when the
-/// config has no endpoint; `instanceId` / `wakeUrl` only when set.
+/// config has no endpoint; `instanceId`, `wakeUrl` and `displayName` only
+/// when set.
 ///
 /// `gateway_id` is the caller's choice: the configured `GATEWAY_RELAY_ID`,
 /// else `gw-<hostname>` (`gw-hermes` without a hostname), as the reference.
@@ -110,6 +115,7 @@ pub fn provision_body(
         route_keys: config.route_keys.clone(),
         instance_id: non_empty(config.instance_id.clone()),
         wake_url: non_empty(config.wake_url.clone()),
+        display_name: non_empty(config.display_name.clone()),
     }
 }
 

@@ -161,6 +161,28 @@ pub enum HttpCallError {
         /// What went wrong.
         detail: String,
     },
+    /// A body over its limit: a media upload refused before it is sent, a
+    /// response whose `Content-Length` declares more than the driver reads
+    /// (the body is then never read), or a response cut off at the limit.
+    #[error(
+        "too large: {}the limit is {max} bytes",
+        .size.map(|s| format!("{s} bytes, ")).unwrap_or_default()
+    )]
+    TooLarge {
+        /// The size, when known (a file's, a declared `Content-Length`).
+        size: Option<u64>,
+        /// The limit.
+        max: u64,
+    },
+    /// A media upload or download with no bytes.
+    #[error("the media object is empty; there is nothing to send")]
+    MediaEmpty,
+    /// The call needs the gateway's credentials (its upgrade token is the
+    /// bearer) and the configuration has none.
+    #[error(
+        "the gateway credentials are not configured: set GATEWAY_RELAY_ID and GATEWAY_RELAY_SECRET (provision or enroll first)"
+    )]
+    NoCredentials,
     /// The request could not be made (reported by the driver: connect
     /// error, timeout, TLS, ...).
     #[error("request to the connector failed: {detail}")]
@@ -191,7 +213,14 @@ pub(super) fn error_of(body: &[u8]) -> Option<String> {
         .filter(|e| !e.trim().is_empty())
 }
 
+/// Parses a JSON object body. Anything else (an array, which serde would
+/// read positionally into the struct's fields) is refused.
 pub(super) fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, HttpCallError> {
+    if !body.trim_ascii_start().starts_with(b"{") {
+        return Err(HttpCallError::InvalidBody {
+            detail: "expected a JSON object".to_owned(),
+        });
+    }
     serde_json::from_slice(body).map_err(|e| HttpCallError::InvalidBody {
         detail: e.to_string(),
     })

@@ -5,7 +5,9 @@ use super::check::{
     check_credentials, check_http_url, check_identities, check_limits, check_relay_url,
     check_timeouts, normalize_opt_http_url, normalize_relay_url,
 };
+use super::env::display_name;
 use super::error::ConfigError;
+use super::relevance::RelevanceSettings;
 use super::settings::{Names, Var};
 use super::types::{
     IdleMode, IdpConfig, Limits, PlatformIdentity, RelayConfig, RevocationPolicy, Timeouts,
@@ -72,6 +74,20 @@ impl RelayConfigBuilder {
     /// Sets the wake URL (trailing `/` removed on build).
     pub fn wake_url(mut self, url: impl Into<String>) -> Self {
         self.config.wake_url = Some(url.into());
+        self
+    }
+
+    /// Sets the name provisioning declares (`displayName`; trimmed and cut
+    /// to 64 characters on build).
+    pub fn display_name(mut self, name: impl Into<String>) -> Self {
+        self.config.display_name = Some(name.into());
+        self
+    }
+
+    /// Sets one platform's relevance settings (declared as its relevance
+    /// policy).
+    pub fn relevance(mut self, platform: impl Into<String>, settings: RelevanceSettings) -> Self {
+        self.config.relevance.insert(platform.into(), settings);
         self
     }
 
@@ -152,6 +168,11 @@ impl RelayConfigBuilder {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty());
         }
+        c.display_name = c
+            .display_name
+            .take()
+            .map(|n| display_name(&n))
+            .filter(|n| !n.is_empty());
         c.endpoint = normalize_opt_http_url(c.endpoint.take(), Var::Endpoint, names)?;
         c.wake_url = normalize_opt_http_url(c.wake_url.take(), Var::WakeUrl, names)?;
         c.route_keys = c
@@ -171,11 +192,14 @@ impl RelayConfigBuilder {
         if let Some(idp) = &c.idp {
             check_http_url(&idp.token_url)
                 .map_err(|r| names.invalid(Var::IdpTokenUrl, &idp.token_url, r))?;
-            if idp.client_id.trim().is_empty() {
-                return Err(names.missing(Var::IdpClientId));
-            }
-            if idp.client_secret.is_empty() {
-                return Err(names.missing(Var::IdpClientSecret));
+            // Neither: an ambient endpoint; exactly one: refused.
+            match (
+                idp.client_id.trim().is_empty(),
+                idp.client_secret.is_empty(),
+            ) {
+                (false, true) => return Err(names.missing(Var::IdpClientSecret)),
+                (true, false) => return Err(names.missing(Var::IdpClientId)),
+                _ => {}
             }
         }
         check_timeouts(&c.timeouts, names)?;

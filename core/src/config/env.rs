@@ -10,6 +10,7 @@ use super::check::{
     normalize_opt_http_url, normalize_relay_url,
 };
 use super::error::{ConfigError, ConfigWarning};
+use super::relevance::parse_policy_map;
 use super::settings::{Names, Var};
 use super::types::{IdleMode, IdpConfig, PlatformIdentity, RelayConfig, RevocationPolicy};
 
@@ -134,6 +135,19 @@ fn list(lookup: &Lookup<'_>, key: Var) -> Vec<String> {
         .collect()
 }
 
+/// Longest display name declared (the connector's own cap).
+pub(super) const MAX_DISPLAY_NAME_CHARS: usize = 64;
+
+/// A display name as declared: trimmed, at most 64 characters.
+pub(super) fn display_name(name: &str) -> String {
+    name.trim()
+        .chars()
+        .take(MAX_DISPLAY_NAME_CHARS)
+        .collect::<String>()
+        .trim_end()
+        .to_owned()
+}
+
 /// Parses decimal seconds (`30`, `0.5`, at most 3 decimals).
 fn parse_secs(s: &str) -> Result<Duration, String> {
     const EXPECTED: &str = "expected a number of seconds such as 30 or 0.5";
@@ -242,6 +256,16 @@ pub(super) fn load(lookup: &Lookup<'_>) -> Result<(RelayConfig, Vec<ConfigWarnin
     c.delivery_key = text(lookup, Var::DeliveryKey)?.map(|(v, _)| v);
     c.instance_id = text(lookup, Var::InstanceId)?.map(|(v, _)| v);
     c.enroll_token = text(lookup, Var::EnrollToken)?.map(|(v, _)| v);
+    if let Some((name, _)) = text(lookup, Var::DisplayName)? {
+        let chars = name.chars().count();
+        if chars > MAX_DISPLAY_NAME_CHARS {
+            warnings.push(ConfigWarning::DisplayNameTruncated { chars });
+        }
+        c.display_name = Some(display_name(&name));
+    }
+    if let Some((v, names)) = text(lookup, Var::Policy)? {
+        c.relevance = parse_policy_map(&v).map_err(|r| names.invalid(Var::Policy, "<JSON>", r))?;
+    }
     for (key, slot) in [
         (Var::Endpoint, &mut c.endpoint),
         (Var::WakeUrl, &mut c.wake_url),
@@ -266,16 +290,19 @@ pub(super) fn load(lookup: &Lookup<'_>) -> Result<(RelayConfig, Vec<ConfigWarnin
     if let Some((token_url, names)) = text(lookup, Var::IdpTokenUrl)? {
         let token_url = token_url.trim_end_matches('/').to_owned();
         check_http_url(&token_url).map_err(|r| names.invalid(Var::IdpTokenUrl, &token_url, r))?;
-        let client_id = text(lookup, Var::IdpClientId)?
-            .map(|(v, _)| v)
-            .ok_or_else(|| names.missing(Var::IdpClientId))?;
-        let client_secret = text(lookup, Var::IdpClientSecret)?
-            .map(|(v, _)| v)
-            .ok_or_else(|| names.missing(Var::IdpClientSecret))?;
+        // Neither client id nor secret: an ambient token endpoint; exactly
+        // one: a mistyped client-credentials setup, refused.
+        let client_id = text(lookup, Var::IdpClientId)?;
+        let client_secret = text(lookup, Var::IdpClientSecret)?;
+        match (&client_id, &client_secret) {
+            (Some(_), None) => return Err(names.missing(Var::IdpClientSecret)),
+            (None, Some(_)) => return Err(names.missing(Var::IdpClientId)),
+            _ => {}
+        }
         c.idp = Some(IdpConfig {
             token_url,
-            client_id,
-            client_secret,
+            client_id: client_id.map(|(v, _)| v).unwrap_or_default(),
+            client_secret: client_secret.map(|(v, _)| v).unwrap_or_default(),
             scope: text(lookup, Var::IdpScope)?.map(|(v, _)| v),
         });
     }

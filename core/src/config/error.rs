@@ -63,6 +63,13 @@ pub enum ConfigWarning {
         /// The platform concerned.
         platform: String,
     },
+    /// `GATEWAY_RELAY_DISPLAY_NAME` is longer than 64 characters: the first
+    /// 64 are used.
+    #[error("GATEWAY_RELAY_DISPLAY_NAME has {chars} characters; the first 64 are declared")]
+    DisplayNameTruncated {
+        /// Its length, in characters.
+        chars: usize,
+    },
     /// `GATEWAY_RELAY_BOT_IDS` is set but `GATEWAY_RELAY_PLATFORMS` is not.
     #[error(
         "GATEWAY_RELAY_BOT_IDS is set but GATEWAY_RELAY_PLATFORMS is not, so it is ignored; list the platforms to front"

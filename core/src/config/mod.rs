@@ -23,7 +23,9 @@
 //! | `GATEWAY_RELAY_PLATFORMS` | comma list of fronted platforms, in hello order |
 //! | `GATEWAY_RELAY_BOT_IDS` | JSON map `{"<platform>": {"botId": "..."}}`; malformed gives empty bot ids and a [`ConfigWarning`] |
 //! | `GATEWAY_RELAY_IDP_TOKEN_URL`, `_IDP_CLIENT_ID`, `_IDP_CLIENT_SECRET`, `_IDP_SCOPE` | OAuth2 client-credentials identity provider |
+//! | `GATEWAY_RELAY_IDP_TOKEN_URL` alone | an ambient token endpoint: a plain `GET` answers the identity token |
 //! | `GATEWAY_RELAY_ENROLL_TOKEN` | enrollment token for `POST /relay/enroll` |
+//! | `GATEWAY_RELAY_DISPLAY_NAME` | the name provisioning declares (`displayName`); trimmed, cut to 64 characters (with a [`ConfigWarning`]) |
 //!
 //! relay-rs knobs (all optional; durations are decimal seconds such as `30`
 //! or `0.5`, millisecond precision):
@@ -44,6 +46,7 @@
 //! | `GATEWAY_RELAY_RS_REVOCATION` | [`RelayConfig::revocation_policy`]: `confirm-once` or `immediate` | `confirm-once` |
 //! | `GATEWAY_RELAY_RS_MAX_FRAME_BYTES` | [`Limits::max_frame_bytes`] | 1048576 |
 //! | `GATEWAY_RELAY_RS_WRITE_GUILD_ID` | [`RelayConfig::write_guild_id`]: `true`/`false` | `true` |
+//! | `GATEWAY_RELAY_RS_POLICY` | [`RelayConfig::relevance`]: JSON `{"<platform>": {"require_mention": bool, "free_response_channels": [..], "allow_bots": "mentions"}}` (unknown keys refused) | none |
 //! | `GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED` | [`RelayConfig::allow_unauthenticated`]: `1`/`true`/`yes` to dial without credentials | off |
 //!
 //! A variable set to an empty or all-whitespace value counts as unset. A
@@ -73,6 +76,7 @@ mod check;
 mod env;
 mod error;
 mod relay_url;
+mod relevance;
 mod settings;
 mod types;
 #[cfg(feature = "yaml")]
@@ -81,9 +85,11 @@ mod yaml;
 pub use builder::RelayConfigBuilder;
 pub use error::{ConfigError, ConfigWarning};
 pub use relay_url::{
-    DialScheme, DialTarget, UrlError, dial_url, enroll_url, http_base_url, policy_url,
+    DialScheme, DialTarget, UrlError, dial_url, enroll_url, http_base_url, media_url, policy_url,
     provision_url,
 };
+pub use relevance::RelevanceSettings;
+pub(crate) use relevance::{scopes, truthy};
 pub use types::{
     DEFAULT_DORMANT_REDIAL, IdleMode, IdpConfig, Limits, PlatformIdentity, RelayConfig,
     RevocationPolicy, Timeouts,

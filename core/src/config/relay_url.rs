@@ -101,6 +101,12 @@ pub fn policy_url(base: &str) -> String {
     format!("{}/relay/policy", http_base_url(base))
 }
 
+/// The media plane: `<http base>/relay/media` (upload target, and the
+/// prefix of every object's URL).
+pub fn media_url(base: &str) -> String {
+    format!("{}/relay/media", http_base_url(base))
+}
+
 /// `POST` target of enrollment: `<http base>/relay/enroll`.
 pub fn enroll_url(base: &str) -> String {
     format!("{}/relay/enroll", http_base_url(base))

@@ -36,11 +36,13 @@ pub(super) enum Var {
     WriteGuildId,
     IdleMode,
     AllowUnauthenticated,
+    DisplayName,
+    Policy,
 }
 
 impl Var {
     /// Every setting.
-    pub(super) const ALL: [Var; 29] = [
+    pub(super) const ALL: [Var; 32] = [
         Var::Url,
         Var::Id,
         Var::Secret,
@@ -69,7 +71,10 @@ impl Var {
         Var::Revocation,
         Var::MaxFrameBytes,
         Var::WriteGuildId,
+        Var::IdleMode,
         Var::AllowUnauthenticated,
+        Var::DisplayName,
+        Var::Policy,
     ];
 
     /// The environment variable.
@@ -105,6 +110,8 @@ impl Var {
             Var::WriteGuildId => "GATEWAY_RELAY_RS_WRITE_GUILD_ID",
             Var::IdleMode => "GATEWAY_RELAY_RS_IDLE_MODE",
             Var::AllowUnauthenticated => "GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED",
+            Var::DisplayName => "GATEWAY_RELAY_DISPLAY_NAME",
+            Var::Policy => "GATEWAY_RELAY_RS_POLICY",
         }
     }
 
@@ -140,6 +147,8 @@ impl Var {
             Var::WriteGuildId => "RelayConfigBuilder::write_guild_id",
             Var::IdleMode => "RelayConfigBuilder::idle_mode",
             Var::AllowUnauthenticated => "RelayConfigBuilder::allow_unauthenticated",
+            Var::DisplayName => "RelayConfigBuilder::display_name",
+            Var::Policy => "RelayConfigBuilder::relevance",
         }
     }
 
@@ -196,7 +205,7 @@ impl Names {
         let hint = match key {
             Var::Url => "set it to the connector's base URL, e.g. https://connector.example",
             Var::IdpClientId | Var::IdpClientSecret => {
-                "the identity provider token URL is set, so its client id and client secret are required too"
+                "the identity provider token URL is set with only one of its client id and client secret; set both for the OAuth2 client-credentials grant, or neither to read the token from the URL as an ambient endpoint (a plain GET)"
             }
             Var::Id | Var::Secret if self == Names::Builder => {
                 "set the gateway id and secret the connector issued, or call RelayConfigBuilder::allow_unauthenticated to dial without credentials (a connector with authentication off)"

@@ -2,6 +2,9 @@
 
 use core::fmt;
 use core::time::Duration;
+use std::collections::BTreeMap;
+
+use super::relevance::RelevanceSettings;
 
 use crate::redact::{REDACTED, redacted};
 use crate::wire::DEFAULT_MAX_FRAME_BYTES;
@@ -201,6 +204,13 @@ pub struct RelayConfig {
     pub idp: Option<IdpConfig>,
     /// Enrollment token (`GATEWAY_RELAY_ENROLL_TOKEN`).
     pub enroll_token: Option<String>,
+    /// The name provisioning declares for this gateway (`displayName`;
+    /// `GATEWAY_RELAY_DISPLAY_NAME`, trimmed, at most 64 characters).
+    pub display_name: Option<String>,
+    /// Relevance settings per platform (`GATEWAY_RELAY_RS_POLICY`), declared
+    /// to the connector as relevance policies (see
+    /// [`relevance_policies`](crate::calls::relevance_policies)).
+    pub relevance: BTreeMap<String, RelevanceSettings>,
     /// Dial without credentials when the gateway id or secret is unset
     /// (`GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED`,
     /// [`RelayConfigBuilder::allow_unauthenticated`](super::RelayConfigBuilder::allow_unauthenticated)). Without it, loading or
@@ -227,23 +237,72 @@ impl fmt::Debug for RelayConfig {
             .field("idle_mode", &self.idle_mode)
             .field("idp", &self.idp)
             .field("enroll_token", &redacted(&self.enroll_token))
+            .field("display_name", &self.display_name)
+            .field("relevance", &self.relevance)
             .field("allow_unauthenticated", &self.allow_unauthenticated)
             .finish()
     }
 }
 
-/// An OAuth2 `client_credentials` identity provider (PROTOCOL.md part 2
-/// §8.1). Its `Debug` output redacts the client secret.
+/// Where the identity token (the bearer of provision and enroll) comes
+/// from (PROTOCOL.md part 2 §8.1). Its `Debug` output redacts the client
+/// secret.
+///
+/// With a client id and a client secret, the token URL is an OAuth2
+/// `client_credentials` grant (a form `POST`). With neither (both empty:
+/// [`IdpConfig::ambient`]), it is an ambient token endpoint, such as a
+/// metadata server: a plain `GET` whose body is the token, raw or as
+/// `{"access_token": ...}`. Exactly one of the two is a configuration error.
 #[derive(Clone, PartialEq, Eq)]
 pub struct IdpConfig {
     /// Token endpoint (`GATEWAY_RELAY_IDP_TOKEN_URL`).
     pub token_url: String,
-    /// Client id (`GATEWAY_RELAY_IDP_CLIENT_ID`).
+    /// Client id (`GATEWAY_RELAY_IDP_CLIENT_ID`); empty for an ambient
+    /// endpoint.
     pub client_id: String,
-    /// Client secret (`GATEWAY_RELAY_IDP_CLIENT_SECRET`).
+    /// Client secret (`GATEWAY_RELAY_IDP_CLIENT_SECRET`); empty for an
+    /// ambient endpoint.
     pub client_secret: String,
-    /// Optional scope (`GATEWAY_RELAY_IDP_SCOPE`).
+    /// Optional scope (`GATEWAY_RELAY_IDP_SCOPE`; client credentials only).
     pub scope: Option<String>,
+}
+
+impl IdpConfig {
+    /// An OAuth2 `client_credentials` identity provider.
+    pub fn client_credentials(
+        token_url: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        IdpConfig {
+            token_url: token_url.into(),
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            scope: None,
+        }
+    }
+
+    /// An ambient token endpoint: a plain `GET` of `token_url` answers the
+    /// token.
+    pub fn ambient(token_url: impl Into<String>) -> Self {
+        IdpConfig {
+            token_url: token_url.into(),
+            client_id: String::new(),
+            client_secret: String::new(),
+            scope: None,
+        }
+    }
+
+    /// Whether the token URL is an ambient endpoint (neither client id nor
+    /// client secret).
+    pub fn is_ambient(&self) -> bool {
+        self.client_id.trim().is_empty() && self.client_secret.is_empty()
+    }
+
+    /// The client secret, when one is set.
+    pub fn client_secret(&self) -> Option<&str> {
+        (!self.client_secret.is_empty()).then_some(self.client_secret.as_str())
+    }
 }
 
 impl fmt::Debug for IdpConfig {
@@ -251,7 +310,7 @@ impl fmt::Debug for IdpConfig {
         f.debug_struct("IdpConfig")
             .field("token_url", &self.token_url)
             .field("client_id", &self.client_id)
-            .field("client_secret", &REDACTED)
+            .field("client_secret", &self.client_secret().map(|_| REDACTED))
             .field("scope", &self.scope)
             .finish()
     }
@@ -276,6 +335,8 @@ impl Default for RelayConfig {
             idle_mode: None,
             idp: None,
             enroll_token: None,
+            display_name: None,
+            relevance: BTreeMap::new(),
             allow_unauthenticated: false,
         }
     }

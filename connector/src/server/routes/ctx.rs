@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 
 use crate::server::driver::Cmd;
 use crate::server::socket::SocketLimits;
@@ -21,4 +21,6 @@ pub(crate) struct Ctx {
     pub(crate) max_body_bytes: usize,
     /// Capacity of each socket's queue.
     pub(crate) socket_queue: usize,
+    /// Permits of the media upload bodies read at once.
+    pub(crate) media_uploads: Arc<Semaphore>,
 }

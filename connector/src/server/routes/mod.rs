@@ -1,4 +1,5 @@
-//! The HTTP side: the `/relay` upgrade, the model's management routes and
+//! The HTTP side: the `/relay` upgrade, the model's management and media
+//! routes and
 //! the `/dev/*` admin API, one file per route family. A new admin route is
 //! a row in [`ADMIN`], an arm in [`admin`] and, for a new family, a file.
 
@@ -9,6 +10,7 @@ mod descriptor;
 mod interrupt;
 mod json;
 mod management;
+mod media;
 mod observe;
 mod revoke;
 mod upgrade;
@@ -22,6 +24,7 @@ use hyper::{Method, Request, StatusCode};
 pub(crate) use ctx::Ctx;
 pub(crate) use json::Resp;
 use json::{Answer, error, reply};
+pub(crate) use media::MAX_UPLOADS_AT_ONCE as MAX_MEDIA_UPLOADS_AT_ONCE;
 
 /// The admin routes.
 #[derive(Clone, Copy, Debug)]
@@ -78,6 +81,9 @@ async fn route(req: Request<Incoming>, ctx: &Ctx) -> Resp {
         "/relay" => return error(StatusCode::BAD_REQUEST, "expected a websocket upgrade"),
         "/relay/provision" | "/relay/enroll" | "/relay/policy" => {
             return management::management(req, ctx).await;
+        }
+        p if p == "/relay/media" || p.starts_with("/relay/media/") => {
+            return media::media(req, ctx, &path).await;
         }
         _ => {}
     }
