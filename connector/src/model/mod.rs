@@ -7,13 +7,15 @@
 //! `platforms` at the bottom; `connector` (the state) on them; then one
 //! file per concern, each an `impl Connector` block: `output` (the output
 //! queue), `wake`, `buffer` (buffering and the drain), `outbound`,
-//! `sessions` (sessions and credentials), `admin`, `input` (socket bytes
+//! `sessions` (sessions and credentials), `admin`, `declines`
+//! (declined targets and one-shot scripts), `input` (socket bytes
 //! and timers) and `management` (the provision, enroll and policy calls).
 
 mod admin;
 mod buffer;
 mod config;
 mod connector;
+mod declines;
 mod input;
 mod interface;
 mod management;
@@ -29,6 +31,7 @@ mod wake;
 pub use admin::{AdminError, MAX_ADMIN_ENTRIES, chat_id_of_session_key};
 pub use config::{ConnectorConfig, RejectMode};
 pub use connector::Connector;
+pub use declines::{DeclineRule, EGRESS_DECLINED, MAX_SCRIPTS, decline_result};
 pub use interface::{
     Accept, CLOSE_NORMAL, CLOSE_UNAUTHORIZED, ConnectorOutput, Delivery, SessionId,
 };
@@ -37,6 +40,7 @@ pub use observe::{ConnectorStats, Direction, FrameLog, LogEntry};
 pub use platforms::{KNOWN_PLATFORMS, platform_descriptor};
 pub use records::{DEFAULT_TENANT, PolicyRecord, ProvisionRecord};
 pub use responder::{
-    DefaultResponder, Request, Responder, Response, Script, ScriptStep, ScriptedResponder,
+    DefaultResponder, MAX_DRAFT_STREAMS, Request, Responder, Response, Script, ScriptStep,
+    ScriptedResponder,
 };
 pub use sessions::ANONYMOUS_INSTANCE;
