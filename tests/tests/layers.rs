@@ -67,6 +67,7 @@ const CORE_LAYERS: &[(&str, usize)] = &[
     ("requests.rs", 5),
     ("scope.rs", 5),
     ("dedupe.rs", 5),
+    ("replay.rs", 5),
     ("backoff.rs", 5),
     ("timer.rs", 5),
     ("connection/types.rs", 6),

@@ -13,7 +13,7 @@ use super::config::ConnectorConfig;
 use super::interface::{ConnectorOutput, SessionId};
 use super::observe::{ConnectorStats, FrameLog};
 use super::records::ManagementState;
-use super::declines::DeclineRule;
+use super::egress::DeclineRule;
 use super::responder::{DefaultResponder, Responder, ScriptedResponder};
 
 /// The connector model. See the [crate documentation](crate).

@@ -4,7 +4,7 @@
 //!
 //! The files stack in one direction: `interface` (what a driver and the
 //! model hand each other) and `config`, `observe`, `responder`, `records`,
-//! `platforms` at the bottom; `connector` (the state) on them; then one
+//! `platforms`, `egress` at the bottom; `connector` (the state) on them; then one
 //! file per concern, each an `impl Connector` block: `output` (the output
 //! queue), `wake`, `buffer` (buffering and the drain), `outbound`,
 //! `sessions` (sessions and credentials), `admin`, `declines`
@@ -16,6 +16,7 @@ mod buffer;
 mod config;
 mod connector;
 mod declines;
+mod egress;
 mod input;
 mod interface;
 mod management;
@@ -31,7 +32,8 @@ mod wake;
 pub use admin::{AdminError, MAX_ADMIN_ENTRIES, chat_id_of_session_key};
 pub use config::{ConnectorConfig, RejectMode};
 pub use connector::Connector;
-pub use declines::{DeclineRule, EGRESS_DECLINED, MAX_SCRIPTS, decline_result};
+pub use declines::MAX_SCRIPTS;
+pub use egress::{DeclineRule, EGRESS_DECLINED, decline_result};
 pub use interface::{
     Accept, CLOSE_NORMAL, CLOSE_UNAUTHORIZED, ConnectorOutput, Delivery, SessionId,
 };

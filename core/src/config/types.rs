@@ -2,7 +2,9 @@
 
 use core::fmt;
 use core::time::Duration;
+use std::collections::BTreeMap;
 
+use crate::message::default_slack_commands;
 use crate::redact::{REDACTED, redacted};
 use crate::wire::DEFAULT_MAX_FRAME_BYTES;
 
@@ -146,6 +148,11 @@ pub struct Limits {
     pub scope_memory: usize,
     /// Most requests in flight at once (refused beyond).
     pub max_pending_requests: usize,
+    /// How many identities (platform, chat id, message id) of inbound
+    /// messages handed to the application are remembered, so that the
+    /// connector replaying one of them is not handed over again (512, the
+    /// oldest forgotten first; 0 turns it off).
+    pub replay_window: usize,
 }
 
 impl Default for Limits {
@@ -156,6 +163,7 @@ impl Default for Limits {
             max_unacked_deliveries: 131_072,
             scope_memory: 10_000,
             max_pending_requests: 65_536,
+            replay_window: 512,
         }
     }
 }
@@ -201,6 +209,10 @@ pub struct RelayConfig {
     pub idp: Option<IdpConfig>,
     /// Enrollment token (`GATEWAY_RELAY_ENROLL_TOKEN`).
     pub enroll_token: Option<String>,
+    /// The words after Slack's `/hermes` and the commands they stand for
+    /// (`None`: [`default_slack_commands`](crate::message::default_slack_commands));
+    /// see [`normalize_slack_command`](crate::message::normalize_slack_command).
+    pub slack_commands: Option<BTreeMap<String, String>>,
     /// Dial without credentials when the gateway id or secret is unset
     /// (`GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED`,
     /// [`RelayConfigBuilder::allow_unauthenticated`](super::RelayConfigBuilder::allow_unauthenticated)). Without it, loading or
@@ -227,6 +239,7 @@ impl fmt::Debug for RelayConfig {
             .field("idle_mode", &self.idle_mode)
             .field("idp", &self.idp)
             .field("enroll_token", &redacted(&self.enroll_token))
+            .field("slack_commands", &self.slack_commands)
             .field("allow_unauthenticated", &self.allow_unauthenticated)
             .finish()
     }
@@ -276,6 +289,7 @@ impl Default for RelayConfig {
             idle_mode: None,
             idp: None,
             enroll_token: None,
+            slack_commands: None,
             allow_unauthenticated: false,
         }
     }
@@ -334,6 +348,14 @@ impl RelayConfig {
             .dormant_redial
             .filter(|d| !d.is_zero())
             .unwrap_or(DEFAULT_DORMANT_REDIAL)
+    }
+
+    /// The Slack `/hermes` words in effect: [`RelayConfig::slack_commands`],
+    /// else the default set.
+    pub fn slack_commands(&self) -> BTreeMap<String, String> {
+        self.slack_commands
+            .clone()
+            .unwrap_or_else(default_slack_commands)
     }
 
     /// Gateway id and secret, when both are set (then every dial is authenticated).

@@ -71,7 +71,8 @@ pub use planted::{PlantedBug, UnknownPlantedBug};
 pub use revocation::{CLOSE_UNAUTHORIZED, HTTP_GONE, REASON_EXPIRED};
 pub use types::{
     CLOSE_ABNORMAL, CLOSE_NORMAL, CLOSE_TOO_BIG, CLOSE_TRY_AGAIN_LATER, CommandError,
-    DeliveryHandle, Event, IdleRefusal, Input, Output, RequestError, SendError, State, Stats,
+    DeliveryHandle, Event, IdleRefusal, Input, Output, RequestError, SendError, SendOptions, State,
+    Stats,
 };
 
 pub use crate::request_id::RequestId;
@@ -199,16 +200,27 @@ impl Connection {
     /// [`Event::RequestFailed`]; refusals (not connected, op not advertised)
     /// are immediate and send nothing.
     pub fn send(&mut self, action: Action, now: Instant) -> Result<RequestId, SendError> {
+        self.send_with(action, &SendOptions::default(), now)
+    }
+
+    /// [`send`](Self::send) with `options` (an explicit platform).
+    pub fn send_with(
+        &mut self,
+        action: Action,
+        options: &SendOptions,
+        now: Instant,
+    ) -> Result<RequestId, SendError> {
         let Some(inner) = self.inner.as_mut() else {
             return Err(SendError::NotConnected {
                 state: State::Closed,
             });
         };
         inner.tick(now);
+        let platform = options.platform.as_deref().filter(|p| !p.is_empty());
         match inner {
-            AnyState::Serving(c) => c.send(action),
-            AnyState::GoingIdle(c) => c.send(action),
-            AnyState::Buffered(c) => c.send(action),
+            AnyState::Serving(c) => c.send(action, platform),
+            AnyState::GoingIdle(c) => c.send(action, platform),
+            AnyState::Buffered(c) => c.send(action, platform),
             other => Err(SendError::NotConnected {
                 state: other.state(),
             }),

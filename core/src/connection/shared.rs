@@ -5,7 +5,7 @@
 //! *how*. What arrives is handled in `receiving.rs`, what is sent in
 //! `sending.rs`.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use core::time::Duration;
 
@@ -18,6 +18,7 @@ use crate::config::RelayConfig;
 use crate::dedupe::DedupeWindow;
 use crate::descriptor::CapabilityDescriptor;
 use crate::recycle::EventPool;
+use crate::replay::ReplayMemory;
 use crate::requests::Requests;
 use crate::rng::Rng;
 use crate::scope::ScopeMemory;
@@ -44,6 +45,10 @@ pub(crate) struct Shared {
     pub(super) requests: Requests,
     pub(super) scope: ScopeMemory,
     pub(super) dedupe: DedupeWindow,
+    /// Identities of the inbound messages handed over (replays dropped).
+    pub(super) replays: ReplayMemory,
+    /// Slack's `/hermes` words and the commands they stand for.
+    pub(super) slack_commands: BTreeMap<String, String>,
     /// This connection's descriptors in arrival order (the first is the
     /// default), at most one per hello and one per platform.
     pub(super) descriptors: Vec<CapabilityDescriptor>,
@@ -99,6 +104,8 @@ impl Shared {
                 config.limits.dedupe_window,
                 config.limits.max_unacked_deliveries,
             ),
+            replays: ReplayMemory::new(config.limits.replay_window),
+            slack_commands: config.slack_commands(),
             descriptors,
             fronted,
             descriptor_seen_this_connection: false,

@@ -281,6 +281,40 @@ pub enum Event {
     },
 }
 
+/// How to send one action ([`Connection::send_with`](super::Connection::send_with)).
+///
+/// ```
+/// use relay_core::connection::SendOptions;
+///
+/// // A scheduled message to a chat no inbound has taught the link yet.
+/// let options = SendOptions::new().platform("telegram");
+/// assert_eq!(options.platform.as_deref(), Some("telegram"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SendOptions {
+    /// The platform (identity) the action is for. The frame is tagged with
+    /// it (`platform`, and the `botId` of the identity said hello for with
+    /// that platform, when it has one), even on a gateway fronting a single
+    /// identity, and the op is checked against that platform's descriptor
+    /// when one was negotiated. `None` (or `""`): the chat's learned
+    /// platform, tagged only on a gateway fronting several identities.
+    pub platform: Option<String>,
+}
+
+impl SendOptions {
+    /// No option: tagged and checked as the chat was learned.
+    pub fn new() -> Self {
+        SendOptions::default()
+    }
+
+    /// Sends for `platform` (see [`SendOptions::platform`](Self#structfield.platform)).
+    pub fn platform(mut self, platform: impl Into<String>) -> Self {
+        self.platform = Some(platform.into());
+        self
+    }
+}
+
 /// Why `send` refused an action (nothing was sent).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -371,4 +405,9 @@ pub struct Stats {
     /// already described on the connection, for one the gateway never said
     /// hello for, or beyond one per hello (no event is raised for them).
     pub descriptors_ignored: u64,
+    /// Inbound messages not handed to the application because one with the
+    /// same identity (platform, chat id, message id) was handed over
+    /// recently ([`Limits::replay_window`](crate::config::Limits::replay_window));
+    /// those carrying a `bufferId` were acked at once.
+    pub replays_dropped: u64,
 }
