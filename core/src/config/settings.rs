@@ -36,11 +36,16 @@ pub(super) enum Var {
     WriteGuildId,
     IdleMode,
     AllowUnauthenticated,
+    ShutdownDrain,
+    RedialHoldMax,
+    ReplayWindow,
+    SlackCommands,
+    CommandManifest,
 }
 
 impl Var {
     /// Every setting.
-    pub(super) const ALL: [Var; 29] = [
+    pub(super) const ALL: [Var; 35] = [
         Var::Url,
         Var::Id,
         Var::Secret,
@@ -69,7 +74,13 @@ impl Var {
         Var::Revocation,
         Var::MaxFrameBytes,
         Var::WriteGuildId,
+        Var::IdleMode,
         Var::AllowUnauthenticated,
+        Var::ShutdownDrain,
+        Var::RedialHoldMax,
+        Var::ReplayWindow,
+        Var::SlackCommands,
+        Var::CommandManifest,
     ];
 
     /// The environment variable.
@@ -105,6 +116,11 @@ impl Var {
             Var::WriteGuildId => "GATEWAY_RELAY_RS_WRITE_GUILD_ID",
             Var::IdleMode => "GATEWAY_RELAY_RS_IDLE_MODE",
             Var::AllowUnauthenticated => "GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED",
+            Var::ShutdownDrain => "GATEWAY_RELAY_RS_SHUTDOWN_DRAIN_SECS",
+            Var::RedialHoldMax => "GATEWAY_RELAY_RS_REDIAL_HOLD_MAX_SECS",
+            Var::ReplayWindow => "GATEWAY_RELAY_RS_REPLAY_WINDOW",
+            Var::SlackCommands => "GATEWAY_RELAY_RS_SLACK_COMMANDS",
+            Var::CommandManifest => "GATEWAY_RELAY_RS_COMMAND_MANIFEST_FILE",
         }
     }
 
@@ -140,6 +156,11 @@ impl Var {
             Var::WriteGuildId => "RelayConfigBuilder::write_guild_id",
             Var::IdleMode => "RelayConfigBuilder::idle_mode",
             Var::AllowUnauthenticated => "RelayConfigBuilder::allow_unauthenticated",
+            Var::ShutdownDrain => "RelayConfigBuilder::shutdown_drain",
+            Var::RedialHoldMax => "Timeouts::redial_hold_max",
+            Var::ReplayWindow => "Limits::replay_window",
+            Var::SlackCommands => "RelayConfigBuilder::slack_commands",
+            Var::CommandManifest => "RelayConfigBuilder::command_manifest",
         }
     }
 
@@ -158,6 +179,11 @@ impl Var {
             Var::IdpClientId => &["idp", "client_id"],
             Var::IdpClientSecret => &["idp", "client_secret"],
             Var::IdpScope => &["idp", "scope"],
+            Var::ShutdownDrain => &["relay_shutdown_drain_secs"],
+            Var::RedialHoldMax => &["relay_redial_hold_max_secs"],
+            Var::ReplayWindow => &["relay_replay_window"],
+            Var::SlackCommands => &["relay_slack_commands"],
+            Var::CommandManifest => &["relay_command_manifest"],
             _ => return None,
         })
     }

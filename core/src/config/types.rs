@@ -5,6 +5,7 @@ use core::time::Duration;
 use std::collections::BTreeMap;
 
 use crate::message::default_slack_commands;
+use crate::wire::ManifestCommand;
 use crate::redact::{REDACTED, redacted};
 use crate::wire::DEFAULT_MAX_FRAME_BYTES;
 
@@ -82,6 +83,14 @@ impl IdleMode {
 /// The dormant re-dial cadence when none is configured (the reference's 1 s).
 pub const DEFAULT_DORMANT_REDIAL: Duration = Duration::from_secs(1);
 
+/// [`Timeouts::shutdown_drain`] when none is configured (the reference's
+/// grace, before its own teardown reserve).
+pub const DEFAULT_SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
+
+/// [`Timeouts::redial_hold_max`] when none is configured (the reference's
+/// cap).
+pub const DEFAULT_REDIAL_HOLD_MAX: Duration = Duration::from_secs(60);
+
 /// Timers of the connection (PROTOCOL.md part 1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Timeouts {
@@ -107,6 +116,14 @@ pub struct Timeouts {
     pub dormant_redial: Option<Duration>,
     /// Upgrade token lifetime in seconds (300).
     pub token_ttl_secs: u64,
+    /// How long a shutdown waits for the results of requests already
+    /// written before it closes (5 s; zero closes at once). A shutdown with
+    /// nothing in flight closes at once.
+    pub shutdown_drain: Duration,
+    /// The longest a re-dial waits while held
+    /// ([`Connection::hold_redial`](crate::Connection::hold_redial)), from
+    /// when it became due (60 s).
+    pub redial_hold_max: Duration,
 }
 
 impl Default for Timeouts {
@@ -122,6 +139,8 @@ impl Default for Timeouts {
             backoff_max: Duration::from_secs(30),
             dormant_redial: None,
             token_ttl_secs: 300,
+            shutdown_drain: DEFAULT_SHUTDOWN_DRAIN,
+            redial_hold_max: DEFAULT_REDIAL_HOLD_MAX,
         }
     }
 }
@@ -209,6 +228,11 @@ pub struct RelayConfig {
     pub idp: Option<IdpConfig>,
     /// Enrollment token (`GATEWAY_RELAY_ENROLL_TOKEN`).
     pub enroll_token: Option<String>,
+    /// The slash-command manifest sent in each platform's `hello`
+    /// (`command_manifest`, after `botId`), by platform; see
+    /// [`config::manifest`](super::manifest) for its rules. Empty: no hello
+    /// carries one.
+    pub command_manifests: BTreeMap<String, Vec<ManifestCommand>>,
     /// The words after Slack's `/hermes` and the commands they stand for
     /// (`None`: [`default_slack_commands`](crate::message::default_slack_commands));
     /// see [`normalize_slack_command`](crate::message::normalize_slack_command).
@@ -239,6 +263,7 @@ impl fmt::Debug for RelayConfig {
             .field("idle_mode", &self.idle_mode)
             .field("idp", &self.idp)
             .field("enroll_token", &redacted(&self.enroll_token))
+            .field("command_manifests", &self.command_manifests)
             .field("slack_commands", &self.slack_commands)
             .field("allow_unauthenticated", &self.allow_unauthenticated)
             .finish()
@@ -289,6 +314,7 @@ impl Default for RelayConfig {
             idle_mode: None,
             idp: None,
             enroll_token: None,
+            command_manifests: BTreeMap::new(),
             slack_commands: None,
             allow_unauthenticated: false,
         }

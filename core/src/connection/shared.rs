@@ -18,6 +18,7 @@ use crate::config::RelayConfig;
 use crate::dedupe::DedupeWindow;
 use crate::descriptor::CapabilityDescriptor;
 use crate::recycle::EventPool;
+use crate::redial_hold::{RedialHold, WhenDue};
 use crate::replay::ReplayMemory;
 use crate::requests::Requests;
 use crate::rng::Rng;
@@ -49,6 +50,8 @@ pub(crate) struct Shared {
     pub(super) replays: ReplayMemory,
     /// Slack's `/hermes` words and the commands they stand for.
     pub(super) slack_commands: BTreeMap<String, String>,
+    /// Whether due re-dials are held.
+    pub(super) hold: RedialHold,
     /// This connection's descriptors in arrival order (the first is the
     /// default), at most one per hello and one per platform.
     pub(super) descriptors: Vec<CapabilityDescriptor>,
@@ -106,6 +109,7 @@ impl Shared {
             ),
             replays: ReplayMemory::new(config.limits.replay_window),
             slack_commands: config.slack_commands(),
+            hold: RedialHold::default(),
             descriptors,
             fronted,
             descriptor_seen_this_connection: false,
@@ -257,9 +261,28 @@ impl Shared {
         self.timers.set(Timer::Dial, at);
     }
 
-    /// Whether the dial timer has fired.
+    /// Whether a dial is due now: the dial timer fired and no hold parks
+    /// it (a held one is re-armed for the end of its wait instead).
     pub(super) fn dial_due(&mut self) -> bool {
-        self.timers.expire(Timer::Dial, self.now)
+        if !self.timers.expire(Timer::Dial, self.now) {
+            return false;
+        }
+        let cap = self.config.timeouts.redial_hold_max;
+        match self.hold.on_due(self.now, cap) {
+            WhenDue::Dial => true,
+            WhenDue::Park { until } => {
+                self.timers.set(Timer::Dial, until);
+                self.event(Event::RedialHeld { until });
+                false
+            }
+        }
+    }
+
+    /// Ends a hold; when a re-dial was waiting, it is due now.
+    pub(super) fn release_hold(&mut self) {
+        if self.hold.release() {
+            self.timers.set(Timer::Dial, self.now);
+        }
     }
 
     // ----- socket lifecycle ------------------------------------------------
@@ -285,7 +308,7 @@ impl Shared {
             let frame = GatewayFrame::Hello(Hello {
                 platform: platform.to_owned(),
                 bot_id: bot_id.to_owned(),
-                command_manifest: None,
+                command_manifest: self.config.command_manifests.get(platform).cloned(),
             });
             self.transmit(&frame);
         }

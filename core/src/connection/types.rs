@@ -101,6 +101,9 @@ pub enum State {
     GoingIdle,
     /// The connector buffers for us; no socket.
     Buffered,
+    /// Shutting down: waiting (within the drain budget) for the results of
+    /// requests already written; new sends are refused.
+    Closing,
     /// The credential was revoked. Terminal.
     Revoked,
     /// Shut down by the application. Terminal.
@@ -121,6 +124,7 @@ impl State {
             State::Serving => "serving",
             State::GoingIdle => "going_idle",
             State::Buffered => "buffered",
+            State::Closing => "closing",
             State::Revoked => "revoked",
             State::Closed => "closed",
         }
@@ -206,6 +210,14 @@ pub enum Event {
         from: State,
         /// New state.
         to: State,
+    },
+    /// A re-dial became due while held ([`Connection::hold_redial`](super::Connection::hold_redial)):
+    /// it waits for [`Connection::release_redial`](super::Connection::release_redial)
+    /// (or [`wake`](super::Connection::wake)), and dials at `until` at the
+    /// latest.
+    RedialHeld {
+        /// When the dial happens if nothing releases it first.
+        until: Instant,
     },
     /// A dial is scheduled after a backoff.
     DialScheduled {
@@ -339,6 +351,10 @@ pub enum SendError {
         /// The limit.
         limit: usize,
     },
+    /// The link is shutting down: it only waits for the results of requests
+    /// already written.
+    #[error("relay transport closed")]
+    Closing,
 }
 
 impl SendError {

@@ -121,8 +121,8 @@ impl ActionResult {
             })
     }
 
-    /// This result as an [`EgressDecline`], when it is one.
-    pub fn into_decline(self) -> Result<EgressDecline, ActionResult> {
+    /// The result as an [`EgressDecline`] when it is one, else as it was.
+    pub fn into_decline(self: Box<Self>) -> Result<EgressDecline, Box<ActionResult>> {
         if !self.is_egress_decline() {
             return Err(self);
         }
@@ -131,10 +131,7 @@ impl ActionResult {
             .clone()
             .filter(|e| !e.is_empty())
             .unwrap_or_else(|| DEFAULT_DECLINE_TEXT.to_owned());
-        Ok(EgressDecline {
-            text,
-            result: Box::new(self),
-        })
+        Ok(EgressDecline { text, result: self })
     }
 
     /// A successful result with an optional message id.
@@ -287,11 +284,11 @@ mod tests {
         let r = |v: serde_json::Value| -> ActionResult { serde_json::from_value(v).unwrap_or_default() };
         let coded = r(json!({"success": false, "code": "egress_declined"}));
         assert!(coded.is_egress_decline());
-        let d = coded.into_decline().expect("a decline");
+        let d = Box::new(coded).into_decline().expect("a decline");
         assert_eq!(d.text, DEFAULT_DECLINE_TEXT);
         let texted = r(json!({"success": false, "error": "Slack EGRESS Declined: not approved"}));
         assert_eq!(
-            texted.into_decline().map(|d| d.text),
+            Box::new(texted).into_decline().map(|d| d.text),
             Ok("Slack EGRESS Declined: not approved".to_owned()),
             "the text is kept verbatim"
         );
