@@ -11,7 +11,7 @@ use crate::lax::{self, DecodeError, Finish, WireObject};
 /// `chat_info` of a `get_chat_info` result.
 ///
 /// Wire: `name`, `type` (each only when set), then the other keys.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ChatInfo {
     /// Chat name.
     pub name: Option<String>,
@@ -62,7 +62,7 @@ impl Serialize for ChatInfo {
 /// (each only when set), `ambiguous` (only when true), then the other keys.
 /// Decoding reads `success` and `ambiguous` by truthiness and accepts numeric
 /// ids; a known key with an unusable type is kept in `extra`.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ActionResult {
     /// Whether the action succeeded.
     pub success: bool,
@@ -92,7 +92,7 @@ pub const DEFAULT_DECLINE_TEXT: &str = "relay egress declined";
 /// The connector refused the destination of an action: a definite answer
 /// (the action did not happen and will not), distinct from a transport
 /// failure and from any other `success: false`.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{text}")]
 pub struct EgressDecline {
     /// The connector's text, verbatim ([`DEFAULT_DECLINE_TEXT`] when it gave
