@@ -85,7 +85,9 @@ fn task_cards_and_deletes_are_answered_with_success() {
     let logged: Vec<String> = c.log().entries().map(|e| e.text.clone()).collect();
     for op in ["task_card", "task_card_stop", "delete"] {
         assert!(
-            logged.iter().any(|t| t.contains(&format!("\"op\": \"{op}\""))),
+            logged
+                .iter()
+                .any(|t| t.contains(&format!("\"op\": \"{op}\""))),
             "{op} logged"
         );
     }
@@ -107,7 +109,12 @@ fn a_declined_target_gets_a_structured_decline() {
     };
     send(&mut c, sid, &request(&send_to("blocked"), "r1"), ms(1));
     send(&mut c, sid, &request(&send_to("ok"), "r2"), ms(1));
-    send(&mut c, sid, &request(r#"{"op": "get_chat_info", "chat_id": "blocked"}"#, "r3"), ms(1));
+    send(
+        &mut c,
+        sid,
+        &request(r#"{"op": "get_chat_info", "chat_id": "blocked"}"#, "r3"),
+        ms(1),
+    );
     let r = results(&drain(&mut c));
     assert_eq!(
         r[0],
@@ -149,9 +156,16 @@ fn a_decline_rule_narrowed_to_a_platform_or_an_instance() {
     send(&mut c, sid, &request(&op("d"), "r3"), ms(1));
     send(&mut c, other, &request(&op("d"), "r4"), ms(1));
     let r = results(&drain(&mut c));
-    assert_eq!(r[0]["success"], true, "untagged: the session default is discord");
+    assert_eq!(
+        r[0]["success"], true,
+        "untagged: the session default is discord"
+    );
     assert_eq!(r[1]["code"], "egress_declined", "tagged slack");
-    assert!(r[1]["error"].as_str().is_some_and(|e| e.starts_with("slack egress declined:")));
+    assert!(
+        r[1]["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("slack egress declined:"))
+    );
     assert_eq!(r[2]["success"], true, "another instance");
     assert_eq!(r[3]["code"], "egress_declined");
 }
@@ -168,7 +182,11 @@ fn scripts_queued_on_the_model_answer_once_whatever_the_responder() {
         })
     };
     assert_eq!(
-        push(&mut c, Some("edit"), ScriptStep::DelayDefault(Duration::from_millis(800))),
+        push(
+            &mut c,
+            Some("edit"),
+            ScriptStep::DelayDefault(Duration::from_millis(800))
+        ),
         Ok(1)
     );
     let mut verbatim = ActionResult::failure("file too large", false);
@@ -176,7 +194,11 @@ fn scripts_queued_on_the_model_answer_once_whatever_the_responder() {
     let respond = ScriptStep::Respond(Box::new(Response::Reply(verbatim)));
     assert_eq!(push(&mut c, Some("send_media"), respond), Ok(2));
     assert_eq!(
-        push(&mut c, None, ScriptStep::Respond(Box::new(Response::Silence))),
+        push(
+            &mut c,
+            None,
+            ScriptStep::Respond(Box::new(Response::Silence))
+        ),
         Ok(3)
     );
     let edit = r#"{"op": "edit", "chat_id": "c", "message_id": "m", "content": "x"}"#;

@@ -298,7 +298,10 @@ async fn outbound(ws: &mut Ws, request_id: &str, action: Value) -> Value {
     let frame = json!({"type": "outbound", "requestId": request_id, "action": action});
     ws.send(Message::text(format!("{frame}\n"))).await.unwrap();
     match next(ws).await {
-        ConnectorFrame::OutboundResult { request_id: id, result } => {
+        ConnectorFrame::OutboundResult {
+            request_id: id,
+            result,
+        } => {
             assert_eq!(id, request_id);
             serde_json::to_value(result.expect("a result object")).unwrap()
         }
@@ -354,11 +357,18 @@ async fn script_route_queues_one_shot_answers() {
         }
         let media = json!({"op": "send_media", "chat_id": "c", "source_url": "u"});
         assert_eq!(outbound(&mut ws, "r1", media.clone()).await, verbatim);
-        assert_eq!(outbound(&mut ws, "r2", media).await["success"], true, "used once");
+        assert_eq!(
+            outbound(&mut ws, "r2", media).await["success"],
+            true,
+            "used once"
+        );
         let t0 = tokio::time::Instant::now();
         let edit = json!({"op": "edit", "chat_id": "c", "message_id": "m", "content": "x"});
         assert_eq!(outbound(&mut ws, "r3", edit).await["success"], true);
-        assert!(t0.elapsed() >= Duration::from_millis(300), "answered after the delay");
+        assert!(
+            t0.elapsed() >= Duration::from_millis(300),
+            "answered after the delay"
+        );
         // The silenced typing is never answered: the next answer is the send's.
         let typing = json!({"op": "typing", "chat_id": "c"});
         let frame = json!({"type": "outbound", "requestId": "r4", "action": typing});

@@ -80,7 +80,10 @@ mod tests {
         assert_eq!(h.on_due(Instant::from_millis(5), cap), WhenDue::Dial);
         h.hold();
         let until = Instant::from_millis(60_010);
-        assert_eq!(h.on_due(Instant::from_millis(10), cap), WhenDue::Park { until });
+        assert_eq!(
+            h.on_due(Instant::from_millis(10), cap),
+            WhenDue::Park { until }
+        );
         h.hold(); // kept as it is
         assert_eq!(h, RedialHold::Parked { until });
         assert_eq!(h.on_due(until, cap), WhenDue::Dial, "the cap passed");

@@ -175,7 +175,11 @@ mod tests {
         assert_eq!(identity_of(&event("slack", "", Some("1.2"))), None);
         let a = identity_of(&event("slack", "C1", Some("1")));
         assert_ne!(a, identity_of(&event("discord", "C1", Some("1"))));
-        assert_ne!(a, identity_of(&event("slack", "C", Some("11"))), "delimited");
+        assert_ne!(
+            a,
+            identity_of(&event("slack", "C", Some("11"))),
+            "delimited"
+        );
         assert_eq!(a, identity_of(&event("slack", "C1", Some("1"))));
     }
 

@@ -54,7 +54,10 @@ fn defaults() {
     assert!(c.command_manifests.is_empty());
     let slack = c.slack_commands();
     assert_eq!(slack.get("compact").map(String::as_str), Some("/compress"));
-    assert_eq!(slack.get("reload-mcp").map(String::as_str), Some("/reload-mcp"));
+    assert_eq!(
+        slack.get("reload-mcp").map(String::as_str),
+        Some("/reload-mcp")
+    );
     assert_eq!(slack.len(), 29);
 }
 
@@ -64,7 +67,10 @@ fn environment_settings() {
         ("GATEWAY_RELAY_RS_SHUTDOWN_DRAIN_SECS", "1.5"),
         ("GATEWAY_RELAY_RS_REDIAL_HOLD_MAX_SECS", "90"),
         ("GATEWAY_RELAY_RS_REPLAY_WINDOW", "0"),
-        ("GATEWAY_RELAY_RS_SLACK_COMMANDS", " new , go=/start,x=stop "),
+        (
+            "GATEWAY_RELAY_RS_SLACK_COMMANDS",
+            " new , go=/start,x=stop ",
+        ),
     ])
     .expect("loads");
     assert_eq!(c.timeouts.shutdown_drain, Duration::from_millis(1_500));

@@ -67,7 +67,9 @@ fn a_held_redial_dials_at_its_cap_and_the_hold_is_used_up() {
     h.open();
     h.msg(DISCORD_DESC);
     let now = h.at();
-    h.conn.go_idle_with(IdleMode::Dormant, now).expect("go idle");
+    h.conn
+        .go_idle_with(IdleMode::Dormant, now)
+        .expect("go idle");
     h.drain();
     h.msg(IDLE_ACK);
     let out = h.timeout_at(62_000);

@@ -37,7 +37,11 @@ fn two_platforms() -> H {
 #[test]
 fn an_explicit_platform_tags_a_chat_no_inbound_taught() {
     let mut h = two_platforms();
-    let out = send_with(&mut h, send_action("home-1"), &SendOptions::new().platform("telegram"));
+    let out = send_with(
+        &mut h,
+        send_action("home-1"),
+        &SendOptions::new().platform("telegram"),
+    );
     assert_eq!(tags(&out), (Some("telegram".into()), Some("bot-9".into())));
     let t = transmits(&out);
     assert!(
@@ -55,14 +59,22 @@ fn an_explicit_platform_wins_over_the_learned_one() {
         json!({"platform":"telegram","chat_id":"c1","chat_type":"group"}),
         None,
     ));
-    let out = send_with(&mut h, send_action("c1"), &SendOptions::new().platform("discord"));
+    let out = send_with(
+        &mut h,
+        send_action("c1"),
+        &SendOptions::new().platform("discord"),
+    );
     assert_eq!(tags(&out), (Some("discord".into()), Some("app-1".into())));
 }
 
 #[test]
 fn an_explicit_platform_is_tagged_on_a_single_identity_gateway_too() {
     let mut h = H::serving();
-    let out = send_with(&mut h, send_action("c1"), &SendOptions::new().platform("discord"));
+    let out = send_with(
+        &mut h,
+        send_action("c1"),
+        &SendOptions::new().platform("discord"),
+    );
     assert_eq!(tags(&out), (Some("discord".into()), Some("app-1".into())));
     // Without one, a single-identity gateway still sends no tag.
     let (_, out) = h.send_out(send_action("c1"));
@@ -72,7 +84,11 @@ fn an_explicit_platform_is_tagged_on_a_single_identity_gateway_too() {
 #[test]
 fn a_platform_never_helloed_is_tagged_without_a_bot_id() {
     let mut h = two_platforms();
-    let out = send_with(&mut h, send_action("c1"), &SendOptions::new().platform("slack"));
+    let out = send_with(
+        &mut h,
+        send_action("c1"),
+        &SendOptions::new().platform("slack"),
+    );
     assert_eq!(tags(&out), (Some("slack".into()), None));
 }
 
@@ -101,14 +117,21 @@ fn ops_are_gated_on_the_explicit_platforms_descriptor() {
     });
     let now = h.at();
     assert_eq!(
-        h.conn
-            .send_with(delete.clone(), &SendOptions::new().platform("telegram"), now),
+        h.conn.send_with(
+            delete.clone(),
+            &SendOptions::new().platform("telegram"),
+            now
+        ),
         Err(SendError::OpNotSupported {
             op: "delete".into(),
             platform: "telegram".into()
         })
     );
-    let out = send_with(&mut h, delete.clone(), &SendOptions::new().platform("discord"));
+    let out = send_with(
+        &mut h,
+        delete.clone(),
+        &SendOptions::new().platform("discord"),
+    );
     assert_eq!(transmits(&out).len(), 1);
     // A platform with no descriptor of its own falls back to the default one.
     let out = send_with(&mut h, delete, &SendOptions::new().platform("slack"));
@@ -230,7 +253,10 @@ fn inbound_count(out: &[relay_core::Output]) -> usize {
 #[test]
 fn a_replayed_message_is_not_handed_over_again() {
     let mut h = H::serving();
-    assert_eq!(inbound_count(&h.msg(&with_id("c1", "m-77", "discord", None))), 1);
+    assert_eq!(
+        inbound_count(&h.msg(&with_id("c1", "m-77", "discord", None))),
+        1
+    );
     // The same message again, live: dropped.
     let out = h.msg(&with_id("c1", "m-77", "discord", None));
     assert_eq!(inbound_count(&out), 0);
@@ -273,7 +299,10 @@ fn a_buffered_first_delivery_is_acked_by_the_application_only() {
     let mut h = H::serving();
     let out = h.msg(&with_id("c1", "m-1", "discord", Some("b1")));
     assert_eq!(inbound_count(&out), 1);
-    assert!(transmits(&out).is_empty(), "acked after the application's ack");
+    assert!(
+        transmits(&out).is_empty(),
+        "acked after the application's ack"
+    );
     // The redelivery of that very item waits for the application's ack.
     let out = h.msg(&with_id("c1", "m-1", "discord", Some("b1")));
     assert!(transmits(&out).is_empty());
@@ -286,7 +315,10 @@ fn the_replay_window_is_configurable_and_can_be_off() {
     config.limits.replay_window = 0;
     let mut h = H::serving_with(config);
     h.msg(&with_id("c1", "m-1", "discord", None));
-    assert_eq!(inbound_count(&h.msg(&with_id("c1", "m-1", "discord", None))), 1);
+    assert_eq!(
+        inbound_count(&h.msg(&with_id("c1", "m-1", "discord", None))),
+        1
+    );
     let mut config = cfg();
     config.limits.replay_window = 2;
     let mut h = H::serving_with(config);
@@ -298,7 +330,10 @@ fn the_replay_window_is_configurable_and_can_be_off() {
         1,
         "forgotten: the oldest of three with a window of two"
     );
-    assert_eq!(inbound_count(&h.msg(&with_id("c1", "m-3", "discord", None))), 0);
+    assert_eq!(
+        inbound_count(&h.msg(&with_id("c1", "m-3", "discord", None))),
+        0
+    );
 }
 
 // ----- Slack's /hermes ---------------------------------------------------------
@@ -318,11 +353,24 @@ fn slack_hermes_text_becomes_the_gateway_command() {
     use relay_core::message::MessageType::{Command, Text};
     let mut h = H::serving();
     let slack = |text: &str| {
-        inbound_line(text, json!({"platform":"slack","chat_id":"C1","chat_type":"dm"}), None)
+        inbound_line(
+            text,
+            json!({"platform":"slack","chat_id":"C1","chat_type":"dm"}),
+            None,
+        )
     };
-    assert_eq!(handed(&h.msg(&slack("/hermes compact now"))), [("/compress now".into(), Command)]);
-    assert_eq!(handed(&h.msg(&slack("/hermes"))), [("/help".into(), Command)]);
-    assert_eq!(handed(&h.msg(&slack("/hermes hi there"))), [("hi there".into(), Text)]);
+    assert_eq!(
+        handed(&h.msg(&slack("/hermes compact now"))),
+        [("/compress now".into(), Command)]
+    );
+    assert_eq!(
+        handed(&h.msg(&slack("/hermes"))),
+        [("/help".into(), Command)]
+    );
+    assert_eq!(
+        handed(&h.msg(&slack("/hermes hi there"))),
+        [("hi there".into(), Text)]
+    );
     assert_eq!(handed(&h.msg(&slack("plain"))), [("plain".into(), Text)]);
     let discord = inbound_line(
         "/hermes new",
@@ -343,8 +391,18 @@ fn the_slack_command_set_is_configurable() {
     config.slack_commands = Some([("go".to_owned(), "/start".to_owned())].into());
     let mut h = H::serving_with(config);
     let slack = |text: &str| {
-        inbound_line(text, json!({"platform":"slack","chat_id":"C1","chat_type":"dm"}), None)
+        inbound_line(
+            text,
+            json!({"platform":"slack","chat_id":"C1","chat_type":"dm"}),
+            None,
+        )
     };
-    assert_eq!(handed(&h.msg(&slack("/hermes go x"))), [("/start x".into(), Command)]);
-    assert_eq!(handed(&h.msg(&slack("/hermes new"))), [("new".into(), Text)]);
+    assert_eq!(
+        handed(&h.msg(&slack("/hermes go x"))),
+        [("/start x".into(), Command)]
+    );
+    assert_eq!(
+        handed(&h.msg(&slack("/hermes new"))),
+        [("new".into(), Text)]
+    );
 }

@@ -49,7 +49,10 @@ fn a_result_that_arrives_during_the_drain_resolves_its_request() {
     let (b, _) = h.send_out(send_action("c2"));
     h.set_time(1_000);
     let out = h.shutdown();
-    assert!(closes(&out).is_empty(), "the socket stays open while results are owed");
+    assert!(
+        closes(&out).is_empty(),
+        "the socket stays open while results are owed"
+    );
     assert!(failed(&out).is_empty());
     assert_eq!(state_changes(&out), vec![(State::Serving, State::Closing)]);
     assert_eq!(h.state(), State::Closing);
@@ -63,7 +66,10 @@ fn a_result_that_arrives_during_the_drain_resolves_its_request() {
 
     // Inbound is still handed over meanwhile.
     let out = h.msg(&group_inbound("c9", None));
-    assert!(matches!(app_events(&out).as_slice(), [Event::Inbound { .. }]));
+    assert!(matches!(
+        app_events(&out).as_slice(),
+        [Event::Inbound { .. }]
+    ));
 
     h.set_time(2_000);
     let out = h.msg(&result_line(&a, r#"{"success":true,"message_id":"m-a"}"#));
@@ -71,7 +77,11 @@ fn a_result_that_arrives_during_the_drain_resolves_its_request() {
     assert!(closes(&out).is_empty(), "one request is still owed");
     let out = h.msg(&result_line(&b, r#"{"success":true}"#));
     assert_eq!(answered(&out), vec![b]);
-    assert_eq!(closes(&out), vec![(1000, "shutdown".to_owned())], "the last result closes");
+    assert_eq!(
+        closes(&out),
+        vec![(1000, "shutdown".to_owned())],
+        "the last result closes"
+    );
     assert_eq!(h.state(), State::Closed);
     assert_eq!(h.deadline, None);
 }
@@ -85,7 +95,10 @@ fn what_is_still_pending_at_the_deadline_fails_as_shutdown() {
     assert!(failed(&out).is_empty() && closes(&out).is_empty());
     let out = h.timeout_at(5_000);
     assert_eq!(failed(&out), vec![(a, RequestError::Shutdown)]);
-    assert!(RequestError::Shutdown.is_ambiguous(), "the frame was written");
+    assert!(
+        RequestError::Shutdown.is_ambiguous(),
+        "the frame was written"
+    );
     assert_eq!(closes(&out), vec![(1000, "shutdown".to_owned())]);
     assert_eq!(h.state(), State::Closed);
     for t in [60_000, 3_600_000] {
@@ -135,7 +148,10 @@ fn a_drain_from_going_idle_ignores_the_idle_ack() {
     let (a, _) = h.send_out(send_action("c1"));
     h.go_idle();
     let out = h.shutdown();
-    assert_eq!(state_changes(&out), vec![(State::GoingIdle, State::Closing)]);
+    assert_eq!(
+        state_changes(&out),
+        vec![(State::GoingIdle, State::Closing)]
+    );
     let out = h.msg(IDLE_ACK);
     assert!(closes(&out).is_empty());
     assert_eq!(h.state(), State::Closing);
@@ -150,7 +166,11 @@ fn deliveries_may_still_be_acked_during_the_drain() {
     h.send_out(send_action("c1"));
     h.shutdown();
     let out = h.msg(&group_inbound("c9", Some("buf-1")));
-    let delivery = deliveries(&out).into_iter().flatten().next().expect("a delivery");
+    let delivery = deliveries(&out)
+        .into_iter()
+        .flatten()
+        .next()
+        .expect("a delivery");
     let (r, out) = h.ack(delivery);
     assert_eq!(r, Ok(()));
     assert_eq!(

@@ -172,14 +172,20 @@ fn action() -> BoxedStrategy<Action> {
                 metadata
             })
         ),
-        (text(), text(), prop::collection::vec(metadata(), 0..3), metadata()).prop_map(
-            |(chat_id, card_id, chunks, metadata)| Action::TaskCard(TaskCardAction {
-                chat_id,
-                card_id,
-                chunks,
-                metadata
-            })
-        ),
+        (
+            text(),
+            text(),
+            prop::collection::vec(metadata(), 0..3),
+            metadata()
+        )
+            .prop_map(|(chat_id, card_id, chunks, metadata)| Action::TaskCard(
+                TaskCardAction {
+                    chat_id,
+                    card_id,
+                    chunks,
+                    metadata
+                }
+            )),
         (text(), text(), metadata()).prop_map(|(chat_id, card_id, metadata)| {
             Action::TaskCardStop(TaskCardStopAction {
                 chat_id,

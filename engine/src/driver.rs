@@ -104,19 +104,19 @@ impl Driver {
             Command::Control(control, reply) => {
                 let _ = reply.send(engine.control(control));
             }
-            Command::Send(payload, reply) => match {
+            Command::Send(payload, reply) => {
                 let (action, options) = *payload;
-                engine.send(action, &options)
-            } {
-                Ok(id) => {
-                    if let Replies::Remote(waiters) = &mut engine.replies {
-                        waiters.insert(id, reply);
+                match engine.send(action, &options) {
+                    Ok(id) => {
+                        if let Replies::Remote(waiters) = &mut engine.replies {
+                            waiters.insert(id, reply);
+                        }
+                    }
+                    Err(refusal) => {
+                        let _ = reply.send(Err(refusal.into()));
                     }
                 }
-                Err(refusal) => {
-                    let _ = reply.send(Err(refusal.into()));
-                }
-            },
+            }
             Command::Shutdown(budget, reply) => {
                 engine.shutdown(budget);
                 self.shutdown_waiters.push(reply);

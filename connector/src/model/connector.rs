@@ -10,10 +10,10 @@ use relay_core::time::Instant;
 use relay_core::wire::{ActionResult, BufferId, Hello, LineBuffer, PassthroughForward};
 
 use super::config::ConnectorConfig;
+use super::egress::DeclineRule;
 use super::interface::{ConnectorOutput, SessionId};
 use super::observe::{ConnectorStats, FrameLog};
 use super::records::ManagementState;
-use super::egress::DeclineRule;
 use super::responder::{DefaultResponder, Responder, ScriptedResponder};
 
 /// The connector model. See the [crate documentation](crate).

@@ -23,7 +23,9 @@ pub struct DeclineRule {
 /// The decline result for a frame of `platform`.
 pub fn decline_result(platform: &str) -> ActionResult {
     let mut result = ActionResult::failure(
-        format!("{platform} egress declined: target is not an approved destination for this connection"),
+        format!(
+            "{platform} egress declined: target is not an approved destination for this connection"
+        ),
         false,
     );
     result

@@ -32,9 +32,11 @@ impl Connector {
             return;
         }
         let default_platform = s.hellos.first().map(|h| h.platform.clone());
-        if let Some(result) =
-            self.declined(&outbound, &instance, default_platform.as_deref().unwrap_or("relay"))
-        {
+        if let Some(result) = self.declined(
+            &outbound,
+            &instance,
+            default_platform.as_deref().unwrap_or("relay"),
+        ) {
             self.send_result(sid, outbound.request_id, result, now);
             return;
         }

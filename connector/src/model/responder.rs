@@ -106,7 +106,9 @@ impl DefaultResponder {
             | Action::TaskCard(_)
             | Action::TaskCardStop(_)
             | Action::Delete(_) => ActionResult::ok(None),
-            Action::Draft(d) => ActionResult::ok(Some(self.draft_stream(&d.chat_id, d.draft_id, rng))),
+            Action::Draft(d) => {
+                ActionResult::ok(Some(self.draft_stream(&d.chat_id, d.draft_id, rng)))
+            }
             _ => ActionResult::ok(Some(format!("msg-{:016x}", rng.next_u64()))),
         }
     }

@@ -218,7 +218,10 @@ impl ConnectorServer {
 
     /// Declines every later request to the target of `rule` (see
     /// [`Connector::decline`]).
-    pub async fn decline(&self, rule: DeclineRule) -> Result<Result<(), AdminError>, ServerStopped> {
+    pub async fn decline(
+        &self,
+        rule: DeclineRule,
+    ) -> Result<Result<(), AdminError>, ServerStopped> {
         tracing::info!(?rule, "admin: decline");
         self.with_model(move |c, _| c.decline(rule)).await
     }

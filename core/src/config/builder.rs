@@ -5,8 +5,8 @@ use super::check::{
     check_credentials, check_http_url, check_identities, check_limits, check_relay_url,
     check_timeouts, normalize_opt_http_url, normalize_relay_url, slack_command_entry,
 };
-use super::manifest::check_manifest;
 use super::error::ConfigError;
+use super::manifest::check_manifest;
 use super::settings::{Names, Var};
 use super::types::{
     IdleMode, IdpConfig, Limits, PlatformIdentity, RelayConfig, RevocationPolicy, Timeouts,

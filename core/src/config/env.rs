@@ -9,8 +9,8 @@ use super::check::{
     check_credentials_named, check_http_url, check_identities, check_relay_url, check_timeouts,
     normalize_opt_http_url, normalize_relay_url, slack_command_entry,
 };
-use super::manifest::{parse_manifest, read_manifest_file};
 use super::error::{ConfigError, ConfigWarning};
+use super::manifest::{parse_manifest, read_manifest_file};
 use super::settings::{Names, Var};
 use super::types::{IdleMode, IdpConfig, PlatformIdentity, RelayConfig, RevocationPolicy};
 
@@ -119,11 +119,11 @@ fn text(lookup: &Lookup<'_>, key: Var) -> Result<Option<(String, Names)>, Config
             &items.join(","),
             "expected a single string, not a list",
         )),
-        Raw::Json(_) => Err(found.names.invalid(
-            key,
-            "<mapping>",
-            "expected a single string, not a mapping",
-        )),
+        Raw::Json(_) => {
+            Err(found
+                .names
+                .invalid(key, "<mapping>", "expected a single string, not a mapping"))
+        }
     }
 }
 

@@ -101,7 +101,12 @@ pub(crate) fn check_manifest(
         if let Some(problem) = command_problem(c) {
             return Err(invalid(problem));
         }
-        if commands.get(..i).unwrap_or_default().iter().any(|o| o.name == c.name) {
+        if commands
+            .get(..i)
+            .unwrap_or_default()
+            .iter()
+            .any(|o| o.name == c.name)
+        {
             return Err(invalid(format!("the name {:?} is used twice", c.name)));
         }
     }
@@ -116,10 +121,12 @@ pub(crate) fn parse_manifest(
     source: &str,
     warnings: &mut Vec<ConfigWarning>,
 ) -> Result<BTreeMap<String, Vec<ManifestCommand>>, ConfigError> {
-    let shape = || ConfigError::Invalid {
+    let shape = || {
+        ConfigError::Invalid {
         setting: source.to_owned(),
         value: "<manifest>".to_owned(),
         reason: "expected an object mapping a platform to a list of {\"name\", \"description\", \"options\"?} commands".to_owned(),
+    }
     };
     let Value::Object(platforms) = value else {
         return Err(shape());
@@ -142,7 +149,10 @@ pub(crate) fn parse_manifest(
         let mut kept: Vec<ManifestCommand> = Vec::new();
         for entry in entries {
             let Some(command) = command_of(entry) else {
-                drop("an entry is not {\"name\": string, \"description\": string, \"options\"?}".to_owned());
+                drop(
+                    "an entry is not {\"name\": string, \"description\": string, \"options\"?}"
+                        .to_owned(),
+                );
                 continue;
             };
             if let Some(problem) = command_problem(&command) {

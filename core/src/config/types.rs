@@ -5,9 +5,9 @@ use core::time::Duration;
 use std::collections::BTreeMap;
 
 use crate::message::default_slack_commands;
-use crate::wire::ManifestCommand;
 use crate::redact::{REDACTED, redacted};
 use crate::wire::DEFAULT_MAX_FRAME_BYTES;
+use crate::wire::ManifestCommand;
 
 /// One platform identity the gateway fronts (one `hello` each).
 #[derive(Clone, Debug, PartialEq, Eq)]

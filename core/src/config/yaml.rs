@@ -120,26 +120,25 @@ fn yaml_settings(yaml: &str) -> Result<HashMap<Var, Raw>, ConfigError> {
         for part in path {
             node = node.and_then(|n| n.get(part));
         }
-        let raw =
-            match node {
-                None | Some(Value::Null) => continue,
-                Some(v @ Value::Mapping(_)) if key == Var::CommandManifest => {
-                    Raw::Json(serde_json::to_value(v).map_err(|e| {
-                        Names::File.invalid(key, "<mapping>", format!("not a manifest: {e}"))
-                    })?)
-                }
-                Some(Value::Sequence(items))
-                    if matches!(key, Var::RouteKeys | Var::SlackCommands) =>
-                {
-                    let items: Option<Vec<String>> = items.iter().map(scalar).collect();
-                    Raw::List(items.ok_or_else(|| {
-                        Names::File.invalid(key, "[...]", "expected a list of strings")
-                    })?)
-                }
-                Some(v) => Raw::Text(scalar(v).ok_or_else(|| {
+        let raw = match node {
+            None | Some(Value::Null) => continue,
+            Some(v @ Value::Mapping(_)) if key == Var::CommandManifest => {
+                Raw::Json(serde_json::to_value(v).map_err(|e| {
+                    Names::File.invalid(key, "<mapping>", format!("not a manifest: {e}"))
+                })?)
+            }
+            Some(Value::Sequence(items)) if matches!(key, Var::RouteKeys | Var::SlackCommands) => {
+                let items: Option<Vec<String>> = items.iter().map(scalar).collect();
+                Raw::List(items.ok_or_else(|| {
+                    Names::File.invalid(key, "[...]", "expected a list of strings")
+                })?)
+            }
+            Some(v) => {
+                Raw::Text(scalar(v).ok_or_else(|| {
                     Names::File.invalid(key, "<not a scalar>", "expected a string")
-                })?),
-            };
+                })?)
+            }
+        };
         out.insert(key, raw);
     }
     Ok(out)

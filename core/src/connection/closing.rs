@@ -64,8 +64,7 @@ impl<S: Drainable> InState<S> {
     /// configured one) when requests are in flight on a live socket, else
     /// close at once.
     pub(super) fn shutdown(mut self, budget: Duration) -> AfterShutdown {
-        if budget.is_zero() || !self.shared.socket_live() || self.shared.pending_requests() == 0
-        {
+        if budget.is_zero() || !self.shared.socket_live() || self.shared.pending_requests() == 0 {
             return AfterShutdown::Closed(self.close_now());
         }
         let deadline = self.shared.now().saturating_add(budget);

@@ -312,7 +312,14 @@ pub const ACTION_OPS: [&str; 14] = [
 pub fn action_fields(op: &str) -> Option<&'static [&'static str]> {
     Some(match op {
         "send" => &["op", "chat_id", "content", "reply_to", "metadata"],
-        "edit" => &["op", "chat_id", "message_id", "content", "finalize", "metadata"],
+        "edit" => &[
+            "op",
+            "chat_id",
+            "message_id",
+            "content",
+            "finalize",
+            "metadata",
+        ],
         "typing" => &["op", "chat_id", "metadata", "content"],
         "follow_up" => &["op", "session_key", "kind", "content", "metadata"],
         "get_chat_info" => &["op", "chat_id"],

@@ -389,7 +389,10 @@ mod tests {
         assert_eq!((d.draft_id, d.is_final), (2, true));
         assert!(matches!(
             Action::from_value(&json!({"op":"draft","chat_id":"C","draft_id":"2"})),
-            Err(DecodeError::InvalidField { field: "action.draft_id", .. })
+            Err(DecodeError::InvalidField {
+                field: "action.draft_id",
+                ..
+            })
         ));
         assert_eq!(
             Action::from_value(&json!({"op":"draft","chat_id":"C"})),
@@ -406,7 +409,10 @@ mod tests {
         assert_eq!((c.card_id.as_str(), c.chunks.len()), ("9", 1));
         assert!(matches!(
             Action::from_value(&json!({"op":"task_card","chat_id":"c","card_id":"k","chunks":[1]})),
-            Err(DecodeError::InvalidField { field: "action.chunks", .. })
+            Err(DecodeError::InvalidField {
+                field: "action.chunks",
+                ..
+            })
         ));
         assert_eq!(
             Action::from_value(&json!({"op":"delete","chat_id":"c"})),

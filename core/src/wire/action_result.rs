@@ -116,9 +116,10 @@ impl ActionResult {
             .and_then(Value::as_str)
             .is_some_and(|c| c == EGRESS_DECLINED_CODE);
         coded
-            || self.error.as_deref().is_some_and(|e| {
-                e.to_ascii_lowercase().contains(EGRESS_DECLINED_MARKER)
-            })
+            || self
+                .error
+                .as_deref()
+                .is_some_and(|e| e.to_ascii_lowercase().contains(EGRESS_DECLINED_MARKER))
     }
 
     /// The result as an [`EgressDecline`] when it is one, else as it was.
@@ -281,7 +282,9 @@ mod tests {
 
     #[test]
     fn declines_are_told_apart() {
-        let r = |v: serde_json::Value| -> ActionResult { serde_json::from_value(v).unwrap_or_default() };
+        let r = |v: serde_json::Value| -> ActionResult {
+            serde_json::from_value(v).unwrap_or_default()
+        };
         let coded = r(json!({"success": false, "code": "egress_declined"}));
         assert!(coded.is_egress_decline());
         let d = Box::new(coded).into_decline().expect("a decline");

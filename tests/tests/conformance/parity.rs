@@ -57,13 +57,21 @@ pub async fn platform_tagged_send(h: &Harness) {
     h.expect_state(&mut events, State::Serving).await;
     let discord = SendOptions::new().platform("discord");
     let r = h
-        .within(10, "tagged send", handle.send_with(Action::send("home-1", "hi"), discord))
+        .within(
+            10,
+            "tagged send",
+            handle.send_with(Action::send("home-1", "hi"), discord),
+        )
         .await
         .expect("sent");
     assert!(r.success, "{r:?}");
     let slack = SendOptions::new().platform("slack");
     let r = h
-        .within(10, "send for slack", handle.send_with(Action::send("home-2", "x"), slack))
+        .within(
+            10,
+            "send for slack",
+            handle.send_with(Action::send("home-2", "x"), slack),
+        )
         .await
         .expect("answered");
     assert!(!r.success);
@@ -117,7 +125,12 @@ pub async fn declined_send(h: &Harness) {
         "the result as the connector sent it"
     );
     let plain = ActionResult::failure("busy", false);
-    script(&server, "send", ScriptStep::Respond(Box::new(Response::Reply(plain)))).await;
+    script(
+        &server,
+        "send",
+        ScriptStep::Respond(Box::new(Response::Reply(plain))),
+    )
+    .await;
     let r = h
         .within(10, "plain failure", handle.send_text("fine-1", "x"))
         .await
@@ -135,11 +148,15 @@ pub async fn shutdown_drains_in_flight(h: &Harness) {
     assert_eq!(config.timeouts.shutdown_drain, Duration::from_millis(1_500));
     let (handle, mut events) = h.client(config);
     h.expect_state(&mut events, State::Serving).await;
-    script(&server, "edit", ScriptStep::DelayDefault(Duration::from_millis(300))).await;
+    script(
+        &server,
+        "edit",
+        ScriptStep::DelayDefault(Duration::from_millis(300)),
+    )
+    .await;
     let inflight = handle.clone();
-    let (result, ()) = futures_util::future::join(
-        async move { inflight.send(edit("chat-7")).await },
-        async {
+    let (result, ()) =
+        futures_util::future::join(async move { inflight.send(edit("chat-7")).await }, async {
             h.requests_sent(&handle, 1).await;
             let closing = handle.clone();
             let shutdown = async move { closing.shutdown().await };
@@ -149,16 +166,19 @@ pub async fn shutdown_drains_in_flight(h: &Harness) {
             };
             let ((), late) = futures_util::future::join(shutdown, late).await;
             assert_eq!(late, Err(ClientError::Refused(SendError::Closing)));
-        },
-    )
-    .await;
+        })
+        .await;
     assert!(result.expect("the in-flight result arrived").success);
     let chats: Vec<Value> = outbound_frames(&server)
         .await
         .iter()
         .map(|f| f["action"]["chat_id"].clone())
         .collect();
-    assert_eq!(chats, [Value::from("chat-7")], "the late send was never written");
+    assert_eq!(
+        chats,
+        [Value::from("chat-7")],
+        "the late send was never written"
+    );
     h.within(5, "socket closed", async {
         while server.sockets_open() > 0 {
             h.pause(10).await;
@@ -169,16 +189,19 @@ pub async fn shutdown_drains_in_flight(h: &Harness) {
     // Answered after the drain: failed as Shutdown.
     let (handle, mut events) = h.client(gateway_config(&server, &["telegram"], SECRET));
     h.expect_state(&mut events, State::Serving).await;
-    script(&server, "edit", ScriptStep::DelayDefault(Duration::from_secs(4))).await;
-    let inflight = handle.clone();
-    let (result, ()) = futures_util::future::join(
-        async move { inflight.send(edit("chat-8")).await },
-        async {
-            h.requests_sent(&handle, 1).await;
-            h.within(5, "a bounded drain", handle.shutdown()).await;
-        },
+    script(
+        &server,
+        "edit",
+        ScriptStep::DelayDefault(Duration::from_secs(4)),
     )
     .await;
+    let inflight = handle.clone();
+    let (result, ()) =
+        futures_util::future::join(async move { inflight.send(edit("chat-8")).await }, async {
+            h.requests_sent(&handle, 1).await;
+            h.within(5, "a bounded drain", handle.shutdown()).await;
+        })
+        .await;
     assert_eq!(result, Err(ClientError::Failed(RequestError::Shutdown)));
 }
 
@@ -190,7 +213,10 @@ pub async fn held_redial(h: &Harness) {
     let (handle, mut events) = h.client(config);
     h.expect_state(&mut events, State::Serving).await;
     handle.hold_redial().await.expect("hold");
-    handle.go_idle_with(IdleMode::Dormant).await.expect("go idle");
+    handle
+        .go_idle_with(IdleMode::Dormant)
+        .await
+        .expect("go idle");
     h.expect_state(&mut events, State::Buffered).await;
     let dials = server.upgrade_count();
     h.expect(&mut events, "the re-dial held", |e| {

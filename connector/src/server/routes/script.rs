@@ -58,10 +58,9 @@ fn step(body: &Map<String, Value>) -> Result<ScriptStep, Failure> {
         ));
     }
     if let Some(v) = body.get("delay_ms").filter(|v| !v.is_null()) {
-        let ms = v
-            .as_u64()
-            .filter(|ms| *ms <= MAX_DELAY_MS)
-            .ok_or_else(|| bad("\"delay_ms\" must be a whole number of milliseconds, at most 3600000"))?;
+        let ms = v.as_u64().filter(|ms| *ms <= MAX_DELAY_MS).ok_or_else(|| {
+            bad("\"delay_ms\" must be a whole number of milliseconds, at most 3600000")
+        })?;
         return Ok(ScriptStep::DelayDefault(Duration::from_millis(ms)));
     }
     if let Some(v) = body.get("result").filter(|v| !v.is_null()) {
