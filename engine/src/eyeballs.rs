@@ -74,26 +74,21 @@ where
         }
         // Wait for an attempt to end, or (while addresses are left) the
         // stagger, whichever comes first.
-        let mut timer = pin!(sleep(stagger));
-        loop {
-            let next = attempts.next();
-            let outcome = if pending.len() > 0 {
-                match select(pin!(next), timer.as_mut()).await {
-                    Either::Left((outcome, _)) => outcome,
-                    Either::Right(_) => break,
-                }
-            } else {
-                next.await
-            };
-            match outcome {
-                Some(Ok(stream)) => return Ok(stream),
-                // A failure starts the next attempt at once.
-                Some(Err(e)) => {
-                    last_error = Some(e);
-                    break;
-                }
-                None => break,
+        let next = attempts.next();
+        let outcome = if pending.len() > 0 {
+            match select(pin!(next), pin!(sleep(stagger))).await {
+                Either::Left((outcome, _)) => outcome,
+                // The stagger passed: the next address is tried too.
+                Either::Right(_) => continue,
             }
+        } else {
+            next.await
+        };
+        match outcome {
+            Some(Ok(stream)) => return Ok(stream),
+            // A failure starts the next attempt at once.
+            Some(Err(e)) => last_error = Some(e),
+            None => {}
         }
     }
 }
