@@ -243,3 +243,25 @@ fn the_script_queue_is_bounded() {
     );
     assert_eq!(c.scripts_queued(), MAX_SCRIPTS);
 }
+
+#[test]
+fn a_replay_goes_through_the_buffer_even_to_a_serving_session() {
+    let mut c = connector();
+    let (sid, _) = handshake(&mut c, "gw-a", "sa", ms(0));
+    let mut e = event("run it");
+    e.message_id = Some("m-77".into());
+    assert_eq!(
+        c.deliver("gw-a", e.clone(), ms(1)),
+        relay_connector::Delivery::Live(sid)
+    );
+    let d = c.replay("gw-a", e, ms(2));
+    assert!(matches!(d, relay_connector::Delivery::Buffered(_)), "{d:?}");
+    let out = drain(&mut c);
+    let inbound = out.inbound();
+    assert_eq!(inbound.len(), 2);
+    assert_eq!(inbound[0].0, "", "live first");
+    assert!(inbound[1].0.starts_with("buf-"), "replayed with a bufferId");
+    send(&mut c, sid, &ack(&inbound[1].0), ms(3));
+    drain(&mut c);
+    assert_eq!(c.buffer_len("gw-a"), 0);
+}

@@ -2,6 +2,7 @@
 //! acks) and what each gateway's core outputs become on the network.
 
 use relay_core::config::IdleMode;
+use relay_core::connection::SendOptions;
 use relay_core::wire::{Action, GatewayFrame, SendAction, decode_gateway_frame};
 use relay_core::{Event, Input, Instant, Output, State};
 
@@ -31,13 +32,31 @@ impl World {
             }
         } else {
             let roll = self.rng.range_inclusive(0, 99);
-            if roll < 40 && matches!(state, State::Serving | State::GoingIdle) {
+            if roll < 40 && matches!(state, State::Serving | State::GoingIdle | State::Closing) {
                 let action = Action::Send(SendAction {
                     chat_id: format!("chan-{gi}"),
                     content: format!("reply {}", self.step),
                     ..Default::default()
                 });
-                match self.gws[gi].conn.send(action, now) {
+                // Some sends name their platform: the fronted one, or one
+                // the gateway never said hello for (the connector refuses).
+                let mut options = SendOptions::new();
+                if self.swarm.tagged_pct > 0 && self.rng.chance(self.swarm.tagged_pct, 100) {
+                    let platform = if self.rng.chance(1, 2) {
+                        "discord"
+                    } else {
+                        "slack"
+                    };
+                    options = options.platform(platform);
+                }
+                let sent = self.gws[gi].conn.send_with(action, &options, now);
+                if state == State::Closing && sent.is_ok() {
+                    return Err(Fail(
+                        "no-send-while-closing",
+                        format!("gw{gi} wrote a request while shutting down"),
+                    ));
+                }
+                match sent {
                     Ok(id) => {
                         let deadline = self.now + 30_000;
                         let sock = self.gws[gi].sock.unwrap_or(0);
@@ -70,6 +89,13 @@ impl World {
             } else if self.swarm.idle_wake && roll < 70 {
                 let r = self.gws[gi].conn.wake(now);
                 self.trace(format!("gw{gi} wake ({state}) -> {r:?}"));
+            } else if self.swarm.holds && roll < 80 {
+                let r = if self.rng.chance(1, 2) {
+                    ("hold", self.gws[gi].conn.hold_redial(now))
+                } else {
+                    ("release", self.gws[gi].conn.release_redial(now))
+                };
+                self.trace(format!("gw{gi} {} redial ({state}) -> {:?}", r.0, r.1));
             }
         }
         self.drain_gw(gi)?;
@@ -142,6 +168,7 @@ impl World {
             let out = self.gws[gi].conn.poll_output();
             match out {
                 Output::Dial { target, headers } => {
+                    self.gws[gi].parked_until = None;
                     if self.gws[gi].revoked || self.gws[gi].conn.state() == State::Revoked {
                         return Err(Fail(
                             "no-dial-after-revoked",
@@ -172,6 +199,7 @@ impl World {
                         && let Ok(GatewayFrame::InboundAck { buffer_id }) =
                             decode_gateway_frame(text.trim_end().as_bytes())
                         && !self.gws[gi].app_acked.contains(buffer_id.as_str())
+                        && !self.is_replay_of_handed(gi, buffer_id.as_str())
                     {
                         return Err(Fail(
                             "inbound-ack-after-app-ack",
@@ -202,8 +230,11 @@ impl World {
                 Output::Close { code, reason } => {
                     let sock = self.gws[gi].sock.take();
                     self.trace(format!("gw{gi} close {sock:?} {code} {reason}"));
+                    // A deliberate shutdown by the application may close
+                    // at any time.
                     if let Some(at) = self.gws[gi].going_idle_at.take()
                         && self.now < at + IDLE_ACK_MS
+                        && self.gws[gi].drain_deadline.is_none()
                     {
                         return Err(Fail(
                             "no-close-while-awaiting-idle-ack",
@@ -253,13 +284,21 @@ impl World {
                 }
             }
             Event::Revoked => self.on_revoked(gi)?,
-            Event::Inbound {
-                event,
-                delivery: Some(handle),
-            } => {
-                let bid = handle.buffer_id().as_str().to_owned();
-                self.trace(format!("gw{gi} app got {bid} {}", event.text));
-                self.handed(gi, bid)?;
+            Event::Inbound { event, delivery } => {
+                self.handed_message(gi, event.message_id.as_deref())?;
+                if let Some(handle) = delivery {
+                    let bid = handle.buffer_id().as_str().to_owned();
+                    self.trace(format!("gw{gi} app got {bid} {}", event.text));
+                    self.handed(gi, bid)?;
+                } else {
+                    self.trace(format!("gw{gi} app got live {}", event.text));
+                }
+            }
+            Event::RedialHeld { until } => {
+                let until = until.as_millis();
+                self.trace(format!("gw{gi} re-dial held until {until}"));
+                self.stats.held += 1;
+                self.held_redial(gi, until)?;
             }
             Event::Passthrough {
                 delivery: Some(handle),
@@ -274,6 +313,14 @@ impl World {
             Event::RequestFailed { request_id, error } => {
                 let how = format!("failed: {error}");
                 self.end_request(gi, request_id.as_str(), &how)?;
+                // Every request of the simulation was written: its failure
+                // may have taken effect.
+                if !error.is_ambiguous() {
+                    return Err(Fail(
+                        "written-request-fails-ambiguous",
+                        format!("gw{gi} request {request_id} failed unambiguously: {error}"),
+                    ));
+                }
             }
             Event::IdleRefused {
                 reason: relay_core::connection::IdleRefusal::AckTimeout,

@@ -11,7 +11,47 @@ use crate::world::{Ev, Fail, World};
 impl World {
     pub(crate) fn is_out(&self, gi: usize) -> bool {
         let g = &self.gws[gi];
-        g.revoked || self.connector.is_revoked(&g.id)
+        g.revoked || self.connector.is_revoked(&g.id) || g.drain_deadline.is_some()
+    }
+
+    /// Whether buffered delivery `bid` carried a message the application
+    /// was handed already (a replay: the core acks it by itself).
+    pub(crate) fn is_replay_of_handed(&self, gi: usize, bid: &str) -> bool {
+        let g = &self.gws[gi];
+        g.msg_of_buffer
+            .get(bid)
+            .is_some_and(|m| g.handed_msgs.contains(m))
+    }
+
+    /// A message reached the application: never the same one twice (every
+    /// run stays far below the core's window of 512 identities).
+    pub(crate) fn handed_message(&mut self, gi: usize, msg: Option<&str>) -> Result<(), Fail> {
+        let Some(msg) = msg else {
+            return Ok(());
+        };
+        if !self.gws[gi].handed_msgs.insert(msg.to_owned()) {
+            return Err(Fail(
+                "no-replay-handed-twice",
+                format!("gw{gi} handed message {msg} to the app twice"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A re-dial became due while held: it waits at most the cap.
+    pub(crate) fn held_redial(&mut self, gi: usize, until: u64) -> Result<(), Fail> {
+        let cap = self.gws[gi]
+            .conn
+            .config()
+            .map_or(0, |c| c.timeouts.redial_hold_max.as_millis() as u64);
+        if until > self.now + cap {
+            return Err(Fail(
+                "held-redial-within-cap",
+                format!("gw{gi} parked a re-dial until {until}, past the {cap} ms cap"),
+            ));
+        }
+        self.gws[gi].parked_until = Some(until);
+        Ok(())
     }
 
     /// Whether `gi` shows the (fixed) late-`going_idle_ack` fault: still on
@@ -37,7 +77,13 @@ impl World {
             if self.is_out(gi) {
                 continue;
             }
-            if let Some(bid) = g.buffered.difference(&g.handed).next() {
+            let reached = |bid: &String| {
+                g.handed.contains(bid)
+                    || g.msg_of_buffer
+                        .get(bid)
+                        .is_some_and(|m| g.handed_msgs.contains(m))
+            };
+            if let Some(bid) = g.buffered.iter().find(|b| !reached(b)) {
                 return Err(Fail(
                     "no-lost-buffered-item",
                     format!(
@@ -74,6 +120,28 @@ impl World {
 
     pub(crate) fn check(&self) -> Result<(), Fail> {
         for g in &self.gws {
+            if let Some(until) = g.parked_until
+                && self.now > until + REQUEST_TOLERANCE_MS
+                && !g.conn.is_terminal()
+            {
+                return Err(Fail(
+                    "held-redial-within-cap",
+                    format!("{} still holds a re-dial due by {until}", g.id),
+                ));
+            }
+            if let Some(deadline) = g.drain_deadline
+                && self.now > deadline + REQUEST_TOLERANCE_MS
+                && !g.requests.is_empty()
+            {
+                return Err(Fail(
+                    "shutdown-ends-requests-within-drain",
+                    format!(
+                        "{} still has {} requests past its drain ({deadline})",
+                        g.id,
+                        g.requests.len()
+                    ),
+                ));
+            }
             for (id, &(deadline, sock)) in &g.requests {
                 if g.sock != Some(sock) {
                     return Err(Fail(

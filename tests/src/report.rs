@@ -115,4 +115,10 @@ pub struct SimStats {
     pub idle_close: u64,
     /// `go_idle` calls that close and re-dial on the dormant cadence.
     pub idle_dormant: u64,
+    /// Deliveries the connector replayed.
+    pub replays: u64,
+    /// Re-dials that waited while held.
+    pub held: u64,
+    /// Gateways the application shut down.
+    pub shutdowns: u64,
 }

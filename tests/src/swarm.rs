@@ -35,6 +35,17 @@ pub struct Swarm {
     /// everything on one open link, both ways, for up to 30 s without
     /// closing it (a partition that TCP does not notice).
     pub stall_mean_ms: Option<u64>,
+    /// Percent of deliveries the connector later replays (the same message
+    /// again, live or from its buffer), 0: off.
+    pub replay_pct: u64,
+    /// Whether the application holds and releases re-dials at random.
+    pub holds: bool,
+    /// How many gateways the application shuts down during the fault
+    /// window (with its requests in flight drained).
+    pub shutdowns: u64,
+    /// Percent of sends naming their platform (the fronted one, or one
+    /// never said hello for), 0: off.
+    pub tagged_pct: u64,
 }
 
 impl Swarm {
@@ -81,6 +92,23 @@ impl Swarm {
             reject_http: rng.chance(1, 4),
             latency_max_ms: rng.range_inclusive(1, 200),
             stall_mean_ms: rng.chance(1, 3).then(|| rng.range_inclusive(5_000, 30_000)),
+            // Drawn last, so the faults above keep their values per seed.
+            replay_pct: if on(rng) {
+                rng.range_inclusive(5, 50)
+            } else {
+                0
+            },
+            holds: on(rng),
+            shutdowns: if rng.chance(1, 3) {
+                rng.range_inclusive(1, 2)
+            } else {
+                0
+            },
+            tagged_pct: if on(rng) {
+                rng.range_inclusive(5, 40)
+            } else {
+                0
+            },
         }
     }
 }
@@ -115,11 +143,19 @@ pub enum Fault {
     RejectHttp,
     /// Link stalls (`stall_mean`).
     Stall,
+    /// Replayed deliveries (`replay`).
+    Replay,
+    /// Held re-dials (`holds`).
+    Hold,
+    /// Application shutdowns (`shutdowns`).
+    Shutdown,
+    /// Sends naming their platform (`tagged`).
+    Tagged,
 }
 
 impl Fault {
     /// Every fault, in `Swarm` field order.
-    pub const ALL: [Fault; 13] = [
+    pub const ALL: [Fault; 17] = [
         Fault::Drop,
         Fault::HttpRefusal,
         Fault::Restart,
@@ -133,6 +169,10 @@ impl Fault {
         Fault::Split,
         Fault::RejectHttp,
         Fault::Stall,
+        Fault::Replay,
+        Fault::Hold,
+        Fault::Shutdown,
+        Fault::Tagged,
     ];
 
     /// The name used by `relay-sim --off`.
@@ -151,6 +191,10 @@ impl Fault {
             Fault::Split => "split",
             Fault::RejectHttp => "reject_http",
             Fault::Stall => "stall",
+            Fault::Replay => "replay",
+            Fault::Hold => "hold",
+            Fault::Shutdown => "shutdown",
+            Fault::Tagged => "tagged",
         }
     }
 
@@ -183,6 +227,10 @@ impl Swarm {
             Fault::Split => self.split,
             Fault::RejectHttp => self.reject_http,
             Fault::Stall => self.stall_mean_ms.is_some(),
+            Fault::Replay => self.replay_pct > 0,
+            Fault::Hold => self.holds,
+            Fault::Shutdown => self.shutdowns > 0,
+            Fault::Tagged => self.tagged_pct > 0,
         }
     }
 
@@ -202,6 +250,10 @@ impl Swarm {
             Fault::Split => self.split = false,
             Fault::RejectHttp => self.reject_http = false,
             Fault::Stall => self.stall_mean_ms = None,
+            Fault::Replay => self.replay_pct = 0,
+            Fault::Hold => self.holds = false,
+            Fault::Shutdown => self.shutdowns = 0,
+            Fault::Tagged => self.tagged_pct = 0,
         }
     }
 
@@ -217,7 +269,8 @@ impl std::fmt::Display for Swarm {
             f,
             "drop_mean={:?} http_refusal={}% restart_mean={:?} revocations={} skew_max={}s \
              ack_delay_max={}ms ack_dup={}% garbage={}% silence={}% idle_wake={} split={} \
-             reject_http={} latency_max={}ms stall_mean={:?}",
+             reject_http={} latency_max={}ms stall_mean={:?} replay={}% holds={} \
+             shutdowns={} tagged={}%",
             self.drop_mean_ms,
             self.http_refusal_pct,
             self.restart_mean_ms,
@@ -231,7 +284,11 @@ impl std::fmt::Display for Swarm {
             self.split,
             self.reject_http,
             self.latency_max_ms,
-            self.stall_mean_ms
+            self.stall_mean_ms,
+            self.replay_pct,
+            self.holds,
+            self.shutdowns,
+            self.tagged_pct
         )
     }
 }

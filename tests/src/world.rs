@@ -45,6 +45,8 @@ pub(crate) enum Ev {
     Revoke,
     Skew,
     Stall,
+    Replay(usize),
+    Shutdown,
     Heal,
 }
 
@@ -96,6 +98,17 @@ pub(crate) struct Gw {
     /// Pending requests: id -> (deadline, socket it was sent on).
     pub(crate) requests: BTreeMap<String, (u64, u64)>,
     pub(crate) ended: BTreeSet<String>,
+    /// Message ids handed to the application (live or buffered).
+    pub(crate) handed_msgs: BTreeSet<String>,
+    /// The message id of each buffered delivery.
+    pub(crate) msg_of_buffer: BTreeMap<String, String>,
+    /// The messages delivered to this gateway so far (replay candidates).
+    pub(crate) delivered: Vec<MessageEvent>,
+    /// A held re-dial waits until this time (the core reported it).
+    pub(crate) parked_until: Option<u64>,
+    /// The application shut the gateway down: every request must end by
+    /// this time (the drain budget).
+    pub(crate) drain_deadline: Option<u64>,
 }
 
 /// Answers requests like the default responder, but stays silent on a
@@ -179,6 +192,74 @@ pub(crate) fn short(text: &[u8]) -> String {
 }
 
 impl World {
+    /// Records the buffer id of a delivery of message `msg`.
+    pub(crate) fn note_buffered(&mut self, gi: usize, d: &relay_connector::Delivery, msg: String) {
+        if let relay_connector::Delivery::Buffered(bid) = d {
+            let bid = bid.as_str().to_owned();
+            self.gws[gi].buffered.insert(bid.clone());
+            self.gws[gi].msg_of_buffer.insert(bid, msg);
+        }
+    }
+
+    /// The connector replays a message it delivered to `gi` before: from
+    /// its buffer (with a `bufferId`) or live again.
+    pub(crate) fn replay(&mut self, gi: usize) -> Result<(), Fail> {
+        if self.healing || self.gws[gi].delivered.is_empty() {
+            return Ok(());
+        }
+        let n = self.gws[gi].delivered.len() as u64;
+        let pick = self.rng.range_inclusive(0, n - 1) as usize;
+        let e = self.gws[gi].delivered[pick].clone();
+        let msg = e.message_id.clone().unwrap_or_default();
+        let id = self.gws[gi].id.clone();
+        let now = Instant::from_millis(self.now);
+        let d = if self.rng.chance(2, 3) {
+            self.connector.replay(&id, e, now)
+        } else {
+            self.connector.deliver(&id, e, now)
+        };
+        self.stats.replays += 1;
+        self.note_buffered(gi, &d, msg.clone());
+        self.trace(format!("replay {msg} to {id}: {d:?}"));
+        self.drain_conn()
+    }
+
+    /// The application shuts a random gateway down, whatever it is doing.
+    pub(crate) fn app_shutdown(&mut self) -> Result<(), Fail> {
+        if self.healing {
+            return Ok(());
+        }
+        let gi = self.rng.range_inclusive(0, self.gws.len() as u64 - 1) as usize;
+        if self.is_out(gi) {
+            return Ok(());
+        }
+        let now = Instant::from_millis(self.now);
+        // The last replies of a turn, still in flight when it stops.
+        for n in 0..self.rng.range_inclusive(0, 3) {
+            let action = relay_core::wire::Action::send(format!("chan-{gi}"), format!("last {n}"));
+            if let Ok(id) = self.gws[gi].conn.send(action, now) {
+                let sock = self.gws[gi].sock.unwrap_or(0);
+                self.stats.requests += 1;
+                self.trace(format!("gw{gi} request {id} before shutdown"));
+                self.gws[gi]
+                    .requests
+                    .insert(id.as_str().to_owned(), (self.now + 30_000, sock));
+            }
+        }
+        let drain = self.gws[gi]
+            .conn
+            .config()
+            .map_or(0, |c| c.timeouts.shutdown_drain.as_millis() as u64);
+        self.gws[gi].drain_deadline = Some(self.now + drain);
+        self.stats.shutdowns += 1;
+        let pending = self.gws[gi].requests.len();
+        self.trace(format!(
+            "gw{gi} APP SHUTDOWN with {pending} requests in flight"
+        ));
+        self.gws[gi].conn.shutdown(now);
+        self.drain_gw(gi)
+    }
+
     /// Builds the world for `seed`.
     pub fn new(seed: u64, cfg: SimConfig) -> World {
         let mut rng = Rng::new(seed);
@@ -249,6 +330,11 @@ impl World {
                 buffered: BTreeSet::new(),
                 requests: BTreeMap::new(),
                 ended: BTreeSet::new(),
+                handed_msgs: BTreeSet::new(),
+                msg_of_buffer: BTreeMap::new(),
+                delivered: Vec::new(),
+                parked_until: None,
+                drain_deadline: None,
             });
         }
         let revocations_left = swarm.revocations;
@@ -364,6 +450,10 @@ impl World {
         if let Some(m) = self.swarm.restart_mean_ms {
             let t = self.rng.range_inclusive(0, 2 * m);
             self.schedule(t, Ev::Restart);
+        }
+        for _ in 0..self.swarm.shutdowns {
+            let t = self.rng.range_inclusive(0, self.cfg.fault_window_ms);
+            self.schedule(t, Ev::Shutdown);
         }
         for _ in 0..self.swarm.revocations {
             let t = self.rng.range_inclusive(0, self.cfg.fault_window_ms);
@@ -499,16 +589,20 @@ impl World {
                     };
                     e.source.platform = "discord".to_owned();
                     e.source.chat_id = format!("chan-{gi}");
+                    e.message_id = Some(format!("m-{}", self.msg_counter));
+                    self.gws[gi].delivered.push(e.clone());
                     let id = self.gws[gi].id.clone();
                     let d = self
                         .connector
                         .deliver(&id, e, Instant::from_millis(self.now));
                     self.stats.deliveries += 1;
-                    if let relay_connector::Delivery::Buffered(bid) = &d {
-                        self.gws[gi].buffered.insert(bid.as_str().to_owned());
-                    }
+                    self.note_buffered(gi, &d, format!("m-{}", self.msg_counter));
                     self.trace(format!("deliver m-{} to {id}: {d:?}", self.msg_counter));
                     self.drain_conn()?;
+                    if self.swarm.replay_pct > 0 && self.rng.chance(self.swarm.replay_pct, 100) {
+                        let t = self.now + self.rng.range_inclusive(0, 8_000);
+                        self.schedule(t, Ev::Replay(gi));
+                    }
                     let t = self.now + self.rng.range_inclusive(100, 5_000);
                     self.schedule(t, Ev::Deliver(gi));
                 }
@@ -562,6 +656,8 @@ impl World {
                     }
                 }
             }
+            Ev::Replay(gi) => self.replay(gi)?,
+            Ev::Shutdown => self.app_shutdown()?,
             Ev::Heal => {
                 self.stalls.clear();
                 self.healing = true;
@@ -570,6 +666,12 @@ impl World {
                     .set_responder(Box::new(DefaultResponder::new()));
                 for gi in 0..self.gws.len() {
                     self.set_skew(gi, 0);
+                    // A held re-dial would only slow the convergence.
+                    if !self.is_out(gi) {
+                        let _ = self.gws[gi]
+                            .conn
+                            .release_redial(Instant::from_millis(self.now));
+                    }
                     if self.gws[gi].idle_mode != Some(IdleMode::Dormant) {
                         let _ = self.gws[gi].conn.wake(Instant::from_millis(self.now));
                     }

@@ -67,7 +67,11 @@ impl<S: Drainable> InState<S> {
         if budget.is_zero() || !self.shared.socket_live() || self.shared.pending_requests() == 0 {
             return AfterShutdown::Closed(self.close_now());
         }
-        let deadline = self.shared.now().saturating_add(budget);
+        let mut deadline = self.shared.now().saturating_add(budget);
+        if planted!(self.shared, DrainPastBudget) {
+            // PLANTED BUG: the drain outlasts its budget.
+            deadline = self.shared.now().saturating_add(budget.saturating_mul(10));
+        }
         // Only the socket's own timers keep running.
         for t in [Timer::Dial, Timer::Handshake, Timer::IdleAck] {
             self.shared.timers.stop(t);

@@ -267,7 +267,10 @@ impl Shared {
         if !self.timers.expire(Timer::Dial, self.now) {
             return false;
         }
-        let cap = self.config.timeouts.redial_hold_max;
+        let mut cap = self.config.timeouts.redial_hold_max;
+        if planted!(self, HoldPastCap) {
+            cap = cap.saturating_mul(2); // PLANTED BUG: waits past the cap
+        }
         match self.hold.on_due(self.now, cap) {
             WhenDue::Dial => true,
             WhenDue::Park { until } => {
