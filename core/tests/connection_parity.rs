@@ -406,3 +406,46 @@ fn the_slack_command_set_is_configurable() {
         [("new".into(), Text)]
     );
 }
+
+// ----- decisions kept where today's reference differs ------------------------
+
+/// A request whose socket drops after its frame was written may have taken
+/// effect: relay-rs reports it ambiguous (today's reference does not).
+#[test]
+fn a_request_lost_with_its_socket_is_ambiguous() {
+    use relay_core::connection::{Event, RequestError};
+    let mut h = H::serving();
+    let (id, _) = h.send_out(send_action("c1"));
+    let out = h.closed(None, "");
+    let failed: Vec<RequestError> = events(&out)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::RequestFailed { request_id, error } if request_id.as_str() == id => Some(error),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed, [RequestError::ConnectionLost]);
+    let result = failed[0].to_result();
+    assert_eq!(
+        (result.success, result.ambiguous, result.error.as_deref()),
+        (false, true, Some("relay transport connection lost"))
+    );
+}
+
+/// A descriptor for a platform never said hello for is not kept (today's
+/// reference keeps any platform's, the last one winning).
+#[test]
+fn a_descriptor_for_a_platform_never_helloed_is_ignored() {
+    let (mut h, _) = H::new(cfg_two(), 1);
+    h.open();
+    h.msg(&desc_line("discord", "D1", None));
+    h.msg(&desc_line("slack", "S1", None));
+    h.msg(&desc_line("discord", "D2", None));
+    assert!(h.conn.descriptor(Some("slack")).is_none());
+    assert_eq!(
+        h.conn.descriptor(Some("discord")).map(|d| d.label.as_str()),
+        Some("D1"),
+        "the first per platform wins"
+    );
+    assert_eq!(h.conn.stats().descriptors_ignored, 2);
+}
