@@ -655,9 +655,11 @@ impl Connection {
     }
 
     /// Deliberate shutdown: fails pending requests, closes with 1000, never
-    /// dials again. Idempotent.
+    /// dials again. Idempotent. At once: the Python transport tears its
+    /// socket down right after, so it does not wait for a drain.
     fn shutdown(&mut self, now_ms: u64) {
-        self.inner.shutdown(Instant::from_millis(now_ms));
+        self.inner
+            .shutdown_within(Duration::ZERO, Instant::from_millis(now_ms));
     }
 
     /// Re-anchors the wall clock used to mint tokens.
