@@ -6,7 +6,7 @@ use relay_core::connection::SendOptions;
 use relay_core::wire::{Action, GatewayFrame, SendAction, decode_gateway_frame};
 use relay_core::{Event, Input, Instant, Output, State};
 
-use crate::IDLE_ACK_MS;
+use crate::consts::IDLE_ACK_MS;
 use crate::world::{Ev, Fail, ToGw, World, gw_wall, short};
 
 impl World {

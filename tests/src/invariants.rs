@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use relay_core::State;
 
-use crate::REQUEST_TOLERANCE_MS;
+use crate::consts::REQUEST_TOLERANCE_MS;
 use crate::world::{Ev, Fail, World};
 
 impl World {

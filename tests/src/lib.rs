@@ -14,6 +14,7 @@ use relay_core::rng::Rng;
 pub use relay_core::connection::PlantedBug;
 
 mod connector_side;
+mod consts;
 mod gateway;
 mod invariants;
 pub mod minimize;
@@ -25,16 +26,7 @@ pub use report::{Report, SimConfig, SimStats, Violation};
 pub use swarm::{Fault, Swarm};
 pub use world::World;
 
-/// Wall clock (Unix seconds) at simulated time zero.
-pub const WALL_BASE: u64 = 1_700_000_000;
-/// How many trace lines a violation report keeps.
-pub const TRACE_TAIL: usize = 200;
-/// How late a request may end after its deadline (ms).
-pub const REQUEST_TOLERANCE_MS: u64 = 1_000;
-/// The gateways' idle-ack timeout (ms), the core's default.
-pub const IDLE_ACK_MS: u64 = 10_000;
-/// Upgrade token lifetime the gateways use (seconds).
-pub const TOKEN_TTL_SECS: u64 = 300;
+pub use consts::{IDLE_ACK_MS, REQUEST_TOLERANCE_MS, TOKEN_TTL_SECS, TRACE_TAIL, WALL_BASE};
 
 /// Runs one seed. Panics inside the core are caught and reported as a
 /// violation of the `no-panic` invariant.

@@ -14,9 +14,9 @@ use relay_core::message::MessageEvent;
 use relay_core::rng::Rng;
 use relay_core::{Connection, Input, Instant, UnixTime};
 
+use crate::consts::{TOKEN_TTL_SECS, TRACE_TAIL, WALL_BASE};
 use crate::report::{Report, SimConfig, SimStats, Violation};
 use crate::swarm::Swarm;
-use crate::{TOKEN_TTL_SECS, TRACE_TAIL, WALL_BASE};
 
 /// Something that happens to the gateway's socket.
 #[derive(Clone, Debug)]
