@@ -5,7 +5,9 @@
 
 use futures_channel::oneshot;
 use relay_core::config::IdleMode;
-use relay_core::connection::{CommandError, DeliveryHandle, Stats};
+use std::time::Duration;
+
+use relay_core::connection::{CommandError, DeliveryHandle, SendOptions, Stats};
 use relay_core::wire::{Action, ActionResult};
 use relay_core::{Connection, Instant, State};
 
@@ -23,6 +25,10 @@ pub(crate) enum Control {
     Wake,
     /// Acknowledge a buffered delivery.
     Ack(DeliveryHandle),
+    /// Hold the next due re-dial.
+    HoldRedial,
+    /// End a hold.
+    ReleaseRedial,
 }
 
 impl Control {
@@ -37,6 +43,8 @@ impl Control {
             Control::GoIdle(Some(mode)) => conn.go_idle_with(mode, now),
             Control::Wake => conn.wake(now),
             Control::Ack(delivery) => conn.ack(delivery, now),
+            Control::HoldRedial => conn.hold_redial(now),
+            Control::ReleaseRedial => conn.release_redial(now),
         };
         Ok(done?)
     }
@@ -58,10 +66,12 @@ pub(crate) enum Command {
     // slots up front, so every slot costs as much as the largest command.
     Control(Control, oneshot::Sender<Result<(), ClientError>>),
     Send(
-        Box<Action>,
+        Box<(Action, SendOptions)>,
         oneshot::Sender<Result<ActionResult, ClientError>>,
     ),
-    Shutdown(oneshot::Sender<()>),
+    /// Shut down with a drain of at most this long (`Duration::MAX`: the
+    /// configured drain).
+    Shutdown(Duration, oneshot::Sender<()>),
     Status(oneshot::Sender<Status>),
 }
 

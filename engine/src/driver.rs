@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures_channel::oneshot;
 use futures_util::Stream;
@@ -72,7 +73,7 @@ impl Driver {
                     Poll::Ready(Some(command)) => self.command(command),
                     Poll::Ready(None) => {
                         self.commands_open = false;
-                        self.engine.shutdown();
+                        self.engine.shutdown(Duration::MAX);
                     }
                     Poll::Pending => break,
                 }
@@ -103,18 +104,21 @@ impl Driver {
             Command::Control(control, reply) => {
                 let _ = reply.send(engine.control(control));
             }
-            Command::Send(action, reply) => match engine.send(*action) {
-                Ok(id) => {
-                    if let Replies::Remote(waiters) = &mut engine.replies {
-                        waiters.insert(id, reply);
+            Command::Send(payload, reply) => {
+                let (action, options) = *payload;
+                match engine.send(action, &options) {
+                    Ok(id) => {
+                        if let Replies::Remote(waiters) = &mut engine.replies {
+                            waiters.insert(id, reply);
+                        }
+                    }
+                    Err(refusal) => {
+                        let _ = reply.send(Err(refusal.into()));
                     }
                 }
-                Err(refusal) => {
-                    let _ = reply.send(Err(refusal.into()));
-                }
-            },
-            Command::Shutdown(reply) => {
-                engine.shutdown();
+            }
+            Command::Shutdown(budget, reply) => {
+                engine.shutdown(budget);
                 self.shutdown_waiters.push(reply);
             }
             Command::Status(reply) => {

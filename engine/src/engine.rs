@@ -12,13 +12,14 @@ use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use async_tungstenite::tungstenite::Message;
 use futures_channel::oneshot;
 use futures_util::{Sink, Stream};
 use relay_core::config::RelayConfig;
 use relay_core::connection::RequestId;
-use relay_core::connection::{RequestError, SendError};
+use relay_core::connection::{RequestError, SendError, SendOptions};
 use relay_core::wire::{Action, ActionResult};
 use relay_core::{Connection, Event, Input, Instant, Output, State};
 
@@ -133,15 +134,21 @@ impl Engine {
     }
 
     /// Sends an action; its result comes back through [`Replies`].
-    pub(crate) fn send(&mut self, action: Action) -> Result<RequestId, SendError> {
+    pub(crate) fn send(
+        &mut self,
+        action: Action,
+        options: &SendOptions,
+    ) -> Result<RequestId, SendError> {
         let now = self.now();
-        self.conn.send(action, now)
+        self.conn.send_with(action, options, now)
     }
 
-    /// Shuts the connection down (requests in flight fail at once).
-    pub(crate) fn shutdown(&mut self) {
+    /// Shuts the connection down, draining what is in flight for at most
+    /// `budget` (see [`Connection::shutdown_within`]); the driving task
+    /// keeps polling until the connection is terminal.
+    pub(crate) fn shutdown(&mut self, budget: Duration) {
         let now = self.now();
-        self.conn.shutdown(now);
+        self.conn.shutdown_within(budget, now);
     }
 
     /// The state, the counters and the writes waiting for the socket.
@@ -425,10 +432,19 @@ impl Engine {
     /// Hands a request's result to its caller (out of the per-frame path).
     #[inline(never)]
     fn reply(&mut self, request_id: RequestId, result: Result<Box<ActionResult>, RequestError>) {
-        let result = result.map_err(|error| {
-            log::debug!("relay request failed: {error}");
-            ClientError::from(error)
-        });
+        let result = match result {
+            Ok(result) => match result.into_decline() {
+                Ok(decline) => {
+                    log::info!("relay request declined: {decline}");
+                    Err(ClientError::Declined(decline))
+                }
+                Err(result) => Ok(result),
+            },
+            Err(error) => {
+                log::debug!("relay request failed: {error}");
+                Err(ClientError::from(error))
+            }
+        };
         match &mut self.replies {
             Replies::Remote(waiters) => {
                 if let Some(reply) = waiters.remove(&request_id) {
@@ -461,6 +477,9 @@ fn trace_event(event: &Event) {
         Event::FrameRejected { error } => log::warn!("relay frame rejected: {error}"),
         Event::IdleRefused { reason } => log::warn!("relay go-idle refused: {reason:?}"),
         Event::Revoked => log::error!("relay credential revoked; not dialing again"),
+        Event::RedialHeld { until } => {
+            log::info!("relay re-dial held until {} ms", until.as_millis());
+        }
         _ => {}
     }
 }

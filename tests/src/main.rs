@@ -169,7 +169,7 @@ fn print_minimized(seed: u64, cfg: &SimConfig) -> ExitCode {
 
 fn one_line(r: &Report) -> String {
     format!(
-        "seed {} steps {} end {}ms hash {:016x} deliveries {} handed {} requests {} drops {} restarts {} revoked {} (by fault {}) idle keep/close/dormant {}/{}/{}",
+        "seed {} steps {} end {}ms hash {:016x} deliveries {} handed {} requests {} drops {} restarts {} revoked {} (by fault {}) idle keep/close/dormant {}/{}/{} replays {} held {} shutdowns {}",
         r.seed,
         r.steps,
         r.end_ms,
@@ -183,7 +183,10 @@ fn one_line(r: &Report) -> String {
         r.stats.revoked_by_fault,
         r.stats.idle_keep,
         r.stats.idle_close,
-        r.stats.idle_dormant
+        r.stats.idle_dormant,
+        r.stats.replays,
+        r.stats.held,
+        r.stats.shutdowns
     )
 }
 

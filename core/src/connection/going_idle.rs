@@ -15,8 +15,12 @@ use crate::wire::Action;
 
 impl InState<GoingIdle> {
     /// Sends an action (still legal while waiting for the ack).
-    pub(super) fn send(&mut self, action: Action) -> Result<RequestId, SendError> {
-        self.shared.send_request(action)
+    pub(super) fn send(
+        &mut self,
+        action: Action,
+        platform: Option<&str>,
+    ) -> Result<RequestId, SendError> {
+        self.shared.send_request(action, platform)
     }
 
     /// Sends a fire-and-forget interrupt.

@@ -9,8 +9,12 @@ use crate::wire::Action;
 
 impl InState<Serving> {
     /// Sends an action; its result arrives as an event.
-    pub(super) fn send(&mut self, action: Action) -> Result<RequestId, SendError> {
-        self.shared.send_request(action)
+    pub(super) fn send(
+        &mut self,
+        action: Action,
+        platform: Option<&str>,
+    ) -> Result<RequestId, SendError> {
+        self.shared.send_request(action, platform)
     }
 
     /// Sends a fire-and-forget interrupt.

@@ -147,6 +147,13 @@ impl Buffered {
     }
 }
 
+/// Shutting down with requests in flight: the socket stays open (their
+/// results still resolve them, inbound is still handed over) until none is
+/// left or the drain deadline ([`Timer::Drain`](crate::timer::Timer::Drain))
+/// passes; then it closes with 1000.
+#[derive(Debug)]
+pub(crate) struct Closing;
+
 /// The credential was revoked. Terminal: no method leads anywhere.
 #[derive(Debug)]
 pub(crate) struct Revoked;
@@ -182,6 +189,7 @@ plain_state! {
     Serving => Serving, live;
     GoingIdle => GoingIdle, live;
     Buffered => Buffered, live;
+    Closing => Closing, live;
     Revoked => Revoked, terminal;
     Closed => Closed, terminal;
 }

@@ -28,7 +28,7 @@ impl core::fmt::Display for BufferId {
 }
 
 /// One entry of a Discord hello's `command_manifest`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ManifestCommand {
     /// Command name.
     pub name: String,
