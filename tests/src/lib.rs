@@ -26,6 +26,7 @@ use relay_core::{Connection, Event, Input, Instant, Output, State, UnixTime};
 #[cfg(feature = "planted-bugs")]
 pub use relay_core::connection::PlantedBug;
 
+pub mod engine;
 mod minimize;
 pub use minimize::{Minimized, minimize, regression_test};
 
