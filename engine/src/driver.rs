@@ -72,7 +72,11 @@ impl Driver {
                     Poll::Ready(Some(command)) => self.command(command),
                     Poll::Ready(None) => {
                         self.commands_open = false;
-                        self.engine.shutdown();
+                        // PLANTED BUG (keep-running-when-dropped): the
+                        // client runs on with nobody to use it.
+                        if !self.engine.planted_keep_running() {
+                            self.engine.shutdown();
+                        }
                     }
                     Poll::Pending => break,
                 }

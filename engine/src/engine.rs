@@ -230,6 +230,10 @@ impl Engine {
                 continue;
             }
             self.trim_after_handshake();
+            // PLANTED BUG (spin-when-idle): a busy loop.
+            if planted!(self, SpinWhenIdle) {
+                cx.waker().wake_by_ref();
+            }
             return Poll::Pending;
         }
     }
@@ -452,6 +456,12 @@ impl Engine {
                 Replies::Local { awaiting, .. } => *awaiting = None,
             }
         }
+    }
+
+    /// PLANTED BUG (keep-running-when-dropped): whether the driver ignores
+    /// that every handle is gone.
+    pub(crate) fn planted_keep_running(&self) -> bool {
+        planted!(self, KeepRunningWhenDropped)
     }
 
     /// PLANTED BUG (redial-after-revoked): once revoked, dials the last

@@ -31,16 +31,23 @@ pub enum PlantedBug {
     /// Drops the callers waiting for results when the socket is lost,
     /// instead of handing them the core's failures.
     DropRepliesOnDisconnect,
+    /// Keeps a spawned client's driver running after the application
+    /// dropped every handle.
+    KeepRunningWhenDropped,
+    /// Wakes its own task whenever it has nothing to do (a busy loop).
+    SpinWhenIdle,
 }
 
 impl PlantedBug {
     /// Every planted bug (without [`PlantedBug::None`]).
-    pub const ALL: [PlantedBug; 5] = [
+    pub const ALL: [PlantedBug; 7] = [
         PlantedBug::UnboundedWriteQueue,
         PlantedBug::AckBeforeApp,
         PlantedBug::RedialAfterRevoked,
         PlantedBug::LostDialWake,
         PlantedBug::DropRepliesOnDisconnect,
+        PlantedBug::KeepRunningWhenDropped,
+        PlantedBug::SpinWhenIdle,
     ];
 
     /// The kebab-case name (`unbounded-write-queue`, …; `none`).
@@ -52,6 +59,8 @@ impl PlantedBug {
             PlantedBug::RedialAfterRevoked => "redial-after-revoked",
             PlantedBug::LostDialWake => "lost-dial-wake",
             PlantedBug::DropRepliesOnDisconnect => "drop-replies-on-disconnect",
+            PlantedBug::KeepRunningWhenDropped => "keep-running-when-dropped",
+            PlantedBug::SpinWhenIdle => "spin-when-idle",
         }
     }
 }
@@ -65,7 +74,7 @@ impl fmt::Display for PlantedBug {
 /// A name that is not a planted engine bug.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown planted engine bug {0:?} (known: none, unbounded-write-queue, ack-before-app, redial-after-revoked, lost-dial-wake, drop-replies-on-disconnect)"
+    "unknown planted engine bug {0:?} (known: none, unbounded-write-queue, ack-before-app, redial-after-revoked, lost-dial-wake, drop-replies-on-disconnect, keep-running-when-dropped, spin-when-idle)"
 )]
 pub struct UnknownPlantedBug(pub String);
 
