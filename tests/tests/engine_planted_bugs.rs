@@ -80,6 +80,19 @@ fn drop_replies_on_disconnect_is_caught() {
 }
 
 #[test]
+fn keep_running_when_dropped_is_caught() {
+    caught(
+        EnginePlantedBug::KeepRunningWhenDropped,
+        &["no-leak-after-drop"],
+    );
+}
+
+#[test]
+fn spin_when_idle_is_caught() {
+    caught(EnginePlantedBug::SpinWhenIdle, &["no-busy-loop"]);
+}
+
+#[test]
 fn minimize_shrinks_an_engine_failure() {
     let cfg = EngineConfig {
         plant: EnginePlantedBug::AckBeforeApp,
