@@ -47,6 +47,9 @@ pub(crate) struct AppPlan {
     pub drop_at: Option<u64>,
     /// Sends requests as it shuts down.
     pub closing_sends: bool,
+    /// Shuts down as a buffered item arrives (often in the middle of a
+    /// drain).
+    pub shutdown_mid_drain: bool,
     /// The client's request timeout (ms).
     pub request_timeout: u64,
     /// The client's write queue bound.
@@ -90,6 +93,19 @@ impl AppCtx {
             Event::Inbound { event, delivery } => {
                 let id = delivery.as_ref().map(|d| d.buffer_id().as_str().to_owned());
                 m.handed(c, &event.text, id.as_deref());
+            }
+            Event::Passthrough { forward, delivery } => {
+                let id = delivery.as_ref().map(|d| d.buffer_id().as_str().to_owned());
+                if forward.body != forward.path.as_bytes() {
+                    m.fail(
+                        "inbound-item-integrity",
+                        format!(
+                            "c{c} passthrough {} arrived with another body",
+                            forward.path
+                        ),
+                    );
+                }
+                m.handed(c, &forward.path, id.as_deref());
             }
             Event::StateChanged { from, to } => {
                 m.trace(&format!("c{c} state {from} -> {to}"));
@@ -307,14 +323,26 @@ impl SpawnedApp {
 
     fn event(&mut self, event: Event) {
         self.ctx.saw(&event);
-        if let Event::Inbound { event, delivery } = event {
-            if let Some(delivery) = delivery {
-                self.schedule_ack(delivery);
+        let buffered = match event {
+            Event::Inbound { event, delivery } => {
+                if self.ctx.plan.recycle
+                    && let Some(events) = self.events.as_mut()
+                {
+                    events.recycle(event);
+                }
+                delivery
             }
-            if self.ctx.plan.recycle
-                && let Some(events) = self.events.as_mut()
+            Event::Passthrough { delivery, .. } => delivery,
+            _ => None,
+        };
+        if let Some(delivery) = buffered {
+            self.schedule_ack(delivery);
+            if self.ctx.plan.shutdown_mid_drain
+                && !self.shutting_down
+                && !self.ctx.healing()
+                && self.rng.chance(1, 4)
             {
-                events.recycle(event);
+                self.shutdown();
             }
         }
         // A slow consumer keeps up once the world heals.
@@ -428,22 +456,7 @@ impl SpawnedApp {
             return true;
         }
         if plan.shutdown_at.is_some_and(|t| now >= t) {
-            self.shutting_down = true;
-            if plan.closing_sends {
-                for _ in 0..self.rng.range_inclusive(1, 5) {
-                    self.send();
-                }
-            }
-            self.ctx.shutdown_started();
-            self.calls.push(Box::pin(async move {
-                h.shutdown().await;
-                Done::Shutdown(now)
-            }));
-            if plan.closing_sends {
-                for _ in 0..self.rng.range_inclusive(1, 3) {
-                    self.send();
-                }
-            }
+            self.shutdown();
             return false;
         }
         let roll = self.rng.range_inclusive(0, 99);
@@ -488,6 +501,32 @@ impl SpawnedApp {
             _ => {}
         }
         false
+    }
+
+    /// Shuts the client down, with requests sent just before and after
+    /// when the plan says so.
+    fn shutdown(&mut self) {
+        let Some(h) = self.handle.clone() else {
+            return;
+        };
+        let now = self.ctx.now();
+        self.shutting_down = true;
+        let closing_sends = self.ctx.plan.closing_sends;
+        if closing_sends {
+            for _ in 0..self.rng.range_inclusive(1, 5) {
+                self.send();
+            }
+        }
+        self.ctx.shutdown_started();
+        self.calls.push(Box::pin(async move {
+            h.shutdown().await;
+            Done::Shutdown(now)
+        }));
+        if closing_sends {
+            for _ in 0..self.rng.range_inclusive(1, 3) {
+                self.send();
+            }
+        }
     }
 
     fn drop_client(&mut self) {
@@ -554,21 +593,31 @@ pub(crate) async fn inline_app(mut ctx: AppCtx, mut client: InlineClient) {
             }
             Woke::Event(Some(event)) => {
                 ctx.saw(&event);
-                if let Event::Inbound { event, delivery } = event {
-                    if let Some(d) = delivery {
-                        let max = if ctx.healing() {
-                            500
-                        } else {
-                            ctx.plan.ack_delay_max
-                        };
-                        let at = ctx.now() + rng.range_inclusive(0, max);
-                        if rng.chance(ctx.plan.ack_dup_pct, 100) {
-                            acks.push((at + rng.range_inclusive(0, 5_000), d.clone()));
+                let buffered = match event {
+                    Event::Inbound { event, delivery } => {
+                        if ctx.plan.recycle {
+                            client.recycle(event);
                         }
-                        acks.push((at, d));
+                        delivery
                     }
-                    if ctx.plan.recycle {
-                        client.recycle(event);
+                    Event::Passthrough { delivery, .. } => delivery,
+                    _ => None,
+                };
+                if let Some(d) = buffered {
+                    let max = if ctx.healing() {
+                        500
+                    } else {
+                        ctx.plan.ack_delay_max
+                    };
+                    let at = ctx.now() + rng.range_inclusive(0, max);
+                    if rng.chance(ctx.plan.ack_dup_pct, 100) {
+                        acks.push((at + rng.range_inclusive(0, 5_000), d.clone()));
+                    }
+                    acks.push((at, d));
+                    if ctx.plan.shutdown_mid_drain && !ctx.healing() && rng.chance(1, 4) {
+                        // Shut down at once, in the middle of what arrives.
+                        ctx.plan.shutdown_at = Some(ctx.now());
+                        next_tick = ctx.now();
                     }
                 }
                 let max = ctx.plan.consumer_delay_max;

@@ -12,7 +12,7 @@ use relay_connector::{
 use relay_core::config::{RelayConfig, Timeouts};
 use relay_core::rng::Rng;
 use relay_core::source::MessageEvent;
-use relay_core::wire::{Action, ActionResult};
+use relay_core::wire::{Action, ActionResult, PassthroughForward};
 use relay_engine::{ClientOptions, RelayClient};
 
 use super::apps::{AppCtx, AppPlan, SpawnedApp, inline_app};
@@ -125,6 +125,12 @@ impl World {
 
         let mut ccfg = ConnectorConfig {
             log_capacity: 0,
+            // Strictly ack-gated drains, or pipelined ones.
+            drain_window: if rng.chance(1, 2) {
+                1
+            } else {
+                rng.range_inclusive(2, 16) as usize
+            },
             ..ConnectorConfig::default()
         };
         if swarm.reject_http {
@@ -224,6 +230,7 @@ impl World {
                 flood: swarm.floods && rng.chance(1, 2),
                 shutdown_at: (swarm.shutdowns && rng.chance(1, 3))
                     .then(|| rng.range_inclusive(1_000, window.max(1_001))),
+                shutdown_mid_drain: swarm.shutdowns && rng.chance(1, 4),
                 drop_at: (swarm.drops && rng.chance(1, 3))
                     .then(|| rng.range_inclusive(1_000, window.max(1_001))),
                 closing_sends: rng.chance(1, 2),
@@ -728,14 +735,30 @@ async fn deliveries(
             return;
         }
         n += 1;
-        let text = format!("m{i}-{n}");
-        let mut event = MessageEvent {
-            text: text.clone(),
-            ..MessageEvent::default()
+        // One item in four is a passthrough forward (named by its path).
+        let (text, delivery) = if rng.chance(1, 4) {
+            let path = format!("/p{i}-{n}");
+            let forward = PassthroughForward {
+                platform: "discord".to_owned(),
+                bot_id: format!("bot-{i}"),
+                method: "POST".to_owned(),
+                path: path.clone(),
+                body: path.clone().into_bytes(),
+                ..PassthroughForward::default()
+            };
+            let d = side.with_model(|m, now| m.deliver_passthrough(&instance, forward, now));
+            (path, d)
+        } else {
+            let text = format!("m{i}-{n}");
+            let mut event = MessageEvent {
+                text: text.clone(),
+                ..MessageEvent::default()
+            };
+            event.source.platform = "discord".to_owned();
+            event.source.chat_id = format!("chan-{i}");
+            let d = side.with_model(|m, now| m.deliver(&instance, event, now));
+            (text, d)
         };
-        event.source.platform = "discord".to_owned();
-        event.source.chat_id = format!("chan-{i}");
-        let delivery = side.with_model(|m, now| m.deliver(&instance, event, now));
         let mut m = monitor.lock();
         m.stats.deliveries += 1;
         m.trace(&format!("deliver {text} to {instance}: {delivery:?}"));
