@@ -7,11 +7,13 @@ mod apps;
 pub mod cli;
 mod connector;
 mod executor;
+mod faults;
 mod minimize;
 mod monitor;
 mod net;
 mod runtime;
 mod swarm;
+mod traffic;
 mod world;
 
 use std::collections::BTreeSet;

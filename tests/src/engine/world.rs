@@ -6,22 +6,20 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use futures_channel::mpsc;
-use relay_connector::{
-    Connector, ConnectorConfig, Delivery, RejectMode, Request, Responder, Response,
-};
+use relay_connector::{Connector, ConnectorConfig, RejectMode};
 use relay_core::config::{RelayConfig, Timeouts};
 use relay_core::rng::Rng;
-use relay_core::source::MessageEvent;
-use relay_core::wire::{Action, ActionResult, PassthroughForward};
 use relay_engine::{ClientOptions, RelayClient};
 
 use super::apps::{AppCtx, AppPlan, SpawnedApp, inline_app};
 use super::connector::ConnectorSide;
 use super::executor::{Exec, Owner, Step};
+use super::faults::{FaultCtx, FaultKind, faults, revoke};
 use super::monitor::{Fail, Monitor};
 use super::net::{Link, Net, NetFaults};
 use super::runtime::{ClientRt, SimRuntime};
 use super::swarm::EngineSwarm;
+use super::traffic::{SimResponder, deliveries};
 use super::{EngineConfig, EngineReport};
 use crate::Violation;
 
@@ -41,31 +39,6 @@ pub(crate) const MAX_POLLS_PER_SECOND: u64 = 1_000;
 
 /// How long the teardown may take after convergence (ms).
 const TEARDOWN_MS: u64 = 10_000;
-
-/// Answers every send with `done:<content>` (so a result can be matched to
-/// its request), except a seeded share left unanswered or answered late.
-struct SimResponder {
-    rng: Rng,
-    silence_pct: u64,
-    late_pct: u64,
-}
-
-impl Responder for SimResponder {
-    fn respond(&mut self, req: &Request<'_>, _rng: &mut Rng) -> Response {
-        let result = match &req.outbound.action {
-            Action::Send(send) => ActionResult::ok(Some(format!("done:{}", send.content))),
-            _ => ActionResult::ok(None),
-        };
-        if self.rng.chance(self.silence_pct, 100) {
-            return Response::Silence;
-        }
-        if self.rng.chance(self.late_pct, 100) {
-            let delay = Duration::from_millis(self.rng.range_inclusive(100, 8_000));
-            return Response::After { delay, result };
-        }
-        Response::Reply(result)
-    }
-}
 
 /// The wall-clock skew of every client (seconds), shared with their
 /// runtimes.
@@ -715,181 +688,4 @@ fn released(monitor: &Monitor, i: usize) {
     let now = m.now;
     m.trace(&format!("c{i} application ended"));
     m.clients[i].released_at.get_or_insert(now);
-}
-
-/// Delivers an item to client `i` every 0.1-5 s until the heal.
-async fn deliveries(
-    side: Arc<ConnectorSide>,
-    monitor: Arc<Monitor>,
-    exec: Arc<Exec>,
-    i: usize,
-    seed: u64,
-) {
-    let mut rng = Rng::new(seed);
-    let instance = format!("gw-{i}");
-    let mut n = 0u64;
-    loop {
-        let at = exec.now() + rng.range_inclusive(100, 5_000);
-        exec.sleep_until(at).await;
-        if monitor.healing() {
-            return;
-        }
-        n += 1;
-        // One item in four is a passthrough forward (named by its path).
-        let (text, delivery) = if rng.chance(1, 4) {
-            let path = format!("/p{i}-{n}");
-            let forward = PassthroughForward {
-                platform: "discord".to_owned(),
-                bot_id: format!("bot-{i}"),
-                method: "POST".to_owned(),
-                path: path.clone(),
-                body: path.clone().into_bytes(),
-                ..PassthroughForward::default()
-            };
-            let d = side.with_model(|m, now| m.deliver_passthrough(&instance, forward, now));
-            (path, d)
-        } else {
-            let text = format!("m{i}-{n}");
-            let mut event = MessageEvent {
-                text: text.clone(),
-                ..MessageEvent::default()
-            };
-            event.source.platform = "discord".to_owned();
-            event.source.chat_id = format!("chan-{i}");
-            let d = side.with_model(|m, now| m.deliver(&instance, event, now));
-            (text, d)
-        };
-        let mut m = monitor.lock();
-        m.stats.deliveries += 1;
-        m.trace(&format!("deliver {text} to {instance}: {delivery:?}"));
-        let buffer_id = match delivery {
-            Delivery::Buffered(id) => Some(id.as_str().to_owned()),
-            Delivery::Live(_) | Delivery::Dropped => None,
-        };
-        m.items.insert(
-            text,
-            super::monitor::Item {
-                client: i,
-                buffer_id,
-            },
-        );
-    }
-}
-
-struct FaultCtx {
-    rng: Rng,
-    exec: Arc<Exec>,
-    net: Arc<Net>,
-    side: Arc<ConnectorSide>,
-    monitor: Arc<Monitor>,
-    skews: Skews,
-    clients: usize,
-    window: u64,
-}
-
-#[derive(Clone, Copy)]
-enum FaultKind {
-    Reset,
-    HalfOpen,
-    Partition,
-    StopReading,
-    Close,
-    Restart,
-    Skew(u64),
-}
-
-/// Injects `kind` about every `mean` ms during the fault window.
-async fn faults(mut f: FaultCtx, mean: u64, kind: FaultKind) {
-    loop {
-        let at = f.exec.now() + f.rng.range_inclusive(1, 2 * mean);
-        f.exec.sleep_until(at).await;
-        let now = f.exec.now();
-        if f.monitor.healing() || now >= f.window {
-            return;
-        }
-        let pick = |rng: &mut Rng, n: usize| rng.range_inclusive(0, n as u64 - 1) as usize;
-        let line = match kind {
-            FaultKind::Reset => {
-                let open = f.net.open_conns();
-                if open.is_empty() {
-                    continue;
-                }
-                let (conn, client) = open[pick(&mut f.rng, open.len())];
-                f.net.reset(conn);
-                format!("reset c{client} conn{conn}")
-            }
-            FaultKind::HalfOpen => {
-                let sessions = f.side.sessions();
-                if sessions.is_empty() {
-                    continue;
-                }
-                let (_, client, conn) = sessions[pick(&mut f.rng, sessions.len())];
-                if !f.side.vanish(conn) {
-                    continue;
-                }
-                format!("half-open c{client} conn{conn}")
-            }
-            FaultKind::Partition => {
-                let client = pick(&mut f.rng, f.clients);
-                let until = (now + f.rng.range_inclusive(1_000, 20_000)).min(f.window);
-                f.net.partition(client, until);
-                format!("partition c{client} until {until}")
-            }
-            FaultKind::StopReading => {
-                let sessions = f.side.sessions();
-                if sessions.is_empty() {
-                    continue;
-                }
-                let (_, client, conn) = sessions[pick(&mut f.rng, sessions.len())];
-                let until = now + f.rng.range_inclusive(1_000, 30_000);
-                f.side.pause(conn, until);
-                format!("connector stops reading c{client} conn{conn} until {until}")
-            }
-            FaultKind::Close => {
-                let sessions = f.side.sessions();
-                if sessions.is_empty() {
-                    continue;
-                }
-                let (sid, client, conn) = sessions[pick(&mut f.rng, sessions.len())];
-                let (code, reason) = match f.rng.range_inclusive(0, 9) {
-                    0..=1 => (1000, "fault"),
-                    2 => (1001, "going away"),
-                    3..=4 => (1006, ""),
-                    5 => (1011, "internal error"),
-                    6 => (1014, "bad gateway"),
-                    7 => (4401, "unauthorized"),
-                    _ => (4401, "expired"),
-                };
-                f.side.close_session(sid, code, reason);
-                format!("connector closes c{client} conn{conn} {sid} with {code} {reason}")
-            }
-            FaultKind::Restart => {
-                f.side.with_model(|m, now| m.restart(now));
-                "connector restart".to_owned()
-            }
-            FaultKind::Skew(max) => {
-                let client = pick(&mut f.rng, f.clients);
-                let skew = f.rng.range_inclusive(0, 2 * max) as i64 - max as i64;
-                *f.skews[client].lock().unwrap_or_else(|e| e.into_inner()) = skew;
-                format!("c{client} skew {skew}s")
-            }
-        };
-        let mut m = f.monitor.lock();
-        m.stats.faults += 1;
-        m.trace(&format!("FAULT {line}"));
-    }
-}
-
-/// Revokes a random gateway at `at`.
-async fn revoke(mut f: FaultCtx, at: u64) {
-    f.exec.sleep_until(at).await;
-    if f.monitor.healing() {
-        return;
-    }
-    let client = f.rng.range_inclusive(0, f.clients as u64 - 1) as usize;
-    let id = format!("gw-{client}");
-    f.side.with_model(|m, now| m.revoke(&id, now));
-    let mut m = f.monitor.lock();
-    m.stats.faults += 1;
-    m.trace(&format!("FAULT revoke {id}"));
 }
