@@ -278,13 +278,15 @@ impl ConnectorSide {
             .spawn(Owner::World, Box::pin(me.serve(client, conn, stream)));
     }
 
-    /// The upgrade decision, inside the WebSocket handshake.
+    /// The upgrade decision, inside the WebSocket handshake. An accepted
+    /// session gets its socket's queue at once, so that nothing the model
+    /// emits for it before the handshake ends is lost.
     fn decide(
         &self,
         client: usize,
         conn: u64,
         headers: Vec<(String, String)>,
-    ) -> Result<SessionId, u16> {
+    ) -> Result<(SessionId, mpsc::UnboundedReceiver<SocketCmd>), u16> {
         let now = self.now();
         let mut inner = self.lock();
         let pct = inner.http_refusal_pct;
@@ -302,7 +304,12 @@ impl ConnectorSide {
         }
         let decision = inner.model.accept(&headers, now, wall(now.as_millis()));
         match decision {
-            Accept::Accepted(sid) => Ok(sid),
+            Accept::Accepted(sid) => {
+                let (tx, rx) = mpsc::unbounded();
+                inner.sessions.insert(sid, Session { tx, client, conn });
+                self.drain(&mut inner);
+                Ok((sid, rx))
+            }
             Accept::RejectHttp { status } => Err(status),
         }
     }
@@ -314,7 +321,7 @@ impl ConnectorSide {
             Box::pin(exec.sleep_until(at))
         });
         let io: Guarded = StallGuard::new(stream, self.write_stall, alarm);
-        let decided: Arc<Mutex<Option<Result<SessionId, u16>>>> = Arc::new(Mutex::new(None));
+        let decided: Arc<Mutex<Option<Decision>>> = Arc::new(Mutex::new(None));
         let callback = Decide {
             side: self.clone(),
             client,
@@ -329,9 +336,9 @@ impl ConnectorSide {
             Some(self.ws),
         ));
         let upgraded = handshake.await;
-        let decision = *decided.lock().unwrap_or_else(|e| e.into_inner());
-        let ws = match (upgraded, decision) {
-            (Ok(ws), Some(Ok(sid))) => (ws, sid),
+        let decision = decided.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let (ws, sid, rx) = match (upgraded, decision) {
+            (Ok(ws), Some(Ok((sid, rx)))) => (ws, sid, rx),
             (Err(WsError::Http(response)), _) => {
                 let status = response.status().as_u16();
                 if status == 401 || status == 410 {
@@ -344,7 +351,8 @@ impl ConnectorSide {
             (result, decision) => {
                 // The handshake failed after the model accepted: it hears
                 // the socket closed.
-                if let Some(Ok(sid)) = decision {
+                if let Some(Ok((sid, _))) = decision {
+                    self.lock().sessions.remove(&sid);
                     self.with_model(|m, now| m.handle_closed(sid, now));
                 }
                 if let Err(e) = result {
@@ -354,13 +362,6 @@ impl ConnectorSide {
                 return;
             }
         };
-        let (ws, sid) = ws;
-        let (tx, rx) = mpsc::unbounded();
-        {
-            let mut inner = self.lock();
-            inner.sessions.insert(sid, Session { tx, client, conn });
-            self.drain(&mut inner);
-        }
         self.monitor
             .trace(format!("c{client} conn{conn} accepted as {sid}"));
         let mut socket = Socket {
@@ -393,12 +394,16 @@ type Guarded = StallGuard<SimStream, Alarm>;
 /// The stall guard's alarm: a sleep on the world's executor.
 type Alarm = Box<dyn Fn(Duration) -> BoxFuture<()> + Send + Sync>;
 
+/// What the model decided at the upgrade: the session and its socket's
+/// queue, or the HTTP status of the refusal.
+type Decision = Result<(SessionId, mpsc::UnboundedReceiver<SocketCmd>), u16>;
+
 /// The upgrade's callback: the model decides, inside the handshake.
 struct Decide {
     side: Arc<ConnectorSide>,
     client: usize,
     conn: u64,
-    slot: Arc<Mutex<Option<Result<SessionId, u16>>>>,
+    slot: Arc<Mutex<Option<Decision>>>,
 }
 
 impl Callback for Decide {
@@ -414,9 +419,10 @@ impl Callback for Decide {
             })
             .collect();
         let decision = self.side.decide(self.client, self.conn, headers);
+        let accepted = decision.as_ref().map(|_| ()).map_err(|s| *s);
         *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(decision);
-        match decision {
-            Ok(_) => Ok(response),
+        match accepted {
+            Ok(()) => Ok(response),
             Err(status) => {
                 let mut refusal = ErrorResponse::new(None);
                 *refusal.status_mut() =
