@@ -76,3 +76,17 @@ fn a_run_does_what_it_says() {
         r.end_ms
     );
 }
+
+/// Seed 121997 (found by a 100,000-seed sweep): an inline application was
+/// awaiting a request on a half-open link when the world converged, and
+/// let go of its client only at that request's timeout, after the
+/// teardown's bound. The bound now covers the longest request timeout.
+#[test]
+fn teardown_waits_for_a_request_on_a_half_open_link() {
+    let r = run_engine_seed(121_997, &EngineConfig::default());
+    assert!(
+        r.violation.is_none(),
+        "{:?}",
+        r.violation.map(|v| v.to_string())
+    );
+}

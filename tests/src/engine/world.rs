@@ -37,8 +37,10 @@ pub(crate) const MAX_POLLS_PER_INSTANT: u64 = 500;
 /// 1,000.)
 pub(crate) const MAX_POLLS_PER_SECOND: u64 = 1_000;
 
-/// How long the teardown may take after convergence (ms).
-const TEARDOWN_MS: u64 = 10_000;
+/// How long the teardown may take after convergence (ms): an inline
+/// application lets go of its client only once a request it awaits has
+/// ended, at most the longest request timeout (20 s) later.
+const TEARDOWN_MS: u64 = 30_000;
 
 /// The wall-clock skew of every client (seconds), shared with their
 /// runtimes.
