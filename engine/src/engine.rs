@@ -406,7 +406,8 @@ impl Engine {
         }
         let dial = socket::dial(self.rt.clone(), target, headers, self.dial.clone());
         // PLANTED BUG (lost-dial-wake): the dial never sees the task's waker.
-        if planted!(self, LostDialWake) {
+        #[cfg(feature = "planted-bugs")]
+        if self.plant == super::PlantedBug::LostDialWake {
             self.dialing = Some(Box::pin(LoseWakes(Box::pin(dial))));
             return;
         }
@@ -541,8 +542,10 @@ impl Engine {
 
 /// PLANTED BUG (lost-dial-wake): polls the dial with a waker that wakes
 /// nobody.
+#[cfg(feature = "planted-bugs")]
 struct LoseWakes(Dialing);
 
+#[cfg(feature = "planted-bugs")]
 impl std::future::Future for LoseWakes {
     type Output = Result<Ws, socket::DialFailure>;
 
