@@ -90,3 +90,19 @@ fn teardown_waits_for_a_request_on_a_half_open_link() {
         r.violation.map(|v| v.to_string())
     );
 }
+
+/// Seed 228970 (found by a second 100,000-seed sweep): the connector's
+/// 4401 close went out in one flush with a pong the library owed, after
+/// the close frame; the world took the end of the flush for the end of the
+/// revocation signal, so a client that had read the whole close frame (and
+/// rightly stopped) seemed not to have read it, and `no-dial-after-revoked`
+/// fired. The signal now ends with the close frame's own bytes.
+#[test]
+fn a_revocation_close_ends_where_its_frame_ends() {
+    let r = run_engine_seed(228_970, &EngineConfig::default());
+    assert!(
+        r.violation.is_none(),
+        "{:?}",
+        r.violation.map(|v| v.to_string())
+    );
+}

@@ -342,7 +342,8 @@ impl ConnectorSide {
             (Err(WsError::Http(response)), _) => {
                 let status = response.status().as_u16();
                 if status == 401 || status == 410 {
-                    self.net.mark_signal(conn);
+                    // The refusal is the last thing written.
+                    self.net.mark_signal(conn, 0);
                 }
                 self.monitor
                     .trace(format!("c{client} conn{conn} upgrade refused {status}"));
@@ -373,7 +374,7 @@ impl ConnectorSide {
             conn,
             out: VecDeque::new(),
             unflushed: false,
-            signal: false,
+            signal: None,
             closing: None,
             pause: None,
         };
@@ -443,8 +444,8 @@ struct Socket<S> {
     conn: u64,
     out: VecDeque<Message>,
     unflushed: bool,
-    /// A 4401 close frame is queued: mark the bytes once flushed.
-    signal: bool,
+    /// The length of a queued 4401 close frame (a revocation signal).
+    signal: Option<u64>,
     /// Our close frame went out; the peer's is awaited until then.
     closing: Option<Sleep>,
     pause: Option<Sleep>,
@@ -466,7 +467,10 @@ where
                         progress = true;
                     }
                     Poll::Ready(Some(SocketCmd::Close(code, reason))) => {
-                        self.signal = code == 4401;
+                        // Unmasked: 2 header bytes, the code, the reason.
+                        if code == 4401 && reason != "expired" {
+                            self.signal = Some(4 + reason.len() as u64);
+                        }
                         self.out.push_back(Message::Close(Some(CloseFrame {
                             code: CloseCode::from(code),
                             reason: reason.into(),
@@ -548,28 +552,35 @@ where
     fn flush(&mut self, cx: &mut Context<'_>) -> Result<bool, ()> {
         let mut ws = Pin::new(&mut self.ws);
         let mut progress = false;
-        while !self.out.is_empty() {
-            match ws.as_mut().poll_ready(cx) {
-                Poll::Ready(Ok(())) => {
-                    if let Some(m) = self.out.pop_front() {
-                        ws.as_mut().start_send(m).map_err(|_| ())?;
-                        self.unflushed = true;
-                        progress = true;
-                    }
+        loop {
+            while let Some(front) = self.out.front() {
+                let close = matches!(front, Message::Close(_));
+                // A revocation close goes out alone after the rest is
+                // flushed, so that its bytes are known: the next ones the
+                // library writes (a pong it owes comes after it).
+                if close && self.signal.is_some() && self.unflushed {
+                    break;
                 }
-                Poll::Ready(Err(_)) => return Err(()),
-                Poll::Pending => break,
+                match ws.as_mut().poll_ready(cx) {
+                    Poll::Ready(Ok(())) => {
+                        if close && let Some(len) = self.signal.take() {
+                            self.side.net.mark_signal(self.conn, len);
+                        }
+                        if let Some(m) = self.out.pop_front() {
+                            ws.as_mut().start_send(m).map_err(|_| ())?;
+                            self.unflushed = true;
+                            progress = true;
+                        }
+                    }
+                    Poll::Ready(Err(_)) => return Err(()),
+                    Poll::Pending => return Ok(progress),
+                }
             }
-        }
-        if self.unflushed {
+            if !self.unflushed {
+                return Ok(progress);
+            }
             match ws.as_mut().poll_flush(cx) {
-                Poll::Ready(Ok(())) => {
-                    self.unflushed = false;
-                    if self.signal && self.out.is_empty() {
-                        self.signal = false;
-                        self.side.net.mark_signal(self.conn);
-                    }
-                }
+                Poll::Ready(Ok(())) => self.unflushed = false,
                 // After our close frame, the library reports the closing
                 // handshake as an error: the frame is out.
                 Poll::Ready(Err(WsError::ConnectionClosed | WsError::AlreadyClosed))
@@ -578,10 +589,12 @@ where
                     self.unflushed = false;
                 }
                 Poll::Ready(Err(_)) => return Err(()),
-                Poll::Pending => {}
+                Poll::Pending => return Ok(progress),
+            }
+            if self.out.is_empty() {
+                return Ok(progress);
             }
         }
-        Ok(progress)
     }
 
     /// A message from the gateway: observed, then handed to the model.

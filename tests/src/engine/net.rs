@@ -274,12 +274,19 @@ impl Net {
         self.lock().conns.get(&conn).is_some_and(|c| c.signal_read)
     }
 
-    /// Marks the end of what the connector has written on `conn` so far as
-    /// a revocation signal.
-    pub(crate) fn mark_signal(&self, conn: u64) {
-        if let Some(c) = self.lock().conns.get_mut(&conn) {
+    /// Marks a revocation signal on `conn`: the connector's next `len`
+    /// bytes (0: what it has written so far ends with one).
+    pub(crate) fn mark_signal(&self, conn: u64, len: u64) {
+        let mut inner = self.lock();
+        if let Some(c) = inner.conns.get_mut(&conn) {
             let pipe = &mut c.pipes[SERVER];
-            pipe.signal_end = Some(pipe.written);
+            let end = pipe.written + len;
+            pipe.signal_end = Some(end);
+            let client = c.client;
+            drop(inner);
+            self.monitor.trace(format!(
+                "c{client} conn{conn} revocation signal ends at byte {end}"
+            ));
         }
     }
 
