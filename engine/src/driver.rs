@@ -73,7 +73,13 @@ impl Driver {
                     Poll::Ready(Some(command)) => self.command(command),
                     Poll::Ready(None) => {
                         self.commands_open = false;
-                        self.engine.shutdown(Duration::MAX);
+                        // Every handle is gone, so no result could reach
+                        // anyone: close at once instead of draining.
+                        // PLANTED BUG (keep-running-when-dropped): the
+                        // client runs on with nobody to use it.
+                        if !self.engine.planted_keep_running() {
+                            self.engine.shutdown(Duration::ZERO);
+                        }
                     }
                     Poll::Pending => break,
                 }

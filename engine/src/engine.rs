@@ -30,6 +30,18 @@ use super::runtime::{BoxFuture, Runtime};
 use super::socket::{self, Dialing, Read};
 use super::ws::Ws;
 
+/// PLANTED BUG hooks: whether this engine makes the mistake `$bug`; the
+/// constant `false` without the `planted-bugs` feature.
+macro_rules! planted {
+    ($engine:expr, $bug:ident) => {{
+        #[cfg(feature = "planted-bugs")]
+        let on = $engine.plant == super::PlantedBug::$bug;
+        #[cfg(not(feature = "planted-bugs"))]
+        let on = false;
+        on
+    }};
+}
+
 type Reply = oneshot::Sender<Result<ActionResult, ClientError>>;
 
 /// Socket reads handled in one poll before the task yields (and hands the
@@ -73,6 +85,12 @@ pub(crate) struct Engine {
     trimmed: bool,
     /// The core time of the last wall-clock reading handed to the core.
     wall_read_at: Instant,
+    /// The deliberate mistake this engine makes (tests only).
+    #[cfg(feature = "planted-bugs")]
+    plant: super::PlantedBug,
+    /// The last dial, for the planted re-dial after revocation.
+    #[cfg(feature = "planted-bugs")]
+    last_dial: Option<(relay_core::config::DialTarget, Vec<(String, String)>)>,
 }
 
 impl Engine {
@@ -106,6 +124,10 @@ impl Engine {
             events: VecDeque::new(),
             replies,
             trimmed: false,
+            #[cfg(feature = "planted-bugs")]
+            plant: options.plant,
+            #[cfg(feature = "planted-bugs")]
+            last_dial: None,
         }
     }
 
@@ -175,7 +197,13 @@ impl Engine {
         loop {
             self.drain();
             if self.conn.is_terminal() {
-                return Poll::Ready(());
+                #[cfg(feature = "planted-bugs")]
+                let dialing_on = self.planted_redial();
+                #[cfg(not(feature = "planted-bugs"))]
+                let dialing_on = false;
+                if !dialing_on {
+                    return Poll::Ready(());
+                }
             }
             if self.flush(cx) {
                 continue;
@@ -209,6 +237,10 @@ impl Engine {
                 continue;
             }
             self.trim_after_handshake();
+            // PLANTED BUG (spin-when-idle): a busy loop.
+            if planted!(self, SpinWhenIdle) {
+                cx.waker().wake_by_ref();
+            }
             return Poll::Pending;
         }
     }
@@ -375,7 +407,17 @@ impl Engine {
     ) {
         self.drop_socket();
         log::info!("relay dialing {target}");
+        #[cfg(feature = "planted-bugs")]
+        if self.plant == super::PlantedBug::RedialAfterRevoked {
+            self.last_dial = Some((target.clone(), headers.clone()));
+        }
         let dial = socket::dial(self.rt.clone(), target, headers, self.dial.clone());
+        // PLANTED BUG (lost-dial-wake): the dial never sees the task's waker.
+        #[cfg(feature = "planted-bugs")]
+        if self.plant == super::PlantedBug::LostDialWake {
+            self.dialing = Some(Box::pin(LoseWakes(Box::pin(dial))));
+            return;
+        }
         self.dialing = Some(Box::pin(dial));
     }
 
@@ -396,7 +438,8 @@ impl Engine {
         if self.ws.is_none() {
             return;
         }
-        if self.unsent.len() >= self.write_queue {
+        // PLANTED BUG (unbounded-write-queue): no bound.
+        if self.unsent.len() >= self.write_queue && !planted!(self, UnboundedWriteQueue) {
             // The peer stopped reading long enough to fill the queue.
             self.drop_socket();
             self.input(Input::Closed {
@@ -413,13 +456,62 @@ impl Engine {
         self.unsent.clear();
         self.unflushed = false;
         self.dialing = None;
+        // PLANTED BUG (drop-replies-on-disconnect): the callers waiting for
+        // results are dropped instead of answered with the core's failures.
+        if planted!(self, DropRepliesOnDisconnect) {
+            match &mut self.replies {
+                Replies::Remote(waiters) => waiters.clear(),
+                Replies::Local { awaiting, .. } => *awaiting = None,
+            }
+        }
+    }
+
+    /// PLANTED BUG (keep-running-when-dropped): whether the driver ignores
+    /// that every handle is gone.
+    pub(crate) fn planted_keep_running(&self) -> bool {
+        planted!(self, KeepRunningWhenDropped)
+    }
+
+    /// PLANTED BUG (redial-after-revoked): once revoked, dials the last
+    /// target again; `true` while that dial runs.
+    #[cfg(feature = "planted-bugs")]
+    fn planted_redial(&mut self) -> bool {
+        if self.plant != super::PlantedBug::RedialAfterRevoked
+            || self.conn.state() != State::Revoked
+        {
+            return false;
+        }
+        if let Some((target, headers)) = self.last_dial.take() {
+            let dial = socket::dial(self.rt.clone(), target, headers, self.dial.clone());
+            self.dialing = Some(Box::pin(dial));
+        }
+        self.dialing.is_some()
+    }
+
+    /// PLANTED BUG (ack-before-app): acks a buffered delivery as it is
+    /// handed to the application.
+    #[cfg(feature = "planted-bugs")]
+    fn planted_ack(&mut self, event: &Event) {
+        if self.plant == super::PlantedBug::AckBeforeApp
+            && let Event::Inbound {
+                delivery: Some(delivery),
+                ..
+            } = event
+        {
+            let now = self.now();
+            let _ = self.conn.ack(delivery.clone(), now);
+        }
     }
 
     /// Results go to the caller that sent the request; everything else to
     /// the event queue.
     fn route(&mut self, event: Event) {
         match event {
-            Event::Inbound { .. } => self.events.push_back(event),
+            Event::Inbound { .. } => {
+                #[cfg(feature = "planted-bugs")]
+                self.planted_ack(&event);
+                self.events.push_back(event);
+            }
             Event::Response { request_id, result } => self.reply(request_id, Ok(result)),
             Event::RequestFailed { request_id, error } => self.reply(request_id, Err(error)),
             other => {
@@ -461,6 +553,21 @@ impl Engine {
                 }
             }
         }
+    }
+}
+
+/// PLANTED BUG (lost-dial-wake): polls the dial with a waker that wakes
+/// nobody.
+#[cfg(feature = "planted-bugs")]
+struct LoseWakes(Dialing);
+
+#[cfg(feature = "planted-bugs")]
+impl std::future::Future for LoseWakes {
+    type Output = Result<Ws, socket::DialFailure>;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut lost = Context::from_waker(std::task::Waker::noop());
+        self.0.as_mut().poll(&mut lost)
     }
 }
 

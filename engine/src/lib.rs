@@ -16,6 +16,8 @@ mod handle;
 mod inline;
 mod io;
 mod options;
+#[cfg(feature = "planted-bugs")]
+mod planted;
 mod runtime;
 mod socket;
 mod stall;
@@ -43,6 +45,9 @@ pub use handle::RelayHandle;
 pub use inline::InlineClient;
 pub use io::IoStream;
 pub use options::{ClientOptions, DEFAULT_WRITE_STALL_TIMEOUT};
+#[cfg(feature = "planted-bugs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "planted-bugs")))]
+pub use planted::{PlantedBug, UnknownPlantedBug};
 /// The core crate, re-exported so that one dependency is enough.
 pub use relay_core;
 pub use runtime::{BoxFuture, CurrentRuntime, Runtime};

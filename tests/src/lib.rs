@@ -5,6 +5,9 @@
 //! faults are on (swarm testing) and drives every latency, drop, delivery and
 //! application decision. Time is simulated: an event queue ordered by
 //! `(time, seq)`. See `docs/simulation.md`.
+//!
+//! [`engine`] is the second world: whole clients (the engine and the core)
+//! on a seeded simulation runtime over a simulated network.
 
 #![forbid(unsafe_code)]
 
@@ -15,6 +18,7 @@ pub use relay_core::connection::PlantedBug;
 
 mod connector_side;
 mod consts;
+pub mod engine;
 mod gateway;
 mod invariants;
 pub mod minimize;
