@@ -50,7 +50,7 @@ pub use relay_engine::http;
 /// work (a name lookup per dial, the HTTP calls) on a thread of its own.
 ///
 /// [`SmolRuntime::default`] spawns onto a process-wide executor that one
-/// background thread (named `hermes-relay-smol`) runs; [`SmolRuntime::with_executor`]
+/// background thread (named `relay-smol`) runs; [`SmolRuntime::with_executor`]
 /// spawns onto an executor of yours (for example the one your application
 /// runs with `smol::Executor::run`), so the driver shares your threads.
 #[derive(Clone, Debug, Default)]

@@ -8,7 +8,7 @@
 //!
 //! # Environment variables
 //!
-//! The reference's variables (PROTOCOL.md part 2 §3 and §8.1):
+//! The reference's variables (docs/protocol.md, "Roles and transport" and "HTTP calls to the connector"):
 //!
 //! | variable | meaning |
 //! | --- | --- |

@@ -93,7 +93,7 @@ pub const DEFAULT_SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
 /// cap).
 pub const DEFAULT_REDIAL_HOLD_MAX: Duration = Duration::from_secs(60);
 
-/// Timers of the connection (PROTOCOL.md part 1).
+/// Timers of the connection (docs/protocol.md).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Timeouts {
     /// Wait for the first descriptor after the socket opens (30 s).
@@ -282,7 +282,7 @@ impl fmt::Debug for RelayConfig {
 }
 
 /// Where the identity token (the bearer of provision and enroll) comes
-/// from (PROTOCOL.md part 2 §8.1). Its `Debug` output redacts the client
+/// from (docs/protocol.md, "HTTP calls to the connector"). Its `Debug` output redacts the client
 /// secret.
 ///
 /// With a client id and a client secret, the token URL is an OAuth2
