@@ -37,6 +37,12 @@ pub(crate) trait TypedState {
 /// States a connection can still leave (everything but `Revoked` and `Closed`).
 pub(crate) trait Live: TypedState {}
 
+/// States in which requests and interrupts may be sent: `Serving` and
+/// `GoingIdle` (which keeps serving until the connector's ack).
+pub(crate) trait Sends: TypedState {}
+impl Sends for Serving {}
+impl Sends for GoingIdle {}
+
 /// Waiting to dial (a backoff or immediate dial is scheduled), or waiting for
 /// the upgrade's outcome once the dial was emitted. `P` is [`Ordinary`] or,
 /// while a possible revocation is being confirmed, [`Confirming`].
