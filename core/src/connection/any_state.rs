@@ -14,9 +14,7 @@ use super::states::{
     Buffered, Closed, Closing, Confirming, Dialing, GoingIdle, Handshaking, Ordinary, Phase,
     Revoked, Serving,
 };
-use super::types::{
-    CLOSE_ABNORMAL, CLOSE_NORMAL, CLOSE_TOO_BIG, Event, IdleRefusal, Output, State,
-};
+use super::types::{CLOSE_ABNORMAL, CLOSE_NORMAL, Event, IdleRefusal, Output, State};
 use crate::time::Instant;
 
 /// Whichever typed state a connection is in.
@@ -240,8 +238,8 @@ impl AnyState {
                 }
                 AnyState::Buffered(mut c) if c.socket_open() => {
                     let s = c.shared.read_lines(&mut rest);
-                    if s.too_large {
-                        return AnyState::Dialing(c.abandon(CLOSE_TOO_BIG, "frame too large"));
+                    if let Some((code, reason)) = s.close() {
+                        return AnyState::Dialing(c.abandon(code, reason));
                     }
                     return AnyState::Buffered(c);
                 }
