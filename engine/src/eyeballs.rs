@@ -46,8 +46,10 @@ pub fn attempt_order(addrs: &[SocketAddr]) -> Vec<SocketAddr> {
     out
 }
 
-/// Connects to the first of `addrs` that answers, racing them as described
-/// in the [module docs](self): `connect` opens one, `sleep` waits the
+/// Connects to the first of `addrs` that answers (happy eyeballs): address
+/// families alternate (see [`attempt_order`]), each next attempt starts
+/// `stagger` after the one before or at once when it fails, and the first
+/// connection that succeeds wins. `connect` opens one, `sleep` waits the
 /// stagger. Fails with the last attempt's error when every one failed.
 pub async fn connect_racing<T, C, CF, S, SF>(
     addrs: &[SocketAddr],

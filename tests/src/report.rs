@@ -53,7 +53,7 @@ pub struct Violation {
     pub step: u64,
     /// Simulated time (ms).
     pub at_ms: u64,
-    /// The last [`TRACE_TAIL`] trace lines.
+    /// The last [`TRACE_TAIL`](crate::TRACE_TAIL) trace lines.
     pub trace_tail: Vec<String>,
 }
 

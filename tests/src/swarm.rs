@@ -114,7 +114,7 @@ impl Swarm {
 }
 
 /// One fault of the swarm, by name, so a run can switch it off
-/// ([`SimConfig::faults_off`]); used by minimization and replays.
+/// ([`SimConfig::faults_off`](crate::SimConfig::faults_off)); used by minimization and replays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Fault {
     /// Forced connection drops (`drop_mean`).
