@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::action::Action;
 use super::action_result::ActionResult;
+use super::gateway_encode::{write_gateway_frame, write_outbound};
 use crate::descriptor::CapabilityDescriptor;
 use crate::message::MessageEvent;
 
@@ -295,8 +296,7 @@ impl Serialize for ConnectorFrame {
     }
 }
 
-/// An `outbound` frame's fields, borrowed: what the connection encodes a
-/// request from without building an owned [`Outbound`].
+/// An `outbound` frame's fields, borrowed.
 struct OutboundRef<'a> {
     request_id: &'a str,
     action: &'a Action,
@@ -319,15 +319,6 @@ impl OutboundRef<'_> {
     }
 }
 
-impl Serialize for OutboundRef<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("type", "outbound")?;
-        self.entries(&mut m)?;
-        m.end()
-    }
-}
-
 /// Appends an `outbound` frame as one compact JSON line (with `\n`) to
 /// `out`: the same bytes as [`encode_gateway_frame`] of
 /// [`GatewayFrame::Outbound`], from borrowed fields.
@@ -338,13 +329,7 @@ pub fn encode_outbound(
     bot_id: Option<&str>,
     out: &mut Vec<u8>,
 ) {
-    let frame = OutboundRef {
-        request_id,
-        action,
-        platform,
-        bot_id,
-    };
-    push_line(&frame, out);
+    write_outbound(out, request_id, action, platform, bot_id);
 }
 
 fn push_line<T: Serialize>(v: &T, out: &mut Vec<u8>) {
@@ -360,7 +345,7 @@ fn push_line<T: Serialize>(v: &T, out: &mut Vec<u8>) {
 
 /// Appends `frame` as one compact JSON line (with `\n`) to `out`.
 pub fn encode_gateway_frame(frame: &GatewayFrame, out: &mut Vec<u8>) {
-    push_line(frame, out);
+    write_gateway_frame(out, frame);
 }
 
 /// Appends `frame` as one compact JSON line (with `\n`) to `out`.
@@ -371,12 +356,10 @@ pub fn encode_connector_frame(frame: &ConnectorFrame, out: &mut Vec<u8>) {
 impl GatewayFrame {
     /// The frame as one line of text, `\n` included.
     pub fn to_line(&self) -> String {
-        serde_json::to_string(self)
-            .map(|mut s| {
-                s.push('\n');
-                s
-            })
-            .unwrap_or_default()
+        let mut out = Vec::new();
+        write_gateway_frame(&mut out, self);
+        // The writer writes only UTF-8 (it copies valid text and ASCII).
+        String::from_utf8(out).unwrap_or_default()
     }
 }
 

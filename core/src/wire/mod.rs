@@ -16,6 +16,8 @@ mod action_decode;
 mod action_result;
 mod frame_decode;
 mod frames;
+mod gateway_encode;
+mod json_out;
 mod line_buffer;
 
 pub use action::*;
