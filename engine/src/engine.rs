@@ -218,7 +218,7 @@ impl Engine {
     /// gives back the room the handshake's burst of outputs, events and
     /// writes left reserved, which an idle connection would otherwise hold.
     /// Later traffic grows the queues again once.
-    fn trim_after_handshake(&mut self) {
+    pub(crate) fn trim_after_handshake(&mut self) {
         if self.trimmed
             || !self.events.is_empty()
             || !self.unsent.is_empty()
@@ -230,6 +230,11 @@ impl Engine {
         self.events = VecDeque::new();
         self.unsent = VecDeque::new();
         self.conn.release_idle_memory();
+    }
+
+    /// Whether this socket's queues were trimmed after its handshake.
+    pub(crate) fn trimmed(&self) -> bool {
+        self.trimmed
     }
 
     /// Carries out what the core asked for and hands queued writes to the

@@ -39,6 +39,8 @@ pub struct Events {
     returned: EventPool,
     /// This stream's turn at polling the connection.
     token: u64,
+    /// The batch buffer was given back since the socket's handshake.
+    trimmed: bool,
 }
 
 impl std::fmt::Debug for Events {
@@ -57,6 +59,7 @@ impl Events {
             shared,
             taken: VecDeque::new(),
             returned: EventPool::default(),
+            trimmed: false,
         }
     }
 
@@ -105,6 +108,15 @@ impl Events {
                 return Poll::Ready(None);
             }
             core.set_reader(cx.waker());
+            // Once per socket, as the connection's own queues: the room
+            // the handshake's batch left here is given back.
+            core.engine.trim_after_handshake();
+            if core.engine.trimmed() != self.trimmed {
+                self.trimmed = core.engine.trimmed();
+                if self.trimmed {
+                    self.taken = VecDeque::new();
+                }
+            }
             return Poll::Pending;
         }
         // Take the whole batch; the emptied buffer goes back for reuse.

@@ -835,38 +835,47 @@ fn mem(kind: &str, port: u16, n: usize) {
     let rt = runtime();
     rt.block_on(async {
         match kind {
-            "relay" | "relay-cmd8" | "relay-small" => {
+            "relay" | "relay-small" => {
                 let options = match kind {
                     "relay" => ClientOptions::default(),
-                    "relay-cmd8" => ClientOptions {
-                        command_capacity: 8,
-                        ..ClientOptions::default()
-                    },
                     _ => ClientOptions {
-                        command_capacity: 8,
                         read_buffer: 1024,
                         ..ClientOptions::default()
                     },
                 };
+                // One task per client awaiting its events, as the
+                // application would run it (the raw rows have one reader
+                // task per connection).
+                let (ready, mut readied) = mpsc::unbounded_channel::<()>();
+                let idle = |gateway: usize, ready: mpsc::UnboundedSender<()>| {
+                    let options = options.clone();
+                    async move {
+                        let (_handle, mut events) = relay_serving(port, gateway, options).await;
+                        let _ = ready.send(());
+                        while events.next_event().await.is_some() {}
+                    }
+                };
                 // Warm-up: one client (statics, runtime pools), kept open.
-                let _warm = relay_serving(port, GATEWAYS - 1, options.clone()).await;
+                tokio::spawn(idle(GATEWAYS - 1, ready.clone()));
+                readied.recv().await.unwrap();
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 let before = rss();
                 let live_before = alloc::live();
                 let mut tasks = Vec::new();
                 for i in 0..n {
-                    tasks.push(tokio::spawn(relay_serving(port, i, options.clone())));
+                    tasks.push(tokio::spawn(idle(i, ready.clone())));
                 }
-                let mut clients = Vec::new();
-                for t in tasks {
-                    clients.push(t.await.unwrap());
+                for _ in 0..n {
+                    readied.recv().await.unwrap();
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 let after = rss();
                 let live_after = alloc::live();
                 println!("RESULT {before} {after} {live_before} {live_after}");
                 mem_exit_here();
-                drop(clients);
+                for t in tasks {
+                    t.abort();
+                }
             }
             "inline" => {
                 // One task per client, as the application would run it.
@@ -1307,18 +1316,9 @@ fn memory_section() {
         (
             "relay",
             dev.port,
-            "RelayClient (ClientOptions::default, read_buffer 4 KiB)",
+            "RelayClient (ClientOptions::default, read_buffer 4 KiB), 1 task awaiting its events each",
         ),
-        (
-            "relay-cmd8",
-            dev.port,
-            "RelayClient, command_capacity 8 (default 16)",
-        ),
-        (
-            "relay-small",
-            dev.port,
-            "RelayClient, command_capacity 8, read_buffer 1 KiB",
-        ),
+        ("relay-small", dev.port, "RelayClient, read_buffer 1 KiB"),
         (
             "inline",
             dev.port,
