@@ -6,7 +6,6 @@ use serde_json::Value;
 
 use super::action::Action;
 use super::action_result::ActionResult;
-use super::gateway_encode::{write_gateway_frame, write_outbound};
 use crate::descriptor::CapabilityDescriptor;
 use crate::message::MessageEvent;
 
@@ -319,19 +318,6 @@ impl OutboundRef<'_> {
     }
 }
 
-/// Appends an `outbound` frame as one compact JSON line (with `\n`) to
-/// `out`: the same bytes as [`encode_gateway_frame`] of
-/// [`GatewayFrame::Outbound`], from borrowed fields.
-pub fn encode_outbound(
-    request_id: &str,
-    action: &Action,
-    platform: Option<&str>,
-    bot_id: Option<&str>,
-    out: &mut Vec<u8>,
-) {
-    write_outbound(out, request_id, action, platform, bot_id);
-}
-
 fn push_line<T: Serialize>(v: &T, out: &mut Vec<u8>) {
     let start = out.len();
     // Serializing these types into a Vec cannot fail (no map keys other than
@@ -344,23 +330,8 @@ fn push_line<T: Serialize>(v: &T, out: &mut Vec<u8>) {
 }
 
 /// Appends `frame` as one compact JSON line (with `\n`) to `out`.
-pub fn encode_gateway_frame(frame: &GatewayFrame, out: &mut Vec<u8>) {
-    write_gateway_frame(out, frame);
-}
-
-/// Appends `frame` as one compact JSON line (with `\n`) to `out`.
 pub fn encode_connector_frame(frame: &ConnectorFrame, out: &mut Vec<u8>) {
     push_line(frame, out);
-}
-
-impl GatewayFrame {
-    /// The frame as one line of text, `\n` included.
-    pub fn to_line(&self) -> String {
-        let mut out = Vec::new();
-        write_gateway_frame(&mut out, self);
-        // The writer writes only UTF-8 (it copies valid text and ASCII).
-        String::from_utf8(out).unwrap_or_default()
-    }
 }
 
 impl ConnectorFrame {

@@ -11,8 +11,36 @@ use super::json_out::{JsonOut, map_hint};
 /// Bytes of an action's fixed text, with room for `reply_to` and the like.
 const ACTION_FIXED: usize = 128;
 
+/// Appends an `outbound` frame as one compact JSON line (with `\n`) to
+/// `out`: the same bytes as [`encode_gateway_frame`] of
+/// [`GatewayFrame::Outbound`], from borrowed fields.
+pub fn encode_outbound(
+    request_id: &str,
+    action: &Action,
+    platform: Option<&str>,
+    bot_id: Option<&str>,
+    out: &mut Vec<u8>,
+) {
+    write_outbound(out, request_id, action, platform, bot_id);
+}
+
+/// Appends `frame` as one compact JSON line (with `\n`) to `out`.
+pub fn encode_gateway_frame(frame: &GatewayFrame, out: &mut Vec<u8>) {
+    write_gateway_frame(out, frame);
+}
+
+impl GatewayFrame {
+    /// The frame as one line of text, `\n` included.
+    pub fn to_line(&self) -> String {
+        let mut out = Vec::new();
+        write_gateway_frame(&mut out, self);
+        // The writer writes only UTF-8 (it copies valid text and ASCII).
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
 /// Appends an `outbound` frame line (with `\n`) to `out`.
-pub(crate) fn write_outbound(
+fn write_outbound(
     out: &mut Vec<u8>,
     request_id: &str,
     action: &Action,
@@ -38,7 +66,7 @@ pub(crate) fn write_outbound(
 }
 
 /// Appends `frame` as a line (with `\n`) to `out`.
-pub(crate) fn write_gateway_frame(out: &mut Vec<u8>, frame: &GatewayFrame) {
+fn write_gateway_frame(out: &mut Vec<u8>, frame: &GatewayFrame) {
     match frame {
         GatewayFrame::Outbound(o) => write_outbound(
             out,

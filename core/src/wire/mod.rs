@@ -25,6 +25,7 @@ pub use action_result::{ActionResult, ChatInfo};
 pub use frame_decode::{decode_connector_frame, decode_connector_text, decode_gateway_frame};
 pub(crate) use frame_decode::{decode_connector_frame_in, decode_connector_text_in};
 pub use frames::*;
+pub use gateway_encode::{encode_gateway_frame, encode_outbound};
 pub use line_buffer::{DEFAULT_MAX_FRAME_BYTES, LineBuffer};
 
 pub use crate::lax::DecodeError;
