@@ -183,6 +183,10 @@ pub async fn run(args: ConnectorArgs) -> Exit {
     );
     println!("    POST {http}/dev/descriptor     {{\"platform\", \"descriptor\": {{...}}}}");
     println!("    POST {http}/dev/revoke         {{\"gateway_id\": \"...\"}}");
+    println!("    POST {http}/dev/decline        {{\"chat_id\", \"platform\"?, \"instance\"?}}");
+    println!(
+        "    POST {http}/dev/script         {{\"op\"?, \"delay_ms\": N}} or {{\"op\"?, \"result\": {{...}}}} or {{\"op\"?, \"silence\": true}}"
+    );
     println!("    GET  {http}/dev/stats          counters");
     println!("    GET  {http}/dev/log            frames both ways");
     println!("  Ctrl-C or SIGTERM stops the server (a second one exits at once).");

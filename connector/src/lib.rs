@@ -14,8 +14,9 @@ pub mod server;
 pub use model::{
     ANONYMOUS_INSTANCE, Accept, AdminError, CLOSE_NORMAL, CLOSE_UNAUTHORIZED, Connector,
     ConnectorConfig, ConnectorOutput, ConnectorStats, DEFAULT_MEDIA_MAX_BYTES,
-    DEFAULT_MEDIA_MAX_OBJECTS, DEFAULT_TENANT, DefaultResponder, Delivery, Direction, FrameLog,
-    HttpResponse, KNOWN_PLATFORMS, LogEntry, MAX_ADMIN_ENTRIES, MediaRefusal, MediaStats,
-    PolicyRecord, ProvisionRecord, RejectMode, Request, Responder, Response, Script, ScriptStep,
-    ScriptedResponder, SessionId, StoredMedia, chat_id_of_session_key, platform_descriptor,
+    DEFAULT_MEDIA_MAX_OBJECTS, DEFAULT_TENANT, DeclineRule, DefaultResponder, Delivery, Direction,
+    EGRESS_DECLINED, FrameLog, HttpResponse, KNOWN_PLATFORMS, LogEntry, MAX_ADMIN_ENTRIES,
+    MAX_DRAFT_STREAMS, MAX_SCRIPTS, MediaRefusal, MediaStats, PolicyRecord, ProvisionRecord,
+    RejectMode, Request, Responder, Response, Script, ScriptStep, ScriptedResponder, SessionId,
+    StoredMedia, chat_id_of_session_key, decline_result, platform_descriptor,
 };

@@ -292,3 +292,103 @@ async fn handle_methods_and_the_frame_log() {
     })
     .await;
 }
+
+/// Sends one `outbound` frame on `ws` and returns the result answered to it.
+async fn outbound(ws: &mut Ws, request_id: &str, action: Value) -> Value {
+    let frame = json!({"type": "outbound", "requestId": request_id, "action": action});
+    ws.send(Message::text(format!("{frame}\n"))).await.unwrap();
+    match next(ws).await {
+        ConnectorFrame::OutboundResult {
+            request_id: id,
+            result,
+        } => {
+            assert_eq!(id, request_id);
+            serde_json::to_value(result.expect("a result object")).unwrap()
+        }
+        other => panic!("expected a result, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn decline_route_declines_a_target() {
+    bounded(async {
+        let server = start().await;
+        let mut ws = serving(&server).await;
+        let (status, reply) = post(&server, "/dev/decline", json!({"chat_id": "blocked-1"})).await;
+        assert_eq!(status, 200, "{reply}");
+        assert_eq!(reply, json!({"ok": true, "chat_id": "blocked-1", "declined": true}));
+        let send = |chat: &str| json!({"op": "send", "chat_id": chat, "content": "x", "metadata": {}});
+        let declined = outbound(&mut ws, "r1", send("blocked-1")).await;
+        assert_eq!(
+            declined,
+            json!({
+                "success": false,
+                "error": "telegram egress declined: target is not an approved destination for this connection",
+                "code": "egress_declined"
+            })
+        );
+        assert_eq!(outbound(&mut ws, "r2", send("fine")).await["success"], true);
+        let (_, stats) = http(&server, "GET", "/dev/stats", b"").await;
+        assert_eq!(stats["model"]["egress_declined"], 1);
+
+        let (status, reply) = post(&server, "/dev/decline", json!({"platform": "slack"})).await;
+        assert_eq!(status, 400, "{reply}");
+        assert!(reply["error"].as_str().is_some_and(|e| e.contains("chat_id")));
+        let (status, _) = post(&server, "/dev/decline", json!({"chat_id": "x", "platform": 3})).await;
+        assert_eq!(status, 400);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn script_route_queues_one_shot_answers() {
+    bounded(async {
+        let server = start().await;
+        let mut ws = serving(&server).await;
+        let verbatim = json!({"success": false, "error": "file too large"});
+        for (body, queued) in [
+            (json!({"op": "send_media", "result": verbatim}), 1),
+            (json!({"op": "edit", "delay_ms": 300}), 2),
+            (json!({"op": "typing", "silence": true}), 3),
+        ] {
+            let (status, reply) = post(&server, "/dev/script", body).await;
+            assert_eq!(status, 200, "{reply}");
+            assert_eq!(reply, json!({"ok": true, "queued": queued}));
+        }
+        let media = json!({"op": "send_media", "chat_id": "c", "source_url": "u"});
+        assert_eq!(outbound(&mut ws, "r1", media.clone()).await, verbatim);
+        assert_eq!(
+            outbound(&mut ws, "r2", media).await["success"],
+            true,
+            "used once"
+        );
+        let t0 = tokio::time::Instant::now();
+        let edit = json!({"op": "edit", "chat_id": "c", "message_id": "m", "content": "x"});
+        assert_eq!(outbound(&mut ws, "r3", edit).await["success"], true);
+        assert!(
+            t0.elapsed() >= Duration::from_millis(300),
+            "answered after the delay"
+        );
+        // The silenced typing is never answered: the next answer is the send's.
+        let typing = json!({"op": "typing", "chat_id": "c"});
+        let frame = json!({"type": "outbound", "requestId": "r4", "action": typing});
+        ws.send(Message::text(format!("{frame}\n"))).await.unwrap();
+        let send = json!({"op": "send", "chat_id": "c", "content": "x"});
+        assert_eq!(outbound(&mut ws, "r5", send).await["success"], true);
+        let (_, stats) = http(&server, "GET", "/dev/stats", b"").await;
+        assert_eq!(stats["model"]["outbound_unanswered"], 1);
+
+        for bad in [
+            json!({}),
+            json!({"delay_ms": 5, "silence": true}),
+            json!({"delay_ms": -1}),
+            json!({"result": "nope"}),
+            json!({"silence": false}),
+            json!({"op": 7, "silence": true}),
+        ] {
+            let (status, reply) = post(&server, "/dev/script", bad.clone()).await;
+            assert_eq!(status, 400, "{bad} -> {reply}");
+        }
+    })
+    .await;
+}

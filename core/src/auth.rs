@@ -1,4 +1,4 @@
-//! Upgrade tokens and delivery signatures (PROTOCOL.md part 2 §7).
+//! Upgrade tokens and delivery signatures (docs/protocol.md, "Authentication").
 //!
 //! An upgrade token is `base64url_nopad("<payload>:<exp>:<hex hmac>")` where
 //! the HMAC-SHA256 is keyed with the gateway's secret and computed over

@@ -1,4 +1,4 @@
-//! Reconnect delays (PROTOCOL.md part 1 §4): attempt `n` waits a delay drawn
+//! Reconnect delays (docs/protocol.md, "Close codes"): attempt `n` waits a delay drawn
 //! uniformly from `[d/2, d]` with `d = min(initial × 2^(n-1), max)`
 //! ("equal jitter"). Short-lived connections count as failures; the ladder
 //! resets only after a connection served for `stable_after`.

@@ -137,6 +137,16 @@ impl DedupeWindow {
         }
     }
 
+    /// Records `id`, never seen, as acked at once (its `inbound_ack` was
+    /// written without the application: a replay of a message it has).
+    pub(crate) fn record_acked(&mut self, id: &str) {
+        if self.states.contains_key(id) {
+            return;
+        }
+        self.states.insert(id.to_owned(), DeliveryState::Acked);
+        self.mark_acked(id);
+    }
+
     fn mark_acked(&mut self, id: &str) {
         if let Some(slot) = self.states.get_mut(id) {
             *slot = DeliveryState::Acked;

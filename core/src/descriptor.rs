@@ -56,7 +56,7 @@ pub const DEFAULT_MAX_MESSAGE_LENGTH: i64 = 4096;
 /// The default platform emoji (U+1F50C, electric plug).
 pub const DEFAULT_EMOJI: &str = "\u{1F50C}";
 
-/// What a connector's platform can do (PROTOCOL.md part 2 §9).
+/// What a connector's platform can do (docs/protocol.md, "Descriptors").
 ///
 /// Encodes with the keys in declaration order (`supported_ops` only when set).
 #[derive(Clone, Debug, PartialEq, Serialize)]

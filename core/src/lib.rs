@@ -24,6 +24,8 @@ pub mod config;
 
 mod backoff;
 mod dedupe;
+mod redial_hold;
+mod replay;
 mod requests;
 mod scope;
 mod timer;

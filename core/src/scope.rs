@@ -1,5 +1,6 @@
 //! Per-chat memory learned from inbound traffic: the chat's tenant scope, its
-//! platform and its last author, re-attached to outbound actions. Bounded:
+//! platform, its last author and its profile, re-attached to outbound
+//! actions. Bounded:
 //! when full, the least recently used tenth is forgotten at once (so the
 //! steady state does no allocation on a hit).
 
@@ -11,8 +12,18 @@ pub(crate) struct ChatMemory {
     pub(crate) scope: Option<String>,
     pub(crate) platform: Option<String>,
     pub(crate) user_id: Option<String>,
-    pub(crate) is_dm: bool,
+    pub(crate) profile: Option<String>,
     last_used: u64,
+}
+
+/// What one inbound message tells about its chat (each `None` when the
+/// message does not say, which keeps what was learned before).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Learned<'a> {
+    pub(crate) scope: Option<&'a str>,
+    pub(crate) platform: Option<&'a str>,
+    pub(crate) user_id: Option<&'a str>,
+    pub(crate) profile: Option<&'a str>,
 }
 
 /// A bounded chat → memory map with approximate LRU eviction.
@@ -54,24 +65,17 @@ impl ScopeMemory {
     }
 
     /// Records what an inbound message tells about `chat_id`.
-    pub(crate) fn learn(
-        &mut self,
-        chat_id: &str,
-        scope: Option<&str>,
-        platform: Option<&str>,
-        user_id: Option<&str>,
-        is_dm: bool,
-    ) {
+    pub(crate) fn learn(&mut self, chat_id: &str, learned: Learned<'_>) {
         if chat_id.is_empty() || self.capacity == 0 {
             return;
         }
         self.clock += 1;
         let stamp = self.clock;
         let update = |m: &mut ChatMemory| {
-            set_if_changed(&mut m.scope, scope);
-            set_if_changed(&mut m.platform, platform);
-            set_if_changed(&mut m.user_id, user_id);
-            m.is_dm = is_dm;
+            set_if_changed(&mut m.scope, learned.scope);
+            set_if_changed(&mut m.platform, learned.platform);
+            set_if_changed(&mut m.user_id, learned.user_id);
+            set_if_changed(&mut m.profile, learned.profile);
             m.last_used = stamp;
         };
         // A known chat (the common case) costs one lookup.
@@ -106,31 +110,41 @@ mod tests {
     #[test]
     fn learns_and_keeps_values_until_replaced() {
         let mut s = ScopeMemory::new(10);
-        s.learn("c1", Some("g1"), Some("discord"), Some("u1"), false);
-        s.learn("c1", None, None, None, false);
+        let l = |scope, platform, user_id| Learned {
+            scope,
+            platform,
+            user_id,
+            profile: None,
+        };
+        s.learn("c1", l(Some("g1"), Some("discord"), Some("u1")));
+        s.learn("c1", l(None, None, None));
         let m = s.get("c1").unwrap();
         assert_eq!(m.scope.as_deref(), Some("g1"));
         assert_eq!(m.platform.as_deref(), Some("discord"));
-        s.learn("c1", Some("g2"), None, None, false);
+        s.learn("c1", l(Some("g2"), None, None));
         assert_eq!(s.get("c1").unwrap().scope.as_deref(), Some("g2"));
-        s.learn("", Some("x"), None, None, false);
+        s.learn("", l(Some("x"), None, None));
         assert_eq!(s.len(), 1);
     }
 
     #[test]
     fn bounded_with_lru_eviction() {
         let mut s = ScopeMemory::new(20);
+        let g = Learned {
+            scope: Some("g"),
+            ..Learned::default()
+        };
         for i in 0..20 {
-            s.learn(&format!("c{i}"), Some("g"), None, None, false);
+            s.learn(&format!("c{i}"), g);
         }
-        s.learn("c0", Some("g"), None, None, false); // c0 is now fresh
-        s.learn("new", Some("g"), None, None, false);
+        s.learn("c0", g); // c0 is now fresh
+        s.learn("new", g);
         assert!(s.len() <= 20);
         assert!(s.get("c0").is_some());
         assert!(s.get("c1").is_none());
         assert!(s.get("new").is_some());
         for i in 0..1000 {
-            s.learn(&format!("x{i}"), None, None, None, false);
+            s.learn(&format!("x{i}"), Learned::default());
         }
         assert!(s.len() <= 20);
     }

@@ -17,15 +17,18 @@ pub enum Timer {
     Keepalive,
     /// No pong since the oldest unanswered ping.
     PongDeadline,
+    /// The end of a shutdown's drain.
+    Drain,
 }
 
 impl Timer {
-    const ALL: [Timer; 5] = [
+    const ALL: [Timer; 6] = [
         Timer::Dial,
         Timer::Handshake,
         Timer::IdleAck,
         Timer::Keepalive,
         Timer::PongDeadline,
+        Timer::Drain,
     ];
 
     fn index(self) -> usize {
@@ -35,6 +38,7 @@ impl Timer {
             Timer::IdleAck => 2,
             Timer::Keepalive => 3,
             Timer::PongDeadline => 4,
+            Timer::Drain => 5,
         }
     }
 }
@@ -42,7 +46,7 @@ impl Timer {
 /// A fixed-size table of optional deadlines, one per [`Timer`].
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TimerTable {
-    slots: [Option<Instant>; 5],
+    slots: [Option<Instant>; 6],
 }
 
 impl TimerTable {
@@ -74,7 +78,7 @@ impl TimerTable {
     }
 
     pub(crate) fn clear(&mut self) {
-        self.slots = [None; 5];
+        self.slots = [None; 6];
     }
 
     /// The earliest armed deadline.

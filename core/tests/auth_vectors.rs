@@ -1,4 +1,4 @@
-//! PROTOCOL.md part 2 §7.4: every vector byte for byte, and the behavioural
+//! The reference's token vectors (docs/protocol.md, "Authentication"): every vector byte for byte, and the behavioural
 //! cases of the reference's auth tests.
 
 use base64::Engine as _;

@@ -1,4 +1,4 @@
-//! URL derivations: PROTOCOL.md part 2 §1.2 (dial) and §8 (HTTP).
+//! URL derivations: docs/protocol.md, "Roles and transport" (dial) and "HTTP calls to the connector".
 
 use relay_core::config::{
     RelayConfig, dial_url, enroll_url, http_base_url, policy_url, provision_url,

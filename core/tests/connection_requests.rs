@@ -159,10 +159,12 @@ fn op_not_advertised_is_refused_without_a_frame() {
 }
 
 #[test]
-fn shutdown_fails_in_flight_closes_1000_and_never_dials() {
+fn shutdown_at_once_fails_in_flight_closes_1000_and_never_dials() {
     let mut h = H::serving();
     let (a, _) = h.send_out(send_action("c1"));
-    let out = h.shutdown();
+    let now = h.at();
+    h.conn.shutdown_within(std::time::Duration::ZERO, now);
+    let out = h.drain();
     assert_eq!(failed(&out), vec![(a, RequestError::Shutdown)]);
     assert_eq!(closes(&out), vec![(1000, "shutdown".to_owned())]);
     assert_eq!(h.state(), State::Closed);

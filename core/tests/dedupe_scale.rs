@@ -262,3 +262,32 @@ fn at_the_bound_the_connection_closes_and_nothing_is_lost_or_duplicated() {
     all.dedup();
     assert_eq!(all.len(), 150, "each item exactly once");
 }
+
+/// The same bound holds on a socket kept open after going idle
+/// (`IdleMode::Keep`): items still arriving there past the bound close the
+/// socket so the connector keeps them, as in every other state that reads.
+#[test]
+fn at_the_bound_a_socket_kept_while_buffered_closes_too() {
+    let mut config = cfg();
+    config.limits.max_unacked_deliveries = 100;
+    let mut g = Gw::new(config, Duration::from_secs(60));
+    g.connect();
+    let now = Instant::from_millis(g.now);
+    g.conn
+        .go_idle_with(relay_core::config::IdleMode::Keep, now)
+        .expect("go idle");
+    g.drain();
+    g.input(Input::Message(b"{\"type\":\"going_idle_ack\"}\n"));
+    assert_eq!(g.conn.state(), State::Buffered);
+    assert!(g.closes.is_empty(), "the socket is kept: {:?}", g.closes);
+
+    g.input(Input::Message(buffered(0..150).as_bytes()));
+    assert_eq!(g.handed.len(), 100);
+    assert_eq!(
+        g.closes,
+        vec![relay_core::connection::CLOSE_TRY_AGAIN_LATER],
+        "the 101st item closes the kept socket"
+    );
+    assert_eq!(g.conn.stats().deliveries_deferred, 1);
+    assert_eq!(g.acks_written, 0);
+}

@@ -163,6 +163,43 @@ fn action() -> BoxedStrategy<Action> {
                 })
             }
         ),
+        (text(), any::<i64>(), text(), any::<bool>(), metadata()).prop_map(
+            |(chat_id, draft_id, content, is_final, metadata)| Action::Draft(DraftAction {
+                chat_id,
+                draft_id,
+                content,
+                is_final,
+                metadata
+            })
+        ),
+        (
+            text(),
+            text(),
+            prop::collection::vec(metadata(), 0..3),
+            metadata()
+        )
+            .prop_map(|(chat_id, card_id, chunks, metadata)| Action::TaskCard(
+                TaskCardAction {
+                    chat_id,
+                    card_id,
+                    chunks,
+                    metadata
+                }
+            )),
+        (text(), text(), metadata()).prop_map(|(chat_id, card_id, metadata)| {
+            Action::TaskCardStop(TaskCardStopAction {
+                chat_id,
+                card_id,
+                metadata,
+            })
+        }),
+        (text(), text(), metadata()).prop_map(|(chat_id, message_id, metadata)| {
+            Action::Delete(DeleteAction {
+                chat_id,
+                message_id,
+                metadata,
+            })
+        }),
     ]
     .boxed()
 }

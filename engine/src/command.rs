@@ -20,6 +20,10 @@ pub(crate) enum Control {
     Wake,
     /// Acknowledge a buffered delivery.
     Ack(DeliveryHandle),
+    /// Hold the next due re-dial.
+    HoldRedial,
+    /// End a hold.
+    ReleaseRedial,
 }
 
 impl Control {
@@ -34,6 +38,8 @@ impl Control {
             Control::GoIdle(Some(mode)) => conn.go_idle_with(mode, now),
             Control::Wake => conn.wake(now),
             Control::Ack(delivery) => conn.ack(delivery, now),
+            Control::HoldRedial => conn.hold_redial(now),
+            Control::ReleaseRedial => conn.release_redial(now),
         };
         Ok(done?)
     }

@@ -12,12 +12,13 @@ use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use async_tungstenite::tungstenite::Message;
 use futures_util::{Sink, Stream};
 use relay_core::config::RelayConfig;
 use relay_core::connection::RequestId;
-use relay_core::connection::{RequestError, SendError};
+use relay_core::connection::{RequestError, SendError, SendOptions};
 use relay_core::wire::{Action, ActionResult};
 use relay_core::{Connection, Event, Input, Instant, Output, State};
 
@@ -27,6 +28,18 @@ use super::options::ClientOptions;
 use super::runtime::{BoxFuture, Runtime};
 use super::socket::{self, Dialing, Read};
 use super::ws::Ws;
+
+/// PLANTED BUG hooks: whether this engine makes the mistake `$bug`; the
+/// constant `false` without the `planted-bugs` feature.
+macro_rules! planted {
+    ($engine:expr, $bug:ident) => {{
+        #[cfg(feature = "planted-bugs")]
+        let on = $engine.plant == super::PlantedBug::$bug;
+        #[cfg(not(feature = "planted-bugs"))]
+        let on = false;
+        on
+    }};
+}
 
 /// Socket reads handled in one poll before the task yields (and hands the
 /// events read so far to the application as one batch).
@@ -80,6 +93,12 @@ pub(crate) struct Engine {
     trimmed: bool,
     /// The core time of the last wall-clock reading handed to the core.
     wall_read_at: Instant,
+    /// The deliberate mistake this engine makes (tests only).
+    #[cfg(feature = "planted-bugs")]
+    plant: super::PlantedBug,
+    /// The last dial, for the planted re-dial after revocation.
+    #[cfg(feature = "planted-bugs")]
+    last_dial: Option<(relay_core::config::DialTarget, Vec<(String, String)>)>,
 }
 
 impl Engine {
@@ -113,6 +132,10 @@ impl Engine {
             events: VecDeque::new(),
             replies,
             trimmed: false,
+            #[cfg(feature = "planted-bugs")]
+            plant: options.plant,
+            #[cfg(feature = "planted-bugs")]
+            last_dial: None,
         }
     }
 
@@ -141,15 +164,21 @@ impl Engine {
     }
 
     /// Sends an action; its result comes back through [`Replies`].
-    pub(crate) fn send(&mut self, action: Action) -> Result<RequestId, SendError> {
+    pub(crate) fn send(
+        &mut self,
+        action: Action,
+        options: &SendOptions,
+    ) -> Result<RequestId, SendError> {
         let now = self.now();
-        self.conn.send(action, now)
+        self.conn.send_with(action, options, now)
     }
 
-    /// Shuts the connection down (requests in flight fail at once).
-    pub(crate) fn shutdown(&mut self) {
+    /// Shuts the connection down, draining what is in flight for at most
+    /// `budget` (see [`Connection::shutdown_within`]); the driving task
+    /// keeps polling until the connection is terminal.
+    pub(crate) fn shutdown(&mut self, budget: Duration) {
         let now = self.now();
-        self.conn.shutdown(now);
+        self.conn.shutdown_within(budget, now);
     }
 
     /// The state, the counters and the writes waiting for the socket.
@@ -176,7 +205,13 @@ impl Engine {
         loop {
             self.drain();
             if self.conn.is_terminal() {
-                return Poll::Ready(());
+                #[cfg(feature = "planted-bugs")]
+                let dialing_on = self.planted_redial();
+                #[cfg(not(feature = "planted-bugs"))]
+                let dialing_on = false;
+                if !dialing_on {
+                    return Poll::Ready(());
+                }
             }
             if self.flush(cx) {
                 continue;
@@ -210,6 +245,10 @@ impl Engine {
                 continue;
             }
             self.trim_after_handshake();
+            // PLANTED BUG (spin-when-idle): a busy loop.
+            if planted!(self, SpinWhenIdle) {
+                cx.waker().wake_by_ref();
+            }
             return Poll::Pending;
         }
     }
@@ -381,7 +420,17 @@ impl Engine {
     ) {
         self.drop_socket();
         log::info!("relay dialing {target}");
+        #[cfg(feature = "planted-bugs")]
+        if self.plant == super::PlantedBug::RedialAfterRevoked {
+            self.last_dial = Some((target.clone(), headers.clone()));
+        }
         let dial = socket::dial(self.rt.clone(), target, headers, self.dial.clone());
+        // PLANTED BUG (lost-dial-wake): the dial never sees the task's waker.
+        #[cfg(feature = "planted-bugs")]
+        if self.plant == super::PlantedBug::LostDialWake {
+            self.dialing = Some(Box::pin(LoseWakes(Box::pin(dial))));
+            return;
+        }
         self.dialing = Some(Box::pin(dial));
     }
 
@@ -402,7 +451,8 @@ impl Engine {
         if self.ws.is_none() {
             return;
         }
-        if self.unsent.len() >= self.write_queue {
+        // PLANTED BUG (unbounded-write-queue): no bound.
+        if self.unsent.len() >= self.write_queue && !planted!(self, UnboundedWriteQueue) {
             // The peer stopped reading long enough to fill the queue.
             self.drop_socket();
             self.input(Input::Closed {
@@ -419,13 +469,62 @@ impl Engine {
         self.unsent.clear();
         self.unflushed = false;
         self.dialing = None;
+        // PLANTED BUG (drop-replies-on-disconnect): the callers waiting for
+        // results are dropped instead of answered with the core's failures.
+        if planted!(self, DropRepliesOnDisconnect) {
+            match &mut self.replies {
+                Replies::Remote(waiters) => waiters.clear(),
+                Replies::Local { awaiting, .. } => *awaiting = None,
+            }
+        }
+    }
+
+    /// PLANTED BUG (keep-running-when-dropped): whether the driver ignores
+    /// that every handle is gone.
+    pub(crate) fn planted_keep_running(&self) -> bool {
+        planted!(self, KeepRunningWhenDropped)
+    }
+
+    /// PLANTED BUG (redial-after-revoked): once revoked, dials the last
+    /// target again; `true` while that dial runs.
+    #[cfg(feature = "planted-bugs")]
+    fn planted_redial(&mut self) -> bool {
+        if self.plant != super::PlantedBug::RedialAfterRevoked
+            || self.conn.state() != State::Revoked
+        {
+            return false;
+        }
+        if let Some((target, headers)) = self.last_dial.take() {
+            let dial = socket::dial(self.rt.clone(), target, headers, self.dial.clone());
+            self.dialing = Some(Box::pin(dial));
+        }
+        self.dialing.is_some()
+    }
+
+    /// PLANTED BUG (ack-before-app): acks a buffered delivery as it is
+    /// handed to the application.
+    #[cfg(feature = "planted-bugs")]
+    fn planted_ack(&mut self, event: &Event) {
+        if self.plant == super::PlantedBug::AckBeforeApp
+            && let Event::Inbound {
+                delivery: Some(delivery),
+                ..
+            } = event
+        {
+            let now = self.now();
+            let _ = self.conn.ack(delivery.clone(), now);
+        }
     }
 
     /// Results go to the caller that sent the request; everything else to
     /// the event queue.
     fn route(&mut self, event: Event) {
         match event {
-            Event::Inbound { .. } => self.events.push_back(event),
+            Event::Inbound { .. } => {
+                #[cfg(feature = "planted-bugs")]
+                self.planted_ack(&event);
+                self.events.push_back(event);
+            }
             Event::Response { request_id, result } => self.reply(request_id, Ok(result)),
             Event::RequestFailed { request_id, error } => self.reply(request_id, Err(error)),
             other => {
@@ -438,10 +537,19 @@ impl Engine {
     /// Hands a request's result to its caller (out of the per-frame path).
     #[inline(never)]
     fn reply(&mut self, request_id: RequestId, result: Result<Box<ActionResult>, RequestError>) {
-        let result = result.map_err(|error| {
-            log::debug!("relay request failed: {error}");
-            ClientError::from(error)
-        });
+        let result = match result {
+            Ok(result) => match result.into_decline() {
+                Ok(decline) => {
+                    log::info!("relay request declined: {decline}");
+                    Err(ClientError::Declined(decline))
+                }
+                Err(result) => Ok(result),
+            },
+            Err(error) => {
+                log::debug!("relay request failed: {error}");
+                Err(ClientError::from(error))
+            }
+        };
         match &mut self.replies {
             Replies::Remote(waiters) => {
                 if let Some(waiting) = waiters.get_mut(&request_id) {
@@ -464,6 +572,21 @@ impl Engine {
     }
 }
 
+/// PLANTED BUG (lost-dial-wake): polls the dial with a waker that wakes
+/// nobody.
+#[cfg(feature = "planted-bugs")]
+struct LoseWakes(Dialing);
+
+#[cfg(feature = "planted-bugs")]
+impl std::future::Future for LoseWakes {
+    type Output = Result<Ws, socket::DialFailure>;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut lost = Context::from_waker(std::task::Waker::noop());
+        self.0.as_mut().poll(&mut lost)
+    }
+}
+
 #[inline(never)]
 fn trace_event(event: &Event) {
     match event {
@@ -477,6 +600,9 @@ fn trace_event(event: &Event) {
         Event::FrameRejected { error } => log::warn!("relay frame rejected: {error}"),
         Event::IdleRefused { reason } => log::warn!("relay go-idle refused: {reason:?}"),
         Event::Revoked => log::error!("relay credential revoked; not dialing again"),
+        Event::RedialHeld { until } => {
+            log::info!("relay re-dial held until {} ms", until.as_millis());
+        }
         _ => {}
     }
 }

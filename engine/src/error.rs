@@ -1,7 +1,7 @@
 //! What a client call can fail with.
 
 use relay_core::connection::{CommandError, RequestError, SendError};
-use relay_core::wire::ActionResult;
+use relay_core::wire::{ActionResult, EgressDecline};
 
 /// Why a client call ([`RelayHandle`](super::RelayHandle),
 /// [`InlineClient`](super::InlineClient)) did not succeed.
@@ -14,6 +14,11 @@ pub enum ClientError {
     /// The action was sent but ended without a result.
     #[error(transparent)]
     Failed(#[from] RequestError),
+    /// The connector declined the action's destination (an egress
+    /// decline): a definite answer, not a transport failure; the text is
+    /// the connector's, verbatim.
+    #[error(transparent)]
+    Declined(#[from] EgressDecline),
     /// The command is not possible now.
     #[error(transparent)]
     Command(#[from] CommandError),
@@ -29,6 +34,7 @@ impl ClientError {
         match self {
             ClientError::Refused(e) => e.to_result(),
             ClientError::Failed(e) => e.to_result(),
+            ClientError::Declined(d) => (*d.result).clone(),
             other => ActionResult::failure(other.to_string(), false),
         }
     }

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 
+use std::time::Duration;
+
 use relay_core::State;
 use relay_core::config::IdleMode;
-use relay_core::connection::{DeliveryHandle, Stats};
+use relay_core::connection::{DeliveryHandle, SendOptions, Stats};
 use relay_core::wire::{Action, ActionResult, FollowUpAction, GetChatInfoAction};
 
 use super::command::{Control, Status};
@@ -50,8 +52,12 @@ impl Drop for RelayHandle {
     fn drop(&mut self) {
         if self.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
             let mut core = self.shared.lock();
-            if !core.stopped {
-                core.engine.shutdown();
+            // Every handle is gone, so no result could reach anyone:
+            // close at once instead of draining.
+            // PLANTED BUG (keep-running-when-dropped): the client runs on
+            // with nobody to use it.
+            if !core.stopped && !core.engine.planted_keep_running() {
+                core.engine.shutdown(Duration::ZERO);
                 drop(core);
                 // Whoever polls next carries the shutdown out.
                 self.shared.router.wake_driver();
@@ -89,15 +95,28 @@ impl RelayHandle {
     }
 
     /// Sends an action and waits for its result (or its failure: timeout,
-    /// connection lost, shutdown, or a refusal when not serving or when the
-    /// connector did not advertise the op).
+    /// connection lost, shutdown, a refusal when not serving, while closing
+    /// or when the connector did not advertise the op, or
+    /// [`ClientError::Declined`] when the connector declined its
+    /// destination).
     pub async fn send(&self, action: Action) -> Result<ActionResult, ClientError> {
+        self.send_with(action, SendOptions::new()).await
+    }
+
+    /// [`send`](Self::send) with `options`: an explicit platform (see
+    /// [`SendOptions`]), for a chat no inbound has taught the link (a
+    /// scheduled message, a home channel).
+    pub async fn send_with(
+        &self,
+        action: Action,
+        options: SendOptions,
+    ) -> Result<ActionResult, ClientError> {
         let id = {
             let mut core = self.shared.lock();
             if core.stopped {
                 return Err(ClientError::Stopped);
             }
-            let id = core.engine.send(action)?;
+            let id = core.engine.send(action, &options)?;
             if let Some(waiters) = core.waiters() {
                 waiters.insert(id, Waiting::default());
             }
@@ -196,16 +215,41 @@ impl RelayHandle {
         self.control(Control::Ack(delivery)).await
     }
 
-    /// Shuts down: pending requests fail with `Shutdown`, the socket closes
-    /// with 1000 and the client never dials again. Returns once the driver
-    /// has done so; a client that already stopped returns at once.
+    /// Holds the next re-dial (a brokered suspend of the machine is under
+    /// way): one that becomes due waits for [`release_redial`](Self::release_redial)
+    /// or [`wake`](Self::wake), at most the configured cap (60 s). See
+    /// [`Connection::hold_redial`](relay_core::Connection::hold_redial).
+    pub async fn hold_redial(&self) -> Result<(), ClientError> {
+        self.control(Control::HoldRedial).await
+    }
+
+    /// Ends a hold: a re-dial that waits dials now.
+    pub async fn release_redial(&self) -> Result<(), ClientError> {
+        self.control(Control::ReleaseRedial).await
+    }
+
+    /// Shuts down gracefully: requests already written get up to the
+    /// configured drain ([`Timeouts::shutdown_drain`], 5 s) to receive
+    /// their results, sends made meanwhile fail at once, then what is still
+    /// pending fails with `Shutdown`, the socket closes with 1000 and the
+    /// client never dials again. With nothing in flight it closes at once.
+    /// Returns once the driver has stopped; a client that already stopped
+    /// returns at once.
+    ///
+    /// [`Timeouts::shutdown_drain`]: relay_core::config::Timeouts::shutdown_drain
     pub async fn shutdown(&self) {
+        self.shutdown_within(Duration::MAX).await;
+    }
+
+    /// [`shutdown`](Self::shutdown) with a drain of at most `budget` (the
+    /// configured drain applies when shorter; zero closes at once).
+    pub async fn shutdown_within(&self, budget: Duration) {
         {
             let mut core = self.shared.lock();
             if core.stopped {
                 return;
             }
-            core.engine.shutdown();
+            core.engine.shutdown(budget);
         }
         let turn = Turn::new(&self.shared);
         poll_fn(|cx| {

@@ -3,10 +3,11 @@
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures_util::Stream;
 use relay_core::config::{IdleMode, RelayConfig};
-use relay_core::connection::{DeliveryHandle, Stats};
+use relay_core::connection::{DeliveryHandle, SendOptions, Stats};
 use relay_core::message::MessageEvent;
 use relay_core::wire::{Action, ActionResult};
 use relay_core::{Event, State};
@@ -106,7 +107,17 @@ impl InlineClient {
     /// come. Dropping the future abandons the request (its result is
     /// discarded when it comes).
     pub async fn send(&mut self, action: Action) -> Result<ActionResult, ClientError> {
-        let id = self.engine.send(action)?;
+        self.send_with(action, SendOptions::new()).await
+    }
+
+    /// [`send`](Self::send) with `options`: an explicit platform (see
+    /// [`SendOptions`]).
+    pub async fn send_with(
+        &mut self,
+        action: Action,
+        options: SendOptions,
+    ) -> Result<ActionResult, ClientError> {
+        let id = self.engine.send(action, &options)?;
         if let Replies::Local { awaiting, result } = &mut self.engine.replies {
             *awaiting = Some(id);
             *result = None;
@@ -175,11 +186,30 @@ impl InlineClient {
         self.control(Control::Ack(delivery))
     }
 
-    /// Shuts down: a pending request fails with `Shutdown`, the socket
-    /// closes with 1000 and the client never dials again. Events not taken
-    /// yet stay available from [`next_event`](Self::next_event).
+    /// Holds the next re-dial (see
+    /// [`RelayHandle::hold_redial`](super::RelayHandle::hold_redial)).
+    pub fn hold_redial(&mut self) -> Result<(), ClientError> {
+        self.control(Control::HoldRedial)
+    }
+
+    /// Ends a hold: a re-dial that waits dials now.
+    pub fn release_redial(&mut self) -> Result<(), ClientError> {
+        self.control(Control::ReleaseRedial)
+    }
+
+    /// Shuts down gracefully: a request still in flight (one whose `send`
+    /// future was dropped) gets up to the configured drain (5 s) for its
+    /// result, then fails with `Shutdown`; the socket closes with 1000 and
+    /// the client never dials again. Events not taken yet stay available
+    /// from [`next_event`](Self::next_event).
     pub async fn shutdown(&mut self) {
-        self.engine.shutdown();
+        self.shutdown_within(Duration::MAX).await;
+    }
+
+    /// [`shutdown`](Self::shutdown) with a drain of at most `budget` (zero
+    /// closes at once).
+    pub async fn shutdown_within(&mut self, budget: Duration) {
+        self.engine.shutdown(budget);
         std::future::poll_fn(|cx| self.engine.poll_io(cx, usize::MAX)).await;
     }
 
@@ -222,7 +252,8 @@ impl Stream for InlineClient {
 impl Drop for InlineClient {
     fn drop(&mut self) {
         if !self.engine.conn.is_terminal() {
-            self.engine.shutdown();
+            // Nothing will drive a drain: close at once.
+            self.engine.shutdown(Duration::ZERO);
             self.engine.push_now();
         }
     }

@@ -11,10 +11,13 @@ mod driver;
 mod engine;
 mod error;
 mod events;
+mod eyeballs;
 mod handle;
 mod inline;
 mod io;
 mod options;
+#[cfg(feature = "planted-bugs")]
+mod planted;
 mod router;
 mod runtime;
 mod shared;
@@ -39,10 +42,14 @@ pub use client::RelayClient;
 pub use clock::Clock;
 pub use error::ClientError;
 pub use events::Events;
+pub use eyeballs::{HAPPY_EYEBALLS_STAGGER, MAX_ADDRESSES, attempt_order, connect_racing};
 pub use handle::RelayHandle;
 pub use inline::InlineClient;
 pub use io::IoStream;
 pub use options::{ClientOptions, DEFAULT_WRITE_STALL_TIMEOUT};
+#[cfg(feature = "planted-bugs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "planted-bugs")))]
+pub use planted::{PlantedBug, UnknownPlantedBug};
 /// The core crate, re-exported so that one dependency is enough.
 pub use relay_core;
 pub use runtime::{BoxFuture, CurrentRuntime, Runtime};

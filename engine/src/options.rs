@@ -40,6 +40,12 @@ pub struct ClientOptions {
     #[cfg(feature = "tls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// Test only (feature `planted-bugs`): the deliberate mistake this
+    /// client's engine makes; [`PlantedBug::None`](super::PlantedBug::None)
+    /// is the real engine.
+    #[cfg(feature = "planted-bugs")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "planted-bugs")))]
+    pub plant: super::PlantedBug,
 }
 
 impl Default for ClientOptions {
@@ -54,6 +60,8 @@ impl Default for ClientOptions {
             seed: None,
             #[cfg(feature = "tls")]
             tls: None,
+            #[cfg(feature = "planted-bugs")]
+            plant: super::PlantedBug::None,
         }
     }
 }

@@ -674,11 +674,11 @@ impl Link {
         self.pump(py)
     }
 
-    /// Deliberate shutdown (idempotent): pending requests fail, the socket
-    /// closes with 1000, no dial again.
+    /// Deliberate shutdown (idempotent): pending requests fail at once, the
+    /// socket closes with 1000, no dial again.
     fn shutdown(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         let now = self.now();
-        self.conn.shutdown(now);
+        self.conn.shutdown_within(std::time::Duration::ZERO, now);
         self.pump(py)
     }
 

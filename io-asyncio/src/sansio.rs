@@ -399,10 +399,11 @@ impl Connection {
             .map_err(command_error)
     }
 
-    /// Deliberate shutdown: fails pending requests, closes with 1000, never
-    /// dials again. Idempotent.
+    /// Deliberate shutdown: fails pending requests at once, closes with
+    /// 1000, never dials again. Idempotent.
     fn shutdown(&mut self, now_ms: u64) {
-        self.inner.shutdown(Instant::from_millis(now_ms));
+        self.inner
+            .shutdown_within(std::time::Duration::ZERO, Instant::from_millis(now_ms));
     }
 
     /// Re-anchors the wall clock used to mint tokens.

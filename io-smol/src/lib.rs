@@ -13,7 +13,9 @@ use async_io::Async;
 /// The core crate, re-exported so that one dependency is enough.
 pub use relay_core;
 use relay_core::{Instant, UnixTime};
-use relay_engine::{BoxFuture, Clock, CurrentRuntime, IoStream, Runtime};
+use relay_engine::{
+    BoxFuture, Clock, CurrentRuntime, HAPPY_EYEBALLS_STAGGER, IoStream, Runtime, connect_racing,
+};
 pub use relay_engine::{ClientError, ClientOptions, Events, InlineClient, RelayHandle};
 
 /// The HTTP calls (provision, policy, enroll, the env file), runtime-neutral:
@@ -48,7 +50,7 @@ pub use relay_engine::http;
 /// work (a name lookup per dial, the HTTP calls) on a thread of its own.
 ///
 /// [`SmolRuntime::default`] spawns onto a process-wide executor that one
-/// background thread (named `hermes-relay-smol`) runs; [`SmolRuntime::with_executor`]
+/// background thread (named `relay-smol`) runs; [`SmolRuntime::with_executor`]
 /// spawns onto an executor of yours (for example the one your application
 /// runs with `smol::Executor::run`), so the driver shares your threads.
 #[derive(Clone, Debug, Default)]
@@ -124,20 +126,25 @@ impl Runtime for SmolRuntime {
                         .await??
                 }
             };
-            let mut last = None;
-            for addr in addrs {
-                match Async::<TcpStream>::connect(addr).await {
-                    Ok(stream) => {
-                        // Frames are small and latency matters more than packet count.
-                        stream.get_ref().set_nodelay(true)?;
-                        return Ok(Box::new(stream) as Box<dyn IoStream>);
-                    }
-                    Err(e) => last = Some(e),
+            // IPv6 and IPv4 raced, 250 ms apart (happy eyeballs).
+            let stream = connect_racing(
+                &addrs,
+                HAPPY_EYEBALLS_STAGGER,
+                Async::<TcpStream>::connect,
+                |d| async move {
+                    async_io::Timer::after(d).await;
+                },
+            )
+            .await
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::NotFound => {
+                    io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address"))
                 }
-            }
-            Err(last.unwrap_or_else(|| {
-                io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address"))
-            }))
+                _ => e,
+            })?;
+            // Frames are small and latency matters more than packet count.
+            stream.get_ref().set_nodelay(true)?;
+            Ok(Box::new(stream) as Box<dyn IoStream>)
         })
     }
 

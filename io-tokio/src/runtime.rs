@@ -4,7 +4,9 @@ use std::io;
 
 use async_tungstenite::tokio::TokioAdapter;
 use relay_core::{Instant, UnixTime};
-use relay_engine::{BoxFuture, Clock, CurrentRuntime, IoStream, Runtime};
+use relay_engine::{
+    BoxFuture, Clock, CurrentRuntime, HAPPY_EYEBALLS_STAGGER, IoStream, Runtime, connect_racing,
+};
 
 /// The engine's [`Runtime`] on a tokio runtime.
 #[derive(Clone, Debug)]
@@ -47,7 +49,17 @@ impl Runtime for TokioRuntime {
 
     fn connect_tcp(&self, host: String, port: u16) -> BoxFuture<io::Result<Box<dyn IoStream>>> {
         Box::pin(async move {
-            let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
+            let addrs: Vec<_> = tokio::net::lookup_host((host.as_str(), port))
+                .await?
+                .collect();
+            // IPv6 and IPv4 raced, 250 ms apart (happy eyeballs).
+            let stream = connect_racing(
+                &addrs,
+                HAPPY_EYEBALLS_STAGGER,
+                tokio::net::TcpStream::connect,
+                tokio::time::sleep,
+            )
+            .await?;
             // Frames are small and latency matters more than packet count.
             stream.set_nodelay(true)?;
             Ok(Box::new(TokioAdapter::new(stream)) as Box<dyn IoStream>)

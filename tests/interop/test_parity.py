@@ -271,9 +271,6 @@ def test_new_ops_gated_by_supported_ops(connector, ck, ref):
     run(scenario())
 
 
-@connector_gap("op `draft` is rejected as an invalid frame and never answered (needs: decode "
-               "draft, answer {success, message_id} with one message id per (chat_id, "
-               "draft_id) stream, the same id again for a repeated final)", series=("0.22",))
 def test_draft_sealed(make_connector, ck, ref):
     connector = make_connector(**all_ops("telegram", "slack", drafts=True))
     ids = [("telegram", "bot-tg-1"), ("slack", "B-sl-1")]
@@ -317,8 +314,6 @@ def test_draft_sealed(make_connector, ck, ref):
     run(scenario())
 
 
-@connector_gap("ops `task_card` and `task_card_stop` are rejected as invalid frames and never "
-               "answered (needs: decode both, answer {success: true})", series=("0.22",))
 def test_task_card(make_connector, ck, ref):
     connector = make_connector(**all_ops("telegram", "discord"))
 
@@ -355,8 +350,6 @@ def test_task_card(make_connector, ck, ref):
     run(scenario())
 
 
-@connector_gap("op `delete` is rejected as an invalid frame and never answered (needs: decode "
-               "delete, answer {success: true})", series=("0.22",))
 def test_delete(make_connector, ck, ref):
     connector = make_connector(**all_ops("telegram", "discord"))
 
@@ -468,9 +461,6 @@ def test_media_upload_then_send_media(make_connector, ck, ref, tmp_path: Path, m
 # ── egress declines ──────────────────────────────────────────────────────
 
 
-@connector_gap("no admin route to decline a target (needs: POST /dev/decline, answered "
-               "{success: false, code: egress_declined, error: '<platform> egress declined: "
-               "...'}; POST /dev/script for a plain failure)")
 def test_decline_surfaced_as_decline(make_connector, ck, ref):
     connector = make_connector(**all_ops("telegram", "discord"))
 
@@ -641,7 +631,6 @@ def test_shutdown_drains_inflight(connector, ck, ref):
     run(scenario())
 
 
-@connector_gap("no admin route to delay a result (needs: POST /dev/script {op, delay_ms})")
 def test_shutdown_drain_delayed_result(connector, ck, ref):
     """The adapter's shutdown waits (within its budget) for a result the
     connector sends later, and gives up on one later than the drain grace."""

@@ -10,6 +10,10 @@
 //!                                    (feature `planted-bugs`)
 //! options: --gateways N  --fault-window MS  --heal-bound MS
 //!          --off FAULT,FAULT  --threads N
+//!
+//! --world core|engine|both   which world (default both for --seeds, core
+//!                            for --seed); the engine world takes --clients N
+//!                            and its own --off and --plant names
 //! ```
 
 use std::process::ExitCode;
@@ -30,7 +34,38 @@ struct Args {
     cfg: SimConfig,
 }
 
-fn parse() -> Result<Args, String> {
+/// The world a command runs: the core-only world, the engine world, or
+/// both (a sweep of both, one after the other).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WorldArg {
+    Core,
+    Engine,
+    Both,
+}
+
+/// Takes `--world` out of the arguments.
+fn take_world(args: &mut Vec<String>) -> Result<WorldArg, String> {
+    let Some(i) = args.iter().position(|a| a == "--world") else {
+        let single = args.iter().any(|a| a == "--seed");
+        return Ok(if single {
+            WorldArg::Core
+        } else {
+            WorldArg::Both
+        });
+    };
+    let value = args.get(i + 1).cloned().ok_or("--world needs a value")?;
+    args.drain(i..i + 2);
+    match value.as_str() {
+        "core" => Ok(WorldArg::Core),
+        "engine" => Ok(WorldArg::Engine),
+        "both" => Ok(WorldArg::Both),
+        other => Err(format!(
+            "--world: unknown world {other:?} (core, engine or both)"
+        )),
+    }
+}
+
+fn parse(args: Vec<String>) -> Result<Args, String> {
     let mut a = Args {
         seed: None,
         seeds: None,
@@ -41,7 +76,7 @@ fn parse() -> Result<Args, String> {
         threads: None,
         cfg: SimConfig::default(),
     };
-    let mut it = std::env::args().skip(1);
+    let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         let mut val = |name: &str| it.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
@@ -95,13 +130,12 @@ fn parse() -> Result<Args, String> {
                 );
             }
             "-h" | "--help" => {
-                return Err(
-                    "usage: relay-sim (--seed N [--trace | --minimize] | --seeds A..B) \
-                            [--check-determinism] [--plant BUG] [--gateways N] \
+                return Err("usage: relay-sim [--world core|engine|both] \
+                            (--seed N [--trace | --minimize] | --seeds A..B) \
+                            [--check-determinism] [--plant BUG] [--gateways N | --clients N] \
                             [--fault-window MS] [--heal-bound MS] [--off FAULT,...] \
                             [--threads N]"
-                        .to_owned(),
-                );
+                    .to_owned());
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
@@ -169,7 +203,7 @@ fn print_minimized(seed: u64, cfg: &SimConfig) -> ExitCode {
 
 fn one_line(r: &Report) -> String {
     format!(
-        "seed {} steps {} end {}ms hash {:016x} deliveries {} handed {} requests {} drops {} restarts {} revoked {} (by fault {}) idle keep/close/dormant {}/{}/{}",
+        "seed {} steps {} end {}ms hash {:016x} deliveries {} handed {} requests {} drops {} restarts {} revoked {} (by fault {}) idle keep/close/dormant {}/{}/{} replays {} held {} shutdowns {}",
         r.seed,
         r.steps,
         r.end_ms,
@@ -183,12 +217,52 @@ fn one_line(r: &Report) -> String {
         r.stats.revoked_by_fault,
         r.stats.idle_keep,
         r.stats.idle_close,
-        r.stats.idle_dormant
+        r.stats.idle_dormant,
+        r.stats.replays,
+        r.stats.held,
+        r.stats.shutdowns
     )
 }
 
 fn main() -> ExitCode {
-    let args = match parse() {
+    let mut raw: Vec<String> = std::env::args().skip(1).collect();
+    let world = match take_world(&mut raw) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    if world != WorldArg::Core && raw.iter().any(|a| a == "-h" || a == "--help") {
+        return core_main(raw);
+    }
+    match world {
+        WorldArg::Core => core_main(raw),
+        WorldArg::Engine => engine_main(&raw),
+        WorldArg::Both => {
+            let core = core_main(raw.clone());
+            let engine = engine_main(&raw);
+            if core == ExitCode::SUCCESS {
+                engine
+            } else {
+                core
+            }
+        }
+    }
+}
+
+fn engine_main(raw: &[String]) -> ExitCode {
+    match relay_sim::engine::cli::parse(raw) {
+        Ok(a) => relay_sim::engine::cli::run(&a),
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn core_main(raw: Vec<String>) -> ExitCode {
+    let args = match parse(raw) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("{e}");

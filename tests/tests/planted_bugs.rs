@@ -62,6 +62,24 @@ fn cold_start_4401_revoking_is_caught() {
 }
 
 #[test]
+fn handing_replays_over_is_caught() {
+    caught(PlantedBug::HandReplays, "no-replay-handed-twice");
+}
+
+#[test]
+fn a_hold_past_its_cap_is_caught() {
+    caught(PlantedBug::HoldPastCap, "held-redial-within-cap");
+}
+
+#[test]
+fn a_drain_past_its_budget_is_caught() {
+    caught(
+        PlantedBug::DrainPastBudget,
+        "shutdown-ends-requests-within-drain",
+    );
+}
+
+#[test]
 fn minimize_shrinks_a_planted_failure() {
     // Seed 1 catches ack-on-delivery with 8 gateways; the minimized run must
     // still catch it, with less of everything.

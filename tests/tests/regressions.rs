@@ -88,22 +88,27 @@ fn late_idle_ack_seed_209_minimized() {
 fn redial_after_revoked_case() -> (u64, SimConfig) {
     let cfg = SimConfig {
         gateways: 1,
-        fault_window_ms: 1_000,
-        faults_off: off(&[Fault::HttpRefusal, Fault::AckDup, Fault::Garbage]),
+        fault_window_ms: 5_000,
+        faults_off: off(&[
+            Fault::HttpRefusal,
+            Fault::AckDup,
+            Fault::Garbage,
+            Fault::Replay,
+        ]),
         ..SimConfig::default()
     };
     (0, cfg)
 }
 
-/// `ack-on-delivery`, seed 1: one gateway going idle and waking.
+/// `ack-on-delivery`, seed 0: two gateways, replays and garbage lines.
 fn ack_on_delivery_case() -> (u64, SimConfig) {
     let cfg = SimConfig {
-        gateways: 1,
-        fault_window_ms: 10_000,
-        faults_off: off(&[Fault::Silence]),
+        gateways: 2,
+        fault_window_ms: 15_000,
+        faults_off: off(&[Fault::HttpRefusal, Fault::Revocations, Fault::AckDup]),
         ..SimConfig::default()
     };
-    (1, cfg)
+    (0, cfg)
 }
 
 /// `keep-requests-on-disconnect`, seed 1: a request pending when the
@@ -111,22 +116,22 @@ fn ack_on_delivery_case() -> (u64, SimConfig) {
 fn keep_requests_case() -> (u64, SimConfig) {
     let cfg = SimConfig {
         gateways: 1,
-        fault_window_ms: 45_000,
+        fault_window_ms: 15_000,
         ..SimConfig::default()
     };
     (1, cfg)
 }
 
-/// `cold-start-4401-revokes`, seed 402: the connector revokes a gateway
+/// `cold-start-4401-revokes`, seed 979: the connector revokes a gateway
 /// before its first handshake; its 4401 must not revoke.
 fn cold_start_case() -> (u64, SimConfig) {
     let cfg = SimConfig {
-        gateways: 1,
-        fault_window_ms: 500,
-        faults_off: off(&[Fault::AckDup]),
+        gateways: 8,
+        fault_window_ms: 1_000,
+        faults_off: off(&[Fault::SlowAcks, Fault::Replay]),
         ..SimConfig::default()
     };
-    (402, cfg)
+    (979, cfg)
 }
 
 #[test]

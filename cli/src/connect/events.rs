@@ -52,6 +52,7 @@ pub(super) fn event_json(event: &Event) -> (Option<Value>, Option<DeliveryHandle
             json!({ "event": "idle_refused", "reason": reason })
         }
         Event::Revoked => json!({ "event": "revoked" }),
+        Event::RedialHeld { .. } => json!({ "event": "redial_held" }),
         // Request results answer their action line instead.
         Event::Response { .. } | Event::RequestFailed { .. } => return (None, None),
         other => {

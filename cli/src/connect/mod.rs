@@ -16,7 +16,7 @@ use std::time::Duration;
 use clap::Args;
 use relay_core::Event;
 use relay_core::config::IdleMode;
-use relay_core::connection::DeliveryHandle;
+use relay_core::connection::{DeliveryHandle, SendOptions};
 use relay_core::wire::{Action, BufferId};
 use relay_engine::{ClientError, RelayHandle};
 use relay_tokio::RelayClient;
@@ -102,23 +102,36 @@ stdout, one JSON object per line:
   {\"event\":\"disconnected\",\"code\":1000|null,\"reason\":\"...\"}
   {\"event\":\"dial_scheduled\",\"attempt\":2}
   {\"event\":\"revoked\"}
+  {\"event\":\"redial_held\"}              a re-dial waits for release_redial
   {\"id\":<id>,\"result\":{\"success\":true,...}}    answer to an action
+  {\"id\":<id>,\"result\":{...},\"declined\":true,\"decline\":\"<text>\"}
+                                           the connector declined the destination
   {\"id\":<id>,\"ok\":true}                         answer to a command with an id
   {\"id\":<id or null>,\"error\":\"...\"}            a line that could not be done
 
 stdin, one JSON object per line (\"id\" is optional and echoed back):
   {\"id\":\"1\",\"op\":\"send\",\"chat_id\":\"42\",\"content\":\"hi\"}   any action
+  {\"op\":\"send\",\"chat_id\":\"home\",\"content\":\"hi\",\"platform\":\"discord\"}
+                                           for a platform (a chat no inbound taught)
   {\"ack\":\"buf-3\"}                       acknowledge a buffered delivery
   {\"interrupt\":\"<session key>\",\"reason\":\"...\"}
   {\"command\":\"go_idle\"|\"go_dormant\"|\"wake\"|\"shutdown\"}
   {\"command\":\"go_idle\",\"mode\":\"keep\"|\"close\"|\"dormant\"}
+  {\"command\":\"hold_redial\"|\"release_redial\"}
+A key a line's shape does not know (an action's keys are its op's fields,
+\"id\" and \"platform\") is refused with an error naming it; nothing is sent.
+hold_redial holds the next re-dial that becomes due (a brokered suspend):
+it waits for release_redial or wake, at most
+GATEWAY_RELAY_RS_REDIAL_HOLD_MAX_SECS (60 s).
 go_idle without a mode does what GATEWAY_RELAY_RS_IDLE_MODE says (default:
 dormant, a re-dial every GATEWAY_RELAY_RS_DORMANT_REDIAL_SECS (1 s), without
 a wake URL; close, waiting for the wake poke, with one); keep holds the
 socket while the connector buffers; go_dormant is go_idle with mode dormant.
 End of stdin shuts down gracefully. So do Ctrl-C and SIGTERM (what systemd,
-Docker and Kubernetes send): actions in flight are answered, queued acks are
-sent, the socket is closed with 1000, the exit status is 0. A graceful stop
+Docker and Kubernetes send): actions already sent get up to
+GATEWAY_RELAY_RS_SHUTDOWN_DRAIN_SECS (5 s) for their results (new ones fail
+at once), what is still pending is answered as failed, queued acks are sent,
+the socket is closed with 1000, the exit status is 0. A graceful stop
 on a signal takes at most 15 s: if what is owed cannot be written by then
 (stdout is not read), the bridge exits 0 without it. A second signal exits
 at once (status 130 or 143).
@@ -450,8 +463,11 @@ async fn handle_line(
         }
     };
     let result = match request {
-        Request::Action(obj) => {
-            action(obj, id, out, handle, permit);
+        Request::Action {
+            action: obj,
+            platform,
+        } => {
+            action(obj, platform, id, out, handle, permit);
             return true;
         }
         Request::Ack(buffer_id) => {
@@ -463,6 +479,8 @@ async fn handle_line(
         Request::GoIdle(None) => handle.go_idle().await,
         Request::GoDormant => handle.go_idle_with(IdleMode::Dormant).await,
         Request::Wake => handle.wake().await,
+        Request::HoldRedial => handle.hold_redial().await,
+        Request::ReleaseRedial => handle.release_redial().await,
         Request::Shutdown => {
             command(id, out, Ok(())).await;
             return false;
@@ -489,10 +507,13 @@ fn command_error(e: &ClientError) -> String {
     }
 }
 
-/// Sends an action on its own task and answers `{"id":..,"result":..}`;
-/// `permit` is held until the answer is queued.
+/// Sends an action (for `platform` when given) on its own task and answers
+/// `{"id":..,"result":..}`, with `"declined": true` and the connector's
+/// `"decline"` text when it declined the destination; `permit` is held
+/// until the answer is queued.
 fn action(
     obj: Map<String, Value>,
+    platform: Option<String>,
     id: Value,
     out: &Out,
     handle: &RelayHandle,
@@ -510,15 +531,28 @@ fn action(
         }
     };
     let handle = handle.clone();
+    let options = match platform {
+        Some(platform) => SendOptions::new().platform(platform),
+        None => SendOptions::new(),
+    };
     tokio::spawn(async move {
-        let result = match handle.send(action).await {
-            Ok(result) => result,
-            Err(e) => e.to_result(),
+        let line = match handle.send_with(action, options).await {
+            Ok(result) => json!({ "id": id, "result": to_json(&result) }),
+            Err(ClientError::Declined(decline)) => json!({
+                "id": id,
+                "result": to_json(&decline.result),
+                "declined": true,
+                "decline": decline.text,
+            }),
+            Err(e) => json!({ "id": id, "result": to_json(&e.to_result()) }),
         };
-        let result = serde_json::to_value(&result).unwrap_or(Value::Null);
-        out.send(json!({ "id": id, "result": result })).await;
+        out.send(line).await;
         drop(permit);
     });
+}
+
+fn to_json(result: &relay_core::wire::ActionResult) -> Value {
+    serde_json::to_value(result).unwrap_or(Value::Null)
 }
 
 /// Writes an event line; acks buffered deliveries once written when

@@ -30,14 +30,35 @@ impl Connector {
         self.deliver_payload(instance, Payload::Passthrough(Box::new(forward)), now)
     }
 
+    /// Replays `event` to `instance` from the durable buffer, whatever the
+    /// instance's state: it is appended to the buffer (and sent at once,
+    /// with its `bufferId`, to a draining session), as a connector replays
+    /// a message it had delivered live on a socket that then dropped.
+    pub fn replay(&mut self, instance: &str, event: MessageEvent, now: Instant) -> Delivery {
+        self.deliver_into(instance, Payload::Inbound(Box::new(event)), now, true)
+    }
+
     /// Delivers `payload` live, into the buffer, or nowhere.
     fn deliver_payload(&mut self, instance: &str, payload: Payload, now: Instant) -> Delivery {
+        self.deliver_into(instance, payload, now, false)
+    }
+
+    /// Delivers `payload` live (unless `buffered`), into the buffer, or
+    /// nowhere.
+    fn deliver_into(
+        &mut self,
+        instance: &str,
+        payload: Payload,
+        now: Instant,
+        buffered: bool,
+    ) -> Delivery {
         let now = self.clock(now);
         let inst = self.instances.entry(instance.to_owned()).or_default();
         let serving = inst
             .current
             .filter(|sid| self.sessions.get(sid).is_some_and(|s| s.serving));
         if let Some(sid) = serving
+            && !buffered
             && !inst.flipped
             && inst.buffer.is_empty()
         {
@@ -45,7 +66,8 @@ impl Connector {
             self.transmit(sid, &frame_for(payload, None), now);
             return Delivery::Live(sid);
         }
-        if serving.is_none() && !inst.flipped && !self.config.buffer_when_disconnected {
+        if serving.is_none() && !buffered && !inst.flipped && !self.config.buffer_when_disconnected
+        {
             bump(&mut self.stats.dropped_undeliverable);
             return Delivery::Dropped;
         }

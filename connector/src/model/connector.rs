@@ -10,11 +10,12 @@ use relay_core::time::Instant;
 use relay_core::wire::{ActionResult, BufferId, Hello, LineBuffer, PassthroughForward};
 
 use super::config::ConnectorConfig;
+use super::egress::DeclineRule;
 use super::interface::{ConnectorOutput, SessionId};
 use super::media_store::MediaStore;
 use super::observe::{ConnectorStats, FrameLog};
 use super::records::ManagementState;
-use super::responder::{DefaultResponder, Responder};
+use super::responder::{DefaultResponder, Responder, ScriptedResponder};
 
 /// The connector model. See the [crate documentation](crate).
 pub struct Connector {
@@ -34,6 +35,10 @@ pub struct Connector {
     pub(super) vault: BTreeMap<(String, String), Capability>,
     pub(super) pending_replies: BTreeMap<(Instant, u64), PendingReply>,
     pub(super) responder: Box<dyn Responder>,
+    /// One-shot answers consulted before the responder.
+    pub(super) scripts: ScriptedResponder,
+    /// Targets declined.
+    pub(super) declines: Vec<DeclineRule>,
     pub(super) outputs: VecDeque<ConnectorOutput>,
     pub(super) log: FrameLog,
     pub(super) stats: ConnectorStats,
@@ -155,6 +160,8 @@ impl Connector {
             vault: BTreeMap::new(),
             pending_replies: BTreeMap::new(),
             responder: Box::new(DefaultResponder::new()),
+            scripts: ScriptedResponder::new(),
+            declines: Vec::new(),
             outputs: VecDeque::new(),
             stats: ConnectorStats::default(),
             management: ManagementState::default(),

@@ -4,11 +4,10 @@
 use relay_core::time::Instant;
 use relay_core::wire::BufferId;
 
-/// Close code for a refused or revoked credential.
-pub const CLOSE_UNAUTHORIZED: u16 = 4401;
-
-/// Close code for a normal close (used when a newer session supersedes).
-pub const CLOSE_NORMAL: u16 = 1000;
+/// Close codes the model sends: 4401 for a refused or revoked credential,
+/// 1000 for a normal close (a newer session supersedes). They are the
+/// core's, so both ends of a link name each code once.
+pub use relay_core::connection::{CLOSE_NORMAL, CLOSE_UNAUTHORIZED};
 
 /// Identifies one accepted upgrade. Ids are never reused, not even across
 /// [`Connector::restart`](crate::Connector::restart).

@@ -175,6 +175,8 @@ pub struct ConnectorStats {
     pub outbound_unanswered: u64,
     /// `follow_up`s refused for a missing capability or a tenant mismatch.
     pub follow_ups_refused: u64,
+    /// Requests answered with an egress decline (a declined target).
+    pub egress_declined: u64,
     /// `interrupt`s routed to the owner's live session.
     pub interrupts_routed: u64,
     /// `interrupt`s with no bound owner, no live owner session, or a tenant

@@ -1,12 +1,13 @@
-//! Outbound requests: the platform check, the `follow_up` capability
-//! check, the responder's answer (now, later or never) and the result.
+//! Outbound requests: the platform check, declined targets, the
+//! `follow_up` capability check, a queued script or the responder's answer
+//! (now, later or never) and the result.
 
 use relay_core::time::Instant;
 use relay_core::wire::{Action, ActionResult, ConnectorFrame, Outbound};
 
 use super::connector::{Connector, PendingReply, bump};
 use super::interface::SessionId;
-use super::responder::{Request, Responder, Response};
+use super::responder::{Request, Responder, Response, ScriptStep};
 
 impl Connector {
     /// Replaces the responder that answers `outbound` requests.
@@ -30,6 +31,15 @@ impl Connector {
             self.send_result(sid, outbound.request_id, result, now);
             return;
         }
+        let default_platform = s.hellos.first().map(|h| h.platform.clone());
+        if let Some(result) = self.declined(
+            &outbound,
+            &instance,
+            default_platform.as_deref().unwrap_or("relay"),
+        ) {
+            self.send_result(sid, outbound.request_id, result, now);
+            return;
+        }
         if let Action::FollowUp(f) = &outbound.action {
             let refusal = match self.vault.get(&(f.session_key.clone(), f.kind.clone())) {
                 None => Some("no capability for this session"),
@@ -46,6 +56,7 @@ impl Connector {
                 return;
             }
         }
+        let script = self.scripts.take(outbound.action.op());
         let response = {
             let req = Request {
                 instance: &instance,
@@ -54,7 +65,19 @@ impl Connector {
                 outbound: &outbound,
                 now,
             };
-            self.responder.respond(&req, &mut self.rng)
+            match script {
+                Some(ScriptStep::Respond(r)) => *r,
+                // The responder's own answer, later (what it would send now).
+                Some(ScriptStep::DelayDefault(delay)) => {
+                    match self.responder.respond(&req, &mut self.rng) {
+                        Response::Reply(result) | Response::After { result, .. } => {
+                            Response::After { delay, result }
+                        }
+                        Response::Silence => Response::Silence,
+                    }
+                }
+                None => self.responder.respond(&req, &mut self.rng),
+            }
         };
         match response {
             Response::Reply(result) => self.send_result(sid, outbound.request_id, result, now),

@@ -52,12 +52,23 @@ pub trait Responder: Send {
     fn respond(&mut self, req: &Request<'_>, rng: &mut Rng) -> Response;
 }
 
+/// Draft streams whose message id [`DefaultResponder`] remembers; the
+/// oldest stream is forgotten first.
+pub const MAX_DRAFT_STREAMS: usize = 4096;
+
 /// Succeeds at everything: a generated `message_id` (`msg-` and 16 hex digits)
-/// for message ops, and `{name, type}` for `get_chat_info` (registered with
+/// for message ops, one per `(chat_id, draft_id)` stream for `draft` (the
+/// same id for every frame of a stream, its sealing frame and repeats
+/// included), none for `typing`, `task_card`, `task_card_stop` and
+/// `delete`, and `{name, type}` for `get_chat_info` (registered with
 /// [`DefaultResponder::set_chat`], else the chat id as name and type `dm`).
 #[derive(Clone, Debug, Default)]
 pub struct DefaultResponder {
     chats: BTreeMap<String, (String, String)>,
+    /// `(chat_id, draft_id)` → the stream's message id.
+    drafts: BTreeMap<(String, i64), String>,
+    /// The streams in `drafts`, oldest first.
+    draft_order: VecDeque<(String, i64)>,
 }
 
 impl DefaultResponder {
@@ -73,7 +84,7 @@ impl DefaultResponder {
     }
 
     /// The answer this responder gives to `action`.
-    pub fn answer(&self, action: &Action, rng: &mut Rng) -> ActionResult {
+    pub fn answer(&mut self, action: &Action, rng: &mut Rng) -> ActionResult {
         match action {
             Action::GetChatInfo(a) => {
                 let (name, chat_type) = self
@@ -91,9 +102,35 @@ impl DefaultResponder {
                     ..Default::default()
                 }
             }
-            Action::Typing(_) => ActionResult::ok(None),
+            Action::Typing(_)
+            | Action::TaskCard(_)
+            | Action::TaskCardStop(_)
+            | Action::Delete(_) => ActionResult::ok(None),
+            Action::Draft(d) => {
+                ActionResult::ok(Some(self.draft_stream(&d.chat_id, d.draft_id, rng)))
+            }
             _ => ActionResult::ok(Some(format!("msg-{:016x}", rng.next_u64()))),
         }
+    }
+}
+
+impl DefaultResponder {
+    /// The message id of the draft stream `(chat_id, draft_id)`, made on its
+    /// first frame.
+    fn draft_stream(&mut self, chat_id: &str, draft_id: i64, rng: &mut Rng) -> String {
+        let key = (chat_id.to_owned(), draft_id);
+        if let Some(id) = self.drafts.get(&key) {
+            return id.clone();
+        }
+        if self.draft_order.len() >= MAX_DRAFT_STREAMS
+            && let Some(old) = self.draft_order.pop_front()
+        {
+            self.drafts.remove(&old);
+        }
+        let id = format!("msg-{:016x}", rng.next_u64());
+        self.draft_order.push_back(key.clone());
+        self.drafts.insert(key, id.clone());
+        id
     }
 }
 
@@ -165,31 +202,35 @@ impl ScriptedResponder {
         self.push(op, Response::Silence)
     }
 
+    /// Queues `script` as it is (see [`ScriptedResponder::push`]).
+    pub fn push_script(&mut self, script: Script) -> &mut Self {
+        self.scripts.push_back(script);
+        self
+    }
+
     /// Scripts not used yet.
     pub fn remaining(&self) -> usize {
         self.scripts.len()
+    }
+
+    /// Takes the first script that matches `op` (it is used once).
+    pub fn take(&mut self, op: &str) -> Option<ScriptStep> {
+        let pos = self
+            .scripts
+            .iter()
+            .position(|s| s.op.as_deref().is_none_or(|o| o == op))?;
+        self.scripts.remove(pos).map(|s| s.step)
     }
 }
 
 impl Responder for ScriptedResponder {
     fn respond(&mut self, req: &Request<'_>, rng: &mut Rng) -> Response {
-        let op = req.outbound.action.op();
-        let pos = self
-            .scripts
-            .iter()
-            .position(|s| s.op.as_deref().is_none_or(|o| o == op));
-        match pos.and_then(|i| self.scripts.remove(i)) {
-            Some(Script {
-                step: ScriptStep::DelayDefault(delay),
-                ..
-            }) => Response::After {
+        match self.take(req.outbound.action.op()) {
+            Some(ScriptStep::DelayDefault(delay)) => Response::After {
                 delay,
                 result: self.fallback.answer(&req.outbound.action, rng),
             },
-            Some(Script {
-                step: ScriptStep::Respond(r),
-                ..
-            }) => *r,
+            Some(ScriptStep::Respond(r)) => *r,
             None => Response::Reply(self.fallback.answer(&req.outbound.action, rng)),
         }
     }

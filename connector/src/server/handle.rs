@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{AdminError, Connector, Delivery, LogEntry, SessionId};
+use crate::{AdminError, Connector, DeclineRule, Delivery, LogEntry, Script, SessionId};
 use relay_core::descriptor::CapabilityDescriptor;
 use relay_core::message::MessageEvent;
 use relay_core::wire::PassthroughForward;
@@ -214,6 +214,26 @@ impl ConnectorServer {
         tracing::info!(%platform, "admin: set descriptor");
         self.with_model(move |c, _| c.set_descriptor(&platform, descriptor))
             .await
+    }
+
+    /// Declines every later request to the target of `rule` (see
+    /// [`Connector::decline`]).
+    pub async fn decline(
+        &self,
+        rule: DeclineRule,
+    ) -> Result<Result<(), AdminError>, ServerStopped> {
+        tracing::info!(?rule, "admin: decline");
+        self.with_model(move |c, _| c.decline(rule)).await
+    }
+
+    /// Queues a one-shot answer for the first later request it matches (see
+    /// [`Connector::push_script`]); returns how many scripts are queued.
+    pub async fn push_script(
+        &self,
+        script: Script,
+    ) -> Result<Result<usize, AdminError>, ServerStopped> {
+        tracing::info!(?script, "admin: script");
+        self.with_model(move |c, _| c.push_script(script)).await
     }
 
     /// A copy of the model's frame log (oldest first).

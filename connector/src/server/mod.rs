@@ -38,6 +38,8 @@
 //! | `POST /dev/capability` | `{"session_key", "instance", "kind", "expires_in_secs"?}`, or `{"session_key", "instance", "revoke": true}` | [`ConnectorServer::grant_capability`], [`ConnectorServer::revoke_capabilities`] |
 //! | `POST /dev/descriptor` | `{"platform", "descriptor": {...}}` | [`ConnectorServer::set_descriptor`] |
 //! | `POST /dev/revoke` | `{"gateway_id"}` | [`ConnectorServer::revoke`] |
+//! | `POST /dev/decline` | `{"chat_id", "platform"?, "instance"?}`: later requests to the chat are answered with an egress decline | [`ConnectorServer::decline`] |
+//! | `POST /dev/script` | `{"op"?, "delay_ms": N}`, `{"op"?, "result": {...}}` or `{"op"?, "silence": true}`: the next request with that op (any op without one) is answered late, with this result, or never | [`ConnectorServer::push_script`] |
 //! | `GET /dev/stats` | | [`ConnectorServer::stats`] |
 //! | `GET /dev/log` | | [`ConnectorServer::frame_log`] |
 //!
@@ -45,6 +47,8 @@
 //! "session": "s1"}` or `{"delivery": "buffered", "buffer_id": "buf-1"}`
 //! (or `{"delivery": "dropped"}`). An unknown instance or a session key
 //! nobody owns answers `404`, an owner without a serving session `409`.
+//! `/dev/decline` answers `{"ok": true, "chat_id", "declined": true}`;
+//! `/dev/script` answers `{"ok": true, "queued": <scripts not used yet>}`.
 //! With a server on port 8080:
 //!
 //! ```sh

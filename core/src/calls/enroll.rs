@@ -5,11 +5,12 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::credentials::{IssuedCredentials, ResolvedCredentials};
+use super::provision::ProvisionResponseBody;
 use super::request::{
     HttpCallError, HttpRequest, error_of, is_success, json_post, non_empty, parse_json, to_json,
 };
 use crate::config::enroll_url;
-use crate::redact::{REDACTED, redacted};
+use crate::redact::REDACTED;
 
 /// Body of `POST /relay/enroll`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,34 +31,10 @@ impl fmt::Debug for EnrollRequestBody {
     }
 }
 
-/// Body of a `/relay/enroll` response. Unknown keys are ignored.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EnrollResponseBody {
-    /// The per-gateway secret.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<String>,
-    /// The delivery key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delivery_key: Option<String>,
-    /// The tenant the gateway now belongs to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tenant: Option<String>,
-    /// The gateway id the connector recorded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gateway_id: Option<String>,
-}
-
-impl fmt::Debug for EnrollResponseBody {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EnrollResponseBody")
-            .field("secret", &redacted(&self.secret))
-            .field("delivery_key", &redacted(&self.delivery_key))
-            .field("tenant", &self.tenant)
-            .field("gateway_id", &self.gateway_id)
-            .finish()
-    }
-}
+/// Body of a `/relay/enroll` response: the provision answer's shape (an
+/// enroll answer never carries `secretIssued` or `routeKeys`). Unknown keys
+/// are ignored.
+pub type EnrollResponseBody = ProvisionResponseBody;
 
 /// `POST <relay>/relay/enroll` with the identity token as bearer.
 pub fn enroll_request(

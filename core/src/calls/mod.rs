@@ -1,4 +1,4 @@
-//! The connector's HTTP calls, sans-IO (PROTOCOL.md part 2 §8):
+//! The connector's HTTP calls, sans-IO (docs/protocol.md, "HTTP calls to the connector"):
 //! `POST /relay/provision`, `POST /relay/policy`, `POST /relay/enroll`, the
 //! media plane (`POST /relay/media`, `GET /relay/media/{id}`), and the
 //! identity token (an OAuth2 client-credentials grant or an ambient

@@ -113,7 +113,7 @@ pub fn relevance_policies(config: &RelayConfig) -> Vec<(String, Option<PolicyBod
 }
 
 /// Projects a platform's relevance settings, as a `config.yaml` holds them,
-/// onto a [`PolicyBody`] (PROTOCOL.md part 2 §8.3), by [`policy_for`]'s
+/// onto a [`PolicyBody`] (docs/protocol.md, "HTTP calls to the connector"), by [`policy_for`]'s
 /// rule:
 ///
 /// - `require_mention` of `platform_settings` (the platform's config block)

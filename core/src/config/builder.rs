@@ -3,15 +3,17 @@
 
 use super::check::{
     check_credentials, check_http_url, check_identities, check_limits, check_relay_url,
-    check_timeouts, normalize_opt_http_url, normalize_relay_url,
+    check_timeouts, normalize_opt_http_url, normalize_relay_url, slack_command_entry,
 };
 use super::env::display_name;
 use super::error::ConfigError;
+use super::manifest::check_manifest;
 use super::relevance::RelevanceSettings;
 use super::settings::{Names, Var};
 use super::types::{
     IdleMode, IdpConfig, Limits, PlatformIdentity, RelayConfig, RevocationPolicy, Timeouts,
 };
+use crate::wire::ManifestCommand;
 
 /// Builds a [`RelayConfig`] and checks it ([`RelayConfig::builder`]).
 #[derive(Clone, Debug)]
@@ -133,6 +135,43 @@ impl RelayConfigBuilder {
         self
     }
 
+    /// Sets how long a shutdown waits for the results of requests already
+    /// written ([`Timeouts::shutdown_drain`]; zero closes at once).
+    pub fn shutdown_drain(mut self, drain: core::time::Duration) -> Self {
+        self.config.timeouts.shutdown_drain = drain;
+        self
+    }
+
+    /// Declares `commands` in the `hello` of `platform` (`command_manifest`;
+    /// see [`config::manifest`](super::manifest) for the rules, checked on
+    /// build). Replaces an earlier manifest of the platform.
+    pub fn command_manifest(
+        mut self,
+        platform: impl Into<String>,
+        commands: impl IntoIterator<Item = ManifestCommand>,
+    ) -> Self {
+        self.config
+            .command_manifests
+            .insert(platform.into(), commands.into_iter().collect());
+        self
+    }
+
+    /// Replaces the words after Slack's `/hermes` and the commands they
+    /// stand for: `(word, command)` pairs, the command with or without its
+    /// leading `/` (see [`RelayConfig::slack_commands`]).
+    pub fn slack_commands<W: Into<String>, C: Into<String>>(
+        mut self,
+        commands: impl IntoIterator<Item = (W, C)>,
+    ) -> Self {
+        self.config.slack_commands = Some(
+            commands
+                .into_iter()
+                .map(|(w, c)| (w.into(), c.into()))
+                .collect(),
+        );
+        self
+    }
+
     /// Allows a config without a gateway id or secret: the link then dials
     /// without `Authorization` (for a connector with authentication off).
     /// Without this, [`RelayConfigBuilder::build`] refuses such a config.
@@ -146,8 +185,10 @@ impl RelayConfigBuilder {
     /// The relay URL must be an `http`, `https`, `ws` or `wss` URL; the
     /// endpoint, wake URL and identity provider URL must be `http(s)`;
     /// platforms must be non-empty and distinct; timers must be positive and
-    /// `backoff_initial <= backoff_max`; limits must be positive. Empty
-    /// optional strings count as unset. The gateway id and secret are
+    /// `backoff_initial <= backoff_max`; limits must be positive; every
+    /// command manifest must follow [`config::manifest`](super::manifest)'s
+    /// rules; Slack words and commands are single words. Empty optional
+    /// strings count as unset. The gateway id and secret are
     /// required unless [`RelayConfigBuilder::allow_unauthenticated`] was
     /// called.
     pub fn build(self) -> Result<RelayConfig, ConfigError> {
@@ -204,6 +245,19 @@ impl RelayConfigBuilder {
         }
         check_timeouts(&c.timeouts, names)?;
         check_limits(&c.limits, names)?;
+        for (platform, commands) in &c.command_manifests {
+            check_manifest(platform, commands, &names.name(Var::CommandManifest))?;
+        }
+        if let Some(commands) = c.slack_commands.take() {
+            let mut checked = std::collections::BTreeMap::new();
+            for (word, command) in commands {
+                let item = format!("{word}={command}");
+                let (word, command) = slack_command_entry(&item)
+                    .map_err(|r| names.invalid(Var::SlackCommands, &item, r))?;
+                checked.insert(word, command);
+            }
+            c.slack_commands = Some(checked);
+        }
         check_credentials(&c, names)?;
         Ok(c)
     }

@@ -108,6 +108,20 @@ pub(super) fn check_identities(
     Ok(())
 }
 
+/// One Slack `/hermes` word: `word` (standing for `/word`) or
+/// `word=command` (standing for `/command`; a leading `/` is allowed).
+pub(super) fn slack_command_entry(item: &str) -> Result<(String, String), String> {
+    let (word, command) = item.split_once('=').unwrap_or((item, item));
+    let (word, command) = (word.trim(), command.trim().trim_start_matches('/'));
+    let plain = |s: &str| !s.is_empty() && !s.chars().any(char::is_whitespace) && !s.contains('/');
+    if !plain(word) || !plain(command) {
+        return Err(
+            "expected word or word=command, each one word without spaces or slashes".to_owned(),
+        );
+    }
+    Ok((word.to_owned(), format!("/{command}")))
+}
+
 pub(super) fn check_timeouts(t: &Timeouts, names: Names) -> Result<(), ConfigError> {
     let positive = [
         (Var::HandshakeTimeout, t.handshake),
@@ -130,6 +144,9 @@ pub(super) fn check_timeouts(t: &Timeouts, names: Names) -> Result<(), ConfigErr
             "0",
             "must be greater than zero (leave it unset to re-dial only on wake)",
         ));
+    }
+    if t.redial_hold_max.is_zero() {
+        return Err(names.invalid(Var::RedialHoldMax, "0", "must be greater than zero"));
     }
     if t.token_ttl_secs == 0 {
         return Err(names.invalid(

@@ -7,9 +7,10 @@ use std::ffi::OsString;
 
 use super::check::{
     check_credentials_named, check_http_url, check_identities, check_relay_url, check_timeouts,
-    normalize_opt_http_url, normalize_relay_url,
+    normalize_opt_http_url, normalize_relay_url, slack_command_entry,
 };
 use super::error::{ConfigError, ConfigWarning};
+use super::manifest::{parse_manifest, read_manifest_file};
 use super::relevance::parse_policy_map;
 use super::settings::{Names, Var};
 use super::types::{IdleMode, IdpConfig, PlatformIdentity, RelayConfig, RevocationPolicy};
@@ -88,6 +89,9 @@ pub(super) enum Raw {
     Text(String),
     #[cfg_attr(not(feature = "yaml"), allow(dead_code))]
     List(Vec<String>),
+    /// A structured value written in the config file itself.
+    #[cfg_attr(not(feature = "yaml"), allow(dead_code))]
+    Json(serde_json::Value),
 }
 
 /// A setting found in some source.
@@ -116,6 +120,11 @@ fn text(lookup: &Lookup<'_>, key: Var) -> Result<Option<(String, Names)>, Config
             &items.join(","),
             "expected a single string, not a list",
         )),
+        Raw::Json(_) => {
+            Err(found
+                .names
+                .invalid(key, "<mapping>", "expected a single string, not a mapping"))
+        }
     }
 }
 
@@ -123,7 +132,7 @@ fn text(lookup: &Lookup<'_>, key: Var) -> Result<Option<(String, Names)>, Config
 /// dropped.
 fn list(lookup: &Lookup<'_>, key: Var) -> Vec<String> {
     let items: Vec<String> = match lookup(key).map(|f| f.value) {
-        None => return Vec::new(),
+        None | Some(Raw::Json(_)) => return Vec::new(),
         Some(Raw::Text(t)) => t.split(',').map(str::to_owned).collect(),
         Some(Raw::List(items)) => items,
     };
@@ -379,9 +388,81 @@ pub(super) fn load(lookup: &Lookup<'_>) -> Result<(RelayConfig, Vec<ConfigWarnin
             )
         })?;
     }
+    load_parity(lookup, &mut c, &mut warnings)?;
     check_timeouts(&c.timeouts, Names::Env)?;
     let id_names = lookup(Var::Id).map_or(Names::Env, |f| f.names);
     let secret_names = lookup(Var::Secret).map_or(Names::Env, |f| f.names);
     check_credentials_named(&c, id_names, secret_names)?;
     Ok((c, warnings))
+}
+
+/// The settings of the drain, the held re-dial, replay dedupe, Slack's
+/// `/hermes` words and the command manifest.
+fn load_parity(
+    lookup: &Lookup<'_>,
+    c: &mut RelayConfig,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<(), ConfigError> {
+    if let Some((v, names)) = text(lookup, Var::ShutdownDrain)? {
+        c.timeouts.shutdown_drain =
+            parse_secs(&v).map_err(|r| names.invalid(Var::ShutdownDrain, &v, r))?;
+    }
+    if let Some((v, names)) = text(lookup, Var::RedialHoldMax)? {
+        let d = parse_secs(&v).map_err(|r| names.invalid(Var::RedialHoldMax, &v, r))?;
+        if d.is_zero() {
+            return Err(names.invalid(Var::RedialHoldMax, &v, "must be greater than zero"));
+        }
+        c.timeouts.redial_hold_max = d;
+    }
+    if let Some((v, names)) = text(lookup, Var::ReplayWindow)? {
+        c.limits.replay_window = v.parse().map_err(|_| {
+            names.invalid(
+                Var::ReplayWindow,
+                &v,
+                "expected a whole number of messages (0 turns it off)",
+            )
+        })?;
+    }
+    if let Some(found) = lookup(Var::SlackCommands) {
+        let names = found.names;
+        let items = list(lookup, Var::SlackCommands);
+        if !items.is_empty() {
+            let mut commands = std::collections::BTreeMap::new();
+            for item in items {
+                let (word, command) = slack_command_entry(&item)
+                    .map_err(|r| names.invalid(Var::SlackCommands, &item, r))?;
+                commands.insert(word, command);
+            }
+            c.slack_commands = Some(commands);
+        }
+    }
+    if let Some(found) = lookup(Var::CommandManifest) {
+        let source = found.names.name(Var::CommandManifest);
+        let value = match found.value {
+            Raw::Json(v) => Some(v),
+            Raw::Text(path) if !path.trim().is_empty() => {
+                Some(read_manifest_file(path.trim(), &source)?)
+            }
+            Raw::Text(_) => None,
+            Raw::List(_) => {
+                return Err(found.names.invalid(
+                    Var::CommandManifest,
+                    "[...]",
+                    "expected a file name or a mapping of platform to commands",
+                ));
+            }
+        };
+        if let Some(value) = value {
+            c.command_manifests = parse_manifest(&value, &source, warnings)?;
+            let fronted = c.hello_identities();
+            for platform in c.command_manifests.keys() {
+                if !fronted.iter().any(|i| &i.platform == platform) {
+                    warnings.push(ConfigWarning::ManifestPlatformNotFronted {
+                        platform: platform.clone(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -70,6 +70,24 @@ pub enum ConfigWarning {
         /// Its length, in characters.
         chars: usize,
     },
+    /// A command of the configured `command_manifest` breaks a rule: it is
+    /// dropped, the others are kept.
+    #[error("command_manifest for {platform:?}: {reason}; that command is left out")]
+    ManifestEntryDropped {
+        /// The platform whose manifest held it.
+        platform: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A `command_manifest` is configured for a platform the gateway does
+    /// not front: no hello carries it.
+    #[error(
+        "command_manifest is set for {platform:?}, which is not a fronted platform (GATEWAY_RELAY_PLATFORMS); it is never sent"
+    )]
+    ManifestPlatformNotFronted {
+        /// The platform.
+        platform: String,
+    },
     /// `GATEWAY_RELAY_BOT_IDS` is set but `GATEWAY_RELAY_PLATFORMS` is not.
     #[error(
         "GATEWAY_RELAY_BOT_IDS is set but GATEWAY_RELAY_PLATFORMS is not, so it is ignored; list the platforms to front"

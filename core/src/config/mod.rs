@@ -8,7 +8,7 @@
 //!
 //! # Environment variables
 //!
-//! The reference's variables (PROTOCOL.md part 2 §3 and §8.1):
+//! The reference's variables (docs/protocol.md, "Roles and transport" and "HTTP calls to the connector"):
 //!
 //! | variable | meaning |
 //! | --- | --- |
@@ -48,6 +48,11 @@
 //! | `GATEWAY_RELAY_RS_WRITE_GUILD_ID` | [`RelayConfig::write_guild_id`]: `true`/`false` | `true` |
 //! | `GATEWAY_RELAY_RS_POLICY` | [`RelayConfig::relevance`]: JSON `{"<platform>": {"require_mention": bool, "free_response_channels": [..], "allow_bots": "mentions"}}` (unknown keys refused) | none |
 //! | `GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED` | [`RelayConfig::allow_unauthenticated`]: `1`/`true`/`yes` to dial without credentials | off |
+//! | `GATEWAY_RELAY_RS_SHUTDOWN_DRAIN_SECS` | [`Timeouts::shutdown_drain`] (`0` = close at once) | 5 |
+//! | `GATEWAY_RELAY_RS_REDIAL_HOLD_MAX_SECS` | [`Timeouts::redial_hold_max`] | 60 |
+//! | `GATEWAY_RELAY_RS_REPLAY_WINDOW` | [`Limits::replay_window`] (`0` = off) | 512 |
+//! | `GATEWAY_RELAY_RS_SLACK_COMMANDS` | [`RelayConfig::slack_commands`]: comma list of `word` (→ `/word`) or `word=command` (→ `/command`), replacing the default set | the gateway's commands, `compact=compress` |
+//! | `GATEWAY_RELAY_RS_COMMAND_MANIFEST_FILE` | [`RelayConfig::command_manifests`]: a JSON file `{"<platform>": [{"name", "description", "options"?}]}` (see [`manifest`]) | none |
 //!
 //! A variable set to an empty or all-whitespace value counts as unset. A
 //! value that is not valid UTF-8 is refused ([`ConfigError::NotUnicode`]),
@@ -75,6 +80,7 @@ mod builder;
 mod check;
 mod env;
 mod error;
+pub mod manifest;
 mod relay_url;
 mod relevance;
 mod settings;
@@ -91,6 +97,6 @@ pub use relay_url::{
 pub use relevance::RelevanceSettings;
 pub(crate) use relevance::{scopes, truthy};
 pub use types::{
-    DEFAULT_DORMANT_REDIAL, IdleMode, IdpConfig, Limits, PlatformIdentity, RelayConfig,
-    RevocationPolicy, Timeouts,
+    DEFAULT_DORMANT_REDIAL, DEFAULT_REDIAL_HOLD_MAX, DEFAULT_SHUTDOWN_DRAIN, IdleMode, IdpConfig,
+    Limits, PlatformIdentity, RelayConfig, RevocationPolicy, Timeouts,
 };

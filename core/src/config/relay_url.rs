@@ -8,7 +8,7 @@ use super::settings::{Names, Var};
 use super::types::RelayConfig;
 
 impl RelayConfig {
-    /// The WebSocket URL to dial (PROTOCOL.md part 2 §1.2): the
+    /// The WebSocket URL to dial (docs/protocol.md, "Roles and transport"): the
     /// [`DialTarget`]'s URL, or (for a relay URL that does not parse, which
     /// only a config assembled by hand can hold) the textual derivation
     /// [`dial_url`].
@@ -28,7 +28,7 @@ impl RelayConfig {
             .map_err(|e| Names::Builder.invalid(Var::Url, &self.relay_url, e.to_string()))
     }
 
-    /// `POST /relay/provision` URL (PROTOCOL.md part 2 §8), derived from
+    /// `POST /relay/provision` URL (docs/protocol.md, "HTTP calls to the connector"), derived from
     /// the parsed relay URL.
     pub fn provision_url(&self) -> String {
         provision_url(&self.relay_url)
@@ -72,7 +72,7 @@ pub fn dial_url(base: &str) -> String {
 
 /// The HTTP(S) base of the connector: `ws://` → `http://`, `wss://` →
 /// `https://`, surrounding whitespace and trailing `/` removed, then one
-/// trailing `/relay` removed (PROTOCOL.md part 2 §8). A URL that
+/// trailing `/relay` removed (docs/protocol.md, "HTTP calls to the connector"). A URL that
 /// [`DialTarget::parse`] accepts gives that target's
 /// [`DialTarget::http_base`]; any other text is transformed as text.
 pub fn http_base_url(base: &str) -> String {
@@ -145,7 +145,7 @@ impl DialScheme {
 }
 
 /// Where a link dials: the relay URL parsed once, at configuration time, by
-/// the `url` crate (WHATWG rules), and normalised as PROTOCOL.md part 2 §1.2
+/// the `url` crate (WHATWG rules), and normalised as docs/protocol.md ("Roles and transport") describes
 /// says (`https` → `wss`, `http` → `ws`, trailing `/` removed, `/relay`
 /// appended unless present).
 ///
@@ -239,7 +239,7 @@ impl DialTarget {
         &self.url
     }
 
-    /// The connector's HTTP(S) base (PROTOCOL.md part 2 §8): same host and
+    /// The connector's HTTP(S) base (docs/protocol.md, "HTTP calls to the connector"): same host and
     /// port, `http`/`https`, the path without its trailing `/relay`, no
     /// query.
     pub fn http_base(&self) -> &str {

@@ -38,11 +38,16 @@ pub(super) enum Var {
     AllowUnauthenticated,
     DisplayName,
     Policy,
+    ShutdownDrain,
+    RedialHoldMax,
+    ReplayWindow,
+    SlackCommands,
+    CommandManifest,
 }
 
 impl Var {
     /// Every setting.
-    pub(super) const ALL: [Var; 32] = [
+    pub(super) const ALL: [Var; 37] = [
         Var::Url,
         Var::Id,
         Var::Secret,
@@ -75,6 +80,11 @@ impl Var {
         Var::AllowUnauthenticated,
         Var::DisplayName,
         Var::Policy,
+        Var::ShutdownDrain,
+        Var::RedialHoldMax,
+        Var::ReplayWindow,
+        Var::SlackCommands,
+        Var::CommandManifest,
     ];
 
     /// The environment variable.
@@ -112,6 +122,11 @@ impl Var {
             Var::AllowUnauthenticated => "GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED",
             Var::DisplayName => "GATEWAY_RELAY_DISPLAY_NAME",
             Var::Policy => "GATEWAY_RELAY_RS_POLICY",
+            Var::ShutdownDrain => "GATEWAY_RELAY_RS_SHUTDOWN_DRAIN_SECS",
+            Var::RedialHoldMax => "GATEWAY_RELAY_RS_REDIAL_HOLD_MAX_SECS",
+            Var::ReplayWindow => "GATEWAY_RELAY_RS_REPLAY_WINDOW",
+            Var::SlackCommands => "GATEWAY_RELAY_RS_SLACK_COMMANDS",
+            Var::CommandManifest => "GATEWAY_RELAY_RS_COMMAND_MANIFEST_FILE",
         }
     }
 
@@ -149,6 +164,11 @@ impl Var {
             Var::AllowUnauthenticated => "RelayConfigBuilder::allow_unauthenticated",
             Var::DisplayName => "RelayConfigBuilder::display_name",
             Var::Policy => "RelayConfigBuilder::relevance",
+            Var::ShutdownDrain => "RelayConfigBuilder::shutdown_drain",
+            Var::RedialHoldMax => "Timeouts::redial_hold_max",
+            Var::ReplayWindow => "Limits::replay_window",
+            Var::SlackCommands => "RelayConfigBuilder::slack_commands",
+            Var::CommandManifest => "RelayConfigBuilder::command_manifest",
         }
     }
 
@@ -167,6 +187,11 @@ impl Var {
             Var::IdpClientId => &["idp", "client_id"],
             Var::IdpClientSecret => &["idp", "client_secret"],
             Var::IdpScope => &["idp", "scope"],
+            Var::ShutdownDrain => &["relay_shutdown_drain_secs"],
+            Var::RedialHoldMax => &["relay_redial_hold_max_secs"],
+            Var::ReplayWindow => &["relay_replay_window"],
+            Var::SlackCommands => &["relay_slack_commands"],
+            Var::CommandManifest => &["relay_command_manifest"],
             _ => return None,
         })
     }

@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 
 use super::relevance::RelevanceSettings;
 
+use crate::message::default_slack_commands;
 use crate::redact::{REDACTED, redacted};
 use crate::wire::DEFAULT_MAX_FRAME_BYTES;
+use crate::wire::ManifestCommand;
 
 /// One platform identity the gateway fronts (one `hello` each).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,7 +85,15 @@ impl IdleMode {
 /// The dormant re-dial cadence when none is configured (the reference's 1 s).
 pub const DEFAULT_DORMANT_REDIAL: Duration = Duration::from_secs(1);
 
-/// Timers of the connection (PROTOCOL.md part 1).
+/// [`Timeouts::shutdown_drain`] when none is configured (the reference's
+/// grace, before its own teardown reserve).
+pub const DEFAULT_SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
+
+/// [`Timeouts::redial_hold_max`] when none is configured (the reference's
+/// cap).
+pub const DEFAULT_REDIAL_HOLD_MAX: Duration = Duration::from_secs(60);
+
+/// Timers of the connection (docs/protocol.md).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Timeouts {
     /// Wait for the first descriptor after the socket opens (30 s).
@@ -108,6 +118,14 @@ pub struct Timeouts {
     pub dormant_redial: Option<Duration>,
     /// Upgrade token lifetime in seconds (300).
     pub token_ttl_secs: u64,
+    /// How long a shutdown waits for the results of requests already
+    /// written before it closes (5 s; zero closes at once). A shutdown with
+    /// nothing in flight closes at once.
+    pub shutdown_drain: Duration,
+    /// The longest a re-dial waits while held
+    /// ([`Connection::hold_redial`](crate::Connection::hold_redial)), from
+    /// when it became due (60 s).
+    pub redial_hold_max: Duration,
 }
 
 impl Default for Timeouts {
@@ -123,6 +141,8 @@ impl Default for Timeouts {
             backoff_max: Duration::from_secs(30),
             dormant_redial: None,
             token_ttl_secs: 300,
+            shutdown_drain: DEFAULT_SHUTDOWN_DRAIN,
+            redial_hold_max: DEFAULT_REDIAL_HOLD_MAX,
         }
     }
 }
@@ -149,6 +169,11 @@ pub struct Limits {
     pub scope_memory: usize,
     /// Most requests in flight at once (refused beyond).
     pub max_pending_requests: usize,
+    /// How many identities (platform, chat id, message id) of inbound
+    /// messages handed to the application are remembered, so that the
+    /// connector replaying one of them is not handed over again (512, the
+    /// oldest forgotten first; 0 turns it off).
+    pub replay_window: usize,
 }
 
 impl Default for Limits {
@@ -159,6 +184,7 @@ impl Default for Limits {
             max_unacked_deliveries: 131_072,
             scope_memory: 10_000,
             max_pending_requests: 65_536,
+            replay_window: 512,
         }
     }
 }
@@ -211,6 +237,15 @@ pub struct RelayConfig {
     /// to the connector as relevance policies (see
     /// [`relevance_policies`](crate::calls::relevance_policies)).
     pub relevance: BTreeMap<String, RelevanceSettings>,
+    /// The slash-command manifest sent in each platform's `hello`
+    /// (`command_manifest`, after `botId`), by platform; see
+    /// [`config::manifest`](super::manifest) for its rules. Empty: no hello
+    /// carries one.
+    pub command_manifests: BTreeMap<String, Vec<ManifestCommand>>,
+    /// The words after Slack's `/hermes` and the commands they stand for
+    /// (`None`: [`default_slack_commands`](crate::message::default_slack_commands));
+    /// see [`normalize_slack_command`](crate::message::normalize_slack_command).
+    pub slack_commands: Option<BTreeMap<String, String>>,
     /// Dial without credentials when the gateway id or secret is unset
     /// (`GATEWAY_RELAY_RS_ALLOW_UNAUTHENTICATED`,
     /// [`RelayConfigBuilder::allow_unauthenticated`](super::RelayConfigBuilder::allow_unauthenticated)). Without it, loading or
@@ -239,13 +274,15 @@ impl fmt::Debug for RelayConfig {
             .field("enroll_token", &redacted(&self.enroll_token))
             .field("display_name", &self.display_name)
             .field("relevance", &self.relevance)
+            .field("command_manifests", &self.command_manifests)
+            .field("slack_commands", &self.slack_commands)
             .field("allow_unauthenticated", &self.allow_unauthenticated)
             .finish()
     }
 }
 
 /// Where the identity token (the bearer of provision and enroll) comes
-/// from (PROTOCOL.md part 2 §8.1). Its `Debug` output redacts the client
+/// from (docs/protocol.md, "HTTP calls to the connector"). Its `Debug` output redacts the client
 /// secret.
 ///
 /// With a client id and a client secret, the token URL is an OAuth2
@@ -337,6 +374,8 @@ impl Default for RelayConfig {
             enroll_token: None,
             display_name: None,
             relevance: BTreeMap::new(),
+            command_manifests: BTreeMap::new(),
+            slack_commands: None,
             allow_unauthenticated: false,
         }
     }
@@ -395,6 +434,14 @@ impl RelayConfig {
             .dormant_redial
             .filter(|d| !d.is_zero())
             .unwrap_or(DEFAULT_DORMANT_REDIAL)
+    }
+
+    /// The Slack `/hermes` words in effect: [`RelayConfig::slack_commands`],
+    /// else the default set.
+    pub fn slack_commands(&self) -> BTreeMap<String, String> {
+        self.slack_commands
+            .clone()
+            .unwrap_or_else(default_slack_commands)
     }
 
     /// Gateway id and secret, when both are set (then every dial is authenticated).

@@ -9,7 +9,7 @@ use super::types::RelayConfig;
 
 impl Var {
     /// Every key that has a `config.yaml` twin.
-    const WITH_YAML_TWIN: [Var; 11] = [
+    const WITH_YAML_TWIN: [Var; 16] = [
         Var::Url,
         Var::Id,
         Var::Secret,
@@ -21,6 +21,11 @@ impl Var {
         Var::IdpClientId,
         Var::IdpClientSecret,
         Var::IdpScope,
+        Var::ShutdownDrain,
+        Var::RedialHoldMax,
+        Var::ReplayWindow,
+        Var::SlackCommands,
+        Var::CommandManifest,
     ];
 }
 
@@ -29,8 +34,12 @@ impl Var {
 /// The file's twins of the environment variables are `gateway.relay_url`,
 /// `relay_id`, `relay_secret`, `relay_endpoint`, `relay_route_keys` (a list,
 /// or a comma string), `relay_instance_id`, `relay_wake_url` and
-/// `gateway.idp.{token_url, client_id, client_secret, scope}`. Every other key
-/// of the file is ignored. A variable set in the environment wins over its
+/// `gateway.idp.{token_url, client_id, client_secret, scope}`, and relay-rs's
+/// `relay_shutdown_drain_secs`, `relay_redial_hold_max_secs`,
+/// `relay_replay_window`, `relay_slack_commands` (a list, or a comma
+/// string) and `relay_command_manifest` (the manifest itself, a mapping of
+/// platform to commands, or the name of a JSON file holding it). Every other
+/// key of the file is ignored. A variable set in the environment wins over its
 /// twin in the file; variables without a twin come from the environment only.
 impl RelayConfig {
     /// Reads the configuration from a `config.yaml` text alone (no
@@ -111,19 +120,25 @@ fn yaml_settings(yaml: &str) -> Result<HashMap<Var, Raw>, ConfigError> {
         for part in path {
             node = node.and_then(|n| n.get(part));
         }
-        let raw =
-            match node {
-                None | Some(Value::Null) => continue,
-                Some(Value::Sequence(items)) if key == Var::RouteKeys => {
-                    let items: Option<Vec<String>> = items.iter().map(scalar).collect();
-                    Raw::List(items.ok_or_else(|| {
-                        Names::File.invalid(key, "[...]", "expected a list of strings")
-                    })?)
-                }
-                Some(v) => Raw::Text(scalar(v).ok_or_else(|| {
+        let raw = match node {
+            None | Some(Value::Null) => continue,
+            Some(v @ Value::Mapping(_)) if key == Var::CommandManifest => {
+                Raw::Json(serde_json::to_value(v).map_err(|e| {
+                    Names::File.invalid(key, "<mapping>", format!("not a manifest: {e}"))
+                })?)
+            }
+            Some(Value::Sequence(items)) if matches!(key, Var::RouteKeys | Var::SlackCommands) => {
+                let items: Option<Vec<String>> = items.iter().map(scalar).collect();
+                Raw::List(items.ok_or_else(|| {
+                    Names::File.invalid(key, "[...]", "expected a list of strings")
+                })?)
+            }
+            Some(v) => {
+                Raw::Text(scalar(v).ok_or_else(|| {
                     Names::File.invalid(key, "<not a scalar>", "expected a string")
-                })?),
-            };
+                })?)
+            }
+        };
         out.insert(key, raw);
     }
     Ok(out)

@@ -1,6 +1,7 @@
 //! [`AnyState`]: the typed state a connection is in, as one enum; what each
 //! input does in each state.
 
+use super::closing::AfterShutdown;
 use super::in_state::InState;
 use super::outcomes::{
     AfterConfirmingHandshakeClose, AfterOrdinaryHandshakeClose, AfterRefusedUpgrade,
@@ -10,12 +11,10 @@ use super::receiving::Unread;
 use super::revocation;
 use super::shared::Shared;
 use super::states::{
-    Buffered, Closed, Confirming, Dialing, GoingIdle, Handshaking, Ordinary, Phase, Revoked,
-    Serving,
+    Buffered, Closed, Closing, Confirming, Dialing, GoingIdle, Handshaking, Ordinary, Phase,
+    Revoked, Serving,
 };
-use super::types::{
-    CLOSE_ABNORMAL, CLOSE_NORMAL, CLOSE_TOO_BIG, Event, IdleRefusal, Output, State,
-};
+use super::types::{CLOSE_ABNORMAL, CLOSE_NORMAL, Event, IdleRefusal, Output, State};
 use crate::time::Instant;
 
 /// Whichever typed state a connection is in.
@@ -28,6 +27,7 @@ pub(super) enum AnyState {
     Serving(InState<Serving>),
     GoingIdle(InState<GoingIdle>),
     Buffered(InState<Buffered>),
+    Closing(InState<Closing>),
     Revoked(InState<Revoked>),
     Closed(InState<Closed>),
 }
@@ -42,6 +42,7 @@ macro_rules! each {
             AnyState::Serving($c) => $body,
             AnyState::GoingIdle($c) => $body,
             AnyState::Buffered($c) => $body,
+            AnyState::Closing($c) => $body,
             AnyState::Revoked($c) => $body,
             AnyState::Closed($c) => $body,
         }
@@ -109,6 +110,15 @@ impl From<AfterServingClose> for AnyState {
     }
 }
 
+impl From<AfterShutdown> for AnyState {
+    fn from(a: AfterShutdown) -> Self {
+        match a {
+            AfterShutdown::Closing(c) => AnyState::Closing(c),
+            AfterShutdown::Closed(c) => AnyState::Closed(c),
+        }
+    }
+}
+
 impl AnyState {
     pub(super) fn shared(&self) -> &Shared {
         each!(self, c => &c.shared)
@@ -150,7 +160,8 @@ impl AnyState {
             s @ (AnyState::Handshaking(_)
             | AnyState::ConfirmHandshaking(_)
             | AnyState::Serving(_)
-            | AnyState::GoingIdle(_)) => s,
+            | AnyState::GoingIdle(_)
+            | AnyState::Closing(_)) => s,
             AnyState::Buffered(c) if c.socket_open() => AnyState::Buffered(c),
             other => other.close_stray_socket(),
         }
@@ -183,6 +194,7 @@ impl AnyState {
             AnyState::Serving(c) => c.on_closed(code, reason).into(),
             AnyState::GoingIdle(c) => c.on_closed(code, reason).into(),
             AnyState::Buffered(c) if c.socket_open() => c.on_closed(code, reason).into(),
+            AnyState::Closing(c) => AnyState::Closed(c.on_closed(code, reason)),
             other => other,
         }
     }
@@ -226,10 +238,14 @@ impl AnyState {
                 }
                 AnyState::Buffered(mut c) if c.socket_open() => {
                     let s = c.shared.read_lines(&mut rest);
-                    if s.too_large {
-                        return AnyState::Dialing(c.abandon(CLOSE_TOO_BIG, "frame too large"));
+                    if let Some((code, reason)) = s.close() {
+                        return AnyState::Dialing(c.abandon(code, reason));
                     }
                     return AnyState::Buffered(c);
+                }
+                AnyState::Closing(mut c) => {
+                    let s = c.shared.read_lines(&mut rest);
+                    return c.after_read(&s).into();
                 }
                 other => return other,
             };
@@ -275,19 +291,22 @@ impl AnyState {
                     AnyState::Buffered(c)
                 }
             }
+            AnyState::Closing(c) => c.on_timeout().into(),
             terminal @ (AnyState::Revoked(_) | AnyState::Closed(_)) => terminal,
         }
     }
 
-    pub(super) fn shutdown(self) -> Self {
+    /// A shutdown with a drain of at most `budget` (`closing.rs`).
+    pub(super) fn shutdown(self, budget: core::time::Duration) -> Self {
         match self {
-            AnyState::Dialing(c) => AnyState::Closed(c.shutdown()),
-            AnyState::ConfirmDialing(c) => AnyState::Closed(c.shutdown()),
-            AnyState::Handshaking(c) => AnyState::Closed(c.shutdown()),
-            AnyState::ConfirmHandshaking(c) => AnyState::Closed(c.shutdown()),
-            AnyState::Serving(c) => AnyState::Closed(c.shutdown()),
-            AnyState::GoingIdle(c) => AnyState::Closed(c.shutdown()),
-            AnyState::Buffered(c) => AnyState::Closed(c.shutdown()),
+            AnyState::Dialing(c) => AnyState::Closed(c.close_now()),
+            AnyState::ConfirmDialing(c) => AnyState::Closed(c.close_now()),
+            AnyState::Handshaking(c) => AnyState::Closed(c.close_now()),
+            AnyState::ConfirmHandshaking(c) => AnyState::Closed(c.close_now()),
+            AnyState::Serving(c) => c.shutdown(budget).into(),
+            AnyState::GoingIdle(c) => c.shutdown(budget).into(),
+            AnyState::Buffered(c) => c.shutdown(budget).into(),
+            AnyState::Closing(c) => c.tighten(budget).into(),
             terminal @ (AnyState::Revoked(_) | AnyState::Closed(_)) => terminal,
         }
     }

@@ -32,13 +32,17 @@ impl InState<Buffered> {
     }
 
     /// Sends an action on the kept socket (`NotConnected` without one).
-    pub(super) fn send(&mut self, action: Action) -> Result<RequestId, SendError> {
+    pub(super) fn send(
+        &mut self,
+        action: Action,
+        platform: Option<&str>,
+    ) -> Result<RequestId, SendError> {
         if !self.state.socket {
             return Err(SendError::NotConnected {
                 state: State::Buffered,
             });
         }
-        self.shared.send_request(action)
+        self.shared.send_request(action, platform)
     }
 
     /// Sends a fire-and-forget interrupt on the kept socket; false without

@@ -7,23 +7,11 @@
 use super::in_state::InState;
 use super::outcomes::{AfterServingClose, after_serving_close};
 use super::states::{Buffered, GoingIdle, Serving};
-use super::types::{CLOSE_NORMAL, Event, IdleRefusal, SendError};
+use super::types::{CLOSE_NORMAL, Event, IdleRefusal};
 use crate::config::IdleMode;
-use crate::request_id::RequestId;
 use crate::timer::Timer;
-use crate::wire::Action;
 
 impl InState<GoingIdle> {
-    /// Sends an action (still legal while waiting for the ack).
-    pub(super) fn send(&mut self, action: Action) -> Result<RequestId, SendError> {
-        self.shared.send_request(action)
-    }
-
-    /// Sends a fire-and-forget interrupt.
-    pub(super) fn interrupt(&mut self, session_key: String, reason: Option<String>) {
-        self.shared.send_interrupt(session_key, reason);
-    }
-
     /// The connector flipped us to buffered: keep the socket
     /// ([`IdleMode::Keep`]) or close it, and with [`IdleMode::Dormant`]
     /// schedule the re-dial.

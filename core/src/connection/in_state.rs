@@ -1,10 +1,10 @@
 //! [`InState<S>`]: a connection in the typed state `S`, holding what every
-//! state shares; the moves every state can make (a state change, shutdown,
-//! revocation).
+//! state shares; the moves every state can make (a state change,
+//! revocation; shutdown is in `closing.rs`).
 
 use super::shared::Shared;
-use super::states::{Closed, Dialing, Live, Ordinary, Revoked, TypedState};
-use super::types::{CLOSE_NORMAL, Event, Output, RequestError, State};
+use super::states::{Dialing, Ordinary, Revoked, TypedState};
+use super::types::{Event, Output, RequestError, State};
 use crate::config::RelayConfig;
 use crate::time::{Instant, UnixTime};
 
@@ -69,17 +69,5 @@ impl<S: TypedState> InState<S> {
     /// Advances the clock (clamped: time never goes backwards).
     pub(super) fn tick(&mut self, now: Instant) {
         self.shared.tick(now);
-    }
-}
-
-impl<S: Live> InState<S> {
-    /// Deliberate shutdown: fails pending requests, closes with 1000, never
-    /// dials again.
-    pub(super) fn shutdown(mut self) -> InState<Closed> {
-        self.shared.fail_all(RequestError::Shutdown);
-        self.shared
-            .lose_socket(Some(CLOSE_NORMAL), "shutdown", true);
-        self.shared.stop_everything();
-        self.into_state(Closed)
     }
 }

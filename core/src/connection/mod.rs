@@ -5,6 +5,8 @@
 //!     ▲                    │                        │  ▲                   │                  │
 //!     └────────────────────┴─── close / timeout ────┘  └──ack timeout──────┘                  │
 //!     └───────────────────────────────────── wake / dormant re-dial ─────────────────────────┘
+//!
+//!  Serving, GoingIdle, Buffered ──shutdown with requests in flight──▶ Closing ──drained──▶ Closed
 //! ```
 //!
 //! A connector refuses or revokes a credential by closing with 4401 or by
@@ -51,6 +53,7 @@ macro_rules! planted {
 
 mod any_state;
 mod buffered;
+mod closing;
 mod dialing;
 mod going_idle;
 mod handshaking;
@@ -71,7 +74,8 @@ pub use planted::{PlantedBug, UnknownPlantedBug};
 pub use revocation::{CLOSE_UNAUTHORIZED, HTTP_GONE, REASON_EXPIRED};
 pub use types::{
     CLOSE_ABNORMAL, CLOSE_NORMAL, CLOSE_TOO_BIG, CLOSE_TRY_AGAIN_LATER, CommandError,
-    DeliveryHandle, Event, IdleRefusal, Input, Output, RequestError, SendError, State, Stats,
+    DeliveryHandle, Event, IdleRefusal, Input, Output, RequestError, SendError, SendOptions, State,
+    Stats,
 };
 
 pub use crate::request_id::RequestId;
@@ -79,6 +83,8 @@ pub use crate::request_id::RequestId;
 use any_state::AnyState;
 use in_state::InState;
 use receiving::Unread;
+
+use core::time::Duration;
 
 use crate::config::{IdleMode, RelayConfig};
 use crate::descriptor::CapabilityDescriptor;
@@ -102,7 +108,7 @@ impl Connection {
     pub fn new(config: RelayConfig, seed: u64, now: Instant, wall: UnixTime) -> Self {
         let c = InState::new(config, seed, now, wall);
         let inner = if c.shared.undialable() {
-            AnyState::Closed(c.shutdown())
+            AnyState::Closed(c.close_now())
         } else {
             AnyState::Dialing(c)
         };
@@ -199,16 +205,28 @@ impl Connection {
     /// [`Event::RequestFailed`]; refusals (not connected, op not advertised)
     /// are immediate and send nothing.
     pub fn send(&mut self, action: Action, now: Instant) -> Result<RequestId, SendError> {
+        self.send_with(action, &SendOptions::default(), now)
+    }
+
+    /// [`send`](Self::send) with `options` (an explicit platform).
+    pub fn send_with(
+        &mut self,
+        action: Action,
+        options: &SendOptions,
+        now: Instant,
+    ) -> Result<RequestId, SendError> {
         let Some(inner) = self.inner.as_mut() else {
             return Err(SendError::NotConnected {
                 state: State::Closed,
             });
         };
         inner.tick(now);
+        let platform = options.platform.as_deref().filter(|p| !p.is_empty());
         match inner {
-            AnyState::Serving(c) => c.send(action),
-            AnyState::GoingIdle(c) => c.send(action),
-            AnyState::Buffered(c) => c.send(action),
+            AnyState::Serving(c) => c.send(action, platform),
+            AnyState::GoingIdle(c) => c.send(action, platform),
+            AnyState::Buffered(c) => c.send(action, platform),
+            AnyState::Closing(_) => Err(SendError::Closing),
             other => Err(SendError::NotConnected {
                 state: other.state(),
             }),
@@ -234,6 +252,7 @@ impl Connection {
             AnyState::Buffered(c) if c.socket_open() => {
                 c.interrupt(session_key.into(), reason);
             }
+            AnyState::Closing(_) => return Err(SendError::Closing),
             other => {
                 return Err(SendError::NotConnected {
                     state: other.state(),
@@ -274,20 +293,56 @@ impl Connection {
             .unwrap_or(false)
     }
 
-    /// Dials now if `Buffered` (closing a kept socket first); a no-op in live
-    /// states; refused once terminal.
+    /// Dials now if `Buffered` (closing a kept socket first), or if a held
+    /// re-dial waits; a no-op in other live states. Releases a hold
+    /// ([`hold_redial`](Self::hold_redial)). Refused once terminal.
     pub fn wake(&mut self, now: Instant) -> Result<(), CommandError> {
+        self.refuse_if_terminal("wake")?;
+        self.step(now, |mut i| {
+            i.shared_mut().release_hold();
+            match i {
+                AnyState::Buffered(c) => AnyState::Dialing(c.wake()),
+                other => other.on_timeout(),
+            }
+        });
+        Ok(())
+    }
+
+    /// Holds the next re-dial: one that becomes due (after a backoff, or on
+    /// the dormant cadence) waits until [`release_redial`](Self::release_redial)
+    /// or [`wake`](Self::wake), and at most [`Timeouts::redial_hold_max`]
+    /// (60 s) from when it became due, reporting [`Event::RedialHeld`]; the
+    /// wait uses the hold up. For a brokered suspend of the machine: a
+    /// re-dial in the middle would undo the connector's flip to buffering.
+    /// The immediate fresh-token re-dial that confirms a possible
+    /// revocation is never held. Refused once terminal.
+    ///
+    /// [`Timeouts::redial_hold_max`]: crate::config::Timeouts::redial_hold_max
+    pub fn hold_redial(&mut self, now: Instant) -> Result<(), CommandError> {
+        self.refuse_if_terminal("hold_redial")?;
+        self.step(now, |mut i| {
+            i.shared_mut().hold.hold();
+            i
+        });
+        Ok(())
+    }
+
+    /// Ends a hold ([`hold_redial`](Self::hold_redial)): a re-dial that
+    /// waits dials now. A no-op without a hold; refused once terminal.
+    pub fn release_redial(&mut self, now: Instant) -> Result<(), CommandError> {
+        self.refuse_if_terminal("release_redial")?;
+        self.step(now, |mut i| {
+            i.shared_mut().release_hold();
+            i.on_timeout()
+        });
+        Ok(())
+    }
+
+    fn refuse_if_terminal(&self, command: &'static str) -> Result<(), CommandError> {
         let state = self.state();
         if state.is_terminal() {
-            return Err(CommandError::InvalidState {
-                command: "wake",
-                state,
-            });
+            return Err(CommandError::InvalidState { command, state });
         }
-        self.step(now, |i| match i {
-            AnyState::Buffered(c) => AnyState::Dialing(c.wake()),
-            other => other,
-        });
         Ok(())
     }
 
@@ -305,10 +360,28 @@ impl Connection {
         }
     }
 
-    /// Deliberate shutdown: fails pending requests, closes with 1000, never
-    /// dials again. Idempotent.
+    /// Deliberate shutdown; never dials again. With requests in flight on a
+    /// live socket, it first waits up to [`Timeouts::shutdown_drain`] (5 s)
+    /// for their results (state `Closing`: new sends are refused, results
+    /// and inbound frames are handled as usual); then what is still pending
+    /// fails with `Shutdown` and the socket closes with 1000. With nothing
+    /// in flight it closes at once. Idempotent. The rules are in
+    /// `connection/closing.rs`.
+    ///
+    /// [`Timeouts::shutdown_drain`]: crate::config::Timeouts::shutdown_drain
     pub fn shutdown(&mut self, now: Instant) {
-        self.step(now, AnyState::shutdown);
+        self.shutdown_within(Duration::MAX, now);
+    }
+
+    /// [`shutdown`](Self::shutdown) with a drain of at most `budget` (the
+    /// configured drain applies when it is shorter); `Duration::ZERO` closes
+    /// at once. A later call may shorten a drain under way, never extend it.
+    pub fn shutdown_within(&mut self, budget: Duration, now: Instant) {
+        let budget = match self.config() {
+            Some(config) => budget.min(config.timeouts.shutdown_drain),
+            None => Duration::ZERO,
+        };
+        self.step(now, |i| i.shutdown(budget));
     }
 
     /// Re-anchors the wall clock used to mint tokens (call it now and then if

@@ -30,15 +30,24 @@ pub enum PlantedBug {
     /// Treats a 4401 on the handshake of a link that never served as a
     /// revocation (the cold-start race must retry).
     ColdStart4401Revokes,
+    /// Hands a replayed message to the application again.
+    HandReplays,
+    /// Parks a held re-dial for twice its cap.
+    HoldPastCap,
+    /// Drains for ten times the shutdown's budget.
+    DrainPastBudget,
 }
 
 impl PlantedBug {
     /// Every planted bug (without [`PlantedBug::None`]).
-    pub const ALL: [PlantedBug; 4] = [
+    pub const ALL: [PlantedBug; 7] = [
         PlantedBug::RedialAfterRevoked,
         PlantedBug::AckOnDelivery,
         PlantedBug::KeepRequestsOnDisconnect,
         PlantedBug::ColdStart4401Revokes,
+        PlantedBug::HandReplays,
+        PlantedBug::HoldPastCap,
+        PlantedBug::DrainPastBudget,
     ];
 
     /// The kebab-case name (`redial-after-revoked`, …; `none`).
@@ -49,6 +58,9 @@ impl PlantedBug {
             PlantedBug::AckOnDelivery => "ack-on-delivery",
             PlantedBug::KeepRequestsOnDisconnect => "keep-requests-on-disconnect",
             PlantedBug::ColdStart4401Revokes => "cold-start-4401-revokes",
+            PlantedBug::HandReplays => "hand-replays",
+            PlantedBug::HoldPastCap => "hold-past-cap",
+            PlantedBug::DrainPastBudget => "drain-past-budget",
         }
     }
 }
@@ -62,7 +74,7 @@ impl fmt::Display for PlantedBug {
 /// A name that is not a planted bug.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown planted bug {0:?} (known: none, redial-after-revoked, ack-on-delivery, keep-requests-on-disconnect, cold-start-4401-revokes)"
+    "unknown planted bug {0:?} (known: none, redial-after-revoked, ack-on-delivery, keep-requests-on-disconnect, cold-start-4401-revokes, hand-replays, hold-past-cap, drain-past-budget)"
 )]
 pub struct UnknownPlantedBug(pub String);
 

@@ -9,8 +9,10 @@ use super::types::{
 use crate::dedupe::{Admit, DeliveryState};
 use crate::descriptor::CapabilityDescriptor;
 use crate::lax::DecodeError;
-use crate::message::{ChatType, MessageEvent};
+use crate::message::{MessageEvent, normalize_slack_command};
+use crate::replay;
 use crate::request_id::RequestId;
+use crate::scope::Learned;
 use crate::wire::{
     BufferId, ConnectorFrame, GatewayFrame, decode_connector_frame_in, decode_connector_text_in,
 };
@@ -62,6 +64,11 @@ pub(crate) struct ReadSignals {
     /// reached: it was neither handed over nor acked, and the connection
     /// must be closed (1013) so the connector redelivers it later.
     pub(crate) deliveries_full: bool,
+}
+
+/// A value that is set and not empty (what a chat's memory learns from).
+fn nonempty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|v| !v.is_empty())
 }
 
 /// Close reason when the bound of outstanding buffered deliveries is reached.
@@ -201,17 +208,37 @@ impl Shared {
         signals: &mut ReadSignals,
     ) -> bool {
         let src = &event.source;
-        let is_dm = src.chat_type == ChatType::Dm;
         let platform = Some(src.platform.as_str()).filter(|p| *p != "relay" && !p.is_empty());
         self.scope.learn(
             &src.chat_id,
-            src.scope_id.as_deref(),
-            platform,
-            src.user_id.as_deref(),
-            is_dm,
+            Learned {
+                scope: nonempty(&src.scope_id),
+                platform,
+                user_id: nonempty(&src.user_id),
+                profile: nonempty(&src.profile),
+            },
         );
+        let identity = replay::identity_of(&event);
+        // PLANTED BUG when skipped: a replay is handed over again.
+        if let Some(identity) = identity
+            && !planted!(self, HandReplays)
+            && self.replays.contains(identity)
+            && buffer_id
+                .as_ref()
+                .is_none_or(|b| self.dedupe.get(b.as_str()).is_none())
+        {
+            self.drop_replay(buffer_id);
+            return false;
+        }
         match self.admit(buffer_id) {
-            Admitted::Hand(delivery) => self.event(Event::Inbound { event, delivery }),
+            Admitted::Hand(delivery) => {
+                if let Some(identity) = identity {
+                    self.replays.remember(identity);
+                }
+                let mut event = event;
+                self.normalize_slack(&mut event);
+                self.event(Event::Inbound { event, delivery });
+            }
             Admitted::Skip => {}
             Admitted::Full => {
                 signals.deliveries_full = true;
@@ -219,6 +246,30 @@ impl Shared {
             }
         }
         false
+    }
+
+    /// A message the application was handed already (a replay): not handed
+    /// again; a buffered one is acked at once, since the application has it.
+    #[cold]
+    fn drop_replay(&mut self, buffer_id: Option<BufferId>) {
+        self.stats.replays_dropped += 1;
+        if let Some(buffer_id) = buffer_id {
+            let id = buffer_id.0.clone();
+            if self.send_ack(buffer_id) {
+                self.dedupe.record_acked(&id);
+            }
+        }
+    }
+
+    /// Rewrites Slack's `/hermes <command>` into the command it names.
+    fn normalize_slack(&self, event: &mut MessageEvent) {
+        if event.source.platform != "slack" {
+            return;
+        }
+        if let Some((text, kind)) = normalize_slack_command(&event.text, &self.slack_commands) {
+            event.text = text;
+            event.message_type = kind;
+        }
     }
 
     /// Every frame but an inbound message (far rarer: out of line).

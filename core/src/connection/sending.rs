@@ -24,13 +24,21 @@ impl Shared {
         });
     }
 
-    /// Tags, enriches, checks and sends one request.
-    pub(super) fn send_request(&mut self, mut action: Action) -> Result<RequestId, SendError> {
+    /// Tags, enriches, checks and sends one request; `explicit` is the
+    /// platform the application named (non-empty).
+    pub(super) fn send_request(
+        &mut self,
+        mut action: Action,
+        explicit: Option<&str>,
+    ) -> Result<RequestId, SendError> {
         let limit = self.config.limits.max_pending_requests;
         if self.requests.len() >= limit {
             return Err(SendError::TooManyPending { limit });
         }
-        let platform = self.frame_platform(&action);
+        let platform = match explicit {
+            Some(p) => Some(p.to_owned()),
+            None => self.frame_platform(&action),
+        };
         let descriptor = self
             .descriptor(platform.as_deref())
             .or_else(|| self.descriptor(None));
@@ -86,9 +94,10 @@ impl Shared {
         }
     }
 
-    /// Re-attaches the learned scope (as `scope_id`, and `guild_id` when
-    /// configured) and author (`user_id`) to a chat op's metadata, never
-    /// overwriting what the caller set.
+    /// Re-attaches what the chat's inbound taught: its scope (as
+    /// `scope_id`, and `guild_id` when configured), its author (`user_id`)
+    /// and its profile (`profile`), each when known and not set by the
+    /// caller.
     fn enrich_metadata(&self, action: &mut Action) {
         if matches!(action, Action::FollowUp(_) | Action::GetChatInfo(_)) {
             return;
@@ -109,11 +118,12 @@ impl Shared {
                 meta.insert("guild_id".into(), scope.clone().into());
             }
         }
-        if let Some(user) = &memory.user_id
-            && (memory.is_dm || memory.scope.is_some())
-            && !meta.contains_key("user_id")
-        {
-            meta.insert("user_id".into(), user.clone().into());
+        for (key, value) in [("user_id", &memory.user_id), ("profile", &memory.profile)] {
+            if let Some(value) = value
+                && !meta.contains_key(key)
+            {
+                meta.insert(key.into(), value.clone().into());
+            }
         }
     }
 

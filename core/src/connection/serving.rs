@@ -1,23 +1,29 @@
 //! `Serving`: the descriptor arrived; frames flow both ways.
 
 use super::in_state::InState;
-use super::states::{Dialing, GoingIdle, Ordinary, Serving};
+use super::states::{Dialing, GoingIdle, Ordinary, Sends, Serving};
 use super::types::{CLOSE_ABNORMAL, CLOSE_NORMAL, CommandError, SendError, State};
 use crate::config::IdleMode;
 use crate::request_id::RequestId;
 use crate::wire::Action;
 
-impl InState<Serving> {
+impl<S: Sends> InState<S> {
     /// Sends an action; its result arrives as an event.
-    pub(super) fn send(&mut self, action: Action) -> Result<RequestId, SendError> {
-        self.shared.send_request(action)
+    pub(super) fn send(
+        &mut self,
+        action: Action,
+        platform: Option<&str>,
+    ) -> Result<RequestId, SendError> {
+        self.shared.send_request(action, platform)
     }
 
     /// Sends a fire-and-forget interrupt.
     pub(super) fn interrupt(&mut self, session_key: String, reason: Option<String>) {
         self.shared.send_interrupt(session_key, reason);
     }
+}
 
+impl InState<Serving> {
     /// Asks the connector to buffer for us; keeps serving until the ack,
     /// then does what `mode` says.
     pub(super) fn go_idle(mut self, mode: IdleMode) -> InState<GoingIdle> {

@@ -5,7 +5,7 @@
 //! *how*. What arrives is handled in `receiving.rs`, what is sent in
 //! `sending.rs`.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use core::time::Duration;
 
@@ -18,6 +18,8 @@ use crate::config::RelayConfig;
 use crate::dedupe::DedupeWindow;
 use crate::descriptor::CapabilityDescriptor;
 use crate::recycle::EventPool;
+use crate::redial_hold::{RedialHold, WhenDue};
+use crate::replay::ReplayMemory;
 use crate::requests::Requests;
 use crate::rng::Rng;
 use crate::scope::ScopeMemory;
@@ -44,6 +46,12 @@ pub(crate) struct Shared {
     pub(super) requests: Requests,
     pub(super) scope: ScopeMemory,
     pub(super) dedupe: DedupeWindow,
+    /// Identities of the inbound messages handed over (replays dropped).
+    pub(super) replays: ReplayMemory,
+    /// Slack's `/hermes` words and the commands they stand for.
+    pub(super) slack_commands: BTreeMap<String, String>,
+    /// Whether due re-dials are held.
+    pub(super) hold: RedialHold,
     /// This connection's descriptors in arrival order (the first is the
     /// default), at most one per hello and one per platform.
     pub(super) descriptors: Vec<CapabilityDescriptor>,
@@ -99,6 +107,9 @@ impl Shared {
                 config.limits.dedupe_window,
                 config.limits.max_unacked_deliveries,
             ),
+            replays: ReplayMemory::new(config.limits.replay_window),
+            slack_commands: config.slack_commands(),
+            hold: RedialHold::default(),
             descriptors,
             fronted,
             descriptor_seen_this_connection: false,
@@ -250,9 +261,31 @@ impl Shared {
         self.timers.set(Timer::Dial, at);
     }
 
-    /// Whether the dial timer has fired.
+    /// Whether a dial is due now: the dial timer fired and no hold parks
+    /// it (a held one is re-armed for the end of its wait instead).
     pub(super) fn dial_due(&mut self) -> bool {
-        self.timers.expire(Timer::Dial, self.now)
+        if !self.timers.expire(Timer::Dial, self.now) {
+            return false;
+        }
+        let mut cap = self.config.timeouts.redial_hold_max;
+        if planted!(self, HoldPastCap) {
+            cap = cap.saturating_mul(2); // PLANTED BUG: waits past the cap
+        }
+        match self.hold.on_due(self.now, cap) {
+            WhenDue::Dial => true,
+            WhenDue::Park { until } => {
+                self.timers.set(Timer::Dial, until);
+                self.event(Event::RedialHeld { until });
+                false
+            }
+        }
+    }
+
+    /// Ends a hold; when a re-dial was waiting, it is due now.
+    pub(super) fn release_hold(&mut self) {
+        if self.hold.release() {
+            self.timers.set(Timer::Dial, self.now);
+        }
     }
 
     // ----- socket lifecycle ------------------------------------------------
@@ -278,7 +311,7 @@ impl Shared {
             let frame = GatewayFrame::Hello(Hello {
                 platform: platform.to_owned(),
                 bot_id: bot_id.to_owned(),
-                command_manifest: None,
+                command_manifest: self.config.command_manifests.get(platform).cloned(),
             });
             self.transmit(&frame);
         }

@@ -37,6 +37,12 @@ pub(crate) trait TypedState {
 /// States a connection can still leave (everything but `Revoked` and `Closed`).
 pub(crate) trait Live: TypedState {}
 
+/// States in which requests and interrupts may be sent: `Serving` and
+/// `GoingIdle` (which keeps serving until the connector's ack).
+pub(crate) trait Sends: TypedState {}
+impl Sends for Serving {}
+impl Sends for GoingIdle {}
+
 /// Waiting to dial (a backoff or immediate dial is scheduled), or waiting for
 /// the upgrade's outcome once the dial was emitted. `P` is [`Ordinary`] or,
 /// while a possible revocation is being confirmed, [`Confirming`].
@@ -147,6 +153,13 @@ impl Buffered {
     }
 }
 
+/// Shutting down with requests in flight: the socket stays open (their
+/// results still resolve them, inbound is still handed over) until none is
+/// left or the drain deadline ([`Timer::Drain`](crate::timer::Timer::Drain))
+/// passes; then it closes with 1000.
+#[derive(Debug)]
+pub(crate) struct Closing;
+
 /// The credential was revoked. Terminal: no method leads anywhere.
 #[derive(Debug)]
 pub(crate) struct Revoked;
@@ -182,6 +195,7 @@ plain_state! {
     Serving => Serving, live;
     GoingIdle => GoingIdle, live;
     Buffered => Buffered, live;
+    Closing => Closing, live;
     Revoked => Revoked, terminal;
     Closed => Closed, terminal;
 }

@@ -101,6 +101,9 @@ pub enum State {
     GoingIdle,
     /// The connector buffers for us; no socket.
     Buffered,
+    /// Shutting down: waiting (within the drain budget) for the results of
+    /// requests already written; new sends are refused.
+    Closing,
     /// The credential was revoked. Terminal.
     Revoked,
     /// Shut down by the application. Terminal.
@@ -121,6 +124,7 @@ impl State {
             State::Serving => "serving",
             State::GoingIdle => "going_idle",
             State::Buffered => "buffered",
+            State::Closing => "closing",
             State::Revoked => "revoked",
             State::Closed => "closed",
         }
@@ -207,6 +211,14 @@ pub enum Event {
         /// New state.
         to: State,
     },
+    /// A re-dial became due while held ([`Connection::hold_redial`](super::Connection::hold_redial)):
+    /// it waits for [`Connection::release_redial`](super::Connection::release_redial)
+    /// (or [`wake`](super::Connection::wake)), and dials at `until` at the
+    /// latest.
+    RedialHeld {
+        /// When the dial happens if nothing releases it first.
+        until: Instant,
+    },
     /// A dial is scheduled after a backoff.
     DialScheduled {
         /// Consecutive failed attempts so far.
@@ -281,6 +293,40 @@ pub enum Event {
     },
 }
 
+/// How to send one action ([`Connection::send_with`](super::Connection::send_with)).
+///
+/// ```
+/// use relay_core::connection::SendOptions;
+///
+/// // A scheduled message to a chat no inbound has taught the link yet.
+/// let options = SendOptions::new().platform("telegram");
+/// assert_eq!(options.platform.as_deref(), Some("telegram"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SendOptions {
+    /// The platform (identity) the action is for. The frame is tagged with
+    /// it (`platform`, and the `botId` of the identity said hello for with
+    /// that platform, when it has one), even on a gateway fronting a single
+    /// identity, and the op is checked against that platform's descriptor
+    /// when one was negotiated. `None` (or `""`): the chat's learned
+    /// platform, tagged only on a gateway fronting several identities.
+    pub platform: Option<String>,
+}
+
+impl SendOptions {
+    /// No option: tagged and checked as the chat was learned.
+    pub fn new() -> Self {
+        SendOptions::default()
+    }
+
+    /// Sends for `platform` (see [`SendOptions::platform`](Self#structfield.platform)).
+    pub fn platform(mut self, platform: impl Into<String>) -> Self {
+        self.platform = Some(platform.into());
+        self
+    }
+}
+
 /// Why `send` refused an action (nothing was sent).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -305,6 +351,10 @@ pub enum SendError {
         /// The limit.
         limit: usize,
     },
+    /// The link is shutting down: it only waits for the results of requests
+    /// already written.
+    #[error("relay transport closed")]
+    Closing,
 }
 
 impl SendError {
@@ -371,4 +421,9 @@ pub struct Stats {
     /// already described on the connection, for one the gateway never said
     /// hello for, or beyond one per hello (no event is raised for them).
     pub descriptors_ignored: u64,
+    /// Inbound messages not handed to the application because one with the
+    /// same identity (platform, chat id, message id) was handed over
+    /// recently ([`Limits::replay_window`](crate::config::Limits::replay_window));
+    /// those carrying a `bufferId` were acked at once.
+    pub replays_dropped: u64,
 }

@@ -1,8 +1,8 @@
-//! The session key of an inbound message (PROTOCOL.md part 2 §10.2).
+//! The session key of an inbound message (docs/protocol.md, "Session keys").
 
 use super::types::SessionSource;
 
-/// Flags that shape a session key (PROTOCOL.md part 2 §10.2).
+/// Flags that shape a session key (docs/protocol.md, "Session keys").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionKeyOptions {
     /// One session per participant in group chats (default true).
@@ -44,7 +44,7 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
     s.as_deref().filter(|s| !s.is_empty())
 }
 
-/// Builds the session key for `source` (PROTOCOL.md part 2 §10.2).
+/// Builds the session key for `source` (docs/protocol.md, "Session keys").
 ///
 /// Layout `<ns>:<platform>:<chat_type>[:<slack scope>][:<chat_id>]` then, for
 /// DMs, the participant (only when there is no chat id) and the thread; for

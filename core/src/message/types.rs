@@ -85,7 +85,7 @@ impl MessageType {
     }
 }
 
-/// Where an inbound message came from (PROTOCOL.md part 2 §10.1).
+/// Where an inbound message came from (docs/protocol.md, "Connector → gateway").
 ///
 /// Encodes like the reference's `to_dict`: `platform, chat_id, chat_name,
 /// chat_type, user_id, user_name, thread_id, chat_topic` always (nulls
@@ -254,7 +254,7 @@ pub struct PromptResponse {
     pub prompt_message_id: Option<String>,
 }
 
-/// An inbound message as the connector sends it (PROTOCOL.md part 2 §10.1).
+/// An inbound message as the connector sends it (docs/protocol.md, "Connector → gateway").
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct MessageEvent {
     /// Message text.

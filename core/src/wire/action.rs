@@ -195,6 +195,64 @@ pub struct ThreadRenameAction {
     pub only_if_current_name: Option<String>,
 }
 
+/// `draft`: one frame of a streamed message (`final: true` seals it).
+///
+/// Wire: `op, chat_id, draft_id, content, final, metadata`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct DraftAction {
+    /// Target chat.
+    pub chat_id: String,
+    /// The stream this frame belongs to (an integer on the wire).
+    pub draft_id: i64,
+    /// The whole text so far.
+    pub content: String,
+    /// Whether this frame seals the stream.
+    pub is_final: bool,
+    /// Routing metadata.
+    pub metadata: Metadata,
+}
+
+/// `task_card`: show or update a card of task progress.
+///
+/// Wire: `op, chat_id, card_id, chunks, metadata`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct TaskCardAction {
+    /// Target chat.
+    pub chat_id: String,
+    /// The card (one per turn).
+    pub card_id: String,
+    /// The tasks, each an object passed through verbatim.
+    pub chunks: Vec<Metadata>,
+    /// Routing metadata.
+    pub metadata: Metadata,
+}
+
+/// `task_card_stop`: end a card of task progress.
+///
+/// Wire: `op, chat_id, card_id, metadata`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct TaskCardStopAction {
+    /// Target chat.
+    pub chat_id: String,
+    /// The card.
+    pub card_id: String,
+    /// Routing metadata.
+    pub metadata: Metadata,
+}
+
+/// `delete`: delete a sent message.
+///
+/// Wire: `op, chat_id, message_id, metadata`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct DeleteAction {
+    /// Chat of the message.
+    pub chat_id: String,
+    /// Message to delete.
+    pub message_id: String,
+    /// Routing metadata.
+    pub metadata: Metadata,
+}
+
 /// One outbound action (the `action` object of an `outbound` frame).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -219,10 +277,18 @@ pub enum Action {
     ThreadCreate(ThreadCreateAction),
     /// `thread_rename`.
     ThreadRename(ThreadRenameAction),
+    /// `draft`.
+    Draft(DraftAction),
+    /// `task_card`.
+    TaskCard(TaskCardAction),
+    /// `task_card_stop`.
+    TaskCardStop(TaskCardStopAction),
+    /// `delete`.
+    Delete(DeleteAction),
 }
 
 /// Every op name [`Action`] models, in declaration order.
-pub const ACTION_OPS: [&str; 10] = [
+pub const ACTION_OPS: [&str; 14] = [
     "send",
     "edit",
     "typing",
@@ -233,7 +299,69 @@ pub const ACTION_OPS: [&str; 10] = [
     "react",
     "thread_create",
     "thread_rename",
+    "draft",
+    "task_card",
+    "task_card_stop",
+    "delete",
 ];
+
+/// The wire fields of `op`, `op` itself first, in the order they are
+/// written (optional ones included); `None` for an op [`Action`] does not
+/// model. What a front end checks a caller's action object against before
+/// decoding it leniently.
+pub fn action_fields(op: &str) -> Option<&'static [&'static str]> {
+    Some(match op {
+        "send" => &["op", "chat_id", "content", "reply_to", "metadata"],
+        "edit" => &[
+            "op",
+            "chat_id",
+            "message_id",
+            "content",
+            "finalize",
+            "metadata",
+        ],
+        "typing" => &["op", "chat_id", "metadata", "content"],
+        "follow_up" => &["op", "session_key", "kind", "content", "metadata"],
+        "get_chat_info" => &["op", "chat_id"],
+        "send_media" => &[
+            "op",
+            "chat_id",
+            "media_kind",
+            "source_url",
+            "content",
+            "reply_to",
+            "metadata",
+            "filename",
+        ],
+        "prompt" => &[
+            "op",
+            "chat_id",
+            "content",
+            "prompt_kind",
+            "prompt_id",
+            "options",
+            "reply_to",
+            "metadata",
+            "timeout_s",
+        ],
+        "react" => &["op", "chat_id", "message_id", "emoji", "remove", "metadata"],
+        "thread_create" => &["op", "chat_id", "thread_name", "metadata"],
+        "thread_rename" => &[
+            "op",
+            "chat_id",
+            "message_id",
+            "thread_name",
+            "metadata",
+            "only_if_connector_created",
+            "only_if_current_name",
+        ],
+        "draft" => &["op", "chat_id", "draft_id", "content", "final", "metadata"],
+        "task_card" => &["op", "chat_id", "card_id", "chunks", "metadata"],
+        "task_card_stop" => &["op", "chat_id", "card_id", "metadata"],
+        "delete" => &["op", "chat_id", "message_id", "metadata"],
+        _ => return None,
+    })
+}
 
 impl Action {
     /// The wire `op` name.
@@ -249,6 +377,10 @@ impl Action {
             Action::React(_) => "react",
             Action::ThreadCreate(_) => "thread_create",
             Action::ThreadRename(_) => "thread_rename",
+            Action::Draft(_) => "draft",
+            Action::TaskCard(_) => "task_card",
+            Action::TaskCardStop(_) => "task_card_stop",
+            Action::Delete(_) => "delete",
         }
     }
 
@@ -264,6 +396,10 @@ impl Action {
             Action::React(a) => Some(&a.chat_id),
             Action::ThreadCreate(a) => Some(&a.chat_id),
             Action::ThreadRename(a) => Some(&a.chat_id),
+            Action::Draft(a) => Some(&a.chat_id),
+            Action::TaskCard(a) => Some(&a.chat_id),
+            Action::TaskCardStop(a) => Some(&a.chat_id),
+            Action::Delete(a) => Some(&a.chat_id),
             Action::FollowUp(_) => None,
         }
     }
@@ -280,6 +416,10 @@ impl Action {
             Action::React(a) => Some(&mut a.metadata),
             Action::ThreadCreate(a) => Some(&mut a.metadata),
             Action::ThreadRename(a) => Some(&mut a.metadata),
+            Action::Draft(a) => Some(&mut a.metadata),
+            Action::TaskCard(a) => Some(&mut a.metadata),
+            Action::TaskCardStop(a) => Some(&mut a.metadata),
+            Action::Delete(a) => Some(&mut a.metadata),
             Action::GetChatInfo(_) => None,
         }
     }
@@ -296,6 +436,10 @@ impl Action {
             Action::React(a) => Some(&a.metadata),
             Action::ThreadCreate(a) => Some(&a.metadata),
             Action::ThreadRename(a) => Some(&a.metadata),
+            Action::Draft(a) => Some(&a.metadata),
+            Action::TaskCard(a) => Some(&a.metadata),
+            Action::TaskCardStop(a) => Some(&a.metadata),
+            Action::Delete(a) => Some(&a.metadata),
             Action::GetChatInfo(_) => None,
         }
     }
@@ -407,6 +551,29 @@ impl Serialize for Action {
                     m.serialize_entry("only_if_current_name", n)?;
                 }
             }
+            Action::Draft(a) => {
+                m.serialize_entry("chat_id", &a.chat_id)?;
+                m.serialize_entry("draft_id", &a.draft_id)?;
+                m.serialize_entry("content", &a.content)?;
+                m.serialize_entry("final", &a.is_final)?;
+                m.serialize_entry("metadata", &a.metadata)?;
+            }
+            Action::TaskCard(a) => {
+                m.serialize_entry("chat_id", &a.chat_id)?;
+                m.serialize_entry("card_id", &a.card_id)?;
+                m.serialize_entry("chunks", &a.chunks)?;
+                m.serialize_entry("metadata", &a.metadata)?;
+            }
+            Action::TaskCardStop(a) => {
+                m.serialize_entry("chat_id", &a.chat_id)?;
+                m.serialize_entry("card_id", &a.card_id)?;
+                m.serialize_entry("metadata", &a.metadata)?;
+            }
+            Action::Delete(a) => {
+                m.serialize_entry("chat_id", &a.chat_id)?;
+                m.serialize_entry("message_id", &a.message_id)?;
+                m.serialize_entry("metadata", &a.metadata)?;
+            }
         }
         m.end()
     }
@@ -508,5 +675,78 @@ mod tests {
             enc(&rename),
             r#"{"op":"thread_rename","chat_id":"c","message_id":"t","thread_name":"n","metadata":{},"only_if_current_name":"old"}"#
         );
+    }
+
+    #[test]
+    fn draft_card_and_delete_field_order() {
+        let draft = Action::Draft(DraftAction {
+            chat_id: "C1".into(),
+            draft_id: 7,
+            content: "Hel".into(),
+            is_final: true,
+            metadata: Metadata::new(),
+        });
+        assert_eq!(
+            enc(&draft),
+            r#"{"op":"draft","chat_id":"C1","draft_id":7,"content":"Hel","final":true,"metadata":{}}"#
+        );
+        let mut chunk = Metadata::new();
+        chunk.insert("id".into(), "t1".into());
+        chunk.insert("status".into(), "pending".into());
+        let card = Action::TaskCard(TaskCardAction {
+            chat_id: "c".into(),
+            card_id: "k".into(),
+            chunks: vec![chunk],
+            metadata: Metadata::new(),
+        });
+        assert_eq!(
+            enc(&card),
+            r#"{"op":"task_card","chat_id":"c","card_id":"k","chunks":[{"id":"t1","status":"pending"}],"metadata":{}}"#
+        );
+        let stop = Action::TaskCardStop(TaskCardStopAction {
+            chat_id: "c".into(),
+            card_id: "k".into(),
+            metadata: Metadata::new(),
+        });
+        assert_eq!(
+            enc(&stop),
+            r#"{"op":"task_card_stop","chat_id":"c","card_id":"k","metadata":{}}"#
+        );
+        let delete = Action::Delete(DeleteAction {
+            chat_id: "c".into(),
+            message_id: "m".into(),
+            metadata: Metadata::new(),
+        });
+        assert_eq!(
+            enc(&delete),
+            r#"{"op":"delete","chat_id":"c","message_id":"m","metadata":{}}"#
+        );
+    }
+
+    /// Every key an op writes is among its listed fields, in the listed
+    /// order, and the list names nothing the op never writes.
+    #[test]
+    fn action_fields_match_the_encoding() {
+        let full = serde_json::json!({
+            "op": "", "chat_id": "c", "content": "x", "reply_to": "r", "metadata": {"k": 1},
+            "message_id": "m", "finalize": true, "session_key": "s", "kind": "k",
+            "media_kind": "image", "source_url": "u", "filename": "f", "prompt_kind": "p",
+            "prompt_id": "p", "options": [], "timeout_s": 5, "emoji": "e", "remove": true,
+            "thread_name": "t", "only_if_connector_created": true,
+            "only_if_current_name": "o", "draft_id": 1, "final": true, "card_id": "k",
+            "chunks": []
+        });
+        for op in ACTION_OPS {
+            let mut v = full.clone();
+            v["op"] = op.into();
+            let action = Action::from_value(&v).unwrap_or_else(|e| panic!("{op}: {e}"));
+            let written = serde_json::to_value(&action).unwrap_or_default();
+            let keys: Vec<&str> = written
+                .as_object()
+                .map(|m| m.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            assert_eq!(action_fields(op), Some(keys.as_slice()), "{op}");
+        }
+        assert_eq!(action_fields("nope"), None);
     }
 }

@@ -5,8 +5,9 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::action::{
-    Action, EditAction, FollowUpAction, GetChatInfoAction, Metadata, PromptAction, PromptOption,
-    ReactAction, SendAction, SendMediaAction, ThreadCreateAction, ThreadRenameAction, TypingAction,
+    Action, DeleteAction, DraftAction, EditAction, FollowUpAction, GetChatInfoAction, Metadata,
+    PromptAction, PromptOption, ReactAction, SendAction, SendMediaAction, TaskCardAction,
+    TaskCardStopAction, ThreadCreateAction, ThreadRenameAction, TypingAction,
 };
 use crate::lax::{self, DecodeError, Finish, Lax, Shape, wire_object};
 
@@ -54,6 +55,10 @@ pub(crate) struct ActionWire<'de> {
     thread_name: Option<Lax<'de>>,
     only_if_connector_created: bool,
     only_if_current_name: Option<Lax<'de>>,
+    draft_id: Option<Lax<'de>>,
+    is_final: bool,
+    card_id: Option<Lax<'de>>,
+    chunks: Option<Value>,
 }
 
 #[derive(Default)]
@@ -103,6 +108,10 @@ wire_object! {
         "thread_name" => w.thread_name = Some(lax::lax(map)?),
         "only_if_connector_created" => w.only_if_connector_created = lax::lax(map)?.truthy(),
         "only_if_current_name" => w.only_if_current_name = Some(lax::lax(map)?),
+        "draft_id" => w.draft_id = Some(lax::lax(map)?),
+        "final" => w.is_final = lax::lax(map)?.truthy(),
+        "card_id" => w.card_id = Some(lax::lax(map)?),
+        "chunks" => w.chunks = Some(lax::value(map)?),
     }
 }
 
@@ -126,6 +135,40 @@ impl<'de> ActionWire<'de> {
                 l.into_text()
                     .ok_or_else(|| invalid(field, format!("expected a string, got {kind}")))
             }
+        }
+    }
+
+    /// A required integer (a float with no fraction counts).
+    fn integer(v: Option<Lax<'de>>, field: &'static str) -> Result<i64, DecodeError> {
+        match v {
+            None | Some(Lax::Null) => Err(DecodeError::MissingField {
+                frame: "outbound",
+                field,
+            }),
+            Some(Lax::Int(i)) => Ok(i),
+            Some(Lax::UInt(u)) => {
+                i64::try_from(u).map_err(|_| invalid(field, "integer out of range"))
+            }
+            Some(Lax::Float(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
+            Some(other) => Err(invalid(
+                field,
+                format!("expected an integer, got {}", other.kind()),
+            )),
+        }
+    }
+
+    /// An array of objects (absent or null: empty).
+    fn objects(v: Option<Value>, field: &'static str) -> Result<Vec<Metadata>, DecodeError> {
+        match v {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .map(|item| match item {
+                    Value::Object(m) => Ok(m),
+                    _ => Err(invalid(field, "expected an array of objects")),
+                })
+                .collect(),
+            Some(_) => Err(invalid(field, "expected an array of objects")),
         }
     }
 
@@ -231,6 +274,29 @@ impl<'de> Finish<'de> for ActionWire<'de> {
                 only_if_connector_created: w.only_if_connector_created,
                 only_if_current_name: opt_text(w.only_if_current_name),
             }),
+            "draft" => Action::Draft(DraftAction {
+                chat_id: Self::required(w.chat_id, "action.chat_id")?,
+                draft_id: Self::integer(w.draft_id, "action.draft_id")?,
+                content: text(w.content),
+                is_final: w.is_final,
+                metadata: Self::metadata(w.metadata),
+            }),
+            "task_card" => Action::TaskCard(TaskCardAction {
+                chat_id: Self::required(w.chat_id, "action.chat_id")?,
+                card_id: Self::required(w.card_id, "action.card_id")?,
+                chunks: Self::objects(w.chunks, "action.chunks")?,
+                metadata: Self::metadata(w.metadata),
+            }),
+            "task_card_stop" => Action::TaskCardStop(TaskCardStopAction {
+                chat_id: Self::required(w.chat_id, "action.chat_id")?,
+                card_id: Self::required(w.card_id, "action.card_id")?,
+                metadata: Self::metadata(w.metadata),
+            }),
+            "delete" => Action::Delete(DeleteAction {
+                chat_id: Self::required(w.chat_id, "action.chat_id")?,
+                message_id: Self::required(w.message_id, "action.message_id")?,
+                metadata: Self::metadata(w.metadata),
+            }),
             other => return Err(invalid("action.op", format!("unknown op {other:?}"))),
         })
     }
@@ -269,7 +335,7 @@ mod tests {
             })
         );
         assert!(matches!(
-            Action::from_value(&json!({"op":"draft","chat_id":"c"})),
+            Action::from_value(&json!({"op":"drafts","chat_id":"c"})),
             Err(DecodeError::InvalidField {
                 field: "action.op",
                 ..
@@ -295,7 +361,8 @@ mod tests {
     fn metadata_accessors_cover_every_op() {
         for op in ACTION_OPS {
             let v = json!({"op": op, "chat_id": "c", "session_key": "s", "message_id": "m",
-                           "source_url": "u", "prompt_id": "p", "metadata": {"k": 1}});
+                           "source_url": "u", "prompt_id": "p", "draft_id": 3, "card_id": "k",
+                           "metadata": {"k": 1}});
             let mut a = Action::from_value(&v).unwrap_or_else(|e| panic!("{op}: {e}"));
             assert_eq!(a.op(), op);
             if op == "get_chat_info" {
@@ -305,5 +372,54 @@ mod tests {
             }
             assert_eq!(a.chat_id().is_some(), op != "follow_up");
         }
+    }
+
+    #[test]
+    fn decode_new_ops() {
+        let d = Action::from_value(&json!({"op":"draft","chat_id":"C","draft_id":2.0,
+                                           "content":"x","final":1,"metadata":{"a":1}}));
+        assert_eq!(
+            d.as_ref().map(Action::op),
+            Ok("draft"),
+            "a float with no fraction is an integer"
+        );
+        let Ok(Action::Draft(d)) = d else {
+            panic!("a draft");
+        };
+        assert_eq!((d.draft_id, d.is_final), (2, true));
+        assert!(matches!(
+            Action::from_value(&json!({"op":"draft","chat_id":"C","draft_id":"2"})),
+            Err(DecodeError::InvalidField {
+                field: "action.draft_id",
+                ..
+            })
+        ));
+        assert_eq!(
+            Action::from_value(&json!({"op":"draft","chat_id":"C"})),
+            Err(DecodeError::MissingField {
+                frame: "outbound",
+                field: "action.draft_id"
+            })
+        );
+        let Ok(Action::TaskCard(c)) = Action::from_value(
+            &json!({"op":"task_card","chat_id":"c","card_id":9,"chunks":[{"id":"t1"}]}),
+        ) else {
+            panic!("a task card");
+        };
+        assert_eq!((c.card_id.as_str(), c.chunks.len()), ("9", 1));
+        assert!(matches!(
+            Action::from_value(&json!({"op":"task_card","chat_id":"c","card_id":"k","chunks":[1]})),
+            Err(DecodeError::InvalidField {
+                field: "action.chunks",
+                ..
+            })
+        ));
+        assert_eq!(
+            Action::from_value(&json!({"op":"delete","chat_id":"c"})),
+            Err(DecodeError::MissingField {
+                frame: "outbound",
+                field: "action.message_id"
+            })
+        );
     }
 }

@@ -11,7 +11,7 @@ use crate::lax::{self, DecodeError, Finish, WireObject};
 /// `chat_info` of a `get_chat_info` result.
 ///
 /// Wire: `name`, `type` (each only when set), then the other keys.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ChatInfo {
     /// Chat name.
     pub name: Option<String>,
@@ -62,7 +62,7 @@ impl Serialize for ChatInfo {
 /// (each only when set), `ambiguous` (only when true), then the other keys.
 /// Decoding reads `success` and `ambiguous` by truthiness and accepts numeric
 /// ids; a known key with an unusable type is kept in `extra`.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ActionResult {
     /// Whether the action succeeded.
     pub success: bool,
@@ -80,7 +80,61 @@ pub struct ActionResult {
     pub extra: Map<String, Value>,
 }
 
+/// The `code` of a connector's egress decline.
+pub const EGRESS_DECLINED_CODE: &str = "egress_declined";
+
+/// What a decline's `error` text contains (compared case-insensitively).
+const EGRESS_DECLINED_MARKER: &str = "egress declined:";
+
+/// The text a decline reads with when the connector gave none.
+pub const DEFAULT_DECLINE_TEXT: &str = "relay egress declined";
+
+/// The connector refused the destination of an action: a definite answer
+/// (the action did not happen and will not), distinct from a transport
+/// failure and from any other `success: false`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{text}")]
+pub struct EgressDecline {
+    /// The connector's text, verbatim ([`DEFAULT_DECLINE_TEXT`] when it gave
+    /// none).
+    pub text: String,
+    /// The result as the connector sent it.
+    pub result: Box<ActionResult>,
+}
+
 impl ActionResult {
+    /// Whether this result is an egress decline: not a success, not
+    /// ambiguous, and either `code: "egress_declined"` or an `error` that
+    /// contains `egress declined:` (in any case).
+    pub fn is_egress_decline(&self) -> bool {
+        if self.success || self.ambiguous {
+            return false;
+        }
+        let coded = self
+            .extra
+            .get("code")
+            .and_then(Value::as_str)
+            .is_some_and(|c| c == EGRESS_DECLINED_CODE);
+        coded
+            || self
+                .error
+                .as_deref()
+                .is_some_and(|e| e.to_ascii_lowercase().contains(EGRESS_DECLINED_MARKER))
+    }
+
+    /// The result as an [`EgressDecline`] when it is one, else as it was.
+    pub fn into_decline(self: Box<Self>) -> Result<EgressDecline, Box<ActionResult>> {
+        if !self.is_egress_decline() {
+            return Err(self);
+        }
+        let text = self
+            .error
+            .clone()
+            .filter(|e| !e.is_empty())
+            .unwrap_or_else(|| DEFAULT_DECLINE_TEXT.to_owned());
+        Ok(EgressDecline { text, result: self })
+    }
+
     /// A successful result with an optional message id.
     pub fn ok(message_id: Option<String>) -> Self {
         ActionResult {
@@ -224,5 +278,31 @@ mod tests {
                 .unwrap_or_default();
         assert_eq!(ci.chat_info_or_self().name.as_deref(), Some("General"));
         assert_eq!(ci.chat_info_or_self().chat_type.as_deref(), Some("group"));
+    }
+
+    #[test]
+    fn declines_are_told_apart() {
+        let r = |v: serde_json::Value| -> ActionResult {
+            serde_json::from_value(v).unwrap_or_default()
+        };
+        let coded = r(json!({"success": false, "code": "egress_declined"}));
+        assert!(coded.is_egress_decline());
+        let d = Box::new(coded).into_decline().expect("a decline");
+        assert_eq!(d.text, DEFAULT_DECLINE_TEXT);
+        let texted = r(json!({"success": false, "error": "Slack EGRESS Declined: not approved"}));
+        assert_eq!(
+            Box::new(texted).into_decline().map(|d| d.text),
+            Ok("Slack EGRESS Declined: not approved".to_owned()),
+            "the text is kept verbatim"
+        );
+        for not in [
+            json!({"success": false, "error": "rate limited"}),
+            json!({"success": false, "code": "egress_declined", "ambiguous": true}),
+            json!({"success": true, "code": "egress_declined"}),
+            json!({"success": false, "code": 7, "error": "egress declined"}),
+            json!({"success": false, "error": "relay egress declined: ack lost", "ambiguous": 1}),
+        ] {
+            assert!(!r(not.clone()).is_egress_decline(), "{not}");
+        }
     }
 }

@@ -28,7 +28,7 @@ impl core::fmt::Display for BufferId {
 }
 
 /// One entry of a Discord hello's `command_manifest`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ManifestCommand {
     /// Command name.
     pub name: String,
@@ -222,7 +222,7 @@ impl Serialize for PassthroughForward {
 }
 
 impl Serialize for GatewayFrame {
-    /// The reference's key order (PROTOCOL.md part 2 §2.1).
+    /// The reference's key order (docs/protocol.md, "Gateway → connector").
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("type", self.type_name())?;
@@ -260,7 +260,7 @@ impl Serialize for GatewayFrame {
 }
 
 impl Serialize for ConnectorFrame {
-    /// The reference's key order (PROTOCOL.md part 2 §2.2).
+    /// The reference's key order (docs/protocol.md, "Connector → gateway").
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("type", self.type_name())?;

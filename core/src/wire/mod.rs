@@ -21,7 +21,9 @@ mod json_out;
 mod line_buffer;
 
 pub use action::*;
-pub use action_result::{ActionResult, ChatInfo};
+pub use action_result::{
+    ActionResult, ChatInfo, DEFAULT_DECLINE_TEXT, EGRESS_DECLINED_CODE, EgressDecline,
+};
 pub use frame_decode::{decode_connector_frame, decode_connector_text, decode_gateway_frame};
 pub(crate) use frame_decode::{decode_connector_frame_in, decode_connector_text_in};
 pub use frames::*;

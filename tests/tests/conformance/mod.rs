@@ -25,6 +25,9 @@ use relay_engine::{
     ClientError, ClientOptions, Events, InlineClient, RelayClient, RelayHandle, Runtime,
 };
 
+mod parity;
+pub use parity::*;
+
 pub const GATEWAY: &str = "gw-conformance";
 pub const SECRET: &str = "conformance-secret";
 
@@ -145,6 +148,7 @@ pub fn gateway_config(server: &ConnectorServer, platforms: &[&str], secret: &str
             idle_ack: Duration::from_secs(3),
             backoff_initial: Duration::from_millis(50),
             backoff_max: Duration::from_millis(200),
+            shutdown_drain: Duration::from_millis(1_500),
             ..Timeouts::default()
         });
     for platform in platforms {
@@ -588,8 +592,8 @@ pub async fn oversized_frame_rejected(h: &Harness) {
     handle.shutdown().await;
 }
 
-/// Shutdown with requests in flight fails them, closes with 1000 and never
-/// dials again.
+/// Shutdown with requests in flight that are never answered fails them at
+/// the end of the drain, closes with 1000 and never dials again.
 pub async fn shutdown_with_requests_in_flight(h: &Harness) {
     let server = h.server(|_| {}).await;
     server
@@ -988,7 +992,8 @@ macro_rules! conformance_tests {
             connector_restart_reconnects, oversized_frame_rejected,
             shutdown_with_requests_in_flight, refused_upgrade_http_status,
             keepalive_detects_a_silent_peer, inline_client,
-            inline_reads_few_events_ahead, inline_recycles_messages, events_recycle_messages);
+            inline_reads_few_events_ahead, inline_recycles_messages, events_recycle_messages,
+            platform_tagged_send, declined_send, shutdown_drains_in_flight, held_redial);
     };
     (@each $run:path; $($name:ident),* $(,)?) => {
         $(

@@ -13,6 +13,7 @@ mod management;
 mod media;
 mod observe;
 mod revoke;
+mod script;
 mod upgrade;
 
 use std::convert::Infallible;
@@ -38,10 +39,12 @@ enum Admin {
     Revoke,
     Stats,
     Log,
+    Decline,
+    Script,
 }
 
 /// Every admin route: path, method, route.
-const ADMIN: [(&str, Method, Admin); 9] = [
+const ADMIN: [(&str, Method, Admin); 11] = [
     ("/dev/inbound", Method::POST, Admin::Inbound),
     ("/dev/revoke", Method::POST, Admin::Revoke),
     ("/dev/stats", Method::GET, Admin::Stats),
@@ -51,6 +54,8 @@ const ADMIN: [(&str, Method, Admin); 9] = [
     ("/dev/capability", Method::POST, Admin::Capability),
     ("/dev/descriptor", Method::POST, Admin::Descriptor),
     ("/dev/log", Method::GET, Admin::Log),
+    ("/dev/decline", Method::POST, Admin::Decline),
+    ("/dev/script", Method::POST, Admin::Script),
 ];
 
 /// The hyper service function.
@@ -106,5 +111,7 @@ async fn admin(route: Admin, req: Request<Incoming>, ctx: &Ctx) -> Answer {
         Admin::Revoke => revoke::revoke(req, ctx).await,
         Admin::Stats => observe::stats(ctx).await,
         Admin::Log => observe::log(ctx).await,
+        Admin::Decline => script::decline(req, ctx).await,
+        Admin::Script => script::script(req, ctx).await,
     }
 }

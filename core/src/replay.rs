@@ -1,0 +1,232 @@
+//! Remembers the identities of the inbound messages handed to the
+//! application, so that a connector replaying a message it had delivered
+//! live (after a reconnect, from its durable buffer, under a `bufferId`)
+//! does not run the application's turn a second time.
+//!
+//! A message's identity is its platform, chat id and platform message id;
+//! a message without a chat id or a message id has none and is never taken
+//! for a replay (dropping a real message is worse than handing one over
+//! twice). Identities are kept as 64-bit hashes (SipHash with fixed keys,
+//! the parts length-delimited), the newest `capacity` of them, first in
+//! first out: memory stays at 24 bytes per entry whatever the ids' length,
+//! and two different identities share a hash with a probability of about
+//! `capacity / 2^64` per message.
+
+use core::hash::{Hash, Hasher};
+use std::collections::VecDeque;
+use std::hash::DefaultHasher;
+
+use crate::message::MessageEvent;
+
+/// The identity hash of a message, when it has an identity.
+pub(crate) fn identity_of(event: &MessageEvent) -> Option<u64> {
+    let message_id = event.message_id.as_deref().filter(|m| !m.is_empty())?;
+    let chat_id = Some(event.source.chat_id.as_str()).filter(|c| !c.is_empty())?;
+    // Fixed keys: the same identity hashes the same in every run.
+    let mut h = DefaultHasher::new();
+    (event.source.platform.as_str(), chat_id, message_id).hash(&mut h);
+    Some(h.finish())
+}
+
+/// Marks an empty slot (an identity hashing to it is stored as 1).
+const EMPTY: u64 = 0;
+
+/// The identities of the last `capacity` messages handed over: their order
+/// in a ring, and an open-addressing set (linear probing, deletion by
+/// backward shift) at most half full. Both are sized once, on the first
+/// message, so a steady stream allocates nothing.
+#[derive(Clone, Debug)]
+pub(crate) struct ReplayMemory {
+    order: VecDeque<u64>,
+    slots: Vec<u64>,
+    capacity: usize,
+}
+
+impl ReplayMemory {
+    /// Remembers up to `capacity` identities (0: none, never a replay).
+    pub(crate) fn new(capacity: usize) -> Self {
+        ReplayMemory {
+            order: VecDeque::new(),
+            slots: Vec::new(),
+            capacity,
+        }
+    }
+
+    /// Whether `identity` was handed over among the last `capacity`.
+    pub(crate) fn contains(&self, identity: u64) -> bool {
+        self.find(stored(identity)).is_some()
+    }
+
+    /// Records that a message of `identity` was handed over.
+    pub(crate) fn remember(&mut self, identity: u64) {
+        if self.capacity == 0 {
+            return;
+        }
+        let key = stored(identity);
+        if self.slots.is_empty() {
+            let size = self.capacity.saturating_mul(2).next_power_of_two().max(8);
+            self.slots = vec![EMPTY; size];
+            self.order.reserve_exact(self.capacity.min(1 << 16));
+        }
+        if self.find(key).is_some() {
+            return;
+        }
+        if self.order.len() >= self.capacity
+            && let Some(old) = self.order.pop_front()
+        {
+            self.remove(old);
+        }
+        let mut i = self.home(key);
+        while self.slots.get(i).is_some_and(|s| *s != EMPTY) {
+            i = self.next(i);
+        }
+        if let Some(slot) = self.slots.get_mut(i) {
+            *slot = key;
+        }
+        self.order.push_back(key);
+    }
+
+    fn home(&self, key: u64) -> usize {
+        // The keys are hashes already: their low bits are the slot.
+        (key as usize) & (self.slots.len() - 1)
+    }
+
+    fn next(&self, i: usize) -> usize {
+        (i + 1) & (self.slots.len() - 1)
+    }
+
+    fn find(&self, key: u64) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mut i = self.home(key);
+        loop {
+            match self.slots.get(i) {
+                Some(&s) if s == key => return Some(i),
+                Some(&EMPTY) | None => return None,
+                Some(_) => i = self.next(i),
+            }
+        }
+    }
+
+    /// Removes `key`, shifting back the entries probed past it so that
+    /// every entry stays reachable from its home slot.
+    fn remove(&mut self, key: u64) {
+        let Some(mut hole) = self.find(key) else {
+            return;
+        };
+        let mut j = hole;
+        loop {
+            j = self.next(j);
+            let Some(&entry) = self.slots.get(j) else {
+                return;
+            };
+            if entry == EMPTY {
+                break;
+            }
+            let home = self.home(entry);
+            // The entry may move into the hole unless its home lies
+            // cyclically in (hole, j].
+            let stays = if hole <= j {
+                hole < home && home <= j
+            } else {
+                hole < home || home <= j
+            };
+            if !stays {
+                if let Some(slot) = self.slots.get_mut(hole) {
+                    *slot = entry;
+                }
+                hole = j;
+            }
+        }
+        if let Some(slot) = self.slots.get_mut(hole) {
+            *slot = EMPTY;
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.order.len()
+    }
+}
+
+/// `identity` as stored (never [`EMPTY`]).
+fn stored(identity: u64) -> u64 {
+    identity.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(platform: &str, chat: &str, message: Option<&str>) -> MessageEvent {
+        let mut e = MessageEvent::default();
+        e.source.platform = platform.to_owned();
+        e.source.chat_id = chat.to_owned();
+        e.message_id = message.map(str::to_owned);
+        e
+    }
+
+    #[test]
+    fn identity_needs_a_chat_and_a_message_id() {
+        assert!(identity_of(&event("slack", "C1", Some("1.2"))).is_some());
+        assert_eq!(identity_of(&event("slack", "C1", None)), None);
+        assert_eq!(identity_of(&event("slack", "C1", Some(""))), None);
+        assert_eq!(identity_of(&event("slack", "", Some("1.2"))), None);
+        let a = identity_of(&event("slack", "C1", Some("1")));
+        assert_ne!(a, identity_of(&event("discord", "C1", Some("1"))));
+        assert_ne!(
+            a,
+            identity_of(&event("slack", "C", Some("11"))),
+            "delimited"
+        );
+        assert_eq!(a, identity_of(&event("slack", "C1", Some("1"))));
+    }
+
+    #[test]
+    fn first_in_first_out_and_bounded_under_a_flood() {
+        let mut m = ReplayMemory::new(3);
+        for id in 1..4 {
+            m.remember(id);
+        }
+        m.remember(2); // known: no change of order
+        m.remember(4);
+        assert!(!m.contains(1));
+        assert!(m.contains(2) && m.contains(4));
+        for id in 10..200_000 {
+            m.remember(id);
+            assert!(m.len() <= 3);
+        }
+        assert_eq!(m.slots.iter().filter(|s| **s != EMPTY).count(), 3);
+        assert!(m.contains(199_999) && m.contains(199_997) && !m.contains(199_996));
+        let mut off = ReplayMemory::new(0);
+        off.remember(5);
+        assert!(!off.contains(5));
+    }
+
+    /// The set agrees with a plain model under colliding homes and
+    /// wrap-around, whatever the order of insertions and evictions.
+    #[test]
+    fn agrees_with_a_model_under_collisions() {
+        let mut rng = crate::rng::Rng::new(9);
+        for capacity in [1, 2, 3, 5, 8, 64] {
+            let mut m = ReplayMemory::new(capacity);
+            let mut model: VecDeque<u64> = VecDeque::new();
+            for _ in 0..5_000 {
+                // Few distinct values, many sharing a home slot.
+                let id = rng.range_inclusive(0, 40) * 16 + rng.range_inclusive(0, 1);
+                m.remember(id);
+                let key = id.max(1);
+                if !model.contains(&key) {
+                    model.push_back(key);
+                    if model.len() > capacity {
+                        model.pop_front();
+                    }
+                }
+                for probe in 0..700 {
+                    assert_eq!(m.contains(probe), model.contains(&probe.max(1)), "{probe}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! The smol runtime's TCP connect: a name is resolved and its addresses
+//! raced (happy eyeballs), so a family that refuses costs nothing.
+
+use std::time::Duration;
+
+use relay_engine::Runtime;
+use relay_smol::SmolRuntime;
+
+#[test]
+fn a_name_with_a_refusing_family_still_connects() {
+    smol::block_on(async {
+        // Listening on IPv4 only: "localhost" may resolve to ::1 first.
+        let listener = smol::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let accept = smol::spawn(async move { listener.accept().await.map(|_| ()) });
+        let rt = SmolRuntime::default();
+        let started = std::time::Instant::now();
+        let stream = rt.connect_tcp("localhost".into(), port).await;
+        assert!(stream.is_ok(), "{:?}", stream.err());
+        accept.await.expect("accepted");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        let refused = rt.connect_tcp("127.0.0.1".into(), 1).await;
+        assert!(refused.is_err(), "nothing listens on port 1");
+    });
+}

@@ -1,0 +1,29 @@
+//! The engine world: whole clients (the engine and the core as shipped,
+//! spawned `RelayClient`s and `InlineClient`s) on a seeded simulation
+//! runtime, over a simulated network, against the connector model behind a
+//! real WebSocket server. See `docs/simulation.md`.
+
+mod apps;
+pub mod cli;
+mod config;
+mod connector;
+mod executor;
+mod faults;
+mod minimize;
+mod monitor;
+mod net;
+mod report;
+mod run;
+mod runtime;
+mod swarm;
+mod traffic;
+mod world;
+
+pub use config::EngineConfig;
+pub use minimize::{EngineMinimized, minimize_engine};
+pub use monitor::EngineStats;
+#[cfg(feature = "planted-bugs")]
+pub use relay_engine::PlantedBug as EnginePlantedBug;
+pub use report::EngineReport;
+pub use run::{engine_determinism_check, engine_first_failure, run_engine_seed};
+pub use swarm::{EngineFault, EngineSwarm};
