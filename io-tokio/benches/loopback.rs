@@ -145,8 +145,25 @@ fn outbound_sample() -> Vec<u8> {
 
 /// The inbound frame as the connector encodes it.
 fn inbound_line() -> String {
+    inbound_line_numbered(0)
+}
+
+/// Distinct streamed messages, more than the client's replay memory
+/// (`Limits::replay_window`, 512) remembers: a stream of one message
+/// repeated would be dropped as replays after its first frame.
+const STREAM_IDS: usize = 1024;
+
+/// The streamed message with its own 5-digit message id (`n` below
+/// [`STREAM_IDS`]): every frame has the same size.
+fn inbound_event_numbered(n: usize) -> relay_core::message::MessageEvent {
+    let mut event = inbound_event(PLATFORM);
+    event.message_id = Some(format!("{}", 81_234 + n));
+    event
+}
+
+fn inbound_line_numbered(n: usize) -> String {
     let frame = ConnectorFrame::Inbound {
-        event: Box::new(inbound_event(PLATFORM)),
+        event: Box::new(inbound_event_numbered(n)),
         buffer_id: None,
     };
     let mut out = Vec::new();
@@ -259,7 +276,8 @@ async fn serve_dev(commands: &mut mpsc::UnboundedReceiver<String>) {
     }
     let server = builder.start().await.unwrap();
     println!("PORT {}", server.local_addr().port());
-    let event = inbound_event(PLATFORM);
+    let events: Arc<Vec<_>> = Arc::new((0..STREAM_IDS).map(inbound_event_numbered).collect());
+    let mut sent = 0usize;
     while let Some(line) = commands.recv().await {
         let mut words = line.split_whitespace();
         if words.next() == Some("stream") {
@@ -276,11 +294,13 @@ async fn serve_dev(commands: &mut mpsc::UnboundedReceiver<String>) {
             while left > 0 {
                 let chunk = left.min(256);
                 left -= chunk;
-                let (event, instance) = (event.clone(), instance.clone());
+                let (events, instance) = (events.clone(), instance.clone());
+                let first = sent;
+                sent += chunk;
                 server
                     .with_model(move |c, now| {
-                        for _ in 0..chunk {
-                            c.deliver(&instance, event.clone(), now);
+                        for i in first..first + chunk {
+                            c.deliver(&instance, events[i % STREAM_IDS].clone(), now);
                         }
                     })
                     .await
@@ -324,7 +344,9 @@ async fn raw_connection(
     else {
         return;
     };
-    let inbound = Utf8Bytes::from(inbound_line());
+    let inbound: Vec<Utf8Bytes> = (0..STREAM_IDS)
+        .map(|n| Utf8Bytes::from(inbound_line_numbered(n)))
+        .collect();
     let descriptor = Utf8Bytes::from(descriptor_line());
     let mut serial: u64 = 0;
     // A newer connection takes over the stream orders; this one stays open.
@@ -364,8 +386,9 @@ async fn raw_connection(
                     orders_open = false;
                     continue;
                 };
-                for _ in 0..n {
-                    if ws.send(Message::Text(inbound.clone())).await.is_err() {
+                for i in 0..n {
+                    let frame = inbound[i % STREAM_IDS].clone();
+                    if ws.send(Message::Text(frame)).await.is_err() {
                         return;
                     }
                 }
