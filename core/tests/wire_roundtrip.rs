@@ -572,6 +572,62 @@ proptest! {
         prop_assert_eq!(line.as_bytes(), &out[..]);
     }
 
+    /// The frame writer writes what serde_json writes through the frames'
+    /// `Serialize` impls, byte for byte.
+    #[test]
+    fn gateway_frames_encode_as_serde_json_does(f in gateway_frame()) {
+        let mut out = Vec::new();
+        encode_gateway_frame(&f, &mut out);
+        let mut expected = serde_json::to_vec(&f).unwrap_or_default();
+        expected.push(b'\n');
+        prop_assert_eq!(String::from_utf8_lossy(&out), String::from_utf8_lossy(&expected));
+        if let GatewayFrame::Outbound(o) = &f {
+            let mut borrowed = b"kept".to_vec();
+            encode_outbound(&o.request_id, &o.action, o.platform.as_deref(), o.bot_id.as_deref(), &mut borrowed);
+            prop_assert_eq!(&borrowed[..4], b"kept");
+            prop_assert_eq!(&borrowed[4..], &expected[..]);
+        }
+    }
+
+    /// Long strings of any characters (control characters, quotes,
+    /// backslashes, non-ASCII and astral ones among them) are escaped as
+    /// serde_json escapes them, wherever they fall.
+    #[test]
+    fn long_strings_encode_as_serde_json_does(
+        content in prop_oneof![
+            any::<String>(),
+            "[a-z \"\\\n\t\r\u{0}-\u{1f}\u{7f}\u{e9}\u{2028}\u{1F600}]{0,200}",
+        ],
+        chat_id in any::<String>(),
+        key in any::<String>(),
+        edit in any::<bool>(),
+    ) {
+        let mut metadata = Metadata::new();
+        metadata.insert(key, Value::String(content.clone()));
+        let action = if edit {
+            Action::Edit(EditAction {
+                chat_id,
+                message_id: content.clone(),
+                content,
+                finalize: true,
+                metadata,
+            })
+        } else {
+            Action::Send(SendAction { chat_id, reply_to: Some(content.clone()), content, metadata })
+        };
+        let frame = GatewayFrame::Outbound(Box::new(Outbound {
+            request_id: "0123456789abcdef0123456789abcdef".into(),
+            action,
+            platform: Some("discord".into()),
+            bot_id: None,
+        }));
+        let mut out = Vec::new();
+        encode_gateway_frame(&frame, &mut out);
+        let mut expected = serde_json::to_vec(&frame).unwrap_or_default();
+        expected.push(b'\n');
+        prop_assert_eq!(String::from_utf8_lossy(&out), String::from_utf8_lossy(&expected));
+    }
+
     #[test]
     fn connector_frames_round_trip(f in connector_frame()) {
         let mut out = Vec::new();

@@ -7,11 +7,13 @@ use std::sync::Arc;
 use relay_core::config::RelayConfig;
 
 use super::driver::Driver;
-use super::events::{EventQueue, Events};
+use super::engine::{Engine, Replies};
+use super::events::Events;
 use super::handle::RelayHandle;
 use super::inline::InlineClient;
 use super::options::ClientOptions;
 use super::runtime::{CurrentRuntime, Runtime};
+use super::shared::Shared;
 
 /// A relay gateway client on the runtime `R`.
 ///
@@ -48,11 +50,15 @@ impl<R: Runtime> RelayClient<R> {
         options: ClientOptions,
     ) -> (RelayHandle, Events) {
         let rt: Arc<dyn Runtime> = Arc::new(runtime);
-        let (commands, command_rx) = async_channel::bounded(options.command_capacity.max(1));
-        let queue = Arc::new(EventQueue::new(options.event_capacity.max(1)));
-        let driver = Driver::new(rt.clone(), config, &options, command_rx, queue.clone());
-        rt.spawn(Box::pin(driver.run()));
-        (RelayHandle::new(commands), Events::new(queue))
+        let engine = Engine::new(
+            rt.clone(),
+            config,
+            &options,
+            Replies::Remote(Default::default()),
+        );
+        let shared = Arc::new(Shared::new(engine, options.event_capacity));
+        rt.spawn(Box::pin(Driver::new(shared.clone()).run()));
+        (RelayHandle::new(shared.clone()), Events::new(shared))
     }
 
     /// A client on `runtime` that runs inside the calling task

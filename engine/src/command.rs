@@ -1,14 +1,10 @@
 //! The application's commands, written once: what each does to the core
-//! ([`Control::apply`]) is the same whether the application's own task
-//! runs the client ([`InlineClient`](super::InlineClient)) or a driver task
-//! does ([`RelayHandle`](super::RelayHandle), through [`Command`]).
+//! ([`Control::apply`]) is the same for an
+//! [`InlineClient`](super::InlineClient) and a
+//! [`RelayHandle`](super::RelayHandle).
 
-use futures_channel::oneshot;
 use relay_core::config::IdleMode;
-use std::time::Duration;
-
-use relay_core::connection::{CommandError, DeliveryHandle, SendOptions, Stats};
-use relay_core::wire::{Action, ActionResult};
+use relay_core::connection::{CommandError, DeliveryHandle, Stats};
 use relay_core::{Connection, Instant, State};
 
 use super::error::ClientError;
@@ -16,8 +12,7 @@ use super::error::ClientError;
 /// A command that only tells the core something and answers at once.
 #[derive(Debug)]
 pub(crate) enum Control {
-    /// A fire-and-forget `interrupt` for a session (boxed: see
-    /// [`Command`]).
+    /// A fire-and-forget `interrupt` for a session.
     Interrupt(Box<(String, Option<String>)>),
     /// Ask the connector to buffer; `None` idles as configured.
     GoIdle(Option<IdleMode>),
@@ -57,36 +52,4 @@ pub(crate) struct Status {
     pub(crate) stats: Stats,
     /// Messages queued for the socket that it has not taken yet.
     pub(crate) pending_writes: usize,
-}
-
-/// A command from a handle to the driver task, with where to put the
-/// answer.
-pub(crate) enum Command {
-    // Large payloads are boxed: the bounded command queue allocates all its
-    // slots up front, so every slot costs as much as the largest command.
-    Control(Control, oneshot::Sender<Result<(), ClientError>>),
-    Send(
-        Box<(Action, SendOptions)>,
-        oneshot::Sender<Result<ActionResult, ClientError>>,
-    ),
-    /// Shut down with a drain of at most this long (`Duration::MAX`: the
-    /// configured drain).
-    Shutdown(Duration, oneshot::Sender<()>),
-    Status(oneshot::Sender<Status>),
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Command;
-
-    /// Every slot of the preallocated command queue costs this much: keep
-    /// large payloads boxed.
-    #[test]
-    fn commands_stay_small() {
-        assert!(
-            std::mem::size_of::<Command>() <= 40,
-            "{}",
-            std::mem::size_of::<Command>()
-        );
-    }
 }

@@ -15,7 +15,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_tungstenite::tungstenite::Message;
-use futures_channel::oneshot;
 use futures_util::{Sink, Stream};
 use relay_core::config::RelayConfig;
 use relay_core::connection::RequestId;
@@ -42,16 +41,25 @@ macro_rules! planted {
     }};
 }
 
-type Reply = oneshot::Sender<Result<ActionResult, ClientError>>;
-
 /// Socket reads handled in one poll before the task yields (and hands the
 /// events read so far to the application as one batch).
 const READ_BATCH: usize = 64;
 
+/// A spawned client's caller, waiting for its request's result.
+#[derive(Default)]
+pub(crate) struct Waiting {
+    pub(crate) result: Option<Result<ActionResult, ClientError>>,
+    /// The caller's task, when it is not the one polling.
+    pub(crate) waker: Option<std::task::Waker>,
+}
+
+/// The requests of a spawned client whose callers wait.
+pub(crate) type Waiters = HashMap<RequestId, Waiting>;
+
 /// Where request results go.
 pub(crate) enum Replies {
-    /// Each caller of a spawned client waits on its own oneshot.
-    Remote(HashMap<RequestId, Reply>),
+    /// Each caller of a spawned client waits for its own entry.
+    Remote(Waiters),
     /// The one request an inline client is waiting for, and its result once
     /// it came. Results of abandoned requests are dropped.
     Local {
@@ -249,7 +257,7 @@ impl Engine {
     /// gives back the room the handshake's burst of outputs, events and
     /// writes left reserved, which an idle connection would otherwise hold.
     /// Later traffic grows the queues again once.
-    fn trim_after_handshake(&mut self) {
+    pub(crate) fn trim_after_handshake(&mut self) {
         if self.trimmed
             || !self.events.is_empty()
             || !self.unsent.is_empty()
@@ -261,6 +269,11 @@ impl Engine {
         self.events = VecDeque::new();
         self.unsent = VecDeque::new();
         self.conn.release_idle_memory();
+    }
+
+    /// Whether this socket's queues were trimmed after its handshake.
+    pub(crate) fn trimmed(&self) -> bool {
+        self.trimmed
     }
 
     /// Carries out what the core asked for and hands queued writes to the
@@ -539,8 +552,11 @@ impl Engine {
         };
         match &mut self.replies {
             Replies::Remote(waiters) => {
-                if let Some(reply) = waiters.remove(&request_id) {
-                    let _ = reply.send(result.map(|r| *r));
+                if let Some(waiting) = waiters.get_mut(&request_id) {
+                    waiting.result = Some(result.map(|r| *r));
+                    if let Some(waker) = waiting.waker.take() {
+                        waker.wake();
+                    }
                 }
             }
             Replies::Local {

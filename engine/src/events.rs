@@ -1,15 +1,16 @@
-//! The stream of events from a spawned client, and the queue that feeds
-//! it from the driver task.
+//! The stream of events from a spawned client.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use futures_util::Stream;
 use relay_core::Event;
 use relay_core::message::MessageEvent;
 use relay_core::recycle::EventPool;
+
+use super::shared::{Poller, Shared, Turn};
 
 /// The stream of events from a client: inbound messages (with a
 /// [`DeliveryHandle`](relay_core::connection::DeliveryHandle) to
@@ -22,19 +23,24 @@ use relay_core::recycle::EventPool;
 ///
 /// The stream is bounded
 /// ([`ClientOptions::event_capacity`](super::ClientOptions::event_capacity)). When the
-/// application falls behind, events are never dropped: the driver stops
+/// application falls behind, events are never dropped: the client stops
 /// reading the socket until there is room, so the connector (and TCP) hold
-/// the rest. Commands and timers keep flowing meanwhile. The driver hands
-/// events over in batches (all it read in one go), and the stream takes a
-/// whole batch at a time, so a burst costs one wake-up. The stream ends when
-/// the client has stopped and every event was taken.
+/// the rest. Commands and timers keep flowing meanwhile. The stream takes
+/// all the events waiting at once, so a burst costs one hand-over; while
+/// the application awaits the next event, its own task reads the socket
+/// (a few events ahead) instead of waiting for the driver task to. The
+/// stream ends when the client has stopped and every event was taken.
 pub struct Events {
-    queue: Arc<EventQueue>,
+    shared: Arc<Shared>,
     /// The batch taken from the queue, handed out one by one.
     taken: VecDeque<Event>,
     /// Messages handed back ([`Events::recycle`]) not yet given to the
-    /// driver.
+    /// connection.
     returned: EventPool,
+    /// This stream's turn at polling the connection.
+    token: u64,
+    /// The batch buffer was given back since the socket's handshake.
+    trimmed: bool,
 }
 
 impl std::fmt::Debug for Events {
@@ -46,61 +52,80 @@ impl std::fmt::Debug for Events {
 }
 
 impl Events {
-    /// The stream over `queue`.
-    pub(crate) fn new(queue: Arc<EventQueue>) -> Self {
+    /// The stream over `shared`'s events.
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
         Events {
-            queue,
+            token: shared.router.token(),
+            shared,
             taken: VecDeque::new(),
             returned: EventPool::default(),
+            trimmed: false,
         }
     }
 
-    /// The next event, or `None` once the client has stopped.
+    /// The next event, or `None` once the client has stopped. While it
+    /// waits, the calling task reads the socket itself when there is
+    /// something to read.
     pub async fn next_event(&mut self) -> Option<Event> {
-        std::future::poll_fn(|cx| self.poll_event(cx)).await
+        if let Some(event) = self.taken.pop_front() {
+            return Some(event);
+        }
+        let shared = self.shared.clone();
+        let turn = Turn::with_token(&shared, self.token);
+        std::future::poll_fn(|cx| self.poll_event(cx, Some(&turn))).await
     }
 
     /// Hands back the message of an [`Event::Inbound`] once the application
-    /// is done with it: the driver decodes later inbound messages into its
+    /// is done with it: the client decodes later inbound messages into its
     /// box and text buffers instead of new allocations (and the memory is
     /// not freed on another thread than the one that allocated it).
-    /// Optional and bounded: what waits here for the driver, and what waits
-    /// in the queue to it, each hold at most [`MAX_HELD_BYTES`](relay_core::recycle::MAX_HELD_BYTES)
+    /// Optional and bounded: what waits here holds at most
+    /// [`MAX_HELD_BYTES`](relay_core::recycle::MAX_HELD_BYTES)
     /// (a text buffer over [`MAX_STRING_CAPACITY`](relay_core::recycle::MAX_STRING_CAPACITY) is not kept);
     /// more is freed.
     pub fn recycle(&mut self, event: Box<MessageEvent>) {
         self.returned.recycle(event);
     }
 
-    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+    /// The next event; with a `turn`, this task polls the connection
+    /// itself while it waits.
+    fn poll_event(&mut self, cx: &mut Context<'_>, turn: Option<&Turn<'_>>) -> Poll<Option<Event>> {
         if let Some(event) = self.taken.pop_front() {
             return Poll::Ready(Some(event));
         }
-        let mut state = self.queue.lock();
-        // Messages handed back go to the driver with the lock taken anyway
-        // (when it has collected the ones before).
-        if !self.returned.is_empty() && state.returned.is_empty() {
-            std::mem::swap(&mut state.returned, &mut self.returned);
+        let mut core = match turn {
+            Some(turn) => turn.begin(cx),
+            None => self.shared.lock(),
+        };
+        if !self.returned.is_empty() {
+            core.engine.conn.recycle_all(&mut self.returned);
         }
-        if state.events.is_empty() {
-            if state.finished {
+        if core.engine.events.is_empty() && turn.is_some() {
+            self.shared.poll_connection(&mut core, Poller::Reader);
+        }
+        if core.engine.events.is_empty() {
+            if core.stopped {
                 return Poll::Ready(None);
             }
-            if !state
-                .reader
-                .as_ref()
-                .is_some_and(|w| w.will_wake(cx.waker()))
-            {
-                state.reader = Some(cx.waker().clone());
+            core.set_reader(cx.waker());
+            // Once per socket, as the connection's own queues: the room
+            // the handshake's batch left here is given back.
+            core.engine.trim_after_handshake();
+            if core.engine.trimmed() != self.trimmed {
+                self.trimmed = core.engine.trimmed();
+                if self.trimmed {
+                    self.taken = VecDeque::new();
+                }
             }
             return Poll::Pending;
         }
         // Take the whole batch; the emptied buffer goes back for reuse.
-        std::mem::swap(&mut state.events, &mut self.taken);
-        let driver = state.driver.take();
-        drop(state);
-        if let Some(driver) = driver {
-            driver.wake();
+        let full = core.is_full();
+        std::mem::swap(&mut core.engine.events, &mut self.taken);
+        drop(core);
+        if full && turn.is_none() {
+            // The driver task stopped reading for room.
+            self.shared.router.wake_driver();
         }
         Poll::Ready(self.taken.pop_front())
     }
@@ -109,141 +134,40 @@ impl Events {
 impl Stream for Events {
     type Item = Event;
 
+    /// Waits for the driver task to read events: a stream may stop being
+    /// polled at any time, so its task never takes the driver's place
+    /// ([`next_event`](Events::next_event) does).
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        self.poll_event(cx)
+        self.poll_event(cx, None)
     }
 }
 
 impl Drop for Events {
     fn drop(&mut self) {
-        let mut state = self.queue.lock();
-        state.dropped = true;
-        state.events.clear();
-        let driver = state.driver.take();
-        drop(state);
-        if let Some(driver) = driver {
-            driver.wake();
-        }
-    }
-}
-
-/// The events between the driver task and [`Events`]: one lock and at most
-/// one wake-up per batch, no allocation per event.
-pub(crate) struct EventQueue {
-    state: Mutex<QueueState>,
-    capacity: usize,
-}
-
-#[derive(Default)]
-struct QueueState {
-    events: VecDeque<Event>,
-    /// Messages the application handed back, for the driver to decode into.
-    returned: EventPool,
-    /// The application waiting for events.
-    reader: Option<Waker>,
-    /// The driver waiting for room.
-    driver: Option<Waker>,
-    /// The driver has stopped: no more events will come.
-    finished: bool,
-    /// The application dropped its `Events`: nobody will read.
-    dropped: bool,
-}
-
-impl EventQueue {
-    pub(crate) fn new(capacity: usize) -> Self {
-        EventQueue {
-            state: Mutex::new(QueueState::default()),
-            capacity,
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, QueueState> {
-        // No code panics while holding the lock; recover the data anyway.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Events handed over and not taken yet; the messages the application
-    /// handed back are swapped into `returned` (which must be empty).
-    pub(crate) fn len_and_returned(&self, returned: &mut EventPool) -> usize {
-        let mut state = self.lock();
-        if !state.returned.is_empty() {
-            std::mem::swap(&mut state.returned, returned);
-        }
-        state.events.len()
-    }
-
-    /// Hands `batch` over (waking the application once). With `full`, the
-    /// driver is out of room: `false` if room appeared meanwhile (read on),
-    /// otherwise the driver is woken when the application takes the batch.
-    pub(crate) fn publish(&self, batch: &mut VecDeque<Event>, full: Option<&Context<'_>>) -> bool {
-        let mut state = self.lock();
-        if state.dropped {
-            batch.clear();
-            // Nobody reads: never wait for room.
-            return full.is_none();
-        }
-        let mut reader = None;
-        if !batch.is_empty() {
-            if state.events.is_empty() {
-                std::mem::swap(&mut state.events, batch);
-            } else {
-                state.events.append(batch);
-            }
-            reader = state.reader.take();
-        }
-        let mut waiting = true;
-        if let Some(cx) = full {
-            if state.events.len() < self.capacity {
-                waiting = false;
-            } else if !state
-                .driver
-                .as_ref()
-                .is_some_and(|w| w.will_wake(cx.waker()))
-            {
-                state.driver = Some(cx.waker().clone());
-            }
-        }
-        drop(state);
-        if let Some(reader) = reader {
-            reader.wake();
-        }
-        waiting
-    }
-
-    /// Hands over the last events and ends the stream.
-    pub(crate) fn finish(&self, batch: &mut VecDeque<Event>) {
-        let mut state = self.lock();
-        if !state.dropped {
-            state.events.append(batch);
-        }
-        state.finished = true;
-        let reader = state.reader.take();
-        drop(state);
-        if let Some(reader) = reader {
-            reader.wake();
-        }
+        let mut core = self.shared.lock();
+        core.events_dropped = true;
+        core.engine.events.clear();
+        drop(core);
+        // The connection may have stopped reading for room: read on.
+        self.shared.router.wake_driver();
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::VecDeque;
     use std::sync::Arc;
 
     use relay_core::message::MessageEvent;
-    use relay_core::recycle::{EventPool, MAX_HELD_BYTES, MAX_STRING_CAPACITY};
+    use relay_core::recycle::{MAX_HELD_BYTES, MAX_STRING_CAPACITY};
 
-    use super::{EventQueue, Events};
+    use super::Events;
+    use crate::shared::tests::idle_shared;
 
-    /// Messages handed back to `Events` wait for the driver within the
+    /// Messages handed back to `Events` wait for the connection within the
     /// bound, however many the application hands back.
     #[test]
     fn handed_back_messages_wait_within_the_bound() {
-        let mut events = Events {
-            queue: Arc::new(EventQueue::new(16)),
-            taken: VecDeque::new(),
-            returned: EventPool::default(),
-        };
+        let mut events = Events::new(Arc::new(idle_shared()));
         let big = "x".repeat(4 * MAX_STRING_CAPACITY);
         for i in 0..1_000 {
             let e = MessageEvent {
@@ -254,15 +178,9 @@ mod tests {
             assert!(events.returned.held() <= MAX_HELD_BYTES);
         }
         assert!(!events.returned.is_empty());
-        // Handed to the queue at the next look for events, in one move.
-        let mut returned = EventPool::default();
+        // Handed to the connection at the next look for events, in one move.
         let waker = std::task::Waker::noop();
-        let _ = events.poll_event(&mut std::task::Context::from_waker(waker));
+        let _ = events.poll_event(&mut std::task::Context::from_waker(waker), None);
         assert!(events.returned.is_empty() && events.returned.held() == 0);
-        assert_eq!(events.queue.len_and_returned(&mut returned), 0);
-        assert!(!returned.is_empty());
-        while let Some(e) = returned.take() {
-            assert!(e.text.capacity() <= MAX_STRING_CAPACITY);
-        }
     }
 }

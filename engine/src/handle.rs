@@ -1,49 +1,97 @@
-//! The application's handle on a spawned client: each call is a
-//! [`Command`] to the driver task and its answer.
+//! The application's handle on a spawned client: each call is carried out
+//! on the shared connection by the task that makes it.
+
+use std::future::poll_fn;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::Poll;
 
 use std::time::Duration;
 
-use futures_channel::oneshot;
 use relay_core::State;
 use relay_core::config::IdleMode;
 use relay_core::connection::{DeliveryHandle, SendOptions, Stats};
 use relay_core::wire::{Action, ActionResult, FollowUpAction, GetChatInfoAction};
 
-use super::command::{Command, Control, Status};
+use super::command::{Control, Status};
+use super::engine::Waiting;
 use super::error::ClientError;
+use super::shared::{Poller, Shared, Turn};
 
 /// The application's handle on a running client. Cheap to clone; every clone
 /// drives the same connection. When the last handle is dropped the client
 /// shuts down as if [`RelayHandle::shutdown`] had been called.
-#[derive(Clone, Debug)]
+///
+/// A call is carried out by the task that makes it: the command goes to
+/// the connection and its frame to the socket without waking the driver
+/// task, and while a call awaits its result the calling task reads the
+/// socket itself whenever the result may be there.
 pub struct RelayHandle {
-    commands: async_channel::Sender<Command>,
+    shared: Arc<Shared>,
+    /// Live handles of this client (shared by all of them).
+    handles: Arc<AtomicUsize>,
+}
+
+impl std::fmt::Debug for RelayHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayHandle").finish_non_exhaustive()
+    }
+}
+
+impl Clone for RelayHandle {
+    fn clone(&self) -> Self {
+        self.handles.fetch_add(1, Ordering::Relaxed);
+        RelayHandle {
+            shared: self.shared.clone(),
+            handles: self.handles.clone(),
+        }
+    }
+}
+
+impl Drop for RelayHandle {
+    fn drop(&mut self) {
+        if self.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let mut core = self.shared.lock();
+            // Every handle is gone, so no result could reach anyone:
+            // close at once instead of draining.
+            // PLANTED BUG (keep-running-when-dropped): the client runs on
+            // with nobody to use it.
+            if !core.stopped && !core.engine.planted_keep_running() {
+                core.engine.shutdown(Duration::ZERO);
+                drop(core);
+                // Whoever polls next carries the shutdown out.
+                self.shared.router.wake_driver();
+            }
+        }
+    }
 }
 
 impl RelayHandle {
-    /// A handle sending to the driver's command queue.
-    pub(crate) fn new(commands: async_channel::Sender<Command>) -> Self {
-        RelayHandle { commands }
+    /// The first handle on `shared`.
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        RelayHandle {
+            shared,
+            handles: Arc::new(AtomicUsize::new(1)),
+        }
     }
 
-    async fn ask<T>(
-        &self,
-        command: impl FnOnce(oneshot::Sender<T>) -> Command,
-    ) -> Result<T, ClientError> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(command(tx))
-            .await
-            .map_err(|_| ClientError::Stopped)?;
-        rx.await.map_err(|_| ClientError::Stopped)
-    }
-
+    /// Carries out `control` and writes what it sends.
     async fn control(&self, control: Control) -> Result<(), ClientError> {
-        self.ask(|tx| Command::Control(control, tx)).await?
+        let mut core = self.shared.lock();
+        if core.stopped {
+            return Err(ClientError::Stopped);
+        }
+        let result = core.engine.control(control);
+        self.shared.poll_connection(&mut core, Poller::Other);
+        result
     }
 
-    async fn status(&self) -> Result<Status, ClientError> {
-        self.ask(Command::Status).await
+    fn status(&self) -> Result<Status, ClientError> {
+        let core = self.shared.lock();
+        if core.stopped {
+            return Err(ClientError::Stopped);
+        }
+        Ok(core.engine.status())
     }
 
     /// Sends an action and waits for its result (or its failure: timeout,
@@ -63,8 +111,52 @@ impl RelayHandle {
         action: Action,
         options: SendOptions,
     ) -> Result<ActionResult, ClientError> {
-        self.ask(|tx| Command::Send(Box::new((action, options)), tx))
-            .await?
+        let id = {
+            let mut core = self.shared.lock();
+            if core.stopped {
+                return Err(ClientError::Stopped);
+            }
+            let id = core.engine.send(action, &options)?;
+            if let Some(waiters) = core.waiters() {
+                waiters.insert(id, Waiting::default());
+            }
+            id
+        };
+        // Forgets the request's entry however the wait ends.
+        struct Entry<'a>(&'a Shared, relay_core::connection::RequestId);
+        impl Drop for Entry<'_> {
+            fn drop(&mut self) {
+                if let Some(waiters) = self.0.lock().waiters() {
+                    waiters.remove(&self.1);
+                }
+            }
+        }
+        let _entry = Entry(&self.shared, id);
+        let turn = Turn::new(&self.shared);
+        poll_fn(|cx| {
+            let mut core = turn.begin(cx);
+            let taken = |core: &mut super::shared::Core| {
+                let waiting = core.waiters()?.get_mut(&id)?;
+                // This task polls now: a result read meanwhile needs no wake-up.
+                waiting.waker = None;
+                waiting.result.take()
+            };
+            if let Some(result) = taken(&mut core) {
+                return Poll::Ready(result);
+            }
+            turn.poll(&mut core, Poller::Other);
+            if let Some(result) = taken(&mut core) {
+                return Poll::Ready(result);
+            }
+            if core.stopped {
+                return Poll::Ready(Err(ClientError::Stopped));
+            }
+            if let Some(waiting) = core.waiters().and_then(|w| w.get_mut(&id)) {
+                waiting.waker = Some(cx.waker().clone());
+            }
+            Poll::Pending
+        })
+        .await
     }
 
     /// Sends `text` to `chat_id` (an `op: "send"` action).
@@ -152,23 +244,40 @@ impl RelayHandle {
     /// [`shutdown`](Self::shutdown) with a drain of at most `budget` (the
     /// configured drain applies when shorter; zero closes at once).
     pub async fn shutdown_within(&self, budget: Duration) {
-        let _ = self.ask(|tx| Command::Shutdown(budget, tx)).await;
+        {
+            let mut core = self.shared.lock();
+            if core.stopped {
+                return;
+            }
+            core.engine.shutdown(budget);
+        }
+        let turn = Turn::new(&self.shared);
+        poll_fn(|cx| {
+            let mut core = turn.begin(cx);
+            turn.poll(&mut core, Poller::Other);
+            if core.stopped {
+                return Poll::Ready(());
+            }
+            core.wait_stop(cx.waker());
+            Poll::Pending
+        })
+        .await;
     }
 
     /// The current state.
     pub async fn state(&self) -> Result<State, ClientError> {
-        Ok(self.status().await?.state)
+        Ok(self.status()?.state)
     }
 
     /// The connection's counters.
     pub async fn stats(&self) -> Result<Stats, ClientError> {
-        Ok(self.status().await?.stats)
+        Ok(self.status()?.stats)
     }
 
     /// Messages queued for the socket that it has not taken yet: at most
     /// [`ClientOptions::write_queue`](super::ClientOptions::write_queue)
     /// (a peer that lets the queue fill is treated as gone).
     pub async fn pending_writes(&self) -> Result<usize, ClientError> {
-        Ok(self.status().await?.pending_writes)
+        Ok(self.status()?.pending_writes)
     }
 }

@@ -65,7 +65,6 @@ impl std::fmt::Debug for InlineClient {
 impl InlineClient {
     /// A client on `rt` (which supplies timers, TCP connects and the task
     /// of the final close). Nothing happens until the client is awaited.
-    /// [`ClientOptions::command_capacity`] does not apply.
     /// [`next_event`](Self::next_event) reads the socket only while fewer
     /// than 4 events wait (or [`ClientOptions::event_capacity`], if lower);
     /// one socket message may still carry several, and while

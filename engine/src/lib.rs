@@ -18,7 +18,9 @@ mod io;
 mod options;
 #[cfg(feature = "planted-bugs")]
 mod planted;
+mod router;
 mod runtime;
+mod shared;
 mod socket;
 mod stall;
 mod ws;

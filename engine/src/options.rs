@@ -14,8 +14,9 @@ pub struct ClientOptions {
     /// the socket (see [`Events`](super::Events)). The application takes them in batches,
     /// so up to twice this many may be held at once.
     pub event_capacity: usize,
-    /// Commands buffered from [`RelayHandle`](super::RelayHandle)s before callers wait. The
-    /// queue's slots are allocated up front (about 48 bytes each).
+    /// Not used: a [`RelayHandle`](super::RelayHandle) call is carried
+    /// out on the connection by the calling task, with no command queue.
+    /// Kept so that code setting it still builds.
     pub command_capacity: usize,
     /// Outgoing messages queued on one socket that the socket has not taken
     /// yet. A peer that lets the queue fill is treated as gone (the socket is

@@ -16,15 +16,19 @@
 //!   an `outbound_result`, and streams pre-encoded `inbound` frames when
 //!   told to on its stdin. Both the raw client and `RelayClient` can use it,
 //!   which isolates the client's cost.
-//! - `client <relay|raw> <port> <rtt N | stream N>`: one measurement.
-//! - `mem <relay|raw4k|rawdefault> <port> <N>`: RSS delta of N idle
-//!   connections.
+//! - `client <kind> <port> <rtt N | stream N>`: one measurement; kinds
+//!   `raw`, `raw-borrow` (the zero-copy floor), `relay`, `relay-recycle`,
+//!   `inline`, `inline-recycle`.
+//! - `mem <relay|inline|raw4k|rawdefault|…> <port> <N>`: RSS delta of N
+//!   idle connections.
 //!
 //! Workloads: sequential request/result round trips with a 340-byte `send`
 //! frame (median and p99 per round trip, client CPU per round trip), and
 //! one-way streaming of 400,000 `inbound` frames (frames/s, client CPU per
-//! frame). Rounds are interleaved and repeated; the table gives medians over
-//! rounds and ratios to the raw baseline of the same run.
+//! frame). First, every client under cachegrind (instructions per round
+//! trip and per frame, load-independent; needs `valgrind`); then rounds
+//! interleaved and repeated, each ratio taken within a round against the
+//! raw client of that round, the table giving the median over rounds.
 
 use std::io::{BufRead, BufReader, Write as _};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -49,7 +53,7 @@ use tokio::sync::mpsc;
 mod alloc;
 #[path = "../../core/benches/support/loopback_frame.rs"]
 mod loopback_frame;
-use loopback_frame::{RawInbound, chat_id, inbound_event};
+use loopback_frame::{RawInbound, RawInboundRef, chat_id, inbound_event};
 
 /// Counts the client process's heap allocations per round trip and frame.
 #[global_allocator]
@@ -66,9 +70,21 @@ const RTT_ITERS: usize = 5000;
 /// 2.0–3.4 µs between rounds, with 400,000 over 3.1–3.4 µs.
 const STREAM_FRAMES: usize = 400_000;
 const MEM_CONNS: usize = 1000;
-/// Odd, so that the median is a measured round; five, because one
-/// round of a client on a shared machine can run 1.5× slower than the next.
-const ROUNDS: usize = 5;
+/// Interleaved rounds (`LOOPBACK_ROUNDS` overrides): odd, so that the
+/// median is a measured round; nine, because one round of a client on a
+/// shared machine can run 1.5× slower than the next, and every ratio is
+/// taken within a round (a pair against the raw client of that round).
+const ROUNDS: usize = 9;
+/// Round trips and streamed frames of the two runs under cachegrind whose
+/// difference gives the instructions per round trip and per frame (the
+/// start-up, connect and warm-up of both runs cancel out).
+const CG_RTT: [usize; 2] = [200, 2_200];
+const CG_STREAM: [usize; 2] = [2_000, 12_000];
+/// Each difference is taken this many times (`LOOPBACK_CG_REPEAT`
+/// overrides) and the median kept: a multi-thread runtime's idle workers
+/// spin for a while before they park, and how long depends on timing, so
+/// one round trip's count moves by up to 15 % from run to run.
+const CG_REPEAT: usize = 3;
 /// Short, so that a lost reply costs little time; failures are counted.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -129,8 +145,25 @@ fn outbound_sample() -> Vec<u8> {
 
 /// The inbound frame as the connector encodes it.
 fn inbound_line() -> String {
+    inbound_line_numbered(0)
+}
+
+/// Distinct streamed messages, more than the client's replay memory
+/// (`Limits::replay_window`, 512) remembers: a stream of one message
+/// repeated would be dropped as replays after its first frame.
+const STREAM_IDS: usize = 1024;
+
+/// The streamed message with its own 5-digit message id (`n` below
+/// [`STREAM_IDS`]): every frame has the same size.
+fn inbound_event_numbered(n: usize) -> relay_core::message::MessageEvent {
+    let mut event = inbound_event(PLATFORM);
+    event.message_id = Some(format!("{}", 81_234 + n));
+    event
+}
+
+fn inbound_line_numbered(n: usize) -> String {
     let frame = ConnectorFrame::Inbound {
-        event: Box::new(inbound_event(PLATFORM)),
+        event: Box::new(inbound_event_numbered(n)),
         buffer_id: None,
     };
     let mut out = Vec::new();
@@ -182,6 +215,26 @@ struct RawResultBody {
     message_id: Option<String>,
 }
 
+/// The zero-copy floor's view of a result: the same fields, borrowed.
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct RawResultRef<'a> {
+    #[serde(rename = "type", borrow)]
+    ty: std::borrow::Cow<'a, str>,
+    #[serde(rename = "requestId", borrow)]
+    request_id: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    result: RawResultBodyRef<'a>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct RawResultBodyRef<'a> {
+    success: bool,
+    #[serde(borrow)]
+    message_id: Option<std::borrow::Cow<'a, str>>,
+}
+
 // ---------------------------------------------------------------------------
 // Servers
 
@@ -223,7 +276,8 @@ async fn serve_dev(commands: &mut mpsc::UnboundedReceiver<String>) {
     }
     let server = builder.start().await.unwrap();
     println!("PORT {}", server.local_addr().port());
-    let event = inbound_event(PLATFORM);
+    let events: Arc<Vec<_>> = Arc::new((0..STREAM_IDS).map(inbound_event_numbered).collect());
+    let mut sent = 0usize;
     while let Some(line) = commands.recv().await {
         let mut words = line.split_whitespace();
         if words.next() == Some("stream") {
@@ -240,11 +294,13 @@ async fn serve_dev(commands: &mut mpsc::UnboundedReceiver<String>) {
             while left > 0 {
                 let chunk = left.min(256);
                 left -= chunk;
-                let (event, instance) = (event.clone(), instance.clone());
+                let (events, instance) = (events.clone(), instance.clone());
+                let first = sent;
+                sent += chunk;
                 server
                     .with_model(move |c, now| {
-                        for _ in 0..chunk {
-                            c.deliver(&instance, event.clone(), now);
+                        for i in first..first + chunk {
+                            c.deliver(&instance, events[i % STREAM_IDS].clone(), now);
                         }
                     })
                     .await
@@ -288,7 +344,9 @@ async fn raw_connection(
     else {
         return;
     };
-    let inbound = Utf8Bytes::from(inbound_line());
+    let inbound: Vec<Utf8Bytes> = (0..STREAM_IDS)
+        .map(|n| Utf8Bytes::from(inbound_line_numbered(n)))
+        .collect();
     let descriptor = Utf8Bytes::from(descriptor_line());
     let mut serial: u64 = 0;
     // A newer connection takes over the stream orders; this one stays open.
@@ -328,8 +386,9 @@ async fn raw_connection(
                     orders_open = false;
                     continue;
                 };
-                for _ in 0..n {
-                    if ws.send(Message::Text(inbound.clone())).await.is_err() {
+                for i in 0..n {
+                    let frame = inbound[i % STREAM_IDS].clone();
+                    if ws.send(Message::Text(frame)).await.is_err() {
                         return;
                     }
                 }
@@ -510,9 +569,14 @@ impl Rtt {
     }
 }
 
-/// The raw client's round trips on any transport.
-async fn raw_rtt<S>(ws: &mut async_tungstenite::WebSocketStream<S>, iters: usize, rtt: &mut Rtt)
-where
+/// The raw client's round trips on any transport; `borrowed`: the result
+/// is decoded without copying its strings (the zero-copy floor).
+async fn raw_rtt<S>(
+    ws: &mut async_tungstenite::WebSocketStream<S>,
+    iters: usize,
+    rtt: &mut Rtt,
+    borrowed: bool,
+) where
     S: futures_util::AsyncRead + futures_util::AsyncWrite + Unpin,
 {
     let content = send_content();
@@ -537,8 +601,14 @@ where
             let Some(Ok(Message::Text(reply))) = ws.next().await else {
                 continue;
             };
-            let result: RawResult = serde_json::from_str(reply.as_str().trim_end()).unwrap();
-            assert!(result.result.success);
+            let json = reply.as_str().trim_end();
+            if borrowed {
+                let result: RawResultRef<'_> = serde_json::from_str(json).unwrap();
+                assert!(result.result.success);
+            } else {
+                let result: RawResult = serde_json::from_str(json).unwrap();
+                assert!(result.result.success);
+            }
             break;
         }
         rtt.samples.push(start.elapsed());
@@ -575,12 +645,12 @@ fn client_rtt(kind: &str, port: u16, iters: usize) {
             }
             _ if on_smol() => {
                 let mut ws = raw_connect_smol(port, small_config()).await;
-                raw_rtt(&mut ws, iters, &mut rtt).await;
+                raw_rtt(&mut ws, iters, &mut rtt, kind == "raw-borrow").await;
                 let _ = ws.close(None).await;
             }
             _ => {
                 let mut ws = raw_connect(port, small_config()).await;
-                raw_rtt(&mut ws, iters, &mut rtt).await;
+                raw_rtt(&mut ws, iters, &mut rtt, kind == "raw-borrow").await;
                 let _ = ws.close(None).await;
             }
         }
@@ -645,10 +715,12 @@ impl Frames {
     }
 }
 
-/// The raw client's stream on any transport.
+/// The raw client's stream on any transport; `borrowed`: each frame is
+/// decoded without copying its strings (the zero-copy floor).
 async fn raw_stream<S>(
     ws: &mut async_tungstenite::WebSocketStream<S>,
     n: usize,
+    borrowed: bool,
 ) -> (Duration, u64, u64)
 where
     S: futures_util::AsyncRead + futures_util::AsyncWrite + Unpin,
@@ -663,8 +735,14 @@ where
         let Some(Ok(Message::Text(text))) = ws.next().await else {
             continue;
         };
-        let frame: RawInbound = serde_json::from_str(text.as_str().trim_end()).unwrap();
-        assert!(!frame.event.text.is_empty());
+        let json = text.as_str().trim_end();
+        if borrowed {
+            let frame: RawInboundRef<'_> = serde_json::from_str(json).unwrap();
+            assert!(!frame.event.text.is_empty());
+        } else {
+            let frame: RawInbound = serde_json::from_str(json).unwrap();
+            assert!(!frame.event.text.is_empty());
+        }
         frames.got(true);
     }
     frames.finish()
@@ -749,13 +827,13 @@ fn client_stream(kind: &str, port: u16, n: usize) {
             }
             _ if on_smol() => {
                 let mut ws = raw_connect_smol(port, small_config()).await;
-                let out = raw_stream(&mut ws, n).await;
+                let out = raw_stream(&mut ws, n, kind == "raw-borrow").await;
                 let _ = ws.close(None).await;
                 out
             }
             _ => {
                 let mut ws = raw_connect(port, small_config()).await;
-                let out = raw_stream(&mut ws, n).await;
+                let out = raw_stream(&mut ws, n, kind == "raw-borrow").await;
                 let _ = ws.close(None).await;
                 out
             }
@@ -780,38 +858,47 @@ fn mem(kind: &str, port: u16, n: usize) {
     let rt = runtime();
     rt.block_on(async {
         match kind {
-            "relay" | "relay-cmd8" | "relay-small" => {
+            "relay" | "relay-small" => {
                 let options = match kind {
                     "relay" => ClientOptions::default(),
-                    "relay-cmd8" => ClientOptions {
-                        command_capacity: 8,
-                        ..ClientOptions::default()
-                    },
                     _ => ClientOptions {
-                        command_capacity: 8,
                         read_buffer: 1024,
                         ..ClientOptions::default()
                     },
                 };
+                // One task per client awaiting its events, as the
+                // application would run it (the raw rows have one reader
+                // task per connection).
+                let (ready, mut readied) = mpsc::unbounded_channel::<()>();
+                let idle = |gateway: usize, ready: mpsc::UnboundedSender<()>| {
+                    let options = options.clone();
+                    async move {
+                        let (_handle, mut events) = relay_serving(port, gateway, options).await;
+                        let _ = ready.send(());
+                        while events.next_event().await.is_some() {}
+                    }
+                };
                 // Warm-up: one client (statics, runtime pools), kept open.
-                let _warm = relay_serving(port, GATEWAYS - 1, options.clone()).await;
+                tokio::spawn(idle(GATEWAYS - 1, ready.clone()));
+                readied.recv().await.unwrap();
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 let before = rss();
                 let live_before = alloc::live();
                 let mut tasks = Vec::new();
                 for i in 0..n {
-                    tasks.push(tokio::spawn(relay_serving(port, i, options.clone())));
+                    tasks.push(tokio::spawn(idle(i, ready.clone())));
                 }
-                let mut clients = Vec::new();
-                for t in tasks {
-                    clients.push(t.await.unwrap());
+                for _ in 0..n {
+                    readied.recv().await.unwrap();
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 let after = rss();
                 let live_after = alloc::live();
                 println!("RESULT {before} {after} {live_before} {live_after}");
                 mem_exit_here();
-                drop(clients);
+                for t in tasks {
+                    t.abort();
+                }
             }
             "inline" => {
                 // One task per client, as the application would run it.
@@ -939,11 +1026,17 @@ fn run_client(
     server: Option<&mut Server>,
     stream: usize,
 ) -> Vec<f64> {
-    let mut child = command(pin, client_rt)
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    run_child(command(pin, client_rt), args, server, stream)
+}
+
+/// Runs `command` with `args` as a client child (see [`run_client`]).
+fn run_child(
+    mut command: Command,
+    args: &[String],
+    server: Option<&mut Server>,
+    stream: usize,
+) -> Vec<f64> {
+    let mut child = command.args(args).stdout(Stdio::piped()).spawn().unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut server = server;
     let mut line = String::new();
@@ -978,9 +1071,16 @@ fn load() -> String {
 }
 
 /// The client/server pairs of a tokio section, in the order they run each
-/// round. The first is the baseline of the ratios.
+/// round. The first is the baseline of the ratios; the second, the
+/// zero-copy floor, is what the rows that hand messages back are also
+/// compared with.
 const PAIRS: &[(&str, &str, &str)] = &[
     ("raw", "raw", "raw async-tungstenite client ↔ raw server"),
+    (
+        "raw-borrow",
+        "raw",
+        "zero-copy floor: raw client, borrowed decode ↔ raw server",
+    ),
     ("relay", "raw", "RelayClient (driver task) ↔ raw server"),
     (
         "relay-recycle",
@@ -1012,6 +1112,11 @@ const SMOL_PAIRS: &[(&str, &str, &str)] = &[
         "raw async-tungstenite client on smol ↔ raw server",
     ),
     (
+        "raw-borrow",
+        "raw",
+        "zero-copy floor on smol: raw client, borrowed decode ↔ raw server",
+    ),
+    (
         "relay",
         "raw",
         "relay-smol RelayClient (driver task) ↔ raw server",
@@ -1033,7 +1138,7 @@ const SMOL_PAIRS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// Whether `LOOPBACK_SECTIONS` (comma-separated: `multi`, `pinned`,
+/// Whether `LOOPBACK_SECTIONS` (comma-separated: `cg`, `multi`, `pinned`,
 /// `current`, `smol`, `mem`; all when unset) selects `name`.
 fn section_on(name: &str) -> bool {
     match std::env::var("LOOPBACK_SECTIONS") {
@@ -1042,17 +1147,61 @@ fn section_on(name: &str) -> bool {
     }
 }
 
+fn rounds() -> usize {
+    std::env::var("LOOPBACK_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(ROUNDS)
+        .max(1)
+}
+
+/// One figure of every round of every pair: `[pair][round]`.
+type Rounds = Vec<Vec<f64>>;
+
+/// The median over rounds of pair `i`'s figure divided by pair `base`'s
+/// figure of the same round.
+fn paired(values: &Rounds, i: usize, base: usize) -> f64 {
+    median(
+        values[i]
+            .iter()
+            .zip(&values[base])
+            .map(|(v, b)| v / b)
+            .collect(),
+    )
+}
+
+/// Per-round ratios of every pair to pair `base`, pairs separated by `|`.
+fn fmt_paired(values: &Rounds, base: usize) -> String {
+    (0..values.len())
+        .map(|i| {
+            values[i]
+                .iter()
+                .zip(&values[base])
+                .map(|(v, b)| format!("{:.2}", v / b))
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
 fn orchestrate() {
     let started = Instant::now();
+    let rounds = rounds();
     println!("# hermes-relay-tokio end-to-end loopback benchmark");
     println!();
     println!(
         "outbound frame {} B, inbound frame {} B; {RTT_ITERS} round trips after {RTT_WARMUP} warm-up; \
-         {STREAM_FRAMES} streamed frames; {ROUNDS} interleaved rounds (median shown); load average at start {}",
+         {STREAM_FRAMES} streamed frames; {rounds} interleaved rounds; ratios are paired within each round \
+         (the median of the rounds' ratios); commit {}; load average at start {}",
         outbound_sample().len(),
         inbound_line().len(),
+        commit(),
         load()
     );
+    if section_on("cg") {
+        cachegrind_section();
+    }
     let sections = [
         ("multi", false, "multi_thread", PAIRS),
         ("pinned", true, "multi_thread", PAIRS),
@@ -1065,10 +1214,11 @@ fn orchestrate() {
         }
         let mut raw = spawn_server("raw", pin);
         let mut dev = spawn_server("dev", pin);
-        // [pair] -> rounds of (median, p99, cpu) and (fps, cpu)
+        // [pair][round] -> (median, p99, cpu, failed, allocs) and (fps, cpu, allocs)
         let mut rtt: Vec<Vec<Vec<f64>>> = vec![Vec::new(); pairs.len()];
         let mut stream: Vec<Vec<Vec<f64>>> = vec![Vec::new(); pairs.len()];
-        for _ in 0..ROUNDS {
+        let mut loads = Vec::new();
+        for _ in 0..rounds {
             for (i, (client, srv, _)) in pairs.iter().enumerate() {
                 let server = if *srv == "raw" { &mut raw } else { &mut dev };
                 let args = [
@@ -1098,11 +1248,19 @@ fn orchestrate() {
                     STREAM_FRAMES,
                 ));
             }
+            loads.push(load1());
         }
         let col = |rounds: &Vec<Vec<f64>>, k: usize| median(rounds.iter().map(|r| r[k]).collect());
+        let figure = |all: &Vec<Vec<Vec<f64>>>, k: usize| -> Rounds {
+            all.iter()
+                .map(|pair| pair.iter().map(|r| r[k]).collect())
+                .collect()
+        };
+        let (rtt_m, rtt_cpu) = (figure(&rtt, 0), figure(&rtt, 2));
+        let (fps, fcpu) = (figure(&stream, 0), figure(&stream, 1));
         println!();
         println!(
-            "## {} (load average now {})",
+            "## {} (load average during the rounds {})",
             match section {
                 "pinned" =>
                     "all processes pinned to CPU 0 (taskset -c 0), client on a 2-worker runtime",
@@ -1111,105 +1269,48 @@ fn orchestrate() {
                 _ =>
                     "unpinned, client on smol (`smol::block_on`; relay-smol's executor thread runs a driver task)",
             },
-            load()
+            load_range(&loads)
         );
         println!();
         println!(
             "| pair | RTT median µs | RTT p99 µs | client CPU µs/RTT | RTT ratio | CPU/RTT ratio | allocs/RTT | failed requests | \
-             stream frames/s | client CPU µs/frame | stream ratio | CPU/frame ratio | allocs/frame |"
+             stream frames/s | client CPU µs/frame | stream ratio | CPU/frame ratio | stream ratio to zero-copy floor | allocs/frame |"
         );
-        println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-        let base_rtt = col(&rtt[0], 0);
-        let base_cpu = col(&rtt[0], 2);
-        let base_fps = col(&stream[0], 0);
-        let base_fcpu = col(&stream[0], 1);
+        println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         for (i, (_, _, name)) in pairs.iter().enumerate() {
             let (m, p99, cpu) = (col(&rtt[i], 0), col(&rtt[i], 1), col(&rtt[i], 2));
-            let (fps, fcpu) = (col(&stream[i], 0), col(&stream[i], 1));
+            let (f, fc) = (col(&stream[i], 0), col(&stream[i], 1));
             let (allocs, fallocs) = (col(&rtt[i], 4), col(&stream[i], 2));
             let failed: f64 = rtt[i].iter().map(|r| r[3]).sum();
             println!(
-                "| {name} | {:.1} | {:.1} | {cpu:.1} | {:.2}× | {:.2}× | {allocs:.2} | {failed} | {fps:.0} | {fcpu:.2} | {:.2}× | {:.2}× | {fallocs:.2} |",
+                "| {name} | {:.1} | {:.1} | {cpu:.1} | {:.2}× | {:.2}× | {allocs:.2} | {failed} | {f:.0} | {fc:.2} | {:.2}× | {:.2}× | {:.2}× | {fallocs:.2} |",
                 m / 1000.0,
                 p99 / 1000.0,
-                m / base_rtt,
-                cpu / base_cpu,
-                fps / base_fps,
-                fcpu / base_fcpu
+                paired(&rtt_m, i, 0),
+                paired(&rtt_cpu, i, 0),
+                paired(&fps, i, 0),
+                paired(&fcpu, i, 0),
+                paired(&fps, i, 1),
             );
         }
         println!();
-        println!("per-round RTT medians µs: {}", fmt_rounds(&rtt, 0, 1000.0));
-        println!("per-round frames/s: {}", fmt_rounds(&stream, 0, 1.0));
+        println!("per-round RTT ratios: {}", fmt_paired(&rtt_m, 0));
+        println!("per-round CPU/RTT ratios: {}", fmt_paired(&rtt_cpu, 0));
+        println!("per-round stream ratios: {}", fmt_paired(&fps, 0));
+        println!("per-round CPU/frame ratios: {}", fmt_paired(&fcpu, 0));
+        println!(
+            "per-round raw RTT medians µs: {}",
+            fmt_rounds(&rtt, 0, 1000.0)
+        );
+        println!("per-round raw frames/s: {}", fmt_rounds(&stream, 0, 1.0));
         for s in [&mut raw, &mut dev] {
             let _ = s.child.kill();
             let _ = s.child.wait();
         }
     }
 
-    if !section_on("mem") {
-        println!();
-        println!(
-            "total time {:.0} s; load average at end {}",
-            started.elapsed().as_secs_f64(),
-            load()
-        );
-        return;
-    }
-    println!();
-    println!("## idle memory, {MEM_CONNS} connections (client process RSS delta)");
-    println!();
-    println!(
-        "| client | RSS before MiB | RSS after MiB | bytes per connection | live heap bytes per connection |"
-    );
-    println!("|---|---|---|---|---|");
-    let mut raw = spawn_server("raw", false);
-    let mut dev = spawn_server("dev", false);
-    for (kind, port, name) in [
-        (
-            "relay",
-            dev.port,
-            "RelayClient (ClientOptions::default, read_buffer 4 KiB)",
-        ),
-        (
-            "relay-cmd8",
-            dev.port,
-            "RelayClient, command_capacity 8 (default 16)",
-        ),
-        (
-            "relay-small",
-            dev.port,
-            "RelayClient, command_capacity 8, read_buffer 1 KiB",
-        ),
-        (
-            "inline",
-            dev.port,
-            "InlineClient (ClientOptions::default), 1 task each",
-        ),
-        (
-            "raw4k",
-            raw.port,
-            "raw async-tungstenite, read_buffer 4 KiB, 1 reader task",
-        ),
-        (
-            "rawdefault",
-            raw.port,
-            "raw async-tungstenite, default config, 1 reader task",
-        ),
-    ] {
-        let args = ["mem", kind, &port.to_string(), &MEM_CONNS.to_string()].map(str::to_owned);
-        let r = run_client(&args, (false, "multi_thread"), None, 0);
-        println!(
-            "| {name} | {:.1} | {:.1} | {:.0} | {:.0} |",
-            r[0] / 1048576.0,
-            r[1] / 1048576.0,
-            (r[1] - r[0]) / MEM_CONNS as f64,
-            (r[3] - r[2]) / MEM_CONNS as f64
-        );
-    }
-    for s in [&mut raw, &mut dev] {
-        let _ = s.child.kill();
-        let _ = s.child.wait();
+    if section_on("mem") {
+        memory_section();
     }
     println!();
     println!(
@@ -1219,9 +1320,246 @@ fn orchestrate() {
     );
 }
 
+fn memory_section() {
+    println!();
+    println!("## idle memory, {MEM_CONNS} connections (client process RSS delta)");
+    println!();
+    println!(
+        "| client | RSS before MiB | RSS after MiB | bytes per connection | ratio to raw (read_buffer 4 KiB) | live heap bytes per connection |"
+    );
+    println!("|---|---|---|---|---|---|");
+    let mut raw = spawn_server("raw", false);
+    let mut dev = spawn_server("dev", false);
+    let rows = [
+        (
+            "raw4k",
+            raw.port,
+            "raw async-tungstenite, read_buffer 4 KiB, 1 reader task",
+        ),
+        (
+            "relay",
+            dev.port,
+            "RelayClient (ClientOptions::default, read_buffer 4 KiB), 1 task awaiting its events each",
+        ),
+        ("relay-small", dev.port, "RelayClient, read_buffer 1 KiB"),
+        (
+            "inline",
+            dev.port,
+            "InlineClient (ClientOptions::default), 1 task each",
+        ),
+        (
+            "rawdefault",
+            raw.port,
+            "raw async-tungstenite, default config, 1 reader task",
+        ),
+    ];
+    let mut base = None;
+    for (kind, port, name) in rows {
+        let args = ["mem", kind, &port.to_string(), &MEM_CONNS.to_string()].map(str::to_owned);
+        let r = run_client(&args, (false, "multi_thread"), None, 0);
+        let per = (r[1] - r[0]) / MEM_CONNS as f64;
+        let base = *base.get_or_insert(per);
+        println!(
+            "| {name} | {:.1} | {:.1} | {per:.0} | {:.2}× | {:.0} |",
+            r[0] / 1048576.0,
+            r[1] / 1048576.0,
+            per / base,
+            (r[3] - r[2]) / MEM_CONNS as f64
+        );
+    }
+    for s in [&mut raw, &mut dev] {
+        let _ = s.child.kill();
+        let _ = s.child.wait();
+    }
+}
+
+/// The rows of the instruction-count table: runtime, client kind, label.
+const CG_ROWS: &[(&str, &str, &str)] = &[
+    ("multi_thread", "raw", "raw async-tungstenite client"),
+    (
+        "multi_thread",
+        "raw-borrow",
+        "zero-copy floor (borrowed decode)",
+    ),
+    ("multi_thread", "relay", "spawned `RelayClient`"),
+    (
+        "multi_thread",
+        "relay-recycle",
+        "spawned `RelayClient`, messages handed back",
+    ),
+    ("multi_thread", "inline", "`InlineClient`"),
+    (
+        "multi_thread",
+        "inline-recycle",
+        "`InlineClient`, messages handed back",
+    ),
+    ("current_thread", "raw", "raw async-tungstenite client"),
+    (
+        "current_thread",
+        "raw-borrow",
+        "zero-copy floor (borrowed decode)",
+    ),
+    ("current_thread", "relay", "spawned `RelayClient`"),
+    (
+        "current_thread",
+        "relay-recycle",
+        "spawned `RelayClient`, messages handed back",
+    ),
+    ("current_thread", "inline", "`InlineClient`"),
+    (
+        "current_thread",
+        "inline-recycle",
+        "`InlineClient`, messages handed back",
+    ),
+    ("smol", "raw", "raw async-tungstenite client"),
+    ("smol", "raw-borrow", "zero-copy floor (borrowed decode)"),
+    ("smol", "relay", "relay-smol `RelayClient`"),
+    (
+        "smol",
+        "relay-recycle",
+        "relay-smol `RelayClient`, messages handed back",
+    ),
+    ("smol", "inline", "relay-smol `InlineClient`"),
+    (
+        "smol",
+        "inline-recycle",
+        "relay-smol `InlineClient`, messages handed back",
+    ),
+];
+
+/// Instructions (cachegrind's `Ir`, every thread of the client process)
+/// per round trip and per streamed frame for every row, each the
+/// difference of two runs of different lengths; ratios to the raw client
+/// and to the zero-copy floor on the same runtime.
+fn cachegrind_section() {
+    let rows: Vec<&(&str, &str, &str)> = match std::env::var("LOOPBACK_CG_ROWS") {
+        // e.g. `multi_thread:relay,smol:raw`
+        Ok(filter) => CG_ROWS
+            .iter()
+            .filter(|(rt, kind, _)| {
+                filter
+                    .split(',')
+                    .any(|f| f.trim() == format!("{rt}:{kind}"))
+            })
+            .collect(),
+        Err(_) => CG_ROWS.iter().collect(),
+    };
+    let mut raw = spawn_server("raw", false);
+    let loads_start = load1();
+    let mut table = Vec::new();
+    for (rt, kind, name) in &rows {
+        let repeat = std::env::var("LOOPBACK_CG_REPEAT")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(CG_REPEAT)
+            .max(1);
+        let per = |mode: &str, ns: [usize; 2], raw: &mut Server| {
+            let mut once = || {
+                let counts: Vec<f64> = ns
+                    .iter()
+                    .map(|n| {
+                        let args = ["client", kind, &raw.port.to_string(), mode, &n.to_string()]
+                            .map(str::to_owned);
+                        let stream = if mode == "stream" { *n } else { 0 };
+                        let server = (mode == "stream").then_some(&mut *raw);
+                        cachegrind_client(&args, rt, server, stream)
+                    })
+                    .collect();
+                (counts[1] - counts[0]) / (ns[1] - ns[0]) as f64
+            };
+            median((0..repeat).map(|_| once()).collect())
+        };
+        let rtt = per("rtt", CG_RTT, &mut raw);
+        let frame = per("stream", CG_STREAM, &mut raw);
+        table.push((*rt, *kind, *name, rtt, frame));
+    }
+    let _ = raw.child.kill();
+    let _ = raw.child.wait();
+    println!();
+    println!(
+        "## instructions per round trip and per frame (cachegrind, whole client process; load-independent; load average {} → {})",
+        loads_start,
+        load1()
+    );
+    println!();
+    println!(
+        "| runtime | client | instructions per round trip | ratio to raw | instructions per frame | ratio to raw | ratio to zero-copy floor |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (rt, _, name, rtt, frame) in &table {
+        let find = |k: &str| {
+            table
+                .iter()
+                .find(|(r, kind, ..)| r == rt && *kind == k)
+                .map(|t| (t.3, t.4))
+        };
+        let ratio =
+            |v: f64, b: Option<f64>| b.map_or("–".to_owned(), |b| format!("{:.2}×", v / b));
+        let (raw_rtt, raw_frame) = find("raw").unzip();
+        let floor_frame = find("raw-borrow").map(|f| f.1);
+        println!(
+            "| {} | {name} | {rtt:.0} | {} | {frame:.0} | {} | {} |",
+            rt.replace('_', "-"),
+            ratio(*rtt, raw_rtt),
+            ratio(*frame, raw_frame),
+            ratio(*frame, floor_frame),
+        );
+    }
+}
+
+/// Runs one client child under cachegrind (instruction counts only) and
+/// returns the instructions of the whole process.
+fn cachegrind_client(
+    args: &[String],
+    client_rt: &str,
+    server: Option<&mut Server>,
+    stream: usize,
+) -> f64 {
+    let out = std::env::temp_dir().join(format!("loopback-cg-{}.out", std::process::id()));
+    let mut c = Command::new("valgrind");
+    c.args(["--tool=cachegrind", "--cache-sim=no", "--quiet"])
+        .arg(format!("--cachegrind-out-file={}", out.display()))
+        .arg(exe())
+        .env("LOOPBACK_CLIENT_RT", client_rt);
+    run_child(c, args, server, stream);
+    let text = std::fs::read_to_string(&out).expect("cachegrind wrote its output file");
+    let _ = std::fs::remove_file(&out);
+    text.lines()
+        .find_map(|l| l.strip_prefix("summary:"))
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .expect("a cachegrind summary line")
+}
+
+/// The current commit, for the record.
+fn commit() -> String {
+    Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The one-minute load average.
+fn load1() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|w| w.parse().ok()))
+        .unwrap_or(0.0)
+}
+
+fn load_range(loads: &[f64]) -> String {
+    let lo = loads.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = loads.iter().copied().fold(0.0, f64::max);
+    format!("{lo:.1}–{hi:.1}")
+}
+
 fn fmt_rounds(rounds: &[Vec<Vec<f64>>], k: usize, div: f64) -> String {
     rounds
         .iter()
+        .take(1)
         .map(|pair| {
             pair.iter()
                 .map(|r| format!("{:.0}", r[k] / div))

@@ -60,3 +60,47 @@ pub struct RawSource {
     pub user_id: Option<String>,
     pub user_name: Option<String>,
 }
+
+/// The zero-copy floor's view of an `inbound` frame: the same fields as
+/// [`RawInbound`], borrowed from the message (copied only where the JSON
+/// string has an escape).
+#[derive(Deserialize)]
+#[allow(dead_code)]
+pub struct RawInboundRef<'a> {
+    #[serde(rename = "type", borrow)]
+    pub ty: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    pub event: RawEventRef<'a>,
+}
+
+/// The event of a [`RawInboundRef`].
+#[derive(Deserialize)]
+#[allow(dead_code)]
+pub struct RawEventRef<'a> {
+    #[serde(borrow)]
+    pub text: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    pub message_type: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    pub message_id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    pub source: RawSourceRef<'a>,
+}
+
+/// The source of a [`RawEventRef`].
+#[derive(Deserialize)]
+#[allow(dead_code)]
+pub struct RawSourceRef<'a> {
+    #[serde(borrow)]
+    pub platform: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    pub chat_id: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    pub chat_type: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    pub chat_name: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    pub user_id: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    pub user_name: Option<std::borrow::Cow<'a, str>>,
+}

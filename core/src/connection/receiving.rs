@@ -9,7 +9,7 @@ use super::types::{
 use crate::dedupe::{Admit, DeliveryState};
 use crate::descriptor::CapabilityDescriptor;
 use crate::lax::DecodeError;
-use crate::message::{MessageEvent, normalize_slack_command};
+use crate::message::{MessageEvent, normalize_slack_command, shared_default_slack_commands};
 use crate::replay;
 use crate::request_id::RequestId;
 use crate::scope::Learned;
@@ -266,7 +266,11 @@ impl Shared {
         if event.source.platform != "slack" {
             return;
         }
-        if let Some((text, kind)) = normalize_slack_command(&event.text, &self.slack_commands) {
+        let commands = match &self.slack_commands {
+            Some(commands) => commands,
+            None => shared_default_slack_commands(),
+        };
+        if let Some((text, kind)) = normalize_slack_command(&event.text, commands) {
             event.text = text;
             event.message_type = kind;
         }

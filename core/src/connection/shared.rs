@@ -48,8 +48,9 @@ pub(crate) struct Shared {
     pub(super) dedupe: DedupeWindow,
     /// Identities of the inbound messages handed over (replays dropped).
     pub(super) replays: ReplayMemory,
-    /// Slack's `/hermes` words and the commands they stand for.
-    pub(super) slack_commands: BTreeMap<String, String>,
+    /// Slack's `/hermes` words and the commands they stand for, when
+    /// configured; `None` uses the shared default set.
+    pub(super) slack_commands: Option<BTreeMap<String, String>>,
     /// Whether due re-dials are held.
     pub(super) hold: RedialHold,
     /// This connection's descriptors in arrival order (the first is the
@@ -108,7 +109,7 @@ impl Shared {
                 config.limits.max_unacked_deliveries,
             ),
             replays: ReplayMemory::new(config.limits.replay_window),
-            slack_commands: config.slack_commands(),
+            slack_commands: config.slack_commands.clone(),
             hold: RedialHold::default(),
             descriptors,
             fronted,

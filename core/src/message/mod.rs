@@ -17,6 +17,7 @@ mod types;
 
 pub(crate) use decode::EventWire;
 pub use session_key::{SessionKeyOptions, build_session_key, session_key_namespace};
+pub(crate) use slack_command::shared_default_slack_commands;
 pub use slack_command::{
     GATEWAY_COMMAND_ALIASES, GATEWAY_COMMANDS, SLACK_PARENT_COMMAND, default_slack_commands,
     normalize_slack_command,

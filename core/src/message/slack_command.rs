@@ -59,6 +59,15 @@ pub fn default_slack_commands() -> BTreeMap<String, String> {
         .collect()
 }
 
+/// [`default_slack_commands`], built once per process and shared by every
+/// connection that keeps the default set (a copy per connection would cost
+/// every idle client about 2.5 KB).
+pub(crate) fn shared_default_slack_commands() -> &'static BTreeMap<String, String> {
+    static DEFAULT: std::sync::LazyLock<BTreeMap<String, String>> =
+        std::sync::LazyLock::new(default_slack_commands);
+    &DEFAULT
+}
+
 /// The rewritten text and type of a Slack message whose text starts with
 /// `/hermes` (after leading whitespace), or `None` when it does not (the
 /// message is then left as it is).

@@ -295,8 +295,7 @@ impl Serialize for ConnectorFrame {
     }
 }
 
-/// An `outbound` frame's fields, borrowed: what the connection encodes a
-/// request from without building an owned [`Outbound`].
+/// An `outbound` frame's fields, borrowed.
 struct OutboundRef<'a> {
     request_id: &'a str,
     action: &'a Action,
@@ -319,34 +318,6 @@ impl OutboundRef<'_> {
     }
 }
 
-impl Serialize for OutboundRef<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("type", "outbound")?;
-        self.entries(&mut m)?;
-        m.end()
-    }
-}
-
-/// Appends an `outbound` frame as one compact JSON line (with `\n`) to
-/// `out`: the same bytes as [`encode_gateway_frame`] of
-/// [`GatewayFrame::Outbound`], from borrowed fields.
-pub fn encode_outbound(
-    request_id: &str,
-    action: &Action,
-    platform: Option<&str>,
-    bot_id: Option<&str>,
-    out: &mut Vec<u8>,
-) {
-    let frame = OutboundRef {
-        request_id,
-        action,
-        platform,
-        bot_id,
-    };
-    push_line(&frame, out);
-}
-
 fn push_line<T: Serialize>(v: &T, out: &mut Vec<u8>) {
     let start = out.len();
     // Serializing these types into a Vec cannot fail (no map keys other than
@@ -359,25 +330,8 @@ fn push_line<T: Serialize>(v: &T, out: &mut Vec<u8>) {
 }
 
 /// Appends `frame` as one compact JSON line (with `\n`) to `out`.
-pub fn encode_gateway_frame(frame: &GatewayFrame, out: &mut Vec<u8>) {
-    push_line(frame, out);
-}
-
-/// Appends `frame` as one compact JSON line (with `\n`) to `out`.
 pub fn encode_connector_frame(frame: &ConnectorFrame, out: &mut Vec<u8>) {
     push_line(frame, out);
-}
-
-impl GatewayFrame {
-    /// The frame as one line of text, `\n` included.
-    pub fn to_line(&self) -> String {
-        serde_json::to_string(self)
-            .map(|mut s| {
-                s.push('\n');
-                s
-            })
-            .unwrap_or_default()
-    }
 }
 
 impl ConnectorFrame {

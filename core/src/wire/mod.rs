@@ -16,6 +16,8 @@ mod action_decode;
 mod action_result;
 mod frame_decode;
 mod frames;
+mod gateway_encode;
+mod json_out;
 mod line_buffer;
 
 pub use action::*;
@@ -25,6 +27,7 @@ pub use action_result::{
 pub use frame_decode::{decode_connector_frame, decode_connector_text, decode_gateway_frame};
 pub(crate) use frame_decode::{decode_connector_frame_in, decode_connector_text_in};
 pub use frames::*;
+pub use gateway_encode::{encode_gateway_frame, encode_outbound};
 pub use line_buffer::{DEFAULT_MAX_FRAME_BYTES, LineBuffer};
 
 pub use crate::lax::DecodeError;

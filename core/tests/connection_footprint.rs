@@ -1,0 +1,127 @@
+//! What an idle connection holds on the heap: every connected client pays
+//! it, so a thousand gateways in one process pay it a thousand times.
+
+#[path = "connection_harness.rs"]
+mod harness;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use harness::*;
+use relay_core::message::{MessageType, default_slack_commands};
+
+/// Counts the bytes allocated and not yet freed by the thread that asked
+/// for counting (tests run on several threads at once).
+struct PerThread;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static LIVE: Cell<i64> = const { Cell::new(0) };
+}
+
+fn note(delta: i64) {
+    // `try_with`: the allocator also runs while thread locals are torn down.
+    let _ = COUNTING.try_with(|c| {
+        if c.get() {
+            let _ = LIVE.try_with(|l| l.set(l.get() + delta));
+        }
+    });
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator.
+unsafe impl GlobalAlloc for PerThread {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note(layout.size() as i64);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        note(-(layout.size() as i64));
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note(layout.size() as i64);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note(new_size as i64 - layout.size() as i64);
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: PerThread = PerThread;
+
+/// Heap bytes `f` leaves allocated on this thread.
+fn live_after<T>(f: impl FnOnce() -> T) -> (T, i64) {
+    LIVE.with(|l| l.set(0));
+    COUNTING.with(|c| c.set(true));
+    let kept = f();
+    COUNTING.with(|c| c.set(false));
+    (kept, LIVE.with(Cell::get))
+}
+
+/// Heap bytes of a new connection (configuration included), and of one
+/// that went through its handshake and is serving.
+#[test]
+fn an_idle_connection_holds_little_heap() {
+    let config = cfg();
+    // Warm-up: anything built once per process.
+    drop(H::serving_with(config.clone()));
+    let (fresh, fresh_bytes) = live_after(|| H::new(config.clone(), 7).0.conn);
+    drop(fresh);
+    let (serving, serving_bytes) = live_after(|| H::serving_with(config.clone()).conn);
+    drop(serving);
+    // About 2.3 KB, most of it the connection's own state in one box. A
+    // copy of the default Slack command map (another 2.7 KB) per
+    // connection would not fit: that map is shared.
+    assert!(
+        fresh_bytes <= 2_600,
+        "a new connection holds {fresh_bytes} B"
+    );
+    assert!(
+        serving_bytes <= 2_700,
+        "a serving connection holds {serving_bytes} B"
+    );
+}
+
+/// A Slack `/hermes` command is still rewritten with the default set, and
+/// with a configured one.
+#[test]
+fn slack_commands_still_apply() {
+    let source = serde_json::json!({
+        "platform": "slack", "chat_id": "C1", "chat_type": "channel",
+        "user_id": "U1", "user_name": "Ann",
+    });
+    let mut slack = cfg();
+    slack.identities = vec![relay_core::config::PlatformIdentity::new("slack", "B1")];
+    let rewritten = |config: relay_core::config::RelayConfig| {
+        let (mut h, _) = H::new(config, 1);
+        h.open();
+        h.msg(&desc_line("slack", "S", None));
+        let out = h.msg(&inbound_line(" /hermes compact now", source.clone(), None));
+        app_events(&out)
+            .into_iter()
+            .find_map(|e| match e {
+                relay_core::connection::Event::Inbound { event, .. } => {
+                    Some((event.text.clone(), event.message_type))
+                }
+                _ => None,
+            })
+            .expect("the message is handed over")
+    };
+    assert_eq!(
+        rewritten(slack.clone()),
+        ("/compress now".to_owned(), MessageType::Command)
+    );
+    let mut own = default_slack_commands();
+    own.insert("compact".into(), "/tidy".into());
+    slack.slack_commands = Some(own);
+    assert_eq!(
+        rewritten(slack),
+        ("/tidy now".to_owned(), MessageType::Command)
+    );
+}

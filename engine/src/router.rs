@@ -1,0 +1,178 @@
+//! The one waker a spawned client's connection is polled with: it wakes an
+//! application task that is awaiting the connection, which then drives the
+//! connection itself, and the driver task only when no application task
+//! awaits.
+//!
+//! On a multi-thread runtime a wake-up of another task usually means a
+//! hand-over between threads (a futex wake and a park), which costs more
+//! than the work it hands over. An application that awaits a result or
+//! the next event is about to run anyway: letting it read the socket
+//! removes that hand-over, as with an [`InlineClient`](super::InlineClient),
+//! while the driver task keeps the connection going (keepalive, events
+//! read ahead, reconnects) whenever the application is busy elsewhere.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Wake, Waker};
+
+/// Who is woken when the connection needs polling.
+#[derive(Default)]
+pub(crate) struct Router {
+    state: Mutex<Routes>,
+    /// A wake-up went to an application task and nobody has polled the
+    /// connection since: if that task stops awaiting first, the wake-up
+    /// is passed on.
+    owed: AtomicBool,
+}
+
+#[derive(Default)]
+struct Routes {
+    /// The driver task.
+    driver: Option<Waker>,
+    /// Application tasks awaiting the connection, by token; the first is
+    /// woken.
+    apps: Vec<(u64, Waker)>,
+    next_token: u64,
+}
+
+impl Router {
+    fn lock(&self) -> MutexGuard<'_, Routes> {
+        // No code panics while holding the lock; recover the data anyway.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The driver task's waker, kept up to date on every poll.
+    pub(crate) fn set_driver(&self, waker: &Waker) {
+        let mut routes = self.lock();
+        if !routes.driver.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            routes.driver = Some(waker.clone());
+        }
+    }
+
+    /// Wakes the driver task, whoever else awaits.
+    pub(crate) fn wake_driver(&self) {
+        if let Some(driver) = self.lock().driver.as_ref() {
+            driver.wake_by_ref();
+        }
+    }
+
+    /// A token for an application task's [`register`](Self::register)s.
+    pub(crate) fn token(&self) -> u64 {
+        let mut routes = self.lock();
+        routes.next_token += 1;
+        routes.next_token
+    }
+
+    /// The application task holding `token` awaits the connection: wake
+    /// it (rather than the driver task) when the connection needs polling.
+    pub(crate) fn register(&self, token: u64, waker: &Waker) {
+        let mut routes = self.lock();
+        match routes.apps.iter_mut().find(|(t, _)| *t == token) {
+            Some((_, w)) if w.will_wake(waker) => {}
+            Some((_, w)) => *w = waker.clone(),
+            None => routes.apps.push((token, waker.clone())),
+        }
+    }
+
+    /// The application task holding `token` no longer awaits. A wake-up
+    /// it may have taken without polling is passed on.
+    pub(crate) fn unregister(&self, token: u64) {
+        let mut routes = self.lock();
+        routes.apps.retain(|(t, _)| *t != token);
+        if self.owed.load(Ordering::Acquire) {
+            Self::route(&self.owed, &routes);
+        }
+    }
+
+    /// Called right before the connection is polled: the wake-ups so far
+    /// are being answered.
+    pub(crate) fn polling(&self) {
+        self.owed.store(false, Ordering::Release);
+    }
+
+    fn route(owed: &AtomicBool, routes: &Routes) {
+        match routes.apps.first() {
+            Some((_, app)) => {
+                owed.store(true, Ordering::Release);
+                app.wake_by_ref();
+            }
+            None => {
+                if let Some(driver) = routes.driver.as_ref() {
+                    driver.wake_by_ref();
+                }
+            }
+        }
+    }
+}
+
+impl Wake for Router {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let routes = self.lock();
+        Self::route(&self.owed, &routes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Wake, Waker};
+
+    use super::Router;
+
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counter() -> (Arc<Count>, Waker) {
+        let count = Arc::new(Count::default());
+        (count.clone(), Waker::from(count))
+    }
+
+    #[test]
+    fn an_awaiting_application_is_woken_instead_of_the_driver() {
+        let router = Arc::new(Router::default());
+        let waker = Waker::from(router.clone());
+        let (driver, driver_waker) = counter();
+        let (app, app_waker) = counter();
+        router.set_driver(&driver_waker);
+        waker.wake_by_ref();
+        assert_eq!(driver.0.load(Ordering::SeqCst), 1);
+
+        let token = router.token();
+        router.register(token, &app_waker);
+        waker.wake_by_ref();
+        assert_eq!(app.0.load(Ordering::SeqCst), 1);
+        assert_eq!(driver.0.load(Ordering::SeqCst), 1);
+
+        // The application polled, then stopped awaiting: nothing owed.
+        router.polling();
+        router.unregister(token);
+        assert_eq!(driver.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_wake_up_taken_and_not_answered_goes_to_the_driver() {
+        let router = Arc::new(Router::default());
+        let waker = Waker::from(router.clone());
+        let (driver, driver_waker) = counter();
+        let (app, app_waker) = counter();
+        router.set_driver(&driver_waker);
+        let token = router.token();
+        router.register(token, &app_waker);
+        waker.wake_by_ref();
+        assert_eq!(app.0.load(Ordering::SeqCst), 1);
+        // The application stops awaiting without polling the connection.
+        router.unregister(token);
+        assert_eq!(driver.0.load(Ordering::SeqCst), 1);
+    }
+}
