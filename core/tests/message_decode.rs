@@ -173,7 +173,10 @@ fn prompt_response_keeps_every_key_in_order() {
                         "prompt_message_id": "msg-4", "note": null});
     let e = event(json!({"text": "Approve", "prompt_response": answer}));
     let v = serde_json::to_value(&e).unwrap_or_default();
-    let got = v["prompt_response"].as_object().cloned().unwrap_or_default();
+    let got = v["prompt_response"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     for (k, want) in answer.as_object().into_iter().flatten() {
         assert_eq!(got.get(k), Some(want), "prompt_response.{k}");
     }
