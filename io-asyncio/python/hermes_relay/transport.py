@@ -133,7 +133,10 @@ class WebSocketRelayTransport:
     core's backoff ladder. With ``reconnect=False`` the link ends at the first
     unexpected close instead of re-dialing. The keyword-only extras
     (``idle_ack_timeout_s``, ``dormant_redial_s``, ``seed``, ``revocation``,
-    ``max_frame_bytes``, ``ssl``) have defaults matching the reference.
+    ``max_frame_bytes``, ``ssl``, ``redial_hold_max_s``) have defaults
+    matching the reference; ``command_manifests`` (``{platform: [command,
+    ...]}``) and ``slack_commands`` (``{word: "/command"}``) default to the
+    installed Hermes's, when it has them.
     """
 
     def __init__(
