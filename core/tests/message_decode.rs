@@ -163,3 +163,28 @@ fn encode_writes_scope_under_both_names_and_round_trips() {
         serde_json::from_value(serde_json::to_value(&e).unwrap_or_default()).unwrap_or_default();
     assert_eq!(via_serde, e);
 }
+
+#[test]
+fn prompt_response_keeps_every_key_in_order() {
+    // The reference hands the whole object to the application: keys this
+    // version does not model ride along, in order, and encode again.
+    let answer = json!({"prompt_id": "p-1", "option_id": "approve", "choice_index": 2,
+                        "label": "Approve", "answered_by": {"user_id": "u-9"},
+                        "prompt_message_id": "msg-4", "note": null});
+    let e = event(json!({"text": "Approve", "prompt_response": answer}));
+    let v = serde_json::to_value(&e).unwrap_or_default();
+    let got = v["prompt_response"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    for (k, want) in answer.as_object().into_iter().flatten() {
+        assert_eq!(got.get(k), Some(want), "prompt_response.{k}");
+    }
+    let unmodelled: Vec<&str> = got
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !["prompt_id", "option_id", "label", "prompt_message_id"].contains(k))
+        .collect();
+    assert_eq!(unmodelled, ["choice_index", "answered_by", "note"]);
+    assert_eq!(event(v), e, "decodes to the same message again");
+}

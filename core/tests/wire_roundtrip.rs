@@ -434,6 +434,7 @@ fn event() -> BoxedStrategy<MessageEvent> {
             option_id,
             label,
             prompt_message_id,
+            extra: Default::default(),
         },
     );
     (

@@ -3,9 +3,13 @@
 use std::time::Duration;
 
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use relay_core::config::{RelayConfig, RevocationPolicy, Timeouts};
+use relay_core::wire::ManifestCommand;
+use serde_json::Value;
 
 use crate::errors::ConfigError;
+use crate::json::from_py;
 
 fn secs(name: &str, v: Option<f64>) -> PyResult<Option<Duration>> {
     match v {
@@ -17,6 +21,41 @@ fn secs(name: &str, v: Option<f64>) -> PyResult<Option<Duration>> {
             "{name} must be a positive number of seconds, not {s}"
         ))),
     }
+}
+
+/// One platform's command manifest: a list of `{"name", "description",
+/// "options"?}` dicts, the options passed through verbatim (the core checks
+/// the rules when the configuration is built).
+fn manifest_commands(
+    platform: &str,
+    commands: &Bound<'_, PyAny>,
+) -> PyResult<Vec<ManifestCommand>> {
+    let bad =
+        |what: String| ConfigError::new_err(format!("command_manifests[{platform:?}]: {what}"));
+    let mut out = Vec::new();
+    for (i, item) in commands.try_iter()?.enumerate() {
+        let Value::Object(mut m) = from_py(&item?)? else {
+            return Err(bad(format!("entry {i} is not a dict")));
+        };
+        let mut text = |k: &str| match m.remove(k) {
+            Some(Value::String(s)) => Ok(s),
+            _ => Err(bad(format!("entry {i} has no string {k:?}"))),
+        };
+        let name = text("name")?;
+        let description = text("description")?;
+        let options = m.remove("options").filter(|v| !v.is_null());
+        if let Some(k) = m.keys().next() {
+            return Err(bad(format!(
+                "entry {i} ({name:?}) has an unknown key {k:?}"
+            )));
+        }
+        out.push(ManifestCommand {
+            name,
+            description,
+            options,
+        });
+    }
+    Ok(out)
 }
 
 /// The gateway's relay configuration (validated by the core).
@@ -36,7 +75,8 @@ impl Config {
         handshake_timeout_s=None, request_timeout_s=None, idle_ack_timeout_s=None,
         keepalive_interval_s=None, pong_timeout_s=None, backoff_initial_s=None,
         backoff_max_s=None, stable_after_s=None, dormant_redial_s=None, revocation=None,
-        max_frame_bytes=None, allow_unauthenticated=false))]
+        max_frame_bytes=None, allow_unauthenticated=false, shutdown_drain_s=None,
+        redial_hold_max_s=None, replay_window=None, command_manifests=None, slack_commands=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         url: String,
@@ -56,6 +96,11 @@ impl Config {
         revocation: Option<String>,
         max_frame_bytes: Option<usize>,
         allow_unauthenticated: bool,
+        shutdown_drain_s: Option<f64>,
+        redial_hold_max_s: Option<f64>,
+        replay_window: Option<usize>,
+        command_manifests: Option<&Bound<'_, PyDict>>,
+        slack_commands: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let mut t = Timeouts::default();
         for (name, v, slot) in [
@@ -75,13 +120,39 @@ impl Config {
             ),
             ("backoff_max_s", backoff_max_s, &mut t.backoff_max),
             ("stable_after_s", stable_after_s, &mut t.stable_after),
+            (
+                "redial_hold_max_s",
+                redial_hold_max_s,
+                &mut t.redial_hold_max,
+            ),
         ] {
             if let Some(d) = secs(name, v)? {
                 *slot = d;
             }
         }
         t.dormant_redial = secs("dormant_redial_s", dormant_redial_s)?;
+        if let Some(s) = shutdown_drain_s {
+            // Zero is allowed: close at once.
+            t.shutdown_drain = if s == 0.0 {
+                Duration::ZERO
+            } else {
+                secs("shutdown_drain_s", Some(s))?.unwrap_or_default()
+            };
+        }
         let mut b = RelayConfig::builder(url).timeouts(t);
+        if let Some(manifests) = command_manifests {
+            for (platform, commands) in manifests.iter() {
+                let platform: String = platform.extract()?;
+                b = b.command_manifest(platform.clone(), manifest_commands(&platform, &commands)?);
+            }
+        }
+        if let Some(words) = slack_commands {
+            let pairs: Vec<(String, String)> = words
+                .iter()
+                .map(|(w, c)| Ok((w.extract::<String>()?, c.extract::<String>()?)))
+                .collect::<PyResult<_>>()?;
+            b = b.slack_commands(pairs);
+        }
         for (platform, bot_id) in identities {
             b = b.identity(platform, bot_id);
         }
@@ -114,6 +185,9 @@ impl Config {
                 return Err(ConfigError::new_err("max_frame_bytes must be at least 1"));
             }
             c.limits.max_frame_bytes = m;
+        }
+        if let Some(w) = replay_window {
+            c.limits.replay_window = w;
         }
         Ok(Config { inner: c })
     }

@@ -45,6 +45,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<FrameRejected>()?;
     m.add_class::<IdleRefused>()?;
     m.add_class::<Revoked>()?;
+    m.add_class::<RedialHeld>()?;
     for (name, ty) in [
         ("RelayError", py.get_type::<RelayError>()),
         ("ConfigError", py.get_type::<ConfigError>()),

@@ -18,7 +18,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use relay_core::config::IdleMode;
 use relay_core::connection::{
-    Connection as CoreConnection, DeliveryHandle, Event, IdleRefusal, Input, Output,
+    Connection as CoreConnection, DeliveryHandle, Event, IdleRefusal, Input, Output, SendOptions,
 };
 use relay_core::wire::{Action, ActionResult, BufferId};
 use relay_core::{Instant, UnixTime};
@@ -85,6 +85,11 @@ fn result_dict(py: Python<'_>, r: &ActionResult) -> PyResult<Py<PyAny>> {
         d.set_item(k, to_py(py, v)?)?;
     }
     Ok(d.into_any().unbind())
+}
+
+/// Seconds as a drain budget: negative or NaN is none, huge is the most.
+pub(crate) fn drain_budget(s: f64) -> std::time::Duration {
+    std::time::Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(std::time::Duration::MAX)
 }
 
 fn tuple<'py>(py: Python<'py>, items: Vec<Bound<'py, PyAny>>) -> PyResult<Py<PyAny>> {
@@ -284,6 +289,13 @@ impl Link {
                 ],
             )?,
             Event::Revoked => tuple(py, vec!["revoked".into_pyobject(py)?.into_any()])?,
+            Event::RedialHeld { until } => tuple(
+                py,
+                vec![
+                    "redial_held".into_pyobject(py)?.into_any(),
+                    until.as_millis().into_pyobject(py)?.into_any(),
+                ],
+            )?,
             other => tuple(
                 py,
                 vec![
@@ -619,13 +631,18 @@ impl Link {
         future: Py<PyAny>,
         platform: Option<&str>,
     ) -> PyResult<Option<Py<PyAny>>> {
-        // The per-frame platform is the core's to honour (not yet possible).
-        let _ = platform;
         let value = from_py(action)?;
         let action =
             Action::from_value(&value).map_err(|e| InvalidActionError::new_err(e.to_string()))?;
+        let options = match platform {
+            Some(p) => SendOptions::new().platform(p),
+            None => SendOptions::new(),
+        };
         let now = self.now();
-        let id = self.conn.send(action, now).map_err(send_error)?;
+        let id = self
+            .conn
+            .send_with(action, &options, now)
+            .map_err(send_error)?;
         self.futures.insert(id.as_str().to_owned(), future);
         self.pump(py)
     }
@@ -674,11 +691,33 @@ impl Link {
         self.pump(py)
     }
 
-    /// Deliberate shutdown (idempotent): pending requests fail at once, the
-    /// socket closes with 1000, no dial again.
-    fn shutdown(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+    /// Deliberate shutdown (idempotent), never to dial again. Requests in
+    /// flight get up to `drain_s` seconds (clamped by the configured
+    /// drain; `None`: the configured drain) for their results, in state
+    /// `closing`; then what is still pending fails and the socket closes
+    /// with 1000. With nothing in flight it closes at once.
+    #[pyo3(signature = (drain_s=None))]
+    fn shutdown(&mut self, py: Python<'_>, drain_s: Option<f64>) -> PyResult<Option<Py<PyAny>>> {
         let now = self.now();
-        self.conn.shutdown_within(std::time::Duration::ZERO, now);
+        match drain_s {
+            None => self.conn.shutdown(now),
+            Some(s) => self.conn.shutdown_within(drain_budget(s), now),
+        }
+        self.pump(py)
+    }
+
+    /// Holds the next re-dial until `release_redial` (or `wake`), at most
+    /// the configured cap (60 s) from when it became due.
+    fn hold_redial(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        let now = self.now();
+        self.conn.hold_redial(now).map_err(command_error)?;
+        self.pump(py)
+    }
+
+    /// Ends a hold: a re-dial that waits dials now.
+    fn release_redial(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        let now = self.now();
+        self.conn.release_redial(now).map_err(command_error)?;
         self.pump(py)
     }
 

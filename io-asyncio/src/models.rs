@@ -11,6 +11,8 @@ use pyo3::types::{PyAnyMethods, PyBytes, PyDict, PyList};
 use relay_core::message::{ContextItem, MessageEvent, MessageType, SessionSource};
 use relay_core::wire::PassthroughForward;
 
+use crate::json::to_py;
+
 /// The fields a class accepts (`None`: any keyword).
 #[derive(Debug, Default)]
 pub struct Fields(Option<HashSet<String>>);
@@ -196,6 +198,10 @@ pub fn event_kwargs<'py>(
                 }
                 if let Some(m) = &p.prompt_message_id {
                     pd.set_item("prompt_message_id", m)?;
+                }
+                // The whole object, as the reference hands it over.
+                for (k, v) in &p.extra {
+                    pd.set_item(k, to_py(py, v)?)?;
                 }
                 d.set_item("prompt_response", pd)?;
             }

@@ -5,7 +5,8 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use relay_core::connection::{
-    Connection as CoreConnection, DeliveryHandle, Event, IdleRefusal, Input, Output, Stats,
+    Connection as CoreConnection, DeliveryHandle, Event, IdleRefusal, Input, Output, SendOptions,
+    Stats,
 };
 use relay_core::wire::{Action, BufferId};
 use relay_core::{Instant, UnixTime};
@@ -133,6 +134,13 @@ pub struct IdleRefused {
 #[pyclass(module = "hermes_relay._core", frozen)]
 pub struct Revoked;
 
+/// A re-dial became due while held: it waits for `release_redial` or
+/// `wake`, and dials at `until_ms` at the latest.
+#[pyclass(module = "hermes_relay._core", frozen, get_all)]
+pub struct RedialHeld {
+    until_ms: u64,
+}
+
 fn event_to_py(py: Python<'_>, event: Event) -> PyResult<Py<PyAny>> {
     let buffer = |d: Option<DeliveryHandle>| d.map(|d| d.buffer_id().as_str().to_owned());
     Ok(match event {
@@ -236,6 +244,13 @@ fn event_to_py(py: Python<'_>, event: Event) -> PyResult<Py<PyAny>> {
         )?
         .into_any(),
         Event::Revoked => Py::new(py, Revoked)?.into_any(),
+        Event::RedialHeld { until } => Py::new(
+            py,
+            RedialHeld {
+                until_ms: until.as_millis(),
+            },
+        )?
+        .into_any(),
         other => Py::new(
             py,
             FrameRejected {
@@ -350,14 +365,25 @@ impl Connection {
             .handle_input(Input::Timeout, Instant::from_millis(now_ms));
     }
 
-    /// Sends an action object (`{"op": "send", ...}`); returns the request id.
-    /// The result arrives as a `Response` or `RequestFailed` event.
-    fn send(&mut self, now_ms: u64, action: &Bound<'_, PyAny>) -> PyResult<String> {
+    /// Sends an action object (`{"op": "send", ...}`), for `platform`'s
+    /// identity when given; returns the request id. The result arrives as a
+    /// `Response` or `RequestFailed` event.
+    #[pyo3(signature = (now_ms, action, platform=None))]
+    fn send(
+        &mut self,
+        now_ms: u64,
+        action: &Bound<'_, PyAny>,
+        platform: Option<&str>,
+    ) -> PyResult<String> {
         let value = from_py(action)?;
         let action =
             Action::from_value(&value).map_err(|e| InvalidActionError::new_err(e.to_string()))?;
+        let options = match platform {
+            Some(p) => SendOptions::new().platform(p),
+            None => SendOptions::new(),
+        };
         self.inner
-            .send(action, Instant::from_millis(now_ms))
+            .send_with(action, &options, Instant::from_millis(now_ms))
             .map(|id| id.as_str().to_owned())
             .map_err(send_error)
     }
@@ -399,11 +425,34 @@ impl Connection {
             .map_err(command_error)
     }
 
-    /// Deliberate shutdown: fails pending requests at once, closes with
-    /// 1000, never dials again. Idempotent.
-    fn shutdown(&mut self, now_ms: u64) {
+    /// Deliberate shutdown, never to dial again; idempotent. Requests in
+    /// flight get up to `drain_s` seconds (clamped by the configured drain;
+    /// `None`: the configured drain) for their results (state `closing`),
+    /// then fail, and the socket closes with 1000.
+    #[pyo3(signature = (now_ms, drain_s=None))]
+    fn shutdown(&mut self, now_ms: u64, drain_s: Option<f64>) {
+        let now = Instant::from_millis(now_ms);
+        match drain_s {
+            None => self.inner.shutdown(now),
+            Some(s) => self
+                .inner
+                .shutdown_within(crate::link::drain_budget(s), now),
+        }
+    }
+
+    /// Holds the next re-dial until `release_redial` or `wake` (at most the
+    /// configured cap).
+    fn hold_redial(&mut self, now_ms: u64) -> PyResult<()> {
         self.inner
-            .shutdown_within(std::time::Duration::ZERO, Instant::from_millis(now_ms));
+            .hold_redial(Instant::from_millis(now_ms))
+            .map_err(command_error)
+    }
+
+    /// Ends a hold: a re-dial that waits dials now.
+    fn release_redial(&mut self, now_ms: u64) -> PyResult<()> {
+        self.inner
+            .release_redial(Instant::from_millis(now_ms))
+            .map_err(command_error)
     }
 
     /// Re-anchors the wall clock used to mint tokens.
@@ -484,5 +533,8 @@ pub fn stats_dict<'py>(py: Python<'py>, s: &Stats) -> PyResult<Bound<'py, PyDict
     d.set_item("unknown_results", s.unknown_results)?;
     d.set_item("duplicate_deliveries", s.duplicate_deliveries)?;
     d.set_item("acks_sent", s.acks_sent)?;
+    d.set_item("deliveries_deferred", s.deliveries_deferred)?;
+    d.set_item("descriptors_ignored", s.descriptors_ignored)?;
+    d.set_item("replays_dropped", s.replays_dropped)?;
     Ok(d)
 }

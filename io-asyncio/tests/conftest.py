@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
@@ -91,12 +91,30 @@ class Connector:
     async def model(self) -> Dict[str, Any]:
         return (await self.stats())["model"]
 
+    def log(self, direction: str, frame_type: str) -> List[Dict[str, Any]]:
+        """The frames of one type the connector logged (``in``: what the
+        gateway sent), parsed: what actually crossed the wire."""
+        status, body = self._call("GET", "/dev/log", None)
+        assert status == 200, body
+        return [json.loads(e["text"]) for e in body["entries"]
+                if e["direction"] == direction and e["type"] == frame_type and e["text"]]
 
-def start_connector(tmp: Path) -> Connector:
-    config = tmp / "connector.json"
+    async def frames(self, direction: str, frame_type: str) -> List[Dict[str, Any]]:
+        return await asyncio.wait_for(asyncio.to_thread(self.log, direction, frame_type), 10)
+
+    async def result_for(self, request_id: str) -> Optional[Dict[str, Any]]:
+        """The result the connector sent for ``request_id``, if any."""
+        for f in await self.frames("out", "outbound_result"):
+            if f["requestId"] == request_id:
+                return f["result"]
+        return None
+
+
+def start_connector(tmp: Path, descriptors: Optional[Dict[str, Any]] = None) -> Connector:
+    config = tmp / f"connector-{time.monotonic_ns()}.json"
     config.write_text(json.dumps({
         "gateways": {gid: [secret] for gid, secret in GATEWAYS.items()},
-        "descriptors": DESCRIPTORS,
+        "descriptors": DESCRIPTORS if descriptors is None else descriptors,
     }))
     proc = subprocess.Popen(
         [relay_bin(), "connector", "--listen", "127.0.0.1:0", "--config", str(config)],
@@ -121,15 +139,55 @@ def start_connector(tmp: Path) -> Connector:
     return Connector(proc, url, url.replace("ws://", "http://"))
 
 
+def stop_connector(c: Connector) -> None:
+    c.proc.terminate()
+    try:
+        c.proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        c.proc.kill()
+        c.proc.wait(timeout=5)
+
+
 @pytest.fixture
 def connector(tmp_path):
     c = start_connector(tmp_path)
     try:
         yield c
     finally:
-        c.proc.terminate()
-        try:
-            c.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            c.proc.kill()
-            c.proc.wait(timeout=5)
+        stop_connector(c)
+
+
+# Every op today's reference knows.
+ALL_OPS = ["send", "edit", "typing", "follow_up", "get_chat_info", "send_media", "prompt",
+           "react", "draft", "task_card", "task_card_stop", "delete"]
+
+
+def all_ops_descriptors(drafts: bool = False) -> Dict[str, Any]:
+    """Descriptors advertising every op, for telegram, discord and slack."""
+    out = {}
+    for platform, (label, limit, dialect, unit) in {
+        "telegram": ("Telegram", 4096, "markdown_v2", "utf16"),
+        "discord": ("Discord", 2000, "discord", "chars"),
+        "slack": ("Slack", 39000, "slack", "chars"),
+    }.items():
+        out[platform] = {"contract_version": 1, "platform": platform, "label": label,
+                         "max_message_length": limit, "supports_draft_streaming": drafts,
+                         "supports_edit": True, "supports_threads": True,
+                         "markdown_dialect": dialect, "len_unit": unit,
+                         "supported_ops": ALL_OPS}
+    return out
+
+
+@pytest.fixture
+def make_connector(tmp_path):
+    """Starts connectors with other descriptors (stopped at teardown)."""
+    started: List[Connector] = []
+
+    def make(descriptors: Optional[Dict[str, Any]] = None) -> Connector:
+        c = start_connector(tmp_path, descriptors)
+        started.append(c)
+        return c
+
+    yield make
+    for c in started:
+        stop_connector(c)

@@ -44,9 +44,9 @@ async def until(pred, timeout=BOUND, step=0.02):
 
 
 def make_adapter(connector, **kw):
+    kw.setdefault("identities", [("telegram", "tg-bot"), ("discord", "dc-bot")])
     transport = WebSocketRelayTransport(
         connector.url, "telegram", "tg-bot",
-        identities=[("telegram", "tg-bot"), ("discord", "dc-bot")],
         gateway_id="gw", upgrade_secret=GATEWAYS["gw"],
         connect_timeout_s=5.0, outbound_timeout_s=5.0, reconnect=True, **kw,
     )

@@ -150,7 +150,7 @@ def test_shutdown_is_terminal():
     conn = serving()
     rid = conn.send(40, {"op": "send", "chat_id": "c", "content": "x"})
     conn.drain()
-    conn.shutdown(41)
+    conn.shutdown(41, 0.0)
     outs, deadline = conn.drain()
     assert deadline is None
     assert any(type(o) is _core.Close and o.code == 1000 for o in outs)
@@ -159,3 +159,35 @@ def test_shutdown_is_terminal():
     assert conn.is_terminal and conn.state == "closed"
     conn.handle_timeout(10_000_000)
     assert conn.drain() == ([], None)
+
+
+def test_shutdown_drains_requests_in_flight():
+    conn = serving()
+    rid = conn.send(40, {"op": "send", "chat_id": "c", "content": "x"})
+    conn.drain()
+    conn.shutdown(41, 2.0)
+    outs, deadline = conn.drain()
+    assert conn.state == "closing" and not any(type(o) is _core.Close for o in outs)
+    assert deadline == 41 + 2000, "the drain deadline is the core's timer"
+    with pytest.raises(hr.SendRefusedError):
+        conn.send(42, {"op": "send", "chat_id": "c", "content": "late"})
+    result = {"type": "outbound_result", "requestId": rid, "result": {"success": True, "message_id": "m-1"}}
+    conn.handle_message(500, json.dumps(result) + "\n")
+    outs, deadline = conn.drain()
+    (resp,) = [o for o in outs if type(o) is _core.Response]
+    assert resp.request_id == rid
+    assert any(type(o) is _core.Close and o.code == 1000 for o in outs)
+    assert conn.state == "closed" and deadline is None
+
+
+def test_an_unanswered_drain_ends_at_its_deadline():
+    conn = serving()
+    rid = conn.send(40, {"op": "send", "chat_id": "c", "content": "x"})
+    conn.drain()
+    conn.shutdown(41, 1.0)
+    _, deadline = conn.drain()
+    conn.handle_timeout(deadline)
+    outs, _ = conn.drain()
+    (failed,) = [o for o in outs if type(o) is _core.RequestFailed]
+    assert failed.request_id == rid and failed.ambiguous and failed.error == "relay transport closed"
+    assert conn.state == "closed"

@@ -45,8 +45,10 @@ EVENT = {
         {"url": "https://cdn.invalid/b.png", "mime": "image/png", "kind": "image"},
     ],
     "context": [{"text": "hello all", "source": {"user_name": "Cy"}}, {"text": "anyone?", "source": {"user_id": "u-2"}}],
-    # A key the core does not model is not carried over (see docs/python.md).
-    "prompt_response": {"prompt_id": "p-1", "option_id": "approve", "label": "Approve", "unmodelled": 1},
+    # Handed over whole, keys the core does not model included (the reference
+    # passes the wire object on as it came).
+    "prompt_response": {"prompt_id": "p-1", "option_id": "approve", "choice": 2, "label": "Approve",
+                        "answered_by": {"user_id": "u-9"}},
 }
 
 
@@ -88,7 +90,7 @@ async def test_inbound_fields_as_the_reference_fills_them(connector):
             ("reply_to_is_own_message", True),
             ("media_types", ["image/png", "audio/ogg", ""]),
             ("channel_context", "[Recent channel messages]\nCy: hello all\nu-2: anyone?"),
-            ("prompt_response", {"prompt_id": "p-1", "option_id": "approve", "label": "Approve"}),
+            ("prompt_response", EVENT["prompt_response"]),
         ]:
             if has(ef, name):
                 assert getattr(ev, name) == want, name

@@ -314,12 +314,24 @@ wire_object! {
 #[derive(Default)]
 struct PromptResponseWire(PromptResponse);
 
-wire_object! {
-    impl<'de> for PromptResponseWire |w, map| {
-        "prompt_id" => w.0.prompt_id = text(lax::lax(map)?).unwrap_or_default(),
-        "option_id" => w.0.option_id = text(lax::lax(map)?).unwrap_or_default(),
-        "label" => w.0.label = text(lax::lax(map)?),
-        "prompt_message_id" => w.0.prompt_message_id = text(lax::lax(map)?),
+impl<'de> WireObject<'de> for PromptResponseWire {
+    fn empty() -> Self {
+        Self::default()
+    }
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        let p = &mut self.0;
+        match key {
+            "prompt_id" => p.prompt_id = text(lax::lax(map)?).unwrap_or_default(),
+            "option_id" => p.option_id = text(lax::lax(map)?).unwrap_or_default(),
+            "label" => p.label = text(lax::lax(map)?),
+            "prompt_message_id" => p.prompt_message_id = text(lax::lax(map)?),
+            // Kept: the whole answer is the application's to read.
+            _ => {
+                let v = lax::value(map)?;
+                p.extra.insert(key.to_owned(), v);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -137,6 +137,9 @@ impl Serialize for Ser<'_, PromptResponse> {
         if let Some(v) = &p.prompt_message_id {
             m.serialize_entry("prompt_message_id", v)?;
         }
+        for (k, v) in &p.extra {
+            m.serialize_entry(k, v)?;
+        }
         m.end()
     }
 }

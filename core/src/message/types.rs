@@ -252,6 +252,9 @@ pub struct PromptResponse {
     pub label: Option<String>,
     /// The message that carried the prompt.
     pub prompt_message_id: Option<String>,
+    /// Keys this version does not model, in order (the application gets
+    /// the whole object, as the reference hands it over).
+    pub extra: Map<String, Value>,
 }
 
 /// An inbound message as the connector sends it (docs/protocol.md, "Connector → gateway").

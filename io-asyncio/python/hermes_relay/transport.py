@@ -43,6 +43,14 @@ _INBOX_LOW = 128
 _CLOSE_GRACE_S = 2.0
 # The stagger between address families when a name resolves to several.
 _HAPPY_EYEBALLS_S = 0.25
+# disconnect(): the budget the Hermes runner gives an adapter's disconnect
+# when neither the caller nor its environment variable names one, and the
+# part of any budget kept back for the close after the drain.
+_DISCONNECT_BUDGET_ENV = "HERMES_GATEWAY_ADAPTER_DISCONNECT_TIMEOUT"
+_DISCONNECT_BUDGET_S = 5.0
+_CLOSE_RESERVE_S = 0.5
+# The longest drain of requests in flight at disconnect (the reference's).
+_DRAIN_MAX_S = 5.0
 
 InboundHandler = Callable[[Any], Awaitable[None]]
 
@@ -125,7 +133,10 @@ class WebSocketRelayTransport:
     core's backoff ladder. With ``reconnect=False`` the link ends at the first
     unexpected close instead of re-dialing. The keyword-only extras
     (``idle_ack_timeout_s``, ``dormant_redial_s``, ``seed``, ``revocation``,
-    ``max_frame_bytes``, ``ssl``) have defaults matching the reference.
+    ``max_frame_bytes``, ``ssl``, ``redial_hold_max_s``) have defaults
+    matching the reference; ``command_manifests`` (``{platform: [command,
+    ...]}``) and ``slack_commands`` (``{word: "/command"}``) default to the
+    installed Hermes's, when it has them.
     """
 
     def __init__(
@@ -148,6 +159,9 @@ class WebSocketRelayTransport:
         revocation: Optional[str] = None,
         max_frame_bytes: Optional[int] = None,
         ssl: Optional["ssl.SSLContext"] = None,
+        redial_hold_max_s: float = 60.0,
+        command_manifests: Optional[Dict[str, List[Dict[str, Any]]]] = None,
+        slack_commands: Optional[Dict[str, str]] = None,
     ) -> None:
         self._platform = platform
         self._bot_id = bot_id
@@ -158,9 +172,14 @@ class WebSocketRelayTransport:
         self._dormant_redial_s = dormant_redial_s
         self._seed = seed
         self._ssl = ssl
-        self._config = _core.Config(
-            url,
-            [(str(p), str(b or "")) for p, b in self._identities],
+        platforms = {str(p) for p, _ in self._identities}
+        manifests_from_hermes = command_manifests is None
+        if manifests_from_hermes:
+            command_manifests = _hermes_command_manifests(platforms)
+        if slack_commands is None and "slack" in platforms:
+            slack_commands = _hermes_slack_commands()
+        identities = [(str(p), str(b or "")) for p, b in self._identities]
+        config = dict(
             gateway_id=gateway_id,
             secret=upgrade_secret,
             # As the reference does, a transport built without both
@@ -174,8 +193,25 @@ class WebSocketRelayTransport:
             dormant_redial_s=dormant_redial_s,
             revocation=revocation,
             max_frame_bytes=max_frame_bytes,
+            shutdown_drain_s=_DRAIN_MAX_S,
+            redial_hold_max_s=redial_hold_max_s,
+            slack_commands=slack_commands,
         )
+        try:
+            self._config = _core.Config(url, identities, command_manifests=command_manifests, **config)
+        except _core.ConfigError:
+            if not (manifests_from_hermes and command_manifests):
+                raise
+            # The installed Hermes's manifest is an extra, as in the
+            # reference: one the core refuses never stops the link.
+            logger.warning("relay: the installed Hermes's command manifest was refused; "
+                           "the hellos go out without it", exc_info=True)
+            self._config = _core.Config(url, identities, **config)
         self._url = self._config.dial_url
+        # A hold asked for before connect() applies to the link it starts.
+        self._hold_before_connect = False
+        # Set by disconnect(): requests fail at once from then on.
+        self._closing = False
 
         self._inbound: Optional[InboundHandler] = None
         self._interrupt_inbound_handler: Optional[Callable[[str, str], Awaitable[None]]] = None
@@ -214,6 +250,7 @@ class WebSocketRelayTransport:
         self._loop = loop
         seed = self._seed if self._seed is not None else int.from_bytes(os.urandom(8), "little")
         self._auth_revoked = False
+        self._closing = False
         self._link = _core.Link(
             self._config,
             seed,
@@ -228,6 +265,10 @@ class WebSocketRelayTransport:
         )
         self._first_dial = loop.create_future()
         self._run(self._link.start())
+        if self._hold_before_connect:
+            # After the first dial began: a hold is for re-dials.
+            self._hold_before_connect = False
+            self._run(self._link.hold_redial())
         try:
             await asyncio.wait_for(asyncio.shield(self._first_dial), self._connect_timeout_s)
         except BaseException:
@@ -236,21 +277,32 @@ class WebSocketRelayTransport:
         return True
 
     async def disconnect(self, *, budget_s: Optional[float] = None) -> None:
-        """Deliberate shutdown: pending requests end with a failed result, the
-        socket closes with 1000, and the link never dials again.
+        """Deliberate shutdown, never to dial again.
 
-        ``budget_s`` (the time the caller can spend here) is accepted; the
-        drain of in-flight requests within it is the core's to do and is not
-        done yet: requests still in flight fail at once (ambiguous).
+        ``budget_s`` is the time the caller can still spend here (None: the
+        Hermes runner's ``HERMES_GATEWAY_ADAPTER_DISCONNECT_TIMEOUT``, else
+        5 s). Requests in flight get what is left of it after a 0.5 s reserve
+        for the close, at most 5 s, to receive their results (the core's
+        ``closing`` state); new requests fail at once. Then what is still
+        pending fails (ambiguous) and the socket closes with 1000.
         """
-        if self._link is None:
+        self._closing = True
+        link = self._link
+        if link is None:
             return
-        await self._teardown()
+        try:
+            if not link.is_terminal:
+                drain = max(0.0, min(_DRAIN_MAX_S, _disconnect_budget(budget_s) - _CLOSE_RESERVE_S))
+                self._run(link.shutdown(drain))
+                if link.state == "closing":
+                    await self._wait_state(_closed_outcome, drain + _CLOSE_RESERVE_S)
+        finally:
+            await self._teardown()
 
     async def _teardown(self) -> None:
         link = self._link
         if link is not None and not link.is_terminal:
-            self._run(link.shutdown())
+            self._run(link.shutdown(0.0))
         self._disarm()
         for task in list(self._dial_tasks.values()):
             task.cancel()
@@ -309,7 +361,8 @@ class WebSocketRelayTransport:
     @property
     def state(self) -> str:
         """The core's state: dialing, handshaking, serving, going_idle,
-        buffered, revoked or closed (``closed`` before ``connect()``)."""
+        buffered, closing, revoked or closed (``closed`` before
+        ``connect()``)."""
         return self._link.state if self._link is not None else "closed"
 
     def stats(self) -> Dict[str, int]:
@@ -339,10 +392,12 @@ class WebSocketRelayTransport:
     ) -> Dict[str, Any]:
         """Send one action; the connector's result dict, or a failed one.
 
-        ``platform`` names the identity the frame is for; tagging the frame
-        with it is the core's, which does not do it yet (the chat's platform
-        learned from inbound traffic is used).
+        ``platform`` names the identity the frame is for: the core tags the
+        frame with it and with that identity's bot id (none when this
+        gateway does not front it; the connector then refuses the frame).
         """
+        if self._closing:
+            return {"success": False, "error": _CLOSED}
         link = self._link
         if link is None:
             return {"success": False, "error": _NOT_CONNECTED}
@@ -458,17 +513,28 @@ class WebSocketRelayTransport:
             self._run(link.wake())
 
     def hold_redial(self) -> None:
-        """Park re-dials while a brokered suspend is in flight.
-
-        Not available yet: holding a re-dial is the core's, which does not
-        have it. Raises ``NotImplementedError`` (the Hermes adapter then
-        reports that the hold did not take).
-        """
-        raise NotImplementedError("hold_redial needs the core's re-dial hold")
+        """Hold the next re-dial (a brokered suspend is in flight) until
+        ``release_redial()``, or ``redial_hold_max_s`` (60 s) after it became
+        due. Before ``connect()`` it applies to the link that starts."""
+        link = self._link
+        if link is None or link.is_terminal:
+            self._hold_before_connect = True
+            return
+        try:
+            self._run(link.hold_redial())
+        except _core.CommandRefusedError as exc:
+            logger.debug("relay: hold_redial refused: %s", exc)
 
     def release_redial(self) -> None:
-        """Undo ``hold_redial()``. Not available yet (see there)."""
-        raise NotImplementedError("release_redial needs the core's re-dial hold")
+        """End a hold: a re-dial that waits for it dials now."""
+        self._hold_before_connect = False
+        link = self._link
+        if link is None or link.is_terminal:
+            return
+        try:
+            self._run(link.release_redial())
+        except _core.CommandRefusedError as exc:
+            logger.debug("relay: release_redial refused: %s", exc)
 
     async def _wait_state(self, check: Callable[[Any], Optional[bool]], timeout_s: float) -> bool:
         """Waits until ``check(event)`` answers True or False for a state or
@@ -515,6 +581,8 @@ class WebSocketRelayTransport:
             elif kind == "revoked":
                 self._auth_revoked = True
                 logger.warning("relay credential revoked; the link will not dial again")
+            elif kind == "redial_held":
+                logger.info("relay: re-dial held (a brokered suspend is in flight)")
             elif kind == "rejected":
                 logger.warning("relay: skipped a frame: %s", ev[1])
             elif kind == "disconnected":
@@ -776,6 +844,59 @@ def _idle_outcome(ev: Tuple[Any, ...]) -> Optional[bool]:
         if ev[1] in ("dialing", "revoked", "closed"):
             return False
     return None
+
+
+def _closed_outcome(ev: Tuple[Any, ...]) -> Optional[bool]:
+    """True once the link is closed (after a drain)."""
+    if ev[0] == "state" and ev[1] in ("revoked", "closed"):
+        return True
+    return None
+
+
+def _disconnect_budget(budget_s: Optional[float]) -> float:
+    """The caller's budget, else the runner's from the environment, else 5 s."""
+    if budget_s is not None:
+        return max(0.0, budget_s)
+    raw = os.environ.get(_DISCONNECT_BUDGET_ENV, "").strip()
+    if raw:
+        try:
+            return max(0.0, float(raw))
+        except ValueError:
+            logger.warning("relay: %s=%r is not a number; using %s s", _DISCONNECT_BUDGET_ENV, raw,
+                           _DISCONNECT_BUDGET_S)
+    return _DISCONNECT_BUDGET_S
+
+
+def _hermes_command_manifests(platforms: Any) -> Optional[Dict[str, List[Dict[str, Any]]]]:
+    """The installed Hermes's Discord command manifest, when it has one and
+    this gateway fronts Discord."""
+    if "discord" not in platforms:
+        return None
+    try:
+        from gateway.relay.command_manifest import build_relay_command_manifest
+    except ImportError:
+        return None
+    try:
+        return {"discord": build_relay_command_manifest()}
+    except Exception:  # noqa: BLE001 - the hello goes out without it, as with the reference
+        logger.debug("relay: the installed Hermes's command manifest failed to build", exc_info=True)
+        return None
+
+
+def _hermes_slack_commands() -> Optional[Dict[str, str]]:
+    """The installed Hermes's words after Slack's ``/hermes``, when it has
+    them (``compact`` stands for ``/compress``, as there)."""
+    try:
+        from hermes_cli.commands_platforms import slack_subcommand_map
+    except ImportError:
+        return None
+    try:
+        words = dict(slack_subcommand_map())
+    except Exception:  # noqa: BLE001 - the core's own words then apply
+        logger.debug("relay: the installed Hermes's Slack commands failed to load", exc_info=True)
+        return None
+    words["compact"] = "/compress"
+    return words
 
 
 def _serving_outcome(ev: Tuple[Any, ...]) -> Optional[bool]:
