@@ -202,6 +202,10 @@ impl Engine {
         // The timer is polled once per call (and again when replaced): once
         // polled, it wakes this task when it fires.
         let mut timer_polled = false;
+        // The timer fired: its `Timeout` waits until the socket has been
+        // read, so that what arrived before the deadline (a pong) is seen
+        // first, even when nobody was woken to read it.
+        let mut timed_out = false;
         loop {
             self.drain();
             if self.conn.is_terminal() {
@@ -216,9 +220,8 @@ impl Engine {
             if self.flush(cx) {
                 continue;
             }
-            if self.poll_timer(cx, &mut timer_polled) {
-                self.input(Input::Timeout);
-                continue;
+            if !timed_out && self.poll_timer(cx, &mut timer_polled) {
+                timed_out = true;
             }
             if let Some(dialing) = self.dialing.as_mut()
                 && let Poll::Ready(result) = dialing.as_mut().poll(cx)
@@ -237,11 +240,19 @@ impl Engine {
                 self.read(Read::from_item(item), now);
                 reads += 1;
                 if reads >= READ_BATCH {
+                    if timed_out {
+                        self.drain();
+                        self.input(Input::Timeout);
+                    }
                     self.drain();
                     self.flush(cx);
                     cx.waker().wake_by_ref();
                     return Poll::Pending;
                 }
+                continue;
+            }
+            if std::mem::take(&mut timed_out) {
+                self.input(Input::Timeout);
                 continue;
             }
             self.trim_after_handshake();

@@ -28,7 +28,11 @@ use super::shared::{Poller, Shared, Turn};
 /// the rest. Commands and timers keep flowing meanwhile. The stream takes
 /// all the events waiting at once, so a burst costs one hand-over; while
 /// the application awaits the next event, its own task reads the socket
-/// (a few events ahead) instead of waiting for the driver task to. The
+/// (a few events ahead) instead of waiting for the driver task to. A
+/// wake-up of the connection that comes while the application works
+/// through a batch taken by [`next_event`](Events::next_event) waits for it
+/// to come back for the rest, up to the connection's next deadline (a
+/// keepalive or a pong deadline), when the driver task answers it. The
 /// stream ends when the client has stopped and every event was taken.
 pub struct Events {
     shared: Arc<Shared>,
@@ -72,7 +76,15 @@ impl Events {
         }
         let shared = self.shared.clone();
         let turn = Turn::with_token(&shared, self.token);
-        std::future::poll_fn(|cx| self.poll_event(cx, Some(&turn))).await
+        let event = std::future::poll_fn(|cx| self.poll_event(cx, Some(&turn))).await;
+        // In the middle of a batch the application comes back for the
+        // rest: a socket wake-up that came meanwhile waits for it rather
+        // than waking the driver task on another thread. The wait is
+        // bounded: the connection's timer wakes the driver task at the next
+        // deadline, and the driver reads the socket before it handles the
+        // timeout.
+        turn.finish(!self.taken.is_empty());
+        event
     }
 
     /// Hands back the message of an [`Event::Inbound`] once the application

@@ -77,9 +77,23 @@ impl Router {
     /// The application task holding `token` no longer awaits. A wake-up
     /// it may have taken without polling is passed on.
     pub(crate) fn unregister(&self, token: u64) {
+        self.unregister_or_keep(token, false);
+    }
+
+    /// [`unregister`](Self::unregister); with `keep`, when no other task
+    /// awaits, a wake-up taken without polling stays owed instead of
+    /// waking the driver task: the caller comes back to poll (an event
+    /// stream in the middle of a batch). Any other task that registers,
+    /// and any later wake-up (the connection's timer), still reach the
+    /// connection.
+    pub(crate) fn unregister_or_keep(&self, token: u64, keep: bool) {
         let mut routes = self.lock();
         routes.apps.retain(|(t, _)| *t != token);
         if self.owed.load(Ordering::Acquire) {
+            if keep && routes.apps.is_empty() {
+                // Owed stays set: the next wake-up goes to the driver.
+                return;
+            }
             Self::route(&self.owed, &routes);
         }
     }
@@ -174,5 +188,27 @@ mod tests {
         // The application stops awaiting without polling the connection.
         router.unregister(token);
         assert_eq!(driver.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_wake_up_kept_for_the_application_reaches_the_driver_at_the_next_wake_up() {
+        let router = Arc::new(Router::default());
+        let waker = Waker::from(router.clone());
+        let (driver, driver_waker) = counter();
+        let (app, app_waker) = counter();
+        router.set_driver(&driver_waker);
+        let token = router.token();
+        router.register(token, &app_waker);
+        waker.wake_by_ref();
+        assert_eq!(app.0.load(Ordering::SeqCst), 1);
+        // The application returns with a batch to work through: the
+        // wake-up waits for it instead of waking the driver task.
+        router.unregister_or_keep(token, true);
+        assert_eq!(driver.0.load(Ordering::SeqCst), 0);
+        // The connection's timer fires (its next deadline): the driver
+        // task answers, whether the application came back or not.
+        waker.wake_by_ref();
+        assert_eq!(driver.0.load(Ordering::SeqCst), 1);
+        assert_eq!(app.0.load(Ordering::SeqCst), 1);
     }
 }

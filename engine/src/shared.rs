@@ -162,10 +162,11 @@ impl Core {
 
 /// An application task's turn at polling the connection while it awaits
 /// something: registered with the router while it awaits, unregistered
-/// when dropped (done, or the wait abandoned).
+/// when dropped (done, or the wait abandoned) or [`finish`](Turn::finish)ed.
 pub(crate) struct Turn<'a> {
     shared: &'a Shared,
     token: u64,
+    finished: bool,
 }
 
 impl<'a> Turn<'a> {
@@ -176,7 +177,11 @@ impl<'a> Turn<'a> {
 
     /// A turn with the token of a long-lived waiter (the event stream).
     pub(crate) fn with_token(shared: &'a Shared, token: u64) -> Self {
-        Turn { shared, token }
+        Turn {
+            shared,
+            token,
+            finished: false,
+        }
     }
 
     /// Registers the task (before it polls, so that a wake-up that comes
@@ -190,11 +195,21 @@ impl<'a> Turn<'a> {
     pub(crate) fn poll(&self, core: &mut Core, poller: Poller) {
         self.shared.poll_connection(core, poller);
     }
+
+    /// The wait is over; with `keep`, a wake-up taken without polling
+    /// stays owed to this task, which comes back to poll (see
+    /// [`Router::unregister_or_keep`](super::router::Router::unregister_or_keep)).
+    pub(crate) fn finish(mut self, keep: bool) {
+        self.finished = true;
+        self.shared.router.unregister_or_keep(self.token, keep);
+    }
 }
 
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
-        self.shared.router.unregister(self.token);
+        if !self.finished {
+            self.shared.router.unregister(self.token);
+        }
     }
 }
 
