@@ -38,11 +38,13 @@ impl Clock {
         )
     }
 
-    /// The system instant of `at`. Instants too far away to represent
-    /// become "in a year", which is as good as never.
+    /// The system instant of `at`: the end of its millisecond, so a timer
+    /// set for `now() + d` never fires before `d` has passed since the
+    /// reading ([`Clock::now`] drops the sub-millisecond part). Instants too
+    /// far away to represent become "in a year", which is as good as never.
     pub fn deadline(at: Instant) -> std::time::Instant {
         epoch()
-            .checked_add(Duration::from_millis(at.as_millis()))
+            .checked_add(Duration::from_millis(at.as_millis().saturating_add(1)))
             .unwrap_or_else(|| std::time::Instant::now() + Duration::from_secs(365 * 24 * 3600))
     }
 
@@ -73,9 +75,21 @@ mod tests {
         let at = now.saturating_add(Duration::from_millis(1500));
         let deadline = Clock::deadline(at);
         let ahead = deadline.saturating_duration_since(std::time::Instant::now());
-        assert!(ahead <= Duration::from_millis(1500), "{ahead:?}");
+        assert!(ahead <= Duration::from_millis(1501), "{ahead:?}");
         assert!(ahead >= Duration::from_millis(1000), "{ahead:?}");
         // "Never" stays representable.
         assert!(Clock::deadline(Instant::MAX) > std::time::Instant::now());
+    }
+
+    #[test]
+    fn a_deadline_is_never_before_the_reading_it_was_computed_from() {
+        // `now()` drops the sub-millisecond part of the reading: mapped back
+        // as is, `now() + d` would fire up to a millisecond before `d` had
+        // passed since the reading (a 300 ms delay answered in 299.1 ms).
+        for _ in 0..1000 {
+            let before = std::time::Instant::now();
+            let now = Clock::now();
+            assert!(Clock::deadline(now) >= before);
+        }
     }
 }
