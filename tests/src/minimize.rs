@@ -7,8 +7,8 @@ use relay_core::rng::Rng;
 
 use crate::{Fault, SimConfig, Swarm, run_seed};
 
-/// Fault windows tried, shortest first (ms).
-const WINDOWS_MS: [u64; 9] = [
+/// Fault windows tried, shortest first (ms); both worlds use them.
+pub(crate) const WINDOWS_MS: [u64; 9] = [
     500, 1_000, 2_000, 5_000, 10_000, 15_000, 20_000, 30_000, 45_000,
 ];
 
@@ -46,15 +46,24 @@ impl Minimized {
             "relay-sim --seed {} --gateways {} --fault-window {}",
             self.seed, self.cfg.gateways, self.cfg.fault_window_ms
         );
-        if !self.cfg.faults_off.is_empty() {
-            let off: Vec<&str> = self.cfg.faults_off.iter().map(|f| f.name()).collect();
-            let _ = write!(s, " --off {}", off.join(","));
-        }
+        let off: Vec<&str> = self.cfg.faults_off.iter().map(|f| f.name()).collect();
         #[cfg(feature = "planted-bugs")]
-        if self.cfg.plant != crate::PlantedBug::None {
-            let _ = write!(s, " --plant {}", self.cfg.plant);
-        }
+        let plant = (self.cfg.plant != crate::PlantedBug::None).then(|| self.cfg.plant.to_string());
+        #[cfg(not(feature = "planted-bugs"))]
+        let plant = None;
+        push_replay_flags(&mut s, &off, plant);
         s
+    }
+}
+
+/// Appends the replay flags shared by both worlds: the faults switched off
+/// and the planted bug, when there is one.
+pub(crate) fn push_replay_flags(s: &mut String, off: &[&str], plant: Option<String>) {
+    if !off.is_empty() {
+        let _ = write!(s, " --off {}", off.join(","));
+    }
+    if let Some(plant) = plant {
+        let _ = write!(s, " --plant {plant}");
     }
 }
 

@@ -1,18 +1,12 @@
 //! Shrinking a failing engine-world run: fewer clients, a shorter fault
 //! window, fewer faults, as long as the seed breaks the same invariant.
 
-use std::fmt::Write as _;
-
 use relay_core::rng::Rng;
 
 use super::config::EngineConfig;
 use super::run::run_engine_seed;
 use super::swarm::{EngineFault, EngineSwarm};
-
-/// Fault windows tried, shortest first (ms).
-const WINDOWS_MS: [u64; 9] = [
-    500, 1_000, 2_000, 5_000, 10_000, 15_000, 20_000, 30_000, 45_000,
-];
+use crate::minimize::{WINDOWS_MS, push_replay_flags};
 
 /// The result of [`minimize_engine`].
 #[derive(Clone, Debug)]
@@ -46,14 +40,13 @@ impl EngineMinimized {
             "relay-sim --world engine --seed {} --clients {} --fault-window {}",
             self.seed, self.cfg.clients, self.cfg.fault_window_ms
         );
-        if !self.cfg.faults_off.is_empty() {
-            let off: Vec<&str> = self.cfg.faults_off.iter().map(|f| f.name()).collect();
-            let _ = write!(s, " --off {}", off.join(","));
-        }
+        let off: Vec<&str> = self.cfg.faults_off.iter().map(|f| f.name()).collect();
         #[cfg(feature = "planted-bugs")]
-        if self.cfg.plant != relay_engine::PlantedBug::None {
-            let _ = write!(s, " --plant {}", self.cfg.plant);
-        }
+        let plant =
+            (self.cfg.plant != relay_engine::PlantedBug::None).then(|| self.cfg.plant.to_string());
+        #[cfg(not(feature = "planted-bugs"))]
+        let plant = None;
+        push_replay_flags(&mut s, &off, plant);
         s
     }
 }
