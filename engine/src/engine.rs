@@ -86,6 +86,9 @@ pub(crate) struct Engine {
     dialing: Option<Dialing>,
     deadline: Option<Instant>,
     timer: Option<(Instant, BoxFuture<()>)>,
+    /// Frames read past the batch and past the event queue's room when a
+    /// deadline falls due: the event capacity.
+    overdue_reads: usize,
     /// Events the application has not been handed yet.
     pub(crate) events: VecDeque<Event>,
     pub(crate) replies: Replies,
@@ -129,6 +132,7 @@ impl Engine {
             dialing: None,
             deadline: None,
             timer: None,
+            overdue_reads: options.event_capacity.max(1),
             events: VecDeque::new(),
             replies,
             trimmed: false,
@@ -231,15 +235,26 @@ impl Engine {
                 continue;
             }
             // Backpressure: while the application has enough events to
-            // take, leave the socket unread.
-            if self.events.len() < read_room
+            // take, leave the socket unread. A deadline that fell due waits
+            // until what arrived before it (a pong behind a long backlog)
+            // was read, past the batch and the queue's room by at most
+            // `overdue_reads` frames, so memory stays bounded.
+            let (room, batch) = if timed_out {
+                (
+                    read_room.saturating_add(self.overdue_reads),
+                    READ_BATCH + self.overdue_reads,
+                )
+            } else {
+                (read_room, READ_BATCH)
+            };
+            if self.events.len() < room
                 && let Some(ws) = self.ws.as_deref_mut()
                 && let Poll::Ready(item) = Pin::new(ws).poll_next(cx)
             {
                 let now = *read_now.get_or_insert_with(|| self.now());
                 self.read(Read::from_item(item), now);
                 reads += 1;
-                if reads >= READ_BATCH {
+                if reads >= batch {
                     if timed_out {
                         self.drain();
                         self.input(Input::Timeout);

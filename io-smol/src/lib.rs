@@ -10,6 +10,8 @@ use std::sync::{Arc, OnceLock};
 use async_executor::Executor;
 use async_io::Async;
 
+mod timer;
+
 /// The core crate, re-exported so that one dependency is enough.
 pub use relay_core;
 use relay_core::{Instant, UnixTime};
@@ -46,8 +48,10 @@ pub use relay_engine::{ClientError, ClientOptions, Events, InlineClient, RelayHa
 pub use relay_engine::http;
 
 /// The engine's [`Runtime`] on smol's building blocks: tasks on an
-/// [`Executor`], timers and sockets on the async-io reactor, and blocking
-/// work (a name lookup per dial, the HTTP calls) on a thread of its own.
+/// [`Executor`], sockets on the async-io reactor, the connections' timers
+/// on one thread (named `relay-smol-timer`, which exits when no timer is
+/// armed), and blocking work (a name lookup per dial, the HTTP calls) on a
+/// thread of its own.
 ///
 /// [`SmolRuntime::default`] spawns onto a process-wide executor that one
 /// background thread (named `relay-smol`) runs; [`SmolRuntime::with_executor`]
@@ -109,10 +113,7 @@ impl Runtime for SmolRuntime {
     }
 
     fn sleep_until(&self, deadline: Instant) -> BoxFuture<()> {
-        let timer = async_io::Timer::at(Clock::deadline(deadline));
-        Box::pin(async move {
-            timer.await;
-        })
+        Box::pin(timer::Sleep::until(Clock::deadline(deadline)))
     }
 
     fn connect_tcp(&self, host: String, port: u16) -> BoxFuture<io::Result<Box<dyn IoStream>>> {
@@ -190,7 +191,7 @@ async fn on_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static)
 /// [`start_on`](relay_engine::RelayClient::start_on) and
 /// [`inline_on`](relay_engine::RelayClient::inline_on) take a runtime, for
 /// example [`SmolRuntime::with_executor`]. An inline client makes progress
-/// while the task awaits its `next_event`, `send` or `shutdown`; its timers
-/// and sockets use the async-io reactor, and its final close runs on the
-/// runtime's executor.
+/// while the task awaits its `next_event`, `send` or `shutdown`; its sockets
+/// use the async-io reactor, its timers relay-smol's timer thread, and its
+/// final close runs on the runtime's executor.
 pub type RelayClient = relay_engine::RelayClient<SmolRuntime>;

@@ -178,7 +178,11 @@ async fn serving(hold_tasks: bool) -> Setup {
 }
 
 async fn deliver_burst(server: &ConnectorServer) {
-    for i in 0..BURST {
+    deliver(server, BURST).await;
+}
+
+async fn deliver(server: &ConnectorServer, count: usize) {
+    for i in 0..count {
         let event = MessageEvent {
             text: format!("m-{i}"),
             source: SessionSource {
@@ -195,7 +199,11 @@ async fn deliver_burst(server: &ConnectorServer) {
 /// The rest of the messages, in order, or the first event that is not
 /// one.
 async fn rest_of_burst(events: &mut Events, from: usize) {
-    for i in from..BURST {
+    rest_of(events, from, BURST).await;
+}
+
+async fn rest_of(events: &mut Events, from: usize, count: usize) {
+    for i in from..count {
         let event = tokio::time::timeout(Duration::from_secs(5), events.next_event())
             .await
             .expect("a message")
@@ -274,6 +282,73 @@ async fn the_driver_keeps_the_connection_going_while_a_batch_is_held() {
         let result = s.handle.send_text("c-1", "hello").await.unwrap();
         assert!(result.success, "{result:?}");
         rest_of_burst(&mut s.events, 1).await;
+        assert_eq!(s.server.upgrade_count(), 1);
+        s.server.shutdown().await;
+    };
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the test made no progress");
+}
+
+/// More messages than one read batch (64) and than the event queue holds
+/// (256), then the pong: the application takes nothing meanwhile. Within
+/// what a due deadline reads past the queue (its capacity again).
+const BACKLOG: usize = 300;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pong_behind_a_full_event_queue_still_meets_the_pong_deadline() {
+    let run = async {
+        let mut s = serving(false).await;
+        let ping_at = 1_000 + KEEPALIVE_MS;
+        // The driver reads until the event queue is full; the rest of the
+        // backlog waits in the socket.
+        deliver(&s.server, BACKLOG).await;
+        settle().await;
+        // The keepalive falls due: the ping goes out, the pong comes back
+        // behind the backlog, before the pong deadline.
+        s.clock.advance_to(ping_at);
+        settle().await;
+        assert!(s.clock.requested(ping_at + PONG_MS), "no ping was sent");
+        s.clock.advance_to(ping_at + PONG_MS + 1);
+        settle().await;
+        assert_eq!(s.handle.state().await.unwrap(), State::Serving);
+        // The application comes back: every message, no disconnect.
+        rest_of(&mut s.events, 0, BACKLOG).await;
+        assert_eq!(s.server.upgrade_count(), 1);
+        assert_eq!(s.handle.state().await.unwrap(), State::Serving);
+        s.server.shutdown().await;
+    };
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the test made no progress");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pong_behind_more_than_a_read_batch_is_read_before_the_pong_deadline() {
+    let run = async {
+        let mut s = serving(true).await;
+        let ping_at = 1_000 + KEEPALIVE_MS;
+        deliver(&s.server, BACKLOG).await;
+        settle().await;
+        s.clock.advance_to(ping_at);
+        // The application's poll sends the ping and reads a few messages
+        // ahead; it takes one. The pong arrives behind the rest.
+        match s.events.next_event().await {
+            Some(Event::Inbound { event, .. }) => assert_eq!(event.text, "m-0"),
+            other => panic!("expected the first message, got {other:?}"),
+        }
+        assert!(s.clock.requested(ping_at + PONG_MS), "no ping was sent");
+        settle().await;
+        s.clock.advance_to(ping_at + PONG_MS + 1);
+        // The driver task's turns as the deadline wakes it, with nobody
+        // taking events.
+        let mut driver = s.held.lock().unwrap().pop().expect("the driver task");
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..BACKLOG {
+            assert!(driver.as_mut().poll(&mut cx).is_pending());
+        }
+        assert_eq!(s.handle.state().await.unwrap(), State::Serving);
+        rest_of(&mut s.events, 1, BACKLOG).await;
         assert_eq!(s.server.upgrade_count(), 1);
         s.server.shutdown().await;
     };
