@@ -50,7 +50,10 @@ const READ_AHEAD: usize = 4;
 /// Dropping the client shuts it down: the socket is closed with 1000 in the
 /// background (bounded by a short grace period).
 pub struct InlineClient {
-    engine: Engine,
+    /// Boxed: an application's future may hold the client at more than one
+    /// await point (rustc does not always overlap them), and each copy then
+    /// costs a pointer, not the engine.
+    engine: Box<Engine>,
     event_capacity: usize,
 }
 
@@ -75,7 +78,7 @@ impl InlineClient {
             result: None,
         };
         InlineClient {
-            engine: Engine::new(rt, config, &options, replies),
+            engine: Box::new(Engine::new(rt, config, &options, replies)),
             event_capacity: options.event_capacity.max(1),
         }
     }
@@ -256,5 +259,23 @@ impl Drop for InlineClient {
             self.engine.shutdown(Duration::ZERO);
             self.engine.push_now();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::InlineClient;
+
+    /// An application's future that awaits the function building a client
+    /// and then holds the client lays it out twice (the awaited future's
+    /// copy and its own): a client of two words costs that twice, not its
+    /// whole engine.
+    #[test]
+    fn an_inline_client_is_two_words() {
+        let size = std::mem::size_of::<InlineClient>();
+        assert!(
+            size <= 2 * std::mem::size_of::<usize>(),
+            "an InlineClient is {size} bytes"
+        );
     }
 }
