@@ -30,6 +30,7 @@ from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Tuple
 
 from . import _core
 from . import _models
+from ._future import LinkFuture, Turn, end_turn
 
 logger = logging.getLogger("hermes_relay")
 
@@ -90,9 +91,27 @@ class _Stream(asyncio.Protocol):
         link = owner._link
         if link is None:
             return
-        evs = link.feed(self.dial_no, data)
-        if evs is not None:
-            owner._handle(evs)
+        if owner._turn is not None:
+            # Re-entered (not expected): the enclosing read ends the turn.
+            evs = link.feed(self.dial_no, data)
+            if evs is not None:
+                owner._handle(evs)
+            return
+        # The tasks whose results this read brings resume at its end, in
+        # this loop turn, and what they write goes out with one uncork.
+        turn = owner._turn = Turn()
+        try:
+            evs = link.feed(self.dial_no, data)
+            if evs is not None:
+                owner._handle(evs)
+            end_turn(turn, owner._loop)
+        finally:
+            owner._turn = None
+            for fut in turn.ready:
+                if fut._callbacks:
+                    fut.schedule()
+            if turn.uncork:
+                owner._uncork()
 
     def eof_received(self) -> bool:
         return False  # close our side too
@@ -233,6 +252,8 @@ class WebSocketRelayTransport:
         self._delivery_task: Any = None
         self._delivery_waiter: Optional[asyncio.Future[None]] = None
         self._auth_revoked = False
+        # The socket read being handled, if any (see ``_future``).
+        self._turn: Optional[Turn] = None
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -401,7 +422,7 @@ class WebSocketRelayTransport:
         link = self._link
         if link is None:
             return {"success": False, "error": _NOT_CONNECTED}
-        fut: asyncio.Future[Dict[str, Any]] = self._loop.create_future()  # type: ignore[union-attr]
+        fut = LinkFuture(self._loop, self)  # type: ignore[arg-type]
         try:
             evs = link.send(action, fut, platform)
         except _core.NotConnectedError:
@@ -639,7 +660,11 @@ class WebSocketRelayTransport:
         self._timer = self._loop.call_later(delay, self._on_timer)  # type: ignore[union-attr]
 
     def _defer(self) -> None:
-        self._loop.call_soon(self._uncork)  # type: ignore[union-attr]
+        turn = self._turn
+        if turn is not None:
+            turn.uncork = True
+        else:
+            self._loop.call_soon(self._uncork)  # type: ignore[union-attr]
 
     def _uncork(self) -> None:
         link = self._link
@@ -786,7 +811,9 @@ class WebSocketRelayTransport:
                         logger.warning("relay %s handler raised; not acknowledged", ev[0], exc_info=True)
                 if _EAGER:
                     return
-                waiter = self._loop.create_future()  # type: ignore[union-attr]
+                # Woken at the end of the read that posts the next event,
+                # in the same loop turn (see ``_future``).
+                waiter = LinkFuture(self._loop, self)  # type: ignore[arg-type]
                 self._delivery_waiter = waiter
                 await waiter
         finally:

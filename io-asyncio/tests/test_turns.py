@@ -1,0 +1,195 @@
+"""Event-loop turns: a task waiting on a request's result, and the handler
+of a delivered event, run at the end of the socket read that brought them,
+not on a later turn; what that must not change (the ack still follows the
+handler, a handler runs inside a task, its context stays its own, a waiting
+caller can be cancelled)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import time
+
+from hermes_relay import WebSocketRelayTransport
+from miniws import MiniConnector, descriptor
+from conftest import GATEWAYS
+
+BOUND = 20.0
+
+
+class SelectCounter:
+    """Counts the event loop's waits for I/O (one per loop turn)."""
+
+    def __init__(self, loop):
+        self.selector = loop._selector
+        self.real = self.selector.select
+        self.n = 0
+
+    def __enter__(self):
+        def select(timeout=None):
+            self.n += 1
+            return self.real(timeout)
+
+        self.selector.select = select
+        return self
+
+    def __exit__(self, *exc):
+        self.selector.select = self.real
+
+
+def relay(connector, **kw):
+    return WebSocketRelayTransport(
+        connector.url, "telegram", "tg-bot", gateway_id="gw", upgrade_secret=GATEWAYS["gw"],
+        connect_timeout_s=5.0, outbound_timeout_s=5.0, **kw,
+    )
+
+
+async def test_a_round_trip_takes_one_loop_turn(connector):
+    t = relay(connector)
+    await asyncio.wait_for(t.connect(), BOUND)
+    await asyncio.wait_for(t.handshake(), BOUND)
+    try:
+        n = 300
+        with SelectCounter(asyncio.get_running_loop()) as turns:
+            for i in range(n):
+                r = await t.send_outbound({"op": "send", "chat_id": "c1", "content": f"m{i}"})
+                assert r["success"], r
+        # One wait for the result's read per request; a later turn for the
+        # waiting task (or for the write's uncork) would make it 2 or 3.
+        assert turns.n < 1.3 * n, turns.n
+    finally:
+        await asyncio.wait_for(t.disconnect(), BOUND)
+
+
+async def test_a_drained_message_takes_one_loop_turn(connector):
+    seen = []
+
+    async def handler(event):
+        seen.append(event.text)
+
+    t = relay(connector, reconnect=False)
+    t.set_inbound_handler(handler)
+    await asyncio.wait_for(t.connect(), BOUND)
+    await asyncio.wait_for(t.handshake(), BOUND)
+    try:
+        assert await asyncio.wait_for(t.go_idle(), BOUND) is True
+        n = 200
+        for i in range(n):
+            status, body = await connector.post(
+                "/dev/inbound", {"instance": "gw", "event": {"chat_id": "c", "text": f"i{i}", "platform": "telegram"}})
+            assert status == 200 and body["delivery"] == "buffered", body
+        with SelectCounter(asyncio.get_running_loop()) as turns:
+            t.wake()
+            deadline = time.monotonic() + BOUND
+            while len(seen) < n and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+        assert seen == [f"i{i}" for i in range(n)]
+        # The drain is ack-gated: one read per message, and the handler and
+        # the ack in that read's turn.
+        assert turns.n < 1.5 * n, turns.n
+    finally:
+        await asyncio.wait_for(t.disconnect(), BOUND)
+
+
+def make(url, **kw):
+    kw.setdefault("connect_timeout_s", 2.0)
+    kw.setdefault("outbound_timeout_s", 2.0)
+    return WebSocketRelayTransport(url, "telegram", "tg-bot", **kw)
+
+
+async def handshake_only(peer):
+    await peer.recv_type("hello")
+    await peer.send_frame({"type": "descriptor", "descriptor": descriptor()})
+
+
+def inbound(text, buffer_id):
+    ev = {"text": text, "source": {"platform": "telegram", "chat_id": "c"}}
+    return {"type": "inbound", "event": ev, "bufferId": buffer_id}
+
+
+def acks(peer):
+    return [f["bufferId"] for f in peer.lines if f.get("type") == "inbound_ack"]
+
+
+async def until(pred, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not pred() and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    return pred()
+
+
+VAR = contextvars.ContextVar("VAR", default="unset")
+
+
+async def test_the_ack_waits_for_a_suspended_handler_and_handlers_run_in_a_task():
+    release = asyncio.Event()
+    seen = []
+
+    async def script(peer):
+        await handshake_only(peer)
+        await peer.send_frame(inbound("first", "b-1"))
+        await peer.send_frame(inbound("second", "b-2"))
+        await peer.idle()
+
+    async def handler(event):
+        # A handler runs inside a task (asyncio.timeout needs one) ...
+        task = asyncio.current_task()
+        assert task is not None
+        seen.append((event.text, VAR.get()))
+        VAR.set(event.text)
+        if event.text == "first":
+            await release.wait()
+
+    async with MiniConnector(script) as mc:
+        t = make(mc.url)
+        t.set_inbound_handler(handler)
+        await asyncio.wait_for(t.connect(), BOUND)
+        await asyncio.wait_for(t.handshake(), BOUND)
+        peer = mc.peers[0]
+        assert await until(lambda: len(seen) == 1)
+        await asyncio.sleep(0.1)
+        # ... the first is still running: nothing acked, the second waits.
+        assert acks(peer) == [] and len(seen) == 1
+        release.set()
+        assert await until(lambda: acks(peer) == ["b-1", "b-2"])
+        assert [s[0] for s in seen] == ["first", "second"]
+        # ... and what a handler sets in its context stays out of the
+        # application's.
+        assert VAR.get() == "unset"
+        await asyncio.wait_for(t.disconnect(), BOUND)
+
+
+async def test_a_waiting_caller_can_be_cancelled_and_a_late_result_is_dropped():
+    gate = asyncio.Event()
+
+    async def script(peer):
+        await handshake_only(peer)
+        first = await peer.recv_type("outbound")
+        await gate.wait()
+        await peer.send_frame({"type": "outbound_result", "requestId": first["requestId"],
+                               "result": {"success": True, "message_id": "late"}})
+        second = await peer.recv_type("outbound")
+        await peer.send_frame({"type": "outbound_result", "requestId": second["requestId"],
+                               "result": {"success": True, "message_id": "m2"}})
+        await peer.idle()
+
+    async with MiniConnector(script) as mc:
+        t = make(mc.url, outbound_timeout_s=10.0)
+        await asyncio.wait_for(t.connect(), BOUND)
+        await asyncio.wait_for(t.handshake(), BOUND)
+        peer = mc.peers[0]
+        task = asyncio.ensure_future(t.send_outbound({"op": "send", "chat_id": "c", "content": "a"}))
+        assert await until(lambda: any(f.get("type") == "outbound" for f in peer.lines))
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        else:
+            raise AssertionError("the cancelled caller got a result")
+        assert task.cancelled()
+        gate.set()
+        r = await asyncio.wait_for(t.send_outbound({"op": "send", "chat_id": "c", "content": "b"}), BOUND)
+        assert r == {"success": True, "message_id": "m2"}
+        assert t.state == "serving"
+        await asyncio.wait_for(t.disconnect(), BOUND)
