@@ -21,7 +21,8 @@ from ._core import (
     TooManyPendingError,
     UnknownDeliveryError,
 )
-from .transport import RelayRevokedError, TransportClosedError, UpgradeRefusedError, WebSocketRelayTransport
+from ._errors import RelayRevokedError, TransportClosedError, UpgradeRefusedError
+from .transport import WebSocketRelayTransport
 
 __all__ = [
     "AlreadyAckedError",

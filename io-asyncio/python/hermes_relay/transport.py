@@ -30,7 +30,10 @@ from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Tuple
 
 from . import _core
 from . import _models
-from ._future import LinkFuture, Turn, end_turn
+from . import _hermes, _outcomes
+from ._errors import RelayRevokedError, TransportClosedError, UpgradeRefusedError
+from ._future import LinkFuture, Turn
+from ._stream import Stream
 
 logger = logging.getLogger("hermes_relay")
 
@@ -54,92 +57,6 @@ _CLOSE_RESERVE_S = 0.5
 _DRAIN_MAX_S = 5.0
 
 InboundHandler = Callable[[Any], Awaitable[None]]
-
-
-class TransportClosedError(_core.RelayError, RuntimeError):
-    """The transport was shut down (``disconnect()``) while a caller waited."""
-
-
-class RelayRevokedError(_core.RelayError, RuntimeError):
-    """The connector revoked this gateway's credential; the link is terminal."""
-
-
-class UpgradeRefusedError(_core.RelayError, ConnectionError):
-    """The connector answered the WebSocket upgrade with an HTTP error."""
-
-    def __init__(self, status: Optional[int], reason: str) -> None:
-        super().__init__(f"relay upgrade refused: {reason}")
-        self.status = status
-
-
-class _Stream(asyncio.Protocol):
-    """One TCP (or TLS) stream: bytes in and out, nothing else."""
-
-    __slots__ = ("_owner", "dial_no", "transport", "_closer")
-
-    def __init__(self, owner: "WebSocketRelayTransport", dial_no: int) -> None:
-        self._owner = owner
-        self.dial_no = dial_no
-        self.transport: Optional[asyncio.Transport] = None
-        self._closer: Optional[asyncio.TimerHandle] = None
-
-    def connection_made(self, transport: Any) -> None:
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        owner = self._owner
-        link = owner._link
-        if link is None:
-            return
-        if owner._turn is not None:
-            # Re-entered (not expected): the enclosing read ends the turn.
-            evs = link.feed(self.dial_no, data)
-            if evs is not None:
-                owner._handle(evs)
-            return
-        # The tasks whose results this read brings resume at its end, in
-        # this loop turn, and what they write goes out with one uncork.
-        turn = owner._turn = Turn()
-        try:
-            evs = link.feed(self.dial_no, data)
-            if evs is not None:
-                owner._handle(evs)
-            end_turn(turn, owner._loop)
-        finally:
-            owner._turn = None
-            for fut in turn.ready:
-                if fut._callbacks:
-                    fut.schedule()
-            if turn.uncork:
-                owner._uncork()
-
-    def eof_received(self) -> bool:
-        return False  # close our side too
-
-    def connection_lost(self, exc: Optional[BaseException]) -> None:
-        if self._closer is not None:
-            self._closer.cancel()
-            self._closer = None
-        self._owner._stream_lost(self, exc)
-
-    def pause_writing(self) -> None:
-        self._owner._paused_writing = True
-
-    def resume_writing(self) -> None:
-        owner = self._owner
-        owner._paused_writing = False
-        waiters, owner._drain_waiters = owner._drain_waiters, []
-        for fut in waiters:
-            if not fut.done():
-                fut.set_result(None)
-
-    def close_after(self, delay: float) -> None:
-        """The close frame is written: let the peer end the stream, or abort
-        it after ``delay``."""
-        t = self.transport
-        if t is None or t.is_closing():
-            return
-        self._closer = asyncio.get_running_loop().call_later(delay, t.abort)
 
 
 class WebSocketRelayTransport:
@@ -194,9 +111,9 @@ class WebSocketRelayTransport:
         platforms = {str(p) for p, _ in self._identities}
         manifests_from_hermes = command_manifests is None
         if manifests_from_hermes:
-            command_manifests = _hermes_command_manifests(platforms)
+            command_manifests = _hermes.command_manifests(platforms)
         if slack_commands is None and "slack" in platforms:
-            slack_commands = _hermes_slack_commands()
+            slack_commands = _hermes.slack_commands()
         identities = [(str(p), str(b or "")) for p, b in self._identities]
         config = dict(
             gateway_id=gateway_id,
@@ -238,7 +155,7 @@ class WebSocketRelayTransport:
 
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._link: Optional[_core.Link] = None
-        self._stream: Optional[_Stream] = None
+        self._stream: Optional[Stream] = None
         self._closing_streams: set = set()
         self._dial_tasks: Dict[int, asyncio.Task[None]] = {}
         self._first_dial: Optional[asyncio.Future[bool]] = None
@@ -316,7 +233,7 @@ class WebSocketRelayTransport:
                 drain = max(0.0, min(_DRAIN_MAX_S, _disconnect_budget(budget_s) - _CLOSE_RESERVE_S))
                 self._run(link.shutdown(drain))
                 if link.state == "closing":
-                    await self._wait_state(_closed_outcome, drain + _CLOSE_RESERVE_S)
+                    await self._wait_state(_outcomes.closed_outcome, drain + _CLOSE_RESERVE_S)
         finally:
             await self._teardown()
 
@@ -485,7 +402,7 @@ class WebSocketRelayTransport:
         if link is None:
             return False
         if link.state == "going_idle":
-            return await self._wait_state(_idle_outcome, timeout_s)
+            return await self._wait_state(_outcomes.idle_outcome, timeout_s)
         if link.state == "buffered" and link.socket_open:
             return True
         if link.state != "serving":
@@ -494,7 +411,7 @@ class WebSocketRelayTransport:
             self._run(link.go_idle("keep"))
         except _core.CommandRefusedError:
             return False
-        return await self._wait_state(_idle_outcome, timeout_s)
+        return await self._wait_state(_outcomes.idle_outcome, timeout_s)
 
     async def go_dormant(self, timeout_s: float = 10.0) -> bool:
         """Go idle and close the socket, for a suspend.
@@ -512,11 +429,11 @@ class WebSocketRelayTransport:
             return False
         deadline = time.monotonic() + timeout_s
         if link.state == "going_idle":
-            await self._wait_state(_idle_outcome, timeout_s)
+            await self._wait_state(_outcomes.idle_outcome, timeout_s)
         if link.state == "buffered" and link.socket_open:
             self._run(link.wake())
             left = max(0.0, deadline - time.monotonic())
-            if not await self._wait_state(_serving_outcome, left):
+            if not await self._wait_state(_outcomes.serving_outcome, left):
                 return False
         if link.state != "serving":
             return False
@@ -525,7 +442,7 @@ class WebSocketRelayTransport:
             self._run(link.go_idle(mode))
         except _core.CommandRefusedError:
             return False
-        return await self._wait_state(_idle_outcome, max(0.0, deadline - time.monotonic()))
+        return await self._wait_state(_outcomes.idle_outcome, max(0.0, deadline - time.monotonic()))
 
     def wake(self) -> None:
         """Re-dial now if buffered (a no-op while live)."""
@@ -697,7 +614,7 @@ class WebSocketRelayTransport:
                 context = self._ssl or ssl.create_default_context()
             transport, stream = await asyncio.wait_for(
                 loop.create_connection(  # type: ignore[union-attr]
-                    lambda: _Stream(self, dial_no),
+                    lambda: Stream(self, dial_no),
                     host,
                     port,
                     ssl=context,
@@ -753,7 +670,7 @@ class WebSocketRelayTransport:
             self._closing_streams.add(stream)
             stream.close_after(_CLOSE_GRACE_S)
 
-    def _stream_lost(self, stream: _Stream, exc: Optional[BaseException]) -> None:
+    def _stream_lost(self, stream: Stream, exc: Optional[BaseException]) -> None:
         self._closing_streams.discard(stream)
         if stream is not self._stream:
             return
@@ -861,25 +778,6 @@ def _start_task(loop: asyncio.AbstractEventLoop, coro: Any) -> "asyncio.Task[Non
 _EAGER = sys.version_info >= (3, 12)
 
 
-def _idle_outcome(ev: Tuple[Any, ...]) -> Optional[bool]:
-    """True when going idle ended acknowledged, False when it was refused."""
-    if ev[0] == "idle_refused":
-        return False
-    if ev[0] == "state":
-        if ev[1] == "buffered":
-            return True
-        if ev[1] in ("dialing", "revoked", "closed"):
-            return False
-    return None
-
-
-def _closed_outcome(ev: Tuple[Any, ...]) -> Optional[bool]:
-    """True once the link is closed (after a drain)."""
-    if ev[0] == "state" and ev[1] in ("revoked", "closed"):
-        return True
-    return None
-
-
 def _disconnect_budget(budget_s: Optional[float]) -> float:
     """The caller's budget, else the runner's from the environment, else 5 s."""
     if budget_s is not None:
@@ -892,45 +790,3 @@ def _disconnect_budget(budget_s: Optional[float]) -> float:
             logger.warning("relay: %s=%r is not a number; using %s s", _DISCONNECT_BUDGET_ENV, raw,
                            _DISCONNECT_BUDGET_S)
     return _DISCONNECT_BUDGET_S
-
-
-def _hermes_command_manifests(platforms: Any) -> Optional[Dict[str, List[Dict[str, Any]]]]:
-    """The installed Hermes's Discord command manifest, when it has one and
-    this gateway fronts Discord."""
-    if "discord" not in platforms:
-        return None
-    try:
-        from gateway.relay.command_manifest import build_relay_command_manifest
-    except ImportError:
-        return None
-    try:
-        return {"discord": build_relay_command_manifest()}
-    except Exception:  # noqa: BLE001 - the hello goes out without it, as with the reference
-        logger.debug("relay: the installed Hermes's command manifest failed to build", exc_info=True)
-        return None
-
-
-def _hermes_slack_commands() -> Optional[Dict[str, str]]:
-    """The installed Hermes's words after Slack's ``/hermes``, when it has
-    them (``compact`` stands for ``/compress``, as there)."""
-    try:
-        from hermes_cli.commands_platforms import slack_subcommand_map
-    except ImportError:
-        return None
-    try:
-        words = dict(slack_subcommand_map())
-    except Exception:  # noqa: BLE001 - the core's own words then apply
-        logger.debug("relay: the installed Hermes's Slack commands failed to load", exc_info=True)
-        return None
-    words["compact"] = "/compress"
-    return words
-
-
-def _serving_outcome(ev: Tuple[Any, ...]) -> Optional[bool]:
-    """True once serving again, False once terminal."""
-    if ev[0] == "state":
-        if ev[1] == "serving":
-            return True
-        if ev[1] in ("revoked", "closed"):
-            return False
-    return None
