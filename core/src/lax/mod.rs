@@ -12,6 +12,7 @@ mod base64;
 mod error;
 mod line;
 mod object;
+mod text;
 mod value;
 
 pub(crate) use base64::b64decode_lenient;
@@ -21,4 +22,5 @@ pub(crate) use object::{
     FillObject, Finish, Many, Shape, ShapeFrom, ShapeInto, WireObject, deserialize_finished, lax,
     not_an_object, object_field, objects, strings, value, wire_object,
 };
+pub(crate) use text::text_into;
 pub(crate) use value::{Lax, value_text};

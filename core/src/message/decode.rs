@@ -41,21 +41,9 @@ fn text(l: Lax<'_>) -> Option<String> {
     l.into_text()
 }
 
-/// [`text`] into `slot`, written into the buffer it holds when that is
-/// large enough (a handed-back message's: see [`crate::recycle`]).
-#[inline(always)]
-fn set_text(slot: &mut Option<String>, l: Lax<'_>) {
-    if let (Some(buf), Lax::Str(s)) = (slot.as_mut(), &l)
-        && buf.capacity() >= s.len()
-    {
-        buf.clear();
-        buf.push_str(s);
-        return;
-    }
-    *slot = l.into_text();
-}
-
-/// [`set_text`] for a text that is empty when absent.
+/// [`text`] into `slot` (a string that is empty when absent), written
+/// into the buffer it holds when that is large enough (a handed-back
+/// message's: see [`crate::recycle`]).
 #[inline(always)]
 fn set_string(slot: &mut String, l: Lax<'_>) {
     match l {
@@ -140,7 +128,7 @@ impl<'de> FillObject<'de> for SourceFill<'_> {
     fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
         let s = &mut *self.source;
         if let Some((slot, i)) = source_text_slot(s, key) {
-            set_text(slot, lax::lax(map)?);
+            lax::text_into(map, slot)?;
             *self.seen |= 1 << i;
             return Ok(());
         }
@@ -158,7 +146,7 @@ impl<'de> FillObject<'de> for SourceFill<'_> {
                 *self.seen |= SEEN_PLATFORM;
             }
             "chat_id" => {
-                set_string(&mut s.chat_id, lax::lax(map)?);
+                lax::text_into(map, &mut s.chat_id)?;
                 *self.seen |= SEEN_CHAT_ID;
             }
             "chat_type" => {
@@ -382,7 +370,7 @@ impl<'de> WireObject<'de> for EventWire {
         let e = &mut *self.event;
         match key {
             "text" => {
-                set_string(&mut e.text, lax::lax(map)?);
+                lax::text_into(map, &mut e.text)?;
                 self.seen |= SEEN_TEXT;
             }
             "source" => {
@@ -394,7 +382,7 @@ impl<'de> WireObject<'de> for EventWire {
                 }
             }
             "message_id" => {
-                set_text(&mut e.message_id, lax::lax(map)?);
+                lax::text_into(map, &mut e.message_id)?;
                 self.seen |= SEEN_MESSAGE_ID;
             }
             // In most frames (often empty): read here, not with the rare

@@ -1,0 +1,184 @@
+//! A text read straight into the string that keeps it: what
+//! [`Lax::into_text`] makes of the value, without building the [`Lax`]
+//! first (the fields of every inbound message, read into buffers that are
+//! reused when a message is handed back).
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use super::value::{Lax, LaxVisitor};
+
+/// A string field a text is read into.
+pub(crate) trait TextSlot {
+    /// Holds `s` from now on, in the buffer it has when that is large
+    /// enough.
+    fn put_str(&mut self, s: &str);
+    /// Holds what [`Lax::into_text`] makes of `l` (not a string).
+    fn put_other(&mut self, l: Lax<'_>);
+}
+
+/// `None` when the value is not a text.
+impl TextSlot for Option<String> {
+    #[inline]
+    fn put_str(&mut self, s: &str) {
+        match self {
+            Some(buf) if buf.capacity() >= s.len() => {
+                buf.clear();
+                buf.push_str(s);
+            }
+            _ => *self = Some(s.to_owned()),
+        }
+    }
+    fn put_other(&mut self, l: Lax<'_>) {
+        *self = l.into_text();
+    }
+}
+
+/// Empty when the value is not a text.
+impl TextSlot for String {
+    #[inline]
+    fn put_str(&mut self, s: &str) {
+        if self.capacity() >= s.len() {
+            self.clear();
+            self.push_str(s);
+        } else {
+            *self = s.to_owned();
+        }
+    }
+    fn put_other(&mut self, l: Lax<'_>) {
+        *self = l.into_text().unwrap_or_default();
+    }
+}
+
+/// Reads one value into its slot (see the [module docs](self)).
+struct TextInto<'a, T>(&'a mut T);
+
+impl<'de, T: TextSlot> Visitor<'de> for TextInto<'_, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<(), E> {
+        self.0.put_str(v);
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.0.put_str(v);
+        Ok(())
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<(), E> {
+        self.0.put_str(&v);
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.0.put_other(Lax::Bool(v));
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.0.put_other(Lax::Int(v));
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.0.put_other(Lax::UInt(v));
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.0.put_other(Lax::Float(v));
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.0.put_other(Lax::Null);
+        Ok(())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.visit_unit()
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        self.0.put_other(LaxVisitor.visit_seq(seq)?);
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        self.0.put_other(LaxVisitor.visit_map(map)?);
+        Ok(())
+    }
+}
+
+impl<'de, T: TextSlot> DeserializeSeed<'de> for TextInto<'_, T> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Reads the next map value into `slot` as text (see the
+/// [module docs](self)). Not inlined, like [`lax`](super::lax).
+#[inline(never)]
+pub(crate) fn text_into<'de, A: MapAccess<'de>, T: TextSlot>(
+    map: &mut A,
+    slot: &mut T,
+) -> Result<(), A::Error> {
+    map.next_value_seed(TextInto(slot))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::de::DeserializeSeed;
+
+    use super::*;
+
+    /// What the slot holds after reading `json` into it, and what
+    /// `Lax::into_text` makes of the same value.
+    fn both<T: TextSlot + Clone>(json: &str, start: T) -> (T, Option<String>) {
+        let mut slot = start;
+        let mut de = serde_json::Deserializer::from_str(json);
+        TextInto(&mut slot).deserialize(&mut de).unwrap();
+        de.end().unwrap();
+        let lax: Lax<'_> = serde_json::from_str(json).unwrap();
+        (slot, lax.into_text())
+    }
+
+    const VALUES: [&str; 12] = [
+        r#""plain""#,
+        r#""esc\"aped\n""#,
+        r#""""#,
+        "null",
+        "true",
+        "false",
+        "-12",
+        "18446744073709551615",
+        "1.5e3",
+        "[1, [2]]",
+        r#"{"a": {"b": 1}}"#,
+        r#""a longer text than the buffer it is written into holds""#,
+    ];
+
+    #[test]
+    fn an_optional_slot_holds_what_into_text_makes() {
+        for json in VALUES {
+            for start in [None, Some(String::new()), Some("old text".to_owned())] {
+                let (slot, want) = both(json, start);
+                assert_eq!(slot, want, "{json}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_slot_reuses_its_buffer_and_keeps_nothing_of_the_old_text() {
+        for json in VALUES {
+            let (slot, want) = both(json, String::from("an old value, longer than most"));
+            assert_eq!(slot, want.unwrap_or_default(), "{json}");
+        }
+        let mut slot = Some(String::with_capacity(64));
+        slot.as_mut().unwrap().push_str("0123456789");
+        let at = slot.as_ref().unwrap().as_ptr();
+        let mut de = serde_json::Deserializer::from_str(r#""abc""#);
+        TextInto(&mut slot).deserialize(&mut de).unwrap();
+        assert_eq!(slot.as_deref(), Some("abc"));
+        assert_eq!(slot.as_ref().unwrap().as_ptr(), at, "the buffer was reused");
+    }
+}
