@@ -38,8 +38,10 @@ class Stream(asyncio.Protocol):
                 owner._handle(evs)
             return
         # The tasks whose results this read brings resume at its end, in
-        # this loop turn, and what they write goes out with one uncork.
+        # this loop turn, and everything written meanwhile goes out in one
+        # write when it ends.
         turn = owner._turn = Turn()
+        link.cork()
         try:
             evs = link.feed(self.dial_no, data)
             if evs is not None:
@@ -48,10 +50,9 @@ class Stream(asyncio.Protocol):
         finally:
             owner._turn = None
             for fut in turn.ready:
-                if fut._callbacks:
+                if fut._fn is not None:
                     fut.schedule()
-            if turn.uncork:
-                owner._uncork()
+            link.uncork()
 
     def eof_received(self) -> bool:
         return False  # close our side too
