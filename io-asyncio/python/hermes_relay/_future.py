@@ -20,13 +20,11 @@ _FINISHED = 1
 _CANCELLED = 2
 
 
-class Turn:
-    """The futures resolved during one socket read, resumed at its end."""
+class Turn(list):
+    """The futures resolved during one socket read, resumed at its end (a
+    list: made without a Python-level call, once per read)."""
 
-    __slots__ = ("ready",)
-
-    def __init__(self) -> None:
-        self.ready: List["LinkFuture"] = []
+    __slots__ = ()
 
 
 class LinkFuture:
@@ -118,7 +116,7 @@ class LinkFuture:
         if self._fn is not None:
             turn = self._owner._turn
             if turn is not None:
-                turn.ready.append(self)
+                turn.append(self)
             else:
                 self.schedule()
 
@@ -144,7 +142,7 @@ class LinkFuture:
             return
         turn = self._owner._turn
         if turn is not None:
-            turn.ready.append(self)
+            turn.append(self)
         else:
             self.schedule()
 
@@ -188,20 +186,3 @@ class LinkFuture:
         return self.result()
 
     __iter__ = __await__
-
-
-def end_turn(turn: Turn, loop: asyncio.AbstractEventLoop) -> None:
-    """Resumes the tasks whose futures the read resolved, in order (more may
-    be added meanwhile), where no task is running; else schedules them."""
-    ready = turn.ready
-    i = 0
-    try:
-        if asyncio.current_task(loop) is None:
-            while i < len(ready):
-                fut = ready[i]
-                i += 1
-                fut.wake()
-    finally:
-        while i < len(ready):
-            ready[i].schedule()
-            i += 1

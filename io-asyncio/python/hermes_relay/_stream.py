@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Optional
 
-from ._future import Turn, end_turn
+from ._future import Turn
 
 
 class Stream(asyncio.Protocol):
@@ -42,14 +42,23 @@ class Stream(asyncio.Protocol):
         # write when it ends.
         turn = owner._turn = Turn()
         link.cork()
+        i = 0
         try:
             evs = link.feed(self.dial_no, data)
             if evs is not None:
                 owner._handle(evs)
-            end_turn(turn, owner._loop)
+            # In order, more being added meanwhile; only where no task runs
+            # (else, and for any left by an error, on the loop's next turn).
+            if turn and asyncio.current_task(owner._loop) is None:
+                while i < len(turn):
+                    fut = turn[i]
+                    i += 1
+                    fut.wake()
         finally:
             owner._turn = None
-            for fut in turn.ready:
+            while i < len(turn):
+                fut = turn[i]
+                i += 1
                 if fut._fn is not None:
                     fut.schedule()
             link.uncork()
