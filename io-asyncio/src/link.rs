@@ -177,7 +177,9 @@ impl Link {
             // refuses the result; asked only then, one call per result.
             if let Err(e) = fut.call_method1(intern!(py, "set_result"), (result,)) {
                 let refused = py.import("asyncio")?.getattr("InvalidStateError")?;
-                if !(e.is_instance(py, &refused) && fut.call_method0(intern!(py, "done"))?.is_truthy()?) {
+                if !(e.is_instance(py, &refused)
+                    && fut.call_method0(intern!(py, "done"))?.is_truthy()?)
+                {
                     return Err(e);
                 }
             }
