@@ -173,9 +173,15 @@ impl Link {
     fn resolve(&mut self, py: Python<'_>, request_id: &str, result: Py<PyAny>) -> PyResult<()> {
         if let Some(fut) = self.futures.remove(request_id) {
             let fut = fut.bind(py);
-            // A caller that gave up (cancelled) left a finished future.
-            if !fut.call_method0(intern!(py, "done"))?.is_truthy()? {
-                fut.call_method1(intern!(py, "set_result"), (result,))?;
+            // A caller that gave up (cancelled) left a finished future, which
+            // refuses the result; asked only then, one call per result.
+            if let Err(e) = fut.call_method1(intern!(py, "set_result"), (result,)) {
+                let refused = py.import("asyncio")?.getattr("InvalidStateError")?;
+                if !(e.is_instance(py, &refused)
+                    && fut.call_method0(intern!(py, "done"))?.is_truthy()?)
+                {
+                    return Err(e);
+                }
             }
         }
         Ok(())
@@ -448,10 +454,18 @@ impl Link {
         })
     }
 
-    /// Writes what was corked since the last turn (see `defer`).
-    fn uncork(&mut self, py: Python<'_>) -> PyResult<()> {
+    /// Holds every frame until `uncork`: a driver corks before handling a
+    /// socket read, so that what the read and the tasks it resumes write
+    /// goes out in one write at its end.
+    fn cork(&mut self) {
+        self.corked = true;
+    }
+
+    /// Writes what was corked (by `cork`, or since the last turn, see
+    /// `defer`), now; the next frame is written at once again.
+    fn uncork(&mut self, py: Python<'_>) {
         self.corked = false;
-        self.flush_batched(py)
+        self.flush(py);
     }
 
     /// The first outputs (the dial).

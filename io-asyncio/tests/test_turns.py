@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import time
 
 from hermes_relay import WebSocketRelayTransport
@@ -192,4 +193,55 @@ async def test_a_waiting_caller_can_be_cancelled_and_a_late_result_is_dropped():
         r = await asyncio.wait_for(t.send_outbound({"op": "send", "chat_id": "c", "content": "b"}), BOUND)
         assert r == {"success": True, "message_id": "m2"}
         assert t.state == "serving"
+        await asyncio.wait_for(t.disconnect(), BOUND)
+
+
+async def test_what_the_tasks_a_read_resumes_write_goes_out_in_one_write(monkeypatch):
+    writes = []
+    real_write = asyncio.selector_events._SelectorSocketTransport.write
+
+    def write(self, data):
+        writes.append((self, bytes(data)))
+        return real_write(self, data)
+
+    # Before the dial: the link takes the transport's write when it opens.
+    monkeypatch.setattr(asyncio.selector_events._SelectorSocketTransport, "write", write)
+    marks = {}
+
+    async def script(peer):
+        await handshake_only(peer)
+        first = await peer.recv_type("outbound")
+        second = await peer.recv_type("outbound")
+        await asyncio.sleep(0.05)
+        marks["before"] = len(writes)
+        # Both results in one TCP write: the client reads them together.
+        peer.writer.write(b"".join(
+            peer.frame(0x1, (json.dumps({"type": "outbound_result", "requestId": f["requestId"],
+                                         "result": {"success": True, "message_id": m}}) + "\n").encode())
+            for f, m in ((first, "m1"), (second, "m2"))))
+        await peer.writer.drain()
+        for _ in range(2):
+            follow = await peer.recv_type("outbound")
+            await peer.send_frame({"type": "outbound_result", "requestId": follow["requestId"],
+                                   "result": {"success": True, "message_id": "f"}})
+        await peer.idle()
+
+    async def caller(t, name):
+        r = await t.send_outbound({"op": "send", "chat_id": "c", "content": name})
+        assert r["success"], r
+        # Resumed at the end of the read that brought both results.
+        r = await t.send_outbound({"op": "send", "chat_id": "c", "content": name + "-follow"})
+        assert r["success"], r
+
+    async with MiniConnector(script) as mc:
+        t = make(mc.url)
+        await asyncio.wait_for(t.connect(), BOUND)
+        await asyncio.wait_for(t.handshake(), BOUND)
+        await asyncio.wait_for(asyncio.gather(caller(t, "a"), caller(t, "b")), BOUND)
+        follow_ups = [f for f in mc.peers[0].lines if f.get("type") == "outbound"][2:]
+        assert len(follow_ups) == 2
+        # Both follow-ups went out in the one write that ended the read (the
+        # in-process peer's writes are not counted).
+        ours = [d for w, d in writes[marks["before"]:] if w is t._stream.transport]
+        assert len(ours) == 1, ours
         await asyncio.wait_for(t.disconnect(), BOUND)

@@ -20,15 +20,11 @@ _FINISHED = 1
 _CANCELLED = 2
 
 
-class Turn:
-    """The futures resolved during one socket read, resumed at its end."""
+class Turn(list):
+    """The futures resolved during one socket read, resumed at its end (a
+    list: made without a Python-level call, once per read)."""
 
-    __slots__ = ("ready", "uncork")
-
-    def __init__(self) -> None:
-        self.ready: List["LinkFuture"] = []
-        # The link asked for an uncork (frames were corked) during the read.
-        self.uncork = False
+    __slots__ = ()
 
 
 class LinkFuture:
@@ -38,8 +34,10 @@ class LinkFuture:
     being handled, else None.
     """
 
+    # The first callback (a waiting task has exactly one) is kept in two
+    # slots, any others in a list: no list or tuple per request.
     __slots__ = ("_asyncio_future_blocking", "_loop", "_owner", "_state", "_result", "_exception",
-                 "_cancel_msg", "_callbacks")
+                 "_cancel_msg", "_fn", "_ctx", "_more")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, owner: Any) -> None:
         # A slot, not a class attribute: asyncio.isfuture() then holds.
@@ -50,7 +48,9 @@ class LinkFuture:
         self._result: Any = None
         self._exception: Optional[BaseException] = None
         self._cancel_msg: Any = None
-        self._callbacks: List[Any] = []
+        self._fn: Optional[Callable[[Any], Any]] = None
+        self._ctx: Any = None
+        self._more: Optional[List[Any]] = None
 
     def get_loop(self) -> asyncio.AbstractEventLoop:
         return self._loop
@@ -80,21 +80,45 @@ class LinkFuture:
     def add_done_callback(self, fn: Callable[[Any], Any], *, context: Any = None) -> None:
         if self._state != _PENDING:
             self._loop.call_soon(fn, self, context=context)
+        elif self._fn is None:
+            self._fn = fn
+            self._ctx = context
+        elif self._more is None:
+            self._more = [(fn, context)]
         else:
-            self._callbacks.append((fn, context))
+            self._more.append((fn, context))
 
     def remove_done_callback(self, fn: Callable[[Any], Any]) -> int:
-        kept = [(f, c) for f, c in self._callbacks if f != fn]
-        removed = len(self._callbacks) - len(kept)
-        self._callbacks = kept
-        return removed
+        callbacks = self._take()
+        kept = [(f, c) for f, c in callbacks if f != fn]
+        for f, c in kept:
+            self.add_done_callback(f, context=c)
+        return len(callbacks) - len(kept)
+
+    def _take(self) -> List[Any]:
+        """Every callback, in order, leaving none."""
+        fn = self._fn
+        if fn is None:
+            return []
+        callbacks = [(fn, self._ctx)]
+        if self._more is not None:
+            callbacks.extend(self._more)
+            self._more = None
+        self._fn = self._ctx = None
+        return callbacks
 
     def set_result(self, result: Any) -> None:
         if self._state != _PENDING:
             raise asyncio.InvalidStateError(f"invalid state: {self._state}")
         self._result = result
         self._state = _FINISHED
-        self._resolved()
+        # As _resolved(), inlined: this runs once per request.
+        if self._fn is not None:
+            turn = self._owner._turn
+            if turn is not None:
+                turn.append(self)
+            else:
+                self.schedule()
 
     def set_exception(self, exception: BaseException) -> None:
         if self._state != _PENDING:
@@ -114,59 +138,51 @@ class LinkFuture:
         return True
 
     def _resolved(self) -> None:
-        if not self._callbacks:
+        if self._fn is None:
             return
         turn = self._owner._turn
         if turn is not None:
-            turn.ready.append(self)
+            turn.append(self)
         else:
             self.schedule()
 
     def schedule(self) -> None:
         """Hands the callbacks to the loop, as asyncio's futures do."""
-        callbacks, self._callbacks = self._callbacks, []
-        for fn, context in callbacks:
+        for fn, context in self._take():
             self._loop.call_soon(fn, self, context=context)
 
     def wake(self) -> None:
         """Runs the callbacks now (the waiting task's next step)."""
-        callbacks, self._callbacks = self._callbacks, []
-        for fn, context in callbacks:
+        fn, context, more = self._fn, self._ctx, self._more
+        self._fn = self._ctx = self._more = None
+        while fn is not None:
             try:
                 if context is None:
                     fn(self)
                 else:
                     context.run(fn, self)
             except (SystemExit, KeyboardInterrupt):
+                if more:
+                    for f, c in more:
+                        self._loop.call_soon(f, self, context=c)
                 raise
             except BaseException as exc:  # noqa: BLE001 - as the loop reports a failing callback
                 self._loop.call_exception_handler(
                     {"message": "Exception in a LinkFuture callback", "exception": exc, "future": self}
                 )
+            if not more:
+                break
+            fn, context = more.pop(0)
 
     def __await__(self) -> Any:
         if self._state == _PENDING:
             self._asyncio_future_blocking = True
             yield self
-        if self._state == _PENDING:
+        state = self._state
+        if state == _FINISHED and self._exception is None:
+            return self._result
+        if state == _PENDING:
             raise RuntimeError("await wasn't used with future")
         return self.result()
 
     __iter__ = __await__
-
-
-def end_turn(turn: Turn, loop: asyncio.AbstractEventLoop) -> None:
-    """Resumes the tasks whose futures the read resolved, in order (more may
-    be added meanwhile), where no task is running; else schedules them."""
-    ready = turn.ready
-    i = 0
-    try:
-        if asyncio.current_task(loop) is None:
-            while i < len(ready):
-                fut = ready[i]
-                i += 1
-                fut.wake()
-    finally:
-        while i < len(ready):
-            ready[i].schedule()
-            i += 1

@@ -235,8 +235,11 @@ def _message_type(name: str) -> Any:
 
 def build_inbound(source_kwargs: Dict[str, Any], event_kwargs: Dict[str, Any]) -> Any:
     """An application ``MessageEvent`` from the keywords the Rust side built."""
-    source_kwargs["platform"] = _platform(source_kwargs["platform"])
-    event_kwargs["message_type"] = _message_type(event_kwargs["message_type"])
+    # The caches are read here first: one call fewer per name seen before.
+    name = source_kwargs["platform"]
+    source_kwargs["platform"] = _platforms.get(name) or _platform(name)
+    name = event_kwargs["message_type"]
+    event_kwargs["message_type"] = _types.get(name) or _message_type(name)
     event_kwargs["source"] = SessionSource(**source_kwargs)
     return MessageEvent(**event_kwargs)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Optional
 
-from ._future import Turn, end_turn
+from ._future import Turn
 
 
 class Stream(asyncio.Protocol):
@@ -38,20 +38,30 @@ class Stream(asyncio.Protocol):
                 owner._handle(evs)
             return
         # The tasks whose results this read brings resume at its end, in
-        # this loop turn, and what they write goes out with one uncork.
+        # this loop turn, and everything written meanwhile goes out in one
+        # write when it ends.
         turn = owner._turn = Turn()
+        link.cork()
+        i = 0
         try:
             evs = link.feed(self.dial_no, data)
             if evs is not None:
                 owner._handle(evs)
-            end_turn(turn, owner._loop)
+            # In order, more being added meanwhile; only where no task runs
+            # (else, and for any left by an error, on the loop's next turn).
+            if turn and asyncio.current_task(owner._loop) is None:
+                while i < len(turn):
+                    fut = turn[i]
+                    i += 1
+                    fut.wake()
         finally:
             owner._turn = None
-            for fut in turn.ready:
-                if fut._callbacks:
+            while i < len(turn):
+                fut = turn[i]
+                i += 1
+                if fut._fn is not None:
                     fut.schedule()
-            if turn.uncork:
-                owner._uncork()
+            link.uncork()
 
     def eof_received(self) -> bool:
         return False  # close our side too

@@ -577,11 +577,9 @@ class WebSocketRelayTransport:
         self._timer = self._loop.call_later(delay, self._on_timer)  # type: ignore[union-attr]
 
     def _defer(self) -> None:
-        turn = self._turn
-        if turn is not None:
-            turn.uncork = True
-        else:
-            self._loop.call_soon(self._uncork)  # type: ignore[union-attr]
+        # Outside a socket read (which corks the link for its whole length):
+        # what is written after the first frame goes out on the next turn.
+        self._loop.call_soon(self._uncork)  # type: ignore[union-attr]
 
     def _uncork(self) -> None:
         link = self._link
@@ -712,7 +710,8 @@ class WebSocketRelayTransport:
     async def _deliver_all(self) -> None:
         """Hands every waiting event to its handler, in order, one at a time.
         Before 3.12 the task then stays, waiting for ``_post`` to wake it:
-        cheaper than a task per event when it cannot start eagerly."""
+        cheaper than a task per event when it cannot start eagerly. The
+        handler is awaited here, not through a coroutine per event."""
         inbox = self._inbox
         try:
             while True:
@@ -720,12 +719,40 @@ class WebSocketRelayTransport:
                     ev = inbox.popleft()
                     if self._reading_paused and len(inbox) < _INBOX_LOW:
                         self._resume_reading()
+                    kind = ev[0]
                     try:
-                        await self._deliver(ev)
+                        if kind == "inbound":
+                            handler = self._inbound
+                            if handler is None:
+                                continue
+                            await handler(ev[1])
+                        elif kind == "passthrough":
+                            handler = self._passthrough_handler
+                            if handler is None:
+                                continue
+                            await handler(ev[1], ev[2])
+                        else:
+                            handler = self._interrupt_inbound_handler
+                            if handler is not None:
+                                await handler(ev[1], ev[2])
+                            continue
+                        # Durable handoff: the handler returned, so a buffered
+                        # delivery may be acknowledged. The core decides
+                        # whether (and when) inbound_ack goes out.
+                        buffer_id = ev[2]
+                        link = self._link
+                        if buffer_id and link is not None:
+                            try:
+                                evs = link.ack(buffer_id)
+                            except _core.CommandRefusedError as exc:
+                                logger.debug("relay: ack refused: %s", exc)
+                            else:
+                                if evs is not None:
+                                    self._handle(evs)
                     except asyncio.CancelledError:
                         raise
                     except Exception:  # noqa: BLE001 - a failing handler never stops the link
-                        logger.warning("relay %s handler raised; not acknowledged", ev[0], exc_info=True)
+                        logger.warning("relay %s handler raised; not acknowledged", kind, exc_info=True)
                 if _EAGER:
                     return
                 # Woken at the end of the read that posts the next event,
@@ -736,33 +763,6 @@ class WebSocketRelayTransport:
         finally:
             if _EAGER:
                 self._delivery_task = None
-
-    async def _deliver(self, ev: Tuple[Any, ...]) -> None:
-        kind = ev[0]
-        if kind == "inbound":
-            handler = self._inbound
-            if handler is None:
-                return
-            await handler(ev[1])
-        elif kind == "passthrough":
-            handler = self._passthrough_handler
-            if handler is None:
-                return
-            await handler(ev[1], ev[2])
-        else:
-            handler = self._interrupt_inbound_handler
-            if handler is not None:
-                await handler(ev[1], ev[2])
-            return
-        # Durable handoff: the handler returned, so a buffered delivery may be
-        # acknowledged. The core decides whether (and when) inbound_ack goes out.
-        buffer_id = ev[2]
-        link = self._link
-        if buffer_id and link is not None:
-            try:
-                self._run(link.ack(buffer_id))
-            except _core.CommandRefusedError as exc:
-                logger.debug("relay: ack refused: %s", exc)
 
 
 _STARTING = object()
