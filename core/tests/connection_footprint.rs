@@ -88,6 +88,27 @@ fn an_idle_connection_holds_little_heap() {
     );
 }
 
+/// A configured Slack command map is held once, in the configuration the
+/// connection keeps, not copied again beside it.
+#[test]
+fn a_configured_slack_command_map_is_held_once() {
+    let plain = cfg();
+    let mut slack = cfg();
+    slack.slack_commands = Some(default_slack_commands());
+    drop(H::serving_with(plain.clone()));
+    let (map, map_bytes) = live_after(default_slack_commands);
+    drop(map);
+    let (a, plain_bytes) = live_after(|| H::new(plain.clone(), 7).0.conn);
+    drop(a);
+    let (b, slack_bytes) = live_after(|| H::new(slack.clone(), 7).0.conn);
+    drop(b);
+    let extra = slack_bytes - plain_bytes;
+    assert!(
+        extra <= map_bytes + map_bytes / 10,
+        "a {map_bytes} B command map costs a connection {extra} B"
+    );
+}
+
 /// A Slack `/hermes` command is still rewritten with the default set, and
 /// with a configured one.
 #[test]
