@@ -69,11 +69,22 @@ pub(crate) enum Replies {
     },
 }
 
+/// What every dial of a client takes from its options. The WebSocket's
+/// settings are derived at each dial ([`Engine::dial_settings`]) rather
+/// than kept beside the configuration they come from.
+struct DialOptions {
+    read_buffer: usize,
+    timeout: Duration,
+    write_stall: Duration,
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
 /// The connection, its socket and its timer, driven by one task.
 pub(crate) struct Engine {
     rt: Arc<dyn Runtime>,
     pub(crate) conn: Connection,
-    dial: socket::DialSettings,
+    dial: DialOptions,
     write_queue: usize,
     /// Boxed (one allocation per socket): the WebSocket's state is most of
     /// a client's size, and a client inside an application's future may be
@@ -112,8 +123,8 @@ impl Engine {
         replies: Replies,
     ) -> Self {
         let seed = options.seed.unwrap_or_else(|| rt.seed());
-        let dial = socket::DialSettings {
-            ws: socket::ws_config(options.read_buffer, config.limits.max_frame_bytes),
+        let dial = DialOptions {
+            read_buffer: options.read_buffer,
             timeout: options.dial_timeout,
             write_stall: options.write_stall_timeout,
             #[cfg(feature = "tls")]
@@ -140,6 +151,21 @@ impl Engine {
             plant: options.plant,
             #[cfg(feature = "planted-bugs")]
             last_dial: None,
+        }
+    }
+
+    /// How the next dial is made.
+    fn dial_settings(&self) -> socket::DialSettings {
+        let max_frame_bytes = self.conn.config().map_or_else(
+            || relay_core::config::Limits::default().max_frame_bytes,
+            |c| c.limits.max_frame_bytes,
+        );
+        socket::DialSettings {
+            ws: socket::ws_config(self.dial.read_buffer, max_frame_bytes),
+            timeout: self.dial.timeout,
+            write_stall: self.dial.write_stall,
+            #[cfg(feature = "tls")]
+            tls: self.dial.tls.clone(),
         }
     }
 
@@ -450,7 +476,7 @@ impl Engine {
         if self.plant == super::PlantedBug::RedialAfterRevoked {
             self.last_dial = Some((target.clone(), headers.clone()));
         }
-        let dial = socket::dial(self.rt.clone(), target, headers, self.dial.clone());
+        let dial = socket::dial(self.rt.clone(), target, headers, self.dial_settings());
         // PLANTED BUG (lost-dial-wake): the dial never sees the task's waker.
         #[cfg(feature = "planted-bugs")]
         if self.plant == super::PlantedBug::LostDialWake {
@@ -521,7 +547,7 @@ impl Engine {
             return false;
         }
         if let Some((target, headers)) = self.last_dial.take() {
-            let dial = socket::dial(self.rt.clone(), target, headers, self.dial.clone());
+            let dial = socket::dial(self.rt.clone(), target, headers, self.dial_settings());
             self.dialing = Some(Box::pin(dial));
         }
         self.dialing.is_some()

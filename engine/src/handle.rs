@@ -3,7 +3,7 @@
 
 use std::future::poll_fn;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::task::Poll;
 
 use std::time::Duration;
@@ -28,8 +28,6 @@ use super::shared::{Poller, Shared, Turn};
 /// socket itself whenever the result may be there.
 pub struct RelayHandle {
     shared: Arc<Shared>,
-    /// Live handles of this client (shared by all of them).
-    handles: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for RelayHandle {
@@ -40,17 +38,16 @@ impl std::fmt::Debug for RelayHandle {
 
 impl Clone for RelayHandle {
     fn clone(&self) -> Self {
-        self.handles.fetch_add(1, Ordering::Relaxed);
+        self.shared.handles.fetch_add(1, Ordering::Relaxed);
         RelayHandle {
             shared: self.shared.clone(),
-            handles: self.handles.clone(),
         }
     }
 }
 
 impl Drop for RelayHandle {
     fn drop(&mut self) {
-        if self.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
+        if self.shared.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
             let mut core = self.shared.lock();
             // Every handle is gone, so no result could reach anyone:
             // close at once instead of draining.
@@ -69,10 +66,8 @@ impl Drop for RelayHandle {
 impl RelayHandle {
     /// The first handle on `shared`.
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
-        RelayHandle {
-            shared,
-            handles: Arc::new(AtomicUsize::new(1)),
-        }
+        shared.handles.fetch_add(1, Ordering::Relaxed);
+        RelayHandle { shared }
     }
 
     /// Carries out `control` and writes what it sends.

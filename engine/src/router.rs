@@ -70,7 +70,14 @@ impl Router {
         match routes.apps.iter_mut().find(|(t, _)| *t == token) {
             Some((_, w)) if w.will_wake(waker) => {}
             Some((_, w)) => *w = waker.clone(),
-            None => routes.apps.push((token, waker.clone())),
+            None => {
+                // Usually one task awaits (the event stream): room for one,
+                // not the four a first push reserves.
+                if routes.apps.capacity() == 0 {
+                    routes.apps.reserve_exact(1);
+                }
+                routes.apps.push((token, waker.clone()))
+            }
         }
     }
 

@@ -8,6 +8,7 @@
 //! result or a message is usually read by the task that wants it. The
 //! driver task polls the connection whenever no application task awaits.
 
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Waker};
 
@@ -40,6 +41,9 @@ pub(crate) struct Shared {
     pub(crate) router: Arc<Router>,
     /// The router as a waker: what the connection is polled with.
     waker: Waker,
+    /// Live [`RelayHandle`](super::RelayHandle)s of this client: the last
+    /// one dropped shuts the connection down.
+    pub(crate) handles: AtomicUsize,
 }
 
 /// Who polls the connection, for how many events to read ahead.
@@ -67,6 +71,7 @@ impl Shared {
             }),
             waker: Waker::from(router.clone()),
             router,
+            handles: AtomicUsize::new(0),
         }
     }
 

@@ -70,6 +70,10 @@ const RTT_ITERS: usize = 5000;
 /// 2.0–3.4 µs between rounds, with 400,000 over 3.1–3.4 µs.
 const STREAM_FRAMES: usize = 400_000;
 const MEM_CONNS: usize = 1000;
+/// Interleaved rounds of the memory section (`LOOPBACK_MEM_ROUNDS`
+/// overrides): the RSS of one process moves by a quarter between runs on a
+/// loaded machine, the median of five rounds much less.
+const MEM_ROUNDS: usize = 5;
 /// Interleaved rounds (`LOOPBACK_ROUNDS` overrides): odd, so that the
 /// median is a measured round; nine, because one round of a client on a
 /// shared machine can run 1.5× slower than the next, and every ratio is
@@ -1320,6 +1324,15 @@ fn orchestrate() {
     );
 }
 
+/// Rounds of the memory section (see [`MEM_ROUNDS`]).
+fn mem_rounds() -> usize {
+    std::env::var("LOOPBACK_MEM_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(MEM_ROUNDS)
+}
+
 fn memory_section() {
     println!();
     println!("## idle memory, {MEM_CONNS} connections (client process RSS delta)");
@@ -1353,20 +1366,56 @@ fn memory_section() {
             "raw async-tungstenite, default config, 1 reader task",
         ),
     ];
-    let mut base = None;
-    for (kind, port, name) in rows {
-        let args = ["mem", kind, &port.to_string(), &MEM_CONNS.to_string()].map(str::to_owned);
-        let r = run_client(&args, (false, "multi_thread"), None, 0);
-        let per = (r[1] - r[0]) / MEM_CONNS as f64;
-        let base = *base.get_or_insert(per);
+    // Interleaved rounds, as for the timed sections: one process per row
+    // and round, each ratio taken against the raw client of its round.
+    let rounds = mem_rounds();
+    let mut runs: Vec<Vec<Vec<f64>>> = vec![Vec::new(); rows.len()];
+    for _ in 0..rounds {
+        for ((kind, port, _), runs) in rows.iter().zip(&mut runs) {
+            let args = ["mem", kind, &port.to_string(), &MEM_CONNS.to_string()].map(str::to_owned);
+            runs.push(run_client(&args, (false, "multi_thread"), None, 0));
+        }
+    }
+    let per_conn = |r: &Vec<f64>| (r[1] - r[0]) / MEM_CONNS as f64;
+    let raw_per: Vec<f64> = runs[0].iter().map(per_conn).collect();
+    let mut ratio_lines = Vec::new();
+    for ((_, _, name), runs) in rows.iter().zip(&runs) {
+        let pick = |i: usize| median(runs.iter().map(|r| r[i]).collect());
+        let per = median(runs.iter().map(per_conn).collect());
+        let ratios: Vec<f64> = runs
+            .iter()
+            .zip(&raw_per)
+            .map(|(r, raw)| per_conn(r) / raw)
+            .collect();
+        let live = median(
+            runs.iter()
+                .map(|r| (r[3] - r[2]) / MEM_CONNS as f64)
+                .collect(),
+        );
         println!(
-            "| {name} | {:.1} | {:.1} | {per:.0} | {:.2}× | {:.0} |",
-            r[0] / 1048576.0,
-            r[1] / 1048576.0,
-            per / base,
-            (r[3] - r[2]) / MEM_CONNS as f64
+            "| {name} | {:.1} | {:.1} | {per:.0} | {:.2}× | {live:.0} |",
+            pick(0) / 1048576.0,
+            pick(1) / 1048576.0,
+            median(ratios.clone()),
+        );
+        ratio_lines.push(
+            ratios
+                .iter()
+                .map(|r| format!("{r:.2}"))
+                .collect::<Vec<_>>()
+                .join("/"),
         );
     }
+    println!();
+    println!("per-round ratios to raw: {}", ratio_lines.join(" | "));
+    println!(
+        "per-round raw bytes per connection: {}",
+        raw_per
+            .iter()
+            .map(|b| format!("{b:.0}"))
+            .collect::<Vec<_>>()
+            .join("/")
+    );
     for s in [&mut raw, &mut dev] {
         let _ = s.child.kill();
         let _ = s.child.wait();

@@ -266,7 +266,7 @@ impl Shared {
         if event.source.platform != "slack" {
             return;
         }
-        let commands = match &self.slack_commands {
+        let commands = match &self.config.slack_commands {
             Some(commands) => commands,
             None => shared_default_slack_commands(),
         };

@@ -5,7 +5,7 @@
 //! *how*. What arrives is handled in `receiving.rs`, what is sent in
 //! `sending.rs`.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use core::time::Duration;
 
@@ -48,9 +48,6 @@ pub(crate) struct Shared {
     pub(super) dedupe: DedupeWindow,
     /// Identities of the inbound messages handed over (replays dropped).
     pub(super) replays: ReplayMemory,
-    /// Slack's `/hermes` words and the commands they stand for, when
-    /// configured; `None` uses the shared default set.
-    pub(super) slack_commands: Option<BTreeMap<String, String>>,
     /// Whether due re-dials are held.
     pub(super) hold: RedialHold,
     /// This connection's descriptors in arrival order (the first is the
@@ -109,7 +106,6 @@ impl Shared {
                 config.limits.max_unacked_deliveries,
             ),
             replays: ReplayMemory::new(config.limits.replay_window),
-            slack_commands: config.slack_commands.clone(),
             hold: RedialHold::default(),
             descriptors,
             fronted,
