@@ -19,7 +19,7 @@
 
 use serde_json::Map;
 
-use crate::message::{ChatType, MessageEvent, MessageType, SessionSource, source_text_slots};
+use crate::message::{ChatType, Held, MessageEvent, MessageType, SessionSource, source_text_slots};
 
 /// Handed-back messages are kept while they hold at most this many bytes
 /// in all (about 110 chat messages of a few hundred bytes).
@@ -36,11 +36,6 @@ struct Kept {
     /// Its source's optional texts that are set (see [`Held`]).
     held: Held,
 }
-
-/// Which of a kept message's source texts are set (bit `i` for the `i`th
-/// of the texts the decoder reads in place): the decoder clears only
-/// those its message does not carry.
-pub(crate) type Held = u32;
 
 /// Handed-back messages, ready to be decoded into (see the
 /// [module docs](self)). A [`Connection`](crate::Connection) keeps one; a

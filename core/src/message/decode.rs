@@ -11,7 +11,6 @@ use super::types::{
 use crate::lax::{
     self, DecodeError, FillObject, Finish, Lax, Shape, ShapeInto, TextSlot, WireObject, wire_object,
 };
-use crate::recycle::Held;
 
 impl<'de> Deserialize<'de> for ChatType {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -104,6 +103,11 @@ fn source_text_slot<'a>(
         _ => return None,
     })
 }
+
+/// Which of a handed-back message's source texts are set (bit `i` for
+/// `source_text_slots(..)[i]`): the decoder clears only those its message
+/// does not carry.
+pub(crate) type Held = u32;
 
 /// The optional texts of a source read by [`source_text_slot`], in the
 /// order of its indexes (`scope_id` is read on its own, with its alias).
