@@ -19,13 +19,23 @@
 
 use serde_json::Map;
 
-use crate::message::{ChatType, MessageEvent, MessageType, SessionSource};
+use crate::message::{ChatType, Held, MessageEvent, MessageType, SessionSource, source_text_slots};
 
 /// Handed-back messages are kept while they hold at most this many bytes
 /// in all (about 110 chat messages of a few hundred bytes).
 pub const MAX_HELD_BYTES: usize = 128 * 1024;
 /// A text buffer larger than this is freed rather than kept.
 pub const MAX_STRING_CAPACITY: usize = 1024;
+
+/// A message kept for reuse.
+#[derive(Debug)]
+struct Kept {
+    event: Box<MessageEvent>,
+    /// The bytes it holds.
+    bytes: usize,
+    /// Its source's optional texts that are set (see [`Held`]).
+    held: Held,
+}
 
 /// Handed-back messages, ready to be decoded into (see the
 /// [module docs](self)). A [`Connection`](crate::Connection) keeps one; a
@@ -36,7 +46,7 @@ pub const MAX_STRING_CAPACITY: usize = 1024;
 pub struct EventPool {
     /// Each with the bytes it holds. The boxes themselves are kept: each is
     /// decoded into again as it is.
-    events: Vec<(Box<MessageEvent>, usize)>,
+    events: Vec<Kept>,
     /// Their sum: at most [`MAX_HELD_BYTES`].
     held: usize,
 }
@@ -46,31 +56,36 @@ impl EventPool {
     /// buffers over [`MAX_STRING_CAPACITY`] freed first); frees it
     /// otherwise.
     pub fn recycle(&mut self, mut event: Box<MessageEvent>) {
-        let bytes = prepare(&mut event);
-        self.keep(event, bytes);
+        let (bytes, held) = prepare(&mut event);
+        self.keep(Kept { event, bytes, held });
     }
 
     /// Moves every message of `other` here, as far as the bound allows (the
     /// rest is freed); `other` is left empty.
     pub fn append(&mut self, other: &mut EventPool) {
-        for (event, bytes) in other.events.drain(..) {
-            self.keep(event, bytes);
+        for kept in other.events.drain(..) {
+            self.keep(kept);
         }
         other.held = 0;
     }
 
-    fn keep(&mut self, event: Box<MessageEvent>, bytes: usize) {
-        if self.held + bytes <= MAX_HELD_BYTES {
-            self.held += bytes;
-            self.events.push((event, bytes));
+    fn keep(&mut self, kept: Kept) {
+        if self.held + kept.bytes <= MAX_HELD_BYTES {
+            self.held += kept.bytes;
+            self.events.push(kept);
         }
     }
 
     /// A kept message, blank but for the text buffers it holds, if any.
     pub fn take(&mut self) -> Option<Box<MessageEvent>> {
-        let (event, bytes) = self.events.pop()?;
-        self.held -= bytes;
-        Some(event)
+        self.take_held().map(|(event, _)| event)
+    }
+
+    /// [`take`](Self::take), with which of its source texts are set.
+    pub(crate) fn take_held(&mut self) -> Option<(Box<MessageEvent>, Held)> {
+        let kept = self.events.pop()?;
+        self.held -= kept.bytes;
+        Some((kept.event, kept.held))
     }
 
     /// Whether no message is kept.
@@ -94,7 +109,7 @@ impl EventPool {
 /// read in place is blanked, and text buffers over [`MAX_STRING_CAPACITY`]
 /// are freed; the texts it reads in place keep their old values until a
 /// decode overwrites or clears them.
-fn prepare(e: &mut MessageEvent) -> usize {
+fn prepare(e: &mut MessageEvent) -> (usize, Held) {
     // Destructured whole: a field added to `MessageEvent` must be placed
     // here (read in place, or blanked).
     let MessageEvent {
@@ -138,52 +153,49 @@ fn prepare(e: &mut MessageEvent) -> usize {
     if !extra.is_empty() {
         *extra = Map::new();
     }
-    held + prepare_source(source)
+    let (source_bytes, source_held) = prepare_source(source);
+    (held + source_bytes, source_held)
 }
 
-fn prepare_source(s: &mut SessionSource) -> usize {
+fn prepare_source(s: &mut SessionSource) -> (usize, Held) {
+    // The optional texts read in place (`source_text_slots`), noting
+    // which are set.
+    let mut held = 0;
+    let mut set: Held = 0;
+    for (i, slot) in source_text_slots(s).into_iter().enumerate() {
+        held += bound_some(slot);
+        if slot.is_some() {
+            set |= 1 << i;
+        }
+    }
+    // Destructured whole, as above.
     let SessionSource {
         platform,
         chat_id,
         chat_type,
-        chat_name,
-        user_id,
-        user_name,
-        thread_id,
-        chat_topic,
-        user_id_alt,
-        chat_id_alt,
+        chat_name: _,
+        user_id: _,
+        user_name: _,
+        thread_id: _,
+        chat_topic: _,
+        user_id_alt: _,
+        chat_id_alt: _,
         scope_id,
-        parent_chat_id,
-        message_id,
-        profile,
-        user_display_name,
-        user_handle,
+        parent_chat_id: _,
+        message_id: _,
+        profile: _,
+        user_display_name: _,
+        user_handle: _,
         auto_thread_created,
-        auto_thread_initial_name,
-        prospective_thread_id,
+        auto_thread_initial_name: _,
+        prospective_thread_id: _,
         is_bot,
         message_is_edit,
         one_to_one_verified,
         extra,
     } = s;
-    // The texts read in place (`source_text_slots`).
-    let held = bound(platform)
-        + bound(chat_id)
-        + bound_some(chat_name)
-        + bound_some(user_id)
-        + bound_some(user_name)
-        + bound_some(thread_id)
-        + bound_some(chat_topic)
-        + bound_some(user_id_alt)
-        + bound_some(chat_id_alt)
-        + bound_some(parent_chat_id)
-        + bound_some(message_id)
-        + bound_some(profile)
-        + bound_some(user_display_name)
-        + bound_some(user_handle)
-        + bound_some(auto_thread_initial_name)
-        + bound_some(prospective_thread_id);
+    // The two plain texts read in place.
+    held += bound(platform) + bound(chat_id);
     // Read with its `guild_id` alias, which compares with it: blanked.
     if scope_id.is_some() {
         *scope_id = None;
@@ -198,7 +210,7 @@ fn prepare_source(s: &mut SessionSource) -> usize {
     if !extra.is_empty() {
         *extra = Map::new();
     }
-    held
+    (held, set)
 }
 
 /// Frees `s`'s buffer over the bound; the bytes it keeps.
@@ -242,13 +254,27 @@ mod tests {
     #[test]
     fn a_handed_back_message_keeps_only_small_text_buffers() {
         let mut e = big_message();
-        let held = prepare(&mut e);
+        let (held, _) = prepare(&mut e);
         assert!(e.text.capacity() == 0 && e.message_id.is_none());
         assert!(e.source.platform.capacity() == 0 && e.source.user_name.is_none());
         assert_eq!(e.source.chat_name.as_deref(), Some("small"));
         let kept =
             e.source.chat_id.capacity() + e.source.chat_name.as_ref().map_or(0, String::capacity);
         assert_eq!(held, std::mem::size_of::<MessageEvent>() + kept);
+    }
+
+    #[test]
+    fn a_kept_message_notes_which_source_texts_it_holds() {
+        let mut e = big_message();
+        e.source.prospective_thread_id = Some("p".into());
+        let (_, held) = prepare(&mut e);
+        // user_name (2) was freed, chat_name (0) and the last (13) kept.
+        assert_eq!(held, 1 | 1 << 13);
+        let mut pool = EventPool::default();
+        pool.recycle(e);
+        let (e, held) = pool.take_held().unwrap();
+        assert_eq!(held, 1 | 1 << 13);
+        assert_eq!(e.source.prospective_thread_id.as_deref(), Some("p"));
     }
 
     #[test]

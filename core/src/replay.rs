@@ -33,6 +33,16 @@ pub(crate) fn identity_of(event: &MessageEvent) -> Option<u64> {
 /// The hasher of identities (the seed is arbitrary, fixed).
 const IDENTITY_HASH: FixedState = FixedState::with_seed(0x7265_6c61_795f_6964);
 
+/// What [`ReplayMemory::look_up`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// Handed over among the last `capacity`: a replay.
+    Known,
+    /// Not among them; the empty slot it would take (`None`: nothing is
+    /// remembered, the capacity being 0).
+    New(Option<usize>),
+}
+
 /// Marks an empty slot (an identity hashing to it is stored as 1).
 const EMPTY: u64 = 0;
 
@@ -57,38 +67,64 @@ impl ReplayMemory {
         }
     }
 
-    /// Whether `identity` was handed over among the last `capacity`.
-    pub(crate) fn contains(&self, identity: u64) -> bool {
-        self.find(stored(identity)).is_some()
-    }
-
-    /// Records that a message of `identity` was handed over.
-    pub(crate) fn remember(&mut self, identity: u64) {
+    /// Looks `identity` up once: whether it was handed over among the last
+    /// `capacity`, and else where [`remember_new`](Self::remember_new)
+    /// records it. Valid until the memory is next changed.
+    pub(crate) fn look_up(&mut self, identity: u64) -> Lookup {
         if self.capacity == 0 {
-            return;
+            return Lookup::New(None);
         }
         let key = stored(identity);
         if self.slots.is_empty() {
             let size = self.capacity.saturating_mul(2).next_power_of_two().max(8);
             self.slots = vec![EMPTY; size];
-            self.order.reserve_exact(self.capacity.min(1 << 16));
+            // One over: the newest is recorded before the oldest goes.
+            self.order.reserve_exact(self.capacity.min(1 << 16) + 1);
         }
-        if self.find(key).is_some() {
+        let mut i = self.home(key);
+        loop {
+            match self.slots.get(i) {
+                Some(&s) if s == key => return Lookup::Known,
+                Some(&EMPTY) | None => return Lookup::New(Some(i)),
+                Some(_) => i = self.next(i),
+            }
+        }
+    }
+
+    /// Records `identity`, which [`look_up`](Self::look_up) just found new
+    /// (`at`, the memory unchanged since): inserted at the slot that look-up
+    /// ended on, then the oldest identity forgotten if there are more than
+    /// `capacity`. Evicting after inserting keeps `at` the first empty slot
+    /// of the identity's probe path.
+    pub(crate) fn remember_new(&mut self, identity: u64, at: Lookup) {
+        let Lookup::New(Some(i)) = at else {
             return;
-        }
-        if self.order.len() >= self.capacity
+        };
+        let key = stored(identity);
+        let Some(slot) = self.slots.get_mut(i) else {
+            return;
+        };
+        debug_assert_eq!(*slot, EMPTY, "the memory changed since the look-up");
+        *slot = key;
+        self.order.push_back(key);
+        if self.order.len() > self.capacity
             && let Some(old) = self.order.pop_front()
         {
             self.remove(old);
         }
-        let mut i = self.home(key);
-        while self.slots.get(i).is_some_and(|s| *s != EMPTY) {
-            i = self.next(i);
-        }
-        if let Some(slot) = self.slots.get_mut(i) {
-            *slot = key;
-        }
-        self.order.push_back(key);
+    }
+
+    /// Whether `identity` was handed over among the last `capacity`.
+    #[cfg(test)]
+    pub(crate) fn contains(&self, identity: u64) -> bool {
+        self.find(stored(identity)).is_some()
+    }
+
+    /// Records that a message of `identity` was handed over.
+    #[cfg(test)]
+    pub(crate) fn remember(&mut self, identity: u64) {
+        let at = self.look_up(identity);
+        self.remember_new(identity, at);
     }
 
     fn home(&self, key: u64) -> usize {
@@ -207,6 +243,45 @@ mod tests {
         let mut off = ReplayMemory::new(0);
         off.remember(5);
         assert!(!off.contains(5));
+    }
+
+    /// The single probe as the connection uses it: a look-up, then a
+    /// record only for some of the new identities (a message not handed
+    /// over is not remembered). A duplicate within the window is found, an
+    /// identity evicted from it is new again, whatever the collisions.
+    #[test]
+    fn look_up_then_remember_agrees_with_a_model() {
+        let mut rng = crate::rng::Rng::new(11);
+        for capacity in [1, 2, 3, 7, 64] {
+            let mut m = ReplayMemory::new(capacity);
+            let mut model: VecDeque<u64> = VecDeque::new();
+            for step in 0..20_000 {
+                // Homes collide (multiples of 64 share the low bits), and
+                // the probe chains wrap around the end of the slots.
+                let id = rng.range_inclusive(0, 30) * 64 + rng.range_inclusive(0, 2) * 7;
+                let key = id.max(1);
+                let at = m.look_up(id);
+                assert_eq!(
+                    at == Lookup::Known,
+                    model.contains(&key),
+                    "step {step}: {id}"
+                );
+                if step % 5 != 0 {
+                    m.remember_new(id, at);
+                    if !model.contains(&key) {
+                        model.push_back(key);
+                        if model.len() > capacity {
+                            model.pop_front();
+                        }
+                    }
+                }
+                assert_eq!(m.len(), model.len());
+            }
+        }
+        let mut off = ReplayMemory::new(0);
+        let at = off.look_up(5);
+        off.remember_new(5, at);
+        assert_eq!(off.look_up(5), Lookup::New(None));
     }
 
     /// The set agrees with a plain model under colliding homes and

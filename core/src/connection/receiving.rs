@@ -10,7 +10,7 @@ use crate::dedupe::{Admit, DeliveryState};
 use crate::descriptor::CapabilityDescriptor;
 use crate::lax::DecodeError;
 use crate::message::{MessageEvent, normalize_slack_command, shared_default_slack_commands};
-use crate::replay;
+use crate::replay::{self, Lookup};
 use crate::request_id::RequestId;
 use crate::scope::Learned;
 use crate::wire::{
@@ -218,11 +218,13 @@ impl Shared {
                 profile: nonempty(&src.profile),
             },
         );
-        let identity = replay::identity_of(&event);
+        // One probe of the replay memory serves the check and the record.
+        let identity =
+            replay::identity_of(&event).map(|identity| (identity, self.replays.look_up(identity)));
         // PLANTED BUG when skipped: a replay is handed over again.
-        if let Some(identity) = identity
+        if let Some((_, lookup)) = identity
             && !planted!(self, HandReplays)
-            && self.replays.contains(identity)
+            && lookup == Lookup::Known
             && buffer_id
                 .as_ref()
                 .is_none_or(|b| self.dedupe.get(b.as_str()).is_none())
@@ -232,8 +234,8 @@ impl Shared {
         }
         match self.admit(buffer_id) {
             Admitted::Hand(delivery) => {
-                if let Some(identity) = identity {
-                    self.replays.remember(identity);
+                if let Some((identity, lookup)) = identity {
+                    self.replays.remember_new(identity, lookup);
                 }
                 let mut event = event;
                 self.normalize_slack(&mut event);

@@ -22,5 +22,5 @@ pub(crate) use object::{
     FillObject, Finish, Many, Shape, ShapeFrom, ShapeInto, WireObject, deserialize_finished, lax,
     not_an_object, object_field, objects, strings, value, wire_object,
 };
-pub(crate) use text::text_into;
+pub(crate) use text::{TextSlot, text_into};
 pub(crate) use value::{Lax, value_text};

@@ -9,7 +9,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 
 use super::value::{Lax, LaxVisitor};
 
-/// A string field a text is read into.
+/// A field a text is read into: a string, or a value named by a text (an
+/// enum), read without building a [`Lax`] first.
 pub(crate) trait TextSlot {
     /// Holds `s` from now on, in the buffer it has when that is large
     /// enough.

@@ -9,7 +9,7 @@ use super::types::{
     ReplyTo, SessionSource,
 };
 use crate::lax::{
-    self, DecodeError, FillObject, Finish, Lax, Shape, ShapeInto, WireObject, wire_object,
+    self, DecodeError, FillObject, Finish, Lax, Shape, ShapeInto, TextSlot, WireObject, wire_object,
 };
 
 impl<'de> Deserialize<'de> for ChatType {
@@ -41,17 +41,40 @@ fn text(l: Lax<'_>) -> Option<String> {
     l.into_text()
 }
 
-/// [`text`] into `slot` (a string that is empty when absent), written
-/// into the buffer it holds when that is large enough (a handed-back
-/// message's: see [`crate::recycle`]).
-#[inline(always)]
-fn set_string(slot: &mut String, l: Lax<'_>) {
-    match l {
-        Lax::Str(s) if slot.capacity() >= s.len() => {
-            slot.clear();
-            slot.push_str(&s);
-        }
-        other => *slot = other.into_text().unwrap_or_default(),
+/// `chat_type`: a known value needs no owned copy; `null` (or a value that
+/// is no text) is a direct message.
+impl TextSlot for ChatType {
+    fn put_str(&mut self, s: &str) {
+        *self = ChatType::from_wire(s);
+    }
+    fn put_other(&mut self, l: Lax<'_>) {
+        *self = match l.into_text() {
+            Some(t) => ChatType::from_wire(&t),
+            None => ChatType::Dm,
+        };
+    }
+}
+
+/// `message_type`: anything but a known string is text.
+impl TextSlot for MessageType {
+    fn put_str(&mut self, s: &str) {
+        *self = MessageType::from_wire(s);
+    }
+    fn put_other(&mut self, _: Lax<'_>) {
+        *self = MessageType::Text;
+    }
+}
+
+/// The source's `platform`: only a string is taken; anything else leaves
+/// it empty, the default's mark until the end of the source.
+struct PlatformSlot<'a>(&'a mut String);
+
+impl TextSlot for PlatformSlot<'_> {
+    fn put_str(&mut self, s: &str) {
+        self.0.put_str(s);
+    }
+    fn put_other(&mut self, _: Lax<'_>) {
+        self.0.clear();
     }
 }
 
@@ -81,9 +104,14 @@ fn source_text_slot<'a>(
     })
 }
 
+/// Which of a handed-back message's source texts are set (bit `i` for
+/// `source_text_slots(..)[i]`): the decoder clears only those its message
+/// does not carry.
+pub(crate) type Held = u32;
+
 /// The optional texts of a source read by [`source_text_slot`], in the
 /// order of its indexes (`scope_id` is read on its own, with its alias).
-fn source_text_slots(s: &mut SessionSource) -> [&mut Option<String>; 14] {
+pub(crate) fn source_text_slots(s: &mut SessionSource) -> [&mut Option<String>; 14] {
     [
         &mut s.chat_name,
         &mut s.user_id,
@@ -138,28 +166,14 @@ impl<'de> FillObject<'de> for SourceFill<'_> {
         }
         match key {
             "platform" => {
-                // Empty (the default's mark) until `done`.
-                match lax::lax(map)? {
-                    p @ Lax::Str(_) => set_string(&mut s.platform, p),
-                    _ => s.platform.clear(),
-                }
+                lax::text_into(map, &mut PlatformSlot(&mut s.platform))?;
                 *self.seen |= SEEN_PLATFORM;
             }
             "chat_id" => {
                 lax::text_into(map, &mut s.chat_id)?;
                 *self.seen |= SEEN_CHAT_ID;
             }
-            "chat_type" => {
-                s.chat_type = match lax::lax(map)? {
-                    Lax::Null => ChatType::Dm,
-                    // Known values need no owned copy.
-                    Lax::Str(t) => ChatType::from_wire(&t),
-                    other => match other.into_text() {
-                        Some(t) => ChatType::from_wire(&t),
-                        None => ChatType::Dm,
-                    },
-                }
-            }
+            "chat_type" => lax::text_into(map, &mut s.chat_type)?,
             "scope_id" => {
                 let scope = text(lax::lax(map)?);
                 // A repeated `scope_id` replaces the one the alias matched:
@@ -329,6 +343,9 @@ pub(crate) struct EventWire {
     /// `event` was handed back (see [`crate::recycle`]): the texts it
     /// still holds and this message does not carry are cleared at the end.
     recycled: bool,
+    /// The handed-back event's source texts that are set (see
+    /// [`Held`]): only those can need clearing.
+    held: Held,
     /// The texts read: [`SEEN_TEXT`], [`SEEN_MESSAGE_ID`].
     seen: u32,
     /// The source's texts read (see [`SourceFill::seen`]).
@@ -344,16 +361,17 @@ const SEEN_MESSAGE_ID: u32 = 2;
 impl EventWire {
     /// Read into `handed_back` (a message given back for reuse) when there
     /// is one, else into a new one.
-    pub(crate) fn reusing(handed_back: Option<Box<MessageEvent>>) -> Self {
-        let (event, recycled) = match handed_back {
-            Some(event) => (event, true),
+    pub(crate) fn reusing(handed_back: Option<(Box<MessageEvent>, Held)>) -> Self {
+        let (event, recycled, held) = match handed_back {
+            Some((event, held)) => (event, true, held),
             // Allocated once, where the decoded event will stay: the
             // fields are read into it in place.
-            None => (Box::new(MessageEvent::blank()), false),
+            None => (Box::new(MessageEvent::blank()), false, 0),
         };
         EventWire {
             event,
             recycled,
+            held,
             seen: 0,
             source_seen: 0,
             bad_source: None,
@@ -388,12 +406,7 @@ impl<'de> WireObject<'de> for EventWire {
             // In most frames (often empty): read here, not with the rare
             // fields.
             "media_urls" => e.media_urls = lax::strings(map)?,
-            "message_type" => {
-                e.message_type = match lax::lax(map)? {
-                    Lax::Str(s) => MessageType::from_wire(&s),
-                    _ => MessageType::Text,
-                }
-            }
+            "message_type" => lax::text_into(map, &mut e.message_type)?,
             _ => rare_event_field(e, key, map)?,
         }
         Ok(())
@@ -447,7 +460,7 @@ impl<'de> Finish<'de> for EventWire {
             None => {
                 let mut event = self.event;
                 if self.recycled {
-                    clear_unread(&mut event, self.seen, self.source_seen);
+                    clear_unread(&mut event, self.seen, self.source_seen, self.held);
                 }
                 // No `source` key: the default source.
                 if event.source.platform.is_empty() {
@@ -462,9 +475,9 @@ impl<'de> Finish<'de> for EventWire {
 
 /// The texts of a handed-back message that this one did not carry: what a
 /// new message holds there (the source's default platform is filled in
-/// after).
-#[inline(never)]
-fn clear_unread(e: &mut MessageEvent, seen: u32, source_seen: u32) {
+/// after). Of the source's optional texts, only those set when the message
+/// was handed back (`held`) can need it.
+fn clear_unread(e: &mut MessageEvent, seen: u32, source_seen: u32, held: Held) {
     if seen & SEEN_TEXT == 0 {
         e.text.clear();
     }
@@ -478,8 +491,17 @@ fn clear_unread(e: &mut MessageEvent, seen: u32, source_seen: u32) {
     if source_seen & SEEN_CHAT_ID == 0 {
         s.chat_id.clear();
     }
+    let unread = held & !source_seen;
+    if unread != 0 {
+        clear_source_texts(s, unread);
+    }
+}
+
+/// Clears the source's optional texts of the bits of `unread`.
+#[inline(never)]
+fn clear_source_texts(s: &mut SessionSource, unread: u32) {
     for (i, slot) in source_text_slots(s).into_iter().enumerate() {
-        if source_seen & (1 << i) == 0 {
+        if unread & (1 << i) != 0 {
             *slot = None;
         }
     }

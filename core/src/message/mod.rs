@@ -15,7 +15,7 @@ mod session_key;
 mod slack_command;
 mod types;
 
-pub(crate) use decode::EventWire;
+pub(crate) use decode::{EventWire, Held, source_text_slots};
 pub use session_key::{SessionKeyOptions, build_session_key, session_key_namespace};
 pub(crate) use slack_command::shared_default_slack_commands;
 pub use slack_command::{

@@ -160,7 +160,7 @@ wire_object! {
         "event" => {
             let pool = w.pool.as_deref_mut();
             w.event = Some(map.next_value_seed(ShapeFrom(|| {
-                EventWire::reusing(pool.and_then(EventPool::take))
+                EventWire::reusing(pool.and_then(EventPool::take_held))
             }))?);
         },
         "bufferId" => w.buffer_id = Some(lax::lax(map)?),
