@@ -215,6 +215,22 @@ async fn rest_of(events: &mut Events, from: usize, count: usize) {
     }
 }
 
+/// The keepalive falls due at `ping_at`: the application's own poll sends
+/// the ping and reads a few messages ahead, takes the first and holds the
+/// rest (a long turn); the pong arrives behind them and the pong deadline
+/// passes. Returns the held driver task, not yet polled.
+async fn take_one_then_pass_the_pong_deadline(s: &mut Setup, ping_at: u64) -> BoxFuture<()> {
+    s.clock.advance_to(ping_at);
+    match s.events.next_event().await {
+        Some(Event::Inbound { event, .. }) => assert_eq!(event.text, "m-0"),
+        other => panic!("expected the first message, got {other:?}"),
+    }
+    assert!(s.clock.requested(ping_at + PONG_MS), "no ping was sent");
+    settle().await;
+    s.clock.advance_to(ping_at + PONG_MS + 1);
+    s.held.lock().unwrap().pop().expect("the driver task")
+}
+
 /// Real time for loopback frames to arrive (the client's clock stands still).
 async fn settle() {
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -228,20 +244,8 @@ async fn a_pong_behind_a_held_batch_is_read_before_the_pong_deadline() {
         // The burst waits in the socket; the keepalive falls due.
         deliver_burst(&s.server).await;
         settle().await;
-        s.clock.advance_to(ping_at);
-        // The application's own poll sends the ping and reads a few
-        // messages ahead; it takes one and holds the rest (a long turn).
-        match s.events.next_event().await {
-            Some(Event::Inbound { event, .. }) => assert_eq!(event.text, "m-0"),
-            other => panic!("expected the first message, got {other:?}"),
-        }
-        assert!(s.clock.requested(ping_at + PONG_MS), "no ping was sent");
-        // The pong arrives behind the rest of the burst; the pong deadline
-        // passes (before the next keepalive).
-        settle().await;
-        s.clock.advance_to(ping_at + PONG_MS + 1);
-        // The driver task's turn, as the deadline wakes it.
-        let mut driver = s.held.lock().unwrap().pop().expect("the driver task");
+        // The driver task's turn, as the pong deadline wakes it.
+        let mut driver = take_one_then_pass_the_pong_deadline(&mut s, ping_at).await;
         let mut cx = Context::from_waker(Waker::noop());
         assert!(driver.as_mut().poll(&mut cx).is_pending());
         assert_eq!(s.handle.state().await.unwrap(), State::Serving);
@@ -330,19 +334,9 @@ async fn a_pong_behind_more_than_a_read_batch_is_read_before_the_pong_deadline()
         let ping_at = 1_000 + KEEPALIVE_MS;
         deliver(&s.server, BACKLOG).await;
         settle().await;
-        s.clock.advance_to(ping_at);
-        // The application's poll sends the ping and reads a few messages
-        // ahead; it takes one. The pong arrives behind the rest.
-        match s.events.next_event().await {
-            Some(Event::Inbound { event, .. }) => assert_eq!(event.text, "m-0"),
-            other => panic!("expected the first message, got {other:?}"),
-        }
-        assert!(s.clock.requested(ping_at + PONG_MS), "no ping was sent");
-        settle().await;
-        s.clock.advance_to(ping_at + PONG_MS + 1);
-        // The driver task's turns as the deadline wakes it, with nobody
-        // taking events.
-        let mut driver = s.held.lock().unwrap().pop().expect("the driver task");
+        // The driver task's turns as the pong deadline wakes it, with
+        // nobody taking events.
+        let mut driver = take_one_then_pass_the_pong_deadline(&mut s, ping_at).await;
         let mut cx = Context::from_waker(Waker::noop());
         for _ in 0..BACKLOG {
             assert!(driver.as_mut().poll(&mut cx).is_pending());
