@@ -9,6 +9,7 @@
 //! bytes and converts values.
 
 mod config;
+mod convert;
 mod errors;
 mod json;
 mod link;

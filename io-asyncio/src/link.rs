@@ -24,6 +24,7 @@ use relay_core::wire::{Action, ActionResult, BufferId};
 use relay_core::{Instant, UnixTime};
 
 use crate::config::Config;
+use crate::convert::{drain_budget, stats_dict};
 use crate::errors::{InvalidActionError, command_error, send_error};
 use crate::json::{from_py, json_of, to_py};
 use crate::models::{self, Fields, Models};
@@ -85,11 +86,6 @@ fn result_dict(py: Python<'_>, r: &ActionResult) -> PyResult<Py<PyAny>> {
         d.set_item(k, to_py(py, v)?)?;
     }
     Ok(d.into_any().unbind())
-}
-
-/// Seconds as a drain budget: negative or NaN is none, huge is the most.
-pub(crate) fn drain_budget(s: f64) -> std::time::Duration {
-    std::time::Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(std::time::Duration::MAX)
 }
 
 fn tuple<'py>(py: Python<'py>, items: Vec<Bound<'py, PyAny>>) -> PyResult<Py<PyAny>> {
@@ -776,6 +772,6 @@ impl Link {
 
     /// Counters as a dict.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        crate::sansio::stats_dict(py, &self.conn.stats())
+        stats_dict(py, &self.conn.stats())
     }
 }

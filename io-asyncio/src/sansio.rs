@@ -6,12 +6,12 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use relay_core::connection::{
     Connection as CoreConnection, DeliveryHandle, Event, IdleRefusal, Input, Output, SendOptions,
-    Stats,
 };
 use relay_core::wire::{Action, BufferId};
 use relay_core::{Instant, UnixTime};
 
 use crate::config::Config;
+use crate::convert::{drain_budget, stats_dict};
 use crate::errors::{InvalidActionError, command_error, send_error};
 use crate::json::{from_py, json_of, to_py};
 
@@ -434,9 +434,7 @@ impl Connection {
         let now = Instant::from_millis(now_ms);
         match drain_s {
             None => self.inner.shutdown(now),
-            Some(s) => self
-                .inner
-                .shutdown_within(crate::link::drain_budget(s), now),
+            Some(s) => self.inner.shutdown_within(drain_budget(s), now),
         }
     }
 
@@ -520,21 +518,4 @@ impl Connection {
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         stats_dict(py, &self.inner.stats())
     }
-}
-
-/// The core's counters as a dict.
-pub fn stats_dict<'py>(py: Python<'py>, s: &Stats) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("dials", s.dials)?;
-    d.set_item("frames_in", s.frames_in)?;
-    d.set_item("frames_out", s.frames_out)?;
-    d.set_item("frames_rejected", s.frames_rejected)?;
-    d.set_item("requests_sent", s.requests_sent)?;
-    d.set_item("unknown_results", s.unknown_results)?;
-    d.set_item("duplicate_deliveries", s.duplicate_deliveries)?;
-    d.set_item("acks_sent", s.acks_sent)?;
-    d.set_item("deliveries_deferred", s.deliveries_deferred)?;
-    d.set_item("descriptors_ignored", s.descriptors_ignored)?;
-    d.set_item("replays_dropped", s.replays_dropped)?;
-    Ok(d)
 }
