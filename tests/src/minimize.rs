@@ -1,24 +1,24 @@
-//! Shrinking a failing run: fewer gateways, a shorter fault window and fewer
-//! faults, as long as the seed still breaks the same invariant.
+//! Shrinking a failing run, in either world: a smaller population, a
+//! shorter fault window and fewer faults, as long as the seed still breaks
+//! the same invariant; and the regression test a shrunk core-world seed
+//! becomes.
 
 use std::fmt::Write as _;
 
-use relay_core::rng::Rng;
+use crate::SimConfig;
+use crate::seeds::{SimWorld, run_caught};
 
-use crate::{Fault, SimConfig, Swarm, run_seed};
-
-/// Fault windows tried, shortest first (ms); both worlds use them.
-pub(crate) const WINDOWS_MS: [u64; 9] = [
+/// Fault windows tried, shortest first (ms).
+const WINDOWS_MS: [u64; 9] = [
     500, 1_000, 2_000, 5_000, 10_000, 15_000, 20_000, 30_000, 45_000,
 ];
 
-/// The result of [`minimize`].
-#[derive(Clone, Debug)]
-pub struct Minimized {
+/// The result of [`shrink`].
+pub struct Shrunk<W: SimWorld> {
     /// The seed.
     pub seed: u64,
     /// The smallest configuration found that still fails.
-    pub cfg: SimConfig,
+    pub cfg: W::Config,
     /// The invariant it breaks (the same as the original run's).
     pub invariant: &'static str,
     /// Steps of the original run.
@@ -29,108 +29,129 @@ pub struct Minimized {
     pub runs: u64,
 }
 
-impl Minimized {
+impl<W: SimWorld> std::fmt::Debug for Shrunk<W>
+where
+    W::Config: std::fmt::Debug,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shrunk")
+            .field("world", &W::NAME)
+            .field("seed", &self.seed)
+            .field("cfg", &self.cfg)
+            .field("invariant", &self.invariant)
+            .field("original_steps", &self.original_steps)
+            .field("steps", &self.steps)
+            .field("runs", &self.runs)
+            .finish()
+    }
+}
+
+impl<W: SimWorld> Shrunk<W> {
     /// The faults still on in the minimized run.
-    pub fn faults_on(&self) -> Vec<Fault> {
-        let mut rng = Rng::new(self.seed);
-        let mut swarm = Swarm::from_rng(&mut rng);
-        for f in &self.cfg.faults_off {
-            swarm.turn_off(*f);
-        }
-        swarm.on()
+    pub fn faults_on(&self) -> Vec<W::Fault> {
+        crate::seeds::faults_on::<W>(self.seed, &self.cfg)
     }
 
     /// The `relay-sim` arguments that replay the minimized run.
     pub fn command(&self) -> String {
-        let mut s = format!(
-            "relay-sim --seed {} --gateways {} --fault-window {}",
-            self.seed, self.cfg.gateways, self.cfg.fault_window_ms
-        );
-        let off: Vec<&str> = self.cfg.faults_off.iter().map(|f| f.name()).collect();
-        #[cfg(feature = "planted-bugs")]
-        let plant = (self.cfg.plant != crate::PlantedBug::None).then(|| self.cfg.plant.to_string());
-        #[cfg(not(feature = "planted-bugs"))]
-        let plant = None;
-        push_replay_flags(&mut s, &off, plant);
-        s
+        replay_command::<W>(self.seed, &self.cfg, true)
     }
 }
 
-/// Appends the replay flags shared by both worlds: the faults switched off
-/// and the planted bug, when there is one.
-pub(crate) fn push_replay_flags(s: &mut String, off: &[&str], plant: Option<String>) {
-    if !off.is_empty() {
+/// The `relay-sim` arguments that replay `seed` under `cfg` (without
+/// `--trace`). With `full`, the population and the fault window are
+/// always given; otherwise only where they differ from the defaults.
+pub fn replay_command<W: SimWorld>(seed: u64, cfg: &W::Config, full: bool) -> String {
+    let mut cfg = cfg.clone();
+    let mut defaults = W::Config::default();
+    let d = W::knobs(&mut defaults);
+    let (d_population, d_window, d_heal) = (*d.population, *d.fault_window_ms, *d.heal_bound_ms);
+    let plant = crate::seeds::planted::<W>(&cfg);
+    let k = W::knobs(&mut cfg);
+    let mut s = String::from("relay-sim");
+    if W::NAME != "core" {
+        let _ = write!(s, " --world {}", W::NAME);
+    }
+    let _ = write!(s, " --seed {seed}");
+    if full || *k.population != d_population {
+        let _ = write!(s, " --{} {}", W::POPULATION, k.population);
+    }
+    if full || *k.fault_window_ms != d_window {
+        let _ = write!(s, " --fault-window {}", k.fault_window_ms);
+    }
+    if *k.heal_bound_ms != d_heal {
+        let _ = write!(s, " --heal-bound {}", k.heal_bound_ms);
+    }
+    if !k.faults_off.is_empty() {
+        let off: Vec<String> = k.faults_off.iter().map(ToString::to_string).collect();
         let _ = write!(s, " --off {}", off.join(","));
     }
     if let Some(plant) = plant {
         let _ = write!(s, " --plant {plant}");
     }
+    s
 }
 
-/// The invariant `seed` breaks under `cfg`, if any.
-fn failure(seed: u64, cfg: &SimConfig, runs: &mut u64) -> Option<(&'static str, u64)> {
+/// The invariant and the steps of `seed` under `cfg`, if it fails.
+fn failure<W: SimWorld>(seed: u64, cfg: &W::Config, runs: &mut u64) -> Option<(&'static str, u64)> {
     *runs += 1;
-    let r = run_seed(seed, cfg);
+    let r = run_caught::<W>(seed, cfg);
     r.violation.map(|v| (v.invariant, r.steps))
 }
 
 /// Re-runs a failing `seed` with smaller configurations derived from `cfg`
-/// and keeps the smallest one that breaks the same invariant: fewest
-/// gateways, then shortest fault window, then as few faults as possible,
-/// repeated until nothing shrinks. `None` when `seed` passes under `cfg`.
-pub fn minimize(seed: u64, cfg: &SimConfig) -> Option<Minimized> {
+/// and keeps the smallest one that breaks the same invariant: the smallest
+/// population, then the shortest fault window, then as few faults as
+/// possible, repeated until nothing shrinks. `None` when `seed` passes
+/// under `cfg`.
+pub fn shrink<W: SimWorld>(seed: u64, cfg: &W::Config) -> Option<Shrunk<W>> {
     let mut cur = cfg.clone();
-    cur.print_trace = false;
+    *W::knobs(&mut cur).print_trace = false;
     let mut runs = 0;
-    let (invariant, original_steps) = failure(seed, &cur, &mut runs)?;
+    let (invariant, original_steps) = failure::<W>(seed, &cur, &mut runs)?;
     let mut steps = original_steps;
-    let still_fails = |c: &SimConfig, steps: &mut u64, runs: &mut u64| match failure(seed, c, runs)
-    {
+    let mut still_fails = |c: &W::Config, runs: &mut u64| match failure::<W>(seed, c, runs) {
         Some((inv, s)) if inv == invariant => {
-            *steps = s;
+            steps = s;
             true
         }
         _ => false,
     };
+    let size = |c: &mut W::Config| {
+        let k = W::knobs(c);
+        (*k.population, *k.fault_window_ms, k.faults_off.len())
+    };
     for _round in 0..4 {
-        let before = (cur.gateways, cur.fault_window_ms, cur.faults_off.len());
-        for g in 1..cur.gateways {
-            let c = SimConfig {
-                gateways: g,
-                ..cur.clone()
-            };
-            if still_fails(&c, &mut steps, &mut runs) {
-                cur = c;
-                break;
-            }
-        }
-        for w in WINDOWS_MS.into_iter().filter(|w| *w < cur.fault_window_ms) {
-            let c = SimConfig {
-                fault_window_ms: w,
-                ..cur.clone()
-            };
-            if still_fails(&c, &mut steps, &mut runs) {
-                cur = c;
-                break;
-            }
-        }
-        let mut rng = Rng::new(seed);
-        let mut swarm = Swarm::from_rng(&mut rng);
-        for f in &cur.faults_off {
-            swarm.turn_off(*f);
-        }
-        for f in swarm.on() {
+        let before = size(&mut cur);
+        for n in 1..before.0 {
             let mut c = cur.clone();
-            c.faults_off.insert(f);
-            if still_fails(&c, &mut steps, &mut runs) {
+            *W::knobs(&mut c).population = n;
+            if still_fails(&c, &mut runs) {
+                cur = c;
+                break;
+            }
+        }
+        let window = size(&mut cur).1;
+        for w in WINDOWS_MS.into_iter().filter(|w| *w < window) {
+            let mut c = cur.clone();
+            *W::knobs(&mut c).fault_window_ms = w;
+            if still_fails(&c, &mut runs) {
+                cur = c;
+                break;
+            }
+        }
+        for f in crate::seeds::faults_on::<W>(seed, &cur) {
+            let mut c = cur.clone();
+            W::knobs(&mut c).faults_off.insert(f);
+            if still_fails(&c, &mut runs) {
                 cur = c;
             }
         }
-        if before == (cur.gateways, cur.fault_window_ms, cur.faults_off.len()) {
+        if before == size(&mut cur) {
             break;
         }
     }
-    Some(Minimized {
+    Some(Shrunk {
         seed,
         cfg: cur,
         invariant,

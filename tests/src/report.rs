@@ -72,13 +72,14 @@ impl std::fmt::Display for Violation {
     }
 }
 
-/// The outcome of one seed.
+/// The outcome of one seed, in either world: `S` is what the seed switched
+/// on, `T` the world's counters.
 #[derive(Clone, Debug)]
-pub struct Report {
+pub struct Report<S = Swarm, T = SimStats> {
     /// The seed.
     pub seed: u64,
-    /// The faults it turned on.
-    pub swarm: Swarm,
+    /// What it switched on.
+    pub swarm: S,
     /// Events processed.
     pub steps: u64,
     /// Simulated time at the end (ms).
@@ -88,7 +89,29 @@ pub struct Report {
     /// The first broken invariant, if any.
     pub violation: Option<Violation>,
     /// Counters.
-    pub stats: SimStats,
+    pub stats: T,
+}
+
+impl<S, T: Default> Report<S, T> {
+    /// The report of a seed whose run panicked with `detail`: a violation
+    /// of the `no-panic` invariant; `hint` says how to see the trace.
+    pub(crate) fn panicked(seed: u64, swarm: S, detail: String, hint: &str) -> Self {
+        Report {
+            seed,
+            swarm,
+            steps: 0,
+            end_ms: 0,
+            trace_hash: 0,
+            violation: Some(Violation {
+                invariant: "no-panic",
+                detail,
+                step: 0,
+                at_ms: 0,
+                trace_tail: vec![hint.to_owned()],
+            }),
+            stats: T::default(),
+        }
+    }
 }
 
 /// Counters of one run.

@@ -87,7 +87,7 @@ fn minimize_shrinks_a_planted_failure() {
         plant: PlantedBug::AckOnDelivery,
         ..SimConfig::default()
     };
-    let Some(m) = relay_sim::minimize::minimize(1, &cfg) else {
+    let Some(m) = relay_sim::minimize(1, &cfg) else {
         panic!("seed 1 no longer catches ack-on-delivery");
     };
     assert_eq!(m.invariant, "inbound-ack-after-app-ack");
@@ -102,7 +102,7 @@ fn minimize_shrinks_a_planted_failure() {
         "{test}"
     );
     assert_eq!(
-        relay_sim::minimize::minimize(1, &SimConfig::default()).map(|m| m.seed),
+        relay_sim::minimize(1, &SimConfig::default()).map(|m| m.seed),
         None
     );
 }

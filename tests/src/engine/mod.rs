@@ -4,12 +4,10 @@
 //! real WebSocket server. See `docs/simulation.md`.
 
 mod apps;
-pub mod cli;
 mod config;
 mod connector;
 mod executor;
 mod faults;
-mod minimize;
 mod monitor;
 mod net;
 mod report;
@@ -20,10 +18,12 @@ mod traffic;
 mod world;
 
 pub use config::EngineConfig;
-pub use minimize::{EngineMinimized, minimize_engine};
 pub use monitor::EngineStats;
 #[cfg(feature = "planted-bugs")]
 pub use relay_engine::PlantedBug as EnginePlantedBug;
 pub use report::EngineReport;
-pub use run::{engine_determinism_check, engine_first_failure, run_engine_seed};
+pub use run::{
+    Busiest, EngineMinimized, EngineWorld, engine_determinism_check, engine_first_failure,
+    minimize_engine, run_engine_seed,
+};
 pub use swarm::{EngineFault, EngineSwarm};
