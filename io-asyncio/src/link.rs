@@ -410,6 +410,7 @@ impl Link {
         source_fields=None, event_fields=None, forward_fields=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         config: &Config,
         seed: u64,
         wall_s: u64,
@@ -443,9 +444,9 @@ impl Link {
             build_inbound,
             build_forward,
             models: Models {
-                source: Fields::from_py(source_fields)?,
-                event: Fields::from_py(event_fields)?,
-                forward: Fields::from_py(forward_fields)?,
+                source: Fields::from_py(py, source_fields, models::Src::NAMES)?,
+                event: Fields::from_py(py, event_fields, models::Ev::NAMES)?,
+                forward: Fields::from_py(py, forward_fields, &[])?,
             },
         })
     }

@@ -7,37 +7,128 @@
 use std::collections::HashSet;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyAnyMethods, PyBytes, PyDict, PyList};
+use pyo3::types::{PyAnyMethods, PyBytes, PyDict, PyList, PyString};
 use relay_core::message::{ContextItem, MessageEvent, MessageType, SessionSource};
 use relay_core::wire::PassthroughForward;
 
 use crate::json::to_py;
 
-/// The fields a class accepts (`None`: any keyword).
-#[derive(Debug, Default)]
-pub struct Fields(Option<HashSet<String>>);
+/// Declares the keywords of one application class: an enum naming each
+/// (its discriminant is its place in `NAMES`) and the names themselves.
+macro_rules! keywords {
+    ($(#[$doc:meta])* $ty:ident { $($var:ident = $name:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug)]
+        #[repr(usize)]
+        pub enum $ty {
+            $(#[doc = concat!("`", $name, "`.")] $var),*
+        }
+
+        impl $ty {
+            /// Every keyword's name, in the enum's order.
+            pub const NAMES: &'static [&'static str] = &[$($name),*];
+        }
+    };
+}
+
+keywords!(
+    /// `SessionSource` keywords.
+    Src {
+        Platform = "platform",
+        ChatId = "chat_id",
+        ChatType = "chat_type",
+        ChatName = "chat_name",
+        UserId = "user_id",
+        UserName = "user_name",
+        ThreadId = "thread_id",
+        ChatTopic = "chat_topic",
+        UserIdAlt = "user_id_alt",
+        ChatIdAlt = "chat_id_alt",
+        ScopeId = "scope_id",
+        ParentChatId = "parent_chat_id",
+        MessageId = "message_id",
+        Profile = "profile",
+        AutoThreadCreated = "auto_thread_created",
+        AutoThreadInitialName = "auto_thread_initial_name",
+        ProspectiveThreadId = "prospective_thread_id",
+        DeliveredViaUpstreamRelay = "delivered_via_upstream_relay",
+    }
+);
+
+keywords!(
+    /// `MessageEvent` keywords.
+    Ev {
+        Text = "text",
+        MessageType = "message_type",
+        MessageId = "message_id",
+        ReplyToMessageId = "reply_to_message_id",
+        ReplyToText = "reply_to_text",
+        ReplyToAuthorName = "reply_to_author_name",
+        ReplyToIsOwnMessage = "reply_to_is_own_message",
+        MediaUrls = "media_urls",
+        MediaTypes = "media_types",
+        ChannelContext = "channel_context",
+        PromptResponse = "prompt_response",
+    }
+);
+
+/// The keywords of one class, each interned once, with whether the class
+/// accepts it: looked up when the link is made, not per event.
+#[derive(Debug)]
+pub struct Fields {
+    keys: Vec<(Py<PyString>, bool)>,
+    accepted: Option<HashSet<String>>,
+}
 
 impl Fields {
-    /// From a Python set of names, or `None` for "any".
-    pub fn from_py(names: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
-        let Some(names) = names else {
-            return Ok(Fields(None));
+    /// From a Python set of names (`None`: any keyword), for the keywords
+    /// in `names`.
+    pub fn from_py(
+        py: Python<'_>,
+        accepted: Option<&Bound<'_, PyAny>>,
+        names: &[&str],
+    ) -> PyResult<Self> {
+        let accepted = match accepted {
+            None => None,
+            Some(set) => {
+                let mut out = HashSet::new();
+                for n in set.try_iter()? {
+                    out.insert(n?.extract::<String>()?);
+                }
+                Some(out)
+            }
         };
-        let mut set = HashSet::new();
-        for n in names.try_iter()? {
-            let n = n?;
-            set.insert(n.extract::<String>()?);
-        }
-        Ok(Fields(Some(set)))
+        let keys = names
+            .iter()
+            .map(|n| {
+                let wanted = accepted.as_ref().is_none_or(|s| s.contains(*n));
+                (PyString::intern(py, n).unbind(), wanted)
+            })
+            .collect();
+        Ok(Fields { keys, accepted })
     }
 
+    /// Whether the class takes a keyword outside the declared ones.
     fn has(&self, name: &str) -> bool {
-        self.0.as_ref().is_none_or(|s| s.contains(name))
+        self.accepted.as_ref().is_none_or(|s| s.contains(name))
+    }
+
+    /// The interned key at `i` when the class accepts it.
+    fn want(&self, i: usize) -> Option<&Py<PyString>> {
+        self.keys.get(i).and_then(|(k, w)| w.then_some(k))
+    }
+
+    /// The interned key at `i`, accepted or not.
+    fn key<'py>(&self, py: Python<'py>, i: usize) -> Bound<'py, PyString> {
+        match self.keys.get(i) {
+            Some((k, _)) => k.bind(py).clone(),
+            None => PyString::new(py, "?"),
+        }
     }
 }
 
 /// What each application class accepts.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Models {
     /// `SessionSource`.
     pub source: Fields,
@@ -47,9 +138,15 @@ pub struct Models {
     pub forward: Fields,
 }
 
-fn set_opt(d: &Bound<'_, PyDict>, f: &Fields, key: &str, v: Option<&str>) -> PyResult<()> {
-    if f.has(key) {
-        d.set_item(key, v)?;
+/// Sets keyword `i` of `f` to `v` when the class accepts it.
+fn put<'py, V: IntoPyObject<'py>>(
+    d: &Bound<'py, PyDict>,
+    f: &Fields,
+    i: usize,
+    v: impl FnOnce() -> V,
+) -> PyResult<()> {
+    if let Some(k) = f.want(i) {
+        d.set_item(k.bind(d.py()), v())?;
     }
     Ok(())
 }
@@ -89,43 +186,35 @@ pub fn source_kwargs<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let f = &m.source;
     let d = PyDict::new(py);
-    d.set_item("platform", &s.platform)?;
-    d.set_item("chat_id", &s.chat_id)?;
-    if f.has("chat_type") {
-        d.set_item("chat_type", s.chat_type.as_str())?;
-    }
-    set_opt(&d, f, "chat_name", s.chat_name.as_deref())?;
-    set_opt(&d, f, "user_id", s.user_id.as_deref())?;
+    d.set_item(f.key(py, Src::Platform as usize), &s.platform)?;
+    d.set_item(f.key(py, Src::ChatId as usize), &s.chat_id)?;
+    put(&d, f, Src::ChatType as usize, || s.chat_type.as_str())?;
+    put(&d, f, Src::ChatName as usize, || s.chat_name.as_deref())?;
+    put(&d, f, Src::UserId as usize, || s.user_id.as_deref())?;
     // The display name is what native adapters show; session keys use ids.
-    set_opt(&d, f, "user_name", s.display_name())?;
-    set_opt(&d, f, "thread_id", s.thread_id.as_deref())?;
-    set_opt(&d, f, "chat_topic", s.chat_topic.as_deref())?;
-    set_opt(&d, f, "user_id_alt", s.user_id_alt.as_deref())?;
-    set_opt(&d, f, "chat_id_alt", s.chat_id_alt.as_deref())?;
-    set_opt(&d, f, "scope_id", s.scope_id.as_deref())?;
-    set_opt(&d, f, "parent_chat_id", s.parent_chat_id.as_deref())?;
-    set_opt(&d, f, "message_id", s.message_id.as_deref())?;
-    set_opt(&d, f, "profile", s.profile.as_deref())?;
-    if f.has("auto_thread_created") {
-        d.set_item("auto_thread_created", s.auto_thread_created)?;
-    }
-    set_opt(
-        &d,
-        f,
-        "auto_thread_initial_name",
-        s.auto_thread_initial_name.as_deref(),
-    )?;
-    set_opt(
-        &d,
-        f,
-        "prospective_thread_id",
-        s.prospective_thread_id.as_deref(),
-    )?;
+    put(&d, f, Src::UserName as usize, || s.display_name())?;
+    put(&d, f, Src::ThreadId as usize, || s.thread_id.as_deref())?;
+    put(&d, f, Src::ChatTopic as usize, || s.chat_topic.as_deref())?;
+    put(&d, f, Src::UserIdAlt as usize, || s.user_id_alt.as_deref())?;
+    put(&d, f, Src::ChatIdAlt as usize, || s.chat_id_alt.as_deref())?;
+    put(&d, f, Src::ScopeId as usize, || s.scope_id.as_deref())?;
+    put(&d, f, Src::ParentChatId as usize, || {
+        s.parent_chat_id.as_deref()
+    })?;
+    put(&d, f, Src::MessageId as usize, || s.message_id.as_deref())?;
+    put(&d, f, Src::Profile as usize, || s.profile.as_deref())?;
+    put(&d, f, Src::AutoThreadCreated as usize, || {
+        s.auto_thread_created
+    })?;
+    put(&d, f, Src::AutoThreadInitialName as usize, || {
+        s.auto_thread_initial_name.as_deref()
+    })?;
+    put(&d, f, Src::ProspectiveThreadId as usize, || {
+        s.prospective_thread_id.as_deref()
+    })?;
     // Stamped by the transport, never read off the wire: the event came
     // over the authenticated relay socket.
-    if f.has("delivered_via_upstream_relay") {
-        d.set_item("delivered_via_upstream_relay", true)?;
-    }
+    put(&d, f, Src::DeliveredViaUpstreamRelay as usize, || true)?;
     Ok(d)
 }
 
@@ -153,41 +242,35 @@ pub fn event_kwargs<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let f = &m.event;
     let d = PyDict::new(py);
-    d.set_item("text", &e.text)?;
-    d.set_item("message_type", message_type(e.message_type))?;
-    set_opt(&d, f, "message_id", e.message_id.as_deref())?;
-    set_opt(
-        &d,
-        f,
-        "reply_to_message_id",
-        e.reply_to_message_id.as_deref(),
+    d.set_item(f.key(py, Ev::Text as usize), &e.text)?;
+    d.set_item(
+        f.key(py, Ev::MessageType as usize),
+        message_type(e.message_type),
     )?;
+    put(&d, f, Ev::MessageId as usize, || e.message_id.as_deref())?;
+    put(&d, f, Ev::ReplyToMessageId as usize, || {
+        e.reply_to_message_id.as_deref()
+    })?;
     let reply = e.reply_to.as_ref();
-    set_opt(
-        &d,
-        f,
-        "reply_to_text",
-        reply.and_then(|r| r.text.as_deref()),
-    )?;
-    set_opt(
-        &d,
-        f,
-        "reply_to_author_name",
-        reply.and_then(|r| r.author.as_deref()),
-    )?;
-    if f.has("reply_to_is_own_message") {
-        d.set_item("reply_to_is_own_message", reply.is_some_and(|r| r.is_own))?;
+    put(&d, f, Ev::ReplyToText as usize, || {
+        reply.and_then(|r| r.text.as_deref())
+    })?;
+    put(&d, f, Ev::ReplyToAuthorName as usize, || {
+        reply.and_then(|r| r.author.as_deref())
+    })?;
+    put(&d, f, Ev::ReplyToIsOwnMessage as usize, || {
+        reply.is_some_and(|r| r.is_own)
+    })?;
+    if let Some(k) = f.want(Ev::MediaUrls as usize) {
+        d.set_item(k.bind(py), PyList::new(py, &e.media_urls)?)?;
     }
-    if f.has("media_urls") {
-        d.set_item("media_urls", PyList::new(py, &e.media_urls)?)?;
+    if let Some(k) = f.want(Ev::MediaTypes as usize) {
+        d.set_item(k.bind(py), PyList::new(py, e.media_types())?)?;
     }
-    if f.has("media_types") {
-        d.set_item("media_types", PyList::new(py, e.media_types())?)?;
-    }
-    if f.has("channel_context") {
-        d.set_item("channel_context", context_text(&e.context))?;
-    }
-    if f.has("prompt_response") {
+    put(&d, f, Ev::ChannelContext as usize, || {
+        context_text(&e.context)
+    })?;
+    if let Some(k) = f.want(Ev::PromptResponse as usize) {
         match &e.prompt_response {
             Some(p) => {
                 let pd = PyDict::new(py);
@@ -203,9 +286,9 @@ pub fn event_kwargs<'py>(
                 for (k, v) in &p.extra {
                     pd.set_item(k, to_py(py, v)?)?;
                 }
-                d.set_item("prompt_response", pd)?;
+                d.set_item(k.bind(py), pd)?;
             }
-            None => d.set_item("prompt_response", py.None())?,
+            None => d.set_item(k.bind(py), py.None())?,
         }
     }
     Ok(d)
@@ -227,6 +310,8 @@ pub fn forward_kwargs<'py>(
         PyList::new(py, p.headers.iter().map(|(k, v)| (k, v)))?,
     )?;
     d.set_item("body", PyBytes::new(py, &p.body))?;
-    set_opt(&d, &m.forward, "profile", p.profile.as_deref())?;
+    if m.forward.has("profile") {
+        d.set_item("profile", p.profile.as_deref())?;
+    }
     Ok(d)
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import sys
 
 import pytest
 
@@ -172,3 +173,30 @@ async def test_passthrough_profile():
                 assert fwd.profile == "work"
         finally:
             await asyncio.wait_for(t.disconnect(), BOUND)
+
+
+async def test_keywords_reach_the_constructors_interned(connector, monkeypatch):
+    # CPython matches a keyword to a parameter by identity first and falls
+    # back to comparing strings one parameter at a time: keywords built as
+    # fresh strings cost a string comparison per keyword and parameter on
+    # every event. The link hands over interned names.
+    seen = []
+    build = _models.build_inbound
+
+    def spy(source_kwargs, event_kwargs):
+        seen.append((list(source_kwargs), list(event_kwargs)))
+        return build(source_kwargs, event_kwargs)
+
+    monkeypatch.setattr(_models, "build_inbound", spy)
+    t, inbox, _ = await started(connector)
+    try:
+        status, body = await connector.post("/dev/inbound", {"instance": "gw", "event": EVENT})
+        assert status == 200, body
+        await inbox.next()
+        assert len(seen) == 1
+        keys = seen[0][0] + seen[0][1]
+        assert len(keys) >= 4
+        fresh = [k for k in keys if k is not sys.intern(k)]
+        assert fresh == [], f"keywords not interned: {fresh}"
+    finally:
+        await t.disconnect()
