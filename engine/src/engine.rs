@@ -253,8 +253,15 @@ impl Engine {
             if !timed_out && self.poll_timer(cx, &mut timer_polled) {
                 timed_out = true;
             }
+            // PLANTED BUG (lost-dial-wake): the dial never sees the task's waker.
+            let mut lost = Context::from_waker(std::task::Waker::noop());
+            let dial_cx = if planted!(self, LostDialWake) {
+                &mut lost
+            } else {
+                &mut *cx
+            };
             if let Some(dialing) = self.dialing.as_mut()
-                && let Poll::Ready(result) = dialing.as_mut().poll(cx)
+                && let Poll::Ready(result) = Pin::new(dialing).poll(dial_cx)
             {
                 self.dialing = None;
                 self.dialed(result);
@@ -305,15 +312,18 @@ impl Engine {
         }
     }
 
-    /// Once per socket, the first time it is serving with nothing queued:
-    /// gives back the room the handshake's burst of outputs, events and
-    /// writes left reserved, which an idle connection would otherwise hold.
-    /// Later traffic grows the queues again once.
+    /// Once per socket, the first time it is serving with nothing queued,
+    /// and once per dial while it runs: gives back the room the
+    /// handshake's burst of outputs, events and writes left reserved, which
+    /// an idle connection would otherwise hold, and the room the outputs
+    /// before a dial left, which would otherwise sit beside the dial's own
+    /// state while it runs (many clients dial at once at a process's
+    /// start). Later traffic grows the queues again once.
     pub(crate) fn trim_after_handshake(&mut self) {
         if self.trimmed
             || !self.events.is_empty()
             || !self.unsent.is_empty()
-            || self.conn.state() != State::Serving
+            || (self.dialing.is_none() && self.conn.state() != State::Serving)
         {
             return;
         }
@@ -472,18 +482,17 @@ impl Engine {
     ) {
         self.drop_socket();
         log::info!("relay dialing {target}");
+        self.trimmed = false;
         #[cfg(feature = "planted-bugs")]
         if self.plant == super::PlantedBug::RedialAfterRevoked {
             self.last_dial = Some((target.clone(), headers.clone()));
         }
-        let dial = socket::dial(self.rt.clone(), target, headers, self.dial_settings());
-        // PLANTED BUG (lost-dial-wake): the dial never sees the task's waker.
-        #[cfg(feature = "planted-bugs")]
-        if self.plant == super::PlantedBug::LostDialWake {
-            self.dialing = Some(Box::pin(LoseWakes(Box::pin(dial))));
-            return;
-        }
-        self.dialing = Some(Box::pin(dial));
+        self.dialing = Some(socket::dial(
+            self.rt.clone(),
+            target,
+            headers,
+            self.dial_settings(),
+        ));
     }
 
     /// Once per socket (out of line, as [`start_dial`](Self::start_dial)).
@@ -548,7 +557,7 @@ impl Engine {
         }
         if let Some((target, headers)) = self.last_dial.take() {
             let dial = socket::dial(self.rt.clone(), target, headers, self.dial_settings());
-            self.dialing = Some(Box::pin(dial));
+            self.dialing = Some(dial);
         }
         self.dialing.is_some()
     }
@@ -621,21 +630,6 @@ impl Engine {
                 }
             }
         }
-    }
-}
-
-/// PLANTED BUG (lost-dial-wake): polls the dial with a waker that wakes
-/// nobody.
-#[cfg(feature = "planted-bugs")]
-struct LoseWakes(Dialing);
-
-#[cfg(feature = "planted-bugs")]
-impl std::future::Future for LoseWakes {
-    type Output = Result<Ws, socket::DialFailure>;
-
-    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut lost = Context::from_waker(std::task::Waker::noop());
-        self.0.as_mut().poll(&mut lost)
     }
 }
 
