@@ -262,8 +262,8 @@ fn idp_settings() {
         ("GATEWAY_RELAY_IDP_SCOPE", "relay"),
     ]);
     assert_eq!(
-        c.idp,
-        Some(IdpConfig {
+        c.idp.as_deref(),
+        Some(&IdpConfig {
             token_url: "https://idp.example/oauth/token".to_owned(),
             client_id: "cid".to_owned(),
             client_secret: "csecret".to_owned(),
@@ -275,7 +275,10 @@ fn idp_settings() {
         URL,
         ("GATEWAY_RELAY_IDP_TOKEN_URL", "https://idp.example/t"),
     ]);
-    assert_eq!(c.idp, Some(IdpConfig::ambient("https://idp.example/t")));
+    assert_eq!(
+        c.idp.as_deref(),
+        Some(&IdpConfig::ambient("https://idp.example/t"))
+    );
     let err = load(&[
         URL,
         ("GATEWAY_RELAY_IDP_TOKEN_URL", "https://idp.example/t"),

@@ -254,8 +254,8 @@ fn token_url_alone_is_ambient_and_one_credential_is_an_error() {
     };
     let config = load(&[]).unwrap();
     assert_eq!(
-        config.idp,
-        Some(IdpConfig::ambient("http://169.254.169.254/token"))
+        config.idp.as_deref(),
+        Some(&IdpConfig::ambient("http://169.254.169.254/token"))
     );
     let both = load(&[
         ("GATEWAY_RELAY_IDP_CLIENT_ID", "cid"),

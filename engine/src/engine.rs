@@ -20,7 +20,7 @@ use relay_core::config::RelayConfig;
 use relay_core::connection::RequestId;
 use relay_core::connection::{RequestError, SendError, SendOptions};
 use relay_core::wire::{Action, ActionResult};
-use relay_core::{Connection, Event, Input, Instant, Output, State};
+use relay_core::{Connection, Event, Input, Instant, Output};
 
 use super::command::{Control, Status};
 use super::error::ClientError;
@@ -103,8 +103,10 @@ pub(crate) struct Engine {
     /// Events the application has not been handed yet.
     pub(crate) events: VecDeque<Event>,
     pub(crate) replies: Replies,
-    /// The queues' room left by this socket's handshake was given back.
+    /// The queues' room was given back since the state last changed.
     trimmed: bool,
+    /// How many times the queues' room was given back (wrapping).
+    trims: u32,
     /// The core time of the last wall-clock reading handed to the core.
     wall_read_at: Instant,
     /// The deliberate mistake this engine makes (tests only).
@@ -147,6 +149,7 @@ impl Engine {
             events: VecDeque::new(),
             replies,
             trimmed: false,
+            trims: 0,
             #[cfg(feature = "planted-bugs")]
             plant: options.plant,
             #[cfg(feature = "planted-bugs")]
@@ -253,8 +256,15 @@ impl Engine {
             if !timed_out && self.poll_timer(cx, &mut timer_polled) {
                 timed_out = true;
             }
+            // PLANTED BUG (lost-dial-wake): the dial never sees the task's waker.
+            let mut lost = Context::from_waker(std::task::Waker::noop());
+            let dial_cx = if planted!(self, LostDialWake) {
+                &mut lost
+            } else {
+                &mut *cx
+            };
             if let Some(dialing) = self.dialing.as_mut()
-                && let Poll::Ready(result) = dialing.as_mut().poll(cx)
+                && let Poll::Ready(result) = Pin::new(dialing).poll(dial_cx)
             {
                 self.dialing = None;
                 self.dialed(result);
@@ -296,7 +306,7 @@ impl Engine {
                 self.input(Input::Timeout);
                 continue;
             }
-            self.trim_after_handshake();
+            self.trim_when_quiet();
             // PLANTED BUG (spin-when-idle): a busy loop.
             if planted!(self, SpinWhenIdle) {
                 cx.waker().wake_by_ref();
@@ -305,27 +315,27 @@ impl Engine {
         }
     }
 
-    /// Once per socket, the first time it is serving with nothing queued:
-    /// gives back the room the handshake's burst of outputs, events and
-    /// writes left reserved, which an idle connection would otherwise hold.
-    /// Later traffic grows the queues again once.
-    pub(crate) fn trim_after_handshake(&mut self) {
-        if self.trimmed
-            || !self.events.is_empty()
-            || !self.unsent.is_empty()
-            || self.conn.state() != State::Serving
-        {
+    /// Once per state of the connection, the first time nothing is queued:
+    /// gives back the room the queues (the core's outputs, events, writes)
+    /// were left with. An idle connection would otherwise hold the room of
+    /// its handshake's burst, and a dial or a handshake the room of the
+    /// outputs before it, beside its own state (many clients dial at once
+    /// at a process's start). Later traffic grows the queues again once.
+    pub(crate) fn trim_when_quiet(&mut self) {
+        if self.trimmed || !self.events.is_empty() || !self.unsent.is_empty() {
             return;
         }
         self.trimmed = true;
+        self.trims = self.trims.wrapping_add(1);
         self.events = VecDeque::new();
         self.unsent = VecDeque::new();
         self.conn.release_idle_memory();
     }
 
-    /// Whether this socket's queues were trimmed after its handshake.
-    pub(crate) fn trimmed(&self) -> bool {
-        self.trimmed
+    /// How many times the queues' room was given back (wrapping): an
+    /// event stream gives back its own buffer's room when this changes.
+    pub(crate) fn trims(&self) -> u32 {
+        self.trims
     }
 
     /// Carries out what the core asked for and hands queued writes to the
@@ -472,18 +482,17 @@ impl Engine {
     ) {
         self.drop_socket();
         log::info!("relay dialing {target}");
+        self.trimmed = false;
         #[cfg(feature = "planted-bugs")]
         if self.plant == super::PlantedBug::RedialAfterRevoked {
             self.last_dial = Some((target.clone(), headers.clone()));
         }
-        let dial = socket::dial(self.rt.clone(), target, headers, self.dial_settings());
-        // PLANTED BUG (lost-dial-wake): the dial never sees the task's waker.
-        #[cfg(feature = "planted-bugs")]
-        if self.plant == super::PlantedBug::LostDialWake {
-            self.dialing = Some(Box::pin(LoseWakes(Box::pin(dial))));
-            return;
-        }
-        self.dialing = Some(Box::pin(dial));
+        self.dialing = Some(socket::dial(
+            self.rt.clone(),
+            target,
+            headers,
+            self.dial_settings(),
+        ));
     }
 
     /// Once per socket (out of line, as [`start_dial`](Self::start_dial)).
@@ -542,13 +551,13 @@ impl Engine {
     #[cfg(feature = "planted-bugs")]
     fn planted_redial(&mut self) -> bool {
         if self.plant != super::PlantedBug::RedialAfterRevoked
-            || self.conn.state() != State::Revoked
+            || self.conn.state() != relay_core::State::Revoked
         {
             return false;
         }
         if let Some((target, headers)) = self.last_dial.take() {
             let dial = socket::dial(self.rt.clone(), target, headers, self.dial_settings());
-            self.dialing = Some(Box::pin(dial));
+            self.dialing = Some(dial);
         }
         self.dialing.is_some()
     }
@@ -580,6 +589,9 @@ impl Engine {
             Event::Response { request_id, result } => self.reply(request_id, Ok(result)),
             Event::RequestFailed { request_id, error } => self.reply(request_id, Err(error)),
             other => {
+                if matches!(other, Event::StateChanged { .. }) {
+                    self.trimmed = false;
+                }
                 trace_event(&other);
                 self.events.push_back(other);
             }
@@ -621,21 +633,6 @@ impl Engine {
                 }
             }
         }
-    }
-}
-
-/// PLANTED BUG (lost-dial-wake): polls the dial with a waker that wakes
-/// nobody.
-#[cfg(feature = "planted-bugs")]
-struct LoseWakes(Dialing);
-
-#[cfg(feature = "planted-bugs")]
-impl std::future::Future for LoseWakes {
-    type Output = Result<Ws, socket::DialFailure>;
-
-    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut lost = Context::from_waker(std::task::Waker::noop());
-        self.0.as_mut().poll(&mut lost)
     }
 }
 

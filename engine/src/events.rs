@@ -43,8 +43,9 @@ pub struct Events {
     returned: EventPool,
     /// This stream's turn at polling the connection.
     token: u64,
-    /// The batch buffer was given back since the socket's handshake.
-    trimmed: bool,
+    /// The connection's [`trims`](super::engine::Engine::trims) when the
+    /// batch buffer was last given back.
+    trims: u32,
 }
 
 impl std::fmt::Debug for Events {
@@ -63,7 +64,7 @@ impl Events {
             shared,
             taken: VecDeque::new(),
             returned: EventPool::default(),
-            trimmed: false,
+            trims: 0,
         }
     }
 
@@ -120,14 +121,12 @@ impl Events {
                 return Poll::Ready(None);
             }
             core.set_reader(cx.waker());
-            // Once per socket, as the connection's own queues: the room
-            // the handshake's batch left here is given back.
-            core.engine.trim_after_handshake();
-            if core.engine.trimmed() != self.trimmed {
-                self.trimmed = core.engine.trimmed();
-                if self.trimmed {
-                    self.taken = VecDeque::new();
-                }
+            // Whenever the connection's own queues are: the room a burst
+            // of events left here is given back.
+            core.engine.trim_when_quiet();
+            if core.engine.trims() != self.trims {
+                self.trims = core.engine.trims();
+                self.taken = VecDeque::new();
             }
             return Poll::Pending;
         }

@@ -95,7 +95,7 @@ impl RelayConfigBuilder {
 
     /// Sets the identity provider.
     pub fn idp(mut self, idp: IdpConfig) -> Self {
-        self.config.idp = Some(idp);
+        self.config.idp = Some(Box::new(idp));
         self
     }
 

@@ -308,12 +308,12 @@ pub(super) fn load(lookup: &Lookup<'_>) -> Result<(RelayConfig, Vec<ConfigWarnin
             (None, Some(_)) => return Err(names.missing(Var::IdpClientId)),
             _ => {}
         }
-        c.idp = Some(IdpConfig {
+        c.idp = Some(Box::new(IdpConfig {
             token_url,
             client_id: client_id.map(|(v, _)| v).unwrap_or_default(),
             client_secret: client_secret.map(|(v, _)| v).unwrap_or_default(),
             scope: text(lookup, Var::IdpScope)?.map(|(v, _)| v),
-        });
+        }));
     }
 
     let t = &mut c.timeouts;

@@ -226,8 +226,9 @@ pub struct RelayConfig {
     pub idle_mode: Option<IdleMode>,
     /// OAuth2 client-credentials identity provider for provision / enroll
     /// (`GATEWAY_RELAY_IDP_*`); `None` means the caller supplies the
-    /// identity token some other way.
-    pub idp: Option<IdpConfig>,
+    /// identity token some other way. Boxed: a connection keeps its
+    /// configuration and never reads this, so it costs a word there.
+    pub idp: Option<Box<IdpConfig>>,
     /// Enrollment token (`GATEWAY_RELAY_ENROLL_TOKEN`).
     pub enroll_token: Option<String>,
     /// The name provisioning declares for this gateway (`displayName`;

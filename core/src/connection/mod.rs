@@ -192,9 +192,10 @@ impl Connection {
 
     /// Frees the memory of queues that are empty now (the output queue, the
     /// buffer of partial lines, the messages handed back with
-    /// [`recycle`](Self::recycle)). For a driver whose link went quiet after
-    /// the handshake, whose bursts left room reserved that an idle
-    /// connection does not need. Changes nothing else.
+    /// [`recycle`](Self::recycle)). For a driver whose link went quiet
+    /// (serving after the handshake, or waiting on a dial), whose bursts
+    /// left room reserved that a quiet connection does not need. Changes
+    /// nothing else.
     pub fn release_idle_memory(&mut self) {
         if let Some(inner) = self.inner.as_mut() {
             inner.shared_mut().release_idle_memory();
