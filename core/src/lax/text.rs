@@ -52,10 +52,13 @@ impl TextSlot for String {
     }
 }
 
-/// Reads one value into its slot (see the [module docs](self)).
-struct TextInto<'a, T>(&'a mut T);
+/// Reads one value into its slot (see the [module docs](self)). The slot
+/// is a trait object: the JSON reading is compiled once for every kind of
+/// slot, not once per kind, which keeps the per-message decoder small in
+/// the instruction cache.
+struct TextInto<'a>(&'a mut dyn TextSlot);
 
-impl<'de, T: TextSlot> Visitor<'de> for TextInto<'_, T> {
+impl<'de> Visitor<'de> for TextInto<'_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -109,7 +112,7 @@ impl<'de, T: TextSlot> Visitor<'de> for TextInto<'_, T> {
     }
 }
 
-impl<'de, T: TextSlot> DeserializeSeed<'de> for TextInto<'_, T> {
+impl<'de> DeserializeSeed<'de> for TextInto<'_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
@@ -119,9 +122,9 @@ impl<'de, T: TextSlot> DeserializeSeed<'de> for TextInto<'_, T> {
 /// Reads the next map value into `slot` as text (see the
 /// [module docs](self)). Not inlined, like [`lax`](super::lax).
 #[inline(never)]
-pub(crate) fn text_into<'de, A: MapAccess<'de>, T: TextSlot>(
+pub(crate) fn text_into<'de, A: MapAccess<'de>>(
     map: &mut A,
-    slot: &mut T,
+    slot: &mut dyn TextSlot,
 ) -> Result<(), A::Error> {
     map.next_value_seed(TextInto(slot))
 }
