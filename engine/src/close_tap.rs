@@ -17,6 +17,10 @@
 //! byte; it holds at most 14 bytes of a split header in place, and the 125
 //! bytes of a close frame's payload in one allocation made when a close
 //! frame begins.
+//!
+//! During the upgrade, the request's flush also waits until the response
+//! begins to arrive, keeping its first bytes where a split header goes
+//! later: the library sets up its handshake read buffers only then.
 
 use std::io::{self, Cursor};
 use std::pin::Pin;
@@ -275,13 +279,54 @@ impl<S> CloseTap<S> {
     }
 }
 
+impl<S: AsyncRead + Unpin> CloseTap<S> {
+    /// Once the upgrade request is flushed, waits until the response
+    /// begins to arrive, and keeps its first bytes (in `head`, unused until
+    /// the frames begin). The WebSocket library sets up its handshake read
+    /// buffers (8 KiB) as soon as the request is flushed: a dial waiting
+    /// for its server would hold them all that time, and a process that
+    /// dials many sockets at once keeps their pages afterwards.
+    #[cold]
+    fn await_response(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.head_len == 0 {
+            let n = ready!(Pin::new(&mut self.inner).poll_read(cx, &mut self.head))?;
+            // An end of stream (0) is read again by the library.
+            self.head_len = n;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Hands over the response's first bytes kept by
+    /// [`await_response`](Self::await_response), and what else has
+    /// arrived behind them.
+    #[cold]
+    fn read_kept(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> usize {
+        let kept = self.head_len.min(buf.len());
+        buf[..kept].copy_from_slice(&self.head[..kept]);
+        self.head.copy_within(kept..self.head_len, 0);
+        self.head_len -= kept;
+        if self.head_len > 0 {
+            return kept;
+        }
+        // An error or the end of stream comes again on the next read.
+        match Pin::new(&mut self.inner).poll_read(cx, &mut buf[kept..]) {
+            Poll::Ready(Ok(more)) => kept + more,
+            _ => kept,
+        }
+    }
+}
+
 impl<S: AsyncRead + Unpin> AsyncRead for CloseTap<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let n = ready!(Pin::new(&mut self.inner).poll_read(cx, buf))?;
+        let n = if matches!(self.phase, Phase::Handshake(_)) && self.head_len > 0 {
+            self.read_kept(cx, buf)
+        } else {
+            ready!(Pin::new(&mut self.inner).poll_read(cx, buf))?
+        };
         if self.phase != Phase::Done {
             self.observe(&buf[..n]);
         }
@@ -289,7 +334,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for CloseTap<S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for CloseTap<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for CloseTap<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -307,7 +352,12 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for CloseTap<S> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+        ready!(Pin::new(&mut self.inner).poll_flush(cx))?;
+        // Only the upgrade request is flushed before the response.
+        if matches!(self.phase, Phase::Handshake(_)) {
+            return self.await_response(cx);
+        }
+        Poll::Ready(Ok(()))
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -372,6 +422,82 @@ mod tests {
                 "pieces of {piece}"
             );
         }
+    }
+
+    /// A peer whose bytes arrive in the pieces pushed to `arrived`.
+    struct Peer {
+        arrived: std::collections::VecDeque<Vec<u8>>,
+    }
+
+    impl AsyncRead for Peer {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &mut [u8],
+        ) -> Poll<io::Result<usize>> {
+            let Some(piece) = self.arrived.front_mut() else {
+                return Poll::Pending;
+            };
+            let n = piece.len().min(buf.len());
+            buf[..n].copy_from_slice(&piece[..n]);
+            piece.drain(..n);
+            if piece.is_empty() {
+                self.arrived.pop_front();
+            }
+            Poll::Ready(Ok(n))
+        }
+    }
+
+    impl AsyncWrite for Peer {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// The upgrade request's flush ends once the response begins to
+    /// arrive (so the library's read buffers are not set up before), and
+    /// every byte read meanwhile is handed on in order, whatever the read
+    /// sizes; once the frames begin, a flush does not wait for the peer.
+    #[test]
+    fn the_request_flush_waits_for_the_response_and_loses_nothing() {
+        let bytes = stream(1014, b"upstream gone");
+        for (piece, read) in [(1, 1), (3, 2), (5, 64), (20, 7), (4096, 4096)] {
+            let mut tap = CloseTap::new(Peer {
+                arrived: Default::default(),
+            });
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            assert!(Pin::new(&mut tap).poll_flush(&mut cx).is_pending());
+            tap.inner.arrived = bytes.chunks(piece).map(<[u8]>::to_vec).collect();
+            assert!(matches!(
+                Pin::new(&mut tap).poll_flush(&mut cx),
+                Poll::Ready(Ok(()))
+            ));
+            let mut got = Vec::new();
+            let mut buf = vec![0u8; read];
+            while let Poll::Ready(n) = Pin::new(&mut tap).poll_read(&mut cx, &mut buf) {
+                let n = n.expect("a read");
+                got.extend_from_slice(&buf[..n]);
+            }
+            assert!(got == bytes, "pieces of {piece}, reads of {read}");
+            assert_eq!(tap.peer_close(), Some((1014, &b"upstream gone"[..])));
+        }
+        let mut tap = CloseTap::new(Peer {
+            arrived: [b"HTTP/1.1 101 OK\r\n\r\n".to_vec()].into(),
+        });
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut buf = [0u8; 64];
+        assert!(Pin::new(&mut tap).poll_read(&mut cx, &mut buf).is_ready());
+        assert!(Pin::new(&mut tap).poll_flush(&mut cx).is_ready());
     }
 
     #[test]
