@@ -12,9 +12,7 @@ use super::frames::{
     BufferId, ConnectorFrame, GatewayFrame, Hello, ManifestCommand, Outbound, PassthroughForward,
 };
 use crate::descriptor::DescriptorWire;
-use crate::lax::{
-    self, DecodeError, Finish, Lax, Many, Shape, ShapeFrom, TextSlot, wire_object,
-};
+use crate::lax::{self, DecodeError, Finish, Lax, Many, Shape, ShapeFrom, TextSlot, wire_object};
 use crate::message::EventWire;
 use crate::recycle::EventPool;
 
