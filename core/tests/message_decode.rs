@@ -188,3 +188,27 @@ fn prompt_response_keeps_every_key_in_order() {
     assert_eq!(unmodelled, ["choice_index", "answered_by", "note"]);
     assert_eq!(event(v), e, "decodes to the same message again");
 }
+
+#[test]
+fn media_urls_keep_an_arrays_strings_and_nothing_else() {
+    for (v, want) in [
+        (json!("u1"), vec![]),
+        (json!(7), vec![]),
+        (json!(true), vec![]),
+        (json!({"a": "u1"}), vec![]),
+        (json!([]), vec![]),
+        (
+            json!(["u1", ["u2"], {"u": "u3"}, null, "u4"]),
+            vec!["u1", "u4"],
+        ),
+        (json!(["a \"quoted\" url"]), vec!["a \"quoted\" url"]),
+    ] {
+        let e = event(json!({ "media_urls": v }));
+        assert_eq!(e.media_urls, want, "{v}");
+    }
+    // A repeated key: the last value counts.
+    let e = MessageEvent::from_json(br#"{"media_urls":["a","b"],"media_urls":["c"]}"#).unwrap();
+    assert_eq!(e.media_urls, vec!["c"]);
+    let e = MessageEvent::from_json(br#"{"media_urls":["a","b"],"media_urls":3}"#).unwrap();
+    assert!(e.media_urls.is_empty());
+}

@@ -890,3 +890,34 @@ fn line_buffer_in_place_and_copied_reads_agree_on_any_split() {
         assert_eq!(in_place.pending_len(), copied.pending_len());
     }
 }
+
+#[test]
+fn a_connector_frames_type_is_its_last_text() {
+    use DecodeError::*;
+    let inbound = |line: &str| {
+        matches!(
+            decode_connector_frame(line.as_bytes()),
+            Ok(ConnectorFrame::Inbound { .. })
+        ) && matches!(
+            decode_connector_text(line),
+            Ok(ConnectorFrame::Inbound { .. })
+        )
+    };
+    assert!(inbound(r#"{"type":"inbound","event":{}}"#));
+    assert!(inbound(r#"{"type":"in\u0062ound","event":{}}"#));
+    assert!(inbound(r#"{"type":"nope","type":"inbound","event":{}}"#));
+    assert_eq!(
+        decode_connector_text(r#"{"type":"inbound","type":3,"event":{}}"#),
+        Err(MissingType)
+    );
+    assert_eq!(
+        decode_connector_text(r#"{"type":"inbound","type":"going_idle_ack"}"#),
+        Ok(ConnectorFrame::GoingIdleAck)
+    );
+    assert_eq!(
+        decode_connector_text(r#"{"type":"going_idle_ack ","event":{}}"#),
+        Err(UnknownType {
+            type_name: "going_idle_ack ".into()
+        })
+    );
+}

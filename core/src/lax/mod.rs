@@ -20,7 +20,7 @@ pub use error::DecodeError;
 pub(crate) use line::{parse_line, parse_line_from, parse_text_from};
 pub(crate) use object::{
     FillObject, Finish, Many, Shape, ShapeFrom, ShapeInto, WireObject, deserialize_finished, lax,
-    not_an_object, object_field, objects, strings, value, wire_object,
+    not_an_object, object_field, objects, value, wire_object,
 };
-pub(crate) use text::{TextSlot, text_into};
+pub(crate) use text::{TextSlot, strings, strings_into, text_into};
 pub(crate) use value::{Lax, value_text};

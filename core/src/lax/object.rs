@@ -320,54 +320,6 @@ pub(crate) fn value<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Value, A::Err
     map.next_value::<Value>()
 }
 
-/// A list of strings, read item by item: what `Many<Lax>` keeps of its
-/// strings, without the intermediate list (non-strings dropped, anything
-/// but an array gives an empty list).
-struct Strings(Vec<String>);
-
-struct StringsVisitor;
-
-impl<'de> Visitor<'de> for StringsVisitor {
-    type Value = Strings;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array")
-    }
-    other_scalars!(|_| Strings(Vec::new()));
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Strings(Vec::new()))
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Strings(Vec::new()))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Lax<'de>>()? {
-            if let Some(s) = item.into_str() {
-                items.push(s);
-            }
-        }
-        Ok(Strings(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        consume_map(map)?;
-        Ok(Strings(Vec::new()))
-    }
-}
-
-impl<'de> Deserialize<'de> for Strings {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(StringsVisitor)
-    }
-}
-
-/// Reads the next map value as a list of strings (non-strings dropped,
-/// non-arrays give an empty list).
-#[inline(never)]
-pub(crate) fn strings<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Vec<String>, A::Error> {
-    map.next_value::<Strings>().map(|s| s.0)
-}
-
 /// Reads the next map value as a list of objects (items that are not
 /// objects dropped, non-arrays give an empty list).
 pub(crate) fn objects<'de, A: MapAccess<'de>, T: WireObject<'de>>(

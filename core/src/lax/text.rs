@@ -17,6 +17,27 @@ pub(crate) trait TextSlot {
     fn put_str(&mut self, s: &str);
     /// Holds what [`Lax::into_text`] makes of `l` (not a string).
     fn put_other(&mut self, l: Lax<'_>);
+    /// The list an array's strings go to, for a slot that holds a list of
+    /// texts (see [`strings`]); `None` for a single text.
+    fn list(&mut self) -> Option<&mut Vec<String>> {
+        None
+    }
+}
+
+/// A list of texts: the strings of an array (other items dropped); any
+/// other value is an empty list.
+struct TextList<'a>(&'a mut Vec<String>);
+
+impl TextSlot for TextList<'_> {
+    fn put_str(&mut self, _: &str) {
+        self.0.clear();
+    }
+    fn put_other(&mut self, _: Lax<'_>) {
+        self.0.clear();
+    }
+    fn list(&mut self) -> Option<&mut Vec<String>> {
+        Some(self.0)
+    }
 }
 
 /// `None` when the value is not a text.
@@ -102,8 +123,18 @@ impl<'de> Visitor<'de> for TextInto<'_> {
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        self.0.put_other(LaxVisitor.visit_seq(seq)?);
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        match self.0.list() {
+            Some(list) => {
+                list.clear();
+                while let Some(item) = seq.next_element::<Lax<'de>>()? {
+                    if let Some(s) = item.into_str() {
+                        list.push(s);
+                    }
+                }
+            }
+            None => self.0.put_other(LaxVisitor.visit_seq(seq)?),
+        }
         Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
@@ -127,6 +158,24 @@ pub(crate) fn text_into<'de, A: MapAccess<'de>>(
     slot: &mut dyn TextSlot,
 ) -> Result<(), A::Error> {
     map.next_value_seed(TextInto(slot))
+}
+
+/// Reads a list of texts into `list` (its room reused): the strings of an
+/// array, items of any other kind dropped; any other value is an empty
+/// list. Read by the same code as a single text, which keeps the decoder
+/// small.
+pub(crate) fn strings_into<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    list: &mut Vec<String>,
+) -> Result<(), A::Error> {
+    text_into(map, &mut TextList(list))
+}
+
+/// [`strings_into`] a new list.
+pub(crate) fn strings<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Vec<String>, A::Error> {
+    let mut list = Vec::new();
+    strings_into(map, &mut list)?;
+    Ok(list)
 }
 
 #[cfg(test)]

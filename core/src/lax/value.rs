@@ -88,6 +88,9 @@ pub(crate) fn value_text(v: &Value) -> Option<String> {
     }
 }
 
+// Out of line: one copy serves every visitor (the values skipped are
+// rare on the per-frame path).
+#[inline(never)]
 pub(super) fn consume_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<bool, A::Error> {
     let mut empty = true;
     while seq.next_element::<IgnoredAny>()?.is_some() {
@@ -96,6 +99,9 @@ pub(super) fn consume_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<bool, A:
     Ok(empty)
 }
 
+// Out of line: one copy serves every visitor (the values skipped are
+// rare on the per-frame path).
+#[inline(never)]
 pub(super) fn consume_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<bool, A::Error> {
     let mut empty = true;
     while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {

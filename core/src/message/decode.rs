@@ -405,7 +405,7 @@ impl<'de> WireObject<'de> for EventWire {
             }
             // In most frames (often empty): read here, not with the rare
             // fields.
-            "media_urls" => e.media_urls = lax::strings(map)?,
+            "media_urls" => lax::strings_into(map, &mut e.media_urls)?,
             "message_type" => lax::text_into(map, &mut e.message_type)?,
             _ => rare_event_field(e, key, map)?,
         }

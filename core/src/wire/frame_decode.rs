@@ -12,7 +12,7 @@ use super::frames::{
     BufferId, ConnectorFrame, GatewayFrame, Hello, ManifestCommand, Outbound, PassthroughForward,
 };
 use crate::descriptor::DescriptorWire;
-use crate::lax::{self, DecodeError, Finish, Lax, Many, Shape, ShapeFrom, wire_object};
+use crate::lax::{self, DecodeError, Finish, Lax, Many, Shape, ShapeFrom, TextSlot, wire_object};
 use crate::message::EventWire;
 use crate::recycle::EventPool;
 
@@ -56,6 +56,64 @@ fn frame_type(ty: Option<Lax<'_>>) -> Result<std::borrow::Cow<'_, str>, DecodeEr
     match ty {
         Some(Lax::Str(s)) => Ok(s),
         _ => Err(DecodeError::MissingType),
+    }
+}
+
+/// A connector frame's `type` as read. Read through the shared text
+/// reader rather than as a [`Lax`], and `inbound` (almost every line) told
+/// apart at once: the per-frame code stays small.
+#[derive(Default)]
+enum ConnectorType {
+    /// Absent, or not a string.
+    #[default]
+    Missing,
+    Inbound,
+    /// Any other string; an unknown one is kept for its error.
+    Other(OtherType),
+}
+
+/// A connector frame type other than `inbound`.
+enum OtherType {
+    Known(&'static str),
+    Unknown(String),
+}
+
+impl TextSlot for ConnectorType {
+    fn put_str(&mut self, s: &str) {
+        *self = if s == "inbound" {
+            ConnectorType::Inbound
+        } else {
+            ConnectorType::Other(other_type(s))
+        };
+    }
+    fn put_other(&mut self, _: Lax<'_>) {
+        *self = ConnectorType::Missing;
+    }
+}
+
+/// The names of the connector frames [`decode_other_connector_frame`]
+/// decodes: kept without a copy.
+#[inline(never)]
+fn other_type(s: &str) -> OtherType {
+    const KNOWN: [&str; 5] = [
+        "descriptor",
+        "outbound_result",
+        "interrupt_inbound",
+        "going_idle_ack",
+        "passthrough_forward",
+    ];
+    match KNOWN.iter().find(|k| **k == s) {
+        Some(k) => OtherType::Known(k),
+        None => OtherType::Unknown(s.to_owned()),
+    }
+}
+
+impl OtherType {
+    fn name(&self) -> &str {
+        match self {
+            OtherType::Known(k) => k,
+            OtherType::Unknown(s) => s,
+        }
     }
 }
 
@@ -141,7 +199,7 @@ struct ConnectorEnvelope<'de, 'p> {
     /// Handed-back messages an `event` is decoded into (see
     /// [`crate::recycle`]).
     pool: Option<&'p mut EventPool>,
-    ty: Option<Lax<'de>>,
+    ty: ConnectorType,
     // Boxed: the envelope stays small, so it is cheap to move.
     descriptor: Option<Shape<Box<DescriptorWire<'de>>>>,
     event: Option<Shape<EventWire>>,
@@ -155,7 +213,7 @@ struct ConnectorEnvelope<'de, 'p> {
 
 wire_object! {
     impl<'de> for ConnectorEnvelope<'de, '_> |w, map| {
-        "type" => w.ty = Some(lax::lax(map)?),
+        "type" => lax::text_into(map, &mut w.ty)?,
         "descriptor" => w.descriptor = Some(map.next_value()?),
         "event" => {
             let pool = w.pool.as_deref_mut();
@@ -227,10 +285,11 @@ impl<'p> ConnectorEnvelope<'_, 'p> {
 fn decode_connector_envelope(
     mut env: ConnectorEnvelope<'_, '_>,
 ) -> Result<ConnectorFrame, DecodeError> {
-    let ty = frame_type(env.ty.take())?;
     // The frame of almost every line first; the others out of line.
-    if ty != "inbound" {
-        return decode_other_connector_frame(&ty, env);
+    match std::mem::take(&mut env.ty) {
+        ConnectorType::Inbound => {}
+        ConnectorType::Missing => return Err(DecodeError::MissingType),
+        ConnectorType::Other(ty) => return decode_other_connector_frame(ty.name(), env),
     }
     let event =
         lax::object_field(env.event, "inbound", "event")?.ok_or(DecodeError::MissingField {
