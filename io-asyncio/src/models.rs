@@ -28,7 +28,27 @@ macro_rules! keywords {
             /// Every keyword's name, in the enum's order.
             pub const NAMES: &'static [&'static str] = &[$($name),*];
         }
+
+        impl Keyword for $ty {
+            fn index(self) -> usize {
+                self as usize
+            }
+
+            fn name(self) -> &'static str {
+                match self {
+                    $($ty::$var => $name),*
+                }
+            }
+        }
     };
+}
+
+/// One keyword of an application class.
+pub trait Keyword: Copy {
+    /// Its place in its class's `NAMES`.
+    fn index(self) -> usize;
+    /// Its name.
+    fn name(self) -> &'static str;
 }
 
 keywords!(
@@ -113,16 +133,19 @@ impl Fields {
         self.accepted.as_ref().is_none_or(|s| s.contains(name))
     }
 
-    /// The interned key at `i` when the class accepts it.
-    fn want(&self, i: usize) -> Option<&Py<PyString>> {
-        self.keys.get(i).and_then(|(k, w)| w.then_some(k))
+    /// The interned name of `k` when the class accepts it.
+    fn want(&self, k: impl Keyword) -> Option<&Py<PyString>> {
+        self.keys
+            .get(k.index())
+            .and_then(|(key, w)| w.then_some(key))
     }
 
-    /// The interned key at `i`, accepted or not.
-    fn key<'py>(&self, py: Python<'py>, i: usize) -> Bound<'py, PyString> {
-        match self.keys.get(i) {
-            Some((k, _)) => k.bind(py).clone(),
-            None => PyString::new(py, "?"),
+    /// The interned name of `k`, accepted or not (made afresh for fields
+    /// built without the keyword's class).
+    fn key<'py>(&self, py: Python<'py>, k: impl Keyword) -> Bound<'py, PyString> {
+        match self.keys.get(k.index()) {
+            Some((key, _)) => key.bind(py).clone(),
+            None => PyString::intern(py, k.name()),
         }
     }
 }
@@ -138,14 +161,14 @@ pub struct Models {
     pub forward: Fields,
 }
 
-/// Sets keyword `i` of `f` to `v` when the class accepts it.
+/// Sets keyword `k` of `f` to `v` when the class accepts it.
 fn put<'py, V: IntoPyObject<'py>>(
     d: &Bound<'py, PyDict>,
     f: &Fields,
-    i: usize,
+    k: impl Keyword,
     v: impl FnOnce() -> V,
 ) -> PyResult<()> {
-    if let Some(k) = f.want(i) {
+    if let Some(k) = f.want(k) {
         d.set_item(k.bind(d.py()), v())?;
     }
     Ok(())
@@ -186,35 +209,31 @@ pub fn source_kwargs<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let f = &m.source;
     let d = PyDict::new(py);
-    d.set_item(f.key(py, Src::Platform as usize), &s.platform)?;
-    d.set_item(f.key(py, Src::ChatId as usize), &s.chat_id)?;
-    put(&d, f, Src::ChatType as usize, || s.chat_type.as_str())?;
-    put(&d, f, Src::ChatName as usize, || s.chat_name.as_deref())?;
-    put(&d, f, Src::UserId as usize, || s.user_id.as_deref())?;
+    d.set_item(f.key(py, Src::Platform), &s.platform)?;
+    d.set_item(f.key(py, Src::ChatId), &s.chat_id)?;
+    put(&d, f, Src::ChatType, || s.chat_type.as_str())?;
+    put(&d, f, Src::ChatName, || s.chat_name.as_deref())?;
+    put(&d, f, Src::UserId, || s.user_id.as_deref())?;
     // The display name is what native adapters show; session keys use ids.
-    put(&d, f, Src::UserName as usize, || s.display_name())?;
-    put(&d, f, Src::ThreadId as usize, || s.thread_id.as_deref())?;
-    put(&d, f, Src::ChatTopic as usize, || s.chat_topic.as_deref())?;
-    put(&d, f, Src::UserIdAlt as usize, || s.user_id_alt.as_deref())?;
-    put(&d, f, Src::ChatIdAlt as usize, || s.chat_id_alt.as_deref())?;
-    put(&d, f, Src::ScopeId as usize, || s.scope_id.as_deref())?;
-    put(&d, f, Src::ParentChatId as usize, || {
-        s.parent_chat_id.as_deref()
-    })?;
-    put(&d, f, Src::MessageId as usize, || s.message_id.as_deref())?;
-    put(&d, f, Src::Profile as usize, || s.profile.as_deref())?;
-    put(&d, f, Src::AutoThreadCreated as usize, || {
-        s.auto_thread_created
-    })?;
-    put(&d, f, Src::AutoThreadInitialName as usize, || {
+    put(&d, f, Src::UserName, || s.display_name())?;
+    put(&d, f, Src::ThreadId, || s.thread_id.as_deref())?;
+    put(&d, f, Src::ChatTopic, || s.chat_topic.as_deref())?;
+    put(&d, f, Src::UserIdAlt, || s.user_id_alt.as_deref())?;
+    put(&d, f, Src::ChatIdAlt, || s.chat_id_alt.as_deref())?;
+    put(&d, f, Src::ScopeId, || s.scope_id.as_deref())?;
+    put(&d, f, Src::ParentChatId, || s.parent_chat_id.as_deref())?;
+    put(&d, f, Src::MessageId, || s.message_id.as_deref())?;
+    put(&d, f, Src::Profile, || s.profile.as_deref())?;
+    put(&d, f, Src::AutoThreadCreated, || s.auto_thread_created)?;
+    put(&d, f, Src::AutoThreadInitialName, || {
         s.auto_thread_initial_name.as_deref()
     })?;
-    put(&d, f, Src::ProspectiveThreadId as usize, || {
+    put(&d, f, Src::ProspectiveThreadId, || {
         s.prospective_thread_id.as_deref()
     })?;
     // Stamped by the transport, never read off the wire: the event came
     // over the authenticated relay socket.
-    put(&d, f, Src::DeliveredViaUpstreamRelay as usize, || true)?;
+    put(&d, f, Src::DeliveredViaUpstreamRelay, || true)?;
     Ok(d)
 }
 
@@ -242,35 +261,30 @@ pub fn event_kwargs<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let f = &m.event;
     let d = PyDict::new(py);
-    d.set_item(f.key(py, Ev::Text as usize), &e.text)?;
-    d.set_item(
-        f.key(py, Ev::MessageType as usize),
-        message_type(e.message_type),
-    )?;
-    put(&d, f, Ev::MessageId as usize, || e.message_id.as_deref())?;
-    put(&d, f, Ev::ReplyToMessageId as usize, || {
+    d.set_item(f.key(py, Ev::Text), &e.text)?;
+    d.set_item(f.key(py, Ev::MessageType), message_type(e.message_type))?;
+    put(&d, f, Ev::MessageId, || e.message_id.as_deref())?;
+    put(&d, f, Ev::ReplyToMessageId, || {
         e.reply_to_message_id.as_deref()
     })?;
     let reply = e.reply_to.as_ref();
-    put(&d, f, Ev::ReplyToText as usize, || {
+    put(&d, f, Ev::ReplyToText, || {
         reply.and_then(|r| r.text.as_deref())
     })?;
-    put(&d, f, Ev::ReplyToAuthorName as usize, || {
+    put(&d, f, Ev::ReplyToAuthorName, || {
         reply.and_then(|r| r.author.as_deref())
     })?;
-    put(&d, f, Ev::ReplyToIsOwnMessage as usize, || {
+    put(&d, f, Ev::ReplyToIsOwnMessage, || {
         reply.is_some_and(|r| r.is_own)
     })?;
-    if let Some(k) = f.want(Ev::MediaUrls as usize) {
+    if let Some(k) = f.want(Ev::MediaUrls) {
         d.set_item(k.bind(py), PyList::new(py, &e.media_urls)?)?;
     }
-    if let Some(k) = f.want(Ev::MediaTypes as usize) {
+    if let Some(k) = f.want(Ev::MediaTypes) {
         d.set_item(k.bind(py), PyList::new(py, e.media_types())?)?;
     }
-    put(&d, f, Ev::ChannelContext as usize, || {
-        context_text(&e.context)
-    })?;
-    if let Some(k) = f.want(Ev::PromptResponse as usize) {
+    put(&d, f, Ev::ChannelContext, || context_text(&e.context))?;
+    if let Some(k) = f.want(Ev::PromptResponse) {
         match &e.prompt_response {
             Some(p) => {
                 let pd = PyDict::new(py);
