@@ -81,6 +81,11 @@ fn an_idle_connection_holds_little_heap() {
     // are 88 B; timers as six `Option<Instant>`s, 40 B). A copy of the
     // default Slack command map (another 2.7 KB) per connection would not
     // fit: that map is shared.
+    // The counting allocator saw the connection (a bound passes on 0 too).
+    assert!(
+        fresh_bytes >= 1_000 && serving_bytes >= 1_000,
+        "counted only {fresh_bytes} B and {serving_bytes} B"
+    );
     assert!(
         fresh_bytes <= 2_112,
         "a new connection holds {fresh_bytes} B"
@@ -106,6 +111,7 @@ fn a_configured_slack_command_map_is_held_once() {
     let (b, slack_bytes) = live_after(|| H::new(slack.clone(), 7).0.conn);
     drop(b);
     let extra = slack_bytes - plain_bytes;
+    assert!(map_bytes > 0, "the command map was not counted");
     assert!(
         extra <= map_bytes + map_bytes / 10,
         "a {map_bytes} B command map costs a connection {extra} B"

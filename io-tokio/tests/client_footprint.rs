@@ -197,6 +197,8 @@ fn a_dial_waiting_for_its_upgrade_holds_one_stage() {
     // request, its futures) and the room of the outputs queued before the
     // dial held beside the upgrade too, it was 14,835 B. The bound leaves
     // room for the builds to differ, not for any of those to come back.
+    // The counting allocator saw the client (a bound passes on 0 too).
+    assert!(held >= 1_000, "counted only {held} B");
     assert!(
         held <= 5_600,
         "a client waiting for its upgrade holds {held} B"
@@ -217,6 +219,7 @@ fn a_handshake_waiting_for_its_descriptor_holds_no_spare_room() {
     // 7,133 B in a test build of this crate alone. With the room the
     // outputs, events and writes before the socket opened left reserved
     // (given back only once serving), it was 8,157 B.
+    assert!(held >= 1_000, "counted only {held} B");
     assert!(
         held <= 7_500,
         "a client waiting for its descriptor holds {held} B"
@@ -237,6 +240,10 @@ fn a_spawned_client_holds_little_over_an_inline_one() {
     let spawned = held_by(&rt, port, &peer, true);
     let inline = held_by(&rt, port, &peer, false);
     let over = spawned - inline;
+    assert!(
+        inline >= 1_000 && over > 0,
+        "counted {inline} B inline, {over} B more spawned"
+    );
     // 376 B: the shared state's lock and router, the driver's task and its
     // boxed future. (Spawning the driver's future unboxed makes tokio's
     // task, laid out in 128-byte lines, 128 B larger for the 32 B box it
