@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::children::{Server, exe, run_child, spawn_server};
+use crate::children::{Server, client_args, exe, run_child, spawn_server};
 use crate::host::load1;
 use crate::tables::median;
 
@@ -103,8 +103,7 @@ pub fn section() {
                 let counts: Vec<f64> = ns
                     .iter()
                     .map(|n| {
-                        let args = ["client", kind, &raw.port.to_string(), mode, &n.to_string()]
-                            .map(str::to_owned);
+                        let args = client_args(kind, raw.port, mode, *n);
                         let stream = if mode == "stream" { *n } else { 0 };
                         let server = (mode == "stream").then_some(&mut *raw);
                         cachegrind_client(&args, rt, server, stream)

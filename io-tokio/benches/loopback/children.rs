@@ -83,3 +83,9 @@ pub fn run_child(
     let status = child.wait().unwrap();
     result.unwrap_or_else(|| panic!("client {args:?} ended without a result: {status}"))
 }
+
+/// The arguments of a `client` child: `kind` against the server on `port`,
+/// `mode` (`rtt` or `stream`) with `n` round trips or frames.
+pub fn client_args(kind: &str, port: u16, mode: &str, n: usize) -> [String; 5] {
+    ["client", kind, &port.to_string(), mode, &n.to_string()].map(str::to_owned)
+}

@@ -37,69 +37,28 @@ pub fn mem(kind: &str, port: u16, n: usize) {
                 // One task per client awaiting its events, as the
                 // application would run it (the raw rows have one reader
                 // task per connection).
-                let (ready, mut readied) = mpsc::unbounded_channel::<()>();
-                let idle = |gateway: usize, ready: mpsc::UnboundedSender<()>| {
+                idle_clients(n, |gateway, ready| {
                     let options = options.clone();
                     async move {
                         let (_handle, mut events) = relay_serving(port, gateway, options).await;
                         let _ = ready.send(());
                         while events.next_event().await.is_some() {}
                     }
-                };
-                // Warm-up: one client (statics, runtime pools), kept open.
-                tokio::spawn(idle(GATEWAYS - 1, ready.clone()));
-                readied.recv().await.unwrap();
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                let before = rss();
-                let live_before = alloc::live();
-                let mut tasks = Vec::new();
-                for i in 0..n {
-                    tasks.push(tokio::spawn(idle(i, ready.clone())));
-                }
-                for _ in 0..n {
-                    readied.recv().await.unwrap();
-                }
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                let after = rss();
-                let live_after = alloc::live();
-                println!("RESULT {before} {after} {live_before} {live_after}");
-                mem_exit_here();
-                for t in tasks {
-                    t.abort();
-                }
+                })
+                .await;
             }
             "inline" => {
                 // One task per client, as the application would run it.
                 let options = ClientOptions::default();
-                let (ready, mut readied) = mpsc::unbounded_channel::<()>();
-                let idle = |gateway: usize, ready: mpsc::UnboundedSender<()>| {
+                idle_clients(n, |gateway, ready| {
                     let options = options.clone();
                     async move {
                         let mut client = inline_serving(port, gateway, options).await;
                         let _ = ready.send(());
                         while client.next_event().await.is_some() {}
                     }
-                };
-                tokio::spawn(idle(GATEWAYS - 1, ready.clone()));
-                readied.recv().await.unwrap();
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                let before = rss();
-                let live_before = alloc::live();
-                let mut tasks = Vec::new();
-                for i in 0..n {
-                    tasks.push(tokio::spawn(idle(i, ready.clone())));
-                }
-                for _ in 0..n {
-                    readied.recv().await.unwrap();
-                }
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                let after = rss();
-                let live_after = alloc::live();
-                println!("RESULT {before} {after} {live_before} {live_after}");
-                mem_exit_here();
-                for t in tasks {
-                    t.abort();
-                }
+                })
+                .await;
             }
             _ => {
                 let config = if kind == "rawdefault" {
@@ -128,6 +87,38 @@ pub fn mem(kind: &str, port: u16, n: usize) {
             }
         }
     });
+}
+
+/// Opens `n` idle clients after one warm-up client kept open (statics,
+/// runtime pools): each a task `idle(gateway, ready)` that says on `ready`
+/// when it is serving, then awaits its events. Prints the process's RSS
+/// and live heap before and after.
+async fn idle_clients<F, Fut>(n: usize, idle: F)
+where
+    F: Fn(usize, mpsc::UnboundedSender<()>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (ready, mut readied) = mpsc::unbounded_channel::<()>();
+    tokio::spawn(idle(GATEWAYS - 1, ready.clone()));
+    readied.recv().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = rss();
+    let live_before = alloc::live();
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        tasks.push(tokio::spawn(idle(i, ready.clone())));
+    }
+    for _ in 0..n {
+        readied.recv().await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = rss();
+    let live_after = alloc::live();
+    println!("RESULT {before} {after} {live_before} {live_after}");
+    mem_exit_here();
+    for t in tasks {
+        t.abort();
+    }
 }
 
 /// With `LOOPBACK_MEM_EXIT` set, the measuring process exits at the idle

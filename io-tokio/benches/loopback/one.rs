@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::children::{exe, run_child, spawn_server};
+use crate::children::{client_args, exe, run_child, spawn_server};
 use crate::host::load;
 
 /// `one <kind> <N>`: a raw server and one client of `kind` streaming `N`
@@ -27,14 +27,7 @@ pub fn one(kind: &str, frames: usize) {
     let client_rt =
         std::env::var("LOOPBACK_CLIENT_RT").unwrap_or_else(|_| "multi_thread".to_owned());
     command.env("LOOPBACK_CLIENT_RT", &client_rt);
-    let args = [
-        "client",
-        kind,
-        &server.port.to_string(),
-        "stream",
-        &frames.to_string(),
-    ]
-    .map(str::to_owned);
+    let args = client_args(kind, server.port, "stream", frames);
     let result = run_child(command, &args, Some(&mut server), frames);
     println!(
         "{kind} on {client_rt}: {:.0} frames/s, client CPU {:.2} µs/frame, {:.2} allocs/frame (load average {})",

@@ -1,7 +1,7 @@
 //! The wall-clock sections: round trips and streams of every client/server
 //! pair, interleaved over rounds, on one client runtime.
 
-use crate::children::{run_client, spawn_server};
+use crate::children::{client_args, run_client, spawn_server};
 use crate::host::load1;
 use crate::tables::{Rounds, fmt_paired, fmt_rounds, load_range, median, paired};
 use crate::workload::{RTT_ITERS, STREAM_FRAMES};
@@ -107,26 +107,12 @@ pub fn section(
     for _ in 0..rounds {
         for (i, (client, srv, _)) in pairs.iter().enumerate() {
             let server = if *srv == "raw" { &mut raw } else { &mut dev };
-            let args = [
-                "client",
-                client,
-                &server.port.to_string(),
-                "rtt",
-                &RTT_ITERS.to_string(),
-            ]
-            .map(str::to_owned);
+            let args = client_args(client, server.port, "rtt", RTT_ITERS);
             rtt[i].push(run_client(&args, (pin, client_rt), None, 0));
         }
         for (i, (client, srv, _)) in pairs.iter().enumerate() {
             let server = if *srv == "raw" { &mut raw } else { &mut dev };
-            let args = [
-                "client",
-                client,
-                &server.port.to_string(),
-                "stream",
-                &STREAM_FRAMES.to_string(),
-            ]
-            .map(str::to_owned);
+            let args = client_args(client, server.port, "stream", STREAM_FRAMES);
             stream[i].push(run_client(
                 &args,
                 (pin, client_rt),
