@@ -1,5 +1,5 @@
 //! Decodes the loopback benchmark's `inbound` frame (395 bytes, see
-//! `io-tokio/benches/loopback.rs`) in a loop, with `decode_connector_frame`
+//! `io-tokio/benches/loopback/`) in a loop, with `decode_connector_frame`
 //! or, for comparison, with a derived serde struct of owned strings that
 //! reads the fields the raw client of that bench reads.
 //!

@@ -4,65 +4,16 @@
 #[path = "connection_harness.rs"]
 mod harness;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
+use counting_alloc::live_after;
 use harness::*;
 use relay_core::message::{MessageType, default_slack_commands};
 
-/// Counts the bytes allocated and not yet freed by the thread that asked
-/// for counting (tests run on several threads at once).
-struct PerThread;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static LIVE: Cell<i64> = const { Cell::new(0) };
-}
-
-fn note(delta: i64) {
-    // `try_with`: the allocator also runs while thread locals are torn down.
-    let _ = COUNTING.try_with(|c| {
-        if c.get() {
-            let _ = LIVE.try_with(|l| l.set(l.get() + delta));
-        }
-    });
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator.
-unsafe impl GlobalAlloc for PerThread {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note(layout.size() as i64);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        note(-(layout.size() as i64));
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note(layout.size() as i64);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note(new_size as i64 - layout.size() as i64);
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+/// Counts this thread's allocations and live heap while a test asks.
 #[global_allocator]
-static ALLOC: PerThread = PerThread;
-
-/// Heap bytes `f` leaves allocated on this thread.
-fn live_after<T>(f: impl FnOnce() -> T) -> (T, i64) {
-    LIVE.with(|l| l.set(0));
-    COUNTING.with(|c| c.set(true));
-    let kept = f();
-    COUNTING.with(|c| c.set(false));
-    (kept, LIVE.with(Cell::get))
-}
+static ALLOC: counting_alloc::PerThread = counting_alloc::PerThread;
 
 /// Heap bytes of a new connection (configuration included), and of one
 /// that went through its handshake and is serving.

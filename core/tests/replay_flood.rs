@@ -2,9 +2,6 @@
 //! when buffered, acked at once), and the memory the link keeps for it stays
 //! bounded, whether it replays one message or invents new ones.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicI64, Ordering};
-
 #[path = "connection_harness.rs"]
 mod harness;
 
@@ -12,32 +9,12 @@ use harness::*;
 use relay_core::{Event, Output};
 use serde_json::json;
 
-/// Heap bytes live now (as requested).
-static LIVE: AtomicI64 = AtomicI64::new(0);
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
-struct Tracking;
-
-// SAFETY: every call is forwarded unchanged to the system allocator.
-unsafe impl GlobalAlloc for Tracking {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+/// Counts this thread's live heap while the test asks.
 #[global_allocator]
-static ALLOC: Tracking = Tracking;
+static ALLOC: counting_alloc::PerThread = counting_alloc::PerThread;
 
 fn line(message_id: &str, buffer_id: Option<&str>) -> String {
     let mut f = json!({"type": "inbound", "event": {"text": "x", "message_id": message_id,
@@ -75,8 +52,9 @@ fn a_replay_flood_is_dropped_acked_and_bounded_in_memory() {
         feed(&mut h, &line(&warm, None));
         feed(&mut h, &line(&warm, Some(&format!("warm-{i}"))));
     }
-    let before = LIVE.load(Ordering::Relaxed);
-    let mut peak = before;
+    // The heap's growth is counted from here.
+    counting_alloc::start();
+    let mut peak = 0;
     let (mut handed, mut acks) = (0, 0);
     for i in 0..FLOOD {
         // Every message is new once, then replayed live, from the buffer
@@ -90,12 +68,14 @@ fn a_replay_flood_is_dropped_acked_and_bounded_in_memory() {
         let (h4, w4) = feed(&mut h, &line(&older, Some(&format!("later-{i}"))));
         handed += h1 + h2 + h3 + h4;
         acks += w2 + w3 + w4;
-        peak = peak.max(LIVE.load(Ordering::Relaxed));
+        peak = peak.max(counting_alloc::live());
     }
     assert_eq!(handed, FLOOD, "only the new messages were handed over");
     assert_eq!(acks, 2 * FLOOD, "every buffered replay was acked at once");
     assert_eq!(h.conn.stats().replays_dropped as usize, 3 * FLOOD + 10_000);
-    let growth = peak - before;
+    let (calls, _) = counting_alloc::stop();
+    assert!(calls > 0, "the counting allocator saw the flood");
+    let growth = peak;
     assert!(
         growth < 256 * 1024,
         "the flood grew the heap by {growth} bytes"

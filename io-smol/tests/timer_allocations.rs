@@ -7,12 +7,10 @@
 //! global allocator compares the allocations per round trip with a
 //! far-off timer armed and with none, in the same process.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Waker};
 use std::time::Duration;
 
@@ -21,35 +19,12 @@ use relay_engine::{Clock, Runtime};
 use relay_smol::SmolRuntime;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 
-struct Counting;
+#[path = "../../core/benches/support/alloc.rs"]
+mod alloc;
 
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: every call is forwarded unchanged to the system allocator.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+/// Counts every allocation of the process.
 #[global_allocator]
-static COUNTING: Counting = Counting;
+static COUNTING: alloc::Counting = alloc::Counting;
 
 const ROUND_TRIPS: u64 = 2000;
 
@@ -62,12 +37,12 @@ async fn per_round_trip(socket: &mut Async<TcpStream>) -> f64 {
         socket.write_all(b"x").await.expect("write");
         socket.read_exact(&mut byte).await.expect("read");
     }
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = alloc::snapshot().0;
     for _ in 0..ROUND_TRIPS {
         socket.write_all(b"x").await.expect("write");
         socket.read_exact(&mut byte).await.expect("read");
     }
-    (ALLOCS.load(Ordering::Relaxed) - before) as f64 / ROUND_TRIPS as f64
+    (alloc::snapshot().0 - before) as f64 / ROUND_TRIPS as f64
 }
 
 #[test]

@@ -5,8 +5,6 @@
 //! afterwards (the allocator keeps the pages they freed), so this is paid
 //! per client even once every one is idle.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
@@ -18,50 +16,12 @@ use relay_core::config::RelayConfig;
 use relay_tokio::ClientOptions;
 use relay_tokio::RelayClient;
 
-/// Counts the bytes allocated and not yet freed by the thread that asked
-/// for counting (tests run on several threads at once).
-struct PerThread;
+#[path = "../../core/tests/support/counting_alloc.rs"]
+mod counting_alloc;
 
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static LIVE: Cell<i64> = const { Cell::new(0) };
-}
-
-fn note(delta: i64) {
-    // `try_with`: the allocator also runs while thread locals are torn down.
-    let _ = COUNTING.try_with(|c| {
-        if c.get() {
-            let _ = LIVE.try_with(|l| l.set(l.get() + delta));
-        }
-    });
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator.
-unsafe impl GlobalAlloc for PerThread {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note(layout.size() as i64);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        note(-(layout.size() as i64));
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note(layout.size() as i64);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note(new_size as i64 - layout.size() as i64);
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+/// Counts this thread's live heap while a measurement asks.
 #[global_allocator]
-static ALLOC: PerThread = PerThread;
+static ALLOC: counting_alloc::PerThread = counting_alloc::PerThread;
 
 /// A peer that reads each upgrade request, says so, and never answers it.
 fn silent_peer() -> (u16, mpsc::Receiver<TcpStream>) {
@@ -137,8 +97,7 @@ fn held_by<T>(
         .build()
         .expect("a config");
     rt.block_on(async {
-        LIVE.with(|l| l.set(0));
-        COUNTING.with(|c| c.set(true));
+        counting_alloc::start();
         let mut inline = None;
         let mut started = None;
         if spawned {
@@ -165,8 +124,7 @@ fn held_by<T>(
         };
         // The client now only waits for the peer.
         wait(20).await;
-        COUNTING.with(|c| c.set(false));
-        let held = LIVE.with(Cell::get);
+        let (_, held) = counting_alloc::stop();
         drop(inline);
         drop(started);
         drop(reached);

@@ -1,4 +1,4 @@
-//! The `inbound` frame of the loopback benchmark (`io-tokio/benches/loopback.rs`)
+//! The `inbound` frame of the loopback benchmark (`io-tokio/benches/loopback/`)
 //! and the derived serde structs its raw client decodes it into, shared with
 //! `core/examples/inbound_decode.rs` (which times the decode alone).
 

@@ -5,11 +5,17 @@
 
 mod apps;
 mod config;
+mod conn;
 mod connector;
 mod executor;
 mod faults;
+mod link;
 mod monitor;
 mod net;
+mod net_faults;
+mod net_io;
+#[cfg(test)]
+mod net_tests;
 mod report;
 mod run;
 mod runtime;
