@@ -97,10 +97,12 @@ impl Link {
         Instant::from_millis(self.epoch.elapsed().as_millis() as u64)
     }
 
-    /// Writes what the framing produced: at once for the first write of an
-    /// event-loop turn (a lone request is not delayed), then corked until
-    /// the driver's `defer` callback runs `uncork` on the next turn, so that
-    /// the frames of many coroutines go out in one system call.
+    /// Writes what the framing produced, or holds it: the first frame
+    /// outside a cork asks the driver's `defer` callback to run `uncork` on
+    /// the event loop's next turn, so that the frames of many coroutines go
+    /// out in one system call; `defer` answers whether to write this one at
+    /// once (a lone request, with nothing else about to run, is not
+    /// delayed).
     fn flush_batched(&mut self, py: Python<'_>) -> PyResult<()> {
         let pending = self
             .sock
@@ -109,9 +111,10 @@ impl Link {
         if !pending || self.corked {
             return Ok(());
         }
-        self.flush(py);
         self.corked = true;
-        self.defer.call0(py)?;
+        if self.defer.call0(py)?.is_truthy(py)? {
+            self.flush(py);
+        }
         Ok(())
     }
 
@@ -400,7 +403,9 @@ impl Link {
 #[pymethods]
 impl Link {
     /// A link for `config`. `arm(delay_s)` is called to (re)arm the timer;
-    /// `defer()` must have `uncork()` called on the event loop's next turn;
+    /// `defer()` must have `uncork()` called on the event loop's next turn
+    /// and returns whether to write the frame that asked at once (true) or
+    /// hold it for that `uncork` (false);
     /// `build_inbound(source_kwargs, event_kwargs)` and
     /// `build_forward(kwargs)` make the application's objects, whose classes
     /// accept the names in `source_fields`, `event_fields` and
