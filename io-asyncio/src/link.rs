@@ -26,6 +26,7 @@ use relay_core::{Instant, UnixTime};
 use crate::config::Config;
 use crate::convert::{drain_budget, stats_dict};
 use crate::errors::{InvalidActionError, command_error, send_error};
+use crate::future::LinkFuture;
 use crate::json::{from_py, json_of, to_py};
 use crate::models::{self, Fields, Models};
 use crate::ws::{Incoming, WsSocket};
@@ -172,6 +173,12 @@ impl Link {
     fn resolve(&mut self, py: Python<'_>, request_id: &str, result: Py<PyAny>) -> PyResult<()> {
         if let Some(fut) = self.futures.remove(request_id) {
             let fut = fut.bind(py);
+            if let Ok(f) = fut.cast::<LinkFuture>() {
+                // A caller that gave up left a cancelled future: the result
+                // is dropped.
+                LinkFuture::resolve(f, result)?;
+                return Ok(());
+            }
             // A caller that gave up (cancelled) left a finished future, which
             // refuses the result; asked only then, one call per result.
             if let Err(e) = fut.call_method1(intern!(py, "set_result"), (result,)) {
