@@ -15,6 +15,7 @@ mod future;
 mod json;
 mod link;
 mod models;
+mod pyde;
 mod sansio;
 mod ws;
 

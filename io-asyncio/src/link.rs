@@ -22,6 +22,7 @@ use relay_core::connection::{
 };
 use relay_core::wire::{Action, ActionResult, BufferId};
 use relay_core::{Instant, UnixTime};
+use serde::Deserialize;
 
 use crate::config::Config;
 use crate::convert::{drain_budget, stats_dict};
@@ -29,6 +30,7 @@ use crate::errors::{InvalidActionError, command_error, send_error};
 use crate::future::LinkFuture;
 use crate::json::{from_py, json_of, to_py};
 use crate::models::{self, Fields, Models};
+use crate::pyde::{GaveUp, PyDe};
 use crate::ws::{Incoming, WsSocket};
 
 /// The current socket: its generation, its framing and its writer.
@@ -654,9 +656,16 @@ impl Link {
         future: Py<PyAny>,
         platform: Option<&str>,
     ) -> PyResult<Option<Py<PyAny>>> {
-        let value = from_py(action)?;
-        let action =
-            Action::from_value(&value).map_err(|e| InvalidActionError::new_err(e.to_string()))?;
+        let action = match Action::deserialize(PyDe::new(action)) {
+            Ok(a) => a,
+            // Refused or unusual: the slow path says exactly why, or
+            // decodes what the fast one does not take.
+            Err(GaveUp) => {
+                let value = from_py(action)?;
+                Action::from_value(&value)
+                    .map_err(|e| InvalidActionError::new_err(e.to_string()))?
+            }
+        };
         let options = match platform {
             Some(p) => SendOptions::new().platform(p),
             None => SendOptions::new(),
