@@ -16,7 +16,7 @@
 # (default: pyenv's 3.10 and 3.12, when installed): the oldest supported
 # version installs the sdist, the newest the wheel, each running the quick
 # subset EXTRA_TESTS (the core by hand, the JSON conversion, the connector
-# round trips, the loop turns).
+# round trips, the loop turns, the future tasks await).
 #
 #   RELAY_BIN=/path/to/relay io-asyncio/ci.sh     # use a built relay binary
 #   io-asyncio/ci.sh                               # build it first (release)
@@ -127,7 +127,7 @@ for run in $RUNS; do
 done
 PYENV_VERSIONS="${PYENV_ROOT:-$HOME/.pyenv}/versions"
 EXTRA_PYTHONS="${EXTRA_PYTHONS-$(ls -d "$PYENV_VERSIONS"/3.10*/bin/python "$PYENV_VERSIONS"/3.12*/bin/python 2>/dev/null | tr '\n' ' ')}"
-read -r -a EXTRA_TESTS_A <<< "${EXTRA_TESTS:-tests/test_core.py tests/test_json.py tests/test_connector.py tests/test_turns.py}"
+read -r -a EXTRA_TESTS_A <<< "${EXTRA_TESTS:-tests/test_core.py tests/test_json.py tests/test_connector.py tests/test_turns.py tests/test_future.py}"
 read -r -a extra <<< "$EXTRA_PYTHONS"
 if [[ ${#extra[@]} -eq 0 ]]; then
     # No other CPython: the sdist is still built and installed, here.

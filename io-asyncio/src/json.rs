@@ -107,7 +107,8 @@ pub fn from_py(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     from_py_at(obj, 0)
 }
 
-fn from_py_at(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
+/// [`from_py`] for a value nested `depth` containers deep.
+pub fn from_py_at(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
     if depth > MAX_DEPTH {
         return Err(PyValueError::new_err(format!(
             "value nests deeper than {MAX_DEPTH} levels (or refers to itself)"

@@ -11,9 +11,11 @@
 mod config;
 mod convert;
 mod errors;
+mod future;
 mod json;
 mod link;
 mod models;
+mod pyde;
 mod sansio;
 mod ws;
 
@@ -21,6 +23,7 @@ use pyo3::prelude::*;
 
 use config::Config;
 use errors::*;
+use future::LinkFuture;
 use link::Link;
 use sansio::*;
 
@@ -30,6 +33,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Config>()?;
     m.add_class::<Connection>()?;
     m.add_class::<Link>()?;
+    m.add_class::<LinkFuture>()?;
     m.add_class::<Dial>()?;
     m.add_class::<Transmit>()?;
     m.add_class::<Ping>()?;

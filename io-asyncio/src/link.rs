@@ -22,12 +22,15 @@ use relay_core::connection::{
 };
 use relay_core::wire::{Action, ActionResult, BufferId};
 use relay_core::{Instant, UnixTime};
+use serde::Deserialize;
 
 use crate::config::Config;
 use crate::convert::{drain_budget, stats_dict};
 use crate::errors::{InvalidActionError, command_error, send_error};
+use crate::future::LinkFuture;
 use crate::json::{from_py, json_of, to_py};
 use crate::models::{self, Fields, Models};
+use crate::pyde::{GaveUp, PyDe};
 use crate::ws::{Incoming, WsSocket};
 
 /// The current socket: its generation, its framing and its writer.
@@ -97,10 +100,12 @@ impl Link {
         Instant::from_millis(self.epoch.elapsed().as_millis() as u64)
     }
 
-    /// Writes what the framing produced: at once for the first write of an
-    /// event-loop turn (a lone request is not delayed), then corked until
-    /// the driver's `defer` callback runs `uncork` on the next turn, so that
-    /// the frames of many coroutines go out in one system call.
+    /// Writes what the framing produced, or holds it: the first frame
+    /// outside a cork asks the driver's `defer` callback to run `uncork` on
+    /// the event loop's next turn, so that the frames of many coroutines go
+    /// out in one system call; `defer` answers whether to write this one at
+    /// once (a lone request, with nothing else about to run, is not
+    /// delayed).
     fn flush_batched(&mut self, py: Python<'_>) -> PyResult<()> {
         let pending = self
             .sock
@@ -109,9 +114,10 @@ impl Link {
         if !pending || self.corked {
             return Ok(());
         }
-        self.flush(py);
         self.corked = true;
-        self.defer.call0(py)?;
+        if self.defer.call0(py)?.is_truthy(py)? {
+            self.flush(py);
+        }
         Ok(())
     }
 
@@ -169,6 +175,12 @@ impl Link {
     fn resolve(&mut self, py: Python<'_>, request_id: &str, result: Py<PyAny>) -> PyResult<()> {
         if let Some(fut) = self.futures.remove(request_id) {
             let fut = fut.bind(py);
+            if let Ok(f) = fut.cast::<LinkFuture>() {
+                // A caller that gave up left a cancelled future: the result
+                // is dropped.
+                LinkFuture::resolve(f, result)?;
+                return Ok(());
+            }
             // A caller that gave up (cancelled) left a finished future, which
             // refuses the result; asked only then, one call per result.
             if let Err(e) = fut.call_method1(intern!(py, "set_result"), (result,)) {
@@ -400,7 +412,9 @@ impl Link {
 #[pymethods]
 impl Link {
     /// A link for `config`. `arm(delay_s)` is called to (re)arm the timer;
-    /// `defer()` must have `uncork()` called on the event loop's next turn;
+    /// `defer()` must have `uncork()` called on the event loop's next turn
+    /// and returns whether to write the frame that asked at once (true) or
+    /// hold it for that `uncork` (false);
     /// `build_inbound(source_kwargs, event_kwargs)` and
     /// `build_forward(kwargs)` make the application's objects, whose classes
     /// accept the names in `source_fields`, `event_fields` and
@@ -642,9 +656,16 @@ impl Link {
         future: Py<PyAny>,
         platform: Option<&str>,
     ) -> PyResult<Option<Py<PyAny>>> {
-        let value = from_py(action)?;
-        let action =
-            Action::from_value(&value).map_err(|e| InvalidActionError::new_err(e.to_string()))?;
+        let action = match Action::deserialize(PyDe::new(action)) {
+            Ok(a) => a,
+            // Refused or unusual: the slow path says exactly why, or
+            // decodes what the fast one does not take.
+            Err(GaveUp) => {
+                let value = from_py(action)?;
+                Action::from_value(&value)
+                    .map_err(|e| InvalidActionError::new_err(e.to_string()))?
+            }
+        };
         let options = match platform {
             Some(p) => SendOptions::new().platform(p),
             None => SendOptions::new(),

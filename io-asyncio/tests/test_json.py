@@ -90,3 +90,62 @@ async def test_the_transport_answers_a_failed_result_and_sends_nothing(connector
         assert (await connector.model())["outbound_requests"] == 0
     finally:
         await asyncio.wait_for(t.disconnect(), BOUND)
+
+
+# Keys the action decoder does not read (unknown at the top level) and
+# values it reads: the transport's link refuses what json.dumps refuses
+# wherever it is, read or not.
+SKIPPED_OR_READ = [
+    ({"op": "send", "chat_id": "c", "content": "hi", "unknown": float("nan")}, ValueError),
+    ({"op": "send", "chat_id": "c", "content": "hi", "unknown": [1, object()]}, TypeError),
+    ({"op": "send", "chat_id": "c", "content": "hi", "unknown": {"k": 2**70}}, ValueError),
+    ({"op": "send", "chat_id": "c", "unknown": {1.5: math.inf}, "content": "hi"}, ValueError),
+    ({"op": "send", "chat_id": "c", "content": "hi", "reply_to": b"bytes"}, TypeError),
+    ({"op": "send", "chat_id": "c", "content": "hi", "metadata": {"t": (1, {2, 3})}}, TypeError),
+]
+
+
+async def test_the_link_refuses_what_json_dumps_refuses_read_or_skipped(connector):
+    deep: list = []
+    cur = deep
+    for _ in range(200):
+        cur.append([])
+        cur = cur[0]
+    cases = SKIPPED_OR_READ + [({"op": "send", "chat_id": "c", "content": "hi", "unknown": deep}, ValueError),
+                               ({"op": "send", "chat_id": "c", "content": "hi", "metadata": {"d": deep}},
+                                ValueError)]
+    t, _, _ = await started(connector)
+    try:
+        for action, exc in cases:
+            if exc is TypeError or "nan" in repr(action) or "inf" in repr(action):
+                # (json.dumps takes integers past 64 bits and deeper nesting.)
+                with pytest.raises(exc):
+                    json.dumps(action, allow_nan=False)
+            r = await asyncio.wait_for(t.send_outbound(action), BOUND)
+            assert r["success"] is False and r["error"].startswith("relay send failed: "), (action, r)
+        assert t.stats()["requests_sent"] == 0
+        assert (await connector.model())["outbound_requests"] == 0
+    finally:
+        await asyncio.wait_for(t.disconnect(), BOUND)
+
+
+async def test_what_the_link_sends_is_what_json_dumps_makes(connector):
+    # Only str keys (the link's fast path); every kind of value.
+    meta = {"s": Colour.RED, "i": Level.HIGH, "neg": -(2**63), "big": 2**64 - 1, "zero": 0,
+            "f": 0.1, "tiny": -5e-324, "n": None, "yes": True, "no": False,
+            "t": (1, "two", [3.5]), "nested": [{"a": [1.5e300, {"b": "é\u2028\"\\"}]}], "empty": {}}
+    action = {"op": "send", "chat_id": 42, "content": "hi", "reply_to": None, "metadata": meta,
+              "unknown": {"x": [1, 2.5, None]}}
+    t, _, _ = await started(connector)
+    try:
+        r = await asyncio.wait_for(t.send_outbound(action), BOUND)
+        assert r["success"] is True, r
+        (sent,) = [f for f in await connector.frames("in", "outbound")
+                   if f["action"].get("content") == "hi"]
+        expected = json.loads(json.dumps(action))
+        assert sent["action"]["metadata"] == expected["metadata"]
+        # Ids sent as numbers go out as strings (the core's lenient decode).
+        assert sent["action"]["chat_id"] == "42"
+        assert "unknown" not in sent["action"]
+    finally:
+        await asyncio.wait_for(t.disconnect(), BOUND)

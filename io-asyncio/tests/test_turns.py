@@ -245,3 +245,95 @@ async def test_what_the_tasks_a_read_resumes_write_goes_out_in_one_write(monkeyp
         ours = [d for w, d in writes[marks["before"]:] if w is t._stream.transport]
         assert len(ours) == 1, ours
         await asyncio.wait_for(t.disconnect(), BOUND)
+
+
+def count_writes(monkeypatch, turns=None):
+    """Records every transport write as (transport, bytes, loop turns so far)."""
+    writes = []
+    real_write = asyncio.selector_events._SelectorSocketTransport.write
+
+    def write(self, data):
+        writes.append((self, bytes(data), turns.n if turns is not None else None))
+        return real_write(self, data)
+
+    monkeypatch.setattr(asyncio.selector_events._SelectorSocketTransport, "write", write)
+    return writes
+
+
+def client_frames(data):
+    """The JSON lines of the masked text frames in `data` (one write)."""
+    out, i = [], 0
+    while i < len(data):
+        assert data[i] & 0x0F == 0x1, data[i]
+        n, i = data[i + 1] & 0x7F, i + 2
+        if n == 126:
+            n, i = int.from_bytes(data[i:i + 2], "big"), i + 2
+        elif n == 127:
+            n, i = int.from_bytes(data[i:i + 8], "big"), i + 8
+        mask, i = data[i:i + 4], i + 4
+        payload = bytes(b ^ mask[j % 4] for j, b in enumerate(data[i:i + n]))
+        out.extend(json.loads(line) for line in payload.decode().splitlines() if line)
+        i += n
+    return out
+
+
+async def answer_outbounds(peer, n):
+    """Answers `n` outbound frames once all `n` have arrived."""
+    got = [await peer.recv_type("outbound") for _ in range(n)]
+    for f in got:
+        await peer.send_frame({"type": "outbound_result", "requestId": f["requestId"],
+                               "result": {"success": True, "message_id": f["action"]["content"]}})
+
+
+async def test_the_frames_of_tasks_that_run_in_one_turn_go_out_in_one_write(monkeypatch):
+    writes = count_writes(monkeypatch)
+    n = 8
+
+    async def script(peer):
+        await handshake_only(peer)
+        await answer_outbounds(peer, n)
+        await peer.idle()
+
+    async with MiniConnector(script) as mc:
+        t = make(mc.url)
+        await asyncio.wait_for(t.connect(), BOUND)
+        await asyncio.wait_for(t.handshake(), BOUND)
+        await asyncio.sleep(0.05)
+        before = len(writes)
+        # gather() makes a task of each: all run in the same loop turn.
+        results = await asyncio.wait_for(asyncio.gather(*(
+            t.send_outbound({"op": "send", "chat_id": "c", "content": f"s{i}"}) for i in range(n))), BOUND)
+        assert [r["message_id"] for r in results] == [f"s{i}" for i in range(n)]
+        ours = [d for w, d, _ in writes[before:] if w is t._stream.transport]
+        # All n frames in one write: the first is held for the others too.
+        assert len(ours) == 1, [len(d) for d in ours]
+        assert [f["type"] for f in client_frames(ours[0])] == ["outbound"] * n
+        await asyncio.wait_for(t.disconnect(), BOUND)
+
+
+async def test_a_lone_request_is_written_before_the_loop_waits_again(monkeypatch):
+    async def script(peer):
+        await handshake_only(peer)
+        for _ in range(3):
+            await answer_outbounds(peer, 1)
+        await peer.idle()
+
+    turns = SelectCounter(asyncio.get_running_loop())
+    # Before the dial: the link takes the transport's write when it opens.
+    writes = count_writes(monkeypatch, turns)
+    async with MiniConnector(script) as mc:
+        t = make(mc.url)
+        await asyncio.wait_for(t.connect(), BOUND)
+        await asyncio.wait_for(t.handshake(), BOUND)
+        with turns:
+            for i in range(3):
+                await asyncio.sleep(0.05)
+                before, at = len(writes), turns.n
+                # Awaited in this task (wait_for would start another, a turn
+                # later); the link's own timeout bounds it.
+                r = await t.send_outbound({"op": "send", "chat_id": "c", "content": f"l{i}"})
+                assert r["message_id"] == f"l{i}"
+                ours = [(d, n) for w, d, n in writes[before:] if w is t._stream.transport]
+                # Written in the turn that sent it, not after another wait.
+                assert len(ours) == 1 and ours[0][1] == at, (ours, at)
+        await asyncio.wait_for(t.disconnect(), BOUND)

@@ -59,8 +59,7 @@ class Stream(asyncio.Protocol):
             while i < len(turn):
                 fut = turn[i]
                 i += 1
-                if fut._fn is not None:
-                    fut.schedule()
+                fut.schedule()
             link.uncork()
 
     def eof_received(self) -> bool:

@@ -576,10 +576,17 @@ class WebSocketRelayTransport:
             self._timer.cancel()
         self._timer = self._loop.call_later(delay, self._on_timer)  # type: ignore[union-attr]
 
-    def _defer(self) -> None:
+    def _defer(self) -> bool:
         # Outside a socket read (which corks the link for its whole length):
-        # what is written after the first frame goes out on the next turn.
-        self._loop.call_soon(self._uncork)  # type: ignore[union-attr]
+        # frames go out on the next turn, together. The one asking is written
+        # at once only when no other callback waits to run in this turn (a
+        # lone request); with others (tasks that may send too), it waits for
+        # them. Loops without asyncio's ready queue always write at once.
+        loop = self._loop
+        ready = getattr(loop, "_ready", None)
+        lone = not ready
+        loop.call_soon(self._uncork)  # type: ignore[union-attr]
+        return lone
 
     def _uncork(self) -> None:
         link = self._link
