@@ -218,23 +218,25 @@ impl<'de> FillObject<'de> for SourceFill<'_> {
     }
     fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
         let s = &mut *self.source;
+        // Each text is marked read before it is read (a failed read fails
+        // the whole line), so that the read is the last thing done here: a
+        // jump, with no frame of this function kept around it.
         match source_key(key) {
             SourceKey::Platform => {
-                lax::text_into(map, &mut PlatformSlot(&mut s.platform))?;
                 *self.seen |= SEEN_PLATFORM;
+                lax::text_into(map, &mut PlatformSlot(&mut s.platform))
             }
             SourceKey::ChatId => {
-                lax::text_into(map, &mut s.chat_id)?;
                 *self.seen |= SEEN_CHAT_ID;
+                lax::text_into(map, &mut s.chat_id)
             }
             SourceKey::Text(i) => {
-                lax::text_into(map, source_text(s, i))?;
                 *self.seen |= 1 << i;
+                lax::text_into(map, source_text(s, i))
             }
-            SourceKey::ChatType => lax::text_into(map, &mut s.chat_type)?,
-            rare => self.rare_field(rare, key, map)?,
+            SourceKey::ChatType => lax::text_into(map, &mut s.chat_type),
+            rare => self.rare_field(rare, key, map),
         }
-        Ok(())
     }
     fn done(&mut self) {
         let s = &mut *self.source;
@@ -465,9 +467,10 @@ impl<'de> WireObject<'de> for EventWire {
     fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
         let e = &mut *self.event;
         match key {
+            // Marked read first, as in `SourceFill::field`.
             "text" => {
-                lax::text_into(map, &mut e.text)?;
                 self.seen |= SEEN_TEXT;
+                return lax::text_into(map, &mut e.text);
             }
             "source" => {
                 self.bad_source = None;
@@ -478,13 +481,13 @@ impl<'de> WireObject<'de> for EventWire {
                 }
             }
             "message_id" => {
-                lax::text_into(map, &mut e.message_id)?;
                 self.seen |= SEEN_MESSAGE_ID;
+                return lax::text_into(map, &mut e.message_id);
             }
             // In most frames (often empty): read here, not with the rare
             // fields.
             "media_urls" => lax::strings_into(map, &mut e.media_urls)?,
-            "message_type" => lax::text_into(map, &mut e.message_type)?,
+            "message_type" => return lax::text_into(map, &mut e.message_type),
             _ => rare_event_field(e, key, map)?,
         }
         Ok(())
