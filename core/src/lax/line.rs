@@ -21,7 +21,19 @@ fn utf8(line: &[u8]) -> Result<&str, DecodeError> {
 
 /// The error for a line whose first non-blank byte is not `{`, or `None`
 /// when it is.
+#[inline]
 fn not_an_object(text: &str) -> Option<DecodeError> {
+    // Almost every line starts with its brace.
+    if text.as_bytes().first() == Some(&b'{') {
+        return None;
+    }
+    not_an_object_after_blanks(text)
+}
+
+/// [`not_an_object`] past leading blanks (rare: out of line).
+#[cold]
+#[inline(never)]
+fn not_an_object_after_blanks(text: &str) -> Option<DecodeError> {
     let first = text
         .bytes()
         .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
