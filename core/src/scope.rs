@@ -34,19 +34,27 @@ pub(crate) struct ScopeMemory {
     clock: u64,
 }
 
+#[inline]
 fn set_if_changed(slot: &mut Option<String>, value: Option<&str>) {
     if let Some(v) = value
         && slot.as_deref() != Some(v)
     {
-        // Reuse the old value's buffer: ids of one chat are mostly the same
-        // length, so the hot path does not allocate.
-        match slot {
-            Some(s) => {
-                s.clear();
-                s.push_str(v);
-            }
-            None => *slot = Some(v.to_owned()),
+        replace_text(slot, v);
+    }
+}
+
+/// [`set_if_changed`] once the value differs (out of line: a chat's
+/// values rarely change).
+#[inline(never)]
+fn replace_text(slot: &mut Option<String>, v: &str) {
+    // Reuse the old value's buffer: ids of one chat are mostly the same
+    // length, so this does not allocate either.
+    match slot {
+        Some(s) => {
+            s.clear();
+            s.push_str(v);
         }
+        None => *slot = Some(v.to_owned()),
     }
 }
 

@@ -17,7 +17,7 @@ mod value;
 
 pub(crate) use base64::b64decode_lenient;
 pub use error::DecodeError;
-pub(crate) use line::{parse_line, parse_line_from, parse_text_from};
+pub(crate) use line::{parse_line, parse_line_into, parse_text_into};
 pub(crate) use object::{
     FillObject, Finish, Many, Shape, ShapeFrom, ShapeInto, WireObject, deserialize_finished, lax,
     not_an_object, object_field, objects, value, wire_object,

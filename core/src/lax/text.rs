@@ -17,6 +17,11 @@ pub(crate) trait TextSlot {
     fn put_str(&mut self, s: &str);
     /// Holds what [`Lax::into_text`] makes of `l` (not a string).
     fn put_other(&mut self, l: Lax<'_>);
+    /// [`put_other`](Self::put_other) of `null`, which many optional
+    /// fields carry: a slot can take it without building a [`Lax`].
+    fn put_null(&mut self) {
+        self.put_other(Lax::Null);
+    }
     /// The list an array's strings go to, for a slot that holds a list of
     /// texts (see [`strings`]); `None` for a single text.
     fn list(&mut self) -> Option<&mut Vec<String>> {
@@ -54,6 +59,10 @@ impl TextSlot for Option<String> {
     }
     fn put_other(&mut self, l: Lax<'_>) {
         *self = l.into_text();
+    }
+    #[inline]
+    fn put_null(&mut self) {
+        *self = None;
     }
 }
 
@@ -114,7 +123,7 @@ impl<'de> Visitor<'de> for TextInto<'_> {
         Ok(())
     }
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.0.put_other(Lax::Null);
+        self.0.put_null();
         Ok(())
     }
     fn visit_none<E: de::Error>(self) -> Result<(), E> {

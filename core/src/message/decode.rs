@@ -78,30 +78,104 @@ impl TextSlot for PlatformSlot<'_> {
     }
 }
 
-/// The optional text of a source that `key` names, with its index in
-/// [`source_text_slots`]. One lookup and one shared read serve them all,
-/// which keeps the decoder small.
-fn source_text_slot<'a>(
-    s: &'a mut SessionSource,
-    key: &str,
-) -> Option<(&'a mut Option<String>, u32)> {
-    Some(match key {
-        "chat_name" => (&mut s.chat_name, 0),
-        "user_id" => (&mut s.user_id, 1),
-        "user_name" => (&mut s.user_name, 2),
-        "thread_id" => (&mut s.thread_id, 3),
-        "chat_topic" => (&mut s.chat_topic, 4),
-        "user_id_alt" => (&mut s.user_id_alt, 5),
-        "chat_id_alt" => (&mut s.chat_id_alt, 6),
-        "parent_chat_id" => (&mut s.parent_chat_id, 7),
-        "message_id" => (&mut s.message_id, 8),
-        "profile" => (&mut s.profile, 9),
-        "user_display_name" => (&mut s.user_display_name, 10),
-        "user_handle" => (&mut s.user_handle, 11),
-        "auto_thread_initial_name" => (&mut s.auto_thread_initial_name, 12),
-        "prospective_thread_id" => (&mut s.prospective_thread_id, 13),
-        _ => return None,
-    })
+/// What a key of a source names: one lookup per key, the keys of almost
+/// every message first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SourceKey {
+    Platform,
+    ChatId,
+    ChatType,
+    /// An optional text: its index in [`source_text_slots`].
+    Text(u8),
+    /// A flag: its index for [`source_flag`].
+    Flag(u8),
+    ScopeId,
+    GuildId,
+    /// Kept in `extra`.
+    Other,
+}
+
+#[inline(always)]
+fn source_key(key: &str) -> SourceKey {
+    use SourceKey::{ChatId, ChatType, Flag, GuildId, Other, Platform, ScopeId, Text};
+    // By length first: each key is then compared with the few names of its
+    // length only.
+    match key.len() {
+        6 if key == "is_bot" => Flag(1),
+        7 => match key {
+            "chat_id" => ChatId,
+            "user_id" => Text(1),
+            "profile" => Text(9),
+            _ => Other,
+        },
+        8 => match key {
+            "platform" => Platform,
+            "scope_id" => ScopeId,
+            "guild_id" => GuildId,
+            _ => Other,
+        },
+        9 => match key {
+            "chat_name" => Text(0),
+            "chat_type" => ChatType,
+            "user_name" => Text(2),
+            "thread_id" => Text(3),
+            _ => Other,
+        },
+        10 => match key {
+            "chat_topic" => Text(4),
+            "message_id" => Text(8),
+            _ => Other,
+        },
+        11 => match key {
+            "user_id_alt" => Text(5),
+            "chat_id_alt" => Text(6),
+            "user_handle" => Text(11),
+            _ => Other,
+        },
+        14 if key == "parent_chat_id" => Text(7),
+        15 if key == "message_is_edit" => Flag(2),
+        17 if key == "user_display_name" => Text(10),
+        19 => match key {
+            "auto_thread_created" => Flag(0),
+            "one_to_one_verified" => Flag(3),
+            _ => Other,
+        },
+        21 if key == "prospective_thread_id" => Text(13),
+        24 if key == "auto_thread_initial_name" => Text(12),
+        _ => Other,
+    }
+}
+
+/// The optional text of index `i` (see [`source_text_slots`]; an index
+/// past the last is the last).
+fn source_text(s: &mut SessionSource, i: u8) -> &mut Option<String> {
+    match i {
+        0 => &mut s.chat_name,
+        1 => &mut s.user_id,
+        2 => &mut s.user_name,
+        3 => &mut s.thread_id,
+        4 => &mut s.chat_topic,
+        5 => &mut s.user_id_alt,
+        6 => &mut s.chat_id_alt,
+        7 => &mut s.parent_chat_id,
+        8 => &mut s.message_id,
+        9 => &mut s.profile,
+        10 => &mut s.user_display_name,
+        11 => &mut s.user_handle,
+        12 => &mut s.auto_thread_initial_name,
+        _ => &mut s.prospective_thread_id,
+    }
+}
+
+/// The flag of index `i` (read with Python truthiness; an index past the
+/// last is the last).
+fn source_flag(s: &mut SessionSource, i: u8) -> &mut bool {
+    match i {
+        0 => &mut s.auto_thread_created,
+        1 => &mut s.is_bot,
+        2 => &mut s.message_is_edit,
+        _ => &mut s.one_to_one_verified,
+    }
 }
 
 /// Which of a handed-back message's source texts are set (bit `i` for
@@ -109,7 +183,7 @@ fn source_text_slot<'a>(
 /// does not carry.
 pub(crate) type Held = u32;
 
-/// The optional texts of a source read by [`source_text_slot`], in the
+/// The optional texts of a source read by [`source_text`], in the
 /// order of its indexes (`scope_id` is read on its own, with its alias).
 pub(crate) fn source_text_slots(s: &mut SessionSource) -> [&mut Option<String>; 14] {
     [
@@ -134,17 +208,6 @@ pub(crate) fn source_text_slots(s: &mut SessionSource) -> [&mut Option<String>; 
 const SEEN_PLATFORM: u32 = 1 << 14;
 const SEEN_CHAT_ID: u32 = 1 << 15;
 
-/// The flag of a source that `key` names (read with Python truthiness).
-fn source_flag_slot<'a>(s: &'a mut SessionSource, key: &str) -> Option<&'a mut bool> {
-    Some(match key {
-        "auto_thread_created" => &mut s.auto_thread_created,
-        "is_bot" => &mut s.is_bot,
-        "message_is_edit" => &mut s.message_is_edit,
-        "one_to_one_verified" => &mut s.one_to_one_verified,
-        _ => return None,
-    })
-}
-
 impl<'de> FillObject<'de> for SourceFill<'_> {
     fn reset(&mut self) {
         if !std::mem::take(&mut self.fresh) {
@@ -155,47 +218,25 @@ impl<'de> FillObject<'de> for SourceFill<'_> {
     }
     fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
         let s = &mut *self.source;
-        if let Some((slot, i)) = source_text_slot(s, key) {
-            lax::text_into(map, slot)?;
-            *self.seen |= 1 << i;
-            return Ok(());
-        }
-        if let Some(flag) = source_flag_slot(s, key) {
-            *flag = lax::lax(map)?.truthy();
-            return Ok(());
-        }
-        match key {
-            "platform" => {
-                lax::text_into(map, &mut PlatformSlot(&mut s.platform))?;
+        // Each text is marked read before it is read (a failed read fails
+        // the whole line), so that the read is the last thing done here: a
+        // jump, with no frame of this function kept around it.
+        match source_key(key) {
+            SourceKey::Platform => {
                 *self.seen |= SEEN_PLATFORM;
+                lax::text_into(map, &mut PlatformSlot(&mut s.platform))
             }
-            "chat_id" => {
-                lax::text_into(map, &mut s.chat_id)?;
+            SourceKey::ChatId => {
                 *self.seen |= SEEN_CHAT_ID;
+                lax::text_into(map, &mut s.chat_id)
             }
-            "chat_type" => lax::text_into(map, &mut s.chat_type)?,
-            "scope_id" => {
-                let scope = text(lax::lax(map)?);
-                // A repeated `scope_id` replaces the one the alias matched:
-                // keep that value as the alias's own.
-                if matches!(self.guild, Guild::SameAsScope) {
-                    self.guild = Guild::Text(s.scope_id.take());
-                }
-                s.scope_id = scope;
+            SourceKey::Text(i) => {
+                *self.seen |= 1 << i;
+                lax::text_into(map, source_text(s, i))
             }
-            "guild_id" => {
-                self.guild = match lax::lax(map)? {
-                    // The usual case, both keys carrying the same scope: no copy.
-                    Lax::Str(g) if s.scope_id.as_deref() == Some(&*g) => Guild::SameAsScope,
-                    other => Guild::Text(text(other)),
-                }
-            }
-            _ => {
-                let v = lax::value(map)?;
-                s.extra.insert(key.to_owned(), v);
-            }
+            SourceKey::ChatType => lax::text_into(map, &mut s.chat_type),
+            rare => self.rare_field(rare, key, map),
         }
-        Ok(())
     }
     fn done(&mut self) {
         let s = &mut *self.source;
@@ -207,6 +248,45 @@ impl<'de> FillObject<'de> for SourceFill<'_> {
         {
             s.scope_id = g;
         }
+    }
+}
+
+impl SourceFill<'_> {
+    /// The keys of a source that few messages carry (out of line: the
+    /// per-key code of the usual ones stays small).
+    #[inline(never)]
+    fn rare_field<'de, A: MapAccess<'de>>(
+        &mut self,
+        which: SourceKey,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        let s = &mut *self.source;
+        match which {
+            SourceKey::Flag(i) => *source_flag(s, i) = lax::lax(map)?.truthy(),
+            SourceKey::ScopeId => {
+                let scope = text(lax::lax(map)?);
+                // A repeated `scope_id` replaces the one the alias matched:
+                // keep that value as the alias's own.
+                if matches!(self.guild, Guild::SameAsScope) {
+                    self.guild = Guild::Text(s.scope_id.take());
+                }
+                s.scope_id = scope;
+            }
+            SourceKey::GuildId => {
+                self.guild = match lax::lax(map)? {
+                    // The usual case, both keys carrying the same scope: no copy.
+                    Lax::Str(g) if s.scope_id.as_deref() == Some(&*g) => Guild::SameAsScope,
+                    other => Guild::Text(text(other)),
+                }
+            }
+            // `Other`; the usual keys are read by `field`.
+            _ => {
+                let v = lax::value(map)?;
+                s.extra.insert(key.to_owned(), v);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -387,9 +467,10 @@ impl<'de> WireObject<'de> for EventWire {
     fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
         let e = &mut *self.event;
         match key {
+            // Marked read first, as in `SourceFill::field`.
             "text" => {
-                lax::text_into(map, &mut e.text)?;
                 self.seen |= SEEN_TEXT;
+                return lax::text_into(map, &mut e.text);
             }
             "source" => {
                 self.bad_source = None;
@@ -400,13 +481,13 @@ impl<'de> WireObject<'de> for EventWire {
                 }
             }
             "message_id" => {
-                lax::text_into(map, &mut e.message_id)?;
                 self.seen |= SEEN_MESSAGE_ID;
+                return lax::text_into(map, &mut e.message_id);
             }
             // In most frames (often empty): read here, not with the rare
             // fields.
             "media_urls" => lax::strings_into(map, &mut e.media_urls)?,
-            "message_type" => lax::text_into(map, &mut e.message_type)?,
+            "message_type" => return lax::text_into(map, &mut e.message_type),
             _ => rare_event_field(e, key, map)?,
         }
         Ok(())
@@ -530,39 +611,94 @@ impl<'de> Deserialize<'de> for MessageEvent {
 mod tests {
     use super::*;
 
+    const SOURCE_TEXT_KEYS: [&str; 14] = [
+        "chat_name",
+        "user_id",
+        "user_name",
+        "thread_id",
+        "chat_topic",
+        "user_id_alt",
+        "chat_id_alt",
+        "parent_chat_id",
+        "message_id",
+        "profile",
+        "user_display_name",
+        "user_handle",
+        "auto_thread_initial_name",
+        "prospective_thread_id",
+    ];
+
     #[test]
     fn each_source_text_key_names_the_slot_of_its_index() {
-        let keys = [
-            "chat_name",
-            "user_id",
-            "user_name",
-            "thread_id",
-            "chat_topic",
-            "user_id_alt",
-            "chat_id_alt",
-            "parent_chat_id",
-            "message_id",
-            "profile",
-            "user_display_name",
-            "user_handle",
-            "auto_thread_initial_name",
-            "prospective_thread_id",
-        ];
         let mut s = SessionSource::blank();
-        for (i, k) in keys.iter().enumerate() {
-            let (slot, bit) = source_text_slot(&mut s, k).expect("a text key");
-            assert_eq!(bit as usize, i, "{k}");
-            *slot = Some((*k).to_owned());
+        for (i, k) in SOURCE_TEXT_KEYS.iter().enumerate() {
+            assert_eq!(source_key(k), SourceKey::Text(i as u8), "{k}");
+            *source_text(&mut s, i as u8) = Some((*k).to_owned());
         }
-        assert!(source_text_slot(&mut s, "scope_id").is_none());
         for (i, slot) in source_text_slots(&mut s).into_iter().enumerate() {
-            assert_eq!(slot.as_deref(), Some(keys[i]));
+            assert_eq!(slot.as_deref(), Some(SOURCE_TEXT_KEYS[i]));
         }
         // Each slot is the field of its name.
         let mut json = serde_json::to_value(&s).unwrap();
         let obj = json.as_object_mut().unwrap();
-        for k in keys {
+        for k in SOURCE_TEXT_KEYS {
             assert_eq!(obj[k], k, "{k} is encoded from its slot");
         }
+    }
+
+    /// Every key of a source lands in its own field, whatever the order.
+    #[test]
+    fn every_source_key_lands_in_its_own_field() {
+        let mut keys: Vec<&str> = SOURCE_TEXT_KEYS.to_vec();
+        keys.extend(["platform", "chat_id", "scope_id"]);
+        for rotate in [0, 5, 11] {
+            keys.rotate_left(rotate);
+            let fields: Vec<String> = keys.iter().map(|k| format!(r#""{k}":"{k}-v""#)).collect();
+            let json = format!(r#"{{{},"chat_type":"group"}}"#, fields.join(","));
+            let s: SessionSource = serde_json::from_str(&json).unwrap();
+            let out = serde_json::to_value(&s).unwrap();
+            for k in &keys {
+                assert_eq!(out[*k], format!("{k}-v"), "{k} in {json}");
+            }
+            assert_eq!(s.chat_type, ChatType::Group);
+            assert!(s.extra.is_empty(), "{:?}", s.extra);
+        }
+        let flags = [
+            "auto_thread_created",
+            "is_bot",
+            "message_is_edit",
+            "one_to_one_verified",
+        ];
+        for flag in flags {
+            let s: SessionSource = serde_json::from_str(&format!(r#"{{"{flag}":1}}"#)).unwrap();
+            let set = [
+                s.auto_thread_created,
+                s.is_bot,
+                s.message_is_edit,
+                s.one_to_one_verified,
+            ];
+            for (other, is_set) in flags.iter().zip(set) {
+                assert_eq!(is_set, *other == flag, "{other} after {flag}");
+            }
+        }
+    }
+
+    /// Unknown keys are kept in order; a key given twice keeps its last
+    /// value; `guild_id` stands in for a missing `scope_id`.
+    #[test]
+    fn source_unknown_keys_repeats_and_alias() {
+        let s: SessionSource = serde_json::from_str(
+            r#"{"zeta":1,"chat_id":"first","user_name":"a long first name",
+                "alpha":[2],"chat_id":"second","user_name":"b","is_bot":true,
+                "is_bot":0,"chat_Id":"x","guild_id":"g"}"#,
+        )
+        .unwrap();
+        let extra: Vec<&str> = s.extra.keys().map(String::as_str).collect();
+        assert_eq!(extra, ["zeta", "alpha", "chat_Id"]);
+        assert_eq!(s.chat_id, "second");
+        assert_eq!(s.user_name.as_deref(), Some("b"));
+        assert!(!s.is_bot);
+        assert_eq!(s.scope_id.as_deref(), Some("g"));
+        assert_eq!(s.platform, DEFAULT_PLATFORM);
     }
 }

@@ -4,6 +4,7 @@
 //! matching on `type`.
 
 use serde::Deserialize;
+use serde::de::MapAccess;
 use serde_json::Value;
 
 use super::action_decode::ActionWire;
@@ -12,7 +13,10 @@ use super::frames::{
     BufferId, ConnectorFrame, GatewayFrame, Hello, ManifestCommand, Outbound, PassthroughForward,
 };
 use crate::descriptor::DescriptorWire;
-use crate::lax::{self, DecodeError, Finish, Lax, Many, Shape, ShapeFrom, TextSlot, wire_object};
+use crate::lax::{
+    self, DecodeError, FillObject, Finish, Lax, Many, Shape, ShapeFrom, TextSlot, WireObject,
+    wire_object,
+};
 use crate::message::EventWire;
 use crate::recycle::EventPool;
 
@@ -256,9 +260,9 @@ pub(crate) fn decode_connector_frame_in(
     line: &[u8],
     pool: &mut EventPool,
 ) -> Result<ConnectorFrame, DecodeError> {
-    decode_connector_envelope(lax::parse_line_from(line, || {
-        ConnectorEnvelope::in_pool(pool)
-    })?)
+    let mut env = ConnectorEnvelope::in_pool(pool);
+    lax::parse_line_into(line, &mut env)?;
+    decode_connector_envelope(&mut env)
 }
 
 /// [`decode_connector_text`], an inbound message decoded into a
@@ -267,9 +271,9 @@ pub(crate) fn decode_connector_text_in(
     line: &str,
     pool: &mut EventPool,
 ) -> Result<ConnectorFrame, DecodeError> {
-    decode_connector_envelope(lax::parse_text_from(line, || {
-        ConnectorEnvelope::in_pool(pool)
-    })?)
+    let mut env = ConnectorEnvelope::in_pool(pool);
+    lax::parse_text_into(line, &mut env)?;
+    decode_connector_envelope(&mut env)
 }
 
 impl<'p> ConnectorEnvelope<'_, 'p> {
@@ -281,25 +285,38 @@ impl<'p> ConnectorEnvelope<'_, 'p> {
     }
 }
 
+/// The envelope is read in place (it is large: moving it costs more than
+/// reading most of its keys).
+impl<'de> FillObject<'de> for ConnectorEnvelope<'de, '_> {
+    /// A line holds one top-level object: there is nothing to reset.
+    fn reset(&mut self) {}
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        WireObject::field(self, key, map)
+    }
+}
+
 #[inline]
 fn decode_connector_envelope(
-    mut env: ConnectorEnvelope<'_, '_>,
+    env: &mut ConnectorEnvelope<'_, '_>,
 ) -> Result<ConnectorFrame, DecodeError> {
     // The frame of almost every line first; the others out of line.
     match std::mem::take(&mut env.ty) {
         ConnectorType::Inbound => {}
         ConnectorType::Missing => return Err(DecodeError::MissingType),
-        ConnectorType::Other(ty) => return decode_other_connector_frame(ty.name(), env),
+        ConnectorType::Other(ty) => {
+            return decode_other_connector_frame(ty.name(), std::mem::take(env));
+        }
     }
-    let event =
-        lax::object_field(env.event, "inbound", "event")?.ok_or(DecodeError::MissingField {
+    let event = lax::object_field(env.event.take(), "inbound", "event")?.ok_or(
+        DecodeError::MissingField {
             frame: "inbound",
             field: "event",
-        })?;
+        },
+    )?;
     let event = event.finish()?;
     Ok(ConnectorFrame::Inbound {
         event,
-        buffer_id: buffer_id(env.buffer_id, "inbound")?,
+        buffer_id: buffer_id(env.buffer_id.take(), "inbound")?,
     })
 }
 
