@@ -39,6 +39,26 @@ async def _await(fut):
     return await fut
 
 
+@pytest.mark.parametrize("value", [None, 0, "s", (1, 2), (), ((1,),), ValueError("v"), [1]])
+async def test_any_result_reaches_the_awaiting_task_as_it_is(value):
+    """A tuple is not taken for arguments, an exception instance is a
+    value, not raised: the same as awaiting an asyncio future."""
+    for through_task in (True, False):
+        fut = make()
+        if through_task:
+            task = asyncio.ensure_future(_await(fut))
+            await asyncio.sleep(0)
+            fut.set_result(value)
+            got = await task
+        else:
+            fut.set_result(value)
+            got = await fut
+        assert got is value
+        with pytest.raises(StopIteration) as stop:
+            next(fut.__await__())
+        assert stop.value.value is value
+
+
 async def test_an_exception_is_raised_to_the_awaiting_task():
     fut = make()
     task = asyncio.ensure_future(_await(fut))
