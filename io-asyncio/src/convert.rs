@@ -1,11 +1,16 @@
 //! Conversions that the link and the sans-IO connection both hand to
-//! Python: the core's counters and a drain budget given in seconds.
+//! Python: the core's counters, a drain budget given in seconds and a
+//! request's result.
 
 use std::time::Duration;
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use relay_core::connection::Stats;
+use relay_core::wire::ActionResult;
+
+use crate::json::{json_of, to_py};
 
 /// Seconds as a drain budget: negative or NaN is none, huge is the most.
 pub(crate) fn drain_budget(s: f64) -> Duration {
@@ -27,4 +32,30 @@ pub(crate) fn stats_dict<'py>(py: Python<'py>, s: &Stats) -> PyResult<Bound<'py,
     d.set_item("descriptors_ignored", s.descriptors_ignored)?;
     d.set_item("replays_dropped", s.replays_dropped)?;
     Ok(d)
+}
+
+/// A result object as the dict the reference hands its callers (the keys
+/// and order of the core's serialisation, without going through JSON).
+pub(crate) fn result_dict(py: Python<'_>, r: &ActionResult) -> PyResult<Py<PyAny>> {
+    let d = PyDict::new(py);
+    d.set_item(intern!(py, "success"), r.success)?;
+    if let Some(v) = &r.message_id {
+        d.set_item(intern!(py, "message_id"), v)?;
+    }
+    if let Some(v) = &r.thread_id {
+        d.set_item(intern!(py, "thread_id"), v)?;
+    }
+    if let Some(v) = &r.chat_info {
+        d.set_item(intern!(py, "chat_info"), to_py(py, &json_of(v))?)?;
+    }
+    if let Some(v) = &r.error {
+        d.set_item(intern!(py, "error"), v)?;
+    }
+    if r.ambiguous {
+        d.set_item(intern!(py, "ambiguous"), true)?;
+    }
+    for (k, v) in &r.extra {
+        d.set_item(k, to_py(py, v)?)?;
+    }
+    Ok(d.into_any().unbind())
 }

@@ -8,7 +8,7 @@
 //! `get_loop`, `add_done_callback`, `result`, `cancel`) and lets the driver
 //! run the callbacks itself (`wake`) at the end of the socket read that
 //! resolved it, where no task is running: resolved while its owner's `_turn`
-//! is a list (a read is being handled), it appends itself there. Resolved
+//! is a `Turn` (a read is being handled), it joins it there. Resolved
 //! anywhere else, or cancelled, it schedules its callbacks as asyncio's
 //! futures do. It is its own iterator for `await`, so awaiting it, resolving
 //! it and resuming its task run no Python-level frame.
@@ -108,6 +108,9 @@ impl LinkFuture {
         let turn = owner.bind(py).getattr(intern!(py, "_turn"))?;
         if turn.is_none() {
             Self::schedule(slf)
+        } else if let Ok(t) = turn.cast::<Turn>() {
+            t.borrow_mut().futures.push(slf.clone().unbind());
+            Ok(())
         } else {
             turn.call_method1(intern!(py, "append"), (slf,))?;
             Ok(())
@@ -251,7 +254,7 @@ impl LinkFuture {
     }
 
     /// Hands the callbacks to the loop, as asyncio's futures do.
-    fn schedule(slf: &Bound<'_, Self>) -> PyResult<()> {
+    pub(crate) fn schedule(slf: &Bound<'_, Self>) -> PyResult<()> {
         let py = slf.py();
         let (callbacks, event_loop) = {
             let mut this = slf.borrow_mut();
@@ -270,7 +273,7 @@ impl LinkFuture {
     /// raises is reported to the loop's exception handler, as the loop
     /// reports a failing callback; `SystemExit` and `KeyboardInterrupt`
     /// propagate, the callbacks after it going to the loop.
-    fn wake(slf: &Bound<'_, Self>) -> PyResult<()> {
+    pub(crate) fn wake(slf: &Bound<'_, Self>) -> PyResult<()> {
         let py = slf.py();
         let (callbacks, event_loop) = {
             let mut this = slf.borrow_mut();
@@ -361,5 +364,72 @@ impl LinkFuture {
             State::Finished => "FINISHED",
             State::Cancelled => "CANCELLED",
         }
+    }
+}
+
+/// The futures resolved during one socket read, woken at its end, in
+/// order, from Rust (no Python-level loop per future).
+#[pyclass(module = "hermes_relay._core")]
+#[derive(Default)]
+pub struct Turn {
+    futures: Vec<Py<LinkFuture>>,
+    /// How many were taken (woken or scheduled).
+    taken: usize,
+}
+
+impl Turn {
+    fn take_next(slf: &Bound<'_, Self>) -> Option<Py<LinkFuture>> {
+        let mut this = slf.borrow_mut();
+        let fut = this.futures.get(this.taken)?.clone_ref(slf.py());
+        this.taken += 1;
+        Some(fut)
+    }
+}
+
+#[pymethods]
+impl Turn {
+    /// An empty turn.
+    #[new]
+    fn new() -> Self {
+        Turn::default()
+    }
+
+    /// How many are still to wake.
+    fn __len__(&self) -> usize {
+        self.futures.len() - self.taken
+    }
+
+    /// Adds `future` to wake at the end of the read.
+    fn append(&mut self, future: Py<LinkFuture>) {
+        self.futures.push(future);
+    }
+
+    /// Resumes the tasks of the futures, in order, those resolved meanwhile
+    /// too (see `LinkFuture.wake`); only where no task is running.
+    fn wake_all(slf: &Bound<'_, Self>) -> PyResult<()> {
+        while let Some(fut) = Self::take_next(slf) {
+            LinkFuture::wake(fut.bind(slf.py()))?;
+        }
+        Ok(())
+    }
+
+    /// Hands the callbacks of those not woken to the loop.
+    fn schedule_rest(slf: &Bound<'_, Self>) -> PyResult<()> {
+        while let Some(fut) = Self::take_next(slf) {
+            LinkFuture::schedule(fut.bind(slf.py()))?;
+        }
+        Ok(())
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        for f in &self.futures {
+            visit.call(f)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.futures.clear();
+        self.taken = 0;
     }
 }

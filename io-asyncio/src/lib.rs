@@ -23,7 +23,7 @@ use pyo3::prelude::*;
 
 use config::Config;
 use errors::*;
-use future::LinkFuture;
+use future::{LinkFuture, Turn};
 use link::Link;
 use sansio::*;
 
@@ -34,6 +34,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Connection>()?;
     m.add_class::<Link>()?;
     m.add_class::<LinkFuture>()?;
+    m.add_class::<Turn>()?;
     m.add_class::<Dial>()?;
     m.add_class::<Transmit>()?;
     m.add_class::<Ping>()?;

@@ -13,19 +13,21 @@
 use std::collections::HashMap;
 use std::time::Instant as StdInstant;
 
+use pyo3::gc::PyVisit;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::{IntoPyObjectExt, PyTraverseError};
 use relay_core::config::IdleMode;
 use relay_core::connection::{
     Connection as CoreConnection, DeliveryHandle, Event, IdleRefusal, Input, Output, SendOptions,
 };
-use relay_core::wire::{Action, ActionResult, BufferId};
+use relay_core::wire::{Action, BufferId};
 use relay_core::{Instant, UnixTime};
 use serde::Deserialize;
 
 use crate::config::Config;
-use crate::convert::{drain_budget, stats_dict};
+use crate::convert::{drain_budget, result_dict, stats_dict};
 use crate::errors::{InvalidActionError, command_error, send_error};
 use crate::future::LinkFuture;
 use crate::json::{from_py, json_of, to_py};
@@ -65,34 +67,13 @@ pub struct Link {
     models: Models,
 }
 
-/// A result object as the dict the reference hands its callers (the keys
-/// and order of the core's serialisation, without going through JSON).
-fn result_dict(py: Python<'_>, r: &ActionResult) -> PyResult<Py<PyAny>> {
-    let d = PyDict::new(py);
-    d.set_item(intern!(py, "success"), r.success)?;
-    if let Some(v) = &r.message_id {
-        d.set_item(intern!(py, "message_id"), v)?;
-    }
-    if let Some(v) = &r.thread_id {
-        d.set_item(intern!(py, "thread_id"), v)?;
-    }
-    if let Some(v) = &r.chat_info {
-        d.set_item(intern!(py, "chat_info"), to_py(py, &json_of(v))?)?;
-    }
-    if let Some(v) = &r.error {
-        d.set_item(intern!(py, "error"), v)?;
-    }
-    if r.ambiguous {
-        d.set_item(intern!(py, "ambiguous"), true)?;
-    }
-    for (k, v) in &r.extra {
-        d.set_item(k, to_py(py, v)?)?;
-    }
-    Ok(d.into_any().unbind())
-}
-
 fn tuple<'py>(py: Python<'py>, items: Vec<Bound<'py, PyAny>>) -> PyResult<Py<PyAny>> {
     Ok(PyTuple::new(py, items)?.into_any().unbind())
+}
+
+/// A Rust tuple as the Python tuple of an event.
+fn items<'py>(py: Python<'py>, t: impl IntoPyObject<'py>) -> PyResult<Py<PyAny>> {
+    t.into_py_any(py)
 }
 
 impl Link {
@@ -244,52 +225,14 @@ impl Link {
             Event::Interrupt {
                 session_key,
                 chat_id,
-            } => tuple(
-                py,
-                vec![
-                    "interrupt".into_pyobject(py)?.into_any(),
-                    session_key.into_pyobject(py)?.into_any(),
-                    chat_id.into_pyobject(py)?.into_any(),
-                ],
-            )?,
-            Event::StateChanged { from, to } => tuple(
-                py,
-                vec![
-                    "state".into_pyobject(py)?.into_any(),
-                    from.as_str().into_pyobject(py)?.into_any(),
-                    to.as_str().into_pyobject(py)?.into_any(),
-                ],
-            )?,
-            Event::DialScheduled { attempt, at } => tuple(
-                py,
-                vec![
-                    "dial_scheduled".into_pyobject(py)?.into_any(),
-                    attempt.into_pyobject(py)?.into_any(),
-                    at.as_millis().into_pyobject(py)?.into_any(),
-                ],
-            )?,
-            Event::Disconnected { code, reason } => tuple(
-                py,
-                vec![
-                    "disconnected".into_pyobject(py)?.into_any(),
-                    code.into_pyobject(py)?.into_any(),
-                    reason.into_pyobject(py)?.into_any(),
-                ],
-            )?,
-            Event::Descriptor(d) => tuple(
-                py,
-                vec![
-                    "descriptor".into_pyobject(py)?.into_any(),
-                    d.platform.as_str().into_pyobject(py)?.into_any(),
-                ],
-            )?,
-            Event::FrameRejected { error } => tuple(
-                py,
-                vec![
-                    "rejected".into_pyobject(py)?.into_any(),
-                    error.to_string().into_pyobject(py)?.into_any(),
-                ],
-            )?,
+            } => items(py, ("interrupt", session_key, chat_id))?,
+            Event::StateChanged { from, to } => items(py, ("state", from.as_str(), to.as_str()))?,
+            Event::DialScheduled { attempt, at } => {
+                items(py, ("dial_scheduled", attempt, at.as_millis()))?
+            }
+            Event::Disconnected { code, reason } => items(py, ("disconnected", code, reason))?,
+            Event::Descriptor(d) => items(py, ("descriptor", d.platform.as_str()))?,
+            Event::FrameRejected { error } => items(py, ("rejected", error.to_string()))?,
             Event::IdleRefused { reason } => tuple(
                 py,
                 vec![
@@ -795,5 +738,42 @@ impl Link {
     /// Counters as a dict.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         stats_dict(py, &self.conn.stats())
+    }
+
+    /// Visits every Python object the link holds, for the cyclic garbage
+    /// collector: the driver's callbacks usually refer back to the driver,
+    /// which holds the link.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.arm)?;
+        visit.call(&self.defer)?;
+        visit.call(&self.build_inbound)?;
+        visit.call(&self.build_forward)?;
+        if let Some(s) = &self.sock {
+            visit.call(&s.write)?;
+        }
+        for f in self.futures.values() {
+            visit.call(f)?;
+        }
+        for e in &self.events {
+            visit.call(e)?;
+        }
+        Ok(())
+    }
+
+    /// Drops every reference the link holds (the collector breaks a cycle).
+    fn __clear__(&mut self) {
+        self.sock = None;
+        self.futures.clear();
+        self.events.clear();
+        Python::attach(|py| {
+            for f in [
+                &mut self.arm,
+                &mut self.defer,
+                &mut self.build_inbound,
+                &mut self.build_forward,
+            ] {
+                *f = py.None();
+            }
+        });
     }
 }

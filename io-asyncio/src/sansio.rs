@@ -2,6 +2,8 @@
 //! I/O (every input and command takes the caller's `now_ms`), with its
 //! output and event objects.
 
+use pyo3::PyTraverseError;
+use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use relay_core::connection::{
@@ -140,6 +142,27 @@ pub struct Revoked;
 pub struct RedialHeld {
     until_ms: u64,
 }
+
+// The events that hold a dict are seen by the cyclic collector: the
+// application may put into that dict something that refers back to the
+// event. A dict in such a cycle is cleared by the collector, which frees it.
+macro_rules! traversed {
+    ($($ty:ident . $field:ident),*) => {$(
+        #[pymethods]
+        impl $ty {
+            fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+                visit.call(&self.$field)
+            }
+        }
+    )*};
+}
+
+traversed!(
+    DescriptorReceived.descriptor,
+    Inbound.event,
+    Response.result,
+    RequestFailed.result
+);
 
 fn event_to_py(py: Python<'_>, event: Event) -> PyResult<Py<PyAny>> {
     let buffer = |d: Option<DeliveryHandle>| d.map(|d| d.buffer_id().as_str().to_owned());

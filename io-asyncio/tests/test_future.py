@@ -39,6 +39,26 @@ async def _await(fut):
     return await fut
 
 
+@pytest.mark.parametrize("value", [None, 0, "s", (1, 2), (), ((1,),), ValueError("v"), [1]])
+async def test_any_result_reaches_the_awaiting_task_as_it_is(value):
+    """A tuple is not taken for arguments, an exception instance is a
+    value, not raised: the same as awaiting an asyncio future."""
+    for through_task in (True, False):
+        fut = make()
+        if through_task:
+            task = asyncio.ensure_future(_await(fut))
+            await asyncio.sleep(0)
+            fut.set_result(value)
+            got = await task
+        else:
+            fut.set_result(value)
+            got = await fut
+        assert got is value
+        with pytest.raises(StopIteration) as stop:
+            next(fut.__await__())
+        assert stop.value.value is value
+
+
 async def test_an_exception_is_raised_to_the_awaiting_task():
     fut = make()
     task = asyncio.ensure_future(_await(fut))
@@ -165,3 +185,31 @@ async def test_a_callback_runs_in_its_context():
     fut.set_result(None)
     fut.wake()
     assert seen == ["inner"] and var.get() == "outer"
+
+
+async def test_a_turn_wakes_in_order_those_joining_meanwhile_too_and_schedules_the_rest():
+    from hermes_relay._future import Turn
+
+    loop = asyncio.get_running_loop()
+    owner = Owner()
+    a, b, c, d = (LinkFuture(loop, owner) for _ in range(4))
+    seen = []
+    # a's callback resolves c while the turn is being woken: c joins it.
+    a.add_done_callback(lambda f: (seen.append("a"), c.set_result(3)))
+    b.add_done_callback(lambda f: seen.append("b"))
+    c.add_done_callback(lambda f: seen.append("c"))
+    turn = owner._turn = Turn()
+    a.set_result(1)
+    b.set_result(2)
+    assert len(turn) == 2 and seen == []
+    turn.wake_all()
+    assert seen == ["a", "b", "c"] and len(turn) == 0
+    # Those not woken (an error, or a task running) go to the loop.
+    d.add_done_callback(lambda f: seen.append("d"))
+    d.set_result(4)
+    assert len(turn) == 1
+    owner._turn = None
+    turn.schedule_rest()
+    assert seen == ["a", "b", "c"]
+    await asyncio.sleep(0)
+    assert seen == ["a", "b", "c", "d"]

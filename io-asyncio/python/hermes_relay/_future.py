@@ -13,13 +13,6 @@ callbacks as asyncio's futures do.
 
 from __future__ import annotations
 
-from ._core import LinkFuture
+from ._core import LinkFuture, Turn
 
 __all__ = ["LinkFuture", "Turn"]
-
-
-class Turn(list):
-    """The futures resolved during one socket read, resumed at its end (a
-    list: made without a Python-level call, once per read)."""
-
-    __slots__ = ()

@@ -42,7 +42,6 @@ class Stream(asyncio.Protocol):
         # write when it ends.
         turn = owner._turn = Turn()
         link.cork()
-        i = 0
         try:
             evs = link.feed(self.dial_no, data)
             if evs is not None:
@@ -50,16 +49,10 @@ class Stream(asyncio.Protocol):
             # In order, more being added meanwhile; only where no task runs
             # (else, and for any left by an error, on the loop's next turn).
             if turn and asyncio.current_task(owner._loop) is None:
-                while i < len(turn):
-                    fut = turn[i]
-                    i += 1
-                    fut.wake()
+                turn.wake_all()
         finally:
             owner._turn = None
-            while i < len(turn):
-                fut = turn[i]
-                i += 1
-                fut.schedule()
+            turn.schedule_rest()
             link.uncork()
 
     def eof_received(self) -> bool:

@@ -160,6 +160,8 @@ class WebSocketRelayTransport:
         self._dial_tasks: Dict[int, asyncio.Task[None]] = {}
         self._first_dial: Optional[asyncio.Future[bool]] = None
         self._timer: Optional[asyncio.TimerHandle] = None
+        # The current dial's upgrade deadline (it refers to this object).
+        self._upgrade_timer: Optional[asyncio.TimerHandle] = None
         self._paused_writing = False
         self._drain_waiters: List[asyncio.Future[None]] = []
         self._state_waiters: List[Tuple[Callable[[str], Optional[bool]], asyncio.Future[bool]]] = []
@@ -242,6 +244,7 @@ class WebSocketRelayTransport:
         if link is not None and not link.is_terminal:
             self._run(link.shutdown(0.0))
         self._disarm()
+        self._cancel_upgrade_deadline()
         for task in list(self._dial_tasks.values()):
             task.cancel()
         self._dial_tasks.clear()
@@ -528,6 +531,7 @@ class WebSocketRelayTransport:
 
     def _on_state(self, to: str) -> None:
         if to == "handshaking":
+            self._cancel_upgrade_deadline()
             first, self._first_dial = self._first_dial, None
             if first is not None and not first.done():
                 first.set_result(True)
@@ -647,9 +651,18 @@ class WebSocketRelayTransport:
         self._stream = stream
         self._paused_writing = False
         # The upgrade shares the dial's deadline.
-        loop.call_later(self._connect_timeout_s, self._upgrade_deadline, dial_no)  # type: ignore[union-attr]
+        self._cancel_upgrade_deadline()
+        self._upgrade_timer = loop.call_later(  # type: ignore[union-attr]
+            self._connect_timeout_s, self._upgrade_deadline, dial_no
+        )
+
+    def _cancel_upgrade_deadline(self) -> None:
+        if self._upgrade_timer is not None:
+            self._upgrade_timer.cancel()
+            self._upgrade_timer = None
 
     def _upgrade_deadline(self, dial_no: int) -> None:
+        self._upgrade_timer = None
         link = self._link
         if link is None or not link.upgrading(dial_no):
             return
