@@ -13,8 +13,6 @@
 //! `capacity / 2^64` per message.
 
 use core::hash::BuildHasher;
-use std::collections::VecDeque;
-
 use foldhash::quality::FixedState;
 
 use crate::message::MessageEvent;
@@ -47,12 +45,15 @@ pub(crate) enum Lookup {
 const EMPTY: u64 = 0;
 
 /// The identities of the last `capacity` messages handed over: their order
-/// in a ring, and an open-addressing set (linear probing, deletion by
+/// in a ring (filled up to `capacity`, then each new one takes the oldest
+/// one's place), and an open-addressing set (linear probing, deletion by
 /// backward shift) at most half full. Both are sized once, on the first
 /// message, so a steady stream allocates nothing.
 #[derive(Clone, Debug)]
 pub(crate) struct ReplayMemory {
-    order: VecDeque<u64>,
+    order: Vec<u64>,
+    /// Once `order` is full: the index of its oldest entry.
+    oldest: usize,
     slots: Vec<u64>,
     capacity: usize,
 }
@@ -61,7 +62,8 @@ impl ReplayMemory {
     /// Remembers up to `capacity` identities (0: none, never a replay).
     pub(crate) fn new(capacity: usize) -> Self {
         ReplayMemory {
-            order: VecDeque::new(),
+            order: Vec::new(),
+            oldest: 0,
             slots: Vec::new(),
             capacity,
         }
@@ -78,8 +80,7 @@ impl ReplayMemory {
         if self.slots.is_empty() {
             let size = self.capacity.saturating_mul(2).next_power_of_two().max(8);
             self.slots = vec![EMPTY; size];
-            // One over: the newest is recorded before the oldest goes.
-            self.order.reserve_exact(self.capacity.min(1 << 16) + 1);
+            self.order.reserve_exact(self.capacity.min(1 << 16));
         }
         let mut i = self.home(key);
         loop {
@@ -106,10 +107,14 @@ impl ReplayMemory {
         };
         debug_assert_eq!(*slot, EMPTY, "the memory changed since the look-up");
         *slot = key;
-        self.order.push_back(key);
-        if self.order.len() > self.capacity
-            && let Some(old) = self.order.pop_front()
-        {
+        if self.order.len() < self.capacity {
+            self.order.push(key);
+        } else if let Some(oldest) = self.order.get_mut(self.oldest) {
+            let old = std::mem::replace(oldest, key);
+            self.oldest += 1;
+            if self.oldest == self.order.len() {
+                self.oldest = 0;
+            }
             self.remove(old);
         }
     }
@@ -199,6 +204,7 @@ fn stored(identity: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::VecDeque;
 
     fn event(platform: &str, chat: &str, message: Option<&str>) -> MessageEvent {
         let mut e = MessageEvent::default();

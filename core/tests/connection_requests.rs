@@ -403,3 +403,21 @@ fn checklist_ws_5_send_after_shutdown_fails_at_once() {
         })
     );
 }
+
+/// A pending request's deadline is what the connection waits for when it
+/// comes before every timer; once the request is answered (none pending),
+/// the wait is the timers' again.
+#[test]
+fn wait_reports_a_pending_requests_deadline() {
+    let mut config = cfg();
+    config.timeouts.request = std::time::Duration::from_secs(5);
+    let mut h = H::serving_with(config);
+    let _ = h.drain();
+    let idle = h.deadline.expect("a keepalive is armed");
+    assert!(idle > ms(5_000), "{idle:?}");
+    let (id, _) = h.send_out(send_action("c1"));
+    assert_eq!(h.deadline, Some(ms(5_000)));
+    h.msg(&result_line(&id, "{\"success\":true}"));
+    assert_eq!(h.conn.pending_requests(), 0);
+    assert_eq!(h.deadline, Some(idle));
+}

@@ -187,7 +187,14 @@ impl Shared {
 
     /// The earliest deadline of any timer or request.
     pub(super) fn next_deadline(&self) -> Option<Instant> {
-        match (self.timers.next(), self.requests.next_deadline()) {
+        // Asked after every output; most of the time no request is pending
+        // and there is no queue of deadlines to walk.
+        let requests = if self.requests.len() == 0 {
+            None
+        } else {
+            self.requests.next_deadline()
+        };
+        match (self.timers.next(), requests) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }

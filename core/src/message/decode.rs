@@ -446,7 +446,7 @@ impl EventWire {
             Some((event, held)) => (event, true, held),
             // Allocated once, where the decoded event will stay: the
             // fields are read into it in place.
-            None => (Box::new(MessageEvent::blank()), false, 0),
+            None => (MessageEvent::boxed_blank(), false, 0),
         };
         EventWire {
             event,

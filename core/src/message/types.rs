@@ -153,6 +153,7 @@ impl Default for SessionSource {
 impl SessionSource {
     /// The default with an empty platform (no allocation): the decoder's
     /// starting point, which fills in the default platform at the end.
+    #[inline(always)]
     pub(crate) fn blank() -> Self {
         SessionSource {
             platform: String::new(),
@@ -289,6 +290,7 @@ pub struct MessageEvent {
 impl MessageEvent {
     /// The decoder's starting point: empty, with a blank source (no
     /// allocation).
+    #[inline(always)]
     pub(crate) fn blank() -> Self {
         MessageEvent {
             text: String::new(),
@@ -304,6 +306,15 @@ impl MessageEvent {
             prompt_response: None,
             extra: Map::new(),
         }
+    }
+
+    /// [`blank`](Self::blank) in a new box, written straight into the
+    /// allocation: the large struct is not built on the stack and copied.
+    /// Out of line, so that a decoder reading into a handed-back message
+    /// stays small.
+    #[inline(never)]
+    pub(crate) fn boxed_blank() -> Box<Self> {
+        Box::write(Box::new_uninit(), MessageEvent::blank())
     }
 
     /// MIME types parallel to `media_urls`, looked up by URL in `media`
@@ -336,5 +347,10 @@ mod tests {
         assert_eq!(s.display_name(), Some("n"));
         s.user_display_name = Some("D".into());
         assert_eq!(s.display_name(), Some("D"));
+    }
+
+    #[test]
+    fn boxed_blank_is_blank() {
+        assert_eq!(*MessageEvent::boxed_blank(), MessageEvent::blank());
     }
 }

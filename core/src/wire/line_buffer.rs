@@ -90,7 +90,14 @@ impl LineBuffer {
     /// [`LineBuffer::extend`], so only a trailing partial line is copied.
     pub fn split_line<'a>(&self, rest: &mut &'a [u8]) -> Option<Result<&'a [u8], DecodeError>> {
         let bytes: &'a [u8] = rest;
-        let (line, used) = self.cut(bytes)?;
+        let nl = find_newline(bytes)?;
+        if self.is_plain_line(bytes, nl)
+            && let (Some(line), Some(after)) = (bytes.get(..nl), bytes.get(nl + 1..))
+        {
+            *rest = after;
+            return Some(Ok(line));
+        }
+        let (line, used) = self.cut(bytes, nl)?;
         *rest = bytes.get(used..).unwrap_or_default();
         Some(line.map(|(from, to)| bytes.get(from..to).unwrap_or_default()))
     }
@@ -99,24 +106,46 @@ impl LineBuffer {
     /// (cut at `\n` and before a `\r`, which are character boundaries).
     pub fn split_text_line<'a>(&self, rest: &mut &'a str) -> Option<Result<&'a str, DecodeError>> {
         let text: &'a str = rest;
-        let (line, used) = self.cut(text.as_bytes())?;
+        let nl = find_newline(text.as_bytes())?;
+        if self.is_plain_line(text.as_bytes(), nl)
+            && let (Some(line), Some(after)) = (text.get(..nl), text.get(nl + 1..))
+        {
+            *rest = after;
+            return Some(Ok(line));
+        }
+        let (line, used) = self.cut(text.as_bytes(), nl)?;
         *rest = text.get(used..).unwrap_or_default();
         Some(line.map(|(from, to)| text.get(from..to).unwrap_or_default()))
     }
 
+    /// Whether the first line of `bytes` (`nl`: the index of its `\n`) is
+    /// the usual one, returned whole as it is: not blank at its start, no
+    /// `\r` before its `\n`, within the limit. Any other goes through
+    /// [`cut`](Self::cut), which gives the same result for this one too.
+    #[inline]
+    fn is_plain_line(&self, bytes: &[u8], nl: usize) -> bool {
+        nl <= self.max_frame_bytes
+            && bytes.first().is_some_and(|b| !b.is_ascii_whitespace())
+            && bytes.get(nl.wrapping_sub(1)) != Some(&b'\r')
+    }
+
     /// The range of the next complete non-blank line of `bytes` (or its
     /// over-long error) and the bytes it used up, blank lines before it
-    /// included.
+    /// included; `nl` is the index of the first `\n` of `bytes`.
     #[allow(clippy::type_complexity)]
-    fn cut(&self, bytes: &[u8]) -> Option<(Result<(usize, usize), DecodeError>, usize)> {
-        let mut from = 0;
+    #[inline(never)]
+    fn cut(
+        &self,
+        bytes: &[u8],
+        mut nl: usize,
+    ) -> Option<(Result<(usize, usize), DecodeError>, usize)> {
+        let mut start = 0;
         loop {
-            let start = from;
-            let nl = start + find_newline(bytes.get(start..).unwrap_or_default())?;
-            from = nl + 1;
             if let Some(line) = self.complete_line(bytes, start, nl) {
-                return Some((line, from));
+                return Some((line, nl + 1));
             }
+            start = nl + 1;
+            nl = start + find_newline(bytes.get(start..).unwrap_or_default())?;
         }
     }
 
@@ -222,7 +251,81 @@ impl LineBuffer {
 
 #[cfg(test)]
 mod tests {
-    use super::find_newline;
+    use super::{LineBuffer, find_newline};
+    use crate::lax::DecodeError;
+
+    type Lines = Vec<Result<Vec<u8>, DecodeError>>;
+
+    /// The lines of one message read in place (bytes, then text), then
+    /// what was left unread handed to a buffer as the connection does;
+    /// and the bytes that buffer keeps pending.
+    fn in_place(max: usize, msg: &str) -> (Lines, Lines, usize) {
+        let lb = LineBuffer::new(max);
+        let (mut bytes, mut text) = (msg.as_bytes(), msg);
+        let mut from_bytes = Vec::new();
+        while let Some(line) = lb.split_line(&mut bytes) {
+            from_bytes.push(line.map(<[u8]>::to_vec));
+        }
+        let mut from_text = Vec::new();
+        while let Some(line) = lb.split_text_line(&mut text) {
+            from_text.push(line.map(|l| l.as_bytes().to_vec()));
+        }
+        assert_eq!(bytes, text.as_bytes());
+        let mut rest = LineBuffer::new(max);
+        rest.extend(bytes);
+        while let Some(line) = rest.next_line() {
+            from_bytes.push(line.clone().map(<[u8]>::to_vec));
+            from_text.push(line.map(<[u8]>::to_vec));
+        }
+        (from_bytes, from_text, rest.pending_len())
+    }
+
+    /// The usual line (returned whole at once) and every other kind
+    /// (blank, leading blanks, CRLF, at and over the limit, non-ASCII)
+    /// read in place give what the copying path gives.
+    #[test]
+    fn in_place_lines_agree_with_buffered_lines() {
+        let max = 8;
+        let pieces = [
+            "{}",
+            "{\"a\":1}",
+            "{\"ab\":1}",
+            "{\"abc\":1}",
+            " {}",
+            "\t{}",
+            "{}\r",
+            "\r",
+            "",
+            "  ",
+            "é{}",
+            "{é}\r",
+            "x",
+            "0123456789",
+        ];
+        let mut rng = crate::rng::Rng::new(7);
+        for _ in 0..20_000 {
+            let n = rng.range_inclusive(1, 4);
+            let mut msg = String::new();
+            for _ in 0..n {
+                let i = rng.range_inclusive(0, pieces.len() as u64 - 1) as usize;
+                msg.push_str(pieces[i]);
+                msg.push('\n');
+            }
+            if rng.range_inclusive(0, 3) == 0 {
+                msg.push_str("{\"tail\"");
+            }
+            let (from_bytes, from_text, left) = in_place(max, &msg);
+            let mut copied = LineBuffer::new(max);
+            copied.extend(msg.as_bytes());
+            let mut want = Vec::new();
+            while let Some(line) = copied.next_line() {
+                want.push(line.map(<[u8]>::to_vec));
+            }
+            assert_eq!(from_bytes, want, "{msg:?}");
+            assert_eq!(from_text, want, "{msg:?}");
+            assert_eq!(left, copied.pending_len(), "{msg:?}");
+        }
+    }
 
     #[test]
     fn find_newline_matches_a_byte_loop() {
