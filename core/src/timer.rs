@@ -46,22 +46,29 @@ impl Timer {
 /// A fixed-size table of optional deadlines, one per [`Timer`]: the
 /// deadlines beside one bit each for whether it is armed (48 B and a byte,
 /// where six `Option<Instant>`s take 96 B in every connection).
+///
+/// The earliest armed timer is kept up to date by every change, because it
+/// is asked for after each output and timers change far less often.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TimerTable {
     /// Each timer's deadline; meaningful only while its bit is set.
     at: [Instant; 6],
     /// Bit `i` set: the timer of index `i` is armed.
     armed: u8,
+    /// Index of the earliest armed timer; meaningful only while one is.
+    earliest: u8,
 }
 
 impl TimerTable {
     pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
         self.at[timer.index()] = at;
         self.armed |= 1 << timer.index();
+        self.find_earliest();
     }
 
     pub(crate) fn stop(&mut self, timer: Timer) {
         self.armed &= !(1 << timer.index());
+        self.find_earliest();
     }
 
     pub(crate) fn get(&self, timer: Timer) -> Option<Instant> {
@@ -89,7 +96,23 @@ impl TimerTable {
 
     /// The earliest armed deadline.
     pub(crate) fn next(&self) -> Option<Instant> {
-        Timer::ALL.iter().filter_map(|t| self.get(*t)).min()
+        (self.armed != 0).then(|| self.at[usize::from(self.earliest)])
+    }
+
+    /// Points `earliest` at the armed timer due first (left as is when
+    /// none is armed).
+    fn find_earliest(&mut self) {
+        let mut best: Option<(usize, Instant)> = None;
+        for timer in Timer::ALL {
+            let i = timer.index();
+            if self.armed & (1 << i) != 0 && best.is_none_or(|(_, at)| self.at[i] < at) {
+                best = Some((i, self.at[i]));
+            }
+        }
+        if let Some((i, _)) = best {
+            // Six timers: every index fits a byte.
+            self.earliest = i as u8;
+        }
     }
 }
 
@@ -118,5 +141,36 @@ mod tests {
         table.clear();
         assert_eq!(table.next(), None);
         assert!(std::mem::size_of::<TimerTable>() <= 56);
+    }
+
+    /// The earliest deadline follows every change: a timer that was due
+    /// first and is moved later, stopped, expired or re-armed earlier
+    /// leaves the next one in line as the earliest.
+    #[test]
+    fn earliest_follows_every_change() {
+        let ms = Instant::from_millis;
+        let mut table = TimerTable::default();
+        table.set(Timer::Dial, ms(10));
+        table.set(Timer::Keepalive, ms(30));
+        table.set(Timer::Drain, ms(20));
+        assert_eq!(table.next(), Some(ms(10)));
+        // The earliest moved later: the next in line takes over.
+        table.set(Timer::Dial, ms(50));
+        assert_eq!(table.next(), Some(ms(20)));
+        // The earliest stopped.
+        table.stop(Timer::Drain);
+        assert_eq!(table.next(), Some(ms(30)));
+        // The earliest expired.
+        assert!(table.expire(Timer::Keepalive, ms(30)));
+        assert_eq!(table.next(), Some(ms(50)));
+        // A later timer re-armed earlier than the rest.
+        table.set(Timer::PongDeadline, ms(60));
+        table.set(Timer::PongDeadline, ms(5));
+        assert_eq!(table.next(), Some(ms(5)));
+        // Cleared, then one armed again: only that one counts.
+        table.clear();
+        assert_eq!(table.next(), None);
+        table.set(Timer::Handshake, ms(70));
+        assert_eq!(table.next(), Some(ms(70)));
     }
 }
