@@ -99,18 +99,16 @@ impl<'de> Deserializer<'de> for PyDe<'_, '_> {
             access.finish()?;
             return Ok(out);
         }
-        if let Ok(l) = obj.cast::<PyList>() {
+        let items: Option<Vec<_>> = if let Ok(l) = obj.cast::<PyList>() {
+            Some(l.iter().collect())
+        } else if let Ok(t) = obj.cast::<PyTuple>() {
+            Some(t.iter().collect())
+        } else {
+            None
+        };
+        if let Some(items) = items {
             let mut access = Items {
-                iter: l.iter().collect::<Vec<_>>().into_iter(),
-                depth: self.depth + 1,
-            };
-            let out = visitor.visit_seq(&mut access)?;
-            access.finish()?;
-            return Ok(out);
-        }
-        if let Ok(t) = obj.cast::<PyTuple>() {
-            let mut access = Items {
-                iter: t.iter().collect::<Vec<_>>().into_iter(),
+                iter: items.into_iter(),
                 depth: self.depth + 1,
             };
             let out = visitor.visit_seq(&mut access)?;
