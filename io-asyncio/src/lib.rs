@@ -11,6 +11,7 @@
 mod config;
 mod convert;
 mod errors;
+mod fdsock;
 mod future;
 mod json;
 mod link;
@@ -23,6 +24,7 @@ use pyo3::prelude::*;
 
 use config::Config;
 use errors::*;
+use fdsock::FdTransport;
 use future::{LinkFuture, Turn};
 use link::Link;
 use sansio::*;
@@ -33,6 +35,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Config>()?;
     m.add_class::<Connection>()?;
     m.add_class::<Link>()?;
+    m.add_class::<FdTransport>()?;
     m.add_class::<LinkFuture>()?;
     m.add_class::<Turn>()?;
     m.add_class::<Dial>()?;
