@@ -323,3 +323,40 @@ async def test_on_the_links_socket_a_gather_goes_out_in_one_send_and_a_lone_requ
                 # Sent before the loop waited again.
                 assert seen[at] == before + 1, (seen[at:], before)
         await asyncio.wait_for(t.disconnect(), BOUND)
+
+
+async def test_a_name_with_several_addresses_reaches_the_one_listening(path, monkeypatch):
+    """A name that resolves to an address that refuses and to one that
+    listens: the dial tries them as ``create_connection`` does (staggered)
+    and keeps the one that answers."""
+    async def script(peer):
+        await handshake_only(peer)
+        await answer_outbounds(peer, 1)
+        await peer.idle()
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    refused_port = closed.getsockname()[1]
+    closed.close()
+    loop = asyncio.get_running_loop()
+    real = loop.getaddrinfo
+    asked = []
+
+    async def getaddrinfo(host, port, **kw):
+        asked.append(host)
+        if host != "relay.test":
+            return await real(host, port, **kw)
+        tcp = (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "")
+        return [(*tcp, ("127.0.0.1", refused_port)), (*tcp, ("127.0.0.1", port))]
+
+    monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
+    async with MiniConnector(script) as mc:
+        t = make(mc.url.replace("127.0.0.1", "relay.test"))
+        await asyncio.wait_for(t.connect(), BOUND)
+        await asyncio.wait_for(t.handshake(), BOUND)
+        assert "relay.test" in asked
+        assert is_fd(t) == (path == "fd")
+        assert t._stream.transport.get_extra_info("peername")[1] == int(mc.url.rsplit(":", 1)[1])
+        r = await asyncio.wait_for(t.send_outbound({"op": "send", "chat_id": "c", "content": "two"}), BOUND)
+        assert r["message_id"] == "two", r
+        await asyncio.wait_for(t.disconnect(), BOUND)
