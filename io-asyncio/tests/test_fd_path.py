@@ -98,6 +98,26 @@ def test_a_loop_without_add_reader_falls_back_to_asyncios_transport():
         loop.close()
 
 
+async def test_a_platform_without_the_links_sockets_falls_back(monkeypatch):
+    class Unsupported:
+        def __init__(self, *args):
+            raise NotImplementedError("not on this platform")
+
+    monkeypatch.setattr(_core, "FdTransport", Unsupported)
+
+    async def script(peer):
+        await handshake_only(peer)
+        await answer_outbounds(peer, 1)
+        await peer.idle()
+
+    async with MiniConnector(script) as mc:
+        t = await started(mc)
+        assert isinstance(t._stream.transport, asyncio.Transport)
+        r = await asyncio.wait_for(t.send_outbound({"op": "send", "chat_id": "c", "content": "u"}), BOUND)
+        assert r["message_id"] == "u", r
+        await asyncio.wait_for(t.disconnect(), BOUND)
+
+
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is needed to make a certificate")
 async def test_tls_uses_asyncios_transport(tmp_path):
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"

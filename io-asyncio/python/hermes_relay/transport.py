@@ -672,12 +672,13 @@ class WebSocketRelayTransport:
         sock = await _connect(loop, host, port)  # type: ignore[arg-type]
         try:
             try:
+                # Both raise NotImplementedError where they cannot be used.
                 loop.remove_reader(sock.fileno())  # type: ignore[union-attr]
+                stream = Stream(self, dial_no)
+                transport = _core.FdTransport(loop, sock, stream, self, dial_no)
             except NotImplementedError:
                 return await loop.create_connection(  # type: ignore[union-attr,return-value]
                     lambda: Stream(self, dial_no), sock=sock)
-            stream = Stream(self, dial_no)
-            transport = _core.FdTransport(loop, sock, stream, self, dial_no)
         except BaseException:
             sock.close()
             raise
