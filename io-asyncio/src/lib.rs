@@ -2,7 +2,8 @@
 //!
 //! Two ways to drive the core (`relay_core::Connection`) from Python:
 //! [`link::Link`] holds the core and the WebSocket framing and needs only a
-//! byte stream (the asyncio transport of `hermes_relay` uses it);
+//! byte stream (the asyncio transport of `hermes_relay` uses it; a plain TCP
+//! stream it reads and writes itself, through [`fdsock::FdTransport`]);
 //! [`sansio::Connection`] is the bare core, for event loops that do their
 //! own WebSocket I/O. Every protocol decision (backoff, revocation, dedupe,
 //! request deadlines, idle) is made in Rust by the core; this module moves

@@ -5,7 +5,8 @@
 //! chunk it reads to [`Link::feed`], and reports the end of the stream with
 //! [`Link::lost`]. Everything else happens here, on the caller's thread: the
 //! upgrade and the framing (tungstenite over memory buffers), the core's
-//! decisions, the writes (through the stream's `write` method), request
+//! decisions, the writes (through the stream's `write` method, or with
+//! `send` from Rust on an [`FdTransport`](crate::fdsock::FdTransport)), request
 //! results (set on the caller's futures) and the timer (through the `arm`
 //! callback, only when the deadline moves earlier). What the driver must
 //! act on comes back as a list of tuples, or `None` when there is nothing.
