@@ -2,7 +2,8 @@
 //!
 //! Two ways to drive the core (`relay_core::Connection`) from Python:
 //! [`link::Link`] holds the core and the WebSocket framing and needs only a
-//! byte stream (the asyncio transport of `hermes_relay` uses it);
+//! byte stream (the asyncio transport of `hermes_relay` uses it; a plain TCP
+//! stream it reads and writes itself, through [`fdsock::FdTransport`]);
 //! [`sansio::Connection`] is the bare core, for event loops that do their
 //! own WebSocket I/O. Every protocol decision (backoff, revocation, dedupe,
 //! request deadlines, idle) is made in Rust by the core; this module moves
@@ -11,6 +12,7 @@
 mod config;
 mod convert;
 mod errors;
+mod fdsock;
 mod future;
 mod json;
 mod link;
@@ -23,6 +25,7 @@ use pyo3::prelude::*;
 
 use config::Config;
 use errors::*;
+use fdsock::FdTransport;
 use future::{LinkFuture, Turn};
 use link::Link;
 use sansio::*;
@@ -33,6 +36,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Config>()?;
     m.add_class::<Connection>()?;
     m.add_class::<Link>()?;
+    m.add_class::<FdTransport>()?;
     m.add_class::<LinkFuture>()?;
     m.add_class::<Turn>()?;
     m.add_class::<Dial>()?;

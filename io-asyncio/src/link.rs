@@ -5,7 +5,8 @@
 //! chunk it reads to [`Link::feed`], and reports the end of the stream with
 //! [`Link::lost`]. Everything else happens here, on the caller's thread: the
 //! upgrade and the framing (tungstenite over memory buffers), the core's
-//! decisions, the writes (through the stream's `write` method), request
+//! decisions, the writes (through the stream's `write` method, or with
+//! `send` from Rust on an [`FdTransport`](crate::fdsock::FdTransport)), request
 //! results (set on the caller's futures) and the timer (through the `arm`
 //! callback, only when the deadline moves earlier). What the driver must
 //! act on comes back as a list of tuples, or `None` when there is nothing.
@@ -29,16 +30,26 @@ use serde::Deserialize;
 use crate::config::Config;
 use crate::convert::{drain_budget, result_dict, stats_dict};
 use crate::errors::{InvalidActionError, command_error, send_error};
+use crate::fdsock::FdTransport;
 use crate::future::LinkFuture;
 use crate::json::{from_py, json_of, to_py};
 use crate::models::{self, Fields, Models};
 use crate::pyde::{GaveUp, PyDe};
 use crate::ws::{Incoming, WsSocket};
 
-/// The current socket: its generation, its framing and its writer.
+/// The current socket: its framing and where its bytes go.
 struct Socket {
     framing: WsSocket,
-    write: Py<PyAny>,
+    writer: Writer,
+}
+
+/// Where the framing's bytes are written.
+enum Writer {
+    /// A Python transport's `write` (asyncio's, for TLS or a loop without
+    /// `add_reader`): one `bytes` object per flush.
+    Transport(Py<PyAny>),
+    /// A socket the link writes itself (`FdTransport`), from the buffer.
+    Fd(Py<FdTransport>),
 }
 
 /// A dial the driver was asked to make and has not opened yet.
@@ -106,11 +117,20 @@ impl Link {
     fn flush(&mut self, py: Python<'_>) {
         if let Some(sock) = self.sock.as_mut() {
             let out = sock.framing.output();
-            if !out.is_empty() {
-                let bytes = PyBytes::new(py, out);
-                out.clear();
-                // A stream that is going away reports it through `lost`.
-                let _ = sock.write.call1(py, (bytes,));
+            if out.is_empty() {
+                return;
+            }
+            // A stream that is going away reports it through `lost`.
+            match &sock.writer {
+                Writer::Transport(write) => {
+                    let bytes = PyBytes::new(py, out);
+                    out.clear();
+                    let _ = write.call1(py, (bytes,));
+                }
+                Writer::Fd(t) => {
+                    let _ = FdTransport::write_bytes(t.bind(py), out);
+                    out.clear();
+                }
             }
         }
     }
@@ -411,13 +431,13 @@ impl Link {
     /// Holds every frame until `uncork`: a driver corks before handling a
     /// socket read, so that what the read and the tasks it resumes write
     /// goes out in one write at its end.
-    fn cork(&mut self) {
+    pub(crate) fn cork(&mut self) {
         self.corked = true;
     }
 
     /// Writes what was corked (by `cork`, or since the last turn, see
     /// `defer`), now; the next frame is written at once again.
-    fn uncork(&mut self, py: Python<'_>) {
+    pub(crate) fn uncork(&mut self, py: Python<'_>) {
         self.corked = false;
         self.flush(py);
     }
@@ -427,7 +447,8 @@ impl Link {
         self.pump(py)
     }
 
-    /// The stream of dial `dial_no` is open; `transport.write` takes its bytes.
+    /// The stream of dial `dial_no` is open; `transport.write` takes its
+    /// bytes (an `FdTransport` is written from Rust, without `bytes`).
     /// False when that dial is no longer wanted (close the stream).
     fn opened(
         &mut self,
@@ -443,10 +464,11 @@ impl Link {
         };
         match WsSocket::connect(&plan.url, &plan.headers) {
             Ok(framing) => {
-                self.sock = Some(Socket {
-                    framing,
-                    write: transport.getattr("write")?.unbind(),
-                });
+                let writer = match transport.cast::<FdTransport>() {
+                    Ok(t) => Writer::Fd(t.clone().unbind()),
+                    Err(_) => Writer::Transport(transport.getattr("write")?.unbind()),
+                };
+                self.sock = Some(Socket { framing, writer });
                 self.flush(py);
                 Ok(true)
             }
@@ -495,7 +517,12 @@ impl Link {
     }
 
     /// Bytes read from the stream of dial `dial_no`.
-    fn feed(&mut self, py: Python<'_>, dial_no: u64, data: &[u8]) -> PyResult<Option<Py<PyAny>>> {
+    pub(crate) fn feed(
+        &mut self,
+        py: Python<'_>,
+        dial_no: u64,
+        data: &[u8],
+    ) -> PyResult<Option<Py<PyAny>>> {
         if dial_no != self.dial_no {
             return Ok(None);
         }
@@ -748,8 +775,10 @@ impl Link {
         visit.call(&self.defer)?;
         visit.call(&self.build_inbound)?;
         visit.call(&self.build_forward)?;
-        if let Some(s) = &self.sock {
-            visit.call(&s.write)?;
+        match self.sock.as_ref().map(|s| &s.writer) {
+            Some(Writer::Transport(w)) => visit.call(w)?,
+            Some(Writer::Fd(t)) => visit.call(t)?,
+            None => {}
         }
         for f in self.futures.values() {
             visit.call(f)?;

@@ -12,6 +12,7 @@ import json
 import time
 
 from hermes_relay import WebSocketRelayTransport
+from hermes_relay import transport as transport_module
 from miniws import MiniConnector, descriptor
 from conftest import GATEWAYS
 
@@ -206,6 +207,7 @@ async def test_what_the_tasks_a_read_resumes_write_goes_out_in_one_write(monkeyp
 
     # Before the dial: the link takes the transport's write when it opens.
     monkeypatch.setattr(asyncio.selector_events._SelectorSocketTransport, "write", write)
+    monkeypatch.setattr(transport_module, "_FD_PATH", False)
     marks = {}
 
     async def script(peer):
@@ -248,7 +250,9 @@ async def test_what_the_tasks_a_read_resumes_write_goes_out_in_one_write(monkeyp
 
 
 def count_writes(monkeypatch, turns=None):
-    """Records every transport write as (transport, bytes, loop turns so far)."""
+    """Records every transport write as (transport, bytes, loop turns so far),
+    on asyncio's transport (the link's own socket: test_fd_path.py)."""
+    monkeypatch.setattr(transport_module, "_FD_PATH", False)
     writes = []
     real_write = asyncio.selector_events._SelectorSocketTransport.write
 

@@ -1,7 +1,11 @@
 """One TCP (or TLS) stream of the asyncio driver, as an ``asyncio.Protocol``.
 
-Its owner is the transport: every chunk read goes to the owner's ``Link``,
-and the tasks that chunk finished resume at the end of the read.
+Its owner is the transport. On asyncio's transport (TLS, or a loop without
+``add_reader``) every chunk read goes to the owner's ``Link`` here, and the
+tasks that chunk finished resume at the end of the read. On a plain stream
+read by the link itself (``_core.FdTransport``) the read and its turn happen
+in Rust, and this object only hears of the stream's end and of writing
+pausing and resuming.
 """
 
 from __future__ import annotations

@@ -22,7 +22,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import functools
 import os
+import socket
 import ssl
 import sys
 import time
@@ -55,6 +57,9 @@ _DISCONNECT_BUDGET_S = 5.0
 _CLOSE_RESERVE_S = 0.5
 # The longest drain of requests in flight at disconnect (the reference's).
 _DRAIN_MAX_S = 5.0
+# Plain TCP streams are read and written by the link itself (``FdTransport``)
+# where the loop has ``add_reader``; False: always asyncio's transport.
+_FD_PATH = hasattr(_core, "FdTransport")
 
 InboundHandler = Callable[[Any], Awaitable[None]]
 
@@ -618,20 +623,21 @@ class WebSocketRelayTransport:
     async def _dial(self, dial_no: int, host: str, port: int, secure: bool) -> None:
         loop = self._loop
         try:
-            context = None
-            if secure:
-                context = self._ssl or ssl.create_default_context()
-            transport, stream = await asyncio.wait_for(
-                loop.create_connection(  # type: ignore[union-attr]
+            if secure or not _FD_PATH:
+                context = None
+                if secure:
+                    context = self._ssl or ssl.create_default_context()
+                opening = loop.create_connection(  # type: ignore[union-attr]
                     lambda: Stream(self, dial_no),
                     host,
                     port,
                     ssl=context,
                     server_hostname=host if secure else None,
                     happy_eyeballs_delay=_HAPPY_EYEBALLS_S,
-                ),
-                self._connect_timeout_s,
-            )
+                )
+            else:
+                opening = self._open_plain(dial_no, host, port)
+            transport, stream = await asyncio.wait_for(opening, self._connect_timeout_s)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - every dial failure is reported to the core
@@ -650,11 +656,34 @@ class WebSocketRelayTransport:
             return
         self._stream = stream
         self._paused_writing = False
+        if isinstance(transport, _core.FdTransport):
+            transport.start()
         # The upgrade shares the dial's deadline.
         self._cancel_upgrade_deadline()
         self._upgrade_timer = loop.call_later(  # type: ignore[union-attr]
             self._connect_timeout_s, self._upgrade_deadline, dial_no
         )
+
+    async def _open_plain(self, dial_no: int, host: str, port: int) -> Tuple[Any, Stream]:
+        """A plain TCP stream: connected here, then read and written by the
+        link (``FdTransport``), or by asyncio's transport on a loop without
+        ``add_reader`` (the Proactor)."""
+        loop = self._loop
+        sock = await _connect(loop, host, port)  # type: ignore[arg-type]
+        try:
+            try:
+                # Both raise NotImplementedError where they cannot be used.
+                loop.remove_reader(sock.fileno())  # type: ignore[union-attr]
+                stream = Stream(self, dial_no)
+                transport = _core.FdTransport(loop, sock, stream, self, dial_no)
+            except NotImplementedError:
+                return await loop.create_connection(  # type: ignore[union-attr,return-value]
+                    lambda: Stream(self, dial_no), sock=sock)
+        except BaseException:
+            sock.close()
+            raise
+        stream.connection_made(transport)
+        return transport, stream
 
     def _cancel_upgrade_deadline(self) -> None:
         if self._upgrade_timer is not None:
@@ -786,6 +815,47 @@ class WebSocketRelayTransport:
 
 
 _STARTING = object()
+
+
+async def _connect(loop: asyncio.AbstractEventLoop, host: str, port: int) -> socket.socket:
+    """A connected non-blocking TCP socket to ``host``: its addresses tried
+    as ``loop.create_connection`` tries them (staggered when there are
+    several), the losers closed."""
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    if not infos:
+        raise OSError(f"getaddrinfo({host!r}) returned empty list")
+    opened: List[socket.socket] = []
+
+    async def attempt(info: Tuple[Any, ...]) -> socket.socket:
+        family, type_, proto, _, address = info
+        sock = socket.socket(family, type_, proto)
+        opened.append(sock)
+        sock.setblocking(False)
+        if family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        await loop.sock_connect(sock, address)
+        return sock
+
+    winner: Optional[socket.socket] = None
+    try:
+        if len(infos) == 1:
+            winner = await attempt(infos[0])
+        else:
+            from asyncio import staggered
+
+            winner, _, errors = await staggered.staggered_race(
+                [functools.partial(attempt, info) for info in infos], _HAPPY_EYEBALLS_S)
+            if winner is None:
+                errors = [e for e in errors if e is not None]
+                texts = {str(e) for e in errors}
+                if len(errors) == 1 or len(texts) == 1:
+                    raise errors[0]
+                raise OSError("Multiple exceptions: " + ", ".join(str(e) for e in errors))
+        return winner
+    finally:
+        for sock in opened:
+            if sock is not winner:
+                sock.close()
 
 
 def _start_task(loop: asyncio.AbstractEventLoop, coro: Any) -> "asyncio.Task[None]":
