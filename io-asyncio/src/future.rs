@@ -13,12 +13,12 @@
 //! futures do. It is its own iterator for `await`, so awaiting it, resolving
 //! it and resuming its task run no Python-level frame.
 
-use pyo3::exceptions::{PyRuntimeError, PyStopIteration};
+use pyo3::exceptions::{PyBaseException, PyRuntimeError, PyStopIteration};
 use pyo3::gc::PyVisit;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyType};
+use pyo3::types::{PyDict, PyTuple, PyType};
 use pyo3::{PyTraverseError, PyTypeInfo};
 
 static INVALID_STATE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -52,6 +52,28 @@ pub struct LinkFuture {
 fn invalid_state(py: Python<'_>, msg: String) -> PyResult<PyErr> {
     let ty = INVALID_STATE.import(py, "asyncio", "InvalidStateError")?;
     Ok(PyErr::from_value(ty.call1((msg,))?))
+}
+
+/// Sets `StopIteration(value)` as the current error, without making the
+/// exception where the interpreter does not need it: `await` takes a value
+/// set as the error's value, unnormalised, as the result (as it does for
+/// CPython's own generators). A tuple would be taken for the arguments and
+/// an exception instance for the exception itself, so those two are
+/// wrapped in a `StopIteration`; `None` needs no error at all.
+fn stop_iteration(value: Bound<'_, PyAny>) -> PyResult<()> {
+    if value.is_none() {
+        return Ok(());
+    }
+    let stop = PyStopIteration::type_object(value.py());
+    let value = if value.is_instance_of::<PyTuple>() || value.is_instance_of::<PyBaseException>() {
+        stop.call1((value,))?
+    } else {
+        value
+    };
+    // SAFETY: both are valid objects and the thread is attached (`value`
+    // proves it); the error indicator takes its own references.
+    unsafe { pyo3::ffi::PyErr_SetObject(stop.as_ptr(), value.as_ptr()) };
+    Ok(())
 }
 
 impl LinkFuture {
@@ -319,7 +341,7 @@ impl LinkFuture {
     /// One step of `await`: the future itself while pending (the task then
     /// waits on it), else the end of the iteration with the result (or its
     /// error).
-    fn __next__(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+    fn __next__(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
         let py = slf.py();
         let mut this = slf.borrow_mut();
         if this.state == State::Pending {
@@ -328,12 +350,13 @@ impl LinkFuture {
                 return Err(PyRuntimeError::new_err("await wasn't used with future"));
             }
             this.blocking = true;
-            return Ok(slf.clone().into_any().unbind());
+            return Ok(Some(slf.clone().into_any().unbind()));
         }
         let value = this.outcome(py)?;
         drop(this);
-        let stop = PyStopIteration::type_object(py).call1((value,))?;
-        Err(PyErr::from_value(stop))
+        stop_iteration(value.into_bound(py))?;
+        // The end of the iteration, its error set above (None: no value).
+        Ok(None)
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
