@@ -207,7 +207,7 @@ impl LinkFuture {
     /// A pending future of `event_loop`; `owner` has a `_turn` attribute: a
     /// list while a socket read is being handled, else None.
     #[new]
-    fn new(event_loop: Py<PyAny>, owner: Py<PyAny>) -> Self {
+    pub(crate) fn new(event_loop: Py<PyAny>, owner: Py<PyAny>) -> Self {
         LinkFuture {
             blocking: false,
             event_loop,
