@@ -13,16 +13,18 @@
 //! futures do. It is its own iterator for `await`, so awaiting it, resolving
 //! it and resuming its task run no Python-level frame.
 
-use pyo3::exceptions::{PyRuntimeError, PyStopIteration};
+use pyo3::exceptions::{PyBaseException, PyRuntimeError, PyStopIteration};
 use pyo3::gc::PyVisit;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyType};
+use pyo3::types::{PyDict, PyTuple, PyType};
 use pyo3::{PyTraverseError, PyTypeInfo};
 
 static INVALID_STATE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static CANCELLED: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static CONTEXT: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static CONTEXT_RUN: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -33,6 +35,44 @@ enum State {
 
 /// A callback and the context to run it in (`None`: the current one).
 type Callback = (Py<PyAny>, Option<Py<PyAny>>);
+
+/// The callbacks of a future: nearly always one (the awaiting task's), kept
+/// inline so that a request allocates no vector for it.
+#[derive(Default)]
+struct Callbacks {
+    first: Option<Callback>,
+    more: Vec<Callback>,
+}
+
+impl Callbacks {
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.more.len()
+    }
+
+    fn push(&mut self, cb: Callback) {
+        if self.first.is_none() {
+            self.first = Some(cb);
+        } else {
+            self.more.push(cb);
+        }
+    }
+
+    /// All of them, in the order they were added.
+    fn iter(&self) -> impl Iterator<Item = &Callback> {
+        self.first.iter().chain(self.more.iter())
+    }
+
+    /// Takes them all, in order, leaving none.
+    fn take(&mut self) -> impl Iterator<Item = Callback> + use<> {
+        let first = self.first.take();
+        let more = std::mem::take(&mut self.more);
+        first.into_iter().chain(more)
+    }
+}
 
 /// A one-shot result for a task to await (see the module docs).
 #[pyclass(module = "hermes_relay._core")]
@@ -46,12 +86,52 @@ pub struct LinkFuture {
     result: Option<Py<PyAny>>,
     exception: Option<Py<PyAny>>,
     cancel_msg: Option<Py<PyAny>>,
-    callbacks: Vec<Callback>,
+    callbacks: Callbacks,
 }
 
 fn invalid_state(py: Python<'_>, msg: String) -> PyResult<PyErr> {
     let ty = INVALID_STATE.import(py, "asyncio", "InvalidStateError")?;
     Ok(PyErr::from_value(ty.call1((msg,))?))
+}
+
+/// Sets `StopIteration(value)` as the current error, without making the
+/// exception where the interpreter does not need it: `await` takes a value
+/// set as the error's value, unnormalised, as the result (as it does for
+/// CPython's own generators). A tuple would be taken for the arguments and
+/// an exception instance for the exception itself, so those two are
+/// wrapped in a `StopIteration`; `None` needs no error at all.
+fn stop_iteration(value: Bound<'_, PyAny>) -> PyResult<()> {
+    if value.is_none() {
+        return Ok(());
+    }
+    let stop = PyStopIteration::type_object(value.py());
+    let value = if value.is_instance_of::<PyTuple>() || value.is_instance_of::<PyBaseException>() {
+        stop.call1((value,))?
+    } else {
+        value
+    };
+    // SAFETY: both are valid objects and the thread is attached (`value`
+    // proves it); the error indicator takes its own references.
+    unsafe { pyo3::ffi::PyErr_SetObject(stop.as_ptr(), value.as_ptr()) };
+    Ok(())
+}
+
+/// `f(future)` run in `ctx`. A `contextvars.Context` is entered through
+/// the unbound `Context.run` (no bound method made per call); any other
+/// object through its own `run`, as asyncio's handles call it.
+fn run_in<'py>(
+    ctx: &Bound<'py, PyAny>,
+    f: &Bound<'py, PyAny>,
+    future: &Bound<'py, LinkFuture>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = ctx.py();
+    let ty = CONTEXT.import(py, "contextvars", "Context")?;
+    if ctx.is_exact_instance(ty) {
+        let run = CONTEXT_RUN.get_or_try_init(py, || ty.getattr("run").map(Bound::unbind))?;
+        run.bind(py).call1((ctx, f, future))
+    } else {
+        ctx.call_method1(intern!(py, "run"), (f, future))
+    }
 }
 
 impl LinkFuture {
@@ -117,8 +197,8 @@ impl LinkFuture {
         }
     }
 
-    fn take(&mut self) -> Vec<Callback> {
-        std::mem::take(&mut self.callbacks)
+    fn take(&mut self) -> impl Iterator<Item = Callback> + use<> {
+        self.callbacks.take()
     }
 }
 
@@ -127,7 +207,7 @@ impl LinkFuture {
     /// A pending future of `event_loop`; `owner` has a `_turn` attribute: a
     /// list while a socket read is being handled, else None.
     #[new]
-    fn new(event_loop: Py<PyAny>, owner: Py<PyAny>) -> Self {
+    pub(crate) fn new(event_loop: Py<PyAny>, owner: Py<PyAny>) -> Self {
         LinkFuture {
             blocking: false,
             event_loop,
@@ -136,7 +216,7 @@ impl LinkFuture {
             result: None,
             exception: None,
             cancel_msg: None,
-            callbacks: Vec::new(),
+            callbacks: Callbacks::default(),
         }
     }
 
@@ -197,7 +277,7 @@ impl LinkFuture {
     /// Removes every registration of `fn`; how many there were.
     fn remove_done_callback(&mut self, py: Python<'_>, r#fn: Py<PyAny>) -> PyResult<usize> {
         let before = self.callbacks.len();
-        let mut kept = Vec::with_capacity(before);
+        let mut kept = Callbacks::default();
         for (f, c) in self.take() {
             if !f.bind(py).eq(r#fn.bind(py))? {
                 kept.push((f, c));
@@ -279,11 +359,11 @@ impl LinkFuture {
             let mut this = slf.borrow_mut();
             (this.take(), this.event_loop.clone_ref(py))
         };
-        let mut rest = callbacks.into_iter();
+        let mut rest = callbacks;
         while let Some((f, c)) = rest.next() {
             let outcome = match &c {
                 None => f.bind(py).call1((slf,)),
-                Some(ctx) => ctx.bind(py).call_method1(intern!(py, "run"), (f, slf)),
+                Some(ctx) => run_in(ctx.bind(py), f.bind(py), slf),
             };
             let Err(e) = outcome else { continue };
             let fatal = e.is_instance_of::<pyo3::exceptions::PySystemExit>(py)
@@ -319,7 +399,7 @@ impl LinkFuture {
     /// One step of `await`: the future itself while pending (the task then
     /// waits on it), else the end of the iteration with the result (or its
     /// error).
-    fn __next__(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+    fn __next__(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
         let py = slf.py();
         let mut this = slf.borrow_mut();
         if this.state == State::Pending {
@@ -328,12 +408,13 @@ impl LinkFuture {
                 return Err(PyRuntimeError::new_err("await wasn't used with future"));
             }
             this.blocking = true;
-            return Ok(slf.clone().into_any().unbind());
+            return Ok(Some(slf.clone().into_any().unbind()));
         }
         let value = this.outcome(py)?;
         drop(this);
-        let stop = PyStopIteration::type_object(py).call1((value,))?;
-        Err(PyErr::from_value(stop))
+        stop_iteration(value.into_bound(py))?;
+        // The end of the iteration, its error set above (None: no value).
+        Ok(None)
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
@@ -342,7 +423,7 @@ impl LinkFuture {
         visit.call(&self.result)?;
         visit.call(&self.exception)?;
         visit.call(&self.cancel_msg)?;
-        for (f, c) in &self.callbacks {
+        for (f, c) in self.callbacks.iter() {
             visit.call(f)?;
             visit.call(c)?;
         }
@@ -353,7 +434,7 @@ impl LinkFuture {
         self.result = None;
         self.exception = None;
         self.cancel_msg = None;
-        self.callbacks.clear();
+        self.callbacks = Callbacks::default();
     }
 }
 

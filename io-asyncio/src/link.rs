@@ -614,18 +614,22 @@ impl Link {
         self.input(py, Input::Timeout)
     }
 
-    /// Sends an action object; `future.set_result` receives its result
-    /// dict. Raises `TypeError`/`ValueError` for a value `json.dumps` would
+    /// Sends an action object; returns the `LinkFuture` (of `event_loop`,
+    /// for `owner`, see `LinkFuture`) that receives its result dict, or
+    /// `(future, events)` when the driver has events to act on as well.
+    /// Made here, the future costs no Python-level construction per request.
+    /// Raises `TypeError`/`ValueError` for a value `json.dumps` would
     /// refuse, `InvalidActionError` for an invalid action and a
     /// `SendRefusedError` when the core refuses (nothing is sent then).
-    #[pyo3(signature = (action, future, platform=None))]
+    #[pyo3(signature = (action, event_loop, owner, platform=None))]
     fn send(
         &mut self,
         py: Python<'_>,
         action: &Bound<'_, PyAny>,
-        future: Py<PyAny>,
+        event_loop: Py<PyAny>,
+        owner: Py<PyAny>,
         platform: Option<&str>,
-    ) -> PyResult<Option<Py<PyAny>>> {
+    ) -> PyResult<Py<PyAny>> {
         let action = match Action::deserialize(PyDe::new(action)) {
             Ok(a) => a,
             // Refused or unusual: the slow path says exactly why, or
@@ -640,13 +644,18 @@ impl Link {
             Some(p) => SendOptions::new().platform(p),
             None => SendOptions::new(),
         };
+        let future = Py::new(py, LinkFuture::new(event_loop, owner))?.into_any();
         let now = self.now();
         let id = self
             .conn
             .send_with(action, &options, now)
             .map_err(send_error)?;
-        self.futures.insert(id.as_str().to_owned(), future);
-        self.pump(py)
+        self.futures
+            .insert(id.as_str().to_owned(), future.clone_ref(py));
+        match self.pump(py)? {
+            None => Ok(future),
+            Some(events) => (future, events).into_py_any(py),
+        }
     }
 
     /// Sends a fire-and-forget interrupt.

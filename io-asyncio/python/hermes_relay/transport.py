@@ -347,9 +347,8 @@ class WebSocketRelayTransport:
         link = self._link
         if link is None:
             return {"success": False, "error": _NOT_CONNECTED}
-        fut = LinkFuture(self._loop, self)  # type: ignore[arg-type]
         try:
-            evs = link.send(action, fut, platform)
+            fut = link.send(action, self._loop, self, platform)
         except _core.NotConnectedError:
             return {"success": False, "error": _NOT_CONNECTED}
         except _core.OpNotSupportedError:
@@ -359,7 +358,9 @@ class WebSocketRelayTransport:
         except (TypeError, ValueError) as exc:
             # What json.dumps refuses is not sent, as with the reference.
             return {"success": False, "error": f"relay send failed: {exc}"}
-        if evs is not None:
+        if fut.__class__ is tuple:
+            # The driver has events to act on too (rare).
+            fut, evs = fut
             self._handle(evs)
         if self._paused_writing:
             await self._drained()
