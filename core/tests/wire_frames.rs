@@ -224,6 +224,26 @@ fn lenient_connector_fields() {
             chat_id: String::new()
         })
     );
+    // another frame type's keys are read but do not change the frame
+    let f = decode_connector_frame(
+        br#"{"requestId":"r","result":{"success":true},"type":"inbound","session_key":"s",
+            "chat_id":"c","descriptor":{},"forward":{},"event":{"text":"t"},"bufferId":"b"}"#,
+    );
+    assert!(
+        matches!(f, Ok(ConnectorFrame::Inbound { ref event, buffer_id: Some(BufferId(ref b)) })
+            if event.text == "t" && b == "b"),
+        "{f:?}"
+    );
+    assert_eq!(
+        decode_connector_frame(
+            br#"{"event":{"text":"t"},"bufferId":"b","session_key":"s","chat_id":"c1",
+                "chat_id":"c2","type":"interrupt_inbound","requestId":"r"}"#
+        ),
+        Ok(ConnectorFrame::InterruptInbound {
+            session_key: "s".into(),
+            chat_id: "c2".into()
+        })
+    );
     // unknown keys ignored, duplicate keys: last wins
     assert_eq!(
         decode_connector_frame(
@@ -421,6 +441,16 @@ fn malformed_inputs_give_exact_errors() {
         (
             "inbound without event",
             br#"{"type":"inbound"}"#.to_vec(),
+            |r| {
+                *r == Err(MissingField {
+                    frame: "inbound",
+                    field: "event",
+                })
+            },
+        ),
+        (
+            "inbound event null",
+            br#"{"type":"inbound","event":null,"bufferId":"b"}"#.to_vec(),
             |r| {
                 *r == Err(MissingField {
                     frame: "inbound",

@@ -154,6 +154,9 @@ impl<'de> Visitor<'de> for TextInto<'_> {
 
 impl<'de> DeserializeSeed<'de> for TextInto<'_> {
     type Value = ();
+    /// Inlined into [`text_into`], its one caller on the decoder's path:
+    /// one call and one save of registers fewer for each text read.
+    #[inline(always)]
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }

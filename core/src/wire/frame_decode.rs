@@ -204,10 +204,19 @@ struct ConnectorEnvelope<'de, 'p> {
     /// [`crate::recycle`]).
     pool: Option<&'p mut EventPool>,
     ty: ConnectorType,
-    // Boxed: the envelope stays small, so it is cheap to move.
-    descriptor: Option<Shape<Box<DescriptorWire<'de>>>>,
     event: Option<Shape<EventWire>>,
     buffer_id: Option<Lax<'de>>,
+    /// The keys of the other frames, set once one of them is read: the
+    /// envelope of an inbound message (almost every line) then has only
+    /// this one field to make and drop for all of them.
+    other: Option<OtherKeys<'de>>,
+}
+
+/// The top-level keys of the frames other than `inbound`.
+#[derive(Default)]
+struct OtherKeys<'de> {
+    // Boxed: the envelope stays small, so it is cheap to move.
+    descriptor: Option<Shape<Box<DescriptorWire<'de>>>>,
     request_id: Option<Lax<'de>>,
     result: Option<ResultField>,
     session_key: Option<Lax<'de>>,
@@ -215,10 +224,17 @@ struct ConnectorEnvelope<'de, 'p> {
     forward: Option<Shape<Box<ForwardWire<'de>>>>,
 }
 
+impl<'de> ConnectorEnvelope<'de, '_> {
+    /// The keys of the other frames, made when the first one is read.
+    fn other(&mut self) -> &mut OtherKeys<'de> {
+        self.other.get_or_insert_with(OtherKeys::default)
+    }
+}
+
 wire_object! {
     impl<'de> for ConnectorEnvelope<'de, '_> |w, map| {
         "type" => lax::text_into(map, &mut w.ty)?,
-        "descriptor" => w.descriptor = Some(map.next_value()?),
+        "descriptor" => w.other().descriptor = Some(map.next_value()?),
         "event" => {
             let pool = w.pool.as_deref_mut();
             w.event = Some(map.next_value_seed(ShapeFrom(|| {
@@ -226,16 +242,16 @@ wire_object! {
             }))?);
         },
         "bufferId" => w.buffer_id = Some(lax::lax(map)?),
-        "requestId" => w.request_id = Some(lax::lax(map)?),
+        "requestId" => w.other().request_id = Some(lax::lax(map)?),
         "result" => {
-            w.result = Some(match map.next_value::<Shape<Box<ActionResult>>>()? {
+            w.other().result = Some(match map.next_value::<Shape<Box<ActionResult>>>()? {
                 Shape::Obj(r) => ResultField::Object(r),
                 _ => ResultField::NotObject,
             })
         },
-        "session_key" => w.session_key = Some(lax::lax(map)?),
-        "chat_id" => w.chat_id = Some(lax::lax(map)?),
-        "forward" => w.forward = Some(map.next_value()?),
+        "session_key" => w.other().session_key = Some(lax::lax(map)?),
+        "chat_id" => w.other().chat_id = Some(lax::lax(map)?),
+        "forward" => w.other().forward = Some(map.next_value()?),
     }
 }
 
@@ -307,17 +323,30 @@ fn decode_connector_envelope(
             return decode_other_connector_frame(ty.name(), std::mem::take(env));
         }
     }
-    let event = lax::object_field(env.event.take(), "inbound", "event")?.ok_or(
-        DecodeError::MissingField {
+    let event = match env.event.take() {
+        Some(Shape::Obj(wire)) => wire.finish()?,
+        other => return Err(no_event(other)),
+    };
+    // Most messages are live: no `bufferId` to read.
+    let buffer_id = match env.buffer_id.take() {
+        None => None,
+        given => buffer_id(given, "inbound")?,
+    };
+    Ok(ConnectorFrame::Inbound { event, buffer_id })
+}
+
+/// The error for an `inbound` frame whose `event` is absent, `null` or not
+/// an object (rare: out of line).
+#[cold]
+#[inline(never)]
+fn no_event(event: Option<Shape<EventWire>>) -> DecodeError {
+    match lax::object_field(event, "inbound", "event") {
+        Err(e) => e,
+        Ok(_) => DecodeError::MissingField {
             frame: "inbound",
             field: "event",
         },
-    )?;
-    let event = event.finish()?;
-    Ok(ConnectorFrame::Inbound {
-        event,
-        buffer_id: buffer_id(env.buffer_id.take(), "inbound")?,
-    })
+    }
 }
 
 /// Every connector frame but `inbound`.
@@ -326,6 +355,8 @@ fn decode_other_connector_frame(
     ty: &str,
     env: ConnectorEnvelope<'_, '_>,
 ) -> Result<ConnectorFrame, DecodeError> {
+    let buffer_id_field = env.buffer_id;
+    let env = env.other.unwrap_or_default();
     match ty {
         "descriptor" => {
             let wire = lax::object_field(env.descriptor, "descriptor", "descriptor")?
@@ -354,7 +385,7 @@ fn decode_other_connector_frame(
                 .finish();
             Ok(ConnectorFrame::PassthroughForward {
                 forward: Box::new(forward),
-                buffer_id: buffer_id(env.buffer_id, "passthrough_forward")?,
+                buffer_id: buffer_id(buffer_id_field, "passthrough_forward")?,
             })
         }
         other => Err(DecodeError::UnknownType {
