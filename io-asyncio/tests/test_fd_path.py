@@ -380,3 +380,38 @@ async def test_a_name_with_several_addresses_reaches_the_one_listening(path, mon
         r = await asyncio.wait_for(t.send_outbound({"op": "send", "chat_id": "c", "content": "two"}), BOUND)
         assert r["message_id"] == "two", r
         await asyncio.wait_for(t.disconnect(), BOUND)
+
+
+async def test_a_peer_that_never_reads_fails_the_stream_past_the_backlog_cap(monkeypatch, caplog):
+    """The link's own socket keeps what the kernel does not take, up to
+    ``WRITE_MAX`` (16 MiB): past it the peer is taken as not reading, the
+    stream fails and every request on it ends, instead of the backlog
+    growing without bound or the senders waiting forever."""
+    if not HAS_FD:
+        pytest.skip("no FdTransport on this platform")
+    monkeypatch.setattr(transport_module, "_FD_PATH", True)
+    caplog.set_level(logging.INFO, logger="hermes_relay")
+    stop = asyncio.Event()
+
+    async def script(peer):
+        await handshake_only(peer)
+        await stop.wait()  # never reads again
+
+    # 40 MiB in one loop turn: past the cap and past what the kernel's
+    # socket buffers on both ends hold.
+    n, size = 160, 256 * 1024
+    async with MiniConnector(script) as mc:
+        t = await started(mc, outbound_timeout_s=60.0, reconnect=False)
+        stream = t._stream
+        assert is_fd(t)
+        sends = [asyncio.ensure_future(t.send_outbound(
+            {"op": "send", "chat_id": "c", "content": f"{i:03d}" + "x" * size})) for i in range(n)]
+        results = await asyncio.wait_for(asyncio.gather(*sends), BOUND)
+        assert all(r["success"] is False for r in results), [r for r in results if r["success"]][:1]
+        assert any(r.get("ambiguous") for r in results), results[0]
+        reasons = _lost_reasons(caplog)
+        assert len(reasons) == 1 and "not reading" in reasons[0], reasons
+        assert stream.transport.is_closing()
+        assert stream.transport.get_write_buffer_size() == 0
+        stop.set()
+        await asyncio.wait_for(t.disconnect(), BOUND)
