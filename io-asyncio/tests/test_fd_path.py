@@ -309,6 +309,31 @@ async def test_what_a_read_resumes_goes_out_in_one_send():
         await asyncio.wait_for(t.disconnect(), BOUND)
 
 
+@pytest.mark.skipif(not ON_UVLOOP, reason="uvloop's behaviour: asyncio's is tested below")
+@pytest.mark.skipif(not HAS_FD, reason="no FdTransport on this platform")
+async def test_on_uvloop_a_gather_goes_out_in_two_sends():
+    """uvloop hides its ready queue: the gather's first request goes out at
+    once, the others together at the end of the turn."""
+    n = 8
+
+    async def script(peer):
+        await handshake_only(peer)
+        await answer_outbounds(peer, n)
+        await peer.idle()
+
+    async with MiniConnector(script) as mc:
+        t = await started(mc)
+        ft = t._stream.transport
+        assert is_fd(t)
+        await asyncio.sleep(0.05)
+        before = ft.sends
+        results = await asyncio.wait_for(asyncio.gather(*(
+            t.send_outbound({"op": "send", "chat_id": "c", "content": f"s{i}"}) for i in range(n))), BOUND)
+        assert [r["message_id"] for r in results] == [f"s{i}" for i in range(n)]
+        assert ft.sends - before == 2
+        await asyncio.wait_for(t.disconnect(), BOUND)
+
+
 @needs_asyncio_loop("asyncio's ready queue and its selector")
 @pytest.mark.skipif(not HAS_FD, reason="no FdTransport on this platform")
 async def test_on_the_links_socket_a_gather_goes_out_in_one_send_and_a_lone_request_at_once():
