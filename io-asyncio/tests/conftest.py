@@ -21,6 +21,48 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 GATEWAYS = {"gw": "gw-secret", "gw2": "gw2-secret"}
 
+# HERMES_RELAY_TEST_LOOP=uvloop runs every test on uvloop's event loop (the
+# async tests, and the ones that start a loop themselves via `run`); unset or
+# "asyncio": asyncio's default loop. A requested loop that cannot be imported
+# fails the run rather than quietly testing asyncio's.
+TEST_LOOP = os.environ.get("HERMES_RELAY_TEST_LOOP", "asyncio") or "asyncio"
+if TEST_LOOP == "uvloop":
+    try:
+        import uvloop
+    except ImportError as exc:
+        raise pytest.UsageError(
+            f"HERMES_RELAY_TEST_LOOP=uvloop but uvloop cannot be imported: {exc}") from None
+    new_loop = uvloop.new_event_loop
+elif TEST_LOOP == "asyncio":
+    new_loop = asyncio.new_event_loop
+else:
+    raise pytest.UsageError(
+        f"HERMES_RELAY_TEST_LOOP={TEST_LOOP!r}: expected 'asyncio' or 'uvloop'")
+
+ON_UVLOOP = TEST_LOOP == "uvloop"
+
+
+def run(coro: Any) -> Any:
+    """``asyncio.run`` on the loop under test."""
+    if not ON_UVLOOP:
+        return asyncio.run(coro)
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        return runner.run(coro)
+
+
+def needs_asyncio_loop(what: str) -> Any:
+    """Skips a test that inspects asyncio's own loop (``what``) on uvloop."""
+    return pytest.mark.skipif(ON_UVLOOP, reason=f"inspects {what}, which uvloop's loop does not have")
+
+
+if ON_UVLOOP:
+    def pytest_asyncio_loop_factories(config: Any, item: Any) -> Dict[str, Any]:
+        return {"uvloop": new_loop}
+
+
+def pytest_report_header(config: Any) -> str:
+    return f"event loop under test: {TEST_LOOP}"
+
 DESCRIPTORS = {
     "telegram": {
         "contract_version": 1,

@@ -19,6 +19,7 @@ import hermes_relay as hr
 from hermes_relay import _core
 from hermes_relay._stream import Stream
 
+from conftest import run
 from test_connector import BOUND, started
 
 EDIT = {"op": "edit", "chat_id": "c1", "message_id": "m1", "content": "x", "finalize": False}
@@ -60,7 +61,7 @@ def test_transport_dropped_open_is_collected_and_its_socket_reported(connector):
         assert t._link.pending_requests == 1
 
     # As a program ends: the request's task is cancelled, the loop closed.
-    asyncio.run(main())
+    run(main())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         gc.collect()

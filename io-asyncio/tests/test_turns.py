@@ -14,7 +14,7 @@ import time
 from hermes_relay import WebSocketRelayTransport
 from hermes_relay import transport as transport_module
 from miniws import MiniConnector, descriptor
-from conftest import GATEWAYS
+from conftest import GATEWAYS, needs_asyncio_loop
 
 BOUND = 20.0
 
@@ -46,6 +46,7 @@ def relay(connector, **kw):
     )
 
 
+@needs_asyncio_loop("asyncio's selector or its socket transport")
 async def test_a_round_trip_takes_one_loop_turn(connector):
     t = relay(connector)
     await asyncio.wait_for(t.connect(), BOUND)
@@ -63,6 +64,7 @@ async def test_a_round_trip_takes_one_loop_turn(connector):
         await asyncio.wait_for(t.disconnect(), BOUND)
 
 
+@needs_asyncio_loop("asyncio's selector or its socket transport")
 async def test_a_drained_message_takes_one_loop_turn(connector):
     seen = []
 
@@ -197,6 +199,7 @@ async def test_a_waiting_caller_can_be_cancelled_and_a_late_result_is_dropped():
         await asyncio.wait_for(t.disconnect(), BOUND)
 
 
+@needs_asyncio_loop("asyncio's selector or its socket transport")
 async def test_what_the_tasks_a_read_resumes_write_goes_out_in_one_write(monkeypatch):
     writes = []
     real_write = asyncio.selector_events._SelectorSocketTransport.write
@@ -289,6 +292,7 @@ async def answer_outbounds(peer, n):
                                "result": {"success": True, "message_id": f["action"]["content"]}})
 
 
+@needs_asyncio_loop("asyncio's selector or its socket transport")
 async def test_the_frames_of_tasks_that_run_in_one_turn_go_out_in_one_write(monkeypatch):
     writes = count_writes(monkeypatch)
     n = 8
@@ -315,6 +319,7 @@ async def test_the_frames_of_tasks_that_run_in_one_turn_go_out_in_one_write(monk
         await asyncio.wait_for(t.disconnect(), BOUND)
 
 
+@needs_asyncio_loop("asyncio's selector or its socket transport")
 async def test_a_lone_request_is_written_before_the_loop_waits_again(monkeypatch):
     async def script(peer):
         await handshake_only(peer)

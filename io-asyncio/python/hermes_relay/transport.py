@@ -625,17 +625,7 @@ class WebSocketRelayTransport:
         loop = self._loop
         try:
             if secure or not _FD_PATH:
-                context = None
-                if secure:
-                    context = self._ssl or ssl.create_default_context()
-                opening = loop.create_connection(  # type: ignore[union-attr]
-                    lambda: Stream(self, dial_no),
-                    host,
-                    port,
-                    ssl=context,
-                    server_hostname=host if secure else None,
-                    happy_eyeballs_delay=_HAPPY_EYEBALLS_S,
-                )
+                opening = self._open_asyncio(dial_no, host, port, secure)
             else:
                 opening = self._open_plain(dial_no, host, port)
             transport, stream = await asyncio.wait_for(opening, self._connect_timeout_s)
@@ -664,6 +654,24 @@ class WebSocketRelayTransport:
         self._upgrade_timer = loop.call_later(  # type: ignore[union-attr]
             self._connect_timeout_s, self._upgrade_deadline, dial_no
         )
+
+    async def _open_asyncio(self, dial_no: int, host: str, port: int, secure: bool) -> Tuple[Any, Stream]:
+        """A stream on the loop's own transport (TLS when ``secure``). The
+        socket is connected here, as for the link's own path: not every loop's
+        ``create_connection`` races addresses (uvloop's takes no
+        ``happy_eyeballs_delay``)."""
+        loop = self._loop
+        context = None
+        if secure:
+            context = self._ssl or ssl.create_default_context()
+        sock = await _connect(loop, host, port)  # type: ignore[arg-type]
+        try:
+            return await loop.create_connection(  # type: ignore[union-attr,return-value]
+                lambda: Stream(self, dial_no), sock=sock, ssl=context,
+                server_hostname=host if secure else None)
+        except BaseException:
+            sock.close()
+            raise
 
     async def _open_plain(self, dial_no: int, host: str, port: int) -> Tuple[Any, Stream]:
         """A plain TCP stream: connected here, then read and written by the
