@@ -1,16 +1,19 @@
 //! One streamed edit's round trip through the core, as a driver makes it:
 //! the action decoded from JSON, sent (request id, request table, frame
 //! encoding), the frame taken, then the connector's `outbound_result` fed
-//! back and its `Response` event taken.
+//! back and its `Response` event taken; the oldest request is answered once
+//! `window` are in flight (second argument, 32 by default, as in the Python
+//! bench's streamed edits).
 //!
 //! ```text
-//! cargo run --release -p hermes-relay-core --example edit_round_trip -- 200000
+//! cargo run --release -p hermes-relay-core --example edit_round_trip -- 200000 32
 //! ```
 //!
 //! Instructions per round trip: the difference of two runs under callgrind
-//! (`valgrind --tool=callgrind target/release/examples/edit_round_trip 12000`
+//! (`valgrind --tool=callgrind target/release/examples/edit_round_trip 12000 32`
 //! minus the same with `2000`), divided by 10,000.
 
+use std::collections::VecDeque;
 use std::hint::black_box;
 use std::time::Instant as Wall;
 
@@ -44,6 +47,11 @@ fn main() {
     let n: usize = std::env::args()
         .nth(1)
         .map_or(100_000, |a| a.parse().expect("a count"));
+    // Requests in flight: the Python bench's streamed edits keep 32.
+    let window: usize = std::env::args()
+        .nth(2)
+        .map_or(32, |a| a.parse().expect("a window"))
+        .max(1);
     let now = Instant::ZERO;
     let config = RelayConfig {
         relay_url: "https://connector.example".into(),
@@ -62,14 +70,23 @@ fn main() {
     let content = "x".repeat(200);
     let start = Wall::now();
     let (mut bytes, mut responses) = (0, 0);
-    for i in 0..n {
-        let json = format!(
-            r#"{{"op":"edit","chat_id":"c1","message_id":"m0","content":"{}","finalize":false}}"#,
-            &content[..i % 200 + 1]
-        );
-        let action: Action = serde_json::from_str(black_box(&json)).expect("an action");
-        let id = c.send(action, now).expect("sent");
-        bytes += drain(&mut c).0;
+    let mut in_flight = VecDeque::with_capacity(window);
+    for i in 0..n + window {
+        if i < n {
+            let json = format!(
+                r#"{{"op":"edit","chat_id":"c1","message_id":"m0","content":"{}","finalize":false}}"#,
+                &content[..i % 200 + 1]
+            );
+            let action: Action = serde_json::from_str(black_box(&json)).expect("an action");
+            in_flight.push_back(c.send(action, now).expect("sent"));
+            bytes += drain(&mut c).0;
+        }
+        if in_flight.len() < window && i < n {
+            continue;
+        }
+        let Some(id) = in_flight.pop_front() else {
+            break;
+        };
         let result = format!(
             concat!(
                 r#"{{"type":"outbound_result","requestId":"{}","result":{{"success":true,"message_id":"m0"}}}}"#,
