@@ -4,8 +4,15 @@
 ///
 /// Held inline (no allocation): ids are copied into the request table and
 /// handed to drivers without touching the heap.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RequestId([u8; 32]);
+
+impl core::hash::Hash for RequestId {
+    // The 32 bytes in one write: an array would hash its length first.
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        state.write(&self.0);
+    }
+}
 
 impl RequestId {
     /// An id from the seeded core RNG: two 64-bit halves as 32 hex digits.

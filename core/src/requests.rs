@@ -4,8 +4,14 @@
 //! they are non-decreasing in insertion order and a queue is enough to find
 //! the earliest one. Resolved entries are skipped lazily. Iteration order is
 //! insertion order, so failure events come out in a deterministic order.
+//! Ids are found by hash (seeded with a constant: only ids drawn by the core
+//! are stored), not by comparing 32-byte keys down a tree, which cost about
+//! as much as the rest of the table with a few dozen requests in flight.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher;
+
+use foldhash::fast::{FixedState, FoldHasher};
 
 use crate::request_id::RequestId;
 use crate::time::Instant;
@@ -15,10 +21,23 @@ struct Pending {
     deadline: Instant,
 }
 
+/// foldhash with its fixed seed, held in no bytes (a connection's size is
+/// bounded, see `tests/connection_footprint.rs`).
+#[derive(Clone, Copy, Debug, Default)]
+struct IdHash;
+
+impl BuildHasher for IdHash {
+    type Hasher = FoldHasher<'static>;
+
+    fn build_hasher(&self) -> Self::Hasher {
+        FixedState::default().build_hasher()
+    }
+}
+
 /// Requests in flight.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Requests {
-    pending: BTreeMap<RequestId, Pending>,
+    pending: HashMap<RequestId, Pending, IdHash>,
     order: VecDeque<(Instant, RequestId)>,
 }
 

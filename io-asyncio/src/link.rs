@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 use std::time::Instant as StdInstant;
 
+use foldhash::fast::FixedState;
 use pyo3::gc::PyVisit;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -21,7 +22,8 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use pyo3::{IntoPyObjectExt, PyTraverseError};
 use relay_core::config::IdleMode;
 use relay_core::connection::{
-    Connection as CoreConnection, DeliveryHandle, Event, IdleRefusal, Input, Output, SendOptions,
+    Connection as CoreConnection, DeliveryHandle, Event, IdleRefusal, Input, Output, RequestId,
+    SendOptions,
 };
 use relay_core::wire::{Action, BufferId};
 use relay_core::{Instant, UnixTime};
@@ -66,7 +68,9 @@ pub struct Link {
     dial_no: u64,
     plan: Option<DialPlan>,
     sock: Option<Socket>,
-    futures: HashMap<String, Py<PyAny>>,
+    /// Each pending request's future (only ids the core drew are stored, so
+    /// a fixed hash seed is enough).
+    futures: HashMap<RequestId, Py<PyAny>, FixedState>,
     events: Vec<Py<PyAny>>,
     incoming: Vec<Incoming>,
     armed: Option<u64>,
@@ -173,24 +177,24 @@ impl Link {
         Ok(())
     }
 
-    fn resolve(&mut self, py: Python<'_>, request_id: &str, result: Py<PyAny>) -> PyResult<()> {
-        if let Some(fut) = self.futures.remove(request_id) {
-            let fut = fut.bind(py);
-            if let Ok(f) = fut.cast::<LinkFuture>() {
-                // A caller that gave up left a cancelled future: the result
-                // is dropped.
-                LinkFuture::resolve(f, result)?;
-                return Ok(());
-            }
-            // A caller that gave up (cancelled) left a finished future, which
-            // refuses the result; asked only then, one call per result.
-            if let Err(e) = fut.call_method1(intern!(py, "set_result"), (result,)) {
-                let refused = py.import("asyncio")?.getattr("InvalidStateError")?;
-                if !(e.is_instance(py, &refused)
-                    && fut.call_method0(intern!(py, "done"))?.is_truthy()?)
-                {
-                    return Err(e);
-                }
+    /// Hands `result` to `fut`, a request's future already taken from
+    /// the table.
+    fn resolve(py: Python<'_>, fut: Py<PyAny>, result: Py<PyAny>) -> PyResult<()> {
+        let fut = fut.bind(py);
+        if let Ok(f) = fut.cast::<LinkFuture>() {
+            // A caller that gave up left a cancelled future: the result
+            // is dropped.
+            LinkFuture::resolve(f, result)?;
+            return Ok(());
+        }
+        // A caller that gave up (cancelled) left a finished future, which
+        // refuses the result; asked only then, one call per result.
+        if let Err(e) = fut.call_method1(intern!(py, "set_result"), (result,)) {
+            let refused = py.import("asyncio")?.getattr("InvalidStateError")?;
+            if !(e.is_instance(py, &refused)
+                && fut.call_method0(intern!(py, "done"))?.is_truthy()?)
+            {
+                return Err(e);
             }
         }
         Ok(())
@@ -199,15 +203,18 @@ impl Link {
     fn on_event(&mut self, py: Python<'_>, event: Event) -> PyResult<()> {
         let ev = match event {
             Event::Response { request_id, result } => {
-                if !self.futures.contains_key(request_id.as_str()) {
+                let Some(fut) = self.futures.remove(&request_id) else {
                     return Ok(());
-                }
+                };
                 let r = result_dict(py, &result)?;
-                return self.resolve(py, request_id.as_str(), r);
+                return Self::resolve(py, fut, r);
             }
             Event::RequestFailed { request_id, error } => {
+                let Some(fut) = self.futures.remove(&request_id) else {
+                    return Ok(());
+                };
                 let r = result_dict(py, &error.to_result())?;
-                return self.resolve(py, request_id.as_str(), r);
+                return Self::resolve(py, fut, r);
             }
             Event::Inbound { event, delivery } => {
                 let skw = models::source_kwargs(py, &self.models, &event.source)?;
@@ -411,7 +418,7 @@ impl Link {
             dial_no: 0,
             plan: None,
             sock: None,
-            futures: HashMap::new(),
+            futures: HashMap::default(),
             events: Vec::new(),
             incoming: Vec::new(),
             armed: None,
@@ -650,8 +657,7 @@ impl Link {
             .conn
             .send_with(action, &options, now)
             .map_err(send_error)?;
-        self.futures
-            .insert(id.as_str().to_owned(), future.clone_ref(py));
+        self.futures.insert(id, future.clone_ref(py));
         match self.pump(py)? {
             None => Ok(future),
             Some(events) => (future, events).into_py_any(py),
