@@ -66,8 +66,8 @@ pub fn event(text: &str) -> MessageEvent {
         text: text.to_owned(),
         ..Default::default()
     };
-    e.source.platform = "discord".to_owned();
-    e.source.chat_id = "chan-1".to_owned();
+    e.source.platform = "discord".into();
+    e.source.chat_id = "chan-1".into();
     e
 }
 

@@ -208,9 +208,9 @@ mod tests {
 
     fn event(platform: &str, chat: &str, message: Option<&str>) -> MessageEvent {
         let mut e = MessageEvent::default();
-        e.source.platform = platform.to_owned();
-        e.source.chat_id = chat.to_owned();
-        e.message_id = message.map(str::to_owned);
+        e.source.platform = platform.into();
+        e.source.chat_id = chat.into();
+        e.message_id = message.map(Into::into);
         e
     }
 

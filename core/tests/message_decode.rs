@@ -70,7 +70,7 @@ fn scope_alias_survives_repeated_keys() {
             .source
             .scope_id
     };
-    let g = Some("g".to_owned());
+    let g = Some("g".into());
     assert_eq!(s(r#"{"scope_id":"g","guild_id":"g","scope_id":null}"#), g);
     assert_eq!(
         s(r#"{"scope_id":"g","guild_id":"g","scope_id":"s"}"#),
@@ -211,4 +211,107 @@ fn media_urls_keep_an_arrays_strings_and_nothing_else() {
     assert_eq!(e.media_urls, vec!["c"]);
     let e = MessageEvent::from_json(br#"{"media_urls":["a","b"],"media_urls":3}"#).unwrap();
     assert!(e.media_urls.is_empty());
+}
+
+/// Every text of a message, short (kept inline) or longer than the 24
+/// bytes kept inline, decodes into its field and encodes back to the same
+/// JSON.
+#[test]
+fn short_and_long_texts_round_trip_identically() {
+    // The source's keys in the encoder's order (`chat_type` and the
+    // `guild_id` alias are no texts of their own).
+    const SOURCE_KEYS: [&str; 19] = [
+        "platform",
+        "chat_id",
+        "chat_name",
+        "chat_type",
+        "user_id",
+        "user_name",
+        "thread_id",
+        "chat_topic",
+        "user_id_alt",
+        "chat_id_alt",
+        "scope_id",
+        "guild_id",
+        "parent_chat_id",
+        "message_id",
+        "profile",
+        "auto_thread_initial_name",
+        "prospective_thread_id",
+        "user_display_name",
+        "user_handle",
+    ];
+    const EVENT_KEYS: [&str; 3] = ["text", "event.message_id", "reply_to_message_id"];
+    for (len, inline) in [(3, true), (24, true), (25, false), (200, false)] {
+        // A text of exactly `len` bytes, its first two naming its key, the
+        // rest two-byte characters.
+        let text = |key: &str| {
+            let key = if key == "guild_id" { "scope_id" } else { key };
+            let id = SOURCE_KEYS
+                .iter()
+                .chain(&EVENT_KEYS)
+                .position(|k| *k == key)
+                .unwrap();
+            let mut t = format!("{id:02}{}", "é".repeat((len - 2) / 2));
+            if t.len() < len {
+                t.push('x');
+            }
+            assert_eq!(t.len(), len);
+            t
+        };
+        let mut source = serde_json::Map::new();
+        for key in SOURCE_KEYS {
+            let value = match key {
+                "chat_type" => json!("group"),
+                _ => json!(text(key)),
+            };
+            source.insert(key.into(), value);
+        }
+        let input = json!({
+            "text": text("text"),
+            "message_type": "text",
+            "source": source,
+            "message_id": text("event.message_id"),
+            "reply_to_message_id": text("reply_to_message_id"),
+            "media_urls": [],
+        });
+        let e = event(input.clone());
+        let s = &e.source;
+        let fields = [
+            ("platform", Some(&s.platform)),
+            ("chat_id", Some(&s.chat_id)),
+            ("chat_name", s.chat_name.as_ref()),
+            ("user_id", s.user_id.as_ref()),
+            ("user_name", s.user_name.as_ref()),
+            ("thread_id", s.thread_id.as_ref()),
+            ("chat_topic", s.chat_topic.as_ref()),
+            ("user_id_alt", s.user_id_alt.as_ref()),
+            ("chat_id_alt", s.chat_id_alt.as_ref()),
+            ("scope_id", s.scope_id.as_ref()),
+            ("parent_chat_id", s.parent_chat_id.as_ref()),
+            ("message_id", s.message_id.as_ref()),
+            ("profile", s.profile.as_ref()),
+            (
+                "auto_thread_initial_name",
+                s.auto_thread_initial_name.as_ref(),
+            ),
+            ("prospective_thread_id", s.prospective_thread_id.as_ref()),
+            ("user_display_name", s.user_display_name.as_ref()),
+            ("user_handle", s.user_handle.as_ref()),
+        ];
+        for (key, field) in fields {
+            let field = field.unwrap_or_else(|| panic!("{key} missing"));
+            assert_eq!(field.as_str(), text(key), "{key}");
+            assert_eq!(field.is_heap_allocated(), !inline, "{key} of {len} bytes");
+        }
+        assert_eq!(e.message_id.as_deref(), Some(&*text("event.message_id")));
+        assert_eq!(
+            e.reply_to_message_id.as_deref(),
+            Some(&*text("reply_to_message_id"))
+        );
+        assert_eq!(e.text, text("text"));
+        let out = serde_json::to_string(&e).unwrap();
+        assert_eq!(out, input.to_string(), "{len}-byte texts");
+        assert_eq!(event(serde_json::from_str(&out).unwrap()), e);
+    }
 }

@@ -209,8 +209,8 @@ pub fn source_kwargs<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let f = &m.source;
     let d = PyDict::new(py);
-    d.set_item(f.key(py, Src::Platform), &s.platform)?;
-    d.set_item(f.key(py, Src::ChatId), &s.chat_id)?;
+    d.set_item(f.key(py, Src::Platform), s.platform.as_str())?;
+    d.set_item(f.key(py, Src::ChatId), s.chat_id.as_str())?;
     put(&d, f, Src::ChatType, || s.chat_type.as_str())?;
     put(&d, f, Src::ChatName, || s.chat_name.as_deref())?;
     put(&d, f, Src::UserId, || s.user_id.as_deref())?;

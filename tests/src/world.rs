@@ -210,7 +210,7 @@ impl World {
         let n = self.gws[gi].delivered.len() as u64;
         let pick = self.rng.range_inclusive(0, n - 1) as usize;
         let e = self.gws[gi].delivered[pick].clone();
-        let msg = e.message_id.clone().unwrap_or_default();
+        let msg = e.message_id.as_deref().unwrap_or_default().to_owned();
         let id = self.gws[gi].id.clone();
         let now = Instant::from_millis(self.now);
         let d = if self.rng.chance(2, 3) {
@@ -587,9 +587,9 @@ impl World {
                         text: format!("m-{}", self.msg_counter),
                         ..Default::default()
                     };
-                    e.source.platform = "discord".to_owned();
-                    e.source.chat_id = format!("chan-{gi}");
-                    e.message_id = Some(format!("m-{}", self.msg_counter));
+                    e.source.platform = "discord".into();
+                    e.source.chat_id = format!("chan-{gi}").into();
+                    e.message_id = Some(format!("m-{}", self.msg_counter).into());
                     self.gws[gi].delivered.push(e.clone());
                     let id = self.gws[gi].id.clone();
                     let d = self

@@ -23,9 +23,9 @@ fn message(text: &str) -> MessageEvent {
     MessageEvent {
         text: text.to_owned(),
         source: SessionSource {
-            platform: "telegram".to_owned(),
-            chat_id: CHAT.to_owned(),
-            user_name: Some("ada".to_owned()),
+            platform: "telegram".into(),
+            chat_id: CHAT.into(),
+            user_name: Some("ada".into()),
             ..SessionSource::default()
         },
         ..MessageEvent::default()

@@ -245,17 +245,17 @@ fn inbound(rng: &mut Rng, n: usize) -> ConnectorFrame {
     let user = NAMES[(ci + regular * 3) % NAMES.len()];
     let user_id = (700_000_000_000_000_000u64 + (ci * 5 + regular) as u64 * 104_729).to_string();
     let source = SessionSource {
-        platform: platform.to_owned(),
-        chat_id,
+        platform: platform.into(),
+        chat_id: chat_id.into(),
         chat_type: if dm { ChatType::Dm } else { ChatType::Group },
-        chat_name: (!dm).then(|| format!("team-{} ✨", ci % 17)),
-        user_id: Some(user_id),
-        user_name: Some(user.to_lowercase()),
-        thread_id: rng.chance(1, 5).then(|| snowflake(rng)),
-        chat_topic: (!dm && rng.chance(1, 3)).then(|| "Release planning & ops 🚀".to_owned()),
-        scope_id: (!dm).then(|| format!("guild-{}", ci % 7)),
-        message_id: Some(snowflake(rng)),
-        user_display_name: Some(user.to_owned()),
+        chat_name: (!dm).then(|| format!("team-{} ✨", ci % 17).into()),
+        user_id: Some(user_id.into()),
+        user_name: Some(user.to_lowercase().into()),
+        thread_id: rng.chance(1, 5).then(|| snowflake(rng).into()),
+        chat_topic: (!dm && rng.chance(1, 3)).then(|| "Release planning & ops 🚀".into()),
+        scope_id: (!dm).then(|| format!("guild-{}", ci % 7).into()),
+        message_id: Some(snowflake(rng).into()),
+        user_display_name: Some(user.into()),
         ..SessionSource::default()
     };
     let mut event = MessageEvent {
@@ -269,7 +269,7 @@ fn inbound(rng: &mut Rng, n: usize) -> ConnectorFrame {
     };
     event.message_id = event.source.message_id.clone();
     if rng.chance(1, 10) {
-        event.reply_to_message_id = Some(snowflake(rng));
+        event.reply_to_message_id = Some(snowflake(rng).into());
     }
     if rng.chance(1, 20) {
         event.media_urls = vec![format!(

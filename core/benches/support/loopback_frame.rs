@@ -16,13 +16,13 @@ pub fn inbound_event(platform: &str) -> MessageEvent {
         text: "Hi! Could you summarise yesterday's thread about the release plan? \
                Ich brauche nur die wichtigsten Punkte 🙏"
             .to_owned(),
-        message_id: Some("81234".to_owned()),
+        message_id: Some("81234".into()),
         source: SessionSource {
-            platform: platform.to_owned(),
-            chat_id: chat_id().to_owned(),
-            chat_name: Some("Release crew".to_owned()),
-            user_id: Some("55501234".to_owned()),
-            user_name: Some("Anna Schmidt".to_owned()),
+            platform: platform.into(),
+            chat_id: chat_id().into(),
+            chat_name: Some("Release crew".into()),
+            user_id: Some("55501234".into()),
+            user_name: Some("Anna Schmidt".into()),
             ..SessionSource::default()
         },
         ..MessageEvent::default()

@@ -9,7 +9,9 @@ use super::types::{
 use crate::dedupe::{Admit, DeliveryState};
 use crate::descriptor::CapabilityDescriptor;
 use crate::lax::DecodeError;
-use crate::message::{MessageEvent, normalize_slack_command, shared_default_slack_commands};
+use crate::message::{
+    CompactString, MessageEvent, normalize_slack_command, shared_default_slack_commands,
+};
 use crate::replay::{self, Lookup};
 use crate::request_id::RequestId;
 use crate::scope::Learned;
@@ -67,7 +69,7 @@ pub(crate) struct ReadSignals {
 }
 
 /// A value that is set and not empty (what a chat's memory learns from).
-fn nonempty(v: &Option<String>) -> Option<&str> {
+fn nonempty(v: &Option<CompactString>) -> Option<&str> {
     v.as_deref().filter(|v| !v.is_empty())
 }
 

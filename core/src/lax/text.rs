@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use compact_str::CompactString;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::value::{Lax, LaxVisitor};
@@ -79,6 +80,57 @@ impl TextSlot for String {
     }
     fn put_other(&mut self, l: Lax<'_>) {
         *self = l.into_text().unwrap_or_default();
+    }
+}
+
+/// `None` when the value is not a text (see `CompactString`).
+impl TextSlot for Option<CompactString> {
+    #[inline]
+    fn put_str(&mut self, s: &str) {
+        match self {
+            Some(buf) => buf.put_str(s),
+            None => *self = Some(CompactString::new(s)),
+        }
+    }
+    fn put_other(&mut self, l: Lax<'_>) {
+        *self = l.into_text().map(CompactString::from);
+    }
+    #[inline]
+    fn put_null(&mut self) {
+        *self = None;
+    }
+}
+
+/// The longest text a `CompactString` keeps inline.
+const MAX_INLINE: usize = std::mem::size_of::<CompactString>();
+
+/// Empty when the value is not a text. A short text replacing an inline
+/// one is written inline, with no call; a heap buffer large enough (a
+/// handed-back message's) is reused.
+impl TextSlot for CompactString {
+    #[inline]
+    fn put_str(&mut self, s: &str) {
+        if s.len() <= MAX_INLINE && !self.is_heap_allocated() {
+            *self = CompactString::new(s);
+        } else {
+            put_long(self, s);
+        }
+    }
+    fn put_other(&mut self, l: Lax<'_>) {
+        *self = l.into_text().map(CompactString::from).unwrap_or_default();
+    }
+}
+
+/// [`CompactString::put_str`](TextSlot::put_str) of a long text, or into a
+/// heap buffer (out of line: the usual short text makes no call).
+#[inline(never)]
+fn put_long(slot: &mut CompactString, s: &str) {
+    if slot.is_heap_allocated() && slot.capacity() >= s.len() {
+        // Keeps the heap buffer's capacity.
+        slot.clear();
+        slot.push_str(s);
+    } else {
+        *slot = CompactString::new(s);
     }
 }
 
@@ -245,5 +297,47 @@ mod tests {
         TextInto(&mut slot).deserialize(&mut de).unwrap();
         assert_eq!(slot.as_deref(), Some("abc"));
         assert_eq!(slot.as_ref().unwrap().as_ptr(), at, "the buffer was reused");
+    }
+
+    #[test]
+    fn a_short_text_slot_holds_what_into_text_makes() {
+        let heap = CompactString::from("an old value, longer than the inline room");
+        assert!(heap.is_heap_allocated());
+        for json in VALUES {
+            for start in [None, Some(CompactString::default()), Some(heap.clone())] {
+                let (slot, want) = both(json, start);
+                assert_eq!(slot.as_deref(), want.as_deref(), "{json}");
+            }
+            let (slot, want) = both(json, heap.clone());
+            assert_eq!(slot, want.unwrap_or_default(), "{json}");
+        }
+    }
+
+    /// A handed-back heap buffer stays in use, whatever the length of the
+    /// text read into it (an inline one would fit, too).
+    #[test]
+    fn a_short_text_slot_keeps_its_heap_buffer() {
+        let mut slot = Some(CompactString::from("x".repeat(100)));
+        let (at, capacity) = {
+            let s = slot.as_ref().unwrap();
+            (s.as_ptr(), s.capacity())
+        };
+        for json in [
+            r#""abc""#,
+            r#""a text of more than twenty-four bytes""#,
+            r#""""#,
+        ] {
+            let mut de = serde_json::Deserializer::from_str(json);
+            TextInto(&mut slot).deserialize(&mut de).unwrap();
+            let s = slot.as_ref().unwrap();
+            assert_eq!(s.as_str(), serde_json::from_str::<String>(json).unwrap());
+            assert_eq!((s.as_ptr(), s.capacity()), (at, capacity), "{json}");
+        }
+        // A short text into an inline slot stays inline.
+        let mut slot = CompactString::from("old");
+        let mut de = serde_json::Deserializer::from_str(r#""new text""#);
+        TextInto(&mut slot).deserialize(&mut de).unwrap();
+        assert_eq!(slot, "new text");
+        assert!(!slot.is_heap_allocated());
     }
 }

@@ -5,8 +5,8 @@ use serde::de::{DeserializeSeed, MapAccess};
 use serde::{Deserialize, Deserializer};
 
 use super::types::{
-    ChatType, ContextItem, DEFAULT_PLATFORM, MediaItem, MessageEvent, MessageType, PromptResponse,
-    ReplyTo, SessionSource,
+    ChatType, CompactString, ContextItem, DEFAULT_PLATFORM, MediaItem, MessageEvent, MessageType,
+    PromptResponse, ReplyTo, SessionSource,
 };
 use crate::lax::{
     self, DecodeError, FillObject, Finish, Lax, Shape, ShapeInto, TextSlot, WireObject, wire_object,
@@ -41,6 +41,14 @@ fn text(l: Lax<'_>) -> Option<String> {
     l.into_text()
 }
 
+/// [`text`] as a short text: inline when it fits.
+fn short_text(l: Lax<'_>) -> Option<CompactString> {
+    match l {
+        Lax::Str(s) => Some(CompactString::new(&*s)),
+        other => other.into_text().map(CompactString::from),
+    }
+}
+
 /// `chat_type`: a known value needs no owned copy; `null` (or a value that
 /// is no text) is a direct message.
 impl TextSlot for ChatType {
@@ -67,7 +75,7 @@ impl TextSlot for MessageType {
 
 /// The source's `platform`: only a string is taken; anything else leaves
 /// it empty, the default's mark until the end of the source.
-struct PlatformSlot<'a>(&'a mut String);
+struct PlatformSlot<'a>(&'a mut CompactString);
 
 impl TextSlot for PlatformSlot<'_> {
     fn put_str(&mut self, s: &str) {
@@ -148,7 +156,7 @@ fn source_key(key: &str) -> SourceKey {
 
 /// The optional text of index `i` (see [`source_text_slots`]; an index
 /// past the last is the last).
-fn source_text(s: &mut SessionSource, i: u8) -> &mut Option<String> {
+fn source_text(s: &mut SessionSource, i: u8) -> &mut Option<CompactString> {
     match i {
         0 => &mut s.chat_name,
         1 => &mut s.user_id,
@@ -185,7 +193,7 @@ pub(crate) type Held = u32;
 
 /// The optional texts of a source read by [`source_text`], in the
 /// order of its indexes (`scope_id` is read on its own, with its alias).
-pub(crate) fn source_text_slots(s: &mut SessionSource) -> [&mut Option<String>; 14] {
+pub(crate) fn source_text_slots(s: &mut SessionSource) -> [&mut Option<CompactString>; 14] {
     [
         &mut s.chat_name,
         &mut s.user_id,
@@ -243,7 +251,7 @@ impl<'de> FillObject<'de> for SourceFill<'_> {
     fn done(&mut self) {
         let s = &mut *self.source;
         if s.platform.is_empty() {
-            s.platform = DEFAULT_PLATFORM.to_owned();
+            s.platform = CompactString::const_new(DEFAULT_PLATFORM);
         }
         if s.scope_id.is_none()
             && let Guild::Text(g) = std::mem::take(&mut self.guild)
@@ -267,7 +275,7 @@ impl SourceFill<'_> {
         match which {
             SourceKey::Flag(i) => *source_flag(s, i) = lax::lax(map)?.truthy(),
             SourceKey::ScopeId => {
-                let scope = text(lax::lax(map)?);
+                let scope = short_text(lax::lax(map)?);
                 // A repeated `scope_id` replaces the one the alias matched:
                 // keep that value as the alias's own.
                 if matches!(self.guild, Guild::SameAsScope) {
@@ -279,7 +287,7 @@ impl SourceFill<'_> {
                 self.guild = match lax::lax(map)? {
                     // The usual case, both keys carrying the same scope: no copy.
                     Lax::Str(g) if s.scope_id.as_deref() == Some(&*g) => Guild::SameAsScope,
-                    other => Guild::Text(text(other)),
+                    other => Guild::Text(short_text(other)),
                 }
             }
             // `Other`; the usual keys are read by `field`.
@@ -308,7 +316,7 @@ enum Guild {
     /// Equal to the `scope_id` read before it (and still current).
     SameAsScope,
     /// Its own value (`None`: not a string or number).
-    Text(Option<String>),
+    Text(Option<CompactString>),
 }
 
 /// A source read in place, plus the `guild_id` alias, merged at the end.
@@ -506,7 +514,7 @@ fn rare_event_field<'de, A: MapAccess<'de>>(
     map: &mut A,
 ) -> Result<(), A::Error> {
     match key {
-        "reply_to_message_id" => e.reply_to_message_id = text(lax::lax(map)?),
+        "reply_to_message_id" => e.reply_to_message_id = short_text(lax::lax(map)?),
         "reply_to" => e.reply_to = map.next_value::<Shape<ReplyToWire>>()?.obj().map(|r| r.0),
         "media" => {
             e.media = lax::objects::<_, MediaWire>(map)?
@@ -549,7 +557,7 @@ impl<'de> Finish<'de> for EventWire {
                 }
                 // No `source` key: the default source.
                 if event.source.platform.is_empty() {
-                    event.source.platform = DEFAULT_PLATFORM.to_owned();
+                    event.source.platform = CompactString::const_new(DEFAULT_PLATFORM);
                 }
                 Ok(event)
             }
@@ -637,7 +645,7 @@ mod tests {
         let mut s = SessionSource::blank();
         for (i, k) in SOURCE_TEXT_KEYS.iter().enumerate() {
             assert_eq!(source_key(k), SourceKey::Text(i as u8), "{k}");
-            *source_text(&mut s, i as u8) = Some((*k).to_owned());
+            *source_text(&mut s, i as u8) = Some((*k).into());
         }
         for (i, slot) in source_text_slots(&mut s).into_iter().enumerate() {
             assert_eq!(slot.as_deref(), Some(SOURCE_TEXT_KEYS[i]));

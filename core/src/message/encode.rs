@@ -4,7 +4,8 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 use super::types::{
-    ChatType, ContextItem, MediaItem, MessageEvent, PromptResponse, ReplyTo, SessionSource,
+    ChatType, CompactString, ContextItem, MediaItem, MessageEvent, PromptResponse, ReplyTo,
+    SessionSource,
 };
 
 impl Serialize for ChatType {
@@ -24,7 +25,7 @@ impl Serialize for SessionSource {
         m.serialize_entry("user_name", &self.user_name)?;
         m.serialize_entry("thread_id", &self.thread_id)?;
         m.serialize_entry("chat_topic", &self.chat_topic)?;
-        let opt = |m: &mut S::SerializeMap, k: &str, v: &Option<String>| match v {
+        let opt = |m: &mut S::SerializeMap, k: &str, v: &Option<CompactString>| match v {
             Some(v) => m.serialize_entry(k, v),
             None => Ok(()),
         };

@@ -23,6 +23,6 @@ pub use slack_command::{
     normalize_slack_command,
 };
 pub use types::{
-    ChatType, ContextItem, DEFAULT_PLATFORM, MediaItem, MessageEvent, MessageType, PromptResponse,
-    ReplyTo, SessionSource,
+    ChatType, CompactString, ContextItem, DEFAULT_PLATFORM, MediaItem, MessageEvent, MessageType,
+    PromptResponse, ReplyTo, SessionSource,
 };

@@ -1,6 +1,6 @@
 //! The session key of an inbound message (docs/protocol.md, "Session keys").
 
-use super::types::SessionSource;
+use super::types::{CompactString, SessionSource};
 
 /// Flags that shape a session key (docs/protocol.md, "Session keys").
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,7 +40,7 @@ fn canonical_whatsapp_identifier(id: &str) -> &str {
     id
 }
 
-fn non_empty(s: &Option<String>) -> Option<&str> {
+fn non_empty(s: &Option<CompactString>) -> Option<&str> {
     s.as_deref().filter(|s| !s.is_empty())
 }
 

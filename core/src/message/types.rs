@@ -1,5 +1,9 @@
 //! The inbound message types: [`MessageEvent`] and what it carries.
 
+/// The string type of a message's identifier-like texts (ids, names,
+/// platform): up to 24 bytes are kept inline, with no heap allocation, and
+/// it reads as a `&str` (`&*text`, `.as_str()`); build one with `.into()`.
+pub use compact_str::CompactString;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -94,43 +98,43 @@ impl MessageType {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SessionSource {
     /// Platform name (`relay` when absent).
-    pub platform: String,
+    pub platform: CompactString,
     /// Chat id (`""` when absent).
-    pub chat_id: String,
+    pub chat_id: CompactString,
     /// Chat kind.
     pub chat_type: ChatType,
     /// Chat display name.
-    pub chat_name: Option<String>,
+    pub chat_name: Option<CompactString>,
     /// Author id.
-    pub user_id: Option<String>,
+    pub user_id: Option<CompactString>,
     /// Author user name.
-    pub user_name: Option<String>,
+    pub user_name: Option<CompactString>,
     /// Thread id.
-    pub thread_id: Option<String>,
+    pub thread_id: Option<CompactString>,
     /// Chat topic.
-    pub chat_topic: Option<String>,
+    pub chat_topic: Option<CompactString>,
     /// Alternative author id (Signal UUID, …).
-    pub user_id_alt: Option<String>,
+    pub user_id_alt: Option<CompactString>,
     /// Alternative chat id.
-    pub chat_id_alt: Option<String>,
+    pub chat_id_alt: Option<CompactString>,
     /// Tenant scope (guild/workspace); read from `scope_id`, else `guild_id`.
-    pub scope_id: Option<String>,
+    pub scope_id: Option<CompactString>,
     /// Parent chat id (for threads).
-    pub parent_chat_id: Option<String>,
+    pub parent_chat_id: Option<CompactString>,
     /// Platform message id.
-    pub message_id: Option<String>,
+    pub message_id: Option<CompactString>,
     /// Profile name for multiplexed gateways.
-    pub profile: Option<String>,
+    pub profile: Option<CompactString>,
     /// Author display name (preferred over `user_name` for display).
-    pub user_display_name: Option<String>,
+    pub user_display_name: Option<CompactString>,
     /// Author handle.
-    pub user_handle: Option<String>,
+    pub user_handle: Option<CompactString>,
     /// The connector created the thread this message is in.
     pub auto_thread_created: bool,
     /// The name the connector gave that thread.
-    pub auto_thread_initial_name: Option<String>,
+    pub auto_thread_initial_name: Option<CompactString>,
     /// The thread a channel message's reply will be auto-threaded into.
-    pub prospective_thread_id: Option<String>,
+    pub prospective_thread_id: Option<CompactString>,
     /// The author is a bot or webhook.
     pub is_bot: bool,
     /// The message is an edit of an earlier one.
@@ -144,7 +148,7 @@ pub struct SessionSource {
 impl Default for SessionSource {
     fn default() -> Self {
         SessionSource {
-            platform: DEFAULT_PLATFORM.to_owned(),
+            platform: CompactString::const_new(DEFAULT_PLATFORM),
             ..SessionSource::blank()
         }
     }
@@ -156,8 +160,8 @@ impl SessionSource {
     #[inline(always)]
     pub(crate) fn blank() -> Self {
         SessionSource {
-            platform: String::new(),
-            chat_id: String::new(),
+            platform: CompactString::const_new(""),
+            chat_id: CompactString::const_new(""),
             chat_type: ChatType::Dm,
             chat_name: None,
             user_id: None,
@@ -268,9 +272,9 @@ pub struct MessageEvent {
     /// Where it came from.
     pub source: SessionSource,
     /// Platform message id.
-    pub message_id: Option<String>,
+    pub message_id: Option<CompactString>,
     /// Id of the message this replies to.
-    pub reply_to_message_id: Option<String>,
+    pub reply_to_message_id: Option<CompactString>,
     /// Attached media URLs.
     pub media_urls: Vec<String>,
     /// The message replied to.

@@ -62,7 +62,7 @@ pub const STREAM_IDS: usize = 1024;
 /// [`STREAM_IDS`]): every frame has the same size.
 pub fn inbound_event_numbered(n: usize) -> relay_core::message::MessageEvent {
     let mut event = inbound_event(PLATFORM);
-    event.message_id = Some(format!("{}", 81_234 + n));
+    event.message_id = Some(format!("{}", 81_234 + n).into());
     event
 }
 

@@ -75,8 +75,8 @@ pub(crate) async fn deliveries(
                 text: text.clone(),
                 ..MessageEvent::default()
             };
-            event.source.platform = "discord".to_owned();
-            event.source.chat_id = format!("chan-{i}");
+            event.source.platform = "discord".into();
+            event.source.chat_id = format!("chan-{i}").into();
             let d = side.with_model(|m, now| m.deliver(&instance, event, now));
             (text, d)
         };

@@ -161,8 +161,8 @@ fn message(chat: &str, text: &str) -> MessageEvent {
     MessageEvent {
         text: text.to_owned(),
         source: SessionSource {
-            platform: "telegram".to_owned(),
-            chat_id: chat.to_owned(),
+            platform: "telegram".into(),
+            chat_id: chat.into(),
             ..SessionSource::default()
         },
         ..MessageEvent::default()
@@ -910,8 +910,8 @@ fn varied_messages() -> Vec<MessageEvent> {
                 &format!("m{i} {}", "x".repeat(i * 7)),
             );
             if i % 2 == 0 {
-                m.message_id = Some(format!("id-{i}"));
-                m.source.user_name = Some(format!("user {i}"));
+                m.message_id = Some(format!("id-{i}").into());
+                m.source.user_name = Some(format!("user {i}").into());
             }
             if i % 5 == 0 {
                 m.source.chat_type = ChatType::Group;

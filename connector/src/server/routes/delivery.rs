@@ -96,11 +96,11 @@ fn parse_event(value: &Value) -> Result<MessageEvent, String> {
     let chat_id =
         field("chat_id")?.ok_or_else(|| "event needs \"source\" or \"chat_id\"".to_owned())?;
     let mut source = SessionSource {
-        chat_id,
+        chat_id: chat_id.into(),
         ..SessionSource::default()
     };
     if let Some(platform) = field("platform")? {
-        source.platform = platform;
+        source.platform = platform.into();
     }
     Ok(MessageEvent {
         text: field("text")?.unwrap_or_default(),
