@@ -272,7 +272,9 @@ impl FdTransport {
     /// Hands `data` to the link in a turn: the tasks it finishes resume at
     /// its end, and what is written meanwhile goes out at once at its end.
     /// No borrow of the transport is held: the link writes through it.
-    fn deliver(
+    /// Both stream paths read through here (asyncio's through
+    /// [`deliver_read`]).
+    pub(crate) fn deliver(
         py: Python<'_>,
         event_loop: &Bound<'_, PyAny>,
         owner: &Bound<'_, PyAny>,
@@ -313,6 +315,19 @@ impl FdTransport {
         link.borrow_mut().uncork(py);
         body.and(cleared).and(rest.map(|_| ()))
     }
+}
+
+/// One read of a stream on asyncio's own transport (`Stream.data_received`),
+/// handed to `owner`'s link in a turn, as the link's own socket does it.
+#[pyfunction]
+pub fn deliver_read(
+    py: Python<'_>,
+    event_loop: &Bound<'_, PyAny>,
+    owner: &Bound<'_, PyAny>,
+    dial_no: u64,
+    data: &[u8],
+) -> PyResult<()> {
+    FdTransport::deliver(py, event_loop, owner, dial_no, data)
 }
 
 #[pymethods]

@@ -25,7 +25,7 @@ use pyo3::prelude::*;
 
 use config::Config;
 use errors::*;
-use fdsock::FdTransport;
+use fdsock::{FdTransport, deliver_read};
 use future::{LinkFuture, Turn};
 use link::Link;
 use sansio::*;
@@ -37,6 +37,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Connection>()?;
     m.add_class::<Link>()?;
     m.add_class::<FdTransport>()?;
+    m.add_function(wrap_pyfunction!(deliver_read, m)?)?;
     m.add_class::<LinkFuture>()?;
     m.add_class::<Turn>()?;
     m.add_class::<Dial>()?;

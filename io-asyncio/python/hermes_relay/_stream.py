@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Optional
 
-from ._future import Turn
+from . import _core
 
 
 class Stream(asyncio.Protocol):
@@ -31,33 +31,11 @@ class Stream(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
-        owner = self._owner
-        link = owner._link
-        if link is None:
-            return
-        if owner._turn is not None:
-            # Re-entered (not expected): the enclosing read ends the turn.
-            evs = link.feed(self.dial_no, data)
-            if evs is not None:
-                owner._handle(evs)
-            return
         # The tasks whose results this read brings resume at its end, in
         # this loop turn, and everything written meanwhile goes out in one
-        # write when it ends.
-        turn = owner._turn = Turn()
-        link.cork()
-        try:
-            evs = link.feed(self.dial_no, data)
-            if evs is not None:
-                owner._handle(evs)
-            # In order, more being added meanwhile; only where no task runs
-            # (else, and for any left by an error, on the loop's next turn).
-            if turn and asyncio.current_task(owner._loop) is None:
-                turn.wake_all()
-        finally:
-            owner._turn = None
-            turn.schedule_rest()
-            link.uncork()
+        # write when it ends: the same turn as on the link's own socket.
+        owner = self._owner
+        _core.deliver_read(owner._loop, owner, self.dial_no, data)
 
     def eof_received(self) -> bool:
         return False  # close our side too
