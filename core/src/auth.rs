@@ -18,8 +18,7 @@
 //!
 //! Nothing here reads a clock: `now` is always an argument.
 
-use base64::Engine as _;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use data_encoding::{BASE64URL, BASE64URL_NOPAD};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
@@ -43,18 +42,22 @@ pub const DELIVERY_SIGNATURE_HEADER: &str = "x-relay-signature";
 /// Length in bytes of an HMAC-SHA256 tag.
 const TAG_LEN: usize = 32;
 
-/// Unpadded base64url for minting.
-const B64_ENCODE: GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
 /// base64url for verifying: padding optional (the reference restores it
-/// before decoding), non-zero trailing bits rejected.
-const B64_DECODE: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::URL_SAFE,
-    GeneralPurposeConfig::new()
-        .with_encode_padding(false)
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
-        .with_decode_allow_trailing_bits(false),
-);
+/// before decoding) but canonical when present, non-zero trailing bits
+/// rejected (both encodings check them).
+fn b64url_decode(token: &str) -> Result<Vec<u8>, String> {
+    let body = token.trim_end_matches('=');
+    if body.contains('=') {
+        // data-encoding would read it as the end of a block and go on.
+        return Err("padding before the end".to_owned());
+    }
+    let decoded = if body.len() == token.len() {
+        BASE64URL_NOPAD.decode(token.as_bytes())
+    } else {
+        BASE64URL.decode(token.as_bytes())
+    };
+    decoded.map_err(|e| e.to_string())
+}
 
 /// Why an upgrade token was rejected.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -223,7 +226,7 @@ pub fn mint_token(payload: &str, secret: &str, ttl_secs: u64, now: UnixTime) -> 
     let signed = format!("{payload}:{exp}");
     let sig = to_hex(&hmac_tag(secret.as_bytes(), &[signed.as_bytes()]));
     let raw = format!("{signed}:{sig}");
-    B64_ENCODE.encode(raw.as_bytes())
+    BASE64URL_NOPAD.encode(raw.as_bytes())
 }
 
 /// The parts of a structurally valid token.
@@ -238,8 +241,7 @@ fn parse_token(token: &str) -> Result<ParsedToken, TokenError> {
     if token.is_empty() {
         return Err(TokenError::malformed("the token is empty"));
     }
-    let raw = B64_DECODE
-        .decode(token.as_bytes())
+    let raw = b64url_decode(token)
         .map_err(|e| TokenError::malformed(format!("not canonical base64url ({e})")))?;
     let raw = String::from_utf8(raw)
         .map_err(|_| TokenError::malformed("the decoded token is not UTF-8"))?;

@@ -363,3 +363,19 @@ fn delivery_signature_covers_body_and_timestamp() {
         Ok(())
     );
 }
+
+#[test]
+fn padding_inside_a_token_is_malformed() {
+    // Two padded blocks that decode, run together, to a validly signed
+    // token: padding is only canonical at the end.
+    let token = mint_token("gw-1", "secret", 300, now());
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(&token)
+        .expect("b64");
+    let padded = base64::engine::general_purpose::URL_SAFE;
+    let spliced = format!("{}{}", padded.encode(&raw[..1]), padded.encode(&raw[1..]));
+    assert!(spliced[..4].ends_with("=="), "{spliced}");
+    let err = verify_token(&spliced, &["secret"], now()).expect_err("padding inside");
+    assert!(matches!(err, TokenError::Malformed { .. }), "{err:?}");
+    assert!(peek_payload(&spliced).is_err());
+}

@@ -188,10 +188,7 @@ impl Serialize for Base64Body<'_> {
             // character is rejected by every decoder.
             return s.serialize_str("A");
         }
-        s.collect_str(&base64::display::Base64Display::new(
-            self.0,
-            &base64::engine::general_purpose::STANDARD,
-        ))
+        s.collect_str(&data_encoding::BASE64.encode_display(self.0))
     }
 }
 

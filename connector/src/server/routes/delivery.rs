@@ -1,7 +1,6 @@
 //! `POST /dev/inbound` and `POST /dev/passthrough`: what a platform sends a
 //! gateway, delivered live or buffered by the model.
 
-use base64::Engine as _;
 use hyper::Request;
 use hyper::body::Incoming;
 use relay_core::Instant;
@@ -39,7 +38,7 @@ pub(super) async fn passthrough(req: Request<Incoming>, ctx: &Ctx) -> Answer {
     let body = read_object(req, ctx).await?;
     let instance = string(&body, "instance")?;
     let b64 = opt_string(&body, "body_b64")?;
-    let bytes = base64::engine::general_purpose::STANDARD
+    let bytes = data_encoding::BASE64
         .decode(b64.as_bytes())
         .map_err(|e| bad(&format!("\"body_b64\" is not standard base64: {e}")))?;
     let forward = PassthroughForward {
