@@ -9,10 +9,10 @@ pub(crate) fn b64decode_lenient(s: &str) -> Option<Vec<u8>> {
     // the strict engine is much faster than the byte loop below.
     // (data-encoding reads padding inside the text as the end of a block
     // and goes on, where Python stops: only trailing padding is canonical.)
-    if !s.trim_end_matches('=').contains('=') {
-        if let Ok(bytes) = data_encoding::BASE64.decode(s.as_bytes()) {
-            return Some(bytes);
-        }
+    if !s.trim_end_matches('=').contains('=')
+        && let Ok(bytes) = data_encoding::BASE64.decode(s.as_bytes())
+    {
+        return Some(bytes);
     }
     if !s.is_ascii() {
         return None;
