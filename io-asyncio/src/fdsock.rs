@@ -226,6 +226,22 @@ impl FdTransport {
         Ok(())
     }
 
+    /// Schedules `connection_lost(exc)` for the loop's next turn, as
+    /// asyncio's transports report the end of a stream.
+    fn lost_next_turn(
+        slf: &Bound<'_, Self>,
+        event_loop: &Py<PyAny>,
+        exc: Option<Py<PyAny>>,
+    ) -> PyResult<()> {
+        let py = slf.py();
+        event_loop.call_method1(
+            py,
+            intern!(py, "call_soon"),
+            (slf.getattr(intern!(py, "_call_connection_lost"))?, exc),
+        )?;
+        Ok(())
+    }
+
     /// Stops everything now and reports `connection_lost(exc)` on the next
     /// turn (asyncio's `_force_close`).
     fn force_close(slf: &Bound<'_, Self>, exc: Option<Py<PyAny>>) -> PyResult<()> {
@@ -254,12 +270,7 @@ impl FdTransport {
         if writing {
             Self::call_loop(slf, intern!(py, "remove_writer"), None)?;
         }
-        event_loop.call_method1(
-            py,
-            intern!(py, "call_soon"),
-            (slf.getattr(intern!(py, "_call_connection_lost"))?, exc),
-        )?;
-        Ok(())
+        Self::lost_next_turn(slf, &event_loop, exc)
     }
 
     /// The end of the stream: the rest of the backlog is written, then the
@@ -474,14 +485,7 @@ impl FdTransport {
         }
         if finish {
             let event_loop = slf.borrow().event_loop.clone_ref(py);
-            event_loop.call_method1(
-                py,
-                intern!(py, "call_soon"),
-                (
-                    slf.getattr(intern!(py, "_call_connection_lost"))?,
-                    py.None(),
-                ),
-            )?;
+            Self::lost_next_turn(slf, &event_loop, None)?;
         }
         Ok(())
     }
@@ -508,14 +512,7 @@ impl FdTransport {
             Self::call_loop(slf, intern!(py, "remove_reader"), None)?;
         }
         if drained {
-            event_loop.call_method1(
-                py,
-                intern!(py, "call_soon"),
-                (
-                    slf.getattr(intern!(py, "_call_connection_lost"))?,
-                    py.None(),
-                ),
-            )?;
+            Self::lost_next_turn(slf, &event_loop, None)?;
         }
         Ok(())
     }
