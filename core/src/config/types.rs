@@ -244,7 +244,7 @@ pub struct RelayConfig {
     /// carries one.
     pub command_manifests: BTreeMap<String, Vec<ManifestCommand>>,
     /// The words after Slack's `/hermes` and the commands they stand for
-    /// (`None`: [`default_slack_commands`](crate::message::default_slack_commands));
+    /// (`None`: [`default_slack_commands`]);
     /// see [`normalize_slack_command`](crate::message::normalize_slack_command).
     pub slack_commands: Option<BTreeMap<String, String>>,
     /// Dial without credentials when the gateway id or secret is unset
