@@ -285,12 +285,17 @@ impl FdTransport {
     /// No borrow of the transport is held: the link writes through it.
     /// Both stream paths read through here (asyncio's through
     /// [`deliver_read`]).
+    ///
+    /// `from_loop`: the caller is the loop's own reader callback, where no
+    /// task can be running, so the check for one (a Python call on 3.11) is
+    /// skipped.
     pub(crate) fn deliver(
         py: Python<'_>,
         event_loop: &Bound<'_, PyAny>,
         owner: &Bound<'_, PyAny>,
         dial_no: u64,
         data: &[u8],
+        from_loop: bool,
     ) -> PyResult<()> {
         let link_obj = owner.getattr(intern!(py, "_link"))?;
         let Ok(link) = link_obj.cast::<Link>() else {
@@ -314,16 +319,21 @@ impl FdTransport {
             }
             // In order, more being added meanwhile; only where no task runs.
             if turn.len()? > 0 {
-                let current = CURRENT_TASK.import(py, "asyncio", "current_task")?;
-                if current.call1((event_loop,))?.is_none() {
+                let idle = from_loop || {
+                    let current = CURRENT_TASK.import(py, "asyncio", "current_task")?;
+                    current.call1((event_loop,))?.is_none()
+                };
+                if idle {
                     turn.call_method0(intern!(py, "wake_all"))?;
                 }
             }
             Ok(())
         })();
+        // Written first: the bookkeeping below only schedules callbacks for
+        // a later turn, and need not delay the frames (the peer's answer).
+        link.borrow_mut().uncork(py);
         let cleared = owner.setattr(intern!(py, "_turn"), py.None());
         let rest = turn.call_method0(intern!(py, "schedule_rest"));
-        link.borrow_mut().uncork(py);
         body.and(cleared).and(rest.map(|_| ()))
     }
 }
@@ -338,7 +348,7 @@ pub fn deliver_read(
     dial_no: u64,
     data: &[u8],
 ) -> PyResult<()> {
-    FdTransport::deliver(py, event_loop, owner, dial_no, data)
+    FdTransport::deliver(py, event_loop, owner, dial_no, data, false)
 }
 
 #[pymethods]
@@ -433,7 +443,14 @@ impl FdTransport {
             let t = slf.borrow();
             (t.event_loop.clone_ref(py), t.owner.clone_ref(py), t.dial_no)
         };
-        let result = Self::deliver(py, event_loop.bind(py), owner.bind(py), dial_no, &buf[..n]);
+        let result = Self::deliver(
+            py,
+            event_loop.bind(py),
+            owner.bind(py),
+            dial_no,
+            &buf[..n],
+            true,
+        );
         if buf.len() < READ_BYTES {
             buf.resize(READ_BYTES, 0);
         }

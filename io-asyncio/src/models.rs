@@ -4,6 +4,7 @@
 //! that predates it), every field it defines is filled the way the reference
 //! fills it.
 
+use std::cell::OnceCell;
 use std::collections::HashSet;
 
 use pyo3::prelude::*;
@@ -98,6 +99,9 @@ keywords!(
 pub struct Fields {
     keys: Vec<(Py<PyString>, bool)>,
     accepted: Option<HashSet<String>>,
+    /// Every keyword passed, in order, with the value most events give it
+    /// (see [`Fields::fresh`]).
+    template: OnceCell<Py<PyDict>>,
 }
 
 impl Fields {
@@ -125,7 +129,33 @@ impl Fields {
                 (PyString::intern(py, n).unbind(), wanted)
             })
             .collect();
-        Ok(Fields { keys, accepted })
+        Ok(Fields {
+            keys,
+            accepted,
+            template: OnceCell::new(),
+        })
+    }
+
+    /// A new keyword dict: a copy of the template that `init` fills the
+    /// first time (with every keyword passed, in the order they are passed,
+    /// each with its most common value), so that an event sets only what
+    /// differs from it. A copy costs one block copy instead of a dict
+    /// growing through one insertion per keyword.
+    fn fresh<'py>(
+        &self,
+        py: Python<'py>,
+        init: impl FnOnce(&Bound<'py, PyDict>) -> PyResult<()>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let template = match self.template.get() {
+            Some(t) => t.bind(py).clone(),
+            None => {
+                let t = PyDict::new(py);
+                init(&t)?;
+                let _ = self.template.set(t.clone().unbind());
+                t
+            }
+        };
+        template.copy()
     }
 
     /// Whether the class takes a keyword outside the declared ones.
@@ -208,32 +238,61 @@ pub fn source_kwargs<'py>(
     s: &SessionSource,
 ) -> PyResult<Bound<'py, PyDict>> {
     let f = &m.source;
-    let d = PyDict::new(py);
+    let d = f.fresh(py, |t| {
+        let none = || None::<&str>;
+        t.set_item(f.key(py, Src::Platform), py.None())?;
+        t.set_item(f.key(py, Src::ChatId), py.None())?;
+        for k in [
+            Src::ChatType,
+            Src::ChatName,
+            Src::UserId,
+            Src::UserName,
+            Src::ThreadId,
+            Src::ChatTopic,
+            Src::UserIdAlt,
+            Src::ChatIdAlt,
+            Src::ScopeId,
+            Src::ParentChatId,
+            Src::MessageId,
+            Src::Profile,
+        ] {
+            put(t, f, k, none)?;
+        }
+        put(t, f, Src::AutoThreadCreated, || false)?;
+        put(t, f, Src::AutoThreadInitialName, none)?;
+        put(t, f, Src::ProspectiveThreadId, none)?;
+        // Stamped by the transport, never read off the wire: the event
+        // came over the authenticated relay socket.
+        put(t, f, Src::DeliveredViaUpstreamRelay, || true)
+    })?;
     d.set_item(f.key(py, Src::Platform), s.platform.as_str())?;
     d.set_item(f.key(py, Src::ChatId), s.chat_id.as_str())?;
     put(&d, f, Src::ChatType, || s.chat_type.as_str())?;
-    put(&d, f, Src::ChatName, || s.chat_name.as_deref())?;
-    put(&d, f, Src::UserId, || s.user_id.as_deref())?;
+    // What the template holds (None, False) is not set again.
+    let opt = |k: Src, v: Option<&str>| match v {
+        Some(v) => put(&d, f, k, || v),
+        None => Ok(()),
+    };
+    opt(Src::ChatName, s.chat_name.as_deref())?;
+    opt(Src::UserId, s.user_id.as_deref())?;
     // The display name is what native adapters show; session keys use ids.
-    put(&d, f, Src::UserName, || s.display_name())?;
-    put(&d, f, Src::ThreadId, || s.thread_id.as_deref())?;
-    put(&d, f, Src::ChatTopic, || s.chat_topic.as_deref())?;
-    put(&d, f, Src::UserIdAlt, || s.user_id_alt.as_deref())?;
-    put(&d, f, Src::ChatIdAlt, || s.chat_id_alt.as_deref())?;
-    put(&d, f, Src::ScopeId, || s.scope_id.as_deref())?;
-    put(&d, f, Src::ParentChatId, || s.parent_chat_id.as_deref())?;
-    put(&d, f, Src::MessageId, || s.message_id.as_deref())?;
-    put(&d, f, Src::Profile, || s.profile.as_deref())?;
-    put(&d, f, Src::AutoThreadCreated, || s.auto_thread_created)?;
-    put(&d, f, Src::AutoThreadInitialName, || {
-        s.auto_thread_initial_name.as_deref()
-    })?;
-    put(&d, f, Src::ProspectiveThreadId, || {
-        s.prospective_thread_id.as_deref()
-    })?;
-    // Stamped by the transport, never read off the wire: the event came
-    // over the authenticated relay socket.
-    put(&d, f, Src::DeliveredViaUpstreamRelay, || true)?;
+    opt(Src::UserName, s.display_name())?;
+    opt(Src::ThreadId, s.thread_id.as_deref())?;
+    opt(Src::ChatTopic, s.chat_topic.as_deref())?;
+    opt(Src::UserIdAlt, s.user_id_alt.as_deref())?;
+    opt(Src::ChatIdAlt, s.chat_id_alt.as_deref())?;
+    opt(Src::ScopeId, s.scope_id.as_deref())?;
+    opt(Src::ParentChatId, s.parent_chat_id.as_deref())?;
+    opt(Src::MessageId, s.message_id.as_deref())?;
+    opt(Src::Profile, s.profile.as_deref())?;
+    if s.auto_thread_created {
+        put(&d, f, Src::AutoThreadCreated, || true)?;
+    }
+    opt(
+        Src::AutoThreadInitialName,
+        s.auto_thread_initial_name.as_deref(),
+    )?;
+    opt(Src::ProspectiveThreadId, s.prospective_thread_id.as_deref())?;
     Ok(d)
 }
 
@@ -260,50 +319,67 @@ pub fn event_kwargs<'py>(
     e: &MessageEvent,
 ) -> PyResult<Bound<'py, PyDict>> {
     let f = &m.event;
-    let d = PyDict::new(py);
+    let d = f.fresh(py, |t| {
+        let none = || None::<&str>;
+        t.set_item(f.key(py, Ev::Text), py.None())?;
+        t.set_item(f.key(py, Ev::MessageType), py.None())?;
+        put(t, f, Ev::MessageId, none)?;
+        put(t, f, Ev::ReplyToMessageId, none)?;
+        put(t, f, Ev::ReplyToText, none)?;
+        put(t, f, Ev::ReplyToAuthorName, none)?;
+        put(t, f, Ev::ReplyToIsOwnMessage, || false)?;
+        // Placeholders: every event gets lists of its own.
+        put(t, f, Ev::MediaUrls, none)?;
+        put(t, f, Ev::MediaTypes, none)?;
+        put(t, f, Ev::ChannelContext, none)?;
+        put(t, f, Ev::PromptResponse, none)
+    })?;
     d.set_item(f.key(py, Ev::Text), &e.text)?;
     d.set_item(f.key(py, Ev::MessageType), message_type(e.message_type))?;
-    put(&d, f, Ev::MessageId, || e.message_id.as_deref())?;
-    put(&d, f, Ev::ReplyToMessageId, || {
-        e.reply_to_message_id.as_deref()
-    })?;
-    let reply = e.reply_to.as_ref();
-    put(&d, f, Ev::ReplyToText, || {
-        reply.and_then(|r| r.text.as_deref())
-    })?;
-    put(&d, f, Ev::ReplyToAuthorName, || {
-        reply.and_then(|r| r.author.as_deref())
-    })?;
-    put(&d, f, Ev::ReplyToIsOwnMessage, || {
-        reply.is_some_and(|r| r.is_own)
-    })?;
+    // What the template holds (None, False) is not set again.
+    if let Some(v) = e.message_id.as_deref() {
+        put(&d, f, Ev::MessageId, || v)?;
+    }
+    if let Some(v) = e.reply_to_message_id.as_deref() {
+        put(&d, f, Ev::ReplyToMessageId, || v)?;
+    }
+    if let Some(reply) = e.reply_to.as_ref() {
+        if let Some(v) = reply.text.as_deref() {
+            put(&d, f, Ev::ReplyToText, || v)?;
+        }
+        if let Some(v) = reply.author.as_deref() {
+            put(&d, f, Ev::ReplyToAuthorName, || v)?;
+        }
+        if reply.is_own {
+            put(&d, f, Ev::ReplyToIsOwnMessage, || true)?;
+        }
+    }
     if let Some(k) = f.want(Ev::MediaUrls) {
         d.set_item(k.bind(py), PyList::new(py, &e.media_urls)?)?;
     }
     if let Some(k) = f.want(Ev::MediaTypes) {
         d.set_item(k.bind(py), PyList::new(py, e.media_types())?)?;
     }
-    put(&d, f, Ev::ChannelContext, || context_text(&e.context))?;
-    if let Some(k) = f.want(Ev::PromptResponse) {
-        match &e.prompt_response {
-            Some(p) => {
-                let pd = PyDict::new(py);
-                pd.set_item("prompt_id", &p.prompt_id)?;
-                pd.set_item("option_id", &p.option_id)?;
-                if let Some(l) = &p.label {
-                    pd.set_item("label", l)?;
-                }
-                if let Some(m) = &p.prompt_message_id {
-                    pd.set_item("prompt_message_id", m)?;
-                }
-                // The whole object, as the reference hands it over.
-                for (k, v) in &p.extra {
-                    pd.set_item(k, to_py(py, v)?)?;
-                }
-                d.set_item(k.bind(py), pd)?;
-            }
-            None => d.set_item(k.bind(py), py.None())?,
+    if let Some(v) = context_text(&e.context) {
+        put(&d, f, Ev::ChannelContext, || v)?;
+    }
+    if let Some(k) = f.want(Ev::PromptResponse)
+        && let Some(p) = &e.prompt_response
+    {
+        let pd = PyDict::new(py);
+        pd.set_item("prompt_id", &p.prompt_id)?;
+        pd.set_item("option_id", &p.option_id)?;
+        if let Some(l) = &p.label {
+            pd.set_item("label", l)?;
         }
+        if let Some(m) = &p.prompt_message_id {
+            pd.set_item("prompt_message_id", m)?;
+        }
+        // The whole object, as the reference hands it over.
+        for (k, v) in &p.extra {
+            pd.set_item(k, to_py(py, v)?)?;
+        }
+        d.set_item(k.bind(py), pd)?;
     }
     Ok(d)
 }

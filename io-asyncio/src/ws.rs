@@ -18,8 +18,12 @@ use tungstenite::{Error, Message, WebSocket};
 /// each NDJSON line (1 MiB by default); one message may carry a few lines.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
-/// tungstenite's read buffer: small, since a connection is mostly idle.
-const READ_BUFFER_BYTES: usize = 16 * 1024;
+/// The most tungstenite takes from the fed bytes at a time. It zero-fills
+/// that much of its buffer before every take, the last one of each feed
+/// (which finds nothing) included: kept near the size of one frame, so a
+/// small frame does not cost two 16 KiB fills. Larger messages are taken
+/// in several pieces.
+const READ_BUFFER_BYTES: usize = 2 * 1024;
 
 /// The socket's two directions as buffers: `Read` takes what was fed and
 /// reports `WouldBlock` once it is used up; `Write` appends to the output.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import shutil
 import socket
@@ -23,9 +24,9 @@ from hermes_relay import _core
 from hermes_relay import transport as transport_module
 from hermes_relay._stream import Stream
 from conftest import ON_UVLOOP, needs_asyncio_loop, run
-from miniws import MiniConnector
+from miniws import MiniConnector, Peer
 from test_connector import started as connector_started
-from test_turns import SelectCounter, answer_outbounds, handshake_only, make
+from test_turns import SelectCounter, acks, answer_outbounds, handshake_only, inbound, make
 
 BOUND = 20.0
 HAS_FD = hasattr(_core, "FdTransport")
@@ -444,4 +445,46 @@ async def test_a_peer_that_never_reads_fails_the_stream_past_the_backlog_cap(mon
         assert stream.transport.is_closing()
         assert stream.transport.get_write_buffer_size() == 0
         stop.set()
+        await asyncio.wait_for(t.disconnect(), BOUND)
+
+
+async def test_frames_of_every_size_and_split_arrive_whole_and_in_order(path):
+    """Frames the peer writes several to a write, and frames dribbled a few
+    bytes per write (a header cut in two, payloads larger than the framing's
+    read buffer): each inbound message reaches the handler whole, in order."""
+    sizes = [1, 125, 126, 2047, 2048, 2049, 4096, 16 * 1024 + 3, 65535, 65536, 300 * 1024]
+    texts = [f"{i:02d}" + "y" * n for i, n in enumerate(sizes)]
+    seen = []
+
+    async def handler(event):
+        seen.append(event.text)
+
+    def frame(i, text):
+        return Peer.frame(0x1, (json.dumps(inbound(text, f"b{i}")) + "\n").encode())
+
+    async def script(peer):
+        await handshake_only(peer)
+        # The small ones together in one write.
+        peer.writer.write(b"".join(frame(i, t) for i, t in enumerate(texts[:6])))
+        await peer.writer.drain()
+        # The large ones a few bytes at a time, then in uneven pieces.
+        for i, t in enumerate(texts[6:], start=6):
+            data = frame(i, t)
+            step = 3 if i == 6 else 7919
+            for at in range(0, len(data), step):
+                peer.writer.write(data[at:at + step])
+                await peer.writer.drain()
+                if step == 3:
+                    await asyncio.sleep(0)
+        await peer.idle()
+
+    async with MiniConnector(script) as mc:
+        t = make(mc.url)
+        t.set_inbound_handler(handler)
+        await asyncio.wait_for(t.connect(), BOUND)
+        await asyncio.wait_for(t.handshake(), BOUND)
+        assert await _until(lambda: len(seen) == len(texts))
+        assert [len(s) for s in seen] == [len(s) for s in texts]
+        assert seen == texts
+        assert await _until(lambda: acks(mc.peers[0]) == [f"b{i}" for i in range(len(texts))])
         await asyncio.wait_for(t.disconnect(), BOUND)

@@ -200,3 +200,64 @@ async def test_keywords_reach_the_constructors_interned(connector, monkeypatch):
         assert fresh == [], f"keywords not interned: {fresh}"
     finally:
         await t.disconnect()
+
+
+SOURCE_ORDER = ["platform", "chat_id", "chat_type", "chat_name", "user_id", "user_name", "thread_id",
+                "chat_topic", "user_id_alt", "chat_id_alt", "scope_id", "parent_chat_id", "message_id",
+                "profile", "auto_thread_created", "auto_thread_initial_name", "prospective_thread_id",
+                "delivered_via_upstream_relay"]
+EVENT_ORDER = ["text", "message_type", "message_id", "reply_to_message_id", "reply_to_text",
+               "reply_to_author_name", "reply_to_is_own_message", "media_urls", "media_types",
+               "channel_context", "prompt_response"]
+
+
+async def test_each_event_gets_its_own_keywords_whatever_came_before(connector, monkeypatch):
+    """A full event, a bare one, the full one again: the bare one carries
+    none of the full one's values, no two events share a list or a dict, and
+    every event passes the same keywords in the same order."""
+    seen = []
+    build = _models.build_inbound
+
+    def spy(source_kwargs, event_kwargs):
+        seen.append((dict(source_kwargs), dict(event_kwargs)))
+        return build(source_kwargs, event_kwargs)
+
+    monkeypatch.setattr(_models, "build_inbound", spy)
+    bare = {"text": "plain", "source": {"platform": "telegram", "chat_id": "c"}}
+    again = dict(EVENT, message_id="m-101")  # the same id would be a duplicate
+    t, inbox, _ = await started(connector)
+    try:
+        got = []
+        for ev in (EVENT, bare, again):
+            status, body = await connector.post("/dev/inbound", {"instance": "gw", "event": ev})
+            assert status == 200, body
+            got.append(await inbox.next())
+        sf, ef = _models.SOURCE_FIELDS, _models.EVENT_FIELDS
+        want_src = [k for k in SOURCE_ORDER if k in ("platform", "chat_id") or has(sf, k)]
+        want_ev = [k for k in EVENT_ORDER if k in ("text", "message_type") or has(ef, k)]
+        for skw, ekw in seen:
+            assert list(skw) == want_src
+            assert list(ekw) == want_ev
+        skw, ekw = seen[1]
+        assert skw["chat_id"] == "c" and skw["chat_type"] == "dm"
+        for k in want_src[3:]:
+            want = {"auto_thread_created": False, "delivered_via_upstream_relay": True}.get(k)
+            assert skw[k] == want, k
+        assert ekw["text"] == "plain"
+        for k in want_ev[2:]:
+            want = {"reply_to_is_own_message": False, "media_urls": [], "media_types": []}.get(k)
+            assert ekw[k] == want, k
+        assert seen[0][0] == seen[2][0] and seen[0][1].keys() == seen[2][1].keys()
+        assert {k: v for k, v in seen[0][1].items() if k not in ("message_id", "source")} == \
+            {k: v for k, v in seen[2][1].items() if k not in ("message_id", "source")}
+        assert got[1].source.user_name is None and got[1].reply_to_message_id is None
+        for name in ("media_urls", "media_types"):
+            if has(ef, name):
+                lists = [getattr(e, name) for e in got]
+                assert len({id(x) for x in lists}) == 3, name
+        if has(ef, "prompt_response"):
+            assert got[1].prompt_response is None
+            assert got[0].prompt_response == got[2].prompt_response == EVENT["prompt_response"]
+            assert got[0].prompt_response is not got[2].prompt_response
+    finally:
+        await asyncio.wait_for(t.disconnect(), BOUND)
