@@ -15,17 +15,36 @@
 use core::hash::BuildHasher;
 use foldhash::quality::FixedState;
 
+#[cfg(test)]
 use crate::message::MessageEvent;
 
 /// The identity hash of a message, when it has an identity.
+#[cfg(test)]
 pub(crate) fn identity_of(event: &MessageEvent) -> Option<u64> {
-    let message_id = event.message_id.as_deref().filter(|m| !m.is_empty())?;
-    let chat_id = Some(event.source.chat_id.as_str()).filter(|c| !c.is_empty())?;
+    identity_of_parts(
+        event.source.platform.as_str(),
+        event.source.chat_id.as_str(),
+        event.message_id.as_deref(),
+    )
+}
+
+/// [`identity_of`] from a message's platform, chat id and message id, for
+/// a caller that has them as `&str` already.
+#[inline]
+pub(crate) fn identity_of_parts(
+    platform: &str,
+    chat_id: &str,
+    message_id: Option<&str>,
+) -> Option<u64> {
+    let message_id = message_id.filter(|m| !m.is_empty())?;
+    if chat_id.is_empty() {
+        return None;
+    }
     // A fixed seed: the same identity hashes the same in every run. A fast
     // hash rather than a keyed one loses nothing here: the set is bounded
     // (at most `capacity` entries, probes bounded by its size), and a
     // SipHash with fixed keys could be aimed at just as well.
-    Some(IDENTITY_HASH.hash_one((event.source.platform.as_str(), chat_id, message_id)))
+    Some(IDENTITY_HASH.hash_one((platform, chat_id, message_id)))
 }
 
 /// The hasher of identities (the seed is arbitrary, fixed).
@@ -78,9 +97,7 @@ impl ReplayMemory {
         }
         let key = stored(identity);
         if self.slots.is_empty() {
-            let size = self.capacity.saturating_mul(2).next_power_of_two().max(8);
-            self.slots = vec![EMPTY; size];
-            self.order.reserve_exact(self.capacity.min(1 << 16));
+            self.size_once();
         }
         let mut i = self.home(key);
         loop {
@@ -90,6 +107,16 @@ impl ReplayMemory {
                 Some(_) => i = self.next(i),
             }
         }
+    }
+
+    /// Sizes the set and the ring, on the first message (out of line: the
+    /// probe of every later one then saves no registers around it).
+    #[cold]
+    #[inline(never)]
+    fn size_once(&mut self) {
+        let size = self.capacity.saturating_mul(2).next_power_of_two().max(8);
+        self.slots = vec![EMPTY; size];
+        self.order.reserve_exact(self.capacity.min(1 << 16));
     }
 
     /// Records `identity`, which [`look_up`](Self::look_up) just found new

@@ -177,6 +177,61 @@ fn python_default_spelling_is_accepted() {
     assert_eq!(buffer_id, None);
 }
 
+/// A key written with escapes names the same field as the plain key, at
+/// every level and however many such keys an object holds in a row; an
+/// unknown one is kept under its unescaped name.
+#[test]
+fn escaped_keys_name_the_same_fields() {
+    let plain = r#"{"type":"inbound","bufferId":"b-1","event":{"text":"hi","message_id":"m-1","source":{"platform":"slack","chat_id":"c-1","user_name":"ann","chat_type":"group","zeta":1,"user_id":"u-1"},"odd_key":true}}"#;
+    // Each key escaped in turn, then every key escaped at once.
+    let keys = [
+        "type",
+        "bufferId",
+        "event",
+        "text",
+        "message_id",
+        "source",
+        "platform",
+        "chat_id",
+        "user_name",
+        "chat_type",
+        "zeta",
+        "user_id",
+        "odd_key",
+    ];
+    let escape = |k: &str| {
+        let mut chars = k.chars();
+        let first = chars.next().unwrap();
+        format!("\"\\u{:04x}{}\":", first as u32, chars.as_str())
+    };
+    let mut lines: Vec<String> = keys
+        .iter()
+        .map(|k| plain.replacen(&format!("\"{k}\":"), &escape(k), 1))
+        .collect();
+    let mut all = plain.to_owned();
+    for k in keys {
+        all = all.replacen(&format!("\"{k}\":"), &escape(k), 1);
+    }
+    lines.push(all);
+    let want = decode_connector_frame(plain.as_bytes()).unwrap();
+    let ConnectorFrame::Inbound { event, buffer_id } = &want else {
+        panic!("{want:?}")
+    };
+    assert_eq!(buffer_id.as_ref().map(|b| b.0.as_str()), Some("b-1"));
+    assert_eq!(event.source.user_id.as_deref(), Some("u-1"));
+    assert_eq!(event.source.extra["zeta"], json!(1));
+    assert_eq!(event.extra["odd_key"], json!(true));
+    for line in &lines {
+        assert_ne!(line, plain);
+        assert_eq!(
+            decode_connector_frame(line.as_bytes()).as_ref(),
+            Ok(&want),
+            "{line}"
+        );
+        assert_eq!(decode_connector_text(line).as_ref(), Ok(&want), "{line}");
+    }
+}
+
 #[test]
 fn lenient_connector_fields() {
     // numeric bufferId → string; falsy bufferId → live

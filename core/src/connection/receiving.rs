@@ -210,19 +210,20 @@ impl Shared {
         signals: &mut ReadSignals,
     ) -> bool {
         let src = &event.source;
-        let platform = Some(src.platform.as_str()).filter(|p| *p != "relay" && !p.is_empty());
+        // Each text read once, for both the chat's memory and the identity.
+        let (platform, chat_id) = (src.platform.as_str(), src.chat_id.as_str());
         self.scope.learn(
-            &src.chat_id,
+            chat_id,
             Learned {
                 scope: nonempty(&src.scope_id),
-                platform,
+                platform: Some(platform).filter(|p| *p != "relay" && !p.is_empty()),
                 user_id: nonempty(&src.user_id),
                 profile: nonempty(&src.profile),
             },
         );
         // One probe of the replay memory serves the check and the record.
-        let identity =
-            replay::identity_of(&event).map(|identity| (identity, self.replays.look_up(identity)));
+        let identity = replay::identity_of_parts(platform, chat_id, event.message_id.as_deref())
+            .map(|identity| (identity, self.replays.look_up(identity)));
         // PLANTED BUG when skipped: a replay is handed over again.
         if let Some((_, lookup)) = identity
             && !planted!(self, HandReplays)

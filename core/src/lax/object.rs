@@ -9,7 +9,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::error::DecodeError;
-use super::value::{Key, Lax, LaxVisitor, consume_map, consume_seq};
+use super::value::{KeyInto, Lax, LaxVisitor, consume_map, consume_seq};
 
 /// A type filled from a JSON object one key at a time.
 pub(crate) trait WireObject<'de>: Sized {
@@ -172,8 +172,9 @@ impl<'de, T: WireObject<'de>, F: FnOnce() -> T> Visitor<'de> for ShapeFrom<F> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut t = (self.0)();
-        while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
-            t.field(&k, &mut map)?;
+        let mut scratch = String::new();
+        while let Some(k) = map.next_key_seed(KeyInto(&mut scratch))? {
+            t.field(k.get(&scratch), &mut map)?;
         }
         Ok(Shape::Obj(t))
     }
@@ -240,8 +241,9 @@ impl<'de, T: FillObject<'de>> Visitor<'de> for ShapeInto<'_, T> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         self.0.reset();
-        while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
-            self.0.field(&k, &mut map)?;
+        let mut scratch = String::new();
+        while let Some(k) = map.next_key_seed(KeyInto(&mut scratch))? {
+            self.0.field(k.get(&scratch), &mut map)?;
         }
         self.0.done();
         Ok(Shape::Obj(()))

@@ -4,7 +4,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::Value;
 
 /// A JSON value classified without failing on its type. Arrays and objects
@@ -166,28 +168,54 @@ impl<'de> Deserialize<'de> for Lax<'de> {
     }
 }
 
-/// An object key, borrowed when it has no escapes.
-pub(crate) struct Key<'de>(pub(crate) Cow<'de, str>);
+/// Where [`KeyInto`] left an object key: borrowed from the input, or (a key
+/// with escapes, rare) written into the caller's scratch string. Nothing to
+/// drop: the per-key loop of an object stays lean.
+#[derive(Clone, Copy)]
+pub(crate) enum KeyAt<'de> {
+    Borrowed(&'de str),
+    Scratch,
+}
 
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string key")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Owned(v)))
-            }
+impl<'de> KeyAt<'de> {
+    /// The key, given the scratch string [`KeyInto`] wrote into.
+    #[inline(always)]
+    pub(crate) fn get<'a>(self, scratch: &'a str) -> &'a str
+    where
+        'de: 'a,
+    {
+        match self {
+            KeyAt::Borrowed(k) => k,
+            KeyAt::Scratch => scratch,
         }
-        d.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Reads an object key: borrowed when it has no escapes, else copied into
+/// the scratch string (reused from key to key).
+pub(crate) struct KeyInto<'s>(pub(crate) &'s mut String);
+
+impl<'de> DeserializeSeed<'de> for KeyInto<'_> {
+    type Value = KeyAt<'de>;
+    #[inline(always)]
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyInto<'_> {
+    type Value = KeyAt<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string key")
+    }
+    #[inline(always)]
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(KeyAt::Borrowed(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        self.0.clear();
+        self.0.push_str(v);
+        Ok(KeyAt::Scratch)
     }
 }
 
