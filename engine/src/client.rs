@@ -57,7 +57,7 @@ impl<R: Runtime> RelayClient<R> {
             Replies::Remote(Default::default()),
         );
         let shared = Arc::new(Shared::new(engine, options.event_capacity));
-        rt.spawn(Box::pin(Driver::new(shared.clone()).run()));
+        rt.spawn(Box::pin(Driver::new(shared.clone())));
         (RelayHandle::new(shared.clone()), Events::new(shared))
     }
 

@@ -3,6 +3,8 @@
 //! (keepalive, reconnects, events read ahead), until the connection is
 //! terminal.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -18,16 +20,7 @@ impl Driver {
         Driver { shared }
     }
 
-    /// Runs until the connection is terminal (shut down or revoked).
-    pub(crate) async fn run(self) {
-        std::future::poll_fn(|cx| self.poll(cx)).await;
-        log::debug!(
-            "relay driver stopped in state {}",
-            self.shared.lock().engine.conn.state()
-        );
-    }
-
-    fn poll(&self, cx: &mut Context<'_>) -> Poll<()> {
+    fn turn(&self, cx: &mut Context<'_>) -> Poll<()> {
         self.shared.router.set_driver(cx.waker());
         let mut core = self.shared.lock();
         self.shared.poll_connection(&mut core, Poller::Other);
@@ -36,6 +29,24 @@ impl Driver {
         } else {
             Poll::Pending
         }
+    }
+}
+
+/// Runs until the connection is terminal (shut down or revoked). The task
+/// is the driver itself: nothing else is laid out in it.
+impl Future for Driver {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let done = this.turn(cx);
+        if done.is_ready() {
+            log::debug!(
+                "relay driver stopped in state {}",
+                this.shared.lock().engine.conn.state()
+            );
+        }
+        done
     }
 }
 

@@ -36,13 +36,17 @@ use super::shared::{Poller, Shared, Turn};
 /// stream ends when the client has stopped and every event was taken.
 pub struct Events {
     shared: Arc<Shared>,
+    batch: Batch,
+}
+
+/// What the stream holds apart from the connection (so that a wait
+/// borrows the connection and this side by side).
+struct Batch {
     /// The batch taken from the queue, handed out one by one.
     taken: VecDeque<Event>,
     /// Messages handed back ([`Events::recycle`]) not yet given to the
     /// connection.
     returned: EventPool,
-    /// This stream's turn at polling the connection.
-    token: u64,
     /// The connection's [`trims`](super::engine::Engine::trims) when the
     /// batch buffer was last given back.
     trims: u32,
@@ -51,7 +55,7 @@ pub struct Events {
 impl std::fmt::Debug for Events {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Events")
-            .field("taken", &self.taken.len())
+            .field("taken", &self.batch.taken.len())
             .finish_non_exhaustive()
     }
 }
@@ -60,11 +64,12 @@ impl Events {
     /// The stream over `shared`'s events.
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
         Events {
-            token: shared.router.token(),
             shared,
-            taken: VecDeque::new(),
-            returned: EventPool::default(),
-            trims: 0,
+            batch: Batch {
+                taken: VecDeque::new(),
+                returned: EventPool::default(),
+                trims: 0,
+            },
         }
     }
 
@@ -72,19 +77,20 @@ impl Events {
     /// waits, the calling task reads the socket itself when there is
     /// something to read.
     pub async fn next_event(&mut self) -> Option<Event> {
-        if let Some(event) = self.taken.pop_front() {
+        if let Some(event) = self.batch.taken.pop_front() {
             return Some(event);
         }
-        let shared = self.shared.clone();
-        let turn = Turn::with_token(&shared, self.token);
-        let event = std::future::poll_fn(|cx| self.poll_event(cx, Some(&turn))).await;
+        let Events { shared, batch } = self;
+        let shared: &Shared = shared;
+        let turn = Turn::stream(shared);
+        let event = std::future::poll_fn(|cx| batch.poll(shared, cx, Some(&turn))).await;
         // In the middle of a batch the application comes back for the
         // rest: a socket wake-up that came meanwhile waits for it rather
         // than waking the driver task on another thread. The wait is
         // bounded: the connection's timer wakes the driver task at the next
         // deadline, and the driver reads the socket before it handles the
         // timeout.
-        turn.finish(!self.taken.is_empty());
+        turn.finish(!batch.taken.is_empty());
         event
     }
 
@@ -97,24 +103,36 @@ impl Events {
     /// (a text buffer over [`MAX_STRING_CAPACITY`](relay_core::recycle::MAX_STRING_CAPACITY) is not kept);
     /// more is freed.
     pub fn recycle(&mut self, event: Box<MessageEvent>) {
-        self.returned.recycle(event);
+        self.batch.returned.recycle(event);
     }
 
+    /// The next event, waiting for the driver task to read it.
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.batch.poll(&self.shared, cx, None)
+    }
+}
+
+impl Batch {
     /// The next event; with a `turn`, this task polls the connection
     /// itself while it waits.
-    fn poll_event(&mut self, cx: &mut Context<'_>, turn: Option<&Turn<'_>>) -> Poll<Option<Event>> {
+    fn poll(
+        &mut self,
+        shared: &Shared,
+        cx: &mut Context<'_>,
+        turn: Option<&Turn<'_>>,
+    ) -> Poll<Option<Event>> {
         if let Some(event) = self.taken.pop_front() {
             return Poll::Ready(Some(event));
         }
         let mut core = match turn {
             Some(turn) => turn.begin(cx),
-            None => self.shared.lock(),
+            None => shared.lock(),
         };
         if !self.returned.is_empty() {
             core.engine.conn.recycle_all(&mut self.returned);
         }
         if core.engine.events.is_empty() && turn.is_some() {
-            self.shared.poll_connection(&mut core, Poller::Reader);
+            shared.poll_connection(&mut core, Poller::Reader);
         }
         if core.engine.events.is_empty() {
             if core.stopped {
@@ -136,7 +154,7 @@ impl Events {
         drop(core);
         if full && turn.is_none() {
             // The driver task stopped reading for room.
-            self.shared.router.wake_driver();
+            shared.router.wake_driver();
         }
         Poll::Ready(self.taken.pop_front())
     }
@@ -149,7 +167,7 @@ impl Stream for Events {
     /// polled at any time, so its task never takes the driver's place
     /// ([`next_event`](Events::next_event) does).
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        self.poll_event(cx, None)
+        self.poll_event(cx)
     }
 }
 
@@ -159,6 +177,7 @@ impl Drop for Events {
         core.events_dropped = true;
         core.engine.events.clear();
         drop(core);
+        self.shared.router.drop_stream();
         // The connection may have stopped reading for room: read on.
         self.shared.router.wake_driver();
     }
@@ -186,12 +205,12 @@ mod tests {
                 ..MessageEvent::default()
             };
             events.recycle(Box::new(e));
-            assert!(events.returned.held() <= MAX_HELD_BYTES);
+            assert!(events.batch.returned.held() <= MAX_HELD_BYTES);
         }
-        assert!(!events.returned.is_empty());
+        assert!(!events.batch.returned.is_empty());
         // Handed to the connection at the next look for events, in one move.
         let waker = std::task::Waker::noop();
-        let _ = events.poll_event(&mut std::task::Context::from_waker(waker), None);
-        assert!(events.returned.is_empty() && events.returned.held() == 0);
+        let _ = events.poll_event(&mut std::task::Context::from_waker(waker));
+        assert!(events.batch.returned.is_empty() && events.batch.returned.held() == 0);
     }
 }

@@ -23,14 +23,18 @@ pub(crate) struct Router {
     /// connection since: if that task stops awaiting first, the wake-up
     /// is passed on.
     owed: AtomicBool,
+    /// The event stream's task awaits the connection (under the lock).
+    stream_awaits: AtomicBool,
 }
 
 #[derive(Default)]
 struct Routes {
     /// The driver task.
     driver: Option<Waker>,
-    /// Application tasks awaiting the connection, by token; the first is
-    /// woken.
+    /// The event stream's task, kept between its waits: its next wait
+    /// costs no clone of its waker (and no drop of the last one).
+    stream: Option<Waker>,
+    /// Other application tasks awaiting the connection (calls), by token.
     apps: Vec<(u64, Waker)>,
     next_token: u64,
 }
@@ -39,6 +43,15 @@ impl Router {
     fn lock(&self) -> MutexGuard<'_, Routes> {
         // No code panics while holding the lock; recover the data anyway.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The application task to wake, if one awaits.
+    fn awaiting<'r>(&self, routes: &'r Routes) -> Option<&'r Waker> {
+        if self.stream_awaits.load(Ordering::Relaxed) {
+            routes.stream.as_ref()
+        } else {
+            routes.apps.first().map(|(_, w)| w)
+        }
     }
 
     /// The driver task's waker, kept up to date on every poll.
@@ -71,8 +84,8 @@ impl Router {
             Some((_, w)) if w.will_wake(waker) => {}
             Some((_, w)) => *w = waker.clone(),
             None => {
-                // Usually one task awaits (the event stream): room for one,
-                // not the four a first push reserves.
+                // Usually one call awaits at a time: room for one, not
+                // the four a first push reserves.
                 if routes.apps.capacity() == 0 {
                     routes.apps.reserve_exact(1);
                 }
@@ -81,27 +94,50 @@ impl Router {
         }
     }
 
+    /// The event stream's task awaits the connection.
+    pub(crate) fn register_stream(&self, waker: &Waker) {
+        let mut routes = self.lock();
+        if !routes.stream.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            routes.stream = Some(waker.clone());
+        }
+        self.stream_awaits.store(true, Ordering::Relaxed);
+    }
+
     /// The application task holding `token` no longer awaits. A wake-up
     /// it may have taken without polling is passed on.
     pub(crate) fn unregister(&self, token: u64) {
-        self.unregister_or_keep(token, false);
-    }
-
-    /// [`unregister`](Self::unregister); with `keep`, when no other task
-    /// awaits, a wake-up taken without polling stays owed instead of
-    /// waking the driver task: the caller comes back to poll (an event
-    /// stream in the middle of a batch). Any other task that registers,
-    /// and any later wake-up (the connection's timer), still reach the
-    /// connection.
-    pub(crate) fn unregister_or_keep(&self, token: u64, keep: bool) {
         let mut routes = self.lock();
         routes.apps.retain(|(t, _)| *t != token);
+        self.stopped_awaiting(&routes, false);
+    }
+
+    /// The event stream's task no longer awaits, for now; with `busy`, it
+    /// works through a batch and comes back for more: a wake-up it took
+    /// without polling then stays owed to it instead of waking the driver
+    /// task, when no other task awaits. Any other task that registers, and
+    /// any later wake-up (the connection's timer), still reach the
+    /// connection.
+    pub(crate) fn pause_stream(&self, busy: bool) {
+        let routes = self.lock();
+        self.stream_awaits.store(false, Ordering::Relaxed);
+        self.stopped_awaiting(&routes, busy);
+    }
+
+    /// The event stream is gone: its waker is dropped.
+    pub(crate) fn drop_stream(&self) {
+        let mut routes = self.lock();
+        routes.stream = None;
+        self.stream_awaits.store(false, Ordering::Relaxed);
+        self.stopped_awaiting(&routes, false);
+    }
+
+    fn stopped_awaiting(&self, routes: &Routes, keep: bool) {
         if self.owed.load(Ordering::Acquire) {
-            if keep && routes.apps.is_empty() {
+            if keep && self.awaiting(routes).is_none() {
                 // Owed stays set: the next wake-up goes to the driver.
                 return;
             }
-            Self::route(&self.owed, &routes);
+            self.route(routes);
         }
     }
 
@@ -111,10 +147,10 @@ impl Router {
         self.owed.store(false, Ordering::Release);
     }
 
-    fn route(owed: &AtomicBool, routes: &Routes) {
-        match routes.apps.first() {
-            Some((_, app)) => {
-                owed.store(true, Ordering::Release);
+    fn route(&self, routes: &Routes) {
+        match self.awaiting(routes) {
+            Some(app) => {
+                self.owed.store(true, Ordering::Release);
                 app.wake_by_ref();
             }
             None => {
@@ -133,7 +169,7 @@ impl Wake for Router {
 
     fn wake_by_ref(self: &Arc<Self>) {
         let routes = self.lock();
-        Self::route(&self.owed, &routes);
+        self.route(&routes);
     }
 }
 
@@ -204,18 +240,40 @@ mod tests {
         let (driver, driver_waker) = counter();
         let (app, app_waker) = counter();
         router.set_driver(&driver_waker);
-        let token = router.token();
-        router.register(token, &app_waker);
+        router.register_stream(&app_waker);
         waker.wake_by_ref();
         assert_eq!(app.0.load(Ordering::SeqCst), 1);
         // The application returns with a batch to work through: the
         // wake-up waits for it instead of waking the driver task.
-        router.unregister_or_keep(token, true);
+        router.pause_stream(true);
         assert_eq!(driver.0.load(Ordering::SeqCst), 0);
         // The connection's timer fires (its next deadline): the driver
         // task answers, whether the application came back or not.
         waker.wake_by_ref();
         assert_eq!(driver.0.load(Ordering::SeqCst), 1);
         assert_eq!(app.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn the_stream_keeps_its_waker_between_turns_and_is_not_woken_between_them() {
+        let router = Arc::new(Router::default());
+        let waker = Waker::from(router.clone());
+        let (driver, driver_waker) = counter();
+        router.set_driver(&driver_waker);
+        let (app, app_waker) = counter();
+        for _ in 0..3 {
+            router.register_stream(&app_waker);
+            router.polling();
+            router.pause_stream(false);
+            // The router holds its clone between the turns.
+            assert_eq!(Arc::strong_count(&app), 3);
+        }
+        // Between its turns the stream is not woken: the driver task is.
+        waker.wake_by_ref();
+        assert_eq!(driver.0.load(Ordering::SeqCst), 1);
+        assert_eq!(app.0.load(Ordering::SeqCst), 0);
+        // Once the stream is gone, its waker is dropped.
+        router.drop_stream();
+        assert_eq!(Arc::strong_count(&app), 2);
     }
 }

@@ -170,29 +170,45 @@ impl Core {
 /// when dropped (done, or the wait abandoned) or [`finish`](Turn::finish)ed.
 pub(crate) struct Turn<'a> {
     shared: &'a Shared,
-    token: u64,
+    /// A call's token; `None` for the event stream.
+    token: Option<u64>,
     finished: bool,
 }
 
 impl<'a> Turn<'a> {
-    /// A turn with a token of its own.
+    /// A call's turn, with a token of its own.
     pub(crate) fn new(shared: &'a Shared) -> Self {
-        Self::with_token(shared, shared.router.token())
-    }
-
-    /// A turn with the token of a long-lived waiter (the event stream).
-    pub(crate) fn with_token(shared: &'a Shared, token: u64) -> Self {
         Turn {
             shared,
-            token,
+            token: Some(shared.router.token()),
             finished: false,
+        }
+    }
+
+    /// A turn of the event stream, whose waker the router keeps between
+    /// turns (until [`Router::drop_stream`](super::router::Router::drop_stream)).
+    pub(crate) fn stream(shared: &'a Shared) -> Self {
+        Turn {
+            shared,
+            token: None,
+            finished: false,
+        }
+    }
+
+    fn end(&self, busy: bool) {
+        match self.token {
+            Some(token) => self.shared.router.unregister(token),
+            None => self.shared.router.pause_stream(busy),
         }
     }
 
     /// Registers the task (before it polls, so that a wake-up that comes
     /// while it polls reaches it) and locks the connection.
     pub(crate) fn begin(&self, cx: &Context<'_>) -> MutexGuard<'a, Core> {
-        self.shared.router.register(self.token, cx.waker());
+        match self.token {
+            Some(token) => self.shared.router.register(token, cx.waker()),
+            None => self.shared.router.register_stream(cx.waker()),
+        }
         self.shared.lock()
     }
 
@@ -201,19 +217,20 @@ impl<'a> Turn<'a> {
         self.shared.poll_connection(core, poller);
     }
 
-    /// The wait is over; with `keep`, a wake-up taken without polling
-    /// stays owed to this task, which comes back to poll (see
-    /// [`Router::unregister_or_keep`](super::router::Router::unregister_or_keep)).
-    pub(crate) fn finish(mut self, keep: bool) {
+    /// The wait is over; with `busy` (the event stream, in the middle of a
+    /// batch), a wake-up taken without polling stays owed to this task,
+    /// which comes back to poll (see
+    /// [`Router::pause_stream`](super::router::Router::pause_stream)).
+    pub(crate) fn finish(mut self, busy: bool) {
         self.finished = true;
-        self.shared.router.unregister_or_keep(self.token, keep);
+        self.end(busy);
     }
 }
 
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
         if !self.finished {
-            self.shared.router.unregister(self.token);
+            self.end(false);
         }
     }
 }

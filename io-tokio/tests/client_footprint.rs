@@ -202,10 +202,10 @@ fn a_spawned_client_holds_little_over_an_inline_one() {
         inline >= 1_000 && over > 0,
         "counted {inline} B inline, {over} B more spawned"
     );
-    // 376 B: the shared state's lock and router, the driver's task and its
-    // boxed future. (Spawning the driver's future unboxed makes tokio's
-    // task, laid out in 128-byte lines, 128 B larger for the 32 B box it
-    // saves: 472 B.)
+    // 344 B: the shared state's lock and router, the driver's task and its
+    // boxed future (the driver itself). (Spawning the driver's future
+    // unboxed makes tokio's task, laid out in 128-byte lines, larger than
+    // the box it saves.)
     assert!(
         over <= 390,
         "a spawned client holds {over} B more than an inline one"

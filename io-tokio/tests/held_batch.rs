@@ -1,7 +1,8 @@
 //! An application that takes one event of a batch and holds the rest
 //! (a long turn) does not cost a healthy connection: the driver task keeps
 //! it going meanwhile, and a pong that arrived is read before the pong
-//! deadline is handled.
+//! deadline is handled; a message that arrives meanwhile is read by the
+//! driver task.
 //!
 //! The client's clock is the test's: time moves only when the test says,
 //! so which poll sends the ping and which one meets the deadline is fixed.
@@ -343,6 +344,43 @@ async fn a_pong_behind_more_than_a_read_batch_is_read_before_the_pong_deadline()
         }
         assert_eq!(s.handle.state().await.unwrap(), State::Serving);
         rest_of(&mut s.events, 1, BACKLOG).await;
+        assert_eq!(s.server.upgrade_count(), 1);
+        s.server.shutdown().await;
+    };
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the test made no progress");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_behind_a_held_batch_is_read_by_the_driver() {
+    let run = async {
+        let mut s = serving(false).await;
+        let handle = s.handle.clone();
+        let read = async || handle.stats().await.unwrap().frames_in;
+        deliver(&s.server, 2).await;
+        settle().await;
+        // The application takes the first message and holds the second.
+        match s.events.next_event().await {
+            Some(Event::Inbound { event, .. }) => assert_eq!(event.text, "m-0"),
+            other => panic!("expected the first message, got {other:?}"),
+        }
+        let before = read().await;
+        // Another message arrives while the batch is held: the driver task
+        // reads it, the application still away (the clock stands still).
+        let event = MessageEvent {
+            text: "m-2".into(),
+            source: SessionSource {
+                platform: "telegram".into(),
+                chat_id: "c-1".into(),
+                ..SessionSource::default()
+            },
+            ..MessageEvent::default()
+        };
+        s.server.deliver("gw-1", event).await.unwrap();
+        settle().await;
+        assert_eq!(read().await, before + 1, "the message was not read");
+        rest_of(&mut s.events, 1, 3).await;
         assert_eq!(s.server.upgrade_count(), 1);
         s.server.shutdown().await;
     };
