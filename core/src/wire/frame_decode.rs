@@ -366,9 +366,9 @@ fn decode_other_connector_frame(
         "outbound_result" => Ok(ConnectorFrame::OutboundResult {
             request_id: required_text(env.request_id, "outbound_result", "requestId")?,
             result: match env.result {
-                None => Some(ActionResult::default()),
+                None => Some(Box::default()),
                 Some(ResultField::NotObject) => None,
-                Some(ResultField::Object(r)) => Some(*r),
+                Some(ResultField::Object(r)) => Some(r),
             },
         }),
         "interrupt_inbound" => Ok(ConnectorFrame::InterruptInbound {
