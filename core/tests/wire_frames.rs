@@ -132,7 +132,7 @@ fn connector_examples_decode() {
         decode_connector_frame(br#"{"type":"outbound_result","requestId":"abc","result":{"success":true,"message_id":"srv-send"}}"#),
         Ok(ConnectorFrame::OutboundResult {
             request_id: "abc".into(),
-            result: Some(ActionResult::ok(Some("srv-send".into()))),
+            result: Some(Box::new(ActionResult::ok(Some("srv-send".into())))),
         })
     );
     assert_eq!(
@@ -257,7 +257,7 @@ fn lenient_connector_fields() {
         decode_connector_frame(br#"{"type":"outbound_result","requestId":"r"}"#),
         Ok(ConnectorFrame::OutboundResult {
             request_id: "r".into(),
-            result: Some(ActionResult::default())
+            result: Some(Box::default())
         })
     );
     for odd in ["null", "[]", "\"ok\"", "1"] {

@@ -542,7 +542,7 @@ fn connector_frame() -> BoxedStrategy<ConnectorFrame> {
             event: Box::new(e),
             buffer_id
         }),
-        (text(), option::of(result()))
+        (text(), option::of(result().prop_map(Box::new)))
             .prop_map(|(request_id, result)| ConnectorFrame::OutboundResult { request_id, result }),
         (text(), text()).prop_map(|(session_key, chat_id)| ConnectorFrame::InterruptInbound {
             session_key,

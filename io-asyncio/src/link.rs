@@ -18,7 +18,7 @@ use foldhash::fast::FixedState;
 use pyo3::gc::PyVisit;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use pyo3::{IntoPyObjectExt, PyTraverseError};
 use relay_core::config::IdleMode;
 use relay_core::connection::{
@@ -36,7 +36,7 @@ use crate::fdsock::FdTransport;
 use crate::future::LinkFuture;
 use crate::json::{from_py, json_of, to_py};
 use crate::models::{self, Fields, Models};
-use crate::pyde::{GaveUp, PyDe};
+use crate::pyde::{GaveUp, Held, PyDe};
 use crate::ws::{Incoming, WsSocket};
 
 /// The current socket: its framing and where its bytes go.
@@ -71,6 +71,8 @@ pub struct Link {
     /// Each pending request's future (only ids the core drew are stored, so
     /// a fixed hash seed is enough).
     futures: HashMap<RequestId, Py<PyAny>, FixedState>,
+    /// Room for the strings an action's decode lends (see `Held`), reused.
+    lent: Vec<Py<PyString>>,
     events: Vec<Py<PyAny>>,
     incoming: Vec<Incoming>,
     armed: Option<u64>,
@@ -419,6 +421,7 @@ impl Link {
             plan: None,
             sock: None,
             futures: HashMap::default(),
+            lent: Vec::new(),
             events: Vec::new(),
             incoming: Vec::new(),
             armed: None,
@@ -637,7 +640,10 @@ impl Link {
         owner: Py<PyAny>,
         platform: Option<&str>,
     ) -> PyResult<Py<PyAny>> {
-        let action = match Action::deserialize(PyDe::new(action)) {
+        let held = Held::new(std::mem::take(&mut self.lent));
+        let decoded = Action::deserialize(PyDe::new(action, &held));
+        self.lent = held.release();
+        let action = match decoded {
             Ok(a) => a,
             // Refused or unusual: the slow path says exactly why, or
             // decodes what the fast one does not take.

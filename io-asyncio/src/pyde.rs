@@ -11,7 +11,12 @@
 //! so that errors, and the inputs it does not take (dicts with keys other
 //! than `str`, whose converted keys may collide), keep their one
 //! definition.
+//!
+//! Strings are lent to the visitor, not copied: each `str` read is held
+//! (see [`Held`]) for as long as the decoded value may borrow its text, so
+//! keys and the values the decoder drops cost no allocation.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use pyo3::prelude::*;
@@ -38,16 +43,65 @@ impl de::Error for GaveUp {
     }
 }
 
-/// A Python object as a serde deserializer (see the module docs).
-pub struct PyDe<'a, 'py> {
-    obj: &'a Bound<'py, PyAny>,
-    depth: usize,
+/// Strings whose room [`Held::release`] keeps for the next decode: an
+/// action with more holds them in room of its own, freed when it is done.
+pub const KEPT_ROOM: usize = 32;
+
+/// The `str` objects whose text a decode lent out: held until it is
+/// dropped, so the text stays where it is (a `str` never changes it).
+pub struct Held {
+    strings: RefCell<Vec<Py<PyString>>>,
 }
 
-impl<'a, 'py> PyDe<'a, 'py> {
-    /// The deserializer of `obj`, at the top level.
-    pub fn new(obj: &'a Bound<'py, PyAny>) -> Self {
-        PyDe { obj, depth: 0 }
+impl Held {
+    /// Holds in `strings` (emptied first; its room is reused).
+    pub fn new(mut strings: Vec<Py<PyString>>) -> Self {
+        strings.clear();
+        Held {
+            strings: RefCell::new(strings),
+        }
+    }
+
+    /// Lets go of every string; the emptied vector, for the next decode
+    /// (its room cut back to [`KEPT_ROOM`]).
+    pub fn release(self) -> Vec<Py<PyString>> {
+        let mut strings = self.strings.into_inner();
+        strings.clear();
+        strings.shrink_to(KEPT_ROOM);
+        strings
+    }
+
+    /// The text of `s`, for as long as `self` is borrowed.
+    fn lend<'h>(&'h self, s: &Bound<'_, PyString>) -> Result<&'h str, GaveUp> {
+        let text: *const str = s.to_str().map_err(|_| GaveUp)?;
+        self.strings.borrow_mut().push(s.clone().unbind());
+        // SAFETY: `text` is the UTF-8 buffer of the `str` object `s`, which
+        // belongs to the object until it is freed and is never changed or
+        // moved (a `str` is immutable; the buffer is cached in the object).
+        // The reference pushed above keeps the object alive until `self` is
+        // dropped or released, neither of which can happen while `'h`
+        // borrows `self`.
+        Ok(unsafe { &*text })
+    }
+}
+
+/// A Python object as a serde deserializer (see the module docs): strings
+/// are lent for `'h`, the life of the [`Held`] that keeps them.
+pub struct PyDe<'a, 'h, 'py> {
+    obj: &'a Bound<'py, PyAny>,
+    depth: usize,
+    held: &'h Held,
+}
+
+impl<'a, 'h, 'py> PyDe<'a, 'h, 'py> {
+    /// The deserializer of `obj`, at the top level, lending the strings it
+    /// reads from `held`.
+    pub fn new(obj: &'a Bound<'py, PyAny>, held: &'h Held) -> Self {
+        PyDe {
+            obj,
+            depth: 0,
+            held,
+        }
     }
 }
 
@@ -56,7 +110,7 @@ fn check(obj: &Bound<'_, PyAny>, depth: usize) -> Result<(), GaveUp> {
     from_py_at(obj, depth).map(drop).map_err(|_| GaveUp)
 }
 
-impl<'de> Deserializer<'de> for PyDe<'_, '_> {
+impl<'de> Deserializer<'de> for PyDe<'_, 'de, '_> {
     type Error = GaveUp;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GaveUp> {
@@ -68,7 +122,7 @@ impl<'de> Deserializer<'de> for PyDe<'_, '_> {
             return visitor.visit_unit();
         }
         if let Ok(s) = obj.cast::<PyString>() {
-            return visitor.visit_str(s.to_str().map_err(|_| GaveUp)?);
+            return visitor.visit_borrowed_str(self.held.lend(s)?);
         }
         if let Ok(b) = obj.cast::<PyBool>() {
             return visitor.visit_bool(b.is_true());
@@ -94,6 +148,7 @@ impl<'de> Deserializer<'de> for PyDe<'_, '_> {
                 iter: d.iter(),
                 value: None,
                 depth: self.depth + 1,
+                held: self.held,
             };
             let out = visitor.visit_map(&mut access)?;
             access.finish()?;
@@ -110,6 +165,7 @@ impl<'de> Deserializer<'de> for PyDe<'_, '_> {
             let mut access = Items {
                 iter: items.into_iter(),
                 depth: self.depth + 1,
+                held: self.held,
             };
             let out = visitor.visit_seq(&mut access)?;
             access.finish()?;
@@ -155,13 +211,14 @@ impl<'de> Deserializer<'de> for PyDe<'_, '_> {
 }
 
 /// A dict's entries; only `str` keys are taken.
-struct Entries<'py> {
+struct Entries<'h, 'py> {
     iter: pyo3::types::iter::BoundDictIterator<'py>,
     value: Option<Bound<'py, PyAny>>,
     depth: usize,
+    held: &'h Held,
 }
 
-impl Entries<'_> {
+impl Entries<'_, '_> {
     /// Checks a value the visitor did not read.
     fn skip_pending(&mut self) -> Result<(), GaveUp> {
         match self.value.take() {
@@ -183,10 +240,10 @@ impl Entries<'_> {
     }
 }
 
-impl<'de> MapAccess<'de> for Entries<'_> {
+impl<'h> MapAccess<'h> for Entries<'h, '_> {
     type Error = GaveUp;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(
+    fn next_key_seed<K: DeserializeSeed<'h>>(
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, GaveUp> {
@@ -201,15 +258,17 @@ impl<'de> MapAccess<'de> for Entries<'_> {
         seed.deserialize(PyDe {
             obj: &k,
             depth: self.depth,
+            held: self.held,
         })
         .map(Some)
     }
 
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, GaveUp> {
+    fn next_value_seed<V: DeserializeSeed<'h>>(&mut self, seed: V) -> Result<V::Value, GaveUp> {
         let v = self.value.take().ok_or(GaveUp)?;
         seed.deserialize(PyDe {
             obj: &v,
             depth: self.depth,
+            held: self.held,
         })
     }
 
@@ -219,12 +278,13 @@ impl<'de> MapAccess<'de> for Entries<'_> {
 }
 
 /// A list's or tuple's items.
-struct Items<'py> {
+struct Items<'h, 'py> {
     iter: std::vec::IntoIter<Bound<'py, PyAny>>,
     depth: usize,
+    held: &'h Held,
 }
 
-impl Items<'_> {
+impl Items<'_, '_> {
     fn finish(&mut self) -> Result<(), GaveUp> {
         for v in self.iter.by_ref() {
             check(&v, self.depth)?;
@@ -233,10 +293,10 @@ impl Items<'_> {
     }
 }
 
-impl<'de> SeqAccess<'de> for Items<'_> {
+impl<'h> SeqAccess<'h> for Items<'h, '_> {
     type Error = GaveUp;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(
+    fn next_element_seed<T: DeserializeSeed<'h>>(
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, GaveUp> {
@@ -245,6 +305,7 @@ impl<'de> SeqAccess<'de> for Items<'_> {
                 .deserialize(PyDe {
                     obj: &v,
                     depth: self.depth,
+                    held: self.held,
                 })
                 .map(Some),
             None => Ok(None),

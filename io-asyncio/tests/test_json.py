@@ -149,3 +149,31 @@ async def test_what_the_link_sends_is_what_json_dumps_makes(connector):
         assert "unknown" not in sent["action"]
     finally:
         await asyncio.wait_for(t.disconnect(), BOUND)
+
+
+class Word(str):
+    """A str subclass with a text of its own making."""
+
+
+async def test_the_link_reads_every_kind_of_str_as_its_text(connector):
+    # The decoder lends the text of each str it reads: subclasses, non-ASCII
+    # and astral text, keys and values, many actions in a row, go out as
+    # the text they hold.
+    t, _, _ = await started(connector)
+    try:
+        sent = []
+        for i in range(40):
+            content = Word(f"édit {i} 🙏 \u2028 \"q\" " + "x" * i)
+            action = {Word("op"): Word("edit"), "chat_id": Colour.RED, Word("message_id"): f"m{i}é",
+                      "content": content, "finalize": bool(i % 2),
+                      "metadata": {Word("k"): Word("v🙂"), "ключ": ["значение", Word("w")]}}
+            r = await asyncio.wait_for(t.send_outbound(action), BOUND)
+            assert r["success"] is True, r
+            sent.append(json.loads(json.dumps({k: v for k, v in action.items()})))
+        frames = [f["action"] for f in await connector.frames("in", "outbound")
+                  if f["action"].get("op") == "edit"]
+        assert len(frames) == 40
+        for got, want in zip(frames, sent):
+            assert got == {**want, "chat_id": "red"}, (got, want)
+    finally:
+        await asyncio.wait_for(t.disconnect(), BOUND)

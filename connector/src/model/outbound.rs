@@ -109,7 +109,7 @@ impl Connector {
         bump(&mut self.stats.outbound_results);
         let frame = ConnectorFrame::OutboundResult {
             request_id,
-            result: Some(result),
+            result: Some(Box::new(result)),
         };
         self.transmit(sid, &frame, now);
     }

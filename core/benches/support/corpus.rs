@@ -302,7 +302,7 @@ fn outbound_result(rng: &mut Rng) -> ConnectorFrame {
     };
     ConnectorFrame::OutboundResult {
         request_id: rng.request_id().to_string(),
-        result: Some(result),
+        result: Some(Box::new(result)),
     }
 }
 

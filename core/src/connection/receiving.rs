@@ -319,10 +319,7 @@ impl Shared {
                     && self.requests.resolve(&request_id)
                 {
                     self.event(match result {
-                        Some(result) => Event::Response {
-                            request_id,
-                            result: Box::new(result),
-                        },
+                        Some(result) => Event::Response { request_id, result },
                         None => Event::RequestFailed {
                             request_id,
                             error: RequestError::MalformedResult,

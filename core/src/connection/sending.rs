@@ -6,7 +6,7 @@ use super::shared::Shared;
 use super::types::SendError;
 use crate::request_id::RequestId;
 use crate::timer::Timer;
-use crate::wire::{Action, GatewayFrame, encode_outbound};
+use crate::wire::{Action, GatewayFrame, outbound_line};
 
 impl Shared {
     /// Sends `going_idle` and arms the ack deadline.
@@ -53,7 +53,6 @@ impl Shared {
         self.enrich_metadata(&mut action);
         let id = self.rng.request_id();
         // Encoded from borrowed fields: no owned frame, no copy of the id.
-        let mut buf = Vec::with_capacity(self.encode_hint);
         let platform = platform.as_deref();
         let bot_id = platform.and_then(|p| {
             self.config
@@ -62,8 +61,8 @@ impl Shared {
                 .find(|i| i.platform == p && !i.bot_id.is_empty())
                 .map(|i| i.bot_id.as_str())
         });
-        encode_outbound(id.as_str(), &action, platform, bot_id, &mut buf);
-        self.transmit_encoded(buf);
+        let line = outbound_line(id.as_str(), &action, platform, bot_id, self.encode_hint);
+        self.transmit_line(line);
         let deadline = self.now.saturating_add(self.config.timeouts.request);
         self.requests.insert(id, deadline);
         self.stats.requests_sent += 1;

@@ -25,7 +25,7 @@ use crate::rng::Rng;
 use crate::scope::ScopeMemory;
 use crate::time::{Instant, UnixTime};
 use crate::timer::{Timer, TimerTable};
-use crate::wire::{GatewayFrame, Hello, LineBuffer, encode_gateway_frame};
+use crate::wire::{GatewayFrame, Hello, LineBuffer, gateway_line};
 
 /// Largest up-front buffer for an encoded frame (one large frame must not
 /// make every later one reserve as much).
@@ -201,19 +201,15 @@ impl Shared {
     }
 
     pub(super) fn transmit(&mut self, frame: &GatewayFrame) {
-        let mut buf = Vec::with_capacity(self.encode_hint);
-        encode_gateway_frame(frame, &mut buf);
-        self.transmit_encoded(buf);
+        let line = gateway_line(frame, self.encode_hint);
+        self.transmit_line(line);
     }
 
-    /// Sends one frame already encoded into `buf`.
-    pub(super) fn transmit_encoded(&mut self, buf: Vec<u8>) {
-        self.encode_hint = self.encode_hint.max(buf.len()).min(MAX_ENCODE_HINT);
-        // serde_json writes valid UTF-8; the lossy arm only keeps this total.
-        let text = String::from_utf8(buf)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    /// Sends one frame already encoded as `line`.
+    pub(super) fn transmit_line(&mut self, line: String) {
+        self.encode_hint = self.encode_hint.max(line.len()).min(MAX_ENCODE_HINT);
         self.stats.frames_out += 1;
-        self.emit(Output::Transmit(text));
+        self.emit(Output::Transmit(line));
     }
 
     // ----- dialing --------------------------------------------------------

@@ -31,7 +31,9 @@ fn invalid(field: &'static str, detail: impl Into<String>) -> DecodeError {
 }
 
 /// Every key any op may carry, read leniently; [`ActionWire::finish`] picks
-/// what the op needs.
+/// what the op needs. The keys of the streamed ops (`send`, `edit`) are held
+/// inline; the others only once one of them is read, so the value moved
+/// between the decoder's layers stays small.
 #[derive(Default)]
 pub(crate) struct ActionWire<'de> {
     op: Option<Lax<'de>>,
@@ -41,6 +43,12 @@ pub(crate) struct ActionWire<'de> {
     metadata: Option<Value>,
     message_id: Option<Lax<'de>>,
     finalize: bool,
+    rare: Option<Box<RareKeys<'de>>>,
+}
+
+/// The keys of the ops other than `send` and `edit`.
+#[derive(Default)]
+struct RareKeys<'de> {
     session_key: Option<Lax<'de>>,
     kind: Option<Lax<'de>>,
     media_kind: Option<Lax<'de>>,
@@ -59,6 +67,13 @@ pub(crate) struct ActionWire<'de> {
     is_final: bool,
     card_id: Option<Lax<'de>>,
     chunks: Option<Value>,
+}
+
+impl<'de> ActionWire<'de> {
+    /// The rare keys, made when the first one is read.
+    fn rare(&mut self) -> &mut RareKeys<'de> {
+        self.rare.get_or_insert_with(Box::default)
+    }
 }
 
 #[derive(Default)]
@@ -85,15 +100,15 @@ wire_object! {
         "metadata" => w.metadata = Some(lax::value(map)?),
         "message_id" => w.message_id = Some(lax::lax(map)?),
         "finalize" => w.finalize = lax::lax(map)?.truthy(),
-        "session_key" => w.session_key = Some(lax::lax(map)?),
-        "kind" => w.kind = Some(lax::lax(map)?),
-        "media_kind" => w.media_kind = Some(lax::lax(map)?),
-        "source_url" => w.source_url = Some(lax::lax(map)?),
-        "filename" => w.filename = Some(lax::lax(map)?),
-        "prompt_kind" => w.prompt_kind = Some(lax::lax(map)?),
-        "prompt_id" => w.prompt_id = Some(lax::lax(map)?),
+        "session_key" => w.rare().session_key = Some(lax::lax(map)?),
+        "kind" => w.rare().kind = Some(lax::lax(map)?),
+        "media_kind" => w.rare().media_kind = Some(lax::lax(map)?),
+        "source_url" => w.rare().source_url = Some(lax::lax(map)?),
+        "filename" => w.rare().filename = Some(lax::lax(map)?),
+        "prompt_kind" => w.rare().prompt_kind = Some(lax::lax(map)?),
+        "prompt_id" => w.rare().prompt_id = Some(lax::lax(map)?),
         "options" => {
-            w.options = lax::objects::<_, OptionWire<'de>>(map)?
+            w.rare().options = lax::objects::<_, OptionWire<'de>>(map)?
                 .into_iter()
                 .map(|o| PromptOption {
                     id: o.id.and_then(Lax::into_text).unwrap_or_default(),
@@ -102,16 +117,16 @@ wire_object! {
                 })
                 .collect();
         },
-        "timeout_s" => w.timeout_s = Some(lax::lax(map)?),
-        "emoji" => w.emoji = Some(lax::lax(map)?),
-        "remove" => w.remove = lax::lax(map)?.truthy(),
-        "thread_name" => w.thread_name = Some(lax::lax(map)?),
-        "only_if_connector_created" => w.only_if_connector_created = lax::lax(map)?.truthy(),
-        "only_if_current_name" => w.only_if_current_name = Some(lax::lax(map)?),
-        "draft_id" => w.draft_id = Some(lax::lax(map)?),
-        "final" => w.is_final = lax::lax(map)?.truthy(),
-        "card_id" => w.card_id = Some(lax::lax(map)?),
-        "chunks" => w.chunks = Some(lax::value(map)?),
+        "timeout_s" => w.rare().timeout_s = Some(lax::lax(map)?),
+        "emoji" => w.rare().emoji = Some(lax::lax(map)?),
+        "remove" => w.rare().remove = lax::lax(map)?.truthy(),
+        "thread_name" => w.rare().thread_name = Some(lax::lax(map)?),
+        "only_if_connector_created" => w.rare().only_if_connector_created = lax::lax(map)?.truthy(),
+        "only_if_current_name" => w.rare().only_if_current_name = Some(lax::lax(map)?),
+        "draft_id" => w.rare().draft_id = Some(lax::lax(map)?),
+        "final" => w.rare().is_final = lax::lax(map)?.truthy(),
+        "card_id" => w.rare().card_id = Some(lax::lax(map)?),
+        "chunks" => w.rare().chunks = Some(lax::value(map)?),
     }
 }
 
@@ -221,33 +236,45 @@ impl<'de> Finish<'de> for ActionWire<'de> {
                 content: opt_text(w.content),
                 metadata: Self::metadata(w.metadata),
             }),
-            "follow_up" => Action::FollowUp(FollowUpAction {
-                session_key: Self::required(w.session_key, "action.session_key")?,
-                kind: text(w.kind),
-                content: text(w.content),
-                metadata: Self::metadata(w.metadata),
-            }),
             "get_chat_info" => Action::GetChatInfo(GetChatInfoAction {
                 chat_id: Self::required(w.chat_id, "action.chat_id")?,
             }),
+            other => return w.finish_rare(other),
+        })
+    }
+}
+
+impl<'de> ActionWire<'de> {
+    /// [`Finish::finish`] of the ops that read rare keys (out of line).
+    #[inline(never)]
+    fn finish_rare(self, op: &str) -> Result<Action, DecodeError> {
+        let w = self;
+        let r = w.rare.map_or_else(RareKeys::default, |r| *r);
+        Ok(match op {
+            "follow_up" => Action::FollowUp(FollowUpAction {
+                session_key: Self::required(r.session_key, "action.session_key")?,
+                kind: text(r.kind),
+                content: text(w.content),
+                metadata: Self::metadata(w.metadata),
+            }),
             "send_media" => Action::SendMedia(SendMediaAction {
                 chat_id: Self::required(w.chat_id, "action.chat_id")?,
-                media_kind: text(w.media_kind),
-                source_url: Self::required(w.source_url, "action.source_url")?,
+                media_kind: text(r.media_kind),
+                source_url: Self::required(r.source_url, "action.source_url")?,
                 content: text(w.content),
                 reply_to: opt_text(w.reply_to),
                 metadata: Self::metadata(w.metadata),
-                filename: opt_text(w.filename),
+                filename: opt_text(r.filename),
             }),
             "prompt" => Action::Prompt(PromptAction {
                 chat_id: Self::required(w.chat_id, "action.chat_id")?,
                 content: text(w.content),
-                prompt_kind: text(w.prompt_kind),
-                prompt_id: Self::required(w.prompt_id, "action.prompt_id")?,
-                options: w.options,
+                prompt_kind: text(r.prompt_kind),
+                prompt_id: Self::required(r.prompt_id, "action.prompt_id")?,
+                options: r.options,
                 reply_to: opt_text(w.reply_to),
                 metadata: Self::metadata(w.metadata),
-                timeout_s: match w.timeout_s {
+                timeout_s: match r.timeout_s {
                     Some(Lax::Int(i)) => Some(i),
                     Some(Lax::UInt(u)) => Some(i64::try_from(u).unwrap_or(i64::MAX)),
                     Some(Lax::Float(f)) if f.is_finite() => Some(f as i64),
@@ -257,39 +284,39 @@ impl<'de> Finish<'de> for ActionWire<'de> {
             "react" => Action::React(ReactAction {
                 chat_id: Self::required(w.chat_id, "action.chat_id")?,
                 message_id: Self::required(w.message_id, "action.message_id")?,
-                emoji: text(w.emoji),
-                remove: w.remove,
+                emoji: text(r.emoji),
+                remove: r.remove,
                 metadata: Self::metadata(w.metadata),
             }),
             "thread_create" => Action::ThreadCreate(ThreadCreateAction {
                 chat_id: Self::required(w.chat_id, "action.chat_id")?,
-                thread_name: text(w.thread_name),
+                thread_name: text(r.thread_name),
                 metadata: Self::metadata(w.metadata),
             }),
             "thread_rename" => Action::ThreadRename(ThreadRenameAction {
                 chat_id: Self::required(w.chat_id, "action.chat_id")?,
                 message_id: Self::required(w.message_id, "action.message_id")?,
-                thread_name: text(w.thread_name),
+                thread_name: text(r.thread_name),
                 metadata: Self::metadata(w.metadata),
-                only_if_connector_created: w.only_if_connector_created,
-                only_if_current_name: opt_text(w.only_if_current_name),
+                only_if_connector_created: r.only_if_connector_created,
+                only_if_current_name: opt_text(r.only_if_current_name),
             }),
             "draft" => Action::Draft(DraftAction {
                 chat_id: Self::required(w.chat_id, "action.chat_id")?,
-                draft_id: Self::integer(w.draft_id, "action.draft_id")?,
+                draft_id: Self::integer(r.draft_id, "action.draft_id")?,
                 content: text(w.content),
-                is_final: w.is_final,
+                is_final: r.is_final,
                 metadata: Self::metadata(w.metadata),
             }),
             "task_card" => Action::TaskCard(TaskCardAction {
                 chat_id: Self::required(w.chat_id, "action.chat_id")?,
-                card_id: Self::required(w.card_id, "action.card_id")?,
-                chunks: Self::objects(w.chunks, "action.chunks")?,
+                card_id: Self::required(r.card_id, "action.card_id")?,
+                chunks: Self::objects(r.chunks, "action.chunks")?,
                 metadata: Self::metadata(w.metadata),
             }),
             "task_card_stop" => Action::TaskCardStop(TaskCardStopAction {
                 chat_id: Self::required(w.chat_id, "action.chat_id")?,
-                card_id: Self::required(w.card_id, "action.card_id")?,
+                card_id: Self::required(r.card_id, "action.card_id")?,
                 metadata: Self::metadata(w.metadata),
             }),
             "delete" => Action::Delete(DeleteAction {
@@ -372,6 +399,41 @@ mod tests {
             }
             assert_eq!(a.chat_id().is_some(), op != "follow_up");
         }
+    }
+
+    #[test]
+    fn keys_of_other_ops_are_ignored_and_absent_ones_default() {
+        // An edit carrying keys only other ops read decodes as a plain edit.
+        let edit = Action::from_value(&json!({"op":"edit","chat_id":"c","message_id":"m",
+            "content":"x","finalize":true,"emoji":"👍","kind":"k","draft_id":"not a number"}));
+        assert_eq!(
+            edit,
+            Ok(Action::Edit(EditAction {
+                chat_id: "c".into(),
+                message_id: "m".into(),
+                content: "x".into(),
+                finalize: true,
+                metadata: Metadata::new(),
+            }))
+        );
+        // An op that reads such keys takes their defaults when none came.
+        assert_eq!(
+            Action::from_value(&json!({"op":"react","chat_id":"c","message_id":"m"})),
+            Ok(Action::React(ReactAction {
+                chat_id: "c".into(),
+                message_id: "m".into(),
+                emoji: String::new(),
+                remove: false,
+                metadata: Metadata::new(),
+            }))
+        );
+        // The last of a repeated key wins, whichever group it is kept in.
+        let Ok(Action::React(r)) = serde_json::from_str::<Action>(
+            r#"{"op":"react","chat_id":"c","message_id":"m","emoji":"a","remove":1,"emoji":"b"}"#,
+        ) else {
+            panic!("a react");
+        };
+        assert_eq!((r.emoji.as_str(), r.remove), ("b", true));
     }
 
     #[test]

@@ -287,9 +287,68 @@ pub(crate) fn decode_connector_text_in(
     line: &str,
     pool: &mut EventPool,
 ) -> Result<ConnectorFrame, DecodeError> {
+    if let Some(frame) = compact_outbound_result(line) {
+        return Ok(frame);
+    }
+    decode_connector_text_keyed(line, pool)
+}
+
+/// [`decode_connector_text_in`] key by key, whatever the line's layout.
+fn decode_connector_text_keyed(
+    line: &str,
+    pool: &mut EventPool,
+) -> Result<ConnectorFrame, DecodeError> {
     let mut env = ConnectorEnvelope::in_pool(pool);
     lax::parse_text_into(line, &mut env)?;
     decode_connector_envelope(&mut env)
+}
+
+/// How an `outbound_result` line starts as the connector writes it.
+const COMPACT_RESULT_HEAD: &str = r#"{"type":"outbound_result","requestId":""#;
+
+/// The frame of an `outbound_result` line in the connector's compact
+/// layout (`type`, `requestId` without escapes, then `result` and the
+/// closing brace, no blanks between), read without going through the
+/// envelope key by key: the frame the keyed decode makes of the same line
+/// (the tests compare the two). `None` for any other line, which the keyed
+/// decode then reads, errors included.
+#[inline]
+fn compact_outbound_result(line: &str) -> Option<ConnectorFrame> {
+    let rest = line.strip_prefix(COMPACT_RESULT_HEAD)?;
+    let end = memchr::memchr2(b'"', b'\\', rest.as_bytes())?;
+    let (request_id, rest) = rest.split_at(end);
+    // JSON text has no raw control characters; a backslash fails here.
+    let rest = rest.strip_prefix(r#"","result":"#)?;
+    if request_id.bytes().any(|b| b < 0x20) || too_deep(rest) {
+        return None;
+    }
+    let mut values =
+        serde_json::Deserializer::from_str(rest).into_iter::<Shape<Box<ActionResult>>>();
+    let result = match values.next()?.ok()? {
+        Shape::Obj(r) => Some(r),
+        Shape::Null | Shape::Other(_) => None,
+    };
+    let tail = rest.get(values.byte_offset()..)?.strip_prefix('}')?;
+    if !tail
+        .bytes()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    {
+        return None;
+    }
+    Some(ConnectorFrame::OutboundResult {
+        request_id: request_id.to_owned(),
+        result,
+    })
+}
+
+/// Whether `result` may nest as deep as the JSON reader's limit: read
+/// inside the envelope it has one level less than read alone, so such a
+/// line is left to the keyed decode. Nesting that deep takes two bytes a
+/// level; a shorter text is not looked at.
+fn too_deep(result: &str) -> bool {
+    const LEVELS: usize = 120;
+    result.len() >= 2 * LEVELS
+        && result.bytes().filter(|b| matches!(b, b'{' | b'[')).count() >= LEVELS
 }
 
 impl<'p> ConnectorEnvelope<'_, 'p> {
@@ -366,9 +425,9 @@ fn decode_other_connector_frame(
         "outbound_result" => Ok(ConnectorFrame::OutboundResult {
             request_id: required_text(env.request_id, "outbound_result", "requestId")?,
             result: match env.result {
-                None => Some(ActionResult::default()),
+                None => Some(Box::default()),
                 Some(ResultField::NotObject) => None,
-                Some(ResultField::Object(r)) => Some(*r),
+                Some(ResultField::Object(r)) => Some(r),
             },
         }),
         "interrupt_inbound" => Ok(ConnectorFrame::InterruptInbound {
@@ -508,5 +567,135 @@ pub fn decode_gateway_frame(line: &[u8]) -> Result<GatewayFrame, DecodeError> {
         other => Err(DecodeError::UnknownType {
             type_name: other.to_owned(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+
+    /// Both decodes of `line`: the compact one when it takes the line.
+    fn both(line: &str) -> (Option<ConnectorFrame>, Result<ConnectorFrame, DecodeError>) {
+        (
+            compact_outbound_result(line),
+            decode_connector_text_keyed(line, &mut EventPool::default()),
+        )
+    }
+
+    fn same(line: &str) -> Result<(), TestCaseError> {
+        let (compact, keyed) = both(line);
+        if let Some(frame) = compact {
+            prop_assert_eq!(Ok(frame), keyed, "{}", line);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_connectors_layout_is_read_compactly_as_the_keyed_decode_reads_it() {
+        let id = "0123456789ab4def80000000000000ff";
+        for (result, tail) in [
+            (r#"{"success":true,"message_id":"m0"}"#, "}"),
+            (
+                r#"{"success":false,"error":"x","ambiguous":1,"extra":[1,{"a":null}]}"#,
+                "}\r\n",
+            ),
+            (r#"{}"#, "} "),
+            ("null", "}"),
+            ("[1,2]", "}"),
+            (r#""ok""#, "}"),
+            ("7", "}"),
+        ] {
+            let line =
+                format!(r#"{{"type":"outbound_result","requestId":"{id}","result":{result}{tail}"#);
+            let (compact, keyed) = both(&line);
+            assert!(compact.is_some(), "{line}");
+            assert_eq!(compact.map(Ok), Some(keyed), "{line}");
+        }
+    }
+
+    #[test]
+    fn other_layouts_are_left_to_the_keyed_decode() {
+        for line in [
+            // a blank, another key, a repeated key, an escaped or raw control
+            // character in the id, a missing brace, trailing bytes
+            r#"{"type": "outbound_result","requestId":"r","result":{}}"#,
+            r#"{"type":"outbound_result","requestId":"r","result":{},"requestId":"s"}"#,
+            r#"{"type":"outbound_result","requestId":"r\u0041","result":{}}"#,
+            "{\"type\":\"outbound_result\",\"requestId\":\"r\u{1}\",\"result\":{}}",
+            r#"{"type":"outbound_result","requestId":"r","result":{}"#,
+            r#"{"type":"outbound_result","requestId":"r","result":{}}x"#,
+            r#"{"type":"outbound_result","requestId":"r","result":{"success":tru}}"#,
+            r#"{"type":"outbound_result","requestId":"r","result":}"#,
+        ] {
+            assert_eq!(compact_outbound_result(line), None, "{line}");
+        }
+        // Nesting at the reader's limit: the keyed decode's verdict stands.
+        let deep = format!(
+            r#"{{"type":"outbound_result","requestId":"r","result":{{"x":{}1{}}}}}"#,
+            "[".repeat(126),
+            "]".repeat(126)
+        );
+        assert_eq!(compact_outbound_result(&deep), None);
+        assert!(decode_connector_text_in(&deep, &mut EventPool::default()).is_err());
+    }
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(json!(null)),
+            any::<bool>().prop_map(|b| json!(b)),
+            any::<i64>().prop_map(|i| json!(i)),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| json!(f)),
+            ".{0,8}".prop_map(|s| json!(s)),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+                proptest::collection::vec(
+                    (
+                        prop_oneof![
+                            Just("success".to_owned()),
+                            Just("message_id".to_owned()),
+                            Just("thread_id".to_owned()),
+                            Just("error".to_owned()),
+                            Just("ambiguous".to_owned()),
+                            Just("chat_info".to_owned()),
+                            ".{0,6}"
+                        ],
+                        inner
+                    ),
+                    0..5
+                )
+                .prop_map(|kv| serde_json::Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn compact_and_keyed_decodes_agree(
+            id in prop_oneof![".{0,40}", "[0-9a-f]{32}"],
+            result in json_value(),
+            tail in prop_oneof![Just("}".to_owned()), Just("} \n".to_owned()), ".{0,4}"],
+            cut in 0usize..4,
+        ) {
+            let mut line = format!(
+                r#"{{"type":"outbound_result","requestId":{},"result":{}{tail}"#,
+                serde_json::to_string(&id).unwrap_or_default(),
+                result,
+            );
+            // Raw ids too (a quote, a backslash or a control character in them).
+            same(&line)?;
+            let raw = format!(r#"{{"type":"outbound_result","requestId":"{id}","result":{result}}}"#);
+            same(&raw)?;
+            for _ in 0..cut {
+                line.pop();
+            }
+            same(&line)?;
+        }
     }
 }

@@ -7,13 +7,17 @@
 //! whole frame before the first byte is written. The output is byte for
 //! byte what `serde_json` writes through the frames' `Serialize` impls
 //! (checked by the tests of this module and `core/tests/wire_encode.rs`).
+//! It writes text (a `String`): every piece is valid UTF-8 already, so a
+//! frame needs no check before it goes out as a WebSocket text message.
+
+use std::fmt::Write as _;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// Appends JSON to a byte buffer.
+/// Appends JSON to a text buffer.
 pub(crate) struct JsonOut<'a> {
-    out: &'a mut Vec<u8>,
+    out: &'a mut String,
 }
 
 impl<'a> JsonOut<'a> {
@@ -21,25 +25,25 @@ impl<'a> JsonOut<'a> {
     /// about `hint` bytes at once; one sized by the caller is left as it
     /// is (a buffer whose length ends equal to its capacity becomes a
     /// WebSocket message without another allocation).
-    pub(crate) fn new(out: &'a mut Vec<u8>, hint: usize) -> Self {
+    pub(crate) fn new(out: &'a mut String, hint: usize) -> Self {
         if out.capacity() == 0 {
             out.reserve_exact(hint);
         }
         JsonOut { out }
     }
 
-    /// Bytes that are JSON already (keys and punctuation).
+    /// Text that is JSON already (keys and punctuation).
     #[inline]
-    pub(crate) fn raw(&mut self, bytes: &[u8]) {
-        self.out.extend_from_slice(bytes);
+    pub(crate) fn raw(&mut self, text: &str) {
+        self.out.push_str(text);
     }
 
     /// A JSON string.
     #[inline]
     pub(crate) fn str(&mut self, s: &str) {
-        self.out.push(b'"');
-        escape_into(self.out, s.as_bytes());
-        self.out.push(b'"');
+        self.out.push('"');
+        escape_into(self.out, s);
+        self.out.push('"');
     }
 
     /// A JSON string, or `null`.
@@ -47,63 +51,65 @@ impl<'a> JsonOut<'a> {
     pub(crate) fn opt_str(&mut self, s: Option<&str>) {
         match s {
             Some(s) => self.str(s),
-            None => self.raw(b"null"),
+            None => self.raw("null"),
         }
     }
 
     /// `true` or `false`.
     #[inline]
     pub(crate) fn bool(&mut self, b: bool) {
-        self.raw(if b { b"true" } else { b"false" });
+        self.raw(if b { "true" } else { "false" });
     }
 
     /// An object of any JSON values, in its order.
     pub(crate) fn map(&mut self, map: &Map<String, Value>) {
         if map.is_empty() {
-            return self.raw(b"{}");
+            return self.raw("{}");
         }
-        self.out.push(b'{');
+        self.out.push('{');
         for (i, (key, value)) in map.iter().enumerate() {
             if i > 0 {
-                self.out.push(b',');
+                self.out.push(',');
             }
             self.str(key);
-            self.out.push(b':');
+            self.out.push(':');
             self.value(value);
         }
-        self.out.push(b'}');
+        self.out.push('}');
     }
 
     /// Any JSON value.
     pub(crate) fn value(&mut self, value: &Value) {
         match value {
-            Value::Null => self.raw(b"null"),
+            Value::Null => self.raw("null"),
             Value::Bool(b) => self.bool(*b),
             Value::String(s) => self.str(s),
             Value::Object(map) => self.map(map),
             Value::Array(items) => {
-                self.out.push(b'[');
+                self.out.push('[');
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
-                        self.out.push(b',');
+                        self.out.push(',');
                     }
                     self.value(item);
                 }
-                self.out.push(b']');
+                self.out.push(']');
             }
-            Value::Number(_) => self.serde(value),
+            // A number's text is what serde_json writes for it.
+            Value::Number(n) => {
+                let _ = write!(self.out, "{n}");
+            }
         }
     }
 
     /// Anything through its `Serialize` impl (rare parts of rare frames).
     #[cold]
     pub(crate) fn serde<T: Serialize + ?Sized>(&mut self, value: &T) {
-        let start = self.out.len();
-        // Writing these types into a Vec cannot fail (string keys only, no
-        // I/O); should it ever, `null` keeps the line valid JSON.
-        if serde_json::to_writer(&mut *self.out, value).is_err() {
-            self.out.truncate(start);
-            self.raw(b"null");
+        // Writing these types cannot fail (string keys only, no I/O);
+        // should it ever, `null` keeps the line valid JSON.
+        match serde_json::to_string(value) {
+            Ok(text) => self.out.push_str(&text),
+            Err(_) => self.raw("null"),
         }
     }
 }
@@ -154,42 +160,44 @@ fn first_escape(bytes: &[u8]) -> Option<usize> {
         .map(|i| at + i)
 }
 
-/// Appends `bytes` (UTF-8) escaped as in a JSON string: `"` and `\` with a
+/// Appends `s` escaped as in a JSON string: `"` and `\` with a
 /// backslash, control characters as `\b \t \n \f \r` or `\u00xx`; every
-/// other byte, non-ASCII included, as is.
-fn escape_into(out: &mut Vec<u8>, mut bytes: &[u8]) {
-    while let Some(i) = first_escape(bytes) {
-        out.extend_from_slice(&bytes[..i]);
-        escape_byte(out, bytes[i]);
-        bytes = &bytes[i + 1..];
+/// other character, non-ASCII included, as is.
+fn escape_into(out: &mut String, mut s: &str) {
+    while let Some(i) = first_escape(s.as_bytes()) {
+        // The byte at `i` is ASCII: both sides are whole characters.
+        let (clean, rest) = s.split_at(i);
+        out.push_str(clean);
+        let mut rest = rest.chars();
+        if let Some(c) = rest.next() {
+            escape_char(out, c);
+        }
+        s = rest.as_str();
     }
-    out.extend_from_slice(bytes);
+    out.push_str(s);
 }
 
 #[inline]
-fn escape_byte(out: &mut Vec<u8>, b: u8) {
+fn escape_char(out: &mut String, c: char) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let short = match b {
-        b'"' => b'"',
-        b'\\' => b'\\',
-        b'\n' => b'n',
-        b'\r' => b'r',
-        b'\t' => b't',
-        0x08 => b'b',
-        0x0c => b'f',
+    let short = match c {
+        '"' => '"',
+        '\\' => '\\',
+        '\n' => 'n',
+        '\r' => 'r',
+        '\t' => 't',
+        '\u{8}' => 'b',
+        '\u{c}' => 'f',
         _ => {
-            out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 0xf)],
-            ]);
+            let b = usize::from(c as u8);
+            out.push_str("\\u00");
+            out.push(char::from(HEX[b >> 4]));
+            out.push(char::from(HEX[b & 0xf]));
             return;
         }
     };
-    out.extend_from_slice(&[b'\\', short]);
+    out.push('\\');
+    out.push(short);
 }
 
 #[cfg(test)]
@@ -199,9 +207,9 @@ mod tests {
     use super::*;
 
     fn escaped(s: &str) -> String {
-        let mut out = Vec::new();
+        let mut out = String::new();
         JsonOut::new(&mut out, 0).str(s);
-        String::from_utf8(out).unwrap_or_default()
+        out
     }
 
     #[test]
@@ -228,9 +236,9 @@ mod tests {
             "g": u64::MAX, "h": [1, "x\n", [], {}], "i": {"k\"": {"z": []}},
             "": "\u{7f}\u{10ffff}",
         });
-        let mut out = Vec::new();
+        let mut out = String::new();
         JsonOut::new(&mut out, 0).value(&value);
-        assert_eq!(out, serde_json::to_vec(&value).unwrap_or_default());
+        assert_eq!(out, serde_json::to_string(&value).unwrap_or_default());
     }
 
     proptest! {

@@ -28,6 +28,7 @@ pub use frame_decode::{decode_connector_frame, decode_connector_text, decode_gat
 pub(crate) use frame_decode::{decode_connector_frame_in, decode_connector_text_in};
 pub use frames::*;
 pub use gateway_encode::{encode_gateway_frame, encode_outbound};
+pub(crate) use gateway_encode::{gateway_line, outbound_line};
 pub use line_buffer::{DEFAULT_MAX_FRAME_BYTES, LineBuffer};
 
 pub use crate::lax::DecodeError;
