@@ -132,8 +132,17 @@ impl AnyState {
         each!(self, c => c.state())
     }
 
+    /// The next queued output, or `Wait` with the earliest deadline. One
+    /// body for every state (only the `Shared` is read), inlined into
+    /// `Connection::poll_output`: the engine asks for it about twice per
+    /// inbound frame.
+    #[inline]
     pub(super) fn poll_output(&mut self) -> Output {
-        each!(self, c => c.poll_output())
+        let shared = self.shared_mut();
+        match shared.pop_output() {
+            Some(out) => out,
+            None => Output::Wait(shared.next_deadline()),
+        }
     }
 
     pub(super) fn tick(&mut self, now: Instant) {

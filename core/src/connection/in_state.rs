@@ -4,7 +4,7 @@
 
 use super::shared::Shared;
 use super::states::{Dialing, Ordinary, Revoked, TypedState};
-use super::types::{Event, Output, RequestError, State};
+use super::types::{Event, RequestError, State};
 use crate::config::RelayConfig;
 use crate::time::{Instant, UnixTime};
 
@@ -35,14 +35,6 @@ impl<S: TypedState> InState<S> {
     /// The runtime name of this state.
     pub(super) fn state(&self) -> State {
         S::STATE
-    }
-
-    /// The next queued output, or `Wait` with the earliest deadline.
-    pub(super) fn poll_output(&mut self) -> Output {
-        match self.shared.pop_output() {
-            Some(out) => out,
-            None => Output::Wait(self.shared.next_deadline()),
-        }
     }
 
     /// Moves to `next`, reporting the change.
