@@ -141,12 +141,12 @@ impl AnyState {
         let shared = self.shared_mut();
         match shared.pop_output() {
             Some(out) => out,
-            None => Output::Wait(shared.next_deadline()),
+            None => wait(shared),
         }
     }
 
     pub(super) fn tick(&mut self, now: Instant) {
-        each!(self, c => c.tick(now))
+        self.shared_mut().tick(now);
     }
 
     /// A socket the core did not ask for (or no longer wants): close it.
@@ -329,6 +329,13 @@ impl AnyState {
             terminal @ (AnyState::Revoked(_) | AnyState::Closed(_)) => terminal,
         }
     }
+}
+
+/// `Wait` until the earliest deadline. Out of line: the pop of a queued
+/// output then makes no call, and saves no registers around one.
+#[inline(never)]
+fn wait(shared: &Shared) -> Output {
+    Output::Wait(shared.next_deadline())
 }
 
 /// Where a read while `Serving` leaves the connection. Only a connection's

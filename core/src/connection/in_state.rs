@@ -57,9 +57,4 @@ impl<S: TypedState> InState<S> {
         }
         revoked
     }
-
-    /// Advances the clock (clamped: time never goes backwards).
-    pub(super) fn tick(&mut self, now: Instant) {
-        self.shared.tick(now);
-    }
 }
