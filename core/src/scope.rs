@@ -109,6 +109,7 @@ impl ScopeMemory {
     }
 
     /// Records what an inbound message tells about `chat_id`.
+    #[inline]
     pub(crate) fn learn(&mut self, chat_id: &str, learned: Learned<'_>) {
         if chat_id.is_empty() || self.capacity == 0 {
             return;
