@@ -155,6 +155,18 @@ impl Connection {
 
     /// Feeds one socket event or timer expiry.
     pub fn handle_input(&mut self, input: Input<'_>, now: Instant) {
+        // Nearly every input is a message: handed on from here, without
+        // the register saves and stack the other inputs need.
+        match input {
+            Input::Message(bytes) => self.read(now, Unread::Bytes(bytes)),
+            Input::Text(text) => self.read(now, Unread::Text(text)),
+            other => self.handle_other_input(other, now),
+        }
+    }
+
+    /// [`handle_input`](Self::handle_input) for an input but a message.
+    #[inline(never)]
+    fn handle_other_input(&mut self, input: Input<'_>, now: Instant) {
         match input {
             Input::Opened => self.step(now, AnyState::on_opened),
             Input::DialFailed { http_status, .. } => self.step(now, |i| i.on_refused(http_status)),
