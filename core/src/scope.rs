@@ -37,10 +37,46 @@ pub(crate) struct ScopeMemory {
 #[inline]
 fn set_if_changed(slot: &mut Option<String>, value: Option<&str>) {
     if let Some(v) = value
-        && slot.as_deref() != Some(v)
+        && !slot.as_deref().is_some_and(|old| same_text(old, v))
     {
         replace_text(slot, v);
     }
+}
+
+/// `a == b`, with the short texts ids mostly are compared here rather than
+/// in a `memcmp` call (each message compares every field it carries).
+#[inline]
+fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let n = a.len();
+    // Two loads that overlap when the length is not a multiple of the
+    // word: together they cover every byte.
+    let cover = |words: Option<[u64; 4]>| words.map(|[a0, a1, b0, b1]| a0 == b0 && a1 == b1);
+    let same = match n {
+        0 => Some(true),
+        1..=3 => {
+            Some(a.first() == b.first() && a.get(n / 2) == b.get(n / 2) && a.last() == b.last())
+        }
+        4..=7 => cover((|| {
+            let w = |s: &[u8], at: usize| -> Option<u64> {
+                Some(u64::from(u32::from_le_bytes(
+                    *s.get(at..)?.first_chunk::<4>()?,
+                )))
+            };
+            Some([w(a, 0)?, w(a, n - 4)?, w(b, 0)?, w(b, n - 4)?])
+        })()),
+        8..=16 => cover((|| {
+            let w = |s: &[u8], at: usize| -> Option<u64> {
+                Some(u64::from_le_bytes(*s.get(at..)?.first_chunk::<8>()?))
+            };
+            Some([w(a, 0)?, w(a, n - 8)?, w(b, 0)?, w(b, n - 8)?])
+        })()),
+        _ => None,
+    };
+    same.unwrap_or_else(|| a == b)
 }
 
 /// [`set_if_changed`] once the value differs (out of line: a chat's
@@ -73,6 +109,7 @@ impl ScopeMemory {
     }
 
     /// Records what an inbound message tells about `chat_id`.
+    #[inline]
     pub(crate) fn learn(&mut self, chat_id: &str, learned: Learned<'_>) {
         if chat_id.is_empty() || self.capacity == 0 {
             return;
@@ -133,6 +170,50 @@ mod tests {
         assert_eq!(s.get("c1").unwrap().scope.as_deref(), Some("g2"));
         s.learn("", l(Some("x"), None, None));
         assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn same_text_is_equality() {
+        // Every length up to past the word compares, each byte position
+        // differing in turn, and texts of different lengths.
+        for n in 0..40 {
+            let a: String = (0..n).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+            assert!(same_text(&a, &a.clone()), "{a:?}");
+            for at in 0..n {
+                let mut b = a.clone().into_bytes();
+                b[at] = b'#';
+                let b = String::from_utf8(b).unwrap();
+                assert!(!same_text(&a, &b), "{a:?} vs {b:?}");
+                assert!(!same_text(&b, &a), "{b:?} vs {a:?}");
+            }
+            let longer = format!("{a}z");
+            assert!(!same_text(&a, &longer));
+            assert!(!same_text(&longer, &a));
+        }
+        assert!(same_text("é1234567", "é1234567"));
+        assert!(!same_text("é1234567", "è1234567"));
+    }
+
+    #[test]
+    fn a_changed_value_of_the_same_length_replaces_the_old() {
+        let mut s = ScopeMemory::new(10);
+        for (i, user) in ["u1", "u2", "55501234", "55501235", "95501234"]
+            .iter()
+            .enumerate()
+        {
+            s.learn(
+                "c1",
+                Learned {
+                    user_id: Some(user),
+                    ..Learned::default()
+                },
+            );
+            assert_eq!(
+                s.get("c1").unwrap().user_id.as_deref(),
+                Some(*user),
+                "step {i}"
+            );
+        }
     }
 
     #[test]

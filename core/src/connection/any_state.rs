@@ -7,7 +7,7 @@ use super::outcomes::{
     AfterConfirmingHandshakeClose, AfterOrdinaryHandshakeClose, AfterRefusedUpgrade,
     AfterServingClose,
 };
-use super::receiving::Unread;
+use super::receiving::{ReadSignals, Unread};
 use super::revocation;
 use super::shared::Shared;
 use super::states::{
@@ -132,12 +132,21 @@ impl AnyState {
         each!(self, c => c.state())
     }
 
+    /// The next queued output, or `Wait` with the earliest deadline. One
+    /// body for every state (only the `Shared` is read), inlined into
+    /// `Connection::poll_output`: the engine asks for it about twice per
+    /// inbound frame.
+    #[inline]
     pub(super) fn poll_output(&mut self) -> Output {
-        each!(self, c => c.poll_output())
+        let shared = self.shared_mut();
+        match shared.pop_output() {
+            Some(out) => out,
+            None => wait(shared),
+        }
     }
 
     pub(super) fn tick(&mut self, now: Instant) {
-        each!(self, c => c.tick(now))
+        self.shared_mut().tick(now);
     }
 
     /// A socket the core did not ask for (or no longer wants): close it.
@@ -213,15 +222,7 @@ impl AnyState {
                 },
                 AnyState::Serving(mut c) => {
                     let s = c.shared.read_lines(&mut rest);
-                    if let Some((code, reason)) = s.close() {
-                        return AnyState::Dialing(c.abandon(code, reason));
-                    }
-                    if s.idle_ack {
-                        return AnyState::Dialing(c.on_late_idle_ack());
-                    }
-                    // Only a connection's first descriptor pauses the reader,
-                    // and that one moved us here: everything is read.
-                    return AnyState::Serving(c);
+                    return after_serving_read(c, &s);
                 }
                 AnyState::GoingIdle(mut c) => {
                     let s = c.shared.read_lines(&mut rest);
@@ -249,6 +250,24 @@ impl AnyState {
                 }
                 other => return other,
             };
+        }
+    }
+
+    /// [`on_message`](Self::on_message) on the state in `slot`, read in
+    /// place when it is `Serving` (nearly every message): the state is
+    /// moved out and back only when the read changes it.
+    pub(super) fn on_message_in(slot: &mut Option<AnyState>, message: Unread<'_>) {
+        if let Some(AnyState::Serving(c)) = slot {
+            let mut rest = c.shared.admit_message(message);
+            let s = c.shared.read_lines(&mut rest);
+            if s.close().is_none() && !s.idle_ack {
+                return;
+            }
+            if let Some(AnyState::Serving(c)) = slot.take() {
+                *slot = Some(after_serving_read(c, &s));
+            }
+        } else if let Some(state) = slot.take() {
+            *slot = Some(state.on_message(message));
         }
     }
 
@@ -310,6 +329,26 @@ impl AnyState {
             terminal @ (AnyState::Revoked(_) | AnyState::Closed(_)) => terminal,
         }
     }
+}
+
+/// `Wait` until the earliest deadline. Out of line: the pop of a queued
+/// output then makes no call, and saves no registers around one.
+#[inline(never)]
+fn wait(shared: &Shared) -> Output {
+    Output::Wait(shared.next_deadline())
+}
+
+/// Where a read while `Serving` leaves the connection. Only a connection's
+/// first descriptor pauses the reader, and that one moved it to `Serving`:
+/// the whole message is read.
+fn after_serving_read(c: InState<Serving>, s: &ReadSignals) -> AnyState {
+    if let Some((code, reason)) = s.close() {
+        return AnyState::Dialing(c.abandon(code, reason));
+    }
+    if s.idle_ack {
+        return AnyState::Dialing(c.on_late_idle_ack());
+    }
+    AnyState::Serving(c)
 }
 
 /// Reads while handshaking: `Ok` once the first descriptor moved the

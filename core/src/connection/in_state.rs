@@ -4,7 +4,7 @@
 
 use super::shared::Shared;
 use super::states::{Dialing, Ordinary, Revoked, TypedState};
-use super::types::{Event, Output, RequestError, State};
+use super::types::{Event, RequestError, State};
 use crate::config::RelayConfig;
 use crate::time::{Instant, UnixTime};
 
@@ -37,14 +37,6 @@ impl<S: TypedState> InState<S> {
         S::STATE
     }
 
-    /// The next queued output, or `Wait` with the earliest deadline.
-    pub(super) fn poll_output(&mut self) -> Output {
-        match self.shared.pop_output() {
-            Some(out) => out,
-            None => Output::Wait(self.shared.next_deadline()),
-        }
-    }
-
     /// Moves to `next`, reporting the change.
     pub(super) fn into_state<T: TypedState>(mut self, next: T) -> InState<T> {
         self.shared.state_changed(S::STATE, T::STATE);
@@ -64,10 +56,5 @@ impl<S: TypedState> InState<S> {
             revoked.shared.dial(); // PLANTED BUG: a dial after Revoked
         }
         revoked
-    }
-
-    /// Advances the clock (clamped: time never goes backwards).
-    pub(super) fn tick(&mut self, now: Instant) {
-        self.shared.tick(now);
     }
 }

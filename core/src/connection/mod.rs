@@ -141,17 +141,37 @@ impl Connection {
         }
     }
 
+    /// [`step`](Self::step) for a message: read with the state in place.
+    fn read(&mut self, now: Instant, message: Unread<'_>) {
+        if let Some(inner) = self.inner.as_mut() {
+            inner.tick(now);
+            AnyState::on_message_in(&mut self.inner, message);
+        }
+    }
+
     fn with_inner<T>(&self, f: impl FnOnce(&AnyState) -> T) -> Option<T> {
         self.inner.as_ref().map(f)
     }
 
     /// Feeds one socket event or timer expiry.
     pub fn handle_input(&mut self, input: Input<'_>, now: Instant) {
+        // Nearly every input is a message: handed on from here, without
+        // the register saves and stack the other inputs need.
+        match input {
+            Input::Message(bytes) => self.read(now, Unread::Bytes(bytes)),
+            Input::Text(text) => self.read(now, Unread::Text(text)),
+            other => self.handle_other_input(other, now),
+        }
+    }
+
+    /// [`handle_input`](Self::handle_input) for an input but a message.
+    #[inline(never)]
+    fn handle_other_input(&mut self, input: Input<'_>, now: Instant) {
         match input {
             Input::Opened => self.step(now, AnyState::on_opened),
             Input::DialFailed { http_status, .. } => self.step(now, |i| i.on_refused(http_status)),
-            Input::Message(bytes) => self.step(now, |i| i.on_message(Unread::Bytes(bytes))),
-            Input::Text(text) => self.step(now, |i| i.on_message(Unread::Text(text))),
+            Input::Message(bytes) => self.read(now, Unread::Bytes(bytes)),
+            Input::Text(text) => self.read(now, Unread::Text(text)),
             Input::Closed { code, reason } => self.step(now, |i| i.on_closed(code, &reason)),
             Input::Pong => self.step(now, |mut i| {
                 i.shared_mut().on_pong();

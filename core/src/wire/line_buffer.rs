@@ -88,6 +88,7 @@ impl LineBuffer {
     /// [`LineBuffer::next_line`], without copying. `None` once `rest` holds
     /// no complete line; the caller then hands what is left to
     /// [`LineBuffer::extend`], so only a trailing partial line is copied.
+    #[inline]
     pub fn split_line<'a>(&self, rest: &mut &'a [u8]) -> Option<Result<&'a [u8], DecodeError>> {
         let bytes: &'a [u8] = rest;
         let nl = find_newline(bytes)?;
@@ -104,6 +105,7 @@ impl LineBuffer {
 
     /// [`LineBuffer::split_line`] for a text message: the lines are `&str`
     /// (cut at `\n` and before a `\r`, which are character boundaries).
+    #[inline]
     pub fn split_text_line<'a>(&self, rest: &mut &'a str) -> Option<Result<&'a str, DecodeError>> {
         let text: &'a str = rest;
         let nl = find_newline(text.as_bytes())?;
