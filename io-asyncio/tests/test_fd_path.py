@@ -413,6 +413,48 @@ async def test_a_name_with_several_addresses_reaches_the_one_listening(path, mon
         await asyncio.wait_for(t.disconnect(), BOUND)
 
 
+async def test_a_dial_alternates_address_families(path, monkeypatch):
+    """A name that resolves to two IPv6 then two IPv4 addresses: the dial
+    (on either path) tries one of each family in turn (v6, v4, v6, v4), as
+    ``create_connection`` does with a happy-eyeballs delay, so a host whose
+    IPv6 addresses all hang reaches IPv4 after one delay, not after one
+    delay per IPv6 address."""
+    async def script(peer):
+        await handshake_only(peer)
+        await peer.idle()
+
+    loop = asyncio.get_running_loop()
+    real_getaddrinfo, real_connect = loop.getaddrinfo, loop.sock_connect
+    tried = []
+
+    async def sock_connect(sock, address):
+        tried.append((sock.family, address[0], address[1]))
+        if sock.family == socket.AF_INET6 or address[1] in (1, 2):
+            raise ConnectionRefusedError(111, "refused (test)")
+        return await real_connect(sock, address)
+
+    async with MiniConnector(script) as mc:
+        port = int(mc.url.rsplit(":", 1)[1])
+
+        async def getaddrinfo(host, port_, **kw):
+            if host != "relay.test":
+                return await real_getaddrinfo(host, port_, **kw)
+            v6 = (socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "")
+            v4 = (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "")
+            return [(*v6, ("::1", 3, 0, 0)), (*v6, ("::1", 4, 0, 0)),
+                    (*v4, ("127.0.0.1", 1)), (*v4, ("127.0.0.1", port))]
+
+        monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
+        monkeypatch.setattr(loop, "sock_connect", sock_connect)
+        t = make(mc.url.replace("127.0.0.1", "relay.test"))
+        await asyncio.wait_for(t.connect(), BOUND)
+        await asyncio.wait_for(t.handshake(), BOUND)
+        assert [(f, p) for f, _, p in tried] == [
+            (socket.AF_INET6, 3), (socket.AF_INET, 1), (socket.AF_INET6, 4), (socket.AF_INET, port)
+        ], tried
+        await asyncio.wait_for(t.disconnect(), BOUND)
+
+
 async def test_a_peer_that_never_reads_fails_the_stream_past_the_backlog_cap(monkeypatch, caplog):
     """The link's own socket keeps what the kernel does not take, up to
     ``WRITE_MAX`` (16 MiB): past it the peer is taken as not reading, the

@@ -828,9 +828,9 @@ _STARTING = object()
 
 async def _connect(loop: asyncio.AbstractEventLoop, host: str, port: int) -> socket.socket:
     """A connected non-blocking TCP socket to ``host``: its addresses tried
-    as ``loop.create_connection`` tries them (staggered when there are
-    several), the losers closed."""
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    as ``loop.create_connection`` tries them with a happy-eyeballs delay
+    (staggered, address families taking turns), the losers closed."""
+    infos = _alternate_families(await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM))
     if not infos:
         raise OSError(f"getaddrinfo({host!r}) returned empty list")
     opened: List[socket.socket] = []
@@ -865,6 +865,25 @@ async def _connect(loop: asyncio.AbstractEventLoop, host: str, port: int) -> soc
         for sock in opened:
             if sock is not winner:
                 sock.close()
+
+
+def _alternate_families(infos: List[Tuple[Any, ...]]) -> List[Tuple[Any, ...]]:
+    """The resolver's addresses with their families taking turns (each
+    family's own order kept, the first answer's family first): when every
+    address of one family hangs, another family is tried after one
+    staggering delay rather than after one per address."""
+    by_family: Dict[Any, Deque[Tuple[Any, ...]]] = {}
+    for info in infos:
+        by_family.setdefault(info[0], collections.deque()).append(info)
+    if len(by_family) < 2:
+        return list(infos)
+    out: List[Tuple[Any, ...]] = []
+    queues = list(by_family.values())
+    while queues:
+        for queue in queues:
+            out.append(queue.popleft())
+        queues = [queue for queue in queues if queue]
+    return out
 
 
 def _start_task(loop: asyncio.AbstractEventLoop, coro: Any) -> "asyncio.Task[None]":
