@@ -310,6 +310,20 @@ async def test_what_a_read_resumes_goes_out_in_one_send():
         await asyncio.wait_for(t.disconnect(), BOUND)
 
 
+async def gather_sends(t, n):
+    """How many sends of the link's socket carried ``n`` requests made
+    together (``gather``), once the connection is quiet; every result is
+    checked against its request."""
+    ft = t._stream.transport
+    assert is_fd(t)
+    await asyncio.sleep(0.05)
+    before = ft.sends
+    results = await asyncio.wait_for(asyncio.gather(*(
+        t.send_outbound({"op": "send", "chat_id": "c", "content": f"s{i}"}) for i in range(n))), BOUND)
+    assert [r["message_id"] for r in results] == [f"s{i}" for i in range(n)]
+    return ft.sends - before
+
+
 @pytest.mark.skipif(not ON_UVLOOP, reason="uvloop's behaviour: asyncio's is tested below")
 @pytest.mark.skipif(not HAS_FD, reason="no FdTransport on this platform")
 async def test_on_uvloop_a_gather_goes_out_in_two_sends():
@@ -324,14 +338,7 @@ async def test_on_uvloop_a_gather_goes_out_in_two_sends():
 
     async with MiniConnector(script) as mc:
         t = await started(mc)
-        ft = t._stream.transport
-        assert is_fd(t)
-        await asyncio.sleep(0.05)
-        before = ft.sends
-        results = await asyncio.wait_for(asyncio.gather(*(
-            t.send_outbound({"op": "send", "chat_id": "c", "content": f"s{i}"}) for i in range(n))), BOUND)
-        assert [r["message_id"] for r in results] == [f"s{i}" for i in range(n)]
-        assert ft.sends - before == 2
+        assert await gather_sends(t, n) == 2
         await asyncio.wait_for(t.disconnect(), BOUND)
 
 
@@ -350,13 +357,7 @@ async def test_on_the_links_socket_a_gather_goes_out_in_one_send_and_a_lone_requ
     async with MiniConnector(script) as mc:
         t = await started(mc)
         ft = t._stream.transport
-        assert is_fd(t)
-        await asyncio.sleep(0.05)
-        before = ft.sends
-        results = await asyncio.wait_for(asyncio.gather(*(
-            t.send_outbound({"op": "send", "chat_id": "c", "content": f"s{i}"}) for i in range(n))), BOUND)
-        assert [r["message_id"] for r in results] == [f"s{i}" for i in range(n)]
-        assert ft.sends - before == 1
+        assert await gather_sends(t, n) == 1
         seen = []
         with SelectCounter(asyncio.get_running_loop()) as turns:
             real = turns.selector.select
